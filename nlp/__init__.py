@@ -1,0 +1,21 @@
+"""lipservice: who speaks in customer-centric text, and whether the customer is really at the centre.
+
+Quick use::
+
+    import nlp
+    pipeline = nlp.load()
+    doc = pipeline("We are the leading provider. You get your money back in 48 hours.")
+    [(s.text, s._.perspective) for s in doc.sents]
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["load", "__version__"]
+
+
+def load(config_path: str | None = None, overrides: dict | None = None):
+    """The lipservice spaCy pipeline, built from the packaged config (or ``config_path``)."""
+    from .pipeline import build_nlp, load_config
+
+    return build_nlp(load_config(config_path, overrides))

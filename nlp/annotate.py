@@ -1,0 +1,142 @@
+"""Records → spaCy Docs → the annotate contract (one dict per record, in input order).
+
+Long texts are cut into pieces of at most ``piece_chars`` characters at paragraph, line or
+sentence ends, processed by ``nlp.pipe`` and stitched back with their offsets, so nothing is
+cut off. Record-level scores are computed over all pieces.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from .io import Record, Reject
+from .perspective import customer_share
+from .perspective_features import I, WE
+
+log = logging.getLogger(__name__)
+
+_CUTS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"), re.compile(r"\s+"))
+
+
+def split_pieces(text: str, limit: int) -> list[tuple[int, str]]:
+    """Cut ``text`` into ``(offset, piece)`` with ``len(piece) <= limit``; pieces concatenate back to text."""
+    if len(text) <= limit:
+        return [(0, text)]
+    pieces: list[tuple[int, str]] = []
+    start = 0
+    while len(text) - start > limit:
+        window = text[start:start + limit]
+        cut = 0
+        for pattern in _CUTS:  # prefer the coarsest boundary in the second half of the window
+            ends = [m.end() for m in pattern.finditer(window) if m.end() > limit // 2]
+            if ends:
+                cut = ends[-1]
+                break
+        cut = cut or limit  # one unbroken run of characters: a hard cut is all that is left
+        pieces.append((start, text[start:start + cut]))
+        start += cut
+    pieces.append((start, text[start:]))
+    return pieces
+
+
+@dataclass
+class Counts:
+    read: int = 0
+    annotated: int = 0
+    rejected: int = 0
+
+    def reconcile(self) -> bool:
+        return self.read == self.annotated + self.rejected
+
+
+def resolve_kind(kind: str, text: str) -> str:
+    """``auto`` → ``review`` when the writer speaks as "I" at least as often as "we", else ``company``."""
+    if kind != "auto":
+        return kind
+    words = re.findall(r"[a-z']+", text.lower())
+    n_i = sum(w in I for w in words)
+    n_we = sum(w in WE for w in words)
+    return "review" if n_i and n_i >= n_we else "company"
+
+
+def sentence_dict(sent, offset: int) -> dict[str, Any]:
+    """One sentence of the contract (whitespace trimmed). Fields of components not yet in the
+    pipeline stay null."""
+    raw = sent.text
+    text = raw.strip()
+    start = offset + sent.start_char + (len(raw) - len(raw.lstrip()))
+    return {
+        "text": text,
+        "start": start,
+        "end": start + len(text),
+        "perspective": sent._.perspective,
+        "perspective_p": sent._.perspective_p,
+        "promise": None,
+        "claim": None,
+        "complaint_p": None,
+        "theme": None,
+    }
+
+
+def record_dict(record: Record, pieces: list[tuple[int, Doc]]) -> dict[str, Any]:
+    """The contract line for one record, from its annotated pieces."""
+    sentences = [sentence_dict(s, off) for off, doc in pieces for s in doc.sents if s.text.strip()]
+    labels = [s["perspective"] for s in sentences]
+    scores = {
+        "sentences": len(sentences),
+        "customer_share": customer_share(labels),
+        "perspective_counts": {lab: labels.count(lab) for lab in ("company", "customer", "neutral")},
+    }
+    out = {"id": record.id, "kind": resolve_kind(record.kind, record.text), "scores": scores,
+           "sentences": sentences, "source": record.source}
+    if record.meta:
+        out["meta"] = record.meta
+    return out
+
+
+class Annotator:
+    """Runs records through the pipeline, keeping input order and counting everything."""
+
+    def __init__(self, nlp: Language, *, piece_chars: int = 100_000, batch_size: int = 32, workers: int = 1):
+        self.nlp = nlp
+        self.piece_chars = piece_chars
+        self.batch_size = batch_size
+        self.workers = workers
+        self.counts = Counts()
+
+    def annotate(self, items: Iterable[Record | Reject], on_reject: Callable[[Reject], None]
+                 ) -> Iterator[dict[str, Any]]:
+        """Yield contract dicts for records; pass rejects to ``on_reject`` as they are met."""
+        records: dict[int, Record] = {}
+        expected: dict[int, int] = {}
+
+        def pieces() -> Iterator[tuple[str, tuple[int, int]]]:
+            for n, item in enumerate(items):
+                self.counts.read += 1
+                if isinstance(item, Reject):
+                    self.counts.rejected += 1
+                    on_reject(item)
+                    continue
+                parts = split_pieces(item.text, self.piece_chars)
+                records[n] = item
+                expected[n] = len(parts)
+                for offset, text in parts:
+                    yield text, (n, offset)
+
+        current: int | None = None
+        done: list[tuple[int, Doc]] = []
+        for doc, (n, offset) in self.nlp.pipe(pieces(), as_tuples=True, batch_size=self.batch_size,
+                                              n_process=self.workers):
+            if current is not None and n != current:
+                raise RuntimeError("pieces of a record arrived out of order")  # nlp.pipe keeps order
+            current = n
+            done.append((offset, doc))
+            if len(done) == expected[n]:
+                yield record_dict(records.pop(n), done)
+                self.counts.annotated += 1
+                current, done = None, []

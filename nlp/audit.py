@@ -1,0 +1,24 @@
+"""``lipservice audit``: one document's perspective profile and the sentences to rewrite first."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def audit_result(record: dict[str, Any], top: int = 5) -> dict[str, Any]:
+    """From an annotate-contract record: scores plus the most company-centred sentences.
+
+    Sentences are ranked by p(company) among those labelled company, so the rewrite list
+    starts with the sentences the model is surest talk about the company, not the customer.
+    """
+    company = [s for s in record["sentences"] if s["perspective"] == "company"]
+    company.sort(key=lambda s: (-s["perspective_p"], s["start"]))
+    return {
+        "source": record["source"],
+        "id": record["id"],
+        "kind": record["kind"],
+        "scores": record["scores"],
+        "sentences": [{k: s[k] for k in ("text", "start", "end", "perspective", "perspective_p")}
+                      for s in record["sentences"]],
+        "rewrite_first": [{"text": s["text"], "start": s["start"], "perspective_p": s["perspective_p"]}
+                          for s in company[:top]],
+    }

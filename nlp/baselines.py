@@ -1,0 +1,24 @@
+"""The peer every perspective model must beat: counting pronouns (we/our vs you/I/my)."""
+from __future__ import annotations
+
+import re
+
+from .perspective_features import I, WE, YOU
+
+_WORD = re.compile(r"[a-z]+(?:['’][a-z]+)?")
+
+
+def pronoun_counts(text: str) -> tuple[int, int]:
+    """(company pronouns, customer pronouns) in ``text``."""
+    words = [w.replace("’", "'") for w in _WORD.findall(text.lower())]
+    return sum(w in WE for w in words), sum(w in YOU or w in I for w in words)
+
+
+def pronoun_baseline(text: str, tie: str = "neutral") -> str:
+    """company if we/our/us outnumber you/your/I/my/me, customer if fewer, else ``tie``."""
+    we, them = pronoun_counts(text)
+    if we > them:
+        return "company"
+    if them > we:
+        return "customer"
+    return tie

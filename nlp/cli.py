@@ -1,0 +1,250 @@
+"""The ``lipservice`` command line. It only overrides values of ``config.cfg``; the work is elsewhere."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from .errors import E_BAD_TASK, LipserviceError, UsageError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="lipservice: whose perspective customer-centric text takes, and whether it is only talk.")
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = typer.Option(None, "--config", help="A config.cfg to use instead of the packaged one.")
+SetOpt = typer.Option(None, "--set", help="Override a config value, e.g. --set lipservice.batch_size=64.")
+
+
+def _fail(e: LipserviceError) -> None:
+    err.print(f"[red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(e.exit_code)
+
+
+def _config(config: Optional[Path], sets: Optional[List[str]], extra: Optional[dict] = None):
+    from .pipeline import load_config, parse_overrides
+
+    overrides = parse_overrides(sets or [])
+    overrides.update(extra or {})
+    return load_config(config, overrides)
+
+
+def _run(fn):
+    """Turn lipservice errors into a one-line message and an exit code; never a traceback."""
+    try:
+        return fn()
+    except LipserviceError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130)
+
+
+def _annotate(paths: list[str], cfg, opts, workers: int, on_reject):
+    from .annotate import Annotator
+    from .io import read_inputs
+    from .pipeline import build_nlp
+
+    ls = cfg["lipservice"]
+    annotator = Annotator(build_nlp(cfg), piece_chars=int(ls["piece_chars"]), batch_size=int(ls["batch_size"]),
+                          workers=workers)
+    return annotator, annotator.annotate(read_inputs(paths, opts), on_reject)
+
+
+@app.command()
+def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML files; - reads stdin."),
+          json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON here."),
+          config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
+    """Each sentence's perspective, the customer-perspective share, and what to rewrite first."""
+
+    def work():
+        from .audit import audit_result
+        from .io import DOCUMENT_EXTS, ReadOptions, check_inputs, describe_position
+        from .report import print_audit
+
+        cfg = _config(config, sets)
+        for f in files:
+            if f != "-" and Path(f).suffix.lower() not in DOCUMENT_EXTS and Path(f).exists():
+                raise UsageError(f"{f}: audit reads text, markdown or HTML documents "
+                                 f"({', '.join(sorted(DOCUMENT_EXTS))}); use `lipservice annotate` for JSONL/CSV")
+        opts = ReadOptions(default_kind="company", max_chars=int(cfg["lipservice"]["max_chars"]))
+        check_inputs(files, opts)
+        bad = []
+        _, records = _annotate(files, cfg, opts, 1, bad.append)
+        results = []
+        for rec in records:
+            results.append(audit_result(rec, int(cfg["lipservice"]["rewrite_top"])))
+            print_audit(out, results[-1])
+        if json_path:
+            json_path.write_text(json.dumps({"documents": results, "errors": [b.to_json() for b in bad]},
+                                            ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        for b in bad:
+            err.print(f"[red]error:[/] [{b.code}] {describe_position(b)}", highlight=False, soft_wrap=True)
+        if bad:
+            raise typer.Exit(2)
+
+    _run(work)
+
+
+@app.command()
+def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .jsonl or .csv files; - reads stdin."),
+             output: Path = typer.Option(..., "--output", "-o", help="JSONL to write, one line per record."),
+             id_field: str = typer.Option("id", help="Field holding the record id."),
+             text_field: str = typer.Option("text", help="Field holding the text."),
+             kind: str = typer.Option("auto", help="Kind for records without one: company, review or auto."),
+             workers: int = typer.Option(1, min=1, help="Worker processes for nlp.pipe."),
+             config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
+    """Write the annotate contract (DESIGN.md) for every record; rejects go to OUT.rejects.jsonl."""
+
+    def work():
+        from .io import KINDS, ReadOptions, check_inputs
+
+        if kind not in KINDS:
+            raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+        extra = {"components.perspective.encoder.num_threads": 1} if workers > 1 else {}
+        cfg = _config(config, sets, extra)
+        opts = ReadOptions(id_field=id_field, text_field=text_field, default_kind=kind,
+                           max_chars=int(cfg["lipservice"]["max_chars"]))
+        check_inputs(inputs, opts)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        rejects_path = rejects_path_for(output)
+        tmp = output.with_name(output.name + ".part")
+        shown = 0
+        with tmp.open("w", encoding="utf-8") as fh, rejects_path.open("w", encoding="utf-8") as rej:
+            def on_reject(r):
+                nonlocal shown
+                rej.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
+                if shown < 10:
+                    err.print(f"rejected: {r.source}: {r.position}: {r.reason}", highlight=False, markup=False)
+                shown += 1
+
+            annotator, records = _annotate(inputs, cfg, opts, workers, on_reject)
+            for rec in records:
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        os.replace(tmp, output)
+        c = annotator.counts
+        err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected} → {output}"
+                  + (f" (rejects: {rejects_path})" if c.rejected else ""), highlight=False, markup=False)
+        if not c.reconcile():  # a bug, never a user mistake: say so loudly
+            raise LipserviceError(f"counts do not reconcile: read {c.read} != {c.annotated} + {c.rejected}")
+
+    _run(work)
+
+
+def rejects_path_for(output: Path) -> Path:
+    """``out.jsonl`` → ``out.rejects.jsonl``."""
+    stem = output.name[:-len(".jsonl")] if output.name.endswith(".jsonl") else output.name
+    return output.with_name(stem + ".rejects.jsonl")
+
+
+@app.command()
+def demo(config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
+    """Audit the bundled demo page in company voice and rewritten in customer voice, and compare."""
+
+    def work():
+        from .audit import audit_result
+        from .io import ReadOptions
+        from .pipeline import PROJECT_ROOT
+        from .report import print_audit
+
+        cfg = _config(config, sets)
+        files = [str(PROJECT_ROOT / "corpora" / "demo" / n) for n in ("company_voice.md", "customer_voice.md")]
+        _, records = _annotate(files, cfg, ReadOptions(default_kind="company"), 1, lambda r: None)
+        results = [audit_result(r, int(cfg["lipservice"]["rewrite_top"])) for r in records]
+        for r in results:
+            print_audit(out, r)
+        before, after = (r["scores"]["customer_share"] or 0.0 for r in results)
+        out.rule("[bold]The difference")
+        out.print(f"Customer-perspective share: company voice [red]{before:.0%}[/] → customer voice "
+                  f"[green]{after:.0%}[/] ({(after - before) * 100:+.0f} points).")
+
+    _run(work)
+
+
+@app.command()
+def train(task: str = typer.Option("perspective", help="Which head to train (perspective)."),
+          output: Optional[Path] = typer.Option(None, help="Directory for the heads (default: [paths] models)."),
+          real: bool = typer.Option(True, help="Also measure on ../shared/data and put it in the card."),
+          shared_dir: Optional[Path] = typer.Option(None, help="Where the shared data sets are."),
+          config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
+    """Fit the heads on the train split of corpora/ and write skops files, configs and model cards."""
+
+    def work():
+        from .pipeline import build_nlp
+        from .report import print_metrics
+        from .train import train_perspective, write_card
+
+        if task != "perspective":
+            raise UsageError(f"--task {task!r}: only 'perspective' can be trained so far", code=E_BAD_TASK)
+        cfg = _config(config, sets)
+        command = "lipservice train " + " ".join(sys.argv[2:])
+        result = train_perspective(cfg, output, command=command.strip())
+        print_metrics(out, "test split", result["metrics"])
+        if real:
+            from .evaluate import DEFAULT_SHARED, evaluate_real
+            shared = shared_dir or DEFAULT_SHARED
+            if shared.is_dir():
+                models = output or None
+                extra = {"paths.models": str(models)} if models else {}
+                real_metrics = evaluate_real(build_nlp(_config(config, sets, extra)), shared)
+                for name, res in real_metrics.items():
+                    print_metrics(out, name, res)
+                write_card(result, real_metrics)
+            else:
+                err.print(f"{shared}: not found; real-data figures left out of the model card")
+
+    _run(work)
+
+
+@app.command()
+def evaluate(task: str = typer.Option("perspective", help="Which head to evaluate (perspective)."),
+             data: Optional[str] = typer.Option(None, help="Labelled JSONL/CSV (text, label); default: test split."),
+             label_field: str = typer.Option("label", help="Field holding the gold label in --data."),
+             text_field: str = typer.Option("text", help="Field holding the text in --data."),
+             real: bool = typer.Option(False, "--real", help="Measure on the real data sets in ../shared/data."),
+             shared_dir: Optional[Path] = typer.Option(None, help="Where the shared data sets are."),
+             json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+             config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
+    """Macro-F1, per-class P/R/F1 and the confusion matrix, beside the pronoun baseline."""
+
+    def work():
+        from .evaluate import DEFAULT_SHARED, evaluate_real, evaluate_sentences, evaluate_split, load_labelled_file
+        from .pipeline import build_nlp
+        from .report import print_metrics
+
+        if task != "perspective":
+            raise UsageError(f"--task {task!r} is not one of: perspective", code=E_BAD_TASK)
+        cfg = _config(config, sets)
+        nlp = build_nlp(cfg)
+        results: dict = {}
+        if data:
+            texts, labels, rejects = load_labelled_file(data, text_field, label_field)
+            for r in rejects:
+                err.print(f"rejected: {r.source}: {r.position}: {r.reason}", markup=False, highlight=False)
+            results[data] = evaluate_sentences(nlp, cfg, texts, labels)
+        elif not real:
+            results["test split"] = evaluate_split(nlp, cfg)
+        if real:
+            results.update(evaluate_real(nlp, shared_dir or DEFAULT_SHARED))
+        if json_out:
+            out.print_json(json.dumps(results))
+        else:
+            for name, res in results.items():
+                print_metrics(out, name, res)
+
+    _run(work)
+
+
+def main() -> None:
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    app()
+
+
+if __name__ == "__main__":
+    main()

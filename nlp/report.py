@@ -1,0 +1,54 @@
+"""Terminal reports (rich). Everything shown from input is escaped so it cannot inject markup."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+COLOURS = {"company": "red", "customer": "green", "neutral": "grey50"}
+
+
+def _share(value: float | None) -> str:
+    return "n/a (no sentence takes a side)" if value is None else f"{value:.0%}"
+
+
+def print_audit(console: Console, result: dict[str, Any]) -> None:
+    """Each sentence with its perspective and confidence, the share, and what to rewrite first."""
+    scores = result["scores"]
+    console.rule(f"[bold]{escape(result['source'])}")
+    table = Table(show_header=True, header_style="bold", expand=True)
+    table.add_column("#", justify="right", width=4)
+    table.add_column("sentence", ratio=1)
+    table.add_column("perspective", width=12)
+    table.add_column("p", justify="right", width=5)
+    for i, s in enumerate(result["sentences"], start=1):
+        colour = COLOURS.get(s["perspective"], "white")
+        table.add_row(str(i), escape(s["text"]), f"[{colour}]{s['perspective']}[/]", f"{s['perspective_p']:.2f}")
+    console.print(table)
+    counts = scores["perspective_counts"]
+    console.print(f"Customer-perspective share: [bold]{_share(scores['customer_share'])}[/] "
+                  f"(company {counts['company']}, customer {counts['customer']}, neutral {counts['neutral']} "
+                  f"of {scores['sentences']} sentences)")
+    if result["rewrite_first"]:
+        console.print("[bold]Rewrite first[/] (most company-centred):")
+        for s in result["rewrite_first"]:
+            console.print(f"  • {escape(s['text'])} [dim](p={s['perspective_p']:.2f})[/]")
+    else:
+        console.print("No company-centred sentences.")
+
+
+def print_metrics(console: Console, title: str, results: dict[str, dict]) -> None:
+    """Macro-F1, per-class P/R/F1 and the confusion matrix for each system in ``results``."""
+    for system, m in results.items():
+        console.rule(f"[bold]{escape(title)} — {escape(system)}")
+        console.print(f"n={m['n']}  macro-F1 [bold]{m['macro_f1']:.3f}[/]  accuracy {m['accuracy']:.3f}")
+        t = Table("label", "precision", "recall", "F1", "support")
+        for lab, v in m["per_class"].items():
+            t.add_row(lab, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"]))
+        console.print(t)
+        cm = Table("gold \\ predicted", *m["labels"])
+        for lab, row in zip(m["labels"], m["confusion"]):
+            cm.add_row(lab, *map(str, row))
+        console.print(cm)

@@ -1,0 +1,34 @@
+"""The ``lipservice_paragraphs`` component: a blank line always ends a sentence.
+
+Headings, list items and HTML blocks carry no final punctuation, so the parser would glue
+them to the next sentence. This runs before the parser, which respects preset boundaries.
+"""
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+
+@Language.factory("lipservice_paragraphs", default_config={"min_newlines": 2},
+                  assigns=["token.is_sent_start"])
+def make_paragraphs(nlp: Language, name: str, min_newlines: int) -> "ParagraphBreaks":
+    return ParagraphBreaks(min_newlines)
+
+
+class ParagraphBreaks:
+    """Mark the token after a whitespace run with ``min_newlines`` or more newlines as a sentence start."""
+
+    def __init__(self, min_newlines: int = 2) -> None:
+        self.min_newlines = min_newlines
+
+    def __call__(self, doc: Doc) -> Doc:
+        for tok in doc[:-1]:
+            if tok.is_space and tok.text.count("\n") >= self.min_newlines:
+                doc[tok.i + 1].is_sent_start = True
+        return doc
+
+    def to_disk(self, path, *, exclude=()):  # stateless: nothing to save
+        return None
+
+    def from_disk(self, path, *, exclude=()):
+        return self
