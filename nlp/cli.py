@@ -13,7 +13,7 @@ from rich.console import Console
 
 from .errors import E_BAD_TASK, LipserviceError, UsageError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="lipservice: whose perspective customer-centric text takes, and whether it is only talk.")
 out = Console()
 err = Console(stderr=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -19,34 +21,42 @@ PERSPECTIVE_LABELS = ("company", "customer", "neutral")
 
 
 class PerspectiveHead(ClassifierMixin, BaseEstimator):
-    """Multinomial logistic regression on the embedding plus standardised parse features.
+    """Multinomial logistic regression over three blocks of columns of X (dense or sparse):
 
-    ``n_features_grammar`` trailing columns of X are the parse features; they are
-    standardised and multiplied by ``grammar_weight`` so the two parts are comparable.
+    the first ``n_embedding`` columns are the sentence embedding; the next ``n_grammar`` are
+    parse features, standardised and scaled by ``grammar_weight``; the rest are lexical
+    counts, TF-IDF weighted (sublinear) and scaled by ``lexical_weight``.
     """
 
-    def __init__(self, n_features_grammar: int = 0, grammar_weight: float = 0.3, C: float = 4.0,
-                 class_weight: str | None = "balanced", max_iter: int = 3000, random_state: int | None = 0):
-        self.n_features_grammar = n_features_grammar
+    def __init__(self, n_embedding: int = 384, n_grammar: int = 0, grammar_weight: float = 0.3,
+                 lexical_weight: float = 2.0, C: float = 16.0, class_weight: str | None = "balanced",
+                 max_iter: int = 5000, random_state: int | None = 0):
+        self.n_embedding = n_embedding
+        self.n_grammar = n_grammar
         self.grammar_weight = grammar_weight
+        self.lexical_weight = lexical_weight
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.random_state = random_state
 
-    def _transform(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        k = self.n_features_grammar
-        if k == 0:
-            return X
-        grammar = self.scaler_.transform(X[:, -k:]) * self.grammar_weight
-        return np.hstack([X[:, :-k], grammar])
+    def _blocks(self, X):
+        X = sparse.csr_matrix(X, dtype=np.float64)
+        e, g = self.n_embedding, self.n_embedding + self.n_grammar
+        return X[:, :e], X[:, e:g].toarray(), X[:, g:]
 
-    def fit(self, X: np.ndarray, y) -> "PerspectiveHead":
-        X = np.asarray(X, dtype=np.float64)
+    def _transform(self, X):
+        emb, grammar, lexical = self._blocks(X)
+        parts = [emb, sparse.csr_matrix(self.scaler_.transform(grammar) * self.grammar_weight)]
+        if lexical.shape[1]:
+            parts.append(self.tfidf_.transform(lexical) * self.lexical_weight)
+        return sparse.hstack(parts).tocsr()
+
+    def fit(self, X, y) -> "PerspectiveHead":
         y = np.asarray(y)
-        k = self.n_features_grammar
-        self.scaler_ = StandardScaler().fit(X[:, -k:] if k else np.zeros((len(X), 1)))
+        _, grammar, lexical = self._blocks(X)
+        self.scaler_ = StandardScaler().fit(grammar)
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(lexical) if lexical.shape[1] else None
         self.clf_ = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter,
                                        random_state=self.random_state)
         self.clf_.fit(self._transform(X), y)
@@ -67,6 +77,7 @@ TRUSTED_TYPES = [
     "nlp.heads.PerspectiveHead",
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.feature_extraction.text.TfidfTransformer",
     "numpy.dtype",
     "numpy.ndarray",
 ]

@@ -165,6 +165,8 @@ def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reje
                                         f"{opts.max_chars:,} (raise lipservice.max_chars)", E_TOO_LARGE)
     if "\x00" in text:
         return Reject(source, position, "text contains NUL bytes (binary data)", E_BINARY)
+    if _has_surrogates(text):
+        return Reject(source, position, "text contains unpaired surrogates (invalid Unicode)", E_ENCODING)
     return None
 
 
@@ -208,6 +210,9 @@ def _read_jsonl(source: str, path: Path, opts: ReadOptions) -> Iterator[Record |
                 continue
             try:
                 obj = json.loads(line)
+            except RecursionError:
+                yield Reject(source, pos, "invalid JSON: nested too deeply", E_BAD_JSON)
+                continue
             except ValueError as err:
                 yield Reject(source, pos, f"invalid JSON: {str(err)[:120]}", E_BAD_JSON)
                 continue
@@ -228,7 +233,9 @@ def _read_csv(source: str, path: Path, opts: ReadOptions) -> Iterator[Record | R
             return
         raw.seek(0)
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
-        csv.field_size_limit(max(opts.max_chars * 4, 131072))
+        # No field limit in the csv module: an oversized quoted cell would otherwise derail the
+        # reader mid-field; the size check on the text (max_chars) rejects it as one record.
+        csv.field_size_limit(2**31 - 1)
         reader = csv.reader(text)
         try:
             header = next(reader)
@@ -259,7 +266,7 @@ def _read_csv(source: str, path: Path, opts: ReadOptions) -> Iterator[Record | R
             yield _record_from_mapping(source, pos, f"{source}:{line_before}", dict(zip(header, row)), opts)
 
 
-_SURROGATE = re.compile("[\udc80-\udcff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _has_surrogates(s: str) -> bool:
@@ -269,7 +276,7 @@ def _has_surrogates(s: str) -> bool:
 class _TextExtractor(HTMLParser):
     BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article",
              "header", "footer", "blockquote", "title", "ul", "ol", "table", "main", "nav"}
-    SKIP = {"script", "style", "noscript", "template", "svg", "head"}
+    SKIP = {"script", "style", "noscript", "template", "svg", "title"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -311,7 +318,9 @@ def markdown_to_text(md: str) -> str:
     text = re.sub(r"^\s{0,3}#{1,6}\s*(.*)$", r"\1\n", text, flags=re.M)  # a heading is its own paragraph
     text = re.sub(r"^\s{0,3}([-*+]|\d+\.)\s+", "", text, flags=re.M)
     text = re.sub(r"^\s{0,3}>\s?", "", text, flags=re.M)
-    text = re.sub(r"(\*\*|__|\*|_|`)(\S(?:.*?\S)?)\1", r"\2", text)
+    text = re.sub(r"(\*\*|\*|`)(\S(?:.*?\S)?)\1", r"\2", text)
+    # underscores only at word edges (CommonMark): identifiers like get_user_name survive
+    text = re.sub(r"(?<!\w)(__|_)([^_\s](?:[^_\n]*[^_\s])?)\1(?!\w)", r"\2", text)
     return html.unescape(text)
 
 

@@ -16,7 +16,7 @@ from spacy.util import minibatch
 from .encoder import SentenceEncoder
 from .extensions import install_extensions
 from .heads import PERSPECTIVE_LABELS, load_head, save_head
-from .perspective_features import features_matrix
+from .perspective_features import features_matrix, lexical_matrix
 
 HEAD_FILE = "perspective.skops"
 
@@ -28,9 +28,13 @@ DEFAULT_CONFIG = {
 }
 
 
-def design_matrix(sents: list, encoder: SentenceEncoder) -> np.ndarray:
-    """[embedding | parse features] per sentence span: the one input layout of the head."""
-    return np.hstack([encoder.encode([s.text.strip() for s in sents]), features_matrix(sents)])
+def design_matrix(sents: list, encoder: SentenceEncoder):
+    """[embedding | parse features | hashed word_role tokens] per sentence span (sparse CSR):
+    the one input layout of the head, shared by training and prediction."""
+    from scipy.sparse import csr_matrix, hstack
+
+    dense = np.hstack([encoder.encode([s.text.strip() for s in sents]), features_matrix(sents)])
+    return hstack([csr_matrix(dense), lexical_matrix(sents)]).tocsr()
 
 
 def customer_share(labels: Iterable[str]) -> float | None:

@@ -106,6 +106,24 @@ def sentence_features(sent: Span) -> np.ndarray:
     return np.fromiter((f[k] for k in FEATURE_NAMES), dtype=np.float32, count=len(FEATURE_NAMES))
 
 
+LEXICAL_FEATURES = 2 ** 18  # hashed lexical-syntactic tokens; stateless, so nothing to fit or ship
+
+
+def dependency_tokens(sent: Span) -> str:
+    """Each word alone and tagged with its dependency role ("you_nsubj", "our_poss", "us_dobj")."""
+    words = [t for t in sent if not t.is_space]
+    return " ".join(_lower(t) + "_" + t.dep_ for t in words) + " " + " ".join(_lower(t) for t in words)
+
+
+def lexical_matrix(sents: list[Span]):
+    """Hashed counts of word and word_role unigrams and bigrams (sparse, n × LEXICAL_FEATURES)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    hv = HashingVectorizer(n_features=LEXICAL_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm=None,
+                           token_pattern=r"\S+", lowercase=False)
+    return hv.transform([dependency_tokens(s) for s in sents])
+
+
 def features_matrix(sents: list[Span]) -> np.ndarray:
     """Stack ``sentence_features`` for many sentences (shape: n × len(FEATURE_NAMES))."""
     if not sents:

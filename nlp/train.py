@@ -48,8 +48,9 @@ def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: s
     base = load_base_model(list(ls["base_models"]), list(ls["exclude"]))
     encoder = registry.resolve({"e": cfg["components"]["perspective"]["encoder"]})["e"]
     X_train = perspective_inputs(cfg, [e.text for e in train], base, encoder)
-    head = PerspectiveHead(n_features_grammar=len(FEATURE_NAMES), grammar_weight=float(tcfg["grammar_weight"]),
-                           C=float(tcfg["C"]), class_weight=tcfg["class_weight"], max_iter=int(tcfg["max_iter"]),
+    head = PerspectiveHead(n_embedding=encoder.dim, n_grammar=len(FEATURE_NAMES),
+                           grammar_weight=float(tcfg["grammar_weight"]),
+                           lexical_weight=float(tcfg["lexical_weight"]), C=float(tcfg["C"]), class_weight=tcfg["class_weight"], max_iter=int(tcfg["max_iter"]),
                            random_state=seed).fit(X_train, [e.label for e in train])
     X_test = perspective_inputs(cfg, [e.text for e in test], base, encoder)
     y_test = [e.label for e in test]

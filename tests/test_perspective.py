@@ -1,0 +1,192 @@
+"""The shipped perspective component, end to end on the real pipeline."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import spacy
+
+from nlp.heads import PERSPECTIVE_LABELS
+from nlp.perspective import HEAD_FILE, PerspectiveComponent, customer_share
+
+COMPANY = "We are the leading provider of award-winning payment solutions."
+CUSTOMER = "You get your money back within 48 hours."
+NEUTRAL = "Terms and conditions apply."
+
+MIXED = [
+    f"{COMPANY} {CUSTOMER} {NEUTRAL}",
+    "Our Values\n\nWe care about every single customer. Book your table online.",
+    "I waited two hours on the phone. Nobody called me back!",
+    "Ledgerly is trusted by 240,000 small businesses. Send an invoice in under a minute.",
+]
+
+
+def annotations(doc) -> dict:
+    """Everything the component writes, in a comparable form."""
+    return {
+        "sents": [(s.text, s._.perspective, s._.perspective_p, s._.perspective_probs) for s in doc.sents],
+        "customer_share": doc._.customer_share,
+        "perspective_counts": doc._.perspective_counts,
+    }
+
+
+@pytest.mark.parametrize("text,label", [(COMPANY, "company"), (CUSTOMER, "customer"), (NEUTRAL, "neutral")])
+def test_clear_sentences_get_the_obvious_label(nlp, text, label):
+    sents = list(nlp(text).sents)
+    assert len(sents) == 1
+    assert sents[0]._.perspective == label
+    assert sents[0]._.perspective_p > 0.5
+
+
+def test_every_sentence_is_annotated_with_a_valid_label_and_probability(nlp):
+    for doc in nlp.pipe(MIXED):
+        for sent in doc.sents:
+            assert sent._.perspective in PERSPECTIVE_LABELS
+            assert 0.0 <= sent._.perspective_p <= 1.0
+            probs = sent._.perspective_probs
+            assert set(probs) == set(PERSPECTIVE_LABELS)
+            assert all(0.0 <= p <= 1.0 for p in probs.values())
+            assert math.isclose(sum(probs.values()), 1.0, abs_tol=2e-3)  # rounded to 4 digits
+            assert sent._.perspective_p == probs[sent._.perspective] == max(probs.values())
+
+
+def test_doc_level_share_and_counts(nlp):
+    doc = nlp(MIXED[0])
+    assert [s._.perspective for s in doc.sents] == ["company", "customer", "neutral"]
+    assert doc._.perspective_counts == {"company": 1, "customer": 1, "neutral": 1}
+    assert doc._.customer_share == 0.5
+    for doc in nlp.pipe(MIXED):
+        counts = doc._.perspective_counts
+        assert set(counts) == set(PERSPECTIVE_LABELS)
+        assert sum(counts.values()) == len(list(doc.sents))
+        sided = counts["company"] + counts["customer"]
+        expected = round(counts["customer"] / sided, 4) if sided else None
+        assert doc._.customer_share == expected
+
+
+def test_customer_share_function():
+    assert customer_share([]) is None
+    assert customer_share(["neutral", "neutral"]) is None
+    assert customer_share(["company"]) == 0.0
+    assert customer_share(["customer", "neutral"]) == 1.0
+    assert customer_share(["company", "customer", "customer", "neutral"]) == 0.6667
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    pytest.param("   ", marks=pytest.mark.xfail(
+        reason="BUG: nlp/perspective.py:64/80-86 annotates and counts whitespace-only sentences: a doc of "
+               "spaces gets perspective_counts {'neutral': 1}", strict=True)),
+    pytest.param("\n\n", marks=pytest.mark.xfail(
+        reason="BUG: nlp/perspective.py:64/80-86 annotates and counts whitespace-only sentences", strict=True)),
+], ids=["empty", "spaces", "blank-lines"])
+def test_empty_doc_has_no_share_and_zero_counts(nlp, text):
+    doc = nlp(text)
+    assert doc._.customer_share is None
+    assert doc._.perspective_counts == {"company": 0, "customer": 0, "neutral": 0}
+
+
+def test_empty_docs_in_a_batch_with_real_ones(nlp):
+    docs = list(nlp.pipe(["", CUSTOMER, ""]))
+    assert docs[0]._.perspective_counts == {"company": 0, "customer": 0, "neutral": 0}
+    assert docs[1]._.perspective_counts["customer"] == 1
+    assert docs[2]._.customer_share is None
+
+
+@pytest.mark.xfail(reason="BUG: nlp/perspective.py:80-86 a leading blank line becomes a whitespace-only "
+                          "sentence (segment.py marks the next token as a start) which is labelled neutral "
+                          "and counted in perspective_counts", strict=True)
+def test_leading_blank_line_adds_no_phantom_sentence_to_counts(nlp):
+    doc = nlp("\n\n" + COMPANY)
+    assert doc._.perspective_counts == {"company": 1, "customer": 0, "neutral": 0}
+
+
+def test_predict_does_not_touch_docs_and_set_annotations_does(nlp):
+    texts = [MIXED[0], "", MIXED[2]]
+    with nlp.select_pipes(disable=["perspective"]):
+        docs = list(nlp.pipe(texts))
+    comp = nlp.get_pipe("perspective")
+    assert isinstance(comp, PerspectiveComponent)
+    preds = comp.predict(docs)
+    assert [p.shape for p in preds] == [(len(list(d.sents)), 3) for d in docs]
+    for doc in docs:
+        assert doc._.customer_share is None and doc._.perspective_counts is None
+        for sent in doc.sents:
+            assert sent._.perspective is None
+            assert sent._.perspective_p is None
+            assert sent._.perspective_probs is None
+    comp.set_annotations(docs, preds)
+    assert docs[0]._.perspective_counts == {"company": 1, "customer": 1, "neutral": 1}
+    assert all(s._.perspective in PERSPECTIVE_LABELS for d in docs for s in d.sents)
+    assert annotations(docs[2]) == annotations(nlp(texts[2]))
+
+
+def test_to_disk_and_spacy_load_round_trip(nlp, tmp_path):
+    nlp.to_disk(tmp_path / "pipeline")
+    assert (tmp_path / "pipeline" / "perspective" / HEAD_FILE).is_file()
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert loaded.pipe_names == nlp.pipe_names
+    assert "ner" not in loaded.pipe_names
+    for text in MIXED + [COMPANY, ""]:
+        assert annotations(loaded(text)) == annotations(nlp(text))
+
+
+def _json_annotations(doc) -> dict:
+    out = annotations(doc)
+    out["sents"] = [list(s) for s in out["sents"]]
+    return out
+
+
+@pytest.mark.slow
+def test_saved_pipeline_loads_in_a_fresh_interpreter_via_entry_points(nlp, tmp_path):
+    """`spacy.load(dir)` without importing `nlp` first: the factories come from the entry points."""
+    nlp.to_disk(tmp_path / "pipeline")
+    script = (
+        "import json, sys, spacy\n"
+        "assert 'nlp' not in sys.modules\n"
+        f"p = spacy.load({str(tmp_path / 'pipeline')!r})\n"
+        "out = []\n"
+        f"for doc in p.pipe({MIXED!r}):\n"
+        "    out.append({'sents': [[s.text, s._.perspective, s._.perspective_p, s._.perspective_probs]\n"
+        "                          for s in doc.sents],\n"
+        "                'customer_share': doc._.customer_share,\n"
+        "                'perspective_counts': doc._.perspective_counts})\n"
+        "print(json.dumps(out))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    fresh = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert fresh == [json.loads(json.dumps(_json_annotations(d))) for d in nlp.pipe(MIXED)]
+
+
+@pytest.mark.xfail(reason="BUG: nlp/perspective.py:52 loads the head from the config's absolute `model` path "
+                          "in __init__, before from_disk reads the copy saved inside the pipeline directory, "
+                          "so a saved pipeline cannot be loaded once the original head file is gone/moved",
+                   strict=True)
+def test_saved_pipeline_does_not_need_the_original_head_file(nlp, tmp_path):
+    nlp.to_disk(tmp_path / "pipeline")
+    gone = tmp_path / "moved_away" / HEAD_FILE  # as on another machine: the build path does not exist
+    loaded = spacy.load(tmp_path / "pipeline", config={"components": {"perspective": {"model": str(gone)}}})
+    assert annotations(loaded(COMPANY)) == annotations(nlp(COMPANY))
+
+
+def test_same_texts_annotated_twice_give_identical_results(nlp):
+    texts = [f"Determinism check {i}: our engineers reply within {i + 2} hours. You can call us." for i in range(4)]
+    first = [annotations(d) for d in nlp.pipe(texts, batch_size=3)]
+    second = [annotations(nlp(t)) for t in reversed(texts)][::-1]
+    assert first == second
+
+
+@pytest.mark.slow
+def test_two_processes_give_the_same_labels_and_probabilities_as_one(nlp):
+    # texts unseen by this process so far: the workers cannot reuse the parent's encoder cache
+    texts = [f"Multiprocess sample {i}: we are proud of our {i} awards. You save {i * 5} dollars a month."
+             for i in range(6)] + ["Terms apply.", "Call us today!", "Your parcel arrives tomorrow.", ""]
+    two = [annotations(d) for d in nlp.pipe(texts, n_process=2, batch_size=3)]
+    one = [annotations(d) for d in nlp.pipe(texts, n_process=1, batch_size=3)]
+    assert two == one
