@@ -13,6 +13,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.util import minibatch
+from thinc.api import Config
 
 from .io import Record, Reject
 from .perspective import customer_share
@@ -100,43 +102,92 @@ def record_dict(record: Record, pieces: list[tuple[int, Doc]]) -> dict[str, Any]
 
 
 class Annotator:
-    """Runs records through the pipeline, keeping input order and counting everything."""
+    """Runs records through the pipeline, keeping input order and counting everything.
 
-    def __init__(self, nlp: Language, *, piece_chars: int = 100_000, batch_size: int = 32, workers: int = 1):
+    With ``workers > 1`` records go in chunks to worker processes started with ``spawn``
+    (never ``fork``: a forked copy of an initialised torch can deadlock), each building the
+    pipeline once from ``config``. Results come back in input order and are identical to a
+    single process's, because the encoder's output does not depend on batching.
+    """
+
+    def __init__(self, nlp: Language | None, *, piece_chars: int = 100_000, batch_size: int = 32,
+                 workers: int = 1, config: Config | None = None):
+        if workers > 1 and config is None:
+            raise ValueError("workers > 1 needs the config the workers build their pipeline from")
+        if workers <= 1 and nlp is None:
+            raise ValueError("a single-process Annotator needs a pipeline")
         self.nlp = nlp
         self.piece_chars = piece_chars
         self.batch_size = batch_size
         self.workers = workers
+        self.config = config
         self.counts = Counts()
+
+    def _records(self, items: Iterable[Record | Reject], on_reject: Callable[[Reject], None]) -> Iterator[Record]:
+        for item in items:
+            self.counts.read += 1
+            if isinstance(item, Reject):
+                self.counts.rejected += 1
+                on_reject(item)
+            else:
+                yield item
 
     def annotate(self, items: Iterable[Record | Reject], on_reject: Callable[[Reject], None]
                  ) -> Iterator[dict[str, Any]]:
         """Yield contract dicts for records; pass rejects to ``on_reject`` as they are met."""
-        records: dict[int, Record] = {}
+        records = self._records(items, on_reject)
+        results = self._pool(records) if self.workers > 1 else self._local(records)
+        for result in results:
+            self.counts.annotated += 1
+            yield result
+
+    def _local(self, records: Iterable[Record]) -> Iterator[dict[str, Any]]:
+        pending: dict[int, Record] = {}
         expected: dict[int, int] = {}
 
         def pieces() -> Iterator[tuple[str, tuple[int, int]]]:
-            for n, item in enumerate(items):
-                self.counts.read += 1
-                if isinstance(item, Reject):
-                    self.counts.rejected += 1
-                    on_reject(item)
-                    continue
-                parts = split_pieces(item.text, self.piece_chars)
-                records[n] = item
+            for n, record in enumerate(records):
+                parts = split_pieces(record.text, self.piece_chars)
+                pending[n] = record
                 expected[n] = len(parts)
                 for offset, text in parts:
                     yield text, (n, offset)
 
-        current: int | None = None
         done: list[tuple[int, Doc]] = []
-        for doc, (n, offset) in self.nlp.pipe(pieces(), as_tuples=True, batch_size=self.batch_size,
-                                              n_process=self.workers):
-            if current is not None and n != current:
-                raise RuntimeError("pieces of a record arrived out of order")  # nlp.pipe keeps order
-            current = n
-            done.append((offset, doc))
+        for doc, (n, offset) in self.nlp.pipe(pieces(), as_tuples=True, batch_size=self.batch_size):
+            done.append((offset, doc))  # nlp.pipe keeps order: a record's pieces are contiguous
             if len(done) == expected[n]:
-                yield record_dict(records.pop(n), done)
-                self.counts.annotated += 1
-                current, done = None, []
+                yield record_dict(pending.pop(n), done)
+                done = []
+
+    def _pool(self, records: Iterable[Record]) -> Iterator[dict[str, Any]]:
+        import multiprocessing
+        from collections import deque
+        from concurrent.futures import ProcessPoolExecutor
+
+        chunk_size = max(1, self.batch_size)
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(self.config.to_str(), self.piece_chars, self.batch_size)) as pool:
+            in_flight: deque = deque()
+            for chunk in minibatch(records, size=chunk_size):
+                in_flight.append(pool.submit(_worker_run, list(chunk)))
+                if len(in_flight) >= 2 * self.workers:  # bounded: memory does not grow with input
+                    yield from in_flight.popleft().result()
+            while in_flight:
+                yield from in_flight.popleft().result()
+
+
+_WORKER: Annotator | None = None
+
+
+def _worker_init(config_str: str, piece_chars: int, batch_size: int) -> None:
+    """Build the pipeline once per worker process."""
+    global _WORKER
+    from .pipeline import build_nlp
+
+    _WORKER = Annotator(build_nlp(Config().from_str(config_str)), piece_chars=piece_chars, batch_size=batch_size)
+
+
+def _worker_run(records: list[Record]) -> list[dict[str, Any]]:
+    return list(_WORKER._local(records))

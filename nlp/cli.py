@@ -52,8 +52,8 @@ def _annotate(paths: list[str], cfg, opts, workers: int, on_reject):
     from .pipeline import build_nlp
 
     ls = cfg["lipservice"]
-    annotator = Annotator(build_nlp(cfg), piece_chars=int(ls["piece_chars"]), batch_size=int(ls["batch_size"]),
-                          workers=workers)
+    annotator = Annotator(build_nlp(cfg) if workers == 1 else None, piece_chars=int(ls["piece_chars"]),
+                          batch_size=int(ls["batch_size"]), workers=workers, config=cfg)
     return annotator, annotator.annotate(read_inputs(paths, opts), on_reject)
 
 

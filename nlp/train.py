@@ -101,8 +101,9 @@ def model_card(data: dict, metrics: dict, real: dict | None, command: str, seed:
         "",
         "Predicts whose perspective a sentence takes: `company`, `customer` or `neutral`",
         "(definitions: `corpora/GUIDELINES.md`). Multinomial logistic regression over the",
-        "all-MiniLM-L6-v2 sentence embedding (384 dims) plus "
-        f"{len(FEATURE_NAMES)} parse features (`nlp/perspective_features.py`).",
+        "all-MiniLM-L6-v2 sentence embedding (384 dims), "
+        f"{len(FEATURE_NAMES)} parse features and hashed word / word_role",
+        "unigrams and bigrams, TF-IDF weighted (`nlp/perspective_features.py`, `nlp/heads.py`).",
         "",
         "## Training data",
         f"- `{data['corpus']}`: {data['sentences']} sentences in {data['documents']} documents, written and "
@@ -140,6 +141,8 @@ def model_card(data: dict, metrics: dict, real: dict | None, command: str, seed:
         "## Limits",
         "- English only. Perspective is judged per sentence; a document's share is the count of its sentences.",
         "- The training text is project-written; real-data figures above show how it transfers.",
+        "- On twcs, authorship is only a proxy: company replies that tell the customer how to fix",
+        "  their problem are customer-perspective by the guidelines, and count as errors there.",
         "",
     ]
     return "\n".join(lines)

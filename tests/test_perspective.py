@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 import subprocess
 import sys
 
@@ -11,6 +13,7 @@ import spacy
 
 from nlp.heads import PERSPECTIVE_LABELS
 from nlp.perspective import HEAD_FILE, PerspectiveComponent, customer_share
+from nlp.pipeline import PROJECT_ROOT
 
 COMPANY = "We are the leading provider of award-winning payment solutions."
 CUSTOMER = "You get your money back within 48 hours."
@@ -157,7 +160,7 @@ def test_saved_pipeline_loads_in_a_fresh_interpreter_via_entry_points(nlp, tmp_p
         "print(json.dumps(out))\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
                           cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     fresh = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -182,11 +185,66 @@ def test_same_texts_annotated_twice_give_identical_results(nlp):
     assert first == second
 
 
+# nlp.pipe(n_process=2) runs in a child interpreter: the session's own process has already run the
+# encoder, and (see the xfail below) forking after that can hang; the child is killed on timeout.
+MP_SCRIPT = r"""
+import json, signal, sys
+from nlp.pipeline import build_nlp, load_config
+
+def ann(doc):
+    return {"sents": [[s.text, s._.perspective, s._.perspective_p, s._.perspective_probs] for s in doc.sents],
+            "customer_share": doc._.customer_share, "perspective_counts": doc._.perspective_counts}
+
+texts, fresh = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+nlp = build_nlp(load_config())
+two = [ann(d) for d in nlp.pipe(texts, n_process=2, batch_size=3)]  # parent has not encoded anything yet
+one = [ann(d) for d in nlp.pipe(texts, n_process=1, batch_size=3)]  # computed again: the workers' cache died
+print("PHASE1 " + json.dumps({"two": two, "one": one}), flush=True)
+signal.alarm(20)  # a hang in phase 2 kills this process instead of the test session
+after = [ann(d) for d in nlp.pipe(fresh, n_process=2, batch_size=3)]  # parent has encoded by now
+print("PHASE2 " + json.dumps(after), flush=True)
+"""
+
+MP_TEXTS = [f"Multiprocess sample {i}: we are proud of our {i} awards. You save {i * 5} dollars a month."
+            for i in range(6)] + ["Terms apply.", "Call us today!", "Your parcel arrives tomorrow.", ""]
+MP_FRESH = [f"Second batch {i}: our staff will refund you within {i + 1} days." for i in range(4)]
+
+
+@pytest.fixture(scope="module")
+def multiprocess_run():
+    proc = subprocess.Popen([sys.executable, "-c", MP_SCRIPT, json.dumps(MP_TEXTS), json.dumps(MP_FRESH)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=150)
+    except subprocess.TimeoutExpired:
+        out, err = "", "timed out"
+    finally:  # the parent and any worker it forked share one process group: end them all
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    phases = {line.split(" ", 1)[0]: json.loads(line.split(" ", 1)[1])
+              for line in out.splitlines() if line.startswith("PHASE")}
+    return phases, err
+
+
 @pytest.mark.slow
-def test_two_processes_give_the_same_labels_and_probabilities_as_one(nlp):
-    # texts unseen by this process so far: the workers cannot reuse the parent's encoder cache
-    texts = [f"Multiprocess sample {i}: we are proud of our {i} awards. You save {i * 5} dollars a month."
-             for i in range(6)] + ["Terms apply.", "Call us today!", "Your parcel arrives tomorrow.", ""]
-    two = [annotations(d) for d in nlp.pipe(texts, n_process=2, batch_size=3)]
-    one = [annotations(d) for d in nlp.pipe(texts, n_process=1, batch_size=3)]
-    assert two == one
+def test_two_processes_give_the_same_labels_and_probabilities_as_one(multiprocess_run):
+    phases, err = multiprocess_run
+    assert "PHASE1" in phases, err[-2000:]
+    assert len(phases["PHASE1"]["two"]) == len(MP_TEXTS)
+    assert phases["PHASE1"]["two"] == phases["PHASE1"]["one"]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="BUG: nlp/encoder.py (SentenceEncoder, no fork handling): once the parent process has "
+                          "encoded any text, nlp.pipe(n_process>1) forks workers that hang forever inside torch "
+                          "(OpenMP pool inherited across fork); torch.set_num_threads(1) in the child "
+                          "(os.register_at_fork) avoids it", strict=True)
+def test_two_processes_work_after_the_parent_has_annotated(multiprocess_run):
+    phases, err = multiprocess_run
+    assert "PHASE2" in phases, err[-500:]
+    assert all(s[1] in PERSPECTIVE_LABELS for doc in phases["PHASE2"] for s in doc["sents"])
