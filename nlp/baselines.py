@@ -22,3 +22,12 @@ def pronoun_baseline(text: str, tie: str = "neutral") -> str:
     if them > we:
         return "customer"
     return tie
+
+
+_PROMISE_WORDS = re.compile(r"\b(will|'ll|shall|guarantee[ds]?|promise[sd]?|commit(ted)?|always|never|free|"
+                            r"24/7|money[- ]back)\b", re.I)
+
+
+def keyword_promise_baseline(text: str) -> bool:
+    """The usual first attempt: a modal verb or a commitment keyword means a promise."""
+    return bool(_PROMISE_WORDS.search(text))

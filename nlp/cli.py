@@ -168,9 +168,9 @@ def demo(config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt)
 
 
 @app.command()
-def train(task: str = typer.Option("perspective", help="Which head to train (perspective)."),
+def train(task: str = typer.Option("all", help="Which head to train: perspective, promises, claims or all."),
           output: Optional[Path] = typer.Option(None, help="Directory for the heads (default: [paths] models)."),
-          real: bool = typer.Option(True, help="Also measure on ../shared/data and put it in the card."),
+          real: bool = typer.Option(True, help="Also measure perspective on ../shared/data and put it in the card."),
           shared_dir: Optional[Path] = typer.Option(None, help="Where the shared data sets are."),
           config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Fit the heads on the train split of corpora/ and write skops files, configs and model cards."""
@@ -178,28 +178,39 @@ def train(task: str = typer.Option("perspective", help="Which head to train (per
     def work():
         from .pipeline import build_nlp
         from .report import print_metrics
-        from .train import train_perspective, write_card
+        from .train import TASKS, TRAINERS, write_card
 
-        if task != "perspective":
-            raise UsageError(f"--task {task!r}: only 'perspective' can be trained so far", code=E_BAD_TASK)
-        cfg = _config(config, sets)
-        command = "lipservice train " + " ".join(sys.argv[2:])
-        result = train_perspective(cfg, output, command=command.strip())
-        print_metrics(out, "test split", result["metrics"])
-        if real:
-            from .evaluate import DEFAULT_SHARED, evaluate_real
-            shared = shared_dir or DEFAULT_SHARED
-            if shared.is_dir():
-                models = output or None
-                extra = {"paths.models": str(models)} if models else {}
-                real_metrics = evaluate_real(build_nlp(_config(config, sets, extra)), shared)
+        tasks = list(TASKS) if task == "all" else [task]
+        if any(t not in TASKS for t in tasks):
+            raise UsageError(f"--task {task!r} is not one of: {', '.join(TASKS)}, all", code=E_BAD_TASK)
+        extra = {"paths.models": str(output.resolve())} if output else {}
+        cfg = _config(config, sets, extra)
+        command = ("lipservice train " + " ".join(sys.argv[2:])).strip()
+        for t in tasks:
+            result = TRAINERS[t](cfg, output, command=command)
+            for title, systems in result["metrics"].items():
+                print_metrics(out, f"{t}: {title}", systems)
+            if t == "perspective" and real:
+                from .evaluate import DEFAULT_SHARED, evaluate_real
+                shared = shared_dir or DEFAULT_SHARED
+                if not shared.is_dir():
+                    err.print(f"{shared}: not found; real-data figures left out of the model card")
+                    continue
+                real_metrics = evaluate_real(build_nlp(_perspective_only(cfg)), shared)
                 for name, res in real_metrics.items():
                     print_metrics(out, name, res)
                 write_card(result, real_metrics)
-            else:
-                err.print(f"{shared}: not found; real-data figures left out of the model card")
 
     _run(work)
+
+
+def _perspective_only(cfg):
+    """The config with only the components perspective needs (its heads may be all that exist yet)."""
+    from thinc.api import Config
+
+    reduced = Config(cfg).copy()
+    reduced["components"] = {k: v for k, v in cfg["components"].items() if k in ("paragraphs", "perspective")}
+    return reduced
 
 
 @app.command()

@@ -24,7 +24,7 @@ from .errors import E_BAD_LABELS, E_NOT_FOUND, InputError, UsageError
 from .heads import PERSPECTIVE_LABELS
 from .io import ReadOptions, Record, Reject, check_inputs, read_inputs
 from .metrics import classification_metrics
-from .pipeline import PROJECT_ROOT, project_path
+from .pipeline import PROJECT_ROOT, base_pipes, project_path
 from .train import perspective_inputs
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def evaluate_split(nlp: Language, cfg) -> dict:
 def evaluate_sentences(nlp: Language, cfg, texts: list[str], labels: list[str]) -> dict:
     comp = nlp.get_pipe("perspective")
     head = comp._require_head()
-    with nlp.select_pipes(disable=["perspective"]):
+    with nlp.select_pipes(enable=base_pipes(nlp, cfg)):
         X = perspective_inputs(cfg, texts, base=nlp, encoder=comp.encoder)
     return {"model": classification_metrics(labels, list(head.predict(X)), PERSPECTIVE_LABELS),
             "pronoun_baseline": classification_metrics(labels, [pronoun_baseline(t) for t in texts],

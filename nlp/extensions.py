@@ -8,6 +8,8 @@ EXTENSIONS: tuple[tuple[type, str, object], ...] = (
     (Span, "perspective", None),  # "company" | "customer" | "neutral"
     (Span, "perspective_p", None),  # probability of that label
     (Span, "perspective_probs", None),  # {label: probability}
+    (Span, "promise", None),  # the promise dict of a sentence, or None (promises component)
+    (Span, "claim", None),  # the claim dict of a sentence, or None (claims component)
     (Doc, "customer_share", None),  # customer / (company + customer) sentences, None if neither
     (Doc, "perspective_counts", None),  # {label: count}
 )

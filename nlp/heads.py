@@ -1,4 +1,4 @@
-"""The trainable heads: scikit-learn estimators over [sentence embedding | parse features].
+"""The trainable heads: scikit-learn estimators over [sentence embedding | dense features | lexical].
 
 They follow scikit-learn's rules (``__init__`` stores parameters, ``fit`` returns self,
 learned attributes end in ``_``) and are saved with skops, so loading never runs code.
@@ -20,8 +20,8 @@ from .errors import E_BAD_HEAD, E_NO_HEAD, ModelMissingError
 PERSPECTIVE_LABELS = ("company", "customer", "neutral")
 
 
-class PerspectiveHead(ClassifierMixin, BaseEstimator):
-    """Multinomial logistic regression over three blocks of columns of X (dense or sparse):
+class SentenceHead(ClassifierMixin, BaseEstimator):
+    """Logistic regression over three blocks of columns of X (dense or sparse):
 
     the first ``n_embedding`` columns are the sentence embedding; the next ``n_grammar`` are
     parse features, standardised and scaled by ``grammar_weight``; the rest are lexical
@@ -52,7 +52,7 @@ class PerspectiveHead(ClassifierMixin, BaseEstimator):
             parts.append(self.tfidf_.transform(lexical) * self.lexical_weight)
         return sparse.hstack(parts).tocsr()
 
-    def fit(self, X, y) -> "PerspectiveHead":
+    def fit(self, X, y) -> "SentenceHead":
         y = np.asarray(y)
         _, grammar, lexical = self._blocks(X)
         self.scaler_ = StandardScaler().fit(grammar)
@@ -72,9 +72,12 @@ class PerspectiveHead(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
+#: The perspective head is a SentenceHead over [embedding | parse features | word_role tokens].
+PerspectiveHead = SentenceHead
+
 #: Types a head file may contain. Anything else in a file is refused, not executed.
 TRUSTED_TYPES = [
-    "nlp.heads.PerspectiveHead",
+    "nlp.heads.SentenceHead",
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.preprocessing._data.StandardScaler",
     "sklearn.feature_extraction.text.TfidfTransformer",

@@ -19,3 +19,16 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels:
                             "f1": round(float(f[i]), 4), "support": int(n[i])} for i, lab in enumerate(labels)},
         "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
+
+
+def binary_metrics(y_true: Sequence[bool], y_pred: Sequence[bool]) -> dict:
+    """Precision, recall and F1 of the positive class, and accuracy."""
+    y_true, y_pred = [bool(v) for v in y_true], [bool(v) for v in y_pred]
+    tp = sum(a and b for a, b in zip(y_true, y_pred))
+    fp = sum(b and not a for a, b in zip(y_true, y_pred))
+    fn = sum(a and not b for a, b in zip(y_true, y_pred))
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"n": len(y_true), "precision": round(p, 4), "recall": round(r, 4),
+            "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+            "accuracy": round(sum(a == b for a, b in zip(y_true, y_pred)) / max(len(y_true), 1), 4)}

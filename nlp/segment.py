@@ -32,3 +32,17 @@ class ParagraphBreaks:
 
     def from_disk(self, path, *, exclude=()):
         return self
+
+
+def paragraph_ids(doc: Doc, min_newlines: int = 2) -> list[int]:
+    """The paragraph number of each sentence: a blank line between two sentences starts a new one."""
+    ids: list[int] = []
+    current, prev_end = 0, None
+    for sent in doc.sents:
+        raw = sent.text
+        start = sent.start_char + (len(raw) - len(raw.lstrip()))
+        if prev_end is not None and doc.text.count("\n", prev_end, start) >= min_newlines:
+            current += 1
+        ids.append(current)
+        prev_end = sent.start_char + len(raw.rstrip())
+    return ids

