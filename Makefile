@@ -26,6 +26,9 @@ train: $(STAMP)
 evaluate: $(STAMP)
 	$(BIN)/lipservice evaluate --task perspective
 	$(BIN)/lipservice evaluate --task perspective --real
+	$(BIN)/lipservice evaluate --task promises
+	$(BIN)/lipservice evaluate --task promises --real
+	$(BIN)/lipservice evaluate --task claims
 
 clean:
 	rm -rf $(VENV) .pytest_cache

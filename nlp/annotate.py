@@ -17,7 +17,7 @@ from spacy.util import minibatch
 from thinc.api import Config
 
 from .io import Record, Reject
-from .perspective import customer_share
+from .scores import document_scores
 from .perspective_features import I, WE
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,14 @@ def resolve_kind(kind: str, text: str) -> str:
     return "review" if n_i and n_i >= n_we else "company"
 
 
+PROMISE_FIELDS = ("text", "theme", "specificity", "strength", "quantities", "conditional", "perspective", "p")
+CLAIM_FIELDS = ("text", "lip_service", "reasons", "substantiated", "p")
+
+
+def _public(value: dict | None, fields: tuple[str, ...]) -> dict | None:
+    return None if value is None else {k: value[k] for k in fields if k in value}
+
+
 def sentence_dict(sent, offset: int) -> dict[str, Any]:
     """One sentence of the contract (whitespace trimmed). Fields of components not yet in the
     pipeline stay null."""
@@ -78,8 +86,8 @@ def sentence_dict(sent, offset: int) -> dict[str, Any]:
         "end": start + len(text),
         "perspective": sent._.perspective,
         "perspective_p": sent._.perspective_p,
-        "promise": None,
-        "claim": None,
+        "promise": _public(sent._.promise, PROMISE_FIELDS),
+        "claim": _public(sent._.claim, CLAIM_FIELDS),
         "complaint_p": None,
         "theme": None,
     }
@@ -88,12 +96,7 @@ def sentence_dict(sent, offset: int) -> dict[str, Any]:
 def record_dict(record: Record, pieces: list[tuple[int, Doc]]) -> dict[str, Any]:
     """The contract line for one record, from its annotated pieces."""
     sentences = [sentence_dict(s, off) for off, doc in pieces for s in doc.sents if s.text.strip()]
-    labels = [s["perspective"] for s in sentences]
-    scores = {
-        "sentences": len(sentences),
-        "customer_share": customer_share(labels),
-        "perspective_counts": {lab: labels.count(lab) for lab in ("company", "customer", "neutral")},
-    }
+    scores = document_scores(sentences)
     out = {"id": record.id, "kind": resolve_kind(record.kind, record.text), "scores": scores,
            "sentences": sentences, "source": record.source}
     if record.meta:

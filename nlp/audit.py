@@ -19,6 +19,10 @@ def audit_result(record: dict[str, Any], top: int = 5) -> dict[str, Any]:
         "scores": record["scores"],
         "sentences": [{k: s[k] for k in ("text", "start", "end", "perspective", "perspective_p")}
                       for s in record["sentences"]],
+        "promises": [{**s["promise"], "start": s["start"],
+                      "overpromising": s["promise"]["strength"] == "absolute" and s["promise"]["specificity"] == "vague"}
+                     for s in record["sentences"] if s.get("promise")],
+        "claims": [{**s["claim"], "start": s["start"]} for s in record["sentences"] if s.get("claim")],
         "rewrite_first": [{"text": s["text"], "start": s["start"], "perspective_p": s["perspective_p"]}
                           for s in company[:top]],
     }

@@ -157,7 +157,12 @@ class ClaimsComponent:
             for sent, para, hit, b in zip(doc_sents, paras, hits, buzz):
                 prob = float(p[i])
                 i += 1
-                if not (hit or prob >= self.threshold) or not sent.text.strip():
+                # a plain customer-side offer with a checkable commitment ("You get £30 if we miss
+                # the appointment") is a promise, not a claim about the company's orientation
+                plain_offer = sent._.perspective == "customer" and bool(sent._.promise) and \
+                    sent._.promise["specificity"] == "specific"
+                found = hit or (prob >= self.threshold and not plain_offer)
+                if not found or not sent.text.strip():
                     result.append(None)
                     continue
                 substantiated = backed.get(para, False)

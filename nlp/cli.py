@@ -214,35 +214,45 @@ def _perspective_only(cfg):
 
 
 @app.command()
-def evaluate(task: str = typer.Option("perspective", help="Which head to evaluate (perspective)."),
-             data: Optional[str] = typer.Option(None, help="Labelled JSONL/CSV (text, label); default: test split."),
+def evaluate(task: str = typer.Option("perspective", help="What to measure: perspective, promises or claims."),
+             data: Optional[str] = typer.Option(None, help="Labelled JSONL/CSV (text, label) for perspective."),
              label_field: str = typer.Option("label", help="Field holding the gold label in --data."),
              text_field: str = typer.Option("text", help="Field holding the text in --data."),
              real: bool = typer.Option(False, "--real", help="Measure on the real data sets in ../shared/data."),
              shared_dir: Optional[Path] = typer.Option(None, help="Where the shared data sets are."),
              json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
              config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
-    """Macro-F1, per-class P/R/F1 and the confusion matrix, beside the pronoun baseline."""
+    """Held-out (or --real) metrics of a task, each beside its baseline."""
 
     def work():
-        from .evaluate import DEFAULT_SHARED, evaluate_real, evaluate_sentences, evaluate_split, load_labelled_file
+        from . import evaluate as ev
         from .pipeline import build_nlp
         from .report import print_metrics
 
-        if task != "perspective":
-            raise UsageError(f"--task {task!r} is not one of: perspective", code=E_BAD_TASK)
+        if task not in ("perspective", "promises", "claims"):
+            raise UsageError(f"--task {task!r} is not one of: perspective, promises, claims", code=E_BAD_TASK)
+        if data and task != "perspective":
+            raise UsageError("--data is for --task perspective (a labelled file of sentences)")
         cfg = _config(config, sets)
         nlp = build_nlp(cfg)
+        shared = shared_dir or ev.DEFAULT_SHARED
         results: dict = {}
-        if data:
-            texts, labels, rejects = load_labelled_file(data, text_field, label_field)
-            for r in rejects:
-                err.print(f"rejected: {r.source}: {r.position}: {r.reason}", markup=False, highlight=False)
-            results[data] = evaluate_sentences(nlp, cfg, texts, labels)
-        elif not real:
-            results["test split"] = evaluate_split(nlp, cfg)
-        if real:
-            results.update(evaluate_real(nlp, shared_dir or DEFAULT_SHARED))
+        if task == "perspective":
+            if data:
+                texts, labels, rejects = ev.load_labelled_file(data, text_field, label_field)
+                for r in rejects:
+                    err.print(f"rejected: {r.source}: {r.position}: {r.reason}", markup=False, highlight=False)
+                results[data] = ev.evaluate_sentences(nlp, cfg, texts, labels)
+            elif not real:
+                results["test split"] = ev.evaluate_split(nlp, cfg)
+            if real:
+                results.update(ev.evaluate_real(nlp, shared))
+        elif task == "promises":
+            results.update(ev.evaluate_promises_real(nlp, shared) if real else ev.evaluate_promises(nlp, cfg))
+        else:
+            if real:
+                raise UsageError("no real labelled claims data: `--task claims` measures the test split only")
+            results.update(ev.evaluate_claims(nlp, cfg))
         if json_out:
             out.print_json(json.dumps(results))
         else:

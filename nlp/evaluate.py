@@ -134,3 +134,139 @@ def evaluate_real(nlp: Language, shared: Path = DEFAULT_SHARED, twcs_limit: int 
     texts, labels = mission_examples(shared)
     out["fortune500 mission statements (labelled sample)"] = _doc_level(nlp, texts, labels)
     return out
+
+
+def gold_sentence_doc(nlp: Language, sentences: list[str]) -> Doc:
+    """Run the pipeline on a paragraph whose sentence boundaries are the gold ones."""
+    text = " ".join(sentences)
+    doc = nlp.make_doc(text)
+    starts, pos = set(), 0
+    for s in sentences:
+        starts.add(pos)
+        pos += len(s) + 1
+    for tok in doc:
+        tok.is_sent_start = tok.idx in starts
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    return doc
+
+
+def evaluate_claims(nlp: Language, cfg) -> dict:
+    """End to end on the claims test split (paragraphs with gold sentence boundaries): claim
+    detection F1 beside the lexicon alone, and lip-service accuracy on the gold claims."""
+    from .claims import lip_service_verdict
+    from .corpus import iter_documents, split_of
+    from .metrics import binary_metrics
+
+    comp = nlp.get_pipe("claims")
+    gold_claim, pred_claim, lex_claim, gold_lip, pred_lip = [], [], [], [], []
+    for _, d in iter_documents(project_path(cfg["training"]["claims"]["corpus"])):
+        if split_of(d["doc_id"]) != "test":
+            continue
+        texts = [s["text"].strip() for s in d["sentences"]]
+        doc = gold_sentence_doc(nlp, texts)
+        sents = list(doc.sents)
+        if len(sents) != len(texts):
+            log.warning("%s: the pipeline split the paragraph differently from the gold sentences; skipped", d["doc_id"])
+            continue
+        hits = comp.lexicon.counts(doc)
+        for gold, sent, hit in zip(d["sentences"], sents, hits):
+            gold_claim.append(gold["claim"])
+            pred_claim.append(sent._.claim is not None)
+            lex_claim.append(hit > 0)
+            if gold["claim"]:
+                gold_lip.append(gold["lip_service"])
+                if sent._.claim is not None:
+                    pred_lip.append(sent._.claim["lip_service"])
+                else:  # judge the gold claim the same way even when detection missed it
+                    paras_backed = any(s._.promise and s._.promise["specificity"] == "specific" for s in sents)
+                    pred_lip.append(lip_service_verdict(sent._.perspective, paras_backed, 0, 0)[0])
+    return {
+        "claim detection (end to end)": {"claims component": binary_metrics(gold_claim, pred_claim),
+                                         "lexicon only (baseline)": binary_metrics(gold_claim, lex_claim)},
+        "lip service (gold claims)": {"claims component": binary_metrics(gold_lip, pred_lip),
+                                      "always lip service (baseline)": binary_metrics(gold_lip, [True] * len(gold_lip))},
+    }
+
+
+PROMISE_REAL = {
+    "mission": PROJECT_ROOT / "corpora" / "real_labels" / "fortune500_mission_promises.jsonl",
+    "twcs": PROJECT_ROOT / "corpora" / "real_labels" / "twcs_company_promises.jsonl",
+}
+
+
+def _has_promise(doc: Doc) -> bool:
+    return any(s._.promise is not None for s in doc.sents)
+
+
+def _promise_doc_level(nlp: Language, texts: list[str], gold: list[bool]) -> dict:
+    from .baselines import keyword_promise_baseline
+    from .metrics import binary_metrics
+
+    pred = [_has_promise(doc) for doc in nlp.pipe(texts, batch_size=32)]
+    return {"promises component": binary_metrics(gold, pred),
+            "keyword baseline": binary_metrics(gold, [keyword_promise_baseline(t) for t in texts])}
+
+
+def evaluate_promises(nlp: Language, cfg) -> dict:
+    """Sentence-level identification on the test split (component beside the keyword baseline)."""
+    from .baselines import keyword_promise_baseline
+    from .corpus import load_promise_corpus
+    from .metrics import binary_metrics
+
+    test = [e for e in load_promise_corpus(project_path(cfg["training"]["promises"]["corpus"])) if e.split == "test"]
+    pred = [_has_promise(doc) for doc in nlp.pipe([e.text for e in test], batch_size=64)]
+    gold = [e.label for e in test]
+    return {"identification (test split, pipeline)": {
+        "promises component": binary_metrics(gold, pred),
+        "keyword baseline": binary_metrics(gold, [keyword_promise_baseline(e.text) for e in test])}}
+
+
+def evaluate_promises_real(nlp: Language, shared: Path = DEFAULT_SHARED) -> dict:
+    """Does a text contain a promise, on real data: PromiseEval ESG paragraphs (their labels), our
+    labelled samples of mission statements and twcs company replies; and the specificity signal
+    against verifiability labels (Regulation Room test set: verifiable ≈ specific)."""
+    from .metrics import binary_metrics
+    from .promises import specificity_of
+    from .quantities import extract_quantities
+
+    out: dict = {}
+    path = shared / "promiseeval-english" / "PromiseEval_Trainset_English.json"
+    if path.is_file():
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        out["PromiseEval ESG paragraphs (contains a promise)"] = _promise_doc_level(
+            nlp, [r["data"] for r in rows], [r["promise_status"] == "Yes" for r in rows])
+    mission = shared / "company-mission-descriptions" / "fortune500_mission_statements.json"
+    if mission.is_file() and PROMISE_REAL["mission"].is_file():
+        companies = json.loads(mission.read_text(encoding="utf-8"))["companies"]
+        texts, gold = [], []
+        for line in PROMISE_REAL["mission"].read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            text = companies[row["index"]]["mission_statement"]
+            if hashlib.sha1(text.encode("utf-8")).hexdigest() == row["sha1"]:
+                texts.append(text)
+                gold.append(bool(row["promise"]))
+        out["fortune500 mission statements (labelled sample)"] = _promise_doc_level(nlp, texts, gold)
+    twcs = shared / "twcs-customer-support" / "twcs_sample_first5000.csv"
+    if twcs.is_file() and PROMISE_REAL["twcs"].is_file():
+        labels = {}
+        for line in PROMISE_REAL["twcs"].read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            labels[str(row["tweet_id"])] = row
+        texts, gold = [], []
+        with twcs.open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                lab = labels.get(row["tweet_id"])
+                if lab and hashlib.sha1(row["text"].encode("utf-8")).hexdigest() == lab["sha1"]:
+                    texts.append(row["text"])
+                    gold.append(bool(lab["promise"]))
+        out["twcs company replies (labelled sample)"] = _promise_doc_level(nlp, texts, gold)
+    ver = shared / "verifiability-claims" / "regulation_room_test.csv"
+    if ver.is_file():
+        with ver.open(encoding="utf-8", newline="") as fh:
+            rows = [r for r in csv.DictReader(fh) if r.get("text", "").strip()]
+        docs = nlp.pipe([r["text"] for r in rows], batch_size=64)
+        pred = [specificity_of(r["text"], extract_quantities(r["text"]), d.ents) == "specific" for r, d in zip(rows, docs)]
+        out["verifiability (Regulation Room test): specific vs verifiable"] = {
+            "specificity rule": binary_metrics([r["label"] in ("n", "e") for r in rows], pred)}
+    return out

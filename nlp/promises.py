@@ -102,12 +102,21 @@ def strength_of(text: str) -> str:
     return "firm"
 
 
-def specificity_of(text: str, quantities: list[dict], entities: Iterable[str] = ()) -> str:
-    """specific when it can be checked: a quantity, a numeric entity, or a named scope/condition."""
-    if quantities or any(label in NUMERIC_ENTS for label in entities):
+_CHECKABLE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+                        r"forty|fifty|sixty|ninety|hundred|half|dozen|monday|tuesday|wednesday|thursday|friday|saturday|"
+                        r"sunday|january|february|march|april|may|june|july|august|september|october|november|"
+                        r"december|midnight|noon|same[- ]day|next[- ](working )?day)\b", re.I)
+
+
+def specificity_of(text: str, quantities: list[dict], entities: Iterable[Span] = ()) -> str:
+    """specific when it can be checked: a normalised quantity, a numeric entity with a number or a
+    named day in it ("every day" and "today" are DATE entities but check nothing), or a named
+    scope ("in writing", "mainland UK")."""
+    if quantities:
         return "specific"
-    if re.search(r"\b(\d+|on (all|every) \w+|every (order|call|parcel|item|booking)|mainland|in writing|by (email|text))\b",
-                 text, re.I):
+    if any(e.label_ in NUMERIC_ENTS and _CHECKABLE.search(e.text) for e in entities):
+        return "specific"
+    if re.search(r"\b(in writing|by (email|text|phone)|mainland|same[- ]day|next[- ](working )?day)\b", text, re.I):
         return "specific"
     return "vague"
 
@@ -196,7 +205,7 @@ class PromisesComponent:
             "text": text,
             "theme": theme[0],
             "theme_similarity": theme[1],
-            "specificity": specificity_of(text, quantities, (e.label_ for e in sent.ents)),
+            "specificity": specificity_of(text, quantities, sent.ents),
             "strength": strength_of(text),
             "conditional": is_conditional(text),
             "quantities": quantities,

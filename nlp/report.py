@@ -31,6 +31,8 @@ def print_audit(console: Console, result: dict[str, Any]) -> None:
     console.print(f"Customer-perspective share: [bold]{_share(scores['customer_share'])}[/] "
                   f"(company {counts['company']}, customer {counts['customer']}, neutral {counts['neutral']} "
                   f"of {scores['sentences']} sentences)")
+    _print_promises(console, result.get("promises", []), scores)
+    _print_claims(console, result.get("claims", []), scores)
     if result["rewrite_first"]:
         console.print("[bold]Rewrite first[/] (most company-centred):")
         for s in result["rewrite_first"]:
@@ -55,3 +57,39 @@ def print_metrics(console: Console, title: str, results: dict[str, dict]) -> Non
         for lab, row in zip(m["labels"], m["confusion"]):
             cm.add_row(lab, *map(str, row))
         console.print(cm)
+
+
+def _print_promises(console: Console, promises: list[dict], scores: dict) -> None:
+    if not promises:
+        console.print("Promises: none found.")
+        return
+    t = Table(title=f"Promises ({len(promises)}; specific {scores['promise_share_specific']:.0%}, "
+                    f"absolute {scores['promise_share_absolute']:.0%})", expand=True, title_justify="left")
+    t.add_column("promise", ratio=1)
+    t.add_column("theme", width=16)
+    t.add_column("specificity", width=11)
+    t.add_column("strength", width=9)
+    t.add_column("quantities", width=18)
+    for p in promises:
+        flag = " [bold red](overpromising)[/]" if p["overpromising"] else ""
+        qty = ", ".join(escape(q["text"]) for q in p["quantities"]) or "-"
+        t.add_row(escape(p["text"]) + flag, escape(p["theme"] or "-"), p["specificity"], p["strength"], qty)
+    console.print(t)
+
+
+def _print_claims(console: Console, claims: list[dict], scores: dict) -> None:
+    if claims:
+        t = Table(title=f"Customer-centricity claims ({len(claims)}; cheap-talk ratio "
+                        f"{scores['cheap_talk_ratio']:.0%})", expand=True, title_justify="left")
+        t.add_column("claim", ratio=1)
+        t.add_column("verdict", width=16)
+        t.add_column("reasons", width=30)
+        for c in claims:
+            verdict = "[red]lip service[/]" if c["lip_service"] else "[green]substantiated[/]"
+            t.add_row(escape(c["text"]), verdict, escape(", ".join(c["reasons"]) or "-"))
+        console.print(t)
+    else:
+        console.print("Customer-centricity claims: none found.")
+    console.print(f"Lip-service score: [bold]{scores['lip_service_score']}[/]/100")
+    for reason in scores["lip_service_reasons"]:
+        console.print(f"  • {escape(reason)}")

@@ -145,7 +145,7 @@ def promise_attribute_metrics(cfg: Config, base, encoder, test: list[Example]) -
 
     gold = [e for e in test if e.label]
     docs = list(base.pipe([e.text for e in gold]))
-    spec = [specificity_of(e.text, extract_quantities(e.text), (x.label_ for x in d.ents)) for e, d in zip(gold, docs)]
+    spec = [specificity_of(e.text, extract_quantities(e.text), d.ents) for e, d in zip(gold, docs)]
     strength = [strength_of(e.text) for e in gold]
     cond = [is_conditional(e.text) for e in gold]
     themes = ThemeMatcher(load_taxonomy(project_path(cfg["paths"]["taxonomy"])), encoder,

@@ -100,7 +100,7 @@ def test_sparse_and_dense_input_give_the_same_result(data):
     np.testing.assert_allclose(dense.predict_proba(sparse.csr_matrix(X)), sparse_fit.predict_proba(X), atol=1e-9)
 
 
-@pytest.mark.xfail(reason="BUG: nlp/heads.py:57 fits StandardScaler on the grammar block even when it is empty; "
+@pytest.mark.xfail(reason="BUG: nlp/heads.py:58 (SentenceHead.fit) fits StandardScaler on the grammar block even when it is empty; "
                           "with n_grammar=0 (the constructor default) fit raises 'Found array with 0 feature(s)'",
                    strict=True, raises=ValueError)
 def test_head_without_parse_features_can_be_fitted(data):
@@ -114,7 +114,7 @@ def test_predict_proba_before_fit_raises_not_fitted(data):
         PerspectiveHead().predict_proba(data[0])
 
 
-@pytest.mark.xfail(reason="BUG: nlp/heads.py:62 predict reads self.classes_ before predict_proba checks "
+@pytest.mark.xfail(reason="BUG: nlp/heads.py:72 SentenceHead.predict reads self.classes_ before predict_proba checks "
                           "fittedness, so an unfitted head raises AttributeError instead of NotFittedError",
                    strict=True, raises=AttributeError)
 def test_predict_before_fit_raises_not_fitted(data):
@@ -184,10 +184,10 @@ def test_untrusted_types_are_refused(data, tmp_path, kind):
     assert "does not trust" in str(info.value)
 
 
-@pytest.mark.xfail(reason="BUG: nlp/heads.py:93/101 only filters what skops itself calls untrusted; skops "
+@pytest.mark.xfail(reason="BUG: nlp/heads.py:107/115 (load_head) only filters what skops itself calls untrusted; skops "
                           "trusts sklearn types (Pipeline, LogisticRegression, ...) by default, so a file "
                           "holding a Pipeline loads although it is not in TRUSTED_TYPES "
-                          "('Anything else in a file is refused', heads.py:65)", strict=True)
+                          "('Anything else in a file is refused', heads.py:78)", strict=True)
 def test_pipeline_outside_trusted_types_is_refused(data, tmp_path):
     X, y = data
     path = tmp_path / "pipeline.skops"

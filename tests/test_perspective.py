@@ -27,6 +27,14 @@ MIXED = [
 ]
 
 
+@pytest.fixture(scope="module")
+def later_components(nlp) -> list[str]:
+    """Components after `perspective` (promises, claims, ...): they cannot change its annotations,
+    so child interpreters leave them out to start faster."""
+    names = nlp.pipe_names
+    return names[names.index("perspective") + 1:]
+
+
 def annotations(doc) -> dict:
     """Everything the component writes, in a comparable form."""
     return {
@@ -81,10 +89,10 @@ def test_customer_share_function():
 @pytest.mark.parametrize("text", [
     "",
     pytest.param("   ", marks=pytest.mark.xfail(
-        reason="BUG: nlp/perspective.py:64/80-86 annotates and counts whitespace-only sentences: a doc of "
-               "spaces gets perspective_counts {'neutral': 1}", strict=True)),
+        reason="BUG: nlp/perspective.py:68/84-90 (predict/set_annotations) annotates and counts whitespace-only "
+               "sentences: a doc of spaces gets perspective_counts {'neutral': 1}", strict=True)),
     pytest.param("\n\n", marks=pytest.mark.xfail(
-        reason="BUG: nlp/perspective.py:64/80-86 annotates and counts whitespace-only sentences", strict=True)),
+        reason="BUG: nlp/perspective.py:68/84-90 (predict/set_annotations) annotates and counts whitespace-only sentences", strict=True)),
 ], ids=["empty", "spaces", "blank-lines"])
 def test_empty_doc_has_no_share_and_zero_counts(nlp, text):
     doc = nlp(text)
@@ -99,7 +107,7 @@ def test_empty_docs_in_a_batch_with_real_ones(nlp):
     assert docs[2]._.customer_share is None
 
 
-@pytest.mark.xfail(reason="BUG: nlp/perspective.py:80-86 a leading blank line becomes a whitespace-only "
+@pytest.mark.xfail(reason="BUG: nlp/perspective.py:84-90 (set_annotations) a leading blank line becomes a whitespace-only "
                           "sentence (segment.py marks the next token as a start) which is labelled neutral "
                           "and counted in perspective_counts", strict=True)
 def test_leading_blank_line_adds_no_phantom_sentence_to_counts(nlp):
@@ -107,9 +115,9 @@ def test_leading_blank_line_adds_no_phantom_sentence_to_counts(nlp):
     assert doc._.perspective_counts == {"company": 1, "customer": 0, "neutral": 0}
 
 
-def test_predict_does_not_touch_docs_and_set_annotations_does(nlp):
+def test_predict_does_not_touch_docs_and_set_annotations_does(nlp, later_components):
     texts = [MIXED[0], "", MIXED[2]]
-    with nlp.select_pipes(disable=["perspective"]):
+    with nlp.select_pipes(disable=["perspective", *later_components]):
         docs = list(nlp.pipe(texts))
     comp = nlp.get_pipe("perspective")
     assert isinstance(comp, PerspectiveComponent)
@@ -132,7 +140,6 @@ def test_to_disk_and_spacy_load_round_trip(nlp, tmp_path):
     assert (tmp_path / "pipeline" / "perspective" / HEAD_FILE).is_file()
     loaded = spacy.load(tmp_path / "pipeline")
     assert loaded.pipe_names == nlp.pipe_names
-    assert "ner" not in loaded.pipe_names
     for text in MIXED + [COMPANY, ""]:
         assert annotations(loaded(text)) == annotations(nlp(text))
 
@@ -144,13 +151,14 @@ def _json_annotations(doc) -> dict:
 
 
 @pytest.mark.slow
-def test_saved_pipeline_loads_in_a_fresh_interpreter_via_entry_points(nlp, tmp_path):
+def test_saved_pipeline_loads_in_a_fresh_interpreter_via_entry_points(nlp, tmp_path, later_components):
     """`spacy.load(dir)` without importing `nlp` first: the factories come from the entry points."""
     nlp.to_disk(tmp_path / "pipeline")
+    assert not {"paragraphs", "perspective"} & set(later_components)
     script = (
         "import json, sys, spacy\n"
         "assert 'nlp' not in sys.modules\n"
-        f"p = spacy.load({str(tmp_path / 'pipeline')!r})\n"
+        f"p = spacy.load({str(tmp_path / 'pipeline')!r}, exclude={later_components!r})\n"
         "out = []\n"
         f"for doc in p.pipe({MIXED!r}):\n"
         "    out.append({'sents': [[s.text, s._.perspective, s._.perspective_p, s._.perspective_probs]\n"
@@ -165,9 +173,10 @@ def test_saved_pipeline_loads_in_a_fresh_interpreter_via_entry_points(nlp, tmp_p
     assert proc.returncode == 0, proc.stderr[-2000:]
     fresh = json.loads(proc.stdout.strip().splitlines()[-1])
     assert fresh == [json.loads(json.dumps(_json_annotations(d))) for d in nlp.pipe(MIXED)]
+    assert all(s[1] in PERSPECTIVE_LABELS for doc in fresh for s in doc["sents"])
 
 
-@pytest.mark.xfail(reason="BUG: nlp/perspective.py:52 loads the head from the config's absolute `model` path "
+@pytest.mark.xfail(reason="BUG: nlp/perspective.py:56 (PerspectiveComponent.__init__) loads the head from the config's absolute `model` path "
                           "in __init__, before from_disk reads the copy saved inside the pipeline directory, "
                           "so a saved pipeline cannot be loaded once the original head file is gone/moved",
                    strict=True)
@@ -185,8 +194,8 @@ def test_same_texts_annotated_twice_give_identical_results(nlp):
     assert first == second
 
 
-# nlp.pipe(n_process=2) runs in a child interpreter: the session's own process has already run the
-# encoder, and (see the xfail below) forking after that can hang; the child is killed on timeout.
+# nlp.pipe(n_process=2) runs in a child interpreter with a hard time limit, so a hang (see the
+# xfail reason) cannot block the test session; the child's process group is killed afterwards.
 MP_SCRIPT = r"""
 import json, signal, sys
 from nlp.pipeline import build_nlp, load_config
@@ -195,56 +204,48 @@ def ann(doc):
     return {"sents": [[s.text, s._.perspective, s._.perspective_p, s._.perspective_probs] for s in doc.sents],
             "customer_share": doc._.customer_share, "perspective_counts": doc._.perspective_counts}
 
-texts, fresh = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+texts = json.loads(sys.argv[1])
 nlp = build_nlp(load_config())
-two = [ann(d) for d in nlp.pipe(texts, n_process=2, batch_size=3)]  # parent has not encoded anything yet
-one = [ann(d) for d in nlp.pipe(texts, n_process=1, batch_size=3)]  # computed again: the workers' cache died
-print("PHASE1 " + json.dumps({"two": two, "one": one}), flush=True)
-signal.alarm(20)  # a hang in phase 2 kills this process instead of the test session
-after = [ann(d) for d in nlp.pipe(fresh, n_process=2, batch_size=3)]  # parent has encoded by now
-print("PHASE2 " + json.dumps(after), flush=True)
+for name in json.loads(sys.argv[2]):
+    nlp.remove_pipe(name)  # only what perspective needs: keeps the child fast
+nlp("Warm-up: the model is loaded before the workers are forked.")
+signal.alarm(15)  # a hang kills this process instead of waiting for the test's timeout
+two = [ann(d) for d in nlp.pipe(texts, n_process=2, batch_size=3)]  # texts unseen by the parent's cache
+signal.alarm(0)
+one = [ann(d) for d in nlp.pipe(texts, n_process=1, batch_size=3)]  # computed afresh in this process
+print("RESULT " + json.dumps({"two": two, "one": one}), flush=True)
 """
 
 MP_TEXTS = [f"Multiprocess sample {i}: we are proud of our {i} awards. You save {i * 5} dollars a month."
             for i in range(6)] + ["Terms apply.", "Call us today!", "Your parcel arrives tomorrow.", ""]
-MP_FRESH = [f"Second batch {i}: our staff will refund you within {i + 1} days." for i in range(4)]
 
 
-@pytest.fixture(scope="module")
-def multiprocess_run():
-    proc = subprocess.Popen([sys.executable, "-c", MP_SCRIPT, json.dumps(MP_TEXTS), json.dumps(MP_FRESH)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
-                            start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=150)
-    except subprocess.TimeoutExpired:
-        out, err = "", "timed out"
-    finally:  # the parent and any worker it forked share one process group: end them all
+@pytest.mark.slow
+@pytest.mark.xfail(reason="BUG: nlp/encoder.py (SentenceEncoder has no fork handling): nlp.pipe(n_process=2) "
+                          "forks workers that hang forever inside torch's thread pool (seen both after the parent "
+                          "encoded text and, with the current pipeline, from a fresh parent); "
+                          "torch.set_num_threads(1) in the child via os.register_at_fork makes it work",
+                   strict=True)
+def test_two_processes_give_the_same_labels_and_probabilities_as_one(later_components, tmp_path):
+    out_file, err_file = tmp_path / "out.txt", tmp_path / "err.txt"
+    with out_file.open("w") as out, err_file.open("w") as err:
+        # files, not pipes: forked workers that outlive the child must not keep the test waiting
+        proc = subprocess.Popen([sys.executable, "-c", MP_SCRIPT, json.dumps(MP_TEXTS), json.dumps(later_components)],
+                                stdout=out, stderr=err, text=True, cwd=PROJECT_ROOT, start_new_session=True,
+                                env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
             pass
-        proc.wait()
-    phases = {line.split(" ", 1)[0]: json.loads(line.split(" ", 1)[1])
-              for line in out.splitlines() if line.startswith("PHASE")}
-    return phases, err
-
-
-@pytest.mark.slow
-def test_two_processes_give_the_same_labels_and_probabilities_as_one(multiprocess_run):
-    phases, err = multiprocess_run
-    assert "PHASE1" in phases, err[-2000:]
-    assert len(phases["PHASE1"]["two"]) == len(MP_TEXTS)
-    assert phases["PHASE1"]["two"] == phases["PHASE1"]["one"]
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(reason="BUG: nlp/encoder.py (SentenceEncoder, no fork handling): once the parent process has "
-                          "encoded any text, nlp.pipe(n_process>1) forks workers that hang forever inside torch "
-                          "(OpenMP pool inherited across fork); torch.set_num_threads(1) in the child "
-                          "(os.register_at_fork) avoids it", strict=True)
-def test_two_processes_work_after_the_parent_has_annotated(multiprocess_run):
-    phases, err = multiprocess_run
-    assert "PHASE2" in phases, err[-500:]
-    assert all(s[1] in PERSPECTIVE_LABELS for doc in phases["PHASE2"] for s in doc["sents"])
+        finally:  # the child and any worker it forked share one process group: end them all
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+    lines = out_file.read_text().splitlines()
+    results = [json.loads(line[len("RESULT "):]) for line in lines if line.startswith("RESULT ")]
+    assert results, f"no result (exit {proc.returncode}): {err_file.read_text()[-1500:]}"
+    two, one = results[0]["two"], results[0]["one"]
+    assert len(two) == len(MP_TEXTS)
+    assert two == one

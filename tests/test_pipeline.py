@@ -13,11 +13,16 @@ TEXT = ("We are the leading provider of award-winning payment solutions. "
         "You get your money back within 48 hours. Terms and conditions apply.")
 
 
-def test_build_nlp_honours_overrides():
-    nlp = build_nlp(load_config(overrides={"components.perspective.round_digits": 2}))
-    assert nlp.get_pipe("perspective").round_digits == 2
-    doc = nlp(TEXT)
-    sents = list(doc.sents)
+@pytest.fixture(scope="module")
+def overridden():
+    """A second pipeline built with overrides: 2-digit probabilities and `ner` excluded."""
+    return build_nlp(load_config(overrides={"components.perspective.round_digits": 2,
+                                            "lipservice.exclude": ["ner"]}))
+
+
+def test_build_nlp_honours_overrides(overridden):
+    assert overridden.get_pipe("perspective").round_digits == 2
+    sents = list(overridden(TEXT).sents)
     assert len(sents) == 3
     for s in sents:
         assert s._.perspective_p == round(s._.perspective_p, 2)
@@ -29,11 +34,19 @@ def test_default_rounding_is_four_digits(nlp):
         assert all(p == round(p, 4) for p in s._.perspective_probs.values())
 
 
-def test_ner_is_excluded_and_components_are_in_place(nlp):
-    assert "ner" not in nlp.pipe_names
-    assert "ner" not in nlp.component_names
-    assert nlp.pipe_names[-1] == "perspective"
+def test_excluded_components_are_not_loaded(overridden, nlp, cfg):
+    assert "ner" not in overridden.pipe_names
+    assert "ner" not in overridden.component_names
+    for name in cfg["lipservice"]["exclude"]:  # the shipped setting is honoured too
+        assert name not in nlp.component_names
+    # everything else still runs without the excluded component
+    assert [s._.perspective for s in overridden(TEXT).sents] == ["company", "customer", "neutral"]
+
+
+def test_lipservice_components_are_in_place(nlp, cfg):
     assert nlp.pipe_names.index("paragraphs") < nlp.pipe_names.index("parser")
+    assert set(cfg["components"]) <= set(nlp.pipe_names)
+    assert nlp.pipe_names.index("perspective") > nlp.pipe_names.index("parser")
 
 
 def test_packaged_config_has_the_documented_sections(cfg):

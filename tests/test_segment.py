@@ -7,7 +7,7 @@ from nlp.segment import ParagraphBreaks
 
 
 def sentences(nlp, text: str) -> list[str]:
-    with nlp.select_pipes(disable=["perspective"]):
+    with nlp.select_pipes(disable=nlp.pipe_names[nlp.pipe_names.index("perspective"):]):
         return [s.text.strip() for s in nlp(text).sents if s.text.strip()]
 
 
@@ -44,7 +44,7 @@ def test_component_marks_only_tokens_after_blank_lines(nlp):
 def test_min_newlines_is_honoured(nlp):
     doc = nlp.make_doc("Heading\n\nText\n\n\nMore")
     ParagraphBreaks(min_newlines=3)(doc)
-    marked = [t.text for t in doc if t.is_sent_start is True and not t.is_space]
+    marked = [t.text for t in doc[1:] if t.is_sent_start is True and not t.is_space]
     assert marked == ["More"]
 
 

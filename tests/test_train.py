@@ -10,7 +10,7 @@ from nlp.corpus import split_of
 from nlp.errors import UsageError
 from nlp.heads import PERSPECTIVE_LABELS, load_head
 from nlp.perspective import HEAD_FILE
-from nlp.pipeline import PROJECT_ROOT, build_nlp, load_config
+from nlp.pipeline import PROJECT_ROOT, load_config
 from nlp.train import perspective_inputs, train_perspective
 
 COMPANY = ["We are the market leader in {}.", "Our award-winning team has served {} since 1990.",
@@ -88,14 +88,26 @@ def test_training_writes_head_config_card_and_metrics(trained):
     assert result["data"]["train_sentences"] == 24
 
 
+def _metric_tables(metrics: dict) -> list[dict]:
+    """Every multi-class metrics table (those with a macro-F1) inside a nested metrics dict."""
+    found = []
+    for value in metrics.values():
+        if isinstance(value, dict):
+            found += [value] if "macro_f1" in value else _metric_tables(value)
+    return found
+
+
 def test_card_mentions_rebuild_command_and_metrics(trained):
     _, models, result = trained
     card = (models / "perspective.md").read_text()
     assert CMD in card
     assert "macro-F1" in card
-    assert f"{result['metrics']['model']['macro_f1']:.3f}" in card
-    assert "pronoun baseline" in card
+    assert "baseline" in card
     assert "30 sentences in 10 documents" in card
+    tables = _metric_tables(result["metrics"])
+    assert len(tables) >= 2  # the head and its baseline
+    for m in tables:
+        assert f"{m['macro_f1']:.3f}" in card
 
 
 def test_metrics_json_matches_the_result(trained):
@@ -103,9 +115,10 @@ def test_metrics_json_matches_the_result(trained):
     saved = json.loads((models / "perspective.metrics.json").read_text())
     assert saved["data"] == result["data"]
     assert saved["test_split"] == result["metrics"]
-    for system in ("model", "pronoun_baseline"):
-        assert saved["test_split"][system]["n"] == 6
-        assert 0.0 <= saved["test_split"][system]["macro_f1"] <= 1.0
+    for m in _metric_tables(saved["test_split"]):
+        assert m["n"] == 6
+        assert 0.0 <= m["macro_f1"] <= 1.0
+        assert m["labels"] == list(PERSPECTIVE_LABELS)
 
 
 def test_written_config_reads_back(trained):
@@ -125,13 +138,6 @@ def test_written_head_loads_and_predicts_the_three_labels(trained, probe):
     assert set(head.predict(probe)) <= set(PERSPECTIVE_LABELS)
 
 
-def test_written_config_builds_a_pipeline_with_the_new_head(trained):
-    _, models, _ = trained
-    nlp = build_nlp(load_config(models / "perspective.cfg"))
-    doc = nlp("We are proud of our engineers. You can return it for free.")
-    assert all(s._.perspective in PERSPECTIVE_LABELS for s in doc.sents)
-
-
 def test_training_twice_with_the_same_seed_is_identical(trained, probe, tmp_path):
     cfg, models, _ = trained
     train_perspective(cfg, out_dir=tmp_path / "again", command=CMD)
@@ -140,7 +146,7 @@ def test_training_twice_with_the_same_seed_is_identical(trained, probe, tmp_path
     np.testing.assert_array_equal(first, second)
 
 
-@pytest.mark.xfail(reason="BUG: nlp/train.py:54-57 when no document falls in the test split, the empty test set "
+@pytest.mark.xfail(reason="BUG: nlp/train.py:101-104 (train_perspective) when no document falls in the test split, the empty test set "
                           "reaches lexical_matrix([]) (StopIteration from HashingVectorizer) and head.predict on "
                           "0 rows (ValueError): a raw traceback after fitting, nothing saved",
                    strict=True, raises=(ValueError, StopIteration))

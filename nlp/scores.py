@@ -1,0 +1,56 @@
+"""Document scores: promises, claims and a 0–100 lip-service score with its reasons in words.
+
+The lip-service score weighs four signals, each between 0 and 1:
+cheap talk (unsubstantiated claims / claims) × 45, company voice (1 − customer share) × 25,
+overpromising (absolute-and-vague promises / promises) × 15, and buzzwords (claims with
+buzzword density / claims) × 15. A document with no claims scores on voice and promises only.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .perspective import customer_share
+
+WEIGHTS = {"cheap_talk": 45, "company_voice": 25, "overpromising": 15, "buzzwords": 15}
+
+
+def document_scores(sentences: list[dict[str, Any]]) -> dict[str, Any]:
+    """All document-level scores from the contract's sentence dicts."""
+    labels = [s["perspective"] for s in sentences]
+    share = customer_share(labels)
+    promises = [s["promise"] for s in sentences if s.get("promise")]
+    claims = [s["claim"] for s in sentences if s.get("claim")]
+    over = [p for p in promises if p["strength"] == "absolute" and p["specificity"] == "vague"]
+    cheap = [c for c in claims if not c.get("substantiated", not c["lip_service"])]
+    lip = [c for c in claims if c["lip_service"]]
+    buzz = [c for c in claims if "buzzword_density" in c["reasons"]]
+    n_p, n_c = len(promises), len(claims)
+    signals = {
+        "cheap_talk": len(cheap) / n_c if n_c else 0.0,
+        "company_voice": (1 - share) if share is not None else 0.0,
+        "overpromising": len(over) / n_p if n_p else 0.0,
+        "buzzwords": len(buzz) / n_c if n_c else 0.0,
+    }
+    contributions = {k: WEIGHTS[k] * v for k, v in signals.items()}
+    words = {
+        "cheap_talk": f"{len(cheap)} of {n_c} customer-centric claims have no concrete commitment behind them",
+        "company_voice": f"{round(signals['company_voice'] * 100)}% of the sentences that take a side speak from "
+                         "the company's perspective, not the customer's",
+        "overpromising": f"{len(over)} of {n_p} promises are absolute but vague (overpromising)",
+        "buzzwords": f"{len(buzz)} of {n_c} claims are buried in buzzwords",
+    }
+    top = [words[k] for k, v in sorted(contributions.items(), key=lambda kv: -kv[1]) if v > 0][:3]
+    return {
+        "sentences": len(sentences),
+        "customer_share": share,
+        "perspective_counts": {lab: labels.count(lab) for lab in ("company", "customer", "neutral")},
+        "promise_count": n_p,
+        "promise_share_specific": round(sum(p["specificity"] == "specific" for p in promises) / n_p, 4) if n_p else None,
+        "promise_share_absolute": round(sum(p["strength"] == "absolute" for p in promises) / n_p, 4) if n_p else None,
+        "overpromising": len(over),
+        "claim_count": n_c,
+        "lip_service_claims": len(lip),
+        "cheap_talk_ratio": round(len(cheap) / n_c, 4) if n_c else None,
+        "lip_service_score": round(sum(contributions.values())),
+        "lip_service_reasons": top,
+    }

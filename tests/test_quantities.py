@@ -1,0 +1,148 @@
+"""Normalised quantities in promise text (nlp/quantities.py): what a promise can be checked against."""
+from __future__ import annotations
+
+import pytest
+
+from nlp.quantities import extract_quantities
+
+
+def only(text: str, kind: str) -> dict:
+    """The single quantity of type ``kind`` found in ``text``."""
+    found = [q for q in extract_quantities(text) if q["type"] == kind]
+    assert len(found) == 1, (text, extract_quantities(text))
+    return found[0]
+
+
+# --- durations ---------------------------------------------------------------------------------
+
+def test_business_days_in_words_become_hours_flagged_business():
+    q = only("We reply within two business days.", "duration")
+    assert q["hours"] == 48
+    assert q["business"] is True
+
+
+@pytest.mark.parametrize("text", ["Refunds in 48hrs.", "Refunds in 48 hours.", "Refunds in 48 hrs."])
+def test_hour_abbreviations_normalise_to_hours(text):
+    q = only(text, "duration")
+    assert q["hours"] == 48
+    assert "min_hours" not in q  # a single value, not a range
+
+
+def test_calendar_days_are_not_business_days():
+    q = only("Free returns within 30 calendar days.", "duration")
+    assert q["hours"] == 30 * 24
+    assert q["business"] is False
+
+
+def test_plain_days_carry_no_business_flag():
+    assert "business" not in only("Free returns within 30 days.", "duration")
+
+
+def test_working_day_range_keeps_both_ends():
+    q = only("Delivered within 3-5 working days.", "duration")
+    assert q["hours"] == 120  # the promise is only kept at the upper end
+    assert q["min_hours"] == 72
+    assert q["business"] is True
+
+
+def test_minutes_are_fractions_of_an_hour():
+    q = only("A person answers within two minutes.", "duration")
+    assert q["hours"] == pytest.approx(2 / 60, abs=1e-3)
+
+
+def test_hyphenated_duration_adjective():
+    assert only("A 30-day money-back guarantee.", "duration")["hours"] == 720
+
+
+# --- money -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["£5", "5 GBP", "only £5 extra", "a fee of 5 GBP"])
+def test_pounds_by_symbol_or_code(text):
+    q = only(text, "money")
+    assert q["amount"] == 5.0
+    assert q["currency"] == "GBP"
+
+
+@pytest.mark.parametrize("text,amount,currency", [
+    ("$1,200", 1200.0, "USD"),
+    ("€15", 15.0, "EUR"),
+    ("50 pence", 0.5, "GBP"),
+    ("20 dollars", 20.0, "USD"),
+    ("ten pounds", 10.0, "GBP"),
+    ("1,200 EUR", 1200.0, "EUR"),
+])
+def test_money_amounts_and_currencies(text, amount, currency):
+    q = only(text, "money")
+    assert q["amount"] == pytest.approx(amount)
+    assert q["currency"] == currency
+
+
+def test_three_letter_words_are_not_currencies():
+    assert extract_quantities("Call 3 men and 2 dogs") == []
+
+
+def test_price_per_month_is_money_with_a_period_not_a_duration():
+    found = extract_quantities("Broadband for £5 a month.")
+    assert [q["type"] for q in found] == ["money"]  # "a month" is the billing period, not a promise of time
+    assert found[0]["amount"] == 5.0 and found[0]["currency"] == "GBP"
+    assert found[0]["per_hours"] == 730
+
+
+def test_a_month_without_a_price_is_still_a_duration():
+    assert only("Your first order arrives in a month.", "duration")["hours"] == 730
+
+
+# --- percentages ---------------------------------------------------------------------------------
+
+def test_half_price_is_fifty_percent():
+    assert only("Half price on all sofas.", "percentage")["value"] == 50.0
+
+
+@pytest.mark.parametrize("text", ["10%", "10 %", "10 per cent", "10 percent", "10 percent off"])
+def test_percent_spellings(text):
+    assert only(text, "percentage")["value"] == 10.0
+
+
+# --- deadlines and availability ------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,time", [
+    ("Delivered by 9am.", "09:00"),
+    ("Order before 5:30 pm for same-day dispatch.", "17:30"),
+    ("Order by 12pm.", "12:00"),
+    ("Open until 17:45 every day.", "17:45"),
+])
+def test_deadlines_are_24_hour_clock_times(text, time):
+    assert only(text, "deadline")["time"] == time
+
+
+def test_a_bare_number_after_by_is_not_a_deadline():
+    assert not [q for q in extract_quantities("Prices cut by 5 this week") if q["type"] == "deadline"]
+
+
+@pytest.mark.parametrize("text", ["24/7 support", "Support 24 / 7.", "Help 24 hours a day.", "Round-the-clock support."])
+def test_round_the_clock_availability(text):
+    q = only(text, "availability")
+    assert (q["hours_per_day"], q["days_per_week"]) == (24, 7)
+    assert not [x for x in extract_quantities(text) if x["type"] == "duration"]  # not also "24 hours"
+
+
+# --- counts, order, shape -------------------------------------------------------------------------
+
+def test_one_free_month_is_a_count():
+    q = only("Get one free month of Premium.", "count")
+    assert q["value"] == 1 and q["unit"] == "month"
+
+
+def test_every_quantity_reports_the_text_it_matched_in_reading_order():
+    text = "Orders over £50 ship free within 2 days, and 10% off your next order."
+    found = extract_quantities(text)
+    assert [q["type"] for q in found] == ["money", "duration", "percentage"]
+    for q in found:
+        assert q["text"] in text
+    assert [text.index(q["text"]) for q in found] == sorted(text.index(q["text"]) for q in found)
+    assert all("start" not in q for q in found)  # internal bookkeeping does not leak
+
+
+@pytest.mark.parametrize("text", ["", "We care about our customers.", "Customers come first!", "   \n\n "])
+def test_text_without_quantities(text):
+    assert extract_quantities(text) == []

@@ -1,0 +1,150 @@
+"""The editable theme taxonomy: the shipped file loads; a broken one is refused with a message that
+names the file, the theme and what is wrong."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from nlp.errors import ConfigError, UsageError
+from nlp.pipeline import PROJECT_ROOT, project_path
+from nlp.taxonomy import E_TAXONOMY, Theme, load_taxonomy
+
+SHIPPED = PROJECT_ROOT / "corpora" / "taxonomy.yaml"
+
+GOOD_THEME = """\
+  - id: delivery
+    label: Delivery
+    description: Getting the order to the customer.
+    seeds: [late delivery, parcel never arrived, next-day delivery]
+"""
+
+
+def write(tmp_path, body: str, name: str = "taxonomy.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def refused(path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_taxonomy(path)
+    err = info.value
+    assert isinstance(err, UsageError) and err.exit_code == 2
+    assert err.code == E_TAXONOMY
+    message = str(err)
+    assert str(path) in message  # names the file
+    return message
+
+
+def test_shipped_taxonomy_loads(cfg):
+    themes = load_taxonomy(project_path(cfg["paths"]["taxonomy"]))
+    assert len(themes) >= 12
+    ids = [t.id for t in themes]
+    assert len(ids) == len(set(ids))
+    assert "unassigned" not in ids
+    for t in themes:
+        assert isinstance(t, Theme)
+        assert t.label.strip() and t.description.strip()
+        assert len(t.seeds) >= 3
+        assert t.prompt_texts == [t.description, *t.seeds]
+
+
+def test_the_config_points_at_the_shipped_taxonomy(cfg):
+    assert project_path(cfg["paths"]["taxonomy"]) == SHIPPED
+
+
+def test_a_minimal_valid_file_loads(tmp_path):
+    themes = load_taxonomy(write(tmp_path, "themes:\n" + GOOD_THEME))
+    assert themes == [Theme("delivery", "Delivery", "Getting the order to the customer.",
+                            ("late delivery", "parcel never arrived", "next-day delivery"))]
+
+
+def test_bad_yaml_names_the_line(tmp_path):
+    path = write(tmp_path, "themes:\n" + GOOD_THEME + "  - id: billing\n    label: [unclosed\n    description: x\n")
+    message = refused(path)
+    assert "YAML" in message
+    assert "line " in message
+    line = int(message.split("line ", 1)[1].split(":", 1)[0])
+    assert 6 <= line <= 8  # the broken flow sequence starts on line 7
+
+
+@pytest.mark.parametrize("body", ["version: 1\n", "themes: []\n", "themes: delivery\n", "- id: delivery\n", ""])
+def test_missing_themes_list(tmp_path, body):
+    assert "themes" in refused(write(tmp_path, body))
+
+
+def test_duplicate_id(tmp_path):
+    message = refused(write(tmp_path, "themes:\n" + GOOD_THEME + GOOD_THEME))
+    assert "theme #2" in message and "'delivery'" in message
+    assert "used twice" in message
+    assert "theme #1" not in message  # the first use is fine
+
+
+def test_reserved_id_unassigned(tmp_path):
+    message = refused(write(tmp_path, "themes:\n" + GOOD_THEME.replace("id: delivery", "id: unassigned")))
+    assert "'unassigned'" in message and "reserved" in message
+
+
+@pytest.mark.parametrize("bad_id", ["Delivery", "delivery-fast", "1delivery", "''"])
+def test_badly_formed_id(tmp_path, bad_id):
+    message = refused(write(tmp_path, "themes:\n" + GOOD_THEME.replace("id: delivery", f"id: {bad_id}")))
+    assert "theme #1" in message and "lowercase_with_underscores" in message
+
+
+def test_missing_description(tmp_path):
+    body = "themes:\n" + GOOD_THEME + GOOD_THEME.replace("delivery", "billing").replace(
+        "    description: Getting the order to the customer.\n", "")
+    message = refused(write(tmp_path, body))
+    assert "theme #2 ('billing')" in message
+    assert "missing description" in message
+
+
+def test_blank_label(tmp_path):
+    message = refused(write(tmp_path, "themes:\n" + GOOD_THEME.replace("label: Delivery", "label: '  '")))
+    assert "'delivery'" in message and "missing label" in message
+
+
+@pytest.mark.parametrize("seeds", ["[late delivery, lost parcel]", "[]", "late delivery", "[late, '', lost]"])
+def test_fewer_than_three_seed_phrases(tmp_path, seeds):
+    body = "themes:\n" + GOOD_THEME.replace("[late delivery, parcel never arrived, next-day delivery]", seeds)
+    message = refused(write(tmp_path, body))
+    assert "'delivery'" in message
+    assert "at least 3" in message
+
+
+def test_unknown_key(tmp_path):
+    body = "themes:\n" + GOOD_THEME + "    colour: blue\n"
+    message = refused(write(tmp_path, body))
+    assert "'delivery'" in message
+    assert "colour" in message and "allowed" in message
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    body = "themes:\n" + GOOD_THEME + GOOD_THEME.replace("delivery", "billing").replace(
+        "    description: Getting the order to the customer.\n", "") + "    colour: blue\n"
+    message = refused(write(tmp_path, body))
+    assert "missing description" in message and "colour" in message
+
+
+def test_theme_that_is_not_a_mapping(tmp_path):
+    assert "theme #2" in refused(write(tmp_path, "themes:\n" + GOOD_THEME + "  - just a string\n"))
+
+
+def test_missing_file(tmp_path):
+    missing = tmp_path / "nowhere" / "taxonomy.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_taxonomy(missing)
+    assert str(missing) in str(info.value)
+    assert "not found" in str(info.value)
+
+
+def test_a_directory_is_not_a_taxonomy_file(tmp_path):
+    with pytest.raises(ConfigError):
+        load_taxonomy(tmp_path)
+
+
+def test_non_utf8_file_is_a_config_error(tmp_path):
+    path = tmp_path / "taxonomy.yaml"
+    path.write_bytes(b"themes:\n  - id: caf\xe9\n")
+    refused(path)
