@@ -10,7 +10,8 @@ _WORD = re.compile(r"[a-z]+(?:['’][a-z]+)?")
 
 def pronoun_counts(text: str) -> tuple[int, int]:
     """(company pronouns, customer pronouns) in ``text``."""
-    words = [w.replace("’", "'") for w in _WORD.findall(text.lower())]
+    # "we're" counts as "we", "you'll" as "you": the pronoun before the apostrophe
+    words = [w.replace("’", "'").split("'")[0] for w in _WORD.findall(text.lower())]
     return sum(w in WE for w in words), sum(w in YOU or w in I for w in words)
 
 

@@ -119,11 +119,14 @@ class ClaimsComponent:
         self.threshold = threshold
         self.per_sentence = buzzwords_per_sentence
         self.per_paragraph = buzzwords_per_paragraph
-        self.head = load_head(model) if model else None
+        self.model_path = model
+        self.head = None  # loaded on first use, so from_disk of a saved pipeline never needs the original
         self.lexicon = Lexicon(nlp, read_phrases(lexicon)) if lexicon else None
         self.buzzwords = Lexicon(nlp, read_phrases(buzzwords)) if buzzwords else None
 
     def _require(self):
+        if self.head is None and self.model_path:
+            self.head = load_head(self.model_path)
         if self.head is None or self.lexicon is None or self.buzzwords is None:
             from .errors import E_NO_HEAD, ModelMissingError
             raise ModelMissingError("the claims component needs `model` (run `lipservice train --task claims`), "

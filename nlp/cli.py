@@ -163,6 +163,10 @@ def demo(config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt)
         out.rule("[bold]The difference")
         out.print(f"Customer-perspective share: company voice [red]{before:.0%}[/] → customer voice "
                   f"[green]{after:.0%}[/] ({(after - before) * 100:+.0f} points).")
+        lip_before, lip_after = (r["scores"]["lip_service_score"] for r in results)
+        spec_before, spec_after = (r["scores"]["promise_count"] for r in results)
+        out.print(f"Lip-service score: [red]{lip_before}[/] → [green]{lip_after}[/] out of 100; "
+                  f"promises: {spec_before} → {spec_after}.")
 
     _run(work)
 

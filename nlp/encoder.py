@@ -155,6 +155,19 @@ class SentenceEncoder:
         return pooled[:len(texts)].numpy()
 
 
+def _single_thread_in_forked_child() -> None:
+    """A forked copy of torch's thread pool deadlocks (spaCy's ``nlp.pipe(n_process=N)`` forks):
+    children run torch on one thread instead."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_single_thread_in_forked_child)
+
 _SHARED: dict[tuple, SentenceEncoder] = {}
 
 

@@ -5,6 +5,7 @@ learned attributes end in ``_``) and are saved with skops, so loading never runs
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,9 @@ class SentenceHead(ClassifierMixin, BaseEstimator):
 
     def _transform(self, X):
         emb, grammar, lexical = self._blocks(X)
-        parts = [emb, sparse.csr_matrix(self.scaler_.transform(grammar) * self.grammar_weight)]
+        parts = [emb]
+        if self.scaler_ is not None:
+            parts.append(sparse.csr_matrix(self.scaler_.transform(grammar) * self.grammar_weight))
         if lexical.shape[1]:
             parts.append(self.tfidf_.transform(lexical) * self.lexical_weight)
         return sparse.hstack(parts).tocsr()
@@ -55,7 +58,7 @@ class SentenceHead(ClassifierMixin, BaseEstimator):
     def fit(self, X, y) -> "SentenceHead":
         y = np.asarray(y)
         _, grammar, lexical = self._blocks(X)
-        self.scaler_ = StandardScaler().fit(grammar)
+        self.scaler_ = StandardScaler().fit(grammar) if grammar.shape[1] else None
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(lexical) if lexical.shape[1] else None
         self.clf_ = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter,
                                        random_state=self.random_state)
@@ -69,7 +72,8 @@ class SentenceHead(ClassifierMixin, BaseEstimator):
         return self.clf_.predict_proba(self._transform(X))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # checks fittedness first
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 #: The perspective head is a SentenceHead over [embedding | parse features | word_role tokens].
@@ -83,6 +87,8 @@ TRUSTED_TYPES = [
     "sklearn.feature_extraction.text.TfidfTransformer",
     "numpy.dtype",
     "numpy.ndarray",
+    "numpy.float64",
+    "numpy.int64",
 ]
 
 
@@ -92,6 +98,35 @@ def save_head(head: BaseEstimator, path: str | Path) -> None:
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     sio.dump(head, path)
+
+
+_PLAIN = {f"builtins.{t}" for t in ("dict", "list", "tuple", "str", "int", "float", "bool", "NoneType", "set",
+                                    "bytes", "slice", "type")}
+
+
+def _types_in(path: Path) -> set[str]:
+    """Every ``module.class`` a skops file names, read from its schema without loading anything.
+
+    skops trusts scikit-learn types by default; lipservice refuses any type a head does not use.
+    """
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        schema = json.loads(zf.read("schema.json"))
+    found: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if "__class__" in node and "__module__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return found
 
 
 def load_head(path: str | Path) -> BaseEstimator:
@@ -104,7 +139,7 @@ def load_head(path: str | Path) -> BaseEstimator:
             f"head file {str(path)!r} does not exist. Build it with `lipservice train`, or set the "
             "component's `model` path in config.cfg to an existing .skops file.", code=E_NO_HEAD)
     try:
-        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
+        untrusted = sorted((set(sio.get_untrusted_types(file=path)) | _types_in(path)) - set(TRUSTED_TYPES) - _PLAIN)
     except Exception as err:  # noqa: BLE001 - any parse failure means "not a skops file"
         raise ModelMissingError(f"{str(path)!r} is not a readable skops file ({err}). Rebuild it with "
                                 "`lipservice train`.", code=E_BAD_HEAD) from None

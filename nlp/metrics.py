@@ -9,6 +9,10 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict:
     """Macro-F1 over ``labels``, per-class precision/recall/F1/support, and the confusion matrix."""
     labels = list(labels)
+    if not len(y_true):
+        return {"n": 0, "macro_f1": 0.0, "accuracy": 0.0, "labels": labels,
+                "per_class": {lab: {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0} for lab in labels},
+                "confusion": [[0] * len(labels) for _ in labels]}
     p, r, f, n = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     return {
         "n": len(y_true),

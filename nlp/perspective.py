@@ -53,9 +53,11 @@ class PerspectiveComponent:
         self.encoder = encoder
         self.round_digits = round_digits
         self.model_path = model
-        self.head = load_head(model) if model else None
+        self.head = None  # loaded on first use, so from_disk of a saved pipeline never needs the original
 
     def _require_head(self):
+        if self.head is None and self.model_path:
+            self.head = load_head(self.model_path)
         if self.head is None:
             from .errors import E_NO_HEAD, ModelMissingError
             raise ModelMissingError("the perspective component has no head: set [components.perspective] "
@@ -65,14 +67,14 @@ class PerspectiveComponent:
     def predict(self, docs: list[Doc]) -> list[np.ndarray]:
         """Probabilities (n_sents × labels) per doc, for all sentences of the batch at once. Docs untouched."""
         head = self._require_head()
-        sents = [s for doc in docs for s in doc.sents] if docs else []
-        if not sents:  # explicit branch: a batch of empty docs has nothing to encode
+        sents = [s for doc in docs for s in doc.sents if s.text.strip()]
+        if not sents:  # explicit branch: empty or blank docs have nothing to encode
             return [np.zeros((0, len(head.classes_))) for _ in docs]
         X = design_matrix(sents, self.encoder)
         probs = np.round(head.predict_proba(X), self.round_digits)
         out, i = [], 0
         for doc in docs:
-            n = sum(1 for _ in doc.sents)
+            n = sum(1 for s in doc.sents if s.text.strip())
             out.append(probs[i:i + n])
             i += n
         return out
@@ -81,7 +83,8 @@ class PerspectiveComponent:
         classes = [str(c) for c in self._require_head().classes_]
         for doc, probs in zip(docs, predictions):
             labels = []
-            for sent, row in zip(doc.sents, probs):
+            # whitespace-only "sentences" (blank lines) take no perspective and are not counted
+            for sent, row in zip((s for s in doc.sents if s.text.strip()), probs):
                 k = int(np.argmax(row))  # ties go to the first label, deterministically
                 sent._.perspective = classes[k]
                 sent._.perspective_p = float(row[k])

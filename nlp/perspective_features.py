@@ -117,8 +117,11 @@ def dependency_tokens(sent: Span) -> str:
 
 def lexical_matrix(sents: list[Span]):
     """Hashed counts of word and word_role unigrams and bigrams (sparse, n × LEXICAL_FEATURES)."""
+    from scipy.sparse import csr_matrix
     from sklearn.feature_extraction.text import HashingVectorizer
 
+    if not sents:
+        return csr_matrix((0, LEXICAL_FEATURES), dtype=np.float64)
     hv = HashingVectorizer(n_features=LEXICAL_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm=None,
                            token_pattern=r"\S+", lowercase=False)
     return hv.transform([dependency_tokens(s) for s in sents])

@@ -28,10 +28,11 @@ HEAD_FILE = "promises.skops"
 SPANS_KEY = "promises"
 NUMERIC_ENTS = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "CARDINAL"}
 
-ABSOLUTE = re.compile(r"\b(always|never|guarantee[ds]?|guaranteeing|100\s?%|100 percent|every|all|any ?time|"
+ABSOLUTE = re.compile(r"\b100\s?%|\b(always|never|guarantee[ds]?|guaranteeing|100 percent|every|all|any ?time|"
                       r"money[- ]back|or your money back|without exception|no matter what|unconditional(ly)?|"
                       r"full refund|whatever happens|each and every)\b", re.I)
-HEDGED = re.compile(r"\b(strive[sd]?|striving|aim(s|ed|ing)?|try|tries|trying|seek(s|ing)?|may|might|hope[sd]?|"
+HEDGED = re.compile(r"\b(strive[sd]?|striving|aim(s|ed|ing)?|(we|i|we'll|i'll) (will )?try|tries|trying|seek(s|ing)?|"
+                    r"(?-i:may|might)|hope[sd]?|"
                     r"endeavou?r(s|ing)?|aspire[sd]?|where(ver)? possible|usually|typically|generally|normally|"
                     r"in most cases|intend(s|ed)?|work(ing)? (hard )?to|do our best|our best to|could|should|"
                     r"expect to|plan(s|ning)? to|ambition)\b", re.I)
@@ -42,7 +43,7 @@ CONDITIONAL = re.compile(r"\b(if|unless|provided( that)?|as long as|subject to|w
                          r"available|possible)|when you|once you|on orders?|orders? (over|above)|over [£$€]|spend [£$€]?\d|"
                          r"up to|for the first|with (a|your) (valid|receipt|student|membership)|order (by|before)|"
                          r"book (by|before)|terms( and conditions)? apply|t&cs? apply|conditions apply|excluding|except|"
-                         r"eligible|members|subscribers|students|while stocks last|minimum spend|selected|"
+                         r"eligible|(?<!team )members|subscribers|students|while stocks last|minimum spend|selected|"
                          r"on (\w+ )?(fares?|plans?|tariffs?|services|accounts?|bookings made)|from \d{1,2} \w+|"
                          r"within the (guarantee|warranty) period|at least \d+ \w+ before)\b", re.I)
 EXPLICIT = re.compile(r"\b(will|'ll|shall|guarantee[ds]?|promise[sd]?|commit(ted|ment)?s?|pledge[sd]?|ensure|assure|"
@@ -66,7 +67,7 @@ DEFAULT_CONFIG = {
 
 def promise_cues(sent: Span) -> np.ndarray:
     """Wording cues of commitment (see ``CUE_NAMES``), as floats."""
-    text = sent.text
+    text = _plain(sent.text)
     low = text.lower()
     cues = {
         "explicit": bool(EXPLICIT.search(text)),
@@ -93,8 +94,14 @@ def promise_matrix(sents: list[Span], encoder: SentenceEncoder):
     return hstack([csr_matrix(dense), lexical_matrix(sents)]).tocsr()
 
 
+def _plain(text: str) -> str:
+    """Typographic apostrophes as plain ones, so "can’t" reads like "can't"."""
+    return text.replace("’", "'").replace("‘", "'")
+
+
 def strength_of(text: str) -> str:
     """hedged beats absolute ("we strive to always ..." is hedged); otherwise firm."""
+    text = _plain(text)
     if HEDGED.search(text):
         return "hedged"
     if ABSOLUTE.search(text):
@@ -104,7 +111,7 @@ def strength_of(text: str) -> str:
 
 _CHECKABLE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
                         r"forty|fifty|sixty|ninety|hundred|half|dozen|monday|tuesday|wednesday|thursday|friday|saturday|"
-                        r"sunday|january|february|march|april|may|june|july|august|september|october|november|"
+                        r"sunday|mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays|january|february|march|april|may|june|july|august|september|october|november|"
                         r"december|midnight|noon|same[- ]day|next[- ](working )?day)\b", re.I)
 
 
@@ -122,11 +129,12 @@ def specificity_of(text: str, quantities: list[dict], entities: Iterable[Span] =
 
 
 def is_negated(text: str) -> bool:
-    return bool(NEGATED.search(text))
+    """"We cannot guarantee ..." withdraws the commitment: not a promise."""
+    return bool(NEGATED.search(_plain(text)))
 
 
 def is_conditional(text: str) -> bool:
-    return bool(CONDITIONAL.search(text))
+    return bool(CONDITIONAL.search(_plain(text)))
 
 
 class ThemeMatcher:
@@ -167,10 +175,13 @@ class PromisesComponent:
         self.name = name
         self.encoder = encoder
         self.threshold = threshold
-        self.head = load_head(model) if model else None
+        self.model_path = model
+        self.head = None  # loaded on first use, so from_disk of a saved pipeline never needs the original
         self.themes = ThemeMatcher(load_taxonomy(taxonomy), encoder, theme_min_similarity) if taxonomy else None
 
     def _require(self):
+        if self.head is None and self.model_path:
+            self.head = load_head(self.model_path)
         if self.head is None or self.themes is None:
             from .errors import E_NO_HEAD, ModelMissingError
             raise ModelMissingError("the promises component needs `model` (a .skops head; run `lipservice train "

@@ -1,7 +1,7 @@
 """Document scores: promises, claims and a 0–100 lip-service score with its reasons in words.
 
 The lip-service score weighs four signals, each between 0 and 1:
-cheap talk (unsubstantiated claims / claims) × 45, company voice (1 − customer share) × 25,
+lip service (lip-service claims / claims) × 45, company voice (1 − customer share) × 25,
 overpromising (absolute-and-vague promises / promises) × 15, and buzzwords (claims with
 buzzword density / claims) × 15. A document with no claims scores on voice and promises only.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 from .perspective import customer_share
 
-WEIGHTS = {"cheap_talk": 45, "company_voice": 25, "overpromising": 15, "buzzwords": 15}
+WEIGHTS = {"lip_service": 45, "company_voice": 25, "overpromising": 15, "buzzwords": 15}
 
 
 def document_scores(sentences: list[dict[str, Any]]) -> dict[str, Any]:
@@ -26,14 +26,15 @@ def document_scores(sentences: list[dict[str, Any]]) -> dict[str, Any]:
     buzz = [c for c in claims if "buzzword_density" in c["reasons"]]
     n_p, n_c = len(promises), len(claims)
     signals = {
-        "cheap_talk": len(cheap) / n_c if n_c else 0.0,
+        "lip_service": len(lip) / n_c if n_c else 0.0,
         "company_voice": (1 - share) if share is not None else 0.0,
         "overpromising": len(over) / n_p if n_p else 0.0,
         "buzzwords": len(buzz) / n_c if n_c else 0.0,
     }
     contributions = {k: WEIGHTS[k] * v for k, v in signals.items()}
     words = {
-        "cheap_talk": f"{len(cheap)} of {n_c} customer-centric claims have no concrete commitment behind them",
+        "lip_service": f"{len(lip)} of {n_c} customer-centric claims are lip service: said from the company's side "
+                       "with no concrete commitment behind them",
         "company_voice": f"{round(signals['company_voice'] * 100)}% of the sentences that take a side speak from "
                          "the company's perspective, not the customer's",
         "overpromising": f"{len(over)} of {n_p} promises are absolute but vague (overpromising)",

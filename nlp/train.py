@@ -65,6 +65,19 @@ def claim_inputs(base, encoder, texts: list[str], lexicon, buzzwords):
                         [sum(buzzwords.counts(d)) for d in docs])
 
 
+def split_examples(examples: list[Example], corpus: str) -> tuple[list[Example], list[Example]]:
+    """(train, test); both must be non-empty, or there is nothing to fit or nothing to measure on."""
+    from .errors import E_BAD_LABELS, UsageError
+
+    train = [e for e in examples if e.split == "train"]
+    test = [e for e in examples if e.split == "test"]
+    if not train or not test:
+        raise UsageError(f"{corpus}: the {'train' if not train else 'test'} split is empty ({len(examples)} "
+                         "sentences); add documents — the split is fixed by doc_id (see corpora/GUIDELINES.md)",
+                         code=E_BAD_LABELS)
+    return train, test
+
+
 def fit_head(X, y, tcfg, seed: int, n_embedding: int, n_dense: int) -> SentenceHead:
     return SentenceHead(n_embedding=n_embedding, n_grammar=n_dense, grammar_weight=float(tcfg["grammar_weight"]),
                         lexical_weight=float(tcfg["lexical_weight"]), C=float(tcfg["C"]),
@@ -93,8 +106,7 @@ def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: s
     t0 = time.time()
     tcfg = cfg["training"]["perspective"]
     examples = load_perspective_corpus(project_path(tcfg["corpus"]))
-    train = [e for e in examples if e.split == "train"]
-    test = [e for e in examples if e.split == "test"]
+    train, test = split_examples(examples, tcfg["corpus"])
     base, encoder = base_and_encoder(cfg)
     head = fit_head(perspective_inputs(cfg, [e.text for e in train], base, encoder), [e.label for e in train],
                     tcfg, int(cfg["system"]["seed"]), encoder.dim, len(FEATURE_NAMES))
@@ -118,8 +130,7 @@ def train_promises(cfg: Config, out_dir: str | Path | None = None, command: str 
     t0 = time.time()
     tcfg = cfg["training"]["promises"]
     examples = load_promise_corpus(project_path(tcfg["corpus"]))
-    train = [e for e in examples if e.split == "train"]
-    test = [e for e in examples if e.split == "test"]
+    train, test = split_examples(examples, tcfg["corpus"])
     base, encoder = base_and_encoder(cfg, "promises")
     head = fit_head(promise_inputs(base, encoder, [e.text for e in train]), [e.label for e in train], tcfg,
                     int(cfg["system"]["seed"]), encoder.dim, len(FEATURE_NAMES) + len(CUE_NAMES))
@@ -168,8 +179,7 @@ def train_claims(cfg: Config, out_dir: str | Path | None = None, command: str = 
     tcfg = cfg["training"]["claims"]
     comp = cfg["components"]["claims"]
     examples = load_claim_corpus(project_path(tcfg["corpus"]))
-    train = [e for e in examples if e.split == "train"]
-    test = [e for e in examples if e.split == "test"]
+    train, test = split_examples(examples, tcfg["corpus"])
     base, encoder = base_and_encoder(cfg, "claims")
     lexicon = Lexicon(base, read_phrases(project_path(comp["lexicon"])))
     buzz = Lexicon(base, read_phrases(project_path(comp["buzzwords"])))

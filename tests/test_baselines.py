@@ -38,9 +38,6 @@ def test_tie_label_is_configurable():
     assert pronoun_baseline("No pronouns here.", tie="customer") == "customer"
 
 
-@pytest.mark.xfail(reason="BUG: nlp/baselines.py:8/13 keeps contractions as one word ('we're', 'you're', "
-                          "'we've', 'you'll') but WE/YOU (perspective_features.py:14-15) contain no contractions, "
-                          "so they are not counted, while I-contractions ('i'm', 'i've') are", strict=True)
 def test_contracted_we_and_you_are_counted():
     assert pronoun_counts("We're here and you're welcome.") == (1, 1)
     assert pronoun_baseline("We’ve been trusted since 1990.") == "company"

@@ -40,9 +40,6 @@ def test_result_is_json_serialisable():
     assert json.loads(json.dumps(m)) == m
 
 
-@pytest.mark.xfail(reason="BUG: nlp/metrics.py:12 passes empty inputs to sklearn, which raises ValueError; "
-                          "the max(len, 1) guard on accuracy shows empty input was meant to work (n=0)",
-                   strict=True, raises=ValueError)
 def test_empty_input_gives_zero_counts():
     m = classification_metrics([], [], ["a", "b"])
     assert m["n"] == 0

@@ -88,11 +88,8 @@ def test_customer_share_function():
 
 @pytest.mark.parametrize("text", [
     "",
-    pytest.param("   ", marks=pytest.mark.xfail(
-        reason="BUG: nlp/perspective.py:68/84-90 (predict/set_annotations) annotates and counts whitespace-only "
-               "sentences: a doc of spaces gets perspective_counts {'neutral': 1}", strict=True)),
-    pytest.param("\n\n", marks=pytest.mark.xfail(
-        reason="BUG: nlp/perspective.py:68/84-90 (predict/set_annotations) annotates and counts whitespace-only sentences", strict=True)),
+    "   ",
+    "\n\n",
 ], ids=["empty", "spaces", "blank-lines"])
 def test_empty_doc_has_no_share_and_zero_counts(nlp, text):
     doc = nlp(text)
@@ -107,9 +104,6 @@ def test_empty_docs_in_a_batch_with_real_ones(nlp):
     assert docs[2]._.customer_share is None
 
 
-@pytest.mark.xfail(reason="BUG: nlp/perspective.py:84-90 (set_annotations) a leading blank line becomes a whitespace-only "
-                          "sentence (segment.py marks the next token as a start) which is labelled neutral "
-                          "and counted in perspective_counts", strict=True)
 def test_leading_blank_line_adds_no_phantom_sentence_to_counts(nlp):
     doc = nlp("\n\n" + COMPANY)
     assert doc._.perspective_counts == {"company": 1, "customer": 0, "neutral": 0}
@@ -176,10 +170,6 @@ def test_saved_pipeline_loads_in_a_fresh_interpreter_via_entry_points(nlp, tmp_p
     assert all(s[1] in PERSPECTIVE_LABELS for doc in fresh for s in doc["sents"])
 
 
-@pytest.mark.xfail(reason="BUG: nlp/perspective.py:56 (PerspectiveComponent.__init__) loads the head from the config's absolute `model` path "
-                          "in __init__, before from_disk reads the copy saved inside the pipeline directory, "
-                          "so a saved pipeline cannot be loaded once the original head file is gone/moved",
-                   strict=True)
 def test_saved_pipeline_does_not_need_the_original_head_file(nlp, tmp_path):
     nlp.to_disk(tmp_path / "pipeline")
     gone = tmp_path / "moved_away" / HEAD_FILE  # as on another machine: the build path does not exist
@@ -221,11 +211,6 @@ MP_TEXTS = [f"Multiprocess sample {i}: we are proud of our {i} awards. You save 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="BUG: nlp/encoder.py (SentenceEncoder has no fork handling): nlp.pipe(n_process=2) "
-                          "forks workers that hang forever inside torch's thread pool (seen both after the parent "
-                          "encoded text and, with the current pipeline, from a fresh parent); "
-                          "torch.set_num_threads(1) in the child via os.register_at_fork makes it work",
-                   strict=True)
 def test_two_processes_give_the_same_labels_and_probabilities_as_one(later_components, tmp_path):
     out_file, err_file = tmp_path / "out.txt", tmp_path / "err.txt"
     with out_file.open("w") as out, err_file.open("w") as err:

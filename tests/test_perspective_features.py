@@ -106,9 +106,5 @@ def test_lexical_matrix_is_stateless_hashed_counts(parse):
     assert mat[0].sum() > 0 and (mat[0] != mat[1]).nnz > 0
 
 
-@pytest.mark.xfail(reason="BUG: nlp/perspective_features.py:118-124 lexical_matrix([]) raises StopIteration from "
-                          "HashingVectorizer instead of returning an empty (0, LEXICAL_FEATURES) matrix "
-                          "(features_matrix handles the empty case; design_matrix([]) therefore crashes)",
-                   strict=True, raises=StopIteration)
 def test_lexical_matrix_of_no_sentences_is_empty():
     assert lexical_matrix([]).shape == (0, LEXICAL_FEATURES)

@@ -65,9 +65,6 @@ def test_absolute_wording(text):
     assert strength_of(text) == "absolute"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: nlp/promises.py:31 ABSOLUTE wraps '100\\s?%' in \\b...\\b; there is no word "
-                                       "boundary after '%' before a space or '.', so '100%' is never absolute "
-                                       "(GUIDELINES lists '100 %' as absolute)")
 @pytest.mark.parametrize("text", ["We refund 100% of the fare.", "Satisfaction: 100%."])
 def test_one_hundred_percent_is_absolute(text):
     assert strength_of(text) == "absolute"
@@ -119,9 +116,6 @@ def test_negated_commitments(text):
     assert is_negated(text)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: nlp/promises.py:38 NEGATED only knows the ASCII apostrophe (can't, don't, "
-                                       "won't); web copy with a typographic apostrophe (U+2019) is not negated, so "
-                                       "\"We can\u2019t guarantee delivery dates.\" becomes an absolute promise")
 @pytest.mark.parametrize("text", ["We can\u2019t promise next-day delivery.", "We don\u2019t guarantee stock."])
 def test_negation_with_typographic_apostrophe(text):
     assert is_negated(text)
@@ -200,9 +194,6 @@ def test_numeric_entities_with_a_number_or_named_day_are_specific(text, ent, lab
     assert specificity_of(doc.text, [], doc.ents) == "specific"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: nlp/promises.py:105-107 _CHECKABLE ends the day names with \\b, so a plural "
-                                       "named day ('Sundays', DATE) checks nothing and 'We deliver on Sundays.' is "
-                                       "vague although specificity_of's docstring counts a named day as specific")
 def test_plural_named_day_is_specific():
     doc = doc_with_entity("We deliver on Sundays .", "Sundays", "DATE")
     assert specificity_of(doc.text, [], doc.ents) == "specific"
@@ -269,9 +260,6 @@ def test_negated_commitment_is_not_a_promise(docs):
     assert spans_text(docs[NO_GUARANTEE]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: nlp/promises.py:38 NEGATED misses the typographic apostrophe, so "
-                                       "\"We can\u2019t guarantee delivery dates.\" is reported as an (absolute, vague) "
-                                       "promise — i.e. counted as overpromising")
 def test_negated_commitment_with_typographic_apostrophe_is_not_a_promise(docs):
     assert promise_of(docs[CURLY_NO_GUARANTEE]) is None
 
