@@ -10,6 +10,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import E_BAD_TASK, LipserviceError, UsageError
 
@@ -23,7 +24,7 @@ SetOpt = typer.Option(None, "--set", help="Override a config value, e.g. --set l
 
 
 def _fail(e: LipserviceError) -> None:
-    err.print(f"[red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(e.exit_code)
 
 
@@ -85,7 +86,8 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
             json_path.write_text(json.dumps({"documents": results, "errors": [b.to_json() for b in bad]},
                                             ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         for b in bad:
-            err.print(f"[red]error:[/] [{b.code}] {describe_position(b)}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/] {escape(f'[{b.code}] {describe_position(b)}')}", highlight=False,
+                      soft_wrap=True)
         if bad:
             raise typer.Exit(2)
 
@@ -194,9 +196,16 @@ def train(task: str = typer.Option("all", help="Which head to train: perspective
             result = TRAINERS[t](cfg, output, command=command)
             for title, systems in result["metrics"].items():
                 print_metrics(out, f"{t}: {title}", systems)
-            if not real or t == "claims":  # no real labelled claims data
+            from .evaluate import DEFAULT_SHARED, evaluate_claims, evaluate_promises_real, evaluate_real
+            if t == "claims":  # lip service is decided by the pipeline: measure it end to end, for the card
+                end_to_end = evaluate_claims(build_nlp(cfg), cfg)
+                result["metrics"].update(end_to_end)
+                write_card(result)
+                for title, systems in end_to_end.items():
+                    print_metrics(out, f"{t}: {title}", systems)
+                continue  # there is no real labelled claims data
+            if not real:
                 continue
-            from .evaluate import DEFAULT_SHARED, evaluate_promises_real, evaluate_real
             shared = shared_dir or DEFAULT_SHARED
             if not shared.is_dir():
                 err.print(f"{shared}: not found; real-data figures left out of the model card")

@@ -53,8 +53,8 @@ def evaluate_sentences(nlp: Language, cfg, texts: list[str], labels: list[str]) 
     head = comp.require_head()
     with nlp.select_pipes(enable=base_pipes(nlp, cfg)):
         X = perspective_inputs(cfg, texts, base=nlp, encoder=comp.encoder)
-    return {"model": classification_metrics(labels, list(head.predict(X)), PERSPECTIVE_LABELS),
-            "pronoun_baseline": classification_metrics(labels, [pronoun_baseline(t) for t in texts],
+    return {"perspective head": classification_metrics(labels, list(head.predict(X)), PERSPECTIVE_LABELS),
+            "pronoun baseline": classification_metrics(labels, [pronoun_baseline(t) for t in texts],
                                                        PERSPECTIVE_LABELS)}
 
 
@@ -86,8 +86,8 @@ def load_labelled_file(path: str, text_field: str = "text", label_field: str = "
 def _doc_level(nlp: Language, texts: list[str], gold: list[str], batch_size: int = 64) -> dict:
     pred = [document_side(doc) for doc in nlp.pipe(texts, batch_size=batch_size)]
     base = [pronoun_baseline(t, tie="company") for t in texts]
-    return {"model": classification_metrics(gold, pred, SIDES),
-            "pronoun_baseline": classification_metrics(gold, base, SIDES)}
+    return {"perspective head": classification_metrics(gold, pred, SIDES),
+            "pronoun baseline": classification_metrics(gold, base, SIDES)}
 
 
 def twcs_examples(shared: Path, limit: int | None = None) -> tuple[list[str], list[str]]:

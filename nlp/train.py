@@ -236,6 +236,25 @@ def _rows(title: str, systems: dict) -> list[str]:
     return lines + [""]
 
 
+LIMITS = {
+    "perspective": (
+        "On twcs, authorship is only a proxy: a company reply that tells the customer how to fix their problem is "
+        "customer-perspective by the guidelines and counts as an error there.",
+        "Mission statements that describe customers in the third person (\"to provide our customers with ...\") "
+        "are mostly read as company perspective; the labelled sample calls many of them customer (guidelines, hard "
+        "case 7). Real-data macro-F1 is below the 0.85 target on both sets.",
+    ),
+    "promises": (
+        "Support tweets: on the labelled twcs sample the head finds fewer promises than the keyword baseline "
+        "(requests mixed with \"we'll fix it\" in one sentence are read as requests).",
+        "Theme accuracy (nearest taxonomy theme by similarity) is low; the theme is a hint, not a label.",
+        "Conditional detection is a wording rule; its patterns were written after reading misses across the "
+        "whole promise corpus, so its test figure is optimistic.",
+    ),
+    "claims": ("Claims said in the customer's voice with a specific commitment are read as promises, not claims.",),
+}
+
+
 def model_card(result: dict, real: dict | None = None) -> str:
     """A short model card: what it predicts, from what data, how well on held-out data."""
     data, name = result["data"], result["name"]
@@ -265,7 +284,8 @@ def model_card(result: dict, real: dict | None = None) -> str:
         f"Seed {result['seed']} (`[system] seed` in `config.cfg`); resolved config: `{name}.cfg`. "
         f"Built with lipservice {__version__}, Python {platform.python_version()} in {result['seconds']:.0f} s.", "",
         "## Limits",
-        "- English only. Trained on project-written text; the real-data figures show how it transfers.", "",
+        "- English only. Trained on project-written text; the real-data figures show how it transfers.",
+        *[f"- {note}" for note in LIMITS.get(name, ())], "",
     ]
     return "\n".join(lines)
 

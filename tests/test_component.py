@@ -1,0 +1,101 @@
+"""nlp/component.py: the head is loaded on first use; missing heads are coded, actionable errors."""
+from __future__ import annotations
+
+import pytest
+
+from nlp.component import HeadComponent
+from nlp.errors import E_NO_HEAD, ModelMissingError
+from nlp.heads import load_head
+from nlp.pipeline import PROJECT_ROOT
+
+SHIPPED = PROJECT_ROOT / "models" / "claims.skops"
+
+
+class Toy(HeadComponent):
+    """Predicts each Doc's length; writes nothing but a record of what it saw."""
+
+    head_file = "toy.skops"
+    missing_hint = "run `lipservice train --task toy`"
+
+    def __init__(self, name: str = "toy", model: str = "") -> None:
+        super().__init__(name, model)
+        self.batches: list[int] = []
+
+    def predict(self, docs):
+        self.batches.append(len(docs))
+        return [len(d) for d in docs]
+
+    def set_annotations(self, docs, predictions):
+        for doc, n in zip(docs, predictions):
+            doc.user_data["toy"] = n
+
+
+def test_no_model_raises_naming_the_component_and_the_train_hint():
+    comp = Toy("my_toy", model="")
+    with pytest.raises(ModelMissingError) as info:
+        comp.require_head()
+    err = info.value
+    assert err.code == E_NO_HEAD and err.exit_code == 3
+    assert "my_toy" in str(err)
+    assert "lipservice train --task toy" in str(err)
+    assert "config.cfg" in str(err)
+
+
+def test_a_missing_model_file_fails_only_when_the_head_is_needed(tmp_path):
+    missing = tmp_path / "nowhere" / "toy.skops"
+    comp = Toy(model=str(missing))  # construction does not touch the file
+    assert comp.head is None
+    with pytest.raises(ModelMissingError) as info:
+        comp.require_head()
+    assert info.value.code == E_NO_HEAD
+    assert str(missing) in str(info.value)
+    with pytest.raises(ModelMissingError):  # still failing, not cached as loaded
+        comp.require_head()
+    assert comp.head is None
+
+
+def test_from_disk_without_the_head_file_raises(tmp_path):
+    with pytest.raises(ModelMissingError) as info:
+        Toy().from_disk(tmp_path)
+    assert info.value.code == E_NO_HEAD
+    assert "toy.skops" in str(info.value)
+
+
+def test_to_disk_without_a_head_raises(tmp_path):
+    with pytest.raises(ModelMissingError) as info:
+        Toy("my_toy").to_disk(tmp_path / "out")
+    assert "my_toy" in str(info.value)
+
+
+def test_the_head_is_loaded_once_and_survives_a_disk_round_trip(tmp_path):
+    comp = Toy(model=str(SHIPPED))
+    head = comp.require_head()
+    assert comp.require_head() is head
+    comp.to_disk(tmp_path / "pipe")
+    assert (tmp_path / "pipe" / "toy.skops").is_file()
+    restored = Toy(model="").from_disk(tmp_path / "pipe")
+    assert restored.require_head() is restored.head
+    assert type(restored.head) is type(head)
+    assert restored.head.get_params() == head.get_params()
+    assert type(load_head(tmp_path / "pipe" / "toy.skops")) is type(head)
+
+
+def test_call_and_pipe_split_predict_from_set_annotations():
+    import spacy
+
+    blank = spacy.blank("en")
+    docs = [blank.make_doc(t) for t in ("We care.", "You get a refund today.", "Hi", "Terms apply.", "Yes.")]
+    comp = Toy()
+    assert comp(docs[0]) is docs[0] and docs[0].user_data["toy"] == 3
+    out = list(comp.pipe(docs[1:], batch_size=3))
+    assert out == docs[1:]
+    assert [d.user_data["toy"] for d in out] == [6, 1, 3, 2]
+    assert comp.batches == [1, 3, 1]
+
+
+def test_the_base_class_leaves_predict_and_set_annotations_to_subclasses():
+    base = HeadComponent("base", "")
+    with pytest.raises(NotImplementedError):
+        base.predict([])
+    with pytest.raises(NotImplementedError):
+        base.set_annotations([], None)

@@ -1,0 +1,246 @@
+"""nlp/evaluate.py: document sides, labelled files, sentence and claims evaluation, real-data readers."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import pytest
+
+from nlp import evaluate
+from nlp.corpus import split_of
+from nlp.errors import E_BAD_LABELS, E_NOT_FOUND, InputError, UsageError
+from nlp.evaluate import (document_side, evaluate_claims, evaluate_sentences, gold_sentence_doc,
+                          load_labelled_file, mission_examples, twcs_examples)
+from nlp.io import Reject
+
+COMPLAINT = ("@AcmeAirHelp my flight was cancelled and I have been on hold for two hours. "
+             "I want my money back, this is ridiculous!")
+COMPANY = "We are the leading provider of payment solutions. We value your feedback."
+
+
+# --- document_side (real pipeline) ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def side_docs(nlp):
+    """Annotated in one batch (the encoder pads every call to a full batch)."""
+    return list(nlp.pipe([COMPLAINT, COMPANY, ""]))
+
+
+def test_a_customer_complaint_tweet_is_the_customer_side(side_docs):
+    assert document_side(side_docs[0]) == "customer"
+
+
+def test_a_company_self_description_is_the_company_side(side_docs):
+    assert document_side(side_docs[1]) == "company"
+
+
+def test_a_document_without_sentences_defaults_to_company(side_docs):
+    assert list(side_docs[2].sents) == []
+    assert document_side(side_docs[2]) == "company"
+
+
+# --- load_labelled_file ---------------------------------------------------------------------
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def test_jsonl_good_rows_are_returned_and_a_bad_label_is_a_reject(tmp_path):
+    path = write_jsonl(tmp_path / "gold.jsonl", [
+        {"text": "We are the best.", "label": "company"},
+        {"text": "Where is my parcel?", "label": "Customer"},  # wrong case: not a label
+        {"text": "Terms apply.", "label": "neutral"},
+        {"text": "You save 10%.", "label": "customer"},
+        {"text": "No label here."},
+    ])
+    texts, labels, rejects = load_labelled_file(path)
+    assert texts == ["We are the best.", "Terms apply.", "You save 10%."]
+    assert labels == ["company", "neutral", "customer"]
+    assert [(r.position, r.code) for r in rejects] == [("line 2", E_BAD_LABELS), ("line 5", E_BAD_LABELS)]
+    assert all(isinstance(r, Reject) and r.source == path for r in rejects)
+    assert "'Customer'" in rejects[0].reason and "company, customer, neutral" in rejects[0].reason
+
+
+def test_unreadable_rows_are_passed_on_as_rejects(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"text": "We are the best.", "label": "company"}\nnot json\n{"text": "", "label": "neutral"}\n',
+                    encoding="utf-8")
+    texts, labels, rejects = load_labelled_file(str(path))
+    assert (texts, labels) == (["We are the best."], ["company"])
+    assert [r.position for r in rejects] == ["line 2", "line 3"]
+
+
+def test_csv_with_custom_field_names(tmp_path):
+    path = tmp_path / "gold.csv"
+    path.write_text("sentence,gold\nWe are the best.,company\n\"You get a refund, fast.\",customer\n"
+                    "Nobody knows.,unsure\n", encoding="utf-8")
+    texts, labels, rejects = load_labelled_file(str(path), text_field="sentence", label_field="gold")
+    assert texts == ["We are the best.", "You get a refund, fast."]
+    assert labels == ["company", "customer"]
+    assert [(r.position, r.code) for r in rejects] == [("line 4", E_BAD_LABELS)]
+    assert "gold 'unsure'" in rejects[0].reason
+
+
+def test_a_file_with_no_usable_rows_is_a_usage_error(tmp_path):
+    path = write_jsonl(tmp_path / "gold.jsonl", [{"text": "We are great.", "label": "x"}, {"text": "Hi.", "label": None}])
+    with pytest.raises(UsageError, match="no usable labelled rows") as info:
+        load_labelled_file(path)
+    assert info.value.code == E_BAD_LABELS and info.value.exit_code == 2
+    assert "2 rejected" in str(info.value)
+
+
+def test_a_txt_file_is_an_input_error(tmp_path):
+    path = tmp_path / "gold.txt"
+    path.write_text("We are great.\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"\.jsonl or \.csv") as info:
+        load_labelled_file(str(path))
+    assert info.value.code == E_BAD_LABELS
+
+
+def test_a_missing_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError) as info:
+        load_labelled_file(str(tmp_path / "absent.jsonl"))
+    assert info.value.code == E_NOT_FOUND
+
+
+# --- evaluate_sentences (real pipeline) -----------------------------------------------------
+
+def test_evaluate_sentences_gives_the_head_beside_the_pronoun_baseline(nlp, cfg):
+    texts = ["We are the leading bank in Wales.", "Where is my refund? I have waited a week.",
+             "The sky is blue.", "Our team is proud of our awards."]
+    labels = ["company", "customer", "neutral", "company"]
+    pipes = list(nlp.pipe_names)
+    out = evaluate_sentences(nlp, cfg, texts, labels)
+    assert set(out) == {"perspective head", "pronoun baseline"}
+    for m in out.values():
+        assert m["n"] == 4 and 0.0 <= m["macro_f1"] <= 1.0 and 0.0 <= m["accuracy"] <= 1.0
+        assert m["labels"] == ["company", "customer", "neutral"]
+        assert sum(map(sum, m["confusion"])) == 4
+    assert out["pronoun baseline"]["macro_f1"] == 1.0  # we/our vs I/my vs neither: the baseline's easy case
+    assert nlp.pipe_names == pipes  # select_pipes restored every component
+
+
+# --- gold_sentence_doc (real pipeline) ------------------------------------------------------
+
+GOLD = [
+    "We value you.",
+    "Call Mr. Smith at 9 a.m. on Mon. to book.",  # abbreviations inside one sentence
+    "Fast delivery", "friendly staff", "and no hidden fees",  # no punctuation: the parser would join them
+    "Our promise. Your peace of mind.",  # one gold sentence the parser would cut in two
+    "Terms apply.",
+]
+
+
+def test_gold_sentence_doc_keeps_the_gold_boundaries(nlp):
+    doc = gold_sentence_doc(nlp, GOLD)
+    sents = list(doc.sents)
+    assert doc.text == " ".join(GOLD)
+    assert len(sents) == len(GOLD)
+    assert [s.text.strip() for s in sents] == GOLD
+    assert all(s._.perspective in {"company", "customer", "neutral"} for s in sents)  # the components ran
+
+
+# --- evaluate_claims ------------------------------------------------------------------------
+
+SECTIONS = {
+    "claim detection (end to end)": {"claims component", "lexicon only (baseline)"},
+    "lip service (gold claims)": {"claims component", "always lip service (baseline)"},
+}
+
+
+def check_claims_result(out: dict) -> None:
+    assert {k: set(v) for k, v in out.items()} == SECTIONS
+    for systems in out.values():
+        ns = {m["n"] for m in systems.values()}
+        assert len(ns) == 1 and ns.pop() > 0  # every system measured on the same, non-empty set
+        for m in systems.values():
+            assert set(m) == {"n", "precision", "recall", "f1", "accuracy"}
+            assert all(0.0 <= m[k] <= 1.0 for k in ("precision", "recall", "f1", "accuracy"))
+    assert out["lip service (gold claims)"]["always lip service (baseline)"]["recall"] == 1.0
+
+
+def test_evaluate_claims_on_a_tiny_corpus_uses_the_test_split_only(nlp, tmp_path):
+    assert split_of("t-7") == "test" and split_of("t-0") == "train"
+    docs = [
+        {"doc_id": "t-7", "industry": "bank", "kind": "web_copy", "sentences": [
+            {"text": "Customers are at the heart of everything we do.", "claim": True, "lip_service": True},
+            {"text": "Our branches open at nine.", "claim": False, "lip_service": None}]},
+        {"doc_id": "t-0", "industry": "bank", "kind": "web_copy", "sentences": [
+            {"text": "We put customers first.", "claim": True, "lip_service": True}]},
+    ]
+    (tmp_path / "tiny.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    out = evaluate_claims(nlp, {"training": {"claims": {"corpus": str(tmp_path)}}})
+    check_claims_result(out)
+    assert out["claim detection (end to end)"]["claims component"]["n"] == 2
+    assert out["lip service (gold claims)"]["claims component"]["n"] == 1
+
+
+@pytest.mark.slow
+def test_evaluate_claims_on_the_shipped_corpus(nlp, cfg):
+    out = evaluate_claims(nlp, cfg)
+    check_claims_result(out)
+    detection = out["claim detection (end to end)"]["claims component"]["n"]
+    assert detection > 300
+    assert 0 < out["lip service (gold claims)"]["claims component"]["n"] < detection
+
+
+# --- real-data readers ----------------------------------------------------------------------
+
+def sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def test_mission_examples_skip_a_statement_changed_since_labelling(tmp_path, monkeypatch, caplog):
+    shared = tmp_path / "shared"
+    folder = shared / "company-mission-descriptions"
+    folder.mkdir(parents=True)
+    a, b = "To serve our customers better every day.", "We make the best widgets in the world."
+    (folder / "fortune500_mission_statements.json").write_text(json.dumps({"companies": [
+        {"name": "Acme", "mission_statement": a}, {"name": "Widgetco", "mission_statement": b}]}), encoding="utf-8")
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"index": 0, "sha1": sha1(a), "label": "customer"}) + "\n"
+                      + json.dumps({"index": 1, "sha1": sha1(b + " (old wording)"), "label": "company"}) + "\n",
+                      encoding="utf-8")
+    monkeypatch.setattr(evaluate, "MISSION_LABELS", labels)
+    with caplog.at_level(logging.WARNING, logger="nlp.evaluate"):
+        texts, gold = mission_examples(shared)
+    assert (texts, gold) == ([a], ["customer"])
+    assert any("changed since it was labelled" in r.getMessage() for r in caplog.records)
+
+
+def test_mission_examples_keep_only_company_or_customer_labels(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    folder = shared / "company-mission-descriptions"
+    folder.mkdir(parents=True)
+    a, b = "Our mission is to lead the industry.", "Delivering value to shareholders."
+    (folder / "fortune500_mission_statements.json").write_text(json.dumps({"companies": [
+        {"mission_statement": a}, {"mission_statement": b}]}), encoding="utf-8")
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"index": 1, "sha1": sha1(b), "label": "neutral"}) + "\n"
+                      + json.dumps({"index": 0, "sha1": sha1(a), "label": "company"}) + "\n", encoding="utf-8")
+    monkeypatch.setattr(evaluate, "MISSION_LABELS", labels)
+    assert mission_examples(shared) == ([a], ["company"])
+
+
+def test_mission_examples_without_the_data_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="shared-dir") as info:
+        mission_examples(tmp_path)
+    assert info.value.code == E_NOT_FOUND
+
+
+def test_twcs_examples_read_authorship_and_skip_unusable_rows(tmp_path):
+    folder = tmp_path / "twcs-customer-support"
+    folder.mkdir()
+    (folder / "twcs_sample_first5000.csv").write_text(
+        "tweet_id,inbound,text\n1,True,@Acme where is my order?\n2,False,@bob We are sorry. DM us.\n"
+        "3,maybe,what\n4,True,   \n5,False,Thanks for waiting!\n", encoding="utf-8")
+    texts, labels = twcs_examples(tmp_path)
+    assert texts == ["@Acme where is my order?", "@bob We are sorry. DM us.", "Thanks for waiting!"]
+    assert labels == ["customer", "company", "company"]
+    sample, sample_labels = twcs_examples(tmp_path, limit=2)
+    assert len(sample) == len(sample_labels) == 2 and set(sample) <= set(texts)
+    assert twcs_examples(tmp_path, limit=2) == (sample, sample_labels)  # seeded: the same sample each time
+    with pytest.raises(InputError):
+        twcs_examples(tmp_path / "nowhere")

@@ -1,0 +1,194 @@
+"""nlp/report.py: terminal reports print input text literally (no markup injection) and never crash."""
+from __future__ import annotations
+
+import copy
+import io
+
+import pytest
+from rich.console import Console
+
+from nlp.metrics import binary_metrics, classification_metrics
+from nlp.report import print_audit, print_metrics
+
+BOOM = "We are [bold red]boom[/] the best."
+LINK = "See [link=http://x]y[/link] for our values."
+PROMISE = "We [i]always[/i] deliver."
+CLAIM = "Customers are [blink]at the heart[/blink] of all we do."
+BACKSLASH = "Refund path C:\\[red]x\\ now"
+
+
+def console() -> Console:
+    return Console(record=True, width=120, file=io.StringIO())
+
+
+def sentence(text, start, perspective, p):
+    return {"text": text, "start": start, "end": start + len(text), "perspective": perspective, "perspective_p": p}
+
+
+def audit() -> dict:
+    return {
+        "source": "[bold]site[/].md",
+        "id": "doc-1",
+        "kind": "company",
+        "scores": {
+            "sentences": 5, "customer_share": 0.25,
+            "perspective_counts": {"company": 3, "customer": 1, "neutral": 1},
+            "promise_count": 2, "promise_share_specific": 0.5, "promise_share_absolute": 0.5,
+            "overpromising": 1, "claim_count": 1, "lip_service_claims": 1, "cheap_talk_ratio": 1.0,
+            "lip_service_score": 62, "lip_service_reasons": ["1 of 1 claims are [b]lip service[/b]"],
+        },
+        "sentences": [sentence(BOOM, 0, "company", 0.91), sentence(LINK, 33, "neutral", 0.55),
+                      sentence(PROMISE, 80, "company", 0.8), sentence(CLAIM, 130, "company", 0.7),
+                      sentence(BACKSLASH, 190, "customer", 0.6)],
+        "promises": [
+            {"text": PROMISE, "theme": "[i]fees[/i]", "specificity": "vague", "strength": "absolute",
+             "quantities": [], "overpromising": True, "start": 80},
+            {"text": "You get a refund within [u]48 hours[/u].", "theme": None, "specificity": "specific",
+             "strength": "firm", "quantities": [{"text": "[u]48 hours[/u]"}], "overpromising": False, "start": 230},
+        ],
+        "claims": [{"text": CLAIM, "lip_service": True, "reasons": ["company_perspective", "[x]"], "start": 130}],
+        "rewrite_first": [{"text": BOOM, "start": 0, "perspective_p": 0.91},
+                          {"text": LINK, "start": 33, "perspective_p": 0.55}],
+    }
+
+
+def printed(result: dict) -> str:
+    con = console()
+    print_audit(con, result)
+    return con.export_text()
+
+
+def test_markup_in_the_input_is_printed_literally():
+    text = printed(audit())
+    for literal in ("[bold red]boom[/]", "[link=http://x]y[/link]", "[i]always[/i]", "[blink]at the heart[/blink]",
+                    "[bold]site[/].md", "[i]fees[/i]", "[u]48 hours[/u]", "[b]lip service[/b]", "[x]"):
+        assert literal in text, literal
+    assert text.count("[bold red]boom[/]") == 2  # the sentence table and the rewrite list
+
+
+def test_a_backslash_before_a_bracket_is_kept():
+    text = printed(audit())
+    assert "C:\\[red]x\\ now" in text
+    assert "(p=" in text and "[dim]" not in text
+
+
+def test_the_input_is_not_modified():
+    result = audit()
+    before = copy.deepcopy(result)
+    printed(result)
+    assert result == before
+
+
+def test_the_share_line_gives_a_percentage():
+    text = printed(audit())
+    assert "Customer-perspective share: 25% (company 3, customer 1, neutral 1 of 5 sentences)" in text
+
+
+def test_the_share_line_says_n_a_when_no_sentence_takes_a_side():
+    result = audit()
+    result["scores"]["customer_share"] = None
+    text = printed(result)
+    assert "Customer-perspective share: n/a" in text
+    assert "%" not in text.split("Customer-perspective share:")[1].split("\n")[0].split("(company")[0]
+
+
+def test_the_promises_table_marks_overpromising():
+    lines = printed(audit()).splitlines()
+    assert "Promises (2; specific 50%, absolute 50%)" in "\n".join(lines)
+    over = [ln for ln in lines if "(overpromising)" in ln]
+    assert len(over) == 1 and PROMISE in over[0]
+    refund = [ln for ln in lines if "You get a refund" in ln]
+    assert refund and "(overpromising)" not in refund[0]
+    assert any("48 hours" in ln and "[u]" in ln for ln in lines)
+
+
+def test_claims_and_the_lip_service_score_are_shown():
+    text = printed(audit())
+    assert "Customer-centricity claims (1; cheap-talk ratio 100%)" in text
+    assert "lip service" in text and "company_perspective" in text
+    assert "Lip-service score: 62/100" in text
+
+
+def test_an_audit_without_promises_claims_or_company_sentences():
+    result = audit()
+    result.update(promises=[], claims=[], rewrite_first=[])
+    result["scores"].update(promise_count=0, promise_share_specific=None, promise_share_absolute=None,
+                            claim_count=0, cheap_talk_ratio=None, lip_service_score=0, lip_service_reasons=[])
+    text = printed(result)
+    assert "Promises: none found." in text
+    assert "Customer-centricity claims: none found." in text
+    assert "No company-centred sentences." in text
+    assert "Lip-service score: 0/100" in text
+
+
+def test_an_audit_with_no_sentences():
+    result = audit()
+    result.update(sentences=[], promises=[], claims=[], rewrite_first=[])
+    result["scores"].update(sentences=0, customer_share=None, perspective_counts={"company": 0, "customer": 0,
+                                                                                  "neutral": 0},
+                            lip_service_reasons=[])
+    assert "n/a" in printed(result)
+
+
+# --- print_metrics --------------------------------------------------------------------------
+
+def metrics_text(title: str, results: dict) -> str:
+    con = console()
+    print_metrics(con, title, results)
+    return con.export_text()
+
+
+def test_print_metrics_with_classification_metrics():
+    gold = ["company", "customer", "neutral", "company"]
+    pred = ["company", "customer", "company", "company"]
+    labels = ("company", "customer", "neutral")
+    text = metrics_text("test split", {"perspective head": classification_metrics(gold, pred, labels),
+                                       "pronoun baseline": classification_metrics(gold, gold, labels)})
+    assert "test split — perspective head" in text and "test split — pronoun baseline" in text
+    assert "n=4  macro-F1 0.600  accuracy 0.750" in text
+    assert "macro-F1 1.000  accuracy 1.000" in text
+    assert "gold \\ predicted" in text
+    for lab in labels:
+        assert lab in text
+
+
+def test_print_metrics_with_binary_metrics():
+    m = binary_metrics([True, True, False, False], [True, False, False, True])
+    text = metrics_text("claim detection", {"claims component": m})
+    assert "claim detection — claims component" in text
+    assert "n 4  precision 0.5  recall 0.5  f1 0.5  accuracy 0.5" in text
+    assert "macro-F1" not in text
+
+
+def test_print_metrics_with_empty_classification_metrics():
+    text = metrics_text("nothing", {"model": classification_metrics([], [], ("company", "customer"))})
+    assert "n=0  macro-F1 0.000" in text
+
+
+@pytest.mark.parametrize("title, system", [("[bold]t[/]", "[red]s[/red]"), ("a\\[b]", "\\[x]b")])
+def test_print_metrics_escapes_titles_and_system_names(title, system):
+    text = metrics_text(title, {system: {"n": 1, "accuracy": 1.0}})
+    assert f"{title} — {system}" in text
+    assert "n 1  accuracy 1.0" in text
+
+
+# --- known defects: input text that rich still reinterprets ---------------------------------
+
+@pytest.mark.xfail(strict=True, reason="BUG: rich.markup.escape adds a backslash to text that ends in one (so that a "
+                                       "tag after it stays a tag); report.py prints that escaped string in a table "
+                                       "cell or before a space, so a sentence ending in a backslash is shown with two")
+def test_a_text_ending_in_a_backslash_is_printed_as_is():
+    result = audit()
+    result["sentences"][0]["text"] = result["rewrite_first"][0]["text"] = "Save files to C:\\Refunds\\"
+    text = printed(result)
+    assert "C:\\Refunds\\" in text
+    assert "C:\\Refunds\\\\" not in text
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: report.py escapes markup but not emoji codes: with rich's default "
+                                       "Console (the CLI's), a sentence containing ':smile:' is printed as an emoji")
+def test_emoji_codes_in_the_input_are_printed_as_is():
+    result = audit()
+    result["sentences"][0]["text"] = result["rewrite_first"][0]["text"] = "Call us :smile: any time."
+    text = printed(result)
+    assert text.count("Call us :smile: any time.") == 2
