@@ -16,9 +16,11 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 from thinc.api import Config
 
+from .baselines import pronoun_words
+from .errors import ConfigError
 from .io import Record, Reject
+from .perspective_features import WE, I
 from .scores import document_scores
-from .perspective_features import I, WE
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ def resolve_kind(kind: str, text: str) -> str:
     """``auto`` → ``review`` when the writer speaks as "I" at least as often as "we", else ``company``."""
     if kind != "auto":
         return kind
-    words = re.findall(r"[a-z']+", text.lower())
+    words = pronoun_words(text)
     n_i = sum(w in I for w in words)
     n_we = sum(w in WE for w in words)
     return "review" if n_i and n_i >= n_we else "company"
@@ -115,6 +117,9 @@ class Annotator:
 
     def __init__(self, nlp: Language | None, *, piece_chars: int = 100_000, batch_size: int = 32,
                  workers: int = 1, config: Config | None = None):
+        if piece_chars < 1:
+            raise ConfigError(f"lipservice.piece_chars is {piece_chars}; it must be a positive number of characters "
+                              "(the default is 100000)")
         if workers > 1 and config is None:
             raise ValueError("workers > 1 needs the config the workers build their pipeline from")
         if workers <= 1 and nlp is None:

@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import re
 
-from .perspective_features import I, WE, YOU
+from .perspective_features import WE, YOU, I
 
 _WORD = re.compile(r"[a-z]+(?:['’][a-z]+)?")
 
 
+def pronoun_words(text: str) -> list[str]:
+    """Lower-case words with contractions cut at the apostrophe: "we're" → "we", "I’ll" → "i"."""
+    return [w.replace("’", "'").split("'")[0] for w in _WORD.findall(text.lower())]
+
+
 def pronoun_counts(text: str) -> tuple[int, int]:
     """(company pronouns, customer pronouns) in ``text``."""
-    # "we're" counts as "we", "you'll" as "you": the pronoun before the apostrophe
-    words = [w.replace("’", "'").split("'")[0] for w in _WORD.findall(text.lower())]
+    words = pronoun_words(text)
     return sum(w in WE for w in words), sum(w in YOU or w in I for w in words)
 
 

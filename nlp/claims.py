@@ -8,9 +8,8 @@ service, with machine-readable reasons.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 from spacy.language import Language

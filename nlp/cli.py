@@ -16,8 +16,8 @@ from .errors import E_BAD_TASK, LipserviceError, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="lipservice: whose perspective customer-centric text takes, and whether it is only talk.")
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 ConfigOpt = typer.Option(None, "--config", help="A config.cfg to use instead of the packaged one.")
 SetOpt = typer.Option(None, "--set", help="Override a config value, e.g. --set lipservice.batch_size=64.")

@@ -26,7 +26,10 @@ class HeadComponent:
 
     def require_head(self):
         if self.head is None and self.model_path:
-            self.head = load_head(self.model_path)
+            try:
+                self.head = load_head(self.model_path)
+            except ModelMissingError as err:  # say which component, then what load_head said
+                raise ModelMissingError(f"the {self.name} component: {err.args[0]}", code=err.code) from None
         if self.head is None:
             raise ModelMissingError(f"the {self.name} component has no head: set its `model` in config.cfg to a "
                                     f".skops file, or {self.missing_hint}", code=E_NO_HEAD)

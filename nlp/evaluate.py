@@ -12,19 +12,21 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .baselines import pronoun_baseline
-from .corpus import load_perspective_corpus
+from .baselines import keyword_promise_baseline, pronoun_baseline
+from .claims import lip_service_verdict
+from .corpus import iter_documents, load_perspective_corpus, load_promise_corpus, split_of
 from .errors import E_BAD_LABELS, E_NOT_FOUND, InputError, UsageError
 from .heads import PERSPECTIVE_LABELS
-from .io import ReadOptions, Record, Reject, check_inputs, read_inputs
-from .metrics import classification_metrics
+from .io import ReadOptions, Reject, check_inputs, read_inputs
+from .metrics import binary_metrics, classification_metrics
 from .pipeline import PROJECT_ROOT, base_pipes, project_path
+from .promises import specificity_of
+from .quantities import extract_quantities
 from .train import perspective_inputs
 
 log = logging.getLogger(__name__)
@@ -154,9 +156,6 @@ def gold_sentence_doc(nlp: Language, sentences: list[str]) -> Doc:
 def evaluate_claims(nlp: Language, cfg) -> dict:
     """End to end on the claims test split (paragraphs with gold sentence boundaries): claim
     detection F1 beside the lexicon alone, and lip-service accuracy on the gold claims."""
-    from .claims import lip_service_verdict
-    from .corpus import iter_documents, split_of
-    from .metrics import binary_metrics
 
     comp = nlp.get_pipe("claims")
     gold_claim, pred_claim, lex_claim, gold_lip, pred_lip = [], [], [], [], []
@@ -200,8 +199,6 @@ def _has_promise(doc: Doc) -> bool:
 
 
 def _promise_doc_level(nlp: Language, texts: list[str], gold: list[bool]) -> dict:
-    from .baselines import keyword_promise_baseline
-    from .metrics import binary_metrics
 
     pred = [_has_promise(doc) for doc in nlp.pipe(texts, batch_size=32)]
     return {"promises component": binary_metrics(gold, pred),
@@ -210,9 +207,6 @@ def _promise_doc_level(nlp: Language, texts: list[str], gold: list[bool]) -> dic
 
 def evaluate_promises(nlp: Language, cfg) -> dict:
     """Sentence-level identification on the test split (component beside the keyword baseline)."""
-    from .baselines import keyword_promise_baseline
-    from .corpus import load_promise_corpus
-    from .metrics import binary_metrics
 
     test = [e for e in load_promise_corpus(project_path(cfg["training"]["promises"]["corpus"])) if e.split == "test"]
     pred = [_has_promise(doc) for doc in nlp.pipe([e.text for e in test], batch_size=64)]
@@ -226,9 +220,6 @@ def evaluate_promises_real(nlp: Language, shared: Path = DEFAULT_SHARED) -> dict
     """Does a text contain a promise, on real data: PromiseEval ESG paragraphs (their labels), our
     labelled samples of mission statements and twcs company replies; and the specificity signal
     against verifiability labels (Regulation Room test set: verifiable ≈ specific)."""
-    from .metrics import binary_metrics
-    from .promises import specificity_of
-    from .quantities import extract_quantities
 
     out: dict = {}
     path = shared / "promiseeval-english" / "PromiseEval_Trainset_English.json"

@@ -7,7 +7,6 @@ without the text column) raise :class:`~nlp.errors.InputError` before any work s
 """
 from __future__ import annotations
 
-import codecs
 import csv
 import html
 import io
@@ -19,8 +18,19 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from .errors import (E_BAD_FIELD, E_BAD_JSON, E_BINARY, E_EMPTY_FILE, E_EMPTY_TEXT, E_ENCODING,
-                     E_MISSING_COLUMN, E_NOT_FOUND, E_TOO_LARGE, E_UNKNOWN_EXT, InputError)
+from .errors import (
+    E_BAD_FIELD,
+    E_BAD_JSON,
+    E_BINARY,
+    E_EMPTY_FILE,
+    E_EMPTY_TEXT,
+    E_ENCODING,
+    E_MISSING_COLUMN,
+    E_NOT_FOUND,
+    E_TOO_LARGE,
+    E_UNKNOWN_EXT,
+    InputError,
+)
 
 TEXT_EXTS = {".txt", ".text"}
 MARKDOWN_EXTS = {".md", ".markdown"}

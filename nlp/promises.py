@@ -9,8 +9,7 @@ from the taxonomy by embedding similarity. Each promise goes into ``doc.spans["p
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import numpy as np
 from spacy.language import Language

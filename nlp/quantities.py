@@ -23,7 +23,7 @@ CURRENCY_WORDS = {"pounds": "GBP", "pound": "GBP", "quid": "GBP", "dollars": "US
 _NUM = r"(?:\d+(?:[.,]\d+)?|" + "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True)) + r")"
 _RANGE = rf"(?P<lo>{_NUM})(?:\s*(?:-|–|to)\s*(?P<hi>{_NUM}))?"
 _UNIT = r"(?P<business>business\s+|working\s+|calendar\s+)?(?P<unit>minutes?|mins?|hours?|hrs?|h|days?|weeks?|wks?|months?|years?|yrs?)"
-DURATION = re.compile(rf"(?<![\w£$€])" + _RANGE + r"[\s-]*" + _UNIT + r"\b", re.I)
+DURATION = re.compile(r"(?<![\w£$€])" + _RANGE + r"[\s-]*" + _UNIT + r"\b", re.I)
 MONEY_SYMBOL = re.compile(r"(?P<sym>[£$€¥₹])\s?(?P<amt>\d+(?:,\d{3})*(?:\.\d+)?)(?P<k>k\b)?")
 MONEY_CODE = re.compile(r"\b(?P<amt>\d+(?:,\d{3})*(?:\.\d+)?)\s?(?P<code>[A-Za-z]{3})\b")
 MONEY_WORD = re.compile(rf"\b(?P<amt>{_NUM})\s(?P<word>pounds|pound|quid|dollars|dollar|euros|euro|pence|cents)\b", re.I)

@@ -1,13 +1,27 @@
-"""Terminal reports (rich). Everything shown from input is escaped so it cannot inject markup."""
+"""Terminal reports (rich). Text from the input is shown as ``rich.text.Text``, never parsed as
+markup or emoji codes, so "[bold]" or ":smile:" in a review prints as written."""
 from __future__ import annotations
 
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 COLOURS = {"company": "red", "customer": "green", "neutral": "grey50"}
+
+
+def plain(value: Any, style: str = "") -> Text:
+    """Input text as a literal rich Text: no markup, no emoji codes."""
+    return Text(str(value), style=style)
+
+
+def _line(*parts: str | Text) -> Text:
+    """Join pieces: ``str`` pieces are our own markup, ``Text`` pieces are input, kept literal."""
+    out = Text()
+    for part in parts:
+        out.append(Text.from_markup(part, emoji=False) if isinstance(part, str) else part)
+    return out
 
 
 def _share(value: float | None) -> str:
@@ -17,7 +31,7 @@ def _share(value: float | None) -> str:
 def print_audit(console: Console, result: dict[str, Any]) -> None:
     """Each sentence with its perspective and confidence, the share, and what to rewrite first."""
     scores = result["scores"]
-    console.rule(f"[bold]{escape(result['source'])}")
+    console.rule(plain(result["source"], "bold"))
     table = Table(show_header=True, header_style="bold", expand=True)
     table.add_column("#", justify="right", width=4)
     table.add_column("sentence", ratio=1)
@@ -25,7 +39,7 @@ def print_audit(console: Console, result: dict[str, Any]) -> None:
     table.add_column("p", justify="right", width=5)
     for i, s in enumerate(result["sentences"], start=1):
         colour = COLOURS.get(s["perspective"], "white")
-        table.add_row(str(i), escape(s["text"]), f"[{colour}]{s['perspective']}[/]", f"{s['perspective_p']:.2f}")
+        table.add_row(str(i), plain(s["text"]), plain(s["perspective"], colour), f"{s['perspective_p']:.2f}")
     console.print(table)
     counts = scores["perspective_counts"]
     console.print(f"Customer-perspective share: [bold]{_share(scores['customer_share'])}[/] "
@@ -36,7 +50,7 @@ def print_audit(console: Console, result: dict[str, Any]) -> None:
     if result["rewrite_first"]:
         console.print("[bold]Rewrite first[/] (most company-centred):")
         for s in result["rewrite_first"]:
-            console.print(f"  • {escape(s['text'])} [dim](p={s['perspective_p']:.2f})[/]")
+            console.print(_line("  • ", plain(s["text"]), f" [dim](p={s['perspective_p']:.2f})[/]"))
     else:
         console.print("No company-centred sentences.")
 
@@ -44,18 +58,18 @@ def print_audit(console: Console, result: dict[str, Any]) -> None:
 def print_metrics(console: Console, title: str, results: dict[str, dict]) -> None:
     """Macro-F1, per-class P/R/F1 and the confusion matrix for each system in ``results``."""
     for system, m in results.items():
-        console.rule(f"[bold]{escape(title)} — {escape(system)}")
+        console.rule(plain(f"{title} — {system}", "bold"))
         if "macro_f1" not in m:  # binary metrics or a plain accuracy
             console.print("  ".join(f"{k} [bold]{v}[/]" if k == "f1" else f"{k} {v}" for k, v in m.items()))
             continue
         console.print(f"n={m['n']}  macro-F1 [bold]{m['macro_f1']:.3f}[/]  accuracy {m['accuracy']:.3f}")
         t = Table("label", "precision", "recall", "F1", "support")
         for lab, v in m["per_class"].items():
-            t.add_row(lab, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"]))
+            t.add_row(plain(lab), f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"]))
         console.print(t)
         cm = Table("gold \\ predicted", *m["labels"])
         for lab, row in zip(m["labels"], m["confusion"]):
-            cm.add_row(lab, *map(str, row))
+            cm.add_row(plain(lab), *map(str, row))
         console.print(cm)
 
 
@@ -72,8 +86,9 @@ def _print_promises(console: Console, promises: list[dict], scores: dict) -> Non
     t.add_column("quantities", width=18)
     for p in promises:
         flag = " [bold red](overpromising)[/]" if p["overpromising"] else ""
-        qty = ", ".join(escape(q["text"]) for q in p["quantities"]) or "-"
-        t.add_row(escape(p["text"]) + flag, escape(p["theme"] or "-"), p["specificity"], p["strength"], qty)
+        qty = ", ".join(q["text"] for q in p["quantities"]) or "-"
+        t.add_row(_line(plain(p["text"]), flag), plain(p["theme"] or "-"), plain(p["specificity"]),
+                  plain(p["strength"]), plain(qty))
     console.print(t)
 
 
@@ -86,10 +101,10 @@ def _print_claims(console: Console, claims: list[dict], scores: dict) -> None:
         t.add_column("reasons", width=30)
         for c in claims:
             verdict = "[red]lip service[/]" if c["lip_service"] else "[green]substantiated[/]"
-            t.add_row(escape(c["text"]), verdict, escape(", ".join(c["reasons"]) or "-"))
+            t.add_row(plain(c["text"]), verdict, plain(", ".join(c["reasons"]) or "-"))
         console.print(t)
     else:
         console.print("Customer-centricity claims: none found.")
     console.print(f"Lip-service score: [bold]{scores['lip_service_score']}[/]/100")
     for reason in scores["lip_service_reasons"]:
-        console.print(f"  • {escape(reason)}")
+        console.print(_line("  • ", plain(reason)))

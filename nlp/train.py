@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import platform
-import re
 import time
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 from spacy.language import Language
 from spacy.util import registry
 from thinc.api import Config

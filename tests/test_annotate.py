@@ -97,7 +97,8 @@ def test_pieces_give_the_same_sentences_as_one_piece(nlp, annotated):
 
 # --- split_pieces ---------------------------------------------------------------------------
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 from nlp.annotate import Counts, resolve_kind, split_pieces  # noqa: E402
 
@@ -198,10 +199,6 @@ def test_auto_kind_compares_i_with_we(text, expected):
     assert resolve_kind("auto", text) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: resolve_kind counts \"I'm\"/\"I've\" as I but not \"we're\"/"
-                                       "\"we've\"/\"we'll\" as we (WE has no contracted forms, and the regex keeps "
-                                       "the straight apostrophe), so a text that says \"we\" three times and \"I\" "
-                                       "once is taken for a review; with curly apostrophes it is a company text")
 def test_contracted_we_counts_as_we():
     straight = "We're open late, we've got the stock and we'll deliver. I'm Sam, the manager."
     assert resolve_kind("auto", straight) == resolve_kind("auto", straight.replace("'", "\u2019")) == "company"
@@ -247,8 +244,6 @@ def test_workers_with_a_config_need_no_pipeline(cfg):
     assert annotator.workers == 2 and annotator.nlp is None and annotator.counts.reconcile()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: piece_chars <= 0 is accepted (e.g. `--set lipservice.piece_chars=0`) "
-                                       "and split_pieces then loops for ever on any non-empty text")
 def test_a_non_positive_piece_size_is_refused():
     from nlp.errors import LipserviceError
 

@@ -10,8 +10,15 @@ import pytest
 from nlp import evaluate
 from nlp.corpus import split_of
 from nlp.errors import E_BAD_LABELS, E_NOT_FOUND, InputError, UsageError
-from nlp.evaluate import (document_side, evaluate_claims, evaluate_sentences, gold_sentence_doc,
-                          load_labelled_file, mission_examples, twcs_examples)
+from nlp.evaluate import (
+    document_side,
+    evaluate_claims,
+    evaluate_sentences,
+    gold_sentence_doc,
+    load_labelled_file,
+    mission_examples,
+    twcs_examples,
+)
 from nlp.io import Reject
 
 COMPLAINT = ("@AcmeAirHelp my flight was cancelled and I have been on hold for two hours. "

@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 import inspect
-import os
 
 import numpy as np
 import pytest
 import skops.io as sio
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.tree import DecisionTreeClassifier
 
-from nlp.errors import E_BAD_HEAD, E_NO_HEAD, ModelMissingError
-from nlp.heads import PERSPECTIVE_LABELS, PerspectiveHead, load_head, save_head
+from nlp.errors import ModelMissingError
+from nlp.heads import PERSPECTIVE_LABELS, PerspectiveHead, load_head
 
 N_EMB, N_GRAMMAR, N_LEX = 6, 3, 5
 

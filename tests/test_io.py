@@ -16,10 +16,30 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nlp.errors import (E_BAD_FIELD, E_BAD_JSON, E_BINARY, E_EMPTY_FILE, E_EMPTY_TEXT, E_ENCODING,
-                        E_MISSING_COLUMN, E_NOT_FOUND, E_TOO_LARGE, E_UNKNOWN_EXT, InputError, UsageError)
-from nlp.io import (ReadOptions, Record, Reject, check_inputs, describe_position, html_to_text,
-                    markdown_to_text, read_inputs)
+from nlp.errors import (
+    E_BAD_FIELD,
+    E_BAD_JSON,
+    E_BINARY,
+    E_EMPTY_FILE,
+    E_EMPTY_TEXT,
+    E_ENCODING,
+    E_MISSING_COLUMN,
+    E_NOT_FOUND,
+    E_TOO_LARGE,
+    E_UNKNOWN_EXT,
+    InputError,
+    UsageError,
+)
+from nlp.io import (
+    ReadOptions,
+    Record,
+    Reject,
+    check_inputs,
+    describe_position,
+    html_to_text,
+    markdown_to_text,
+    read_inputs,
+)
 
 FIFTY_MB = 50 * 1024 * 1024
 

@@ -1,8 +1,6 @@
 """classification_metrics: exact values on hand-checked inputs."""
 from __future__ import annotations
 
-import pytest
-
 from nlp.metrics import classification_metrics
 
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nlp.perspective_features import (FEATURE_NAMES, LEXICAL_FEATURES, dependency_tokens, features_matrix,
-                                      lexical_matrix, sentence_features)
+from nlp.perspective_features import (
+    FEATURE_NAMES,
+    LEXICAL_FEATURES,
+    dependency_tokens,
+    features_matrix,
+    lexical_matrix,
+    sentence_features,
+)
 
 
 @pytest.fixture(scope="module")

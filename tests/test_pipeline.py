@@ -6,8 +6,15 @@ from pathlib import Path
 import pytest
 
 from nlp.errors import E_NO_SPACY_MODEL, ConfigError, ModelMissingError, UsageError
-from nlp.pipeline import (DEFAULT_CONFIG_PATH, PROJECT_ROOT, build_nlp, load_base_model, load_config,
-                          parse_overrides, project_path)
+from nlp.pipeline import (
+    DEFAULT_CONFIG_PATH,
+    PROJECT_ROOT,
+    build_nlp,
+    load_base_model,
+    load_config,
+    parse_overrides,
+    project_path,
+)
 
 TEXT = ("We are the leading provider of award-winning payment solutions. "
         "You get your money back within 48 hours. Terms and conditions apply.")

@@ -7,10 +7,10 @@ import spacy
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
+from nlp.pipeline import project_path
 from nlp.promises import HEAD_FILE, is_conditional, is_negated, specificity_of, strength_of
 from nlp.quantities import extract_quantities
 from nlp.taxonomy import load_taxonomy
-from nlp.pipeline import project_path
 
 REFUND = "We will refund you within 48 hours."
 RETURNS = "Free returns within 30 days."

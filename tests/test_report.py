@@ -174,9 +174,6 @@ def test_print_metrics_escapes_titles_and_system_names(title, system):
 
 # --- known defects: input text that rich still reinterprets ---------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: rich.markup.escape adds a backslash to text that ends in one (so that a "
-                                       "tag after it stays a tag); report.py prints that escaped string in a table "
-                                       "cell or before a space, so a sentence ending in a backslash is shown with two")
 def test_a_text_ending_in_a_backslash_is_printed_as_is():
     result = audit()
     result["sentences"][0]["text"] = result["rewrite_first"][0]["text"] = "Save files to C:\\Refunds\\"
@@ -185,8 +182,6 @@ def test_a_text_ending_in_a_backslash_is_printed_as_is():
     assert "C:\\Refunds\\\\" not in text
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: report.py escapes markup but not emoji codes: with rich's default "
-                                       "Console (the CLI's), a sentence containing ':smile:' is printed as an emoji")
 def test_emoji_codes_in_the_input_are_printed_as_is():
     result = audit()
     result["sentences"][0]["text"] = result["rewrite_first"][0]["text"] = "Call us :smile: any time."
