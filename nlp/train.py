@@ -105,6 +105,8 @@ def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: s
     tcfg = cfg["training"]["perspective"]
     examples = load_perspective_corpus(project_path(tcfg["corpus"]))
     train, test = split_examples(examples, tcfg["corpus"])
+    extra = claims_as_company(cfg)
+    train += extra
     base, encoder = base_and_encoder(cfg)
     head = fit_head(perspective_inputs(cfg, [e.text for e in train], base, encoder), [e.label for e in train],
                     tcfg, int(cfg["system"]["seed"]), encoder.dim, len(FEATURE_NAMES))
@@ -116,9 +118,22 @@ def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: s
                                                    PERSPECTIVE_LABELS),
     }
     about = ("Predicts whose perspective a sentence takes: `company`, `customer` or `neutral` (definitions: "
-             "`corpora/GUIDELINES.md`).")
+             "`corpora/GUIDELINES.md`). Besides the perspective corpus, training adds the "
+             f"{len(extra)} claims of `corpora/claims/` (train split) that are labelled as said from the "
+             "company's perspective, as `company` examples.")
     return _save("perspective", head, cfg, out_dir, command, t0, about,
                  corpus_summary(str(tcfg["corpus"]), examples, lambda e: e.label), {"test split": metrics})
+
+
+def claims_as_company(cfg: Config) -> list[Example]:
+    """Claims the claims corpus labels as said from the company's perspective ("Customers come
+    first"), from its train split only, as extra ``company`` examples for the perspective head."""
+    directory = project_path(cfg["training"]["claims"]["corpus"])
+    if not cfg["training"]["perspective"].get("add_company_claims", False) or not any(directory.glob("*.jsonl")):
+        return []  # switched off, or no claims corpus beside this perspective corpus
+    claims = load_claim_corpus(directory)
+    return [Example(e.text, "company", e.doc_id, e.industry, e.kind, e.split)
+            for e in claims if e.split == "train" and "company_perspective" in (e.extra.get("reasons") or [])]
 
 
 def train_promises(cfg: Config, out_dir: str | Path | None = None, command: str = "lipservice train") -> dict:
