@@ -69,9 +69,6 @@ class Lexicon:
             self._matcher = matcher
         return self._matcher
 
-    def count(self, span: Span) -> int:
-        return len(self.matcher()(span.as_doc() if isinstance(span, Span) else span))
-
     def counts(self, doc: Doc) -> list[int]:
         """Matches per sentence of ``doc``."""
         matches = self.matcher()(doc)

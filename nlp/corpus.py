@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from .claims import REASONS as LIP_REASONS
 from .errors import E_BAD_LABELS, UsageError
 from .heads import PERSPECTIVE_LABELS
 
 TEST_PREFIXES = ("0", "1", "2")  # first hex digit of sha1(doc_id): about 19 % of documents
 SPECIFICITY = ("specific", "vague")
 STRENGTH = ("absolute", "firm", "hedged")
-LIP_REASONS = ("company_perspective", "no_concrete_commitment", "buzzword_density")
 
 
 def split_of(doc_id: str) -> str:
