@@ -279,6 +279,101 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
     _run(work)
 
 
+@app.command()
+def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or globs of .txt, .md, .html, .jsonl, "
+                                                      ".csv, .parquet (each also .gz)."),
+          output: Path = typer.Option(..., "--output", "-o", help="Directory for part-NNNNN.parquet, rejects.jsonl "
+                                                                  "and manifest.json."),
+          workers: int = typer.Option(1, min=1, help="Worker processes (local) or local Dask workers."),
+          engine: str = typer.Option("local", help="local, or dask (needs the dask extra)."),
+          scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786; "
+                                                             "without it --engine dask starts a local cluster."),
+          resume: bool = typer.Option(False, "--resume", help="Continue the run in OUTPUT after a crash or kill."),
+          batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1,
+                                                   help="Documents per nlp.pipe batch (lipservice.batch_size)."),
+          shard_size: Optional[int] = typer.Option(None, "--shard-size", min=1,
+                                                   help="Records per output shard (batch.shard_size)."),
+          id_field: str = typer.Option("id", help="Field holding the record id."),
+          text_field: str = typer.Option("text", help="Field holding the text."),
+          kind: str = typer.Option("auto", help="Kind for records without one: company, review or auto."),
+          config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
+    """Annotate a corpus into Parquet shards, streaming and resumable, locally or on Dask."""
+
+    def work():
+        from .batch import BatchOptions, run_batch
+        from .io import KINDS, ReadOptions
+
+        if kind not in KINDS:
+            raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+        extra = {k: v for k, v in (("lipservice.batch_size", batch_size), ("batch.shard_size", shard_size))
+                 if v is not None}
+        cfg = _config(config, sets, extra)
+        opts = BatchOptions(output=output, workers=workers, engine=engine, scheduler=scheduler, resume=resume,
+                            read=ReadOptions(id_field=id_field, text_field=text_field, default_kind=kind,
+                                             max_chars=int(cfg["lipservice"]["max_chars"])))
+        _log_to_stderr()
+        manifest = run_batch(inputs, cfg, opts)
+        c, t = manifest["counts"], manifest["timings"]
+        err.print(f"read {c['read']:,} · annotated {c['annotated']:,} · rejected {c['rejected']:,} → {output} "
+                  f"({len(manifest['shards'])} shards, {t['docs_per_s']} docs/s, {t['sentences_per_s']} sentences/s)"
+                  + (f"; rejects in {output / manifest['rejects']}" if c["rejected"] else ""),
+                  highlight=False, markup=False)
+        if not manifest["reconciles"]:
+            raise LipserviceError(f"counts do not reconcile: read {c['read']} != {c['annotated']} + {c['rejected']}")
+
+    _run(work)
+
+
+@app.command()
+def bench(docs: int = typer.Option(2000, "--docs", min=2, help="Documents in the generated corpus."),
+          naive_docs: int = typer.Option(1000, "--naive-docs", min=1,
+                                         help="The naive peer runs on the first this-many documents (it is slow)."),
+          only: Optional[List[str]] = typer.Option(None, "--only", help="Contenders to run (repeatable): naive, "
+                                                   "limit, batch-1, batch-2, dask-2, batch-half. Default: all."),
+          data: Path = typer.Option(Path("../shared/data"), help="Real data mixed into the corpus when present."),
+          as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+          config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
+    """Speed and memory of the batch job against a naive peer and the encoder limit, in one run."""
+
+    def work():
+        from .bench import CONTENDERS, run_bench
+        from .pipeline import project_path
+
+        chosen = list(only or CONTENDERS)
+        unknown = sorted(set(chosen) - set(CONTENDERS))
+        if unknown:
+            raise UsageError(f"--only {', '.join(unknown)}: choose among {', '.join(CONTENDERS)}")
+        cfg = _config(config, sets)
+
+        def show(name, r):
+            if not as_json:
+                err.print(f"{name:>10}: {r['docs']:,} docs in {r['seconds']} s = {r['docs_per_s']} docs/s"
+                          + (f", {r['sentences_per_s']} sentences/s" if r.get("sentences_per_s") else "")
+                          + f", peak RSS {r['peak_rss_mb']} MB", highlight=False, markup=False)
+
+        result = run_bench(cfg, docs, chosen, int(cfg["system"]["seed"]), naive_docs, data,
+                           project_path(cfg["paths"]["corpora"]), on_result=show)
+        if as_json:
+            out.print_json(json.dumps(result))
+        else:
+            for key in ("ratio_vs_naive", "ratio_vs_limit", "ratio_vs_limit_1_worker", "scaling_2n_over_n",
+                        "peak_rss_mb"):
+                if key in result:
+                    out.print(f"{key}: {result[key]}", highlight=False)
+
+    _run(work)
+
+
+def _log_to_stderr() -> None:
+    """The CLI, not the library, decides where log lines go: progress and warnings to stderr."""
+    logger = logging.getLogger("nlp")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def main() -> None:
     logging.getLogger("transformers").setLevel(logging.ERROR)
     app()

@@ -115,12 +115,14 @@ class SentenceEncoder:
         return out
 
     def _encode_uncached(self, texts: list[str]) -> np.ndarray:
-        """Encode in batches of fixed shape so a text's vector never depends on its companions.
+        """Encode length-sorted batches whose token length is fixed by bucket, so that a text's
+        vector never depends on its companions.
 
-        Texts are grouped by token length into buckets; every batch is padded to the bucket's
-        length and to ``batch_size`` rows. With fixed shapes the kernels take the same path
-        whatever else is in the batch, so results are bit-identical across batchings, worker
-        counts and runs (checked by the tests), at the cost of some padding.
+        Texts are grouped by token length into buckets and each batch is padded to its bucket's
+        length. With the sequence length fixed, the kernels take the same path whatever else
+        is in the batch (the number of rows does not change a row's result: checked by the
+        tests), so vectors are bit-identical across batchings, worker counts and runs, at the
+        cost of a little padding.
         """
         import torch
 
@@ -145,14 +147,10 @@ class SentenceEncoder:
 
         batch = self._tokenizer(texts, padding="max_length", truncation=True, max_length=length,
                                 return_tensors="pt")
-        missing = self.batch_size - len(texts)
-        if missing > 0:  # dummy rows keep the batch shape fixed; they are dropped below
-            batch = {k: torch.cat([v, torch.zeros((missing, length), dtype=v.dtype)]) for k, v in batch.items()}
         hidden = self._model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-        return pooled[:len(texts)].numpy()
+        return torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
 
 
 def _single_thread_in_forked_child() -> None:

@@ -8,11 +8,15 @@ without the text column) raise :class:`~nlp.errors.InputError` before any work s
 from __future__ import annotations
 
 import csv
+import gzip
 import html
 import io
 import json
+import logging
 import re
 import sys
+import tempfile
+import zlib
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,6 +26,7 @@ from .errors import (
     E_BAD_FIELD,
     E_BAD_JSON,
     E_BINARY,
+    E_CORRUPT,
     E_EMPTY_FILE,
     E_EMPTY_TEXT,
     E_ENCODING,
@@ -36,11 +41,17 @@ TEXT_EXTS = {".txt", ".text"}
 MARKDOWN_EXTS = {".md", ".markdown"}
 HTML_EXTS = {".html", ".htm"}
 DOCUMENT_EXTS = TEXT_EXTS | MARKDOWN_EXTS | HTML_EXTS
-TABLE_EXTS = {".jsonl", ".csv"}
+TABLE_EXTS = {".jsonl", ".csv", ".parquet"}
 SUPPORTED_EXTS = DOCUMENT_EXTS | TABLE_EXTS
+GZIP_SUFFIX = ".gz"
+#: What a broken compressed stream raises while it is read.
+STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+#: Page metadata kept from an HTML file's ``meta`` (trafilatura's names).
+HTML_META = ("title", "url", "hostname", "sitename", "author", "date", "description")
 KINDS = ("company", "review", "auto")
 STDIN = "-"
 NUL = b"\x00"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -83,12 +94,25 @@ def check_inputs(paths: list[str], opts: ReadOptions) -> None:
             raise InputError(f"{p}: file not found", code=E_NOT_FOUND)
         if path.is_dir():
             raise InputError(f"{p}: is a directory; pass the files in it (e.g. {p}/*.txt)", code=E_NOT_FOUND)
-        ext = path.suffix.lower()
+        ext, compressed = format_of(path)
         if ext not in SUPPORTED_EXTS:
             raise InputError(f"{p}: unknown extension {ext or '(none)'!r}; supported: "
-                             f"{', '.join(sorted(SUPPORTED_EXTS))}", code=E_UNKNOWN_EXT)
-        if ext == ".csv":
+                             f"{', '.join(sorted(SUPPORTED_EXTS))} (each also gzipped, .gz)", code=E_UNKNOWN_EXT)
+        if ext == ".csv" and not compressed:
             _check_csv_header(path, opts)
+
+
+def format_of(path: Path) -> tuple[str, bool]:
+    """``(extension, gzipped)``: ``page.html.gz`` → ``(".html", True)``."""
+    name = path.name.lower()
+    if name.endswith(GZIP_SUFFIX):
+        return Path(name[:-len(GZIP_SUFFIX)]).suffix, True
+    return path.suffix.lower(), False
+
+
+def open_binary(path: Path, compressed: bool) -> BinaryIO:
+    """The file's bytes, decompressed on the fly when it is gzipped."""
+    return gzip.open(path, "rb") if compressed else path.open("rb")
 
 
 def _check_csv_header(path: Path, opts: ReadOptions) -> None:
@@ -114,20 +138,50 @@ def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: Binary
         if p == STDIN:
             data = (stdin or sys.stdin.buffer).read()
             yield from _read_document("<stdin>", data, ".txt", opts)
-            continue
-        path = Path(p)
-        ext = path.suffix.lower()
-        if ext in DOCUMENT_EXTS:
-            size = path.stat().st_size
-            if size > 4 * opts.max_chars + 4:  # cannot fit in max_chars whatever the encoding
-                yield Reject(p, "file", f"file is {size:,} bytes, over the limit of {opts.max_chars:,} "
-                                        "characters (raise lipservice.max_chars)", E_TOO_LARGE)
-                continue
-            yield from _read_document(p, path.read_bytes(), ext, opts)
-        elif ext == ".jsonl":
-            yield from _read_jsonl(p, path, opts)
-        elif ext == ".csv":
-            yield from _read_csv(p, path, opts)
+        else:
+            yield from read_file(p, opts)
+
+
+def read_file(p: str, opts: ReadOptions) -> Iterator[Record | Reject]:
+    """Records and rejects of one file of any supported format, gzipped or not.
+
+    A compressed stream that breaks part-way (a truncated download) ends the file with one
+    reject that says after which record it broke; the records before it are kept.
+    """
+    path = Path(p)
+    ext, compressed = format_of(path)
+    if ext not in SUPPORTED_EXTS:
+        yield Reject(p, "file", f"unknown extension {ext or '(none)'!r}; supported: "
+                                f"{', '.join(sorted(SUPPORTED_EXTS))} (each also gzipped)", E_UNKNOWN_EXT)
+        return
+    if ext in DOCUMENT_EXTS:
+        yield _read_document_file(p, path, ext, compressed, opts)
+        return
+    reader = {".jsonl": _read_jsonl, ".csv": _read_csv, ".parquet": _read_parquet}[ext]
+    last = "file"
+    try:
+        for item in reader(p, path, compressed, opts):
+            last = item.position
+            yield item
+    except STREAM_ERRORS as err:
+        where = "file" if last == "file" else f"after {last}"
+        yield Reject(p, where, f"broken gzip stream ({err}); records before this point were kept", E_CORRUPT)
+
+
+def _read_document_file(p: str, path: Path, ext: str, compressed: bool, opts: ReadOptions) -> Record | Reject:
+    limit = 4 * opts.max_chars + 4  # more bytes than this cannot fit in max_chars whatever the encoding
+    if not compressed and path.stat().st_size > limit:
+        return Reject(p, "file", f"file is {path.stat().st_size:,} bytes, over the limit of {opts.max_chars:,} "
+                                 "characters (raise lipservice.max_chars)", E_TOO_LARGE)
+    try:
+        with open_binary(path, compressed) as fh:
+            data = fh.read(limit + 1)
+    except (*STREAM_ERRORS, OSError) as err:
+        return Reject(p, "file", f"not a readable gzip file ({err})", E_CORRUPT)
+    if len(data) > limit:
+        return Reject(p, "file", f"decompresses to over {limit:,} bytes, over the limit of {opts.max_chars:,} "
+                                 "characters (raise lipservice.max_chars)", E_TOO_LARGE)
+    return next(_read_document(p, data, ext, opts))
 
 
 def decode_text(source: str, data: bytes) -> tuple[str | None, Reject | None]:
@@ -152,15 +206,18 @@ def _read_document(source: str, data: bytes, ext: str, opts: ReadOptions) -> Ite
     if reject:
         yield reject
         return
+    meta: dict[str, Any] = {}
     if ext in HTML_EXTS:
-        text = html_to_text(text)
+        text, meta = extract_html(text)
     elif ext in MARKDOWN_EXTS:
         text = markdown_to_text(text)
     reject = check_text(source, "file", text, opts)
     if reject:
+        if ext in HTML_EXTS and reject.code == E_EMPTY_TEXT:
+            reject.reason = "empty HTML page: no visible text"
         yield reject
         return
-    yield Record(id=source, text=text, kind=opts.default_kind, source=source, position="file")
+    yield Record(id=source, text=text, kind=opts.default_kind, source=source, position="file", meta=meta)
 
 
 def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reject | None:
@@ -209,8 +266,8 @@ def _whole_file_reject(source: str, fh: BinaryIO, what: str) -> Reject | None:
     return None
 
 
-def _read_jsonl(source: str, path: Path, opts: ReadOptions) -> Iterator[Record | Reject]:
-    with path.open("rb") as fh:
+def _read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
+    with open_binary(path, compressed) as fh:
         reject = _whole_file_reject(source, fh, "JSON Lines")
         if reject:
             yield reject
@@ -239,8 +296,8 @@ def _read_jsonl(source: str, path: Path, opts: ReadOptions) -> Iterator[Record |
             yield _record_from_mapping(source, pos, f"{source}:{lineno}", obj, opts)
 
 
-def _read_csv(source: str, path: Path, opts: ReadOptions) -> Iterator[Record | Reject]:
-    with path.open("rb") as raw:
+def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
+    with open_binary(path, compressed) as raw:
         reject = _whole_file_reject(source, raw, "CSV")
         if reject:
             yield reject
@@ -279,6 +336,48 @@ def _read_csv(source: str, path: Path, opts: ReadOptions) -> Iterator[Record | R
             yield _record_from_mapping(source, pos, f"{source}:{line_before}", dict(zip(header, row)), opts)
 
 
+def _read_parquet(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
+    """Rows of a Parquet file, read a row group at a time (memory stays flat)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with tempfile.TemporaryDirectory(prefix="lipservice-") as tmp:
+        if compressed:  # Parquet needs random access: unpack to a temporary file first
+            local = Path(tmp) / "input.parquet"
+            with gzip.open(path, "rb") as src, local.open("wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            path = local
+        try:
+            pf = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as err:
+            yield Reject(source, "file", f"not a readable Parquet file ({str(err)[:160]})", E_CORRUPT)
+            return
+        columns = pf.schema_arrow.names
+        if opts.text_field not in columns:
+            yield Reject(source, "file", f"no {opts.text_field!r} column (columns: {', '.join(columns) or 'none'}); "
+                                         "name the text column with --text-field", E_MISSING_COLUMN)
+            return
+        row = 0
+        try:
+            for batch in pf.iter_batches(batch_size=1024):
+                for obj in batch.to_pylist():
+                    row += 1
+                    yield _record_from_mapping(source, f"row {row}", f"{source}:{row}", json_safe(obj), opts)
+        except (pa.ArrowException, OSError) as err:
+            yield Reject(source, f"after row {row}", f"unreadable Parquet data ({str(err)[:160]}); rows before "
+                                                     "this point were kept", E_CORRUPT)
+
+
+def json_safe(obj: dict[str, Any]) -> dict[str, Any]:
+    """Values JSON can carry: dates, decimals and bytes from Parquet become strings."""
+    text = obj.get("text")
+    safe = json.loads(json.dumps(obj, default=str, ensure_ascii=False))
+    if "text" in obj and not isinstance(text, str):
+        safe["text"] = text  # keep the wrong type visible to check_text
+    return safe
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -311,6 +410,37 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data):
         if not self._skip:
             self.parts.append(data)
+
+
+_HIDDEN = re.compile(r"<(noscript|template)\b.*?</\1\s*>", re.S | re.I)
+
+
+def extract_html(markup: str) -> tuple[str, dict[str, Any]]:
+    """Main text of a page (boilerplate removed by trafilatura) and its title, URL and date.
+
+    Paragraphs are separated by blank lines. Pages trafilatura finds no main text in fall
+    back to all visible text, so a short page is never lost.
+    """
+    import trafilatura
+
+    markup = _HIDDEN.sub("", markup)  # trafilatura keeps what browsers with JavaScript never show
+    try:
+        doc = trafilatura.bare_extraction(markup, with_metadata=True, include_comments=False,
+                                          include_tables=True, deduplicate=False)
+    except Exception as err:  # noqa: BLE001 - a parser failure on one page must not stop the run
+        log.debug("trafilatura failed (%s); using all visible text", err)
+        doc = None
+    found = doc.as_dict() if doc is not None else {}
+    meta = {k: found[k] for k in HTML_META if found.get(k)}
+    visible = html_to_text(markup)
+    main = " ".join((found.get("text") or "").split())
+    if not main:
+        return visible, meta
+    # trafilatura decides what is main content; our parser keeps the paragraph structure
+    kept = [p for p in visible.split("\n\n") if " ".join(p.split()) in main]
+    if kept:
+        return "\n\n".join(kept), meta
+    return "\n\n".join(line.strip() for line in found["text"].splitlines() if line.strip()), meta
 
 
 def html_to_text(markup: str) -> str:

@@ -7,9 +7,10 @@ main verb ("we will refund *you*"). The perspective head combines these with the
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 
 import numpy as np
-from spacy.tokens import Span
+from spacy.tokens import Doc, Span
 
 WE = {"we", "us", "our", "ours", "ourselves", "let's"}
 YOU = {"you", "your", "yours", "yourself", "yourselves", "ya", "u", "ur"}
@@ -127,8 +128,26 @@ def lexical_matrix(sents: list[Span]):
     return hv.transform([dependency_tokens(s) for s in sents])
 
 
+#: Features of recently seen sentences: the components that follow each other on a batch ask for
+#: the same sentences. Keyed by the Doc object itself (held here, so its id cannot be reused).
+_RECENT: OrderedDict[int, tuple[Doc, dict[tuple[int, int], np.ndarray]]] = OrderedDict()
+_RECENT_DOCS = 256
+
+
 def features_matrix(sents: list[Span]) -> np.ndarray:
     """Stack ``sentence_features`` for many sentences (shape: n × len(FEATURE_NAMES))."""
     if not sents:
         return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
-    return np.stack([sentence_features(s) for s in sents])
+    rows = []
+    for sent in sents:
+        doc = sent.doc
+        entry = _RECENT.get(id(doc))
+        if entry is None or entry[0] is not doc:
+            entry = _RECENT[id(doc)] = (doc, {})
+            while len(_RECENT) > _RECENT_DOCS:
+                _RECENT.popitem(last=False)
+        key = (sent.start, sent.end)
+        if key not in entry[1]:
+            entry[1][key] = sentence_features(sent)
+        rows.append(entry[1][key])
+    return np.stack(rows)

@@ -5,6 +5,8 @@ them to the next sentence. This runs before the parser, which respects preset bo
 """
 from __future__ import annotations
 
+import numpy as np
+from spacy.attrs import IS_SPACE
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -22,9 +24,11 @@ class ParagraphBreaks:
         self.min_newlines = min_newlines
 
     def __call__(self, doc: Doc) -> Doc:
-        for tok in doc[:-1]:
-            if tok.is_space and tok.text.count("\n") >= self.min_newlines:
-                doc[tok.i + 1].is_sent_start = True
+        # only whitespace tokens can hold a blank line: find them in C, not token by token in Python
+        spaces = np.flatnonzero(doc.to_array(IS_SPACE)[:-1]) if len(doc) > 1 else ()
+        for i in spaces:
+            if doc[int(i)].text.count("\n") >= self.min_newlines:
+                doc[int(i) + 1].is_sent_start = True
         return doc
 
     def to_disk(self, path, *, exclude=()):  # stateless: nothing to save
@@ -38,10 +42,11 @@ def paragraph_ids(doc: Doc, min_newlines: int = 2) -> list[int]:
     """The paragraph number of each sentence: a blank line between two sentences starts a new one."""
     ids: list[int] = []
     current, prev_end = 0, None
+    text = doc.text  # built from the tokens on every access: once, not once per sentence
     for sent in doc.sents:
         raw = sent.text
         start = sent.start_char + (len(raw) - len(raw.lstrip()))
-        if prev_end is not None and doc.text.count("\n", prev_end, start) >= min_newlines:
+        if prev_end is not None and text.count("\n", prev_end, start) >= min_newlines:
             current += 1
         ids.append(current)
         prev_end = sent.start_char + len(raw.rstrip())

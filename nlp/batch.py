@@ -1,0 +1,372 @@
+"""Batch job: files in, Parquet shards of the annotate contract out, resumable after any crash.
+
+The record stream (inputs expanded in a fixed order, see :mod:`nlp.sources`) is cut into
+shards of ``batch.shard_size`` records. A shard is the unit of work, of parallelism and of
+``--resume``: shard *k* always holds the same records, and it exists on disk whole or not
+at all (written under a temporary name, then renamed; its sidecar with counts and rejects
+is committed first). Resuming re-reads the input, skips committed shards and redoes the rest,
+so a run killed at any moment and resumed yields exactly the records of an uninterrupted run.
+
+Engines run one function, :func:`run_shard`, on each shard: in this process, in a pool of
+spawned worker processes, or on a Dask cluster (:mod:`nlp.dask_engine`). Workers build the
+pipeline once and send back Parquet bytes; only this process writes to the output directory.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from spacy.util import registry
+from thinc.api import Config
+
+from . import language  # noqa: F401  (registers lipservice.LanguageScreen.v1)
+from .errors import E_OUTPUT, E_RESUME, UsageError
+from .io import SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs
+from .progress import BatchProgress
+from .shards import shard_name, table_bytes, to_table, write_atomic
+from .sources import InputFile, describe_files, expand_inputs
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("local", "dask")
+PLAN_FILE = "run.json"
+MANIFEST_FILE = "manifest.json"
+REJECTS_FILE = "rejects.jsonl"
+PARTS_DIR = "parts"
+PLAN_VERSION = 1
+
+
+@dataclass
+class BatchOptions:
+    """What a run needs besides its inputs and config."""
+
+    output: Path
+    workers: int = 1
+    engine: str = "local"
+    scheduler: str | None = None
+    resume: bool = False
+    read: ReadOptions = field(default_factory=ReadOptions)
+    live_progress: bool | None = None
+
+
+@dataclass
+class ShardResult:
+    """What a worker sends back for one shard."""
+
+    index: int
+    data: bytes
+    rejects: list[dict[str, str]]
+    read: int
+    annotated: int
+    rejected: int
+    sentences: int
+    seconds: float
+
+    def sidecar(self) -> dict[str, Any]:
+        out = asdict(self)
+        del out["data"]
+        return out
+
+
+WARM_UP = ("Customers come first: we deliver within 24 hours, guaranteed. Our innovative, world-class, "
+           "customer-centric solutions put you at the heart of everything we do.")
+
+
+class ShardWorker:
+    """The pipeline, language screen and annotator of one process, built once."""
+
+    def __init__(self, config: Config) -> None:
+        from .annotate import Annotator
+        from .pipeline import build_nlp
+
+        ls = config["lipservice"]
+        self.annotator = Annotator(build_nlp(config), piece_chars=int(ls["piece_chars"]),
+                                   batch_size=int(ls["batch_size"]))
+        self.screen = registry.resolve({"screen": config["batch"]["language"]})["screen"]
+        # Heads, matchers and the encoder load on first use; do it now, outside any memory zone,
+        # so that their strings outlive the zones the shards run in.
+        list(self.annotator._local([Record("warm-up", WARM_UP)]))
+
+    def run(self, index: int, items: list[Record | Reject]) -> ShardResult:
+        start = time.perf_counter()
+        records: list[Record] = []
+        rejects: list[dict[str, str]] = []
+        for item in items:
+            if isinstance(item, Record):
+                bad = self.screen.check(item)
+                item = bad or item
+            if isinstance(item, Reject):
+                rejects.append(item.to_json())
+            else:
+                records.append(item)
+        with self.annotator.nlp.memory_zone():  # strings a shard adds to the vocab are freed after it
+            rows = list(self.annotator._local(records))
+        return ShardResult(index=index, data=table_bytes(to_table(rows)), rejects=rejects, read=len(items),
+                           annotated=len(rows), rejected=len(rejects),
+                           sentences=sum(len(r["sentences"]) for r in rows), seconds=time.perf_counter() - start)
+
+
+_WORKERS: dict[str, ShardWorker] = {}
+
+
+def run_shard(config_str: str, threads: int, index: int, items: list[Record | Reject]) -> ShardResult:
+    """Annotate one shard. Every engine calls this; the pipeline is built once per process."""
+    key = hashlib.sha256(config_str.encode()).hexdigest()
+    if key not in _WORKERS:
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        _WORKERS[key] = ShardWorker(Config().from_str(config_str))
+    return _WORKERS[key].run(index, items)
+
+
+def threads_per_worker(workers: int) -> int:
+    """Torch threads each worker gets so that workers × threads never exceeds the cores."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+# -- the record stream -----------------------------------------------------------------------
+
+def shard_stream(items: Iterable[Record | Reject], size: int) -> Iterator[tuple[int, list[Record | Reject]]]:
+    """``(index, items)`` of consecutive shards; the last may be short."""
+    it = iter(items)
+    index = 0
+    while chunk := list(islice(it, size)):
+        yield index, chunk
+        index += 1
+
+
+def estimate_records(files: list[str]) -> int | None:
+    """A cheap count of the records ahead, for the ETA (line counts; Parquet metadata)."""
+    total = 0
+    try:
+        for f in files:
+            ext, compressed = format_of(Path(f))
+            if ext == ".parquet" and not compressed:
+                import pyarrow.parquet as pq
+
+                total += pq.ParquetFile(f).metadata.num_rows
+            elif ext in (".jsonl", ".csv"):
+                from .io import open_binary
+
+                with open_binary(Path(f), compressed) as fh:
+                    total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+            else:
+                total += 1
+    except Exception:  # noqa: BLE001 - an estimate only; the readers report the real problem
+        return None
+    return total
+
+
+# -- the output directory ---------------------------------------------------------------------
+
+def make_plan(files: list[InputFile], config: Config, read: ReadOptions) -> dict[str, Any]:
+    """What must not change between a run and its resumption."""
+    config_str = config.to_str()
+    return {"version": PLAN_VERSION, "inputs": [f.to_json() for f in files],
+            "shard_size": int(config["batch"]["shard_size"]),
+            "config_sha256": hashlib.sha256(config_str.encode()).hexdigest(), "read": asdict(read)}
+
+
+def _plan_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+    if old.get("version") != new["version"]:
+        return "it was written by another version of lipservice"
+    old_inputs = {i["path"]: i for i in old.get("inputs", [])}
+    new_inputs = {i["path"]: i for i in new["inputs"]}
+    if list(old_inputs) != list(new_inputs):
+        added = sorted(set(new_inputs) - set(old_inputs))
+        gone = sorted(set(old_inputs) - set(new_inputs))
+        return (f"the input files differ (new: {', '.join(added[:3]) or 'none'}; missing: "
+                f"{', '.join(gone[:3]) or 'none'}; or their order)")
+    for path, info in new_inputs.items():
+        if info != old_inputs[path]:
+            return f"{path} changed since the run started (size or checksum)"
+    for key, what in (("shard_size", "batch.shard_size"), ("config_sha256", "the config"), ("read", "the field options")):
+        if old.get(key) != new[key]:
+            return f"{what} differs from the run's"
+    return ""
+
+
+def prepare_output(out: Path, plan: dict[str, Any], resume: bool) -> set[int]:
+    """Create or check the output directory; return the shards already committed."""
+    plan_path = out / PLAN_FILE
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output {out}: exists and is not a directory", code=E_OUTPUT)
+    if resume:
+        if not plan_path.is_file():
+            raise UsageError(f"--resume: {out} holds no run to resume (no {PLAN_FILE}); drop --resume to start one",
+                             code=E_RESUME)
+        try:
+            old = json.loads(plan_path.read_text())
+        except ValueError:
+            raise UsageError(f"--resume: {plan_path} is damaged; start a new run in an empty directory",
+                             code=E_RESUME) from None
+        diff = _plan_difference(old, plan)
+        if diff:
+            raise UsageError(f"--resume: cannot resume the run in {out}: {diff}. Resume with the same inputs and "
+                             "settings, or start a new run in an empty directory", code=E_RESUME)
+    else:
+        if out.is_dir() and any(out.iterdir()):
+            raise UsageError(f"--output {out}: directory is not empty; pass --resume to continue the run in it, or "
+                             "choose a new directory", code=E_OUTPUT)
+        (out / PARTS_DIR).mkdir(parents=True, exist_ok=True)
+        write_atomic(plan_path, json.dumps(plan, indent=1).encode())
+    (out / PARTS_DIR).mkdir(exist_ok=True)
+    for stale in chain(out.glob("*.tmp"), (out / PARTS_DIR).glob("*.tmp")):
+        stale.unlink()  # left by a killed run; the shard it belonged to is redone
+    return {int(p.name[5:10]) for p in out.glob("part-*.parquet") if (out / PARTS_DIR / _sidecar(int(p.name[5:10]))).is_file()}
+
+
+def _sidecar(index: int) -> str:
+    return shard_name(index).replace(".parquet", ".json")
+
+
+def commit_shard(out: Path, result: ShardResult) -> None:
+    """Sidecar first, shard second: a shard on disk always has its counts and rejects."""
+    write_atomic(out / PARTS_DIR / _sidecar(result.index), json.dumps(result.sidecar()).encode())
+    write_atomic(out / shard_name(result.index), result.data)
+
+
+# -- engines ---------------------------------------------------------------------------------
+
+def _local_engine(tasks: Iterable[tuple[int, list]], config_str: str, workers: int,
+                  in_flight: int) -> Iterator[ShardResult]:
+    if workers <= 1:
+        for index, items in tasks:
+            yield run_shard(config_str, 0, index, items)
+        return
+    import multiprocessing
+
+    threads = threads_per_worker(workers)
+    # spawn, never fork: a forked copy of an initialised torch can deadlock
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: set = set()
+        for index, items in tasks:
+            pending.add(pool.submit(run_shard, config_str, threads, index, items))
+            if len(pending) >= in_flight * workers:  # bounded: memory does not grow with the corpus
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+        for fut in done_in_order(pending):
+            yield fut.result()
+
+
+def done_in_order(futures: set) -> Iterator:
+    """Futures as they complete."""
+    while futures:
+        done, futures = wait(futures, return_when=FIRST_COMPLETED)
+        yield from done
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+def model_versions(config: Config) -> dict[str, Any]:
+    """The spaCy model, encoder package and head files (with checksums) a run used."""
+    from .pipeline import project_path
+
+    def dist_version(name: str) -> str | None:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    out: dict[str, Any] = {"spacy": dist_version("spacy"), "lipservice": dist_version("lipservice")}
+    out["base_model"] = next(({"name": n, "version": dist_version(n.replace("_", "-"))}
+                              for n in config["lipservice"]["base_models"] if dist_version(n.replace("_", "-"))), None)
+    enc = config["components"]["perspective"]["encoder"]["model"]
+    out["encoder"] = {"model": enc, "version": dist_version(enc.replace("_", "-"))}
+    heads = {}
+    for name, comp in config["components"].items():
+        if isinstance(comp.get("model"), str) and comp["model"].endswith(".skops"):
+            path = project_path(comp["model"])
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+            heads[name] = {"path": str(path), "sha256": digest}
+    out["heads"] = heads
+    return out
+
+
+def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str, Any]:
+    """Run (or resume) a batch job; return the manifest it wrote."""
+    if opts.engine not in ENGINES:
+        raise UsageError(f"--engine {opts.engine!r}: choose one of {', '.join(ENGINES)}")
+    if opts.workers < 1:
+        raise UsageError(f"--workers {opts.workers}: give 1 or more worker processes")
+    shard_size = int(config["batch"]["shard_size"])
+    if shard_size < 1:
+        raise UsageError(f"batch.shard_size is {shard_size}; it must be 1 or more records")
+    started = time.time()
+    files, found_rejects = expand_inputs(inputs)
+    if not files and not found_rejects:
+        raise UsageError(f"no input files in {', '.join(inputs)} (readable: {', '.join(sorted(SUPPORTED_EXTS))})")
+    described = describe_files(files)
+    plan = make_plan(described, config, opts.read)
+    out = opts.output
+    done = prepare_output(out, plan, opts.resume)
+    if done:
+        log.info("resuming: %d shard(s) already written", len(done))
+    config_str = config.to_str()
+    in_flight = int(config["batch"]["in_flight_per_worker"])
+    stream = shard_stream(chain(found_rejects, read_inputs(files, opts.read)), shard_size)
+    n_shards = 0
+    progress = BatchProgress(estimate_records(files), live=opts.live_progress,
+                             every=float(config["batch"]["progress_every"]))
+
+    def todo() -> Iterator[tuple[int, list]]:
+        nonlocal n_shards
+        for index, items in stream:
+            n_shards = index + 1
+            if index in done:
+                progress.skip(len(items))
+            else:
+                yield index, items
+
+    with progress:
+        if opts.engine == "dask":
+            from .dask_engine import dask_map
+
+            results = dask_map(todo(), config_str, opts.workers, opts.scheduler, in_flight)
+        else:
+            results = _local_engine(todo(), config_str, opts.workers, in_flight)
+        for result in results:
+            commit_shard(out, result)
+            progress.advance(result.read, result.annotated, result.sentences)
+    return finish(out, n_shards, described, config, opts, started)
+
+
+def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opts: BatchOptions,
+           started: float) -> dict[str, Any]:
+    """Gather every shard's sidecar into ``rejects.jsonl`` and ``manifest.json``."""
+    sidecars = [json.loads((out / PARTS_DIR / _sidecar(i)).read_text()) for i in range(n_shards)]
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for s in sidecars for r in s["rejects"]]
+    write_atomic(out / REJECTS_FILE, "".join(lines).encode())
+    counts = {k: sum(s[k] for s in sidecars) for k in ("read", "annotated", "rejected", "sentences")}
+    wall = time.time() - started
+    manifest = {
+        "inputs": [f.to_json() for f in files],
+        "counts": counts,
+        "reconciles": counts["read"] == counts["annotated"] + counts["rejected"],
+        "shards": [{"file": shard_name(s["index"]), **{k: s[k] for k in ("read", "annotated", "rejected",
+                                                                           "sentences", "seconds")}}
+                   for s in sidecars],
+        "engine": opts.engine, "workers": opts.workers,
+        "timings": {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                    "wall_seconds": round(wall, 3),
+                    "shard_seconds": round(sum(s["seconds"] for s in sidecars), 3),
+                    "docs_per_s": round(counts["annotated"] / wall, 2) if wall else None,
+                    "sentences_per_s": round(counts["sentences"] / wall, 2) if wall else None},
+        "models": model_versions(config),
+        "config": config.to_str(),
+        "rejects": REJECTS_FILE,
+    }
+    write_atomic(out / MANIFEST_FILE, json.dumps(manifest, indent=1).encode())
+    return manifest

@@ -1,0 +1,310 @@
+"""Benchmark of the batch job against a naive peer and the encoder's own limit, in one run.
+
+Contenders, each in its own process so that peak memory (summed over the process tree:
+workers included) and caches are its own:
+
+- ``naive``: the job done the way most scripts do it: ``nlp(text)`` per document and the
+  transformer called once per sentence (no batching, no cross-document cache);
+- ``limit``: only the encoder, on the corpus's unique sentences, in ideal length-sorted batches;
+- ``batch-1``, ``batch-2``: ``lipservice batch`` with 1 and 2 worker processes;
+- ``dask-2``: the Dask engine on a LocalCluster of 2 workers;
+- ``batch-half``: ``batch-1`` on the first half of the corpus (for the 2N-vs-N scaling).
+
+Times are wall-clock seconds of the job, model loading included, except for the encoder
+limit, which is timed after its model is loaded (the ideal it stands for).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from thinc.api import Config
+
+from .encoder import SentenceEncoder
+
+log = logging.getLogger(__name__)
+
+CONTENDERS = ("naive", "limit", "batch-1", "batch-2", "dask-2", "batch-half")
+BOILERPLATE = [
+    "We use cookies to improve your experience on our site.",
+    "By continuing to browse, you agree to our use of cookies.",
+    "Accept all cookies",
+    "Sign up for our newsletter and get 10% off your first order.",
+    "All rights reserved.",
+    "Terms and conditions apply.",
+    "Follow us on social media.",
+    "Skip to main content",
+    "Was this review helpful?",
+    "Share this page",
+    "Prices include VAT unless stated otherwise.",
+    "Back to top",
+]
+
+
+def _project_sentences(corpora: Path) -> list[str]:
+    out = []
+    for path in sorted(corpora.glob("*/*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                doc = json.loads(line)
+                out += [s["text"] for s in doc.get("sentences", []) if s.get("text")]
+    return out
+
+
+def _real_texts(data: Path, limit: int = 5000) -> list[str]:
+    """Real text from ../shared/data when it is there: tweets, complaint narratives, company summaries."""
+    import csv
+
+    csv.field_size_limit(2**31 - 1)
+    sources = [("twcs-customer-support/twcs_sample_first5000.csv", "text"),
+               ("cfpb-complaints/complaints_sample.csv", "Consumer complaint narrative"),
+               ("company-mission-descriptions/sp500_companies_business_summaries.csv", "Longbusinesssummary")]
+    texts = []
+    for rel, column in sources:
+        path = data / rel
+        if not path.is_file():
+            continue
+        with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+            for n, row in enumerate(csv.DictReader(fh)):
+                if n >= limit:
+                    break
+                text = (row.get(column) or "").strip()
+                if text:
+                    texts.append(text)
+    return texts
+
+
+def build_corpus(path: Path, n_docs: int, seed: int, corpora: Path, data: Path | None) -> dict[str, int]:
+    """A scraped-like JSONL corpus: project sentences and real texts, boilerplate repeated, mixed lengths."""
+    rng = random.Random(seed)
+    sentences = _project_sentences(corpora)
+    real = _real_texts(data) if data is not None and data.is_dir() else []
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n_docs):
+            if real and rng.random() < 0.3:
+                body = rng.choice(real)
+            else:
+                n = max(1, min(120, int(rng.lognormvariate(1.8, 0.8))))
+                picked = [rng.choice(sentences) for _ in range(n)]
+                paragraphs, k = [], 0
+                while k < len(picked):
+                    step = rng.randint(1, 4)
+                    paragraphs.append(" ".join(picked[k:k + step]))
+                    k += step
+                body = "\n\n".join(paragraphs)
+            if rng.random() < 0.6:  # scraped pages carry the same banners and footers
+                head = rng.sample(BOILERPLATE[:4], rng.randint(1, 2))
+                foot = rng.sample(BOILERPLATE[4:], rng.randint(1, 3))
+                body = "\n\n".join([" ".join(head), body, " ".join(foot)])
+            fh.write(json.dumps({"id": f"bench-{i}", "text": body}, ensure_ascii=False) + "\n")
+    return {"docs": n_docs, "project_sentences": len(sentences), "real_texts": len(real)}
+
+
+class NaiveEncoder(SentenceEncoder):
+    """The transformer called once per sentence, unpadded, as a simple script does.
+
+    A memo of the last few sentences stops the three components from encoding the same
+    sentence three times; it is too small to help across documents.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        self._load()
+        out = []
+        for text in texts:
+            if text not in self._recent:
+                with torch.inference_mode():
+                    batch = self._tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="pt")
+                    hidden = self._model(**batch).last_hidden_state
+                    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                    vec = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), p=2, dim=1)
+                self._recent[text] = vec[0].numpy()
+                while len(self._recent) > 64:
+                    self._recent.popitem(last=False)
+            out.append(self._recent[text])
+        return np.stack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+
+
+def _swap_encoder(nlp: Any, encoder: SentenceEncoder) -> None:
+    for _, pipe in nlp.pipeline:
+        if hasattr(pipe, "encoder"):
+            pipe.encoder = encoder
+        themes = getattr(pipe, "themes", None)
+        if themes is not None and hasattr(themes, "encoder"):
+            themes.encoder = encoder
+
+
+def _job(name: str, corpus: Path, workdir: Path, config: Config, n_docs: int) -> dict[str, Any]:
+    """One contender's work (run inside its own process)."""
+    from .annotate import record_dict
+    from .io import Record
+
+    start = time.perf_counter()
+    if name == "naive":
+        from .pipeline import build_nlp
+
+        nlp = build_nlp(config)
+        enc = config["components"]["perspective"]["encoder"]
+        _swap_encoder(nlp, NaiveEncoder(enc["model"], max_length=int(enc["max_length"])))
+        docs = sentences = 0
+        with corpus.open(encoding="utf-8") as fh:
+            for line in fh:
+                if docs >= n_docs:
+                    break
+                rec = json.loads(line)
+                result = record_dict(Record(rec["id"], rec["text"]), [(0, nlp(rec["text"]))])
+                docs += 1
+                sentences += len(result["sentences"])
+        return {"docs": docs, "sentences": sentences, "seconds": time.perf_counter() - start}
+    if name == "limit":
+        unique = json.loads((workdir / "unique_sentences.json").read_text())
+        enc = config["components"]["perspective"]["encoder"]
+        encoder = SentenceEncoder(enc["model"], batch_size=int(enc["batch_size"]), max_length=int(enc["max_length"]),
+                                  cache_size=0)
+        encoder._encode_uncached(["warm up"])  # the ideal: model loaded before the clock starts
+        start = time.perf_counter()
+        encoder._encode_uncached(unique)
+        return {"docs": n_docs, "sentences": None, "seconds": time.perf_counter() - start}
+    from .batch import BatchOptions, run_batch
+
+    workers = 2 if name.endswith("-2") else 1
+    engine = "dask" if name.startswith("dask") else "local"
+    out = workdir / f"out-{name}"
+    manifest = run_batch([str(corpus)], config, BatchOptions(output=out, workers=workers, engine=engine,
+                                                             live_progress=False))
+    counts = manifest["counts"]
+    return {"docs": counts["annotated"], "sentences": counts["sentences"], "seconds": time.perf_counter() - start,
+            "rejected": counts["rejected"]}
+
+
+def _tree_rss(proc: Any) -> int:
+    import psutil
+
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def measure(name: str, corpus: Path, workdir: Path, config_path: Path, n_docs: int) -> dict[str, Any]:
+    """Run one contender in a fresh process; sample the RSS of its whole process tree."""
+    import psutil
+
+    cmd = [sys.executable, "-m", "nlp.bench", name, str(corpus), str(workdir), str(config_path), str(n_docs)]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = psutil.Process(child.pid)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            try:
+                peak = max(peak, _tree_rss(proc))
+            except psutil.Error:
+                pass
+            stop.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = child.communicate()
+    stop.set()
+    sampler.join()
+    if child.returncode != 0:
+        raise RuntimeError(f"bench contender {name} failed:\n{stderr[-2000:]}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["peak_rss_mb"] = round(peak / 2**20, 1)
+    result["docs_per_s"] = round(result["docs"] / result["seconds"], 2)
+    if result.get("sentences") is not None:
+        result["sentences_per_s"] = round(result["sentences"] / result["seconds"], 1)
+    result["seconds"] = round(result["seconds"], 2)
+    return result
+
+
+def _unique_sentences(out_dir: Path) -> list[str]:
+    from .shards import read_shards
+
+    seen: dict[str, None] = {}
+    for rec in read_shards(out_dir):
+        for s in rec["sentences"]:
+            seen.setdefault(s["text"], None)
+    return list(seen)
+
+
+def run_bench(config: Config, n_docs: int, contenders: Sequence[str], seed: int, naive_docs: int,
+              data: Path | None, corpora: Path, on_result: Any = None) -> dict[str, Any]:
+    """Build the corpus, run the contenders, and compute the ratios the issue asks for."""
+    with tempfile.TemporaryDirectory(prefix="lipservice-bench-") as tmp:
+        work = Path(tmp)
+        corpus, half = work / "corpus.jsonl", work / "half.jsonl"
+        info = build_corpus(corpus, n_docs, seed, corpora, data)
+        lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
+        half.write_text("".join(lines[:n_docs // 2]), encoding="utf-8")
+        config_path = work / "config.cfg"
+        config.to_disk(config_path)
+        results: dict[str, Any] = {}
+        order = [c for c in ("batch-1", "limit", "naive", "batch-2", "dask-2", "batch-half") if c in contenders]
+        if "limit" in order and "batch-1" not in order:
+            order.insert(0, "batch-1")  # the limit encodes the unique sentences batch-1 found
+        for name in order:
+            target = half if name == "batch-half" else corpus
+            docs = n_docs // 2 if name == "batch-half" else (min(n_docs, naive_docs) if name == "naive" else n_docs)
+            results[name] = measure(name, target, work, config_path, docs)
+            if name == "batch-1":
+                unique = _unique_sentences(work / "out-batch-1")
+                (work / "unique_sentences.json").write_text(json.dumps(unique))
+                info["sentences"] = results[name]["sentences"]
+                info["unique_sentences"] = len(unique)
+            if on_result:
+                on_result(name, results[name])
+    return summarise(info, results)
+
+
+def summarise(info: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures: lipservice's best engine against the naive peer and the encoder limit."""
+    ours = {k: v for k, v in results.items() if k in ("batch-1", "batch-2", "dask-2")}
+    best = max(ours, key=lambda k: ours[k]["docs_per_s"]) if ours else None
+    out: dict[str, Any] = {"corpus": info, "contenders": results, "best": best}
+    if best and "naive" in results:
+        out["ratio_vs_naive"] = round(ours[best]["docs_per_s"] / results["naive"]["docs_per_s"], 2)
+    if best and "limit" in results:
+        out["ratio_vs_limit"] = round(ours[best]["docs_per_s"] / results["limit"]["docs_per_s"], 2)
+        out["ratio_vs_limit_1_worker"] = (round(results["batch-1"]["docs_per_s"] / results["limit"]["docs_per_s"], 2)
+                                          if "batch-1" in results else None)
+    if ours:
+        out["peak_rss_mb"] = max(v["peak_rss_mb"] for v in ours.values())
+    if "batch-half" in results and "batch-1" in results:
+        out["scaling_2n_over_n"] = round(results["batch-1"]["seconds"] / results["batch-half"]["seconds"], 2)
+    out["docs_per_s"] = {k: v["docs_per_s"] for k, v in results.items()}
+    return out
+
+
+def _main(argv: list[str]) -> None:
+    """``python -m nlp.bench NAME CORPUS WORKDIR CONFIG N``: one contender; prints its result as JSON."""
+    name, corpus, workdir, config_path, n_docs = argv
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    config = Config().from_disk(config_path)
+    result = _job(name, Path(corpus), Path(workdir), config, int(n_docs))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

@@ -1,0 +1,53 @@
+"""Language screening: records not in English are rejected with a reason, not mis-scored.
+
+Registered as ``lipservice.LanguageScreen.v1`` (py3langid, whose model is a NumPy file
+loaded without pickle). Short or uncertain texts pass: a record is rejected only when the
+detector is confident it is in a language the pipeline does not read.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from spacy.util import registry
+
+from .errors import E_LANGUAGE
+from .io import Record, Reject
+
+
+class LanguageScreen:
+    """Turns a record whose language is confidently outside ``languages`` into a reject."""
+
+    def __init__(self, languages: Sequence[str] = ("en",), min_chars: int = 40, min_p: float = 0.9,
+                 sample_chars: int = 2000) -> None:
+        self.languages = tuple(languages)
+        self.min_chars = min_chars
+        self.min_p = min_p
+        self.sample_chars = sample_chars
+        self._identifier = None
+
+    def detect(self, text: str) -> tuple[str, float]:
+        """``(language code, probability)`` of the text's start."""
+        if self._identifier is None:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        lang, p = self._identifier.classify(text[:self.sample_chars])
+        return str(lang), float(p)
+
+    def check(self, record: Record) -> Reject | None:
+        """A reject for a confidently non-English record, else None."""
+        if not self.languages or len(record.text.strip()) < self.min_chars:
+            return None
+        lang, p = self.detect(record.text)
+        if lang in self.languages or p < self.min_p:
+            return None
+        return Reject(record.source, record.position,
+                      f"text is in language {lang!r} (p={p:.2f}), not {'/'.join(self.languages)}; "
+                      "lipservice's models read English only", E_LANGUAGE)
+
+
+@registry.misc("lipservice.LanguageScreen.v1")
+def make_language_screen(languages: list[str] = ["en"], min_chars: int = 40, min_p: float = 0.9,  # noqa: B006
+                         sample_chars: int = 2000) -> LanguageScreen:
+    """Config entry point: ``@misc = "lipservice.LanguageScreen.v1"``. An empty list turns screening off."""
+    return LanguageScreen(languages, min_chars=min_chars, min_p=min_p, sample_chars=sample_chars)

@@ -1,0 +1,112 @@
+"""Parquet shards of the annotate contract: the schema, atomic writes, and reading back.
+
+Every field of the contract is a column with a fixed type (sentences are a list of structs),
+so shards of one run share one schema even when a shard is empty or all-null. Two fields
+whose shape varies are stored as JSON text: ``meta`` (whatever the input carried) and a
+promise's ``quantities``. :func:`read_shards` turns rows back into contract dicts.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SHARD_PATTERN = "part-{:05d}.parquet"
+
+_STR, _INT, _F64, _BOOL = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+
+PROMISE = pa.struct([("text", _STR), ("theme", _STR), ("specificity", _STR), ("strength", _STR),
+                     ("quantities", _STR), ("conditional", _BOOL), ("perspective", _STR), ("p", _F64)])
+CLAIM = pa.struct([("text", _STR), ("lip_service", _BOOL), ("reasons", pa.list_(_STR)),
+                   ("substantiated", _BOOL), ("p", _F64)])
+SENTENCE = pa.struct([("text", _STR), ("start", _INT), ("end", _INT), ("perspective", _STR),
+                      ("perspective_p", _F64), ("promise", PROMISE), ("claim", CLAIM),
+                      ("complaint_p", _F64), ("theme", _STR)])
+SCORES = pa.struct([("sentences", _INT), ("customer_share", _F64),
+                    ("perspective_counts", pa.struct([("company", _INT), ("customer", _INT), ("neutral", _INT)])),
+                    ("promise_count", _INT), ("promise_share_specific", _F64), ("promise_share_absolute", _F64),
+                    ("overpromising", _INT), ("claim_count", _INT), ("lip_service_claims", _INT),
+                    ("cheap_talk_ratio", _F64), ("lip_service_score", _INT),
+                    ("lip_service_reasons", pa.list_(_STR))])
+SCHEMA = pa.schema([("id", _STR), ("kind", _STR), ("source", _STR), ("scores", SCORES),
+                    ("sentences", pa.list_(SENTENCE)), ("meta", _STR)])
+
+
+def shard_name(index: int) -> str:
+    return SHARD_PATTERN.format(index)
+
+
+def _to_row(record: dict[str, Any]) -> dict[str, Any]:
+    sentences = []
+    for s in record["sentences"]:
+        s = dict(s)
+        if s.get("promise") is not None:
+            s["promise"] = {**s["promise"], "quantities": json.dumps(s["promise"].get("quantities", []))}
+        sentences.append(s)
+    meta = record.get("meta")
+    return {"id": record["id"], "kind": record["kind"], "source": record.get("source"), "scores": record["scores"],
+            "sentences": sentences,
+            "meta": json.dumps(meta, ensure_ascii=False, default=str) if meta else None}
+
+
+_KNOWN = {"record": set(SCHEMA.names), "scores": {f.name for f in SCORES}, "sentence": {f.name for f in SENTENCE},
+          "promise": {f.name for f in PROMISE}, "claim": {f.name for f in CLAIM}}
+
+
+def _check_fields(record: dict[str, Any]) -> None:
+    """A contract field the schema lacks would vanish from the shards: fail loudly instead."""
+    parts = [("record", record), ("scores", record["scores"])]
+    for s in record["sentences"]:
+        parts += [("sentence", s), ("promise", s.get("promise") or {}), ("claim", s.get("claim") or {})]
+    for name, value in parts:
+        extra = set(value) - _KNOWN[name]
+        if extra:
+            raise ValueError(f"contract {name} field(s) {sorted(extra)} missing from nlp.shards.SCHEMA; add them there")
+
+
+def to_table(records: list[dict[str, Any]]) -> pa.Table:
+    """Contract dicts → a table with :data:`SCHEMA` (fields outside the schema raise, not vanish)."""
+    for r in records:
+        _check_fields(r)
+    rows = [_to_row(r) for r in records]
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+def table_bytes(table: pa.Table) -> bytes:
+    """The table as Parquet file bytes (what workers send back to be written)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary name, flush to disk, then rename: a file is whole or absent."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _from_row(row: dict[str, Any]) -> dict[str, Any]:
+    for s in row["sentences"]:
+        if s.get("promise") is not None:
+            s["promise"]["quantities"] = json.loads(s["promise"]["quantities"] or "[]")
+    out = {"id": row["id"], "kind": row["kind"], "scores": row["scores"], "sentences": row["sentences"],
+           "source": row["source"]}
+    if row.get("meta"):
+        out["meta"] = json.loads(row["meta"])
+    return out
+
+
+def read_shards(directory: str | Path) -> Iterator[dict[str, Any]]:
+    """Contract dicts from every shard of a run directory, in shard order."""
+    for path in sorted(Path(directory).glob("part-*.parquet")):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
+            for row in batch.to_pylist():
+                yield _from_row(row)

@@ -1,0 +1,105 @@
+"""Which files a batch run reads: paths, directories and globs expanded in a fixed order.
+
+A directory is walked recursively in sorted order, so the same arguments always give the
+same record sequence (what ``--resume`` relies on). A file found in a directory or glob
+with a format lipservice cannot read becomes a reject, never a silent skip.
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import E_NO_MATCH, E_NOT_FOUND, E_UNKNOWN_EXT, InputError
+from .io import STDIN, SUPPORTED_EXTS, Reject, format_of
+
+log = logging.getLogger(__name__)
+
+GLOB_CHARS = set("*?[")
+
+
+@dataclass
+class InputFile:
+    """One input file as the manifest records it."""
+
+    path: str
+    bytes: int
+    sha256: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": self.path, "bytes": self.bytes, "sha256": self.sha256}
+
+
+def supported(path: Path) -> bool:
+    return format_of(path)[0] in SUPPORTED_EXTS
+
+
+def expand_inputs(args: list[str]) -> tuple[list[str], list[Reject]]:
+    """Files to read, in order, and rejects for unreadable formats met inside directories or globs.
+
+    A named file with an unknown extension, a missing path and a glob matching nothing are
+    usage errors (exit 2): the user typed them.
+    """
+    files: list[str] = []
+    rejects: list[Reject] = []
+    seen: set[Path] = set()
+
+    def add(path: Path, named: bool) -> None:
+        key = path.resolve()
+        if key in seen:
+            log.warning("%s: listed more than once; read once", path)
+            return
+        seen.add(key)
+        if supported(path):
+            files.append(str(path))
+        elif named:
+            ext = format_of(path)[0]
+            raise InputError(f"{path}: unknown extension {ext or '(none)'!r}; supported: "
+                             f"{', '.join(sorted(SUPPORTED_EXTS))} (each also gzipped, .gz)", code=E_UNKNOWN_EXT)
+        else:
+            rejects.append(Reject(str(path), "file", f"unsupported format {format_of(path)[0] or '(none)'!r}; "
+                                                     f"supported: {', '.join(sorted(SUPPORTED_EXTS))}",
+                                  E_UNKNOWN_EXT))
+
+    for arg in args:
+        if arg == STDIN:
+            raise InputError("batch reads files, not stdin; save the text to a file, or use "
+                             "`lipservice annotate -`", code=E_NOT_FOUND)
+        path = Path(arg)
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                add(child, named=False)
+        elif path.is_file():
+            add(path, named=True)
+        elif GLOB_CHARS & set(arg):
+            matches = sorted(glob.glob(arg, recursive=True))
+            if not matches:
+                raise InputError(f"{arg}: the pattern matches no files", code=E_NO_MATCH)
+            for match in matches:
+                m = Path(match)
+                if m.is_dir():
+                    for child in sorted(p for p in m.rglob("*") if p.is_file()):
+                        add(child, named=False)
+                else:
+                    add(m, named=False)
+        else:
+            raise InputError(f"{arg}: file not found", code=E_NOT_FOUND)
+    return files, rejects
+
+
+def describe_files(files: list[str], checksums: bool = True) -> list[InputFile]:
+    """Size and SHA-256 of each input: what the manifest records and ``--resume`` checks."""
+    out = []
+    for f in files:
+        size = Path(f).stat().st_size
+        digest = ""
+        if checksums:
+            h = hashlib.sha256()
+            with open(f, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+            digest = h.hexdigest()
+        out.append(InputFile(f, size, digest))
+    return out

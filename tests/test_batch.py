@@ -1,0 +1,228 @@
+"""nlp/batch.py: shards, rejects, manifest, resume (kill -9 for real), worker and engine equality.
+
+Integration tests with the real spaCy model and encoder on small corpora: batch output must
+equal `annotate`'s, whatever the engine or worker count, and a killed run must resume to
+exactly the records of an uninterrupted one.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nlp.batch import (
+    MANIFEST_FILE,
+    PARTS_DIR,
+    REJECTS_FILE,
+    BatchOptions,
+    estimate_records,
+    run_batch,
+    shard_stream,
+)
+from nlp.errors import E_OUTPUT, E_RESUME, UsageError
+from nlp.io import ReadOptions, Record, read_inputs
+from nlp.shards import read_shards
+
+TEXTS = [
+    "We deliver within 24 hours or refund the shipping fee.",
+    "Customers come first at Acme, always.",
+    "My parcel was due Monday and still has not arrived. Nobody answers the phone.",
+    "You can return anything within 30 days, free of charge.",
+    "Our award-winning team has served the region since 1987.",
+    "The app logged me out three times today. Great job.",
+    "Thank you for the quick help with my router!",
+    "We are passionate about innovation and excellence.",
+]
+FRENCH = "Nous livrons vos colis en 24 heures ou vous êtes remboursé, sans condition et sans frais cachés."
+
+
+def make_corpus(root: Path, n: int = 24) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"id": f"j{i}", "text": TEXTS[i % len(TEXTS)] + f" Order {i}."}) for i in range(n)]
+    lines.insert(5, "{broken json")
+    lines.insert(9, json.dumps({"id": "fr", "text": FRENCH}))
+    (root / "a.jsonl").write_text("\n".join(lines) + "\n")
+    (root / "b.csv.gz").write_bytes(gzip.compress(b"id,text\nc1,The refund never came.\nc2,\n"))
+    (root / "page.txt").write_text("Skip to main content\n\nWe answer every call within two minutes.")
+    (root / "junk.bin").write_bytes(b"\x00\x01")
+    return root
+
+
+def small_cfg(cfg, shard_size=4):
+    from nlp.pipeline import load_config
+
+    return load_config(overrides={"batch.shard_size": shard_size})
+
+
+def records_of(out: Path) -> list[dict]:
+    return list(read_shards(out))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return make_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, corpus, cfg):
+    out = tmp_path_factory.mktemp("ref") / "out"
+    manifest = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, live_progress=False))
+    return out, manifest
+
+
+def test_counts_reconcile_and_every_reject_has_a_reason(reference):
+    out, manifest = reference
+    c = manifest["counts"]
+    assert manifest["reconciles"] and c["read"] == c["annotated"] + c["rejected"]
+    rejects = [json.loads(line) for line in (out / REJECTS_FILE).read_text().splitlines()]
+    assert len(rejects) == c["rejected"] == 4
+    reasons = {r["code"]: r for r in rejects}
+    assert set(reasons) == {"E117", "E116", "E122", "E119"}  # unsupported file, bad JSON, French, empty text
+    assert reasons["E116"]["position"] == "line 6"
+    assert reasons["E122"]["position"] == "line 10" and "'fr'" in reasons["E122"]["reason"]
+    assert all(r["source"] and r["reason"] for r in rejects)
+
+
+def test_shards_hold_the_contract_in_input_order(reference, nlp):
+    from nlp.annotate import Annotator
+    from nlp.language import LanguageScreen
+
+    out, manifest = reference
+    got = records_of(out)
+    assert len(got) == manifest["counts"]["annotated"]
+    assert sorted(p.name for p in out.glob("part-*.parquet")) == [s["file"] for s in manifest["shards"]]
+    # the same records through `annotate` give the same contract, field for field
+    files = sorted(str(p) for p in Path(manifest["inputs"][0]["path"]).parent.iterdir() if p.suffix != ".bin")
+    screen = LanguageScreen()
+    recs = [r for r in read_inputs(files, ReadOptions()) if isinstance(r, Record) and screen.check(r) is None]
+    expected = list(Annotator(nlp).annotate(recs, lambda r: None))
+    assert got == expected
+
+
+def test_manifest_records_inputs_models_and_timings(reference, corpus):
+    _, m = reference
+    assert [i["path"] for i in m["inputs"]] == [str(corpus / n) for n in ("a.jsonl", "b.csv.gz", "page.txt")]
+    assert all(len(i["sha256"]) == 64 and i["bytes"] > 0 for i in m["inputs"])
+    assert m["models"]["heads"]["perspective"]["sha256"]
+    assert m["models"]["encoder"]["model"] and m["models"]["base_model"]["name"]
+    assert m["timings"]["wall_seconds"] > 0 and m["timings"]["docs_per_s"] > 0
+    assert "[batch]" in m["config"]
+    assert sum(s["read"] for s in m["shards"]) == m["counts"]["read"]
+
+
+def test_output_directory_must_be_empty_without_resume(reference, cfg, corpus):
+    out, _ = reference
+    with pytest.raises(UsageError) as e:
+        run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out))
+    assert e.value.code == E_OUTPUT and "--resume" in str(e.value)
+
+
+def test_resume_needs_a_run_and_the_same_inputs(tmp_path, cfg, corpus, reference):
+    with pytest.raises(UsageError) as e:
+        run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=tmp_path / "none", resume=True))
+    assert e.value.code == E_RESUME
+    other = make_corpus(tmp_path / "other", n=10)
+    with pytest.raises(UsageError) as e:
+        run_batch([str(other)], small_cfg(cfg), BatchOptions(output=reference[0], resume=True))
+    assert e.value.code == E_RESUME and "input files differ" in str(e.value)
+    with pytest.raises(UsageError) as e:
+        run_batch([str(corpus)], small_cfg(cfg, shard_size=5), BatchOptions(output=reference[0], resume=True))
+    assert "shard_size" in str(e.value)
+
+
+def test_resume_after_lost_shards_and_a_torn_write_gives_the_same_records(tmp_path, cfg, corpus, reference):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(reference[0], out)
+    (out / "part-00001.parquet").unlink()
+    (out / "part-00003.parquet").rename(out / "part-00003.parquet.tmp")  # a write the kill interrupted
+    (out / PARTS_DIR / "part-00002.json").unlink()  # sidecar gone: the shard is redone too
+    (out / MANIFEST_FILE).unlink()
+    m = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
+    assert records_of(out) == records_of(reference[0])
+    assert m["counts"] == reference[1]["counts"]
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_two_workers_give_identical_output(tmp_path, cfg, corpus, reference):
+    out = tmp_path / "w2"
+    m = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, workers=2, live_progress=False))
+    assert records_of(out) == records_of(reference[0])
+    assert m["counts"] == reference[1]["counts"]
+
+
+def test_dask_local_cluster_gives_identical_output(tmp_path, cfg, corpus, reference):
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "dask"
+    m = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, workers=2, engine="dask",
+                                                              live_progress=False))
+    assert records_of(out) == records_of(reference[0])
+    assert m["counts"] == reference[1]["counts"] and m["engine"] == "dask"
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "nlp.cli", *args]
+
+
+@pytest.mark.slow
+def test_kill_dash_nine_then_resume_loses_and_duplicates_nothing(tmp_path, cfg, corpus, reference):
+    out = tmp_path / "killed"
+    args = _cli("batch", str(corpus), "--output", str(out), "--shard-size", "4")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env=env)
+    deadline = time.monotonic() + 240
+    while not (out / "part-00002.parquet").exists():  # some shards written, others not yet
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / MANIFEST_FILE).exists()
+    done = subprocess.run(_cli("batch", str(corpus), "--output", str(out), "--shard-size", "4", "--resume"),
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    got = records_of(out)
+    ids = [r["id"] for r in got]
+    assert len(ids) == len(set(ids))  # no duplicates
+    assert got == records_of(reference[0])
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    assert manifest["counts"] == reference[1]["counts"]
+    assert (out / REJECTS_FILE).read_text() == (reference[0] / REJECTS_FILE).read_text()
+
+
+def test_cli_prints_counts_and_exits_zero(tmp_path, corpus):
+    done = subprocess.run(_cli("batch", str(corpus / "a.jsonl"), "-o", str(tmp_path / "o"), "--shard-size", "50",
+                               "--batch-size", "8"), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "read 26 · annotated 24 · rejected 2" in done.stderr
+    assert "batch:" in done.stderr  # a progress log line when stderr is not a terminal
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args,code", [
+    (["--engine", "spark"], "E100"),
+    (["--resume"], "E123"),
+])
+def test_cli_usage_errors_exit_2_with_a_coded_line(tmp_path, corpus, args, code):
+    done = subprocess.run(_cli("batch", str(corpus), "-o", str(tmp_path / "o"), *args), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2
+    assert f"[{code}]" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_shard_stream_cuts_consecutive_shards():
+    assert [(i, len(c)) for i, c in shard_stream(range(10), 4)] == [(0, 4), (1, 4), (2, 2)]
+    assert list(shard_stream([], 4)) == []
+
+
+def test_estimate_records_counts_lines_and_documents(corpus):
+    assert estimate_records([str(corpus / "a.jsonl"), str(corpus / "page.txt")]) == 27

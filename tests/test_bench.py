@@ -1,0 +1,41 @@
+"""nlp/bench.py: the generated corpus, the naive peer's encoder, and the headline ratios."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from nlp.bench import BOILERPLATE, NaiveEncoder, build_corpus, summarise
+from nlp.pipeline import project_path
+
+
+def test_corpus_is_deterministic_scraped_like_and_mixed(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    corpora = project_path("corpora")
+    info = build_corpus(a, 200, 13, corpora, None)
+    build_corpus(b, 200, 13, corpora, None)
+    assert a.read_bytes() == b.read_bytes() and info["docs"] == 200
+    docs = [json.loads(line) for line in a.read_text().splitlines()]
+    assert len({d["id"] for d in docs}) == 200
+    with_boilerplate = sum(any(bp in d["text"] for bp in BOILERPLATE) for d in docs)
+    assert 60 < with_boilerplate < 180  # boilerplate repeats across pages, not on every page
+    lengths = [len(d["text"]) for d in docs]
+    assert max(lengths) > 5 * min(lengths)
+
+
+def test_naive_encoder_matches_the_batched_encoder(encoder):
+    texts = ["We deliver within 24 hours.", "My order never came.", "We deliver within 24 hours."]
+    naive = NaiveEncoder(encoder.model_name)
+    assert np.allclose(naive.encode(texts), encoder.encode(texts), atol=1e-5)
+
+
+def test_summary_ratios_use_the_best_engine():
+    results = {"naive": {"docs_per_s": 2.0, "seconds": 10, "peak_rss_mb": 500},
+               "limit": {"docs_per_s": 10.0, "seconds": 2, "peak_rss_mb": 400},
+               "batch-1": {"docs_per_s": 6.0, "seconds": 20, "peak_rss_mb": 900},
+               "batch-2": {"docs_per_s": 8.0, "seconds": 15, "peak_rss_mb": 1300},
+               "batch-half": {"docs_per_s": 6.0, "seconds": 10.5, "peak_rss_mb": 800}}
+    s = summarise({"docs": 100}, results)
+    assert s["best"] == "batch-2" and s["ratio_vs_naive"] == 4.0 and s["ratio_vs_limit"] == 0.8
+    assert s["peak_rss_mb"] == 1300 and s["scaling_2n_over_n"] == 1.9
+    assert s["docs_per_s"]["naive"] == 2.0

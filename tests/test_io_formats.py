@@ -1,0 +1,220 @@
+"""nlp/io.py, the formats batch runs meet: gzip variants, Parquet, HTML through trafilatura.
+
+Same contract as tests/test_io.py: a bad record or a broken file is a Reject with a
+position and a reason, never an exception, and records before a break are kept.
+"""
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nlp.errors import E_CORRUPT, E_EMPTY_TEXT, E_MISSING_COLUMN, E_TOO_LARGE
+from nlp.io import ReadOptions, Record, Reject, check_inputs, extract_html, format_of, read_inputs
+
+LINES = [{"id": f"r{i}", "text": f"Review number {i}: the parcel came late."} for i in range(50)]
+
+
+def jsonl_bytes(rows) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+def read(path, opts=None):
+    return list(read_inputs([str(path)], opts))
+
+
+def test_format_of_sees_through_gz():
+    assert format_of(Path("a/page.HTML.gz")) == (".html", True)
+    assert format_of(Path("x.jsonl")) == (".jsonl", False)
+    assert format_of(Path("x.gz")) == ("", True)
+
+
+@pytest.mark.parametrize("name,data", [
+    ("r.jsonl", jsonl_bytes(LINES[:3])),
+    ("r.csv", b"id,text\nr0,Review number 0: the parcel came late.\nr1,Review number 1: the parcel came late.\n"),
+    ("r.txt", b"The parcel came late.\n\nNobody called."),
+    ("r.md", b"# Title\n\nThe parcel came late."),
+    ("r.html", b"<html><body><p>The parcel came late and nobody called us about it.</p></body></html>"),
+])
+def test_gzipped_file_reads_like_the_plain_one(tmp_path, name, data):
+    plain = tmp_path / name
+    plain.write_bytes(data)
+    packed = tmp_path / (name + ".gz")
+    packed.write_bytes(gzip.compress(data))
+    check_inputs([str(packed)], ReadOptions())
+    a, b = read(plain), read(packed)
+    assert [(r.id.replace(str(plain), "X"), r.text) for r in a] == [(r.id.replace(str(packed), "X"), r.text) for r in b]
+    assert all(isinstance(r, Record) for r in b)
+
+
+def test_truncated_gzip_keeps_records_before_the_break(tmp_path):
+    import random
+
+    rng = random.Random(1)
+    rows = [{"id": f"r{i}", "text": " ".join(rng.choice(["late", "parcel", "refund", "rude", "app", "bill", "fee"])
+                                             for _ in range(20))} for i in range(5000)]
+    data = gzip.compress(jsonl_bytes(rows))
+    p = tmp_path / "cut.jsonl.gz"
+    p.write_bytes(data[: len(data) * 2 // 3])
+    items = read(p)
+    recs = [i for i in items if isinstance(i, Record)]
+    rejects = [i for i in items if isinstance(i, Reject)]
+    assert 1000 < len(recs) < len(rows)
+    assert [r.id for r in recs] == [f"r{i}" for i in range(len(recs))]
+    assert len(rejects) >= 1
+    last = rejects[-1]
+    assert last.code == E_CORRUPT and "gzip" in last.reason and last.position.startswith("after line")
+
+
+def test_small_truncated_gzip_is_one_reject(tmp_path):
+    data = gzip.compress(jsonl_bytes(LINES))
+    p = tmp_path / "cut.jsonl.gz"
+    p.write_bytes(data[: len(data) // 2])
+    items = read(p)
+    assert isinstance(items[-1], Reject) and items[-1].code == E_CORRUPT
+
+
+def test_not_gzip_at_all_is_one_reject(tmp_path):
+    p = tmp_path / "fake.txt.gz"
+    p.write_bytes(b"this is not gzip data")
+    [r] = read(p)
+    assert isinstance(r, Reject) and r.code == E_CORRUPT and r.position == "file"
+
+
+def test_gzip_bomb_is_rejected_by_size(tmp_path):
+    p = tmp_path / "big.txt.gz"
+    p.write_bytes(gzip.compress(b"a" * 5000))
+    [r] = read(p, ReadOptions(max_chars=100))
+    assert isinstance(r, Reject) and r.code == E_TOO_LARGE
+
+
+def write_parquet(path, table):
+    pq.write_table(table, path)
+    return path
+
+
+def test_parquet_rows_become_records_with_meta(tmp_path):
+    t = pa.table({"id": ["a", None], "text": ["We refund you in 48 hours.", "Late again."],
+                  "kind": ["company", "review"],
+                  "when": [datetime.datetime(2024, 5, 1, 12, 0), datetime.datetime(2024, 6, 2)],
+                  "rating": [5, 1]})
+    p = write_parquet(tmp_path / "d.parquet", t)
+    a, b = read(p)
+    assert (a.id, a.kind, a.text, a.position) == ("a", "company", "We refund you in 48 hours.", "row 1")
+    assert b.id == f"{p}:2" and b.kind == "review"
+    assert a.meta == {"when": "2024-05-01 12:00:00", "rating": 5}
+    json.dumps(a.meta)  # JSON-safe whatever Parquet carried
+
+
+def test_parquet_mapped_fields_and_bad_rows(tmp_path):
+    t = pa.table({"doc": ["x", "y", "z"], "body": ["Fine text here.", None, "   "]})
+    p = write_parquet(tmp_path / "m.parquet", t)
+    items = read(p, ReadOptions(id_field="doc", text_field="body"))
+    assert isinstance(items[0], Record) and items[0].id == "x"
+    assert isinstance(items[1], Reject) and items[1].position == "row 2"
+    assert isinstance(items[2], Reject) and items[2].code == E_EMPTY_TEXT
+
+
+def test_parquet_without_text_column_is_a_reject_naming_the_columns(tmp_path):
+    p = write_parquet(tmp_path / "n.parquet", pa.table({"id": ["a"], "body": ["x"]}))
+    [r] = read(p)
+    assert r.code == E_MISSING_COLUMN and "body" in r.reason and "--text-field" in r.reason
+
+
+def test_corrupt_parquet_is_a_reject(tmp_path):
+    p = tmp_path / "c.parquet"
+    p.write_bytes(b"PAR1 definitely not parquet")
+    [r] = read(p)
+    assert r.code == E_CORRUPT and r.position == "file"
+
+
+def test_gzipped_parquet(tmp_path):
+    p = write_parquet(tmp_path / "g.parquet", pa.table({"text": ["One.", "Two."]}))
+    gz = tmp_path / "g.parquet.gz"
+    gz.write_bytes(gzip.compress(p.read_bytes()))
+    assert [r.text for r in read(gz)] == ["One.", "Two."]
+
+
+PAGE = ("<html><head><title>Acme | About</title><link rel='canonical' href='https://acme.example/about'></head>"
+        "<body><nav><a href='/'>Home</a> | <a href='/shop'>Shop</a> | <a href='/contact'>Contact</a></nav>"
+        "<article><h1>About us</h1><p>We deliver your parcels within 24 hours, or your money back. Our drivers "
+        "call you 30 minutes before they arrive, so you never wait at home all day.</p><p>Customers come first "
+        "at Acme, and we mean it: every call is answered by a person within two minutes, every day.</p></article>"
+        "<footer>Copyright 2024 Acme Ltd. All rights reserved. Privacy | Terms | Cookies</footer></body></html>")
+
+
+def test_html_main_text_without_navigation_and_footer_and_page_meta():
+    text, meta = extract_html(PAGE)
+    paragraphs = text.split("\n\n")
+    assert paragraphs[0] == "About us"
+    assert any(p.startswith("We deliver your parcels") for p in paragraphs)
+    assert "Copyright" not in text and "Contact" not in text
+    assert meta["url"] == "https://acme.example/about"
+    assert meta["title"]
+    assert "filedate" not in meta  # today's date would make runs differ
+
+
+def test_html_file_keeps_title_and_url_in_meta(tmp_path):
+    p = tmp_path / "about.htm"
+    p.write_text(PAGE)
+    [r] = read(p)
+    assert r.meta["url"] == "https://acme.example/about"
+
+
+def test_html_with_no_text_is_rejected(tmp_path):
+    p = tmp_path / "blank.html"
+    p.write_text("<html><body><div><img src='a.png'></div></body></html>")
+    [r] = read(p)
+    assert isinstance(r, Reject) and r.code == E_EMPTY_TEXT and "HTML" in r.reason
+
+
+EXTS = [".txt", ".md", ".html", ".jsonl", ".csv", ".parquet", ".txt.gz", ".jsonl.gz", ".csv.gz", ".parquet.gz"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=3000), ext=st.sampled_from(EXTS), nul=st.booleans())
+def test_fuzz_random_bytes_never_raise(data, ext, nul):
+    if nul:
+        data = data[:10] + b"\x00" + data[10:]
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / ("f" + ext)
+        p.write_bytes(data)
+        items = read(p)
+    assert items, "every file yields at least one record or reject"
+    for item in items:
+        assert isinstance(item, (Record, Reject))
+        if isinstance(item, Reject):
+            assert item.reason and item.position and item.code
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(st.text(max_size=40), st.text(max_size=200)), min_size=1, max_size=8),
+       cut=st.integers(min_value=0, max_value=400))
+def test_fuzz_csv_with_quotes_and_newlines_and_truncated_gzip(rows, cut):
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["id", "text"])
+    w.writerows(rows)
+    raw = buf.getvalue().encode("utf-8", "surrogatepass")
+    packed = gzip.compress(raw)
+    with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp) / "f.csv.gz"
+        full.write_bytes(packed)
+        items = read(full)  # rows whose cells are all blank are blank lines, not records
+        assert all(isinstance(i, (Record, Reject)) for i in items)
+        assert len([i for i in items if isinstance(i, Record)]) <= len(rows)
+        cut_file = Path(tmp) / "c.csv.gz"
+        cut_file.write_bytes(packed[:cut])
+        for item in read(cut_file):
+            assert isinstance(item, (Record, Reject))

@@ -1,0 +1,46 @@
+"""nlp/language.py: non-English records become rejects with a reason; English and short texts pass."""
+from __future__ import annotations
+
+from spacy.util import registry
+
+from nlp.errors import E_LANGUAGE
+from nlp.io import Record
+from nlp.language import LanguageScreen
+
+FRENCH = "Nous livrons vos colis en 24 heures ou vous êtes remboursé, sans condition et sans frais cachés."
+GERMAN = "Unser Kundendienst ist rund um die Uhr für Sie da und beantwortet jede Anfrage innerhalb einer Stunde."
+ENGLISH = "We deliver your parcels within 24 hours, or you get your money back with no questions asked."
+
+
+def rec(text):
+    return Record(id="x", text=text, source="in.jsonl", position="line 3")
+
+
+def test_french_and_german_are_rejected_with_language_and_position():
+    screen = LanguageScreen()
+    for text, lang in ((FRENCH, "fr"), (GERMAN, "de")):
+        r = screen.check(rec(text))
+        assert r is not None and r.code == E_LANGUAGE
+        assert f"'{lang}'" in r.reason and r.position == "line 3" and r.source == "in.jsonl"
+
+
+def test_english_passes():
+    assert LanguageScreen().check(rec(ENGLISH)) is None
+
+
+def test_short_text_is_not_judged():
+    assert LanguageScreen(min_chars=40).check(rec("Merci beaucoup !")) is None
+
+
+def test_empty_language_list_turns_screening_off():
+    assert LanguageScreen(languages=[]).check(rec(FRENCH)) is None
+
+
+def test_other_languages_can_be_allowed():
+    assert LanguageScreen(languages=["en", "fr"]).check(rec(FRENCH)) is None
+
+
+def test_registered_v1_builds_a_screen():
+    screen = registry.resolve({"s": {"@misc": "lipservice.LanguageScreen.v1", "languages": ["en"],
+                                     "min_chars": 10, "min_p": 0.5, "sample_chars": 500}})["s"]
+    assert isinstance(screen, LanguageScreen) and screen.min_chars == 10 and screen.sample_chars == 500

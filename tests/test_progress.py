@@ -1,0 +1,36 @@
+"""nlp/progress.py: rates and ETA, as a rich bar on a terminal or log lines elsewhere."""
+from __future__ import annotations
+
+import logging
+
+from nlp.progress import BatchProgress
+
+
+def test_log_lines_when_not_a_terminal(caplog):
+    caplog.set_level(logging.INFO, logger="nlp.progress")
+    with BatchProgress(100, live=False, every=0) as p:
+        p.advance(read=10, docs=9, sentences=40)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines and all(line.startswith("batch: ") for line in lines)
+    assert "10 of ~100 records (10%)" in lines[0] and "docs/s" in lines[0] and "sentences/s" in lines[0]
+    assert "ETA" in lines[0]
+
+
+def test_skipped_records_count_toward_progress_not_rates(caplog):
+    caplog.set_level(logging.INFO, logger="nlp.progress")
+    with BatchProgress(None, live=False, every=3600) as p:
+        p.skip(50)
+        assert p.read == 50 and p.docs == 0
+    assert "50 of ? records" in caplog.records[-1].getMessage()
+
+
+def test_low_estimate_grows_instead_of_passing_100_percent():
+    p = BatchProgress(5, live=False, every=3600)
+    p.advance(read=8, docs=8, sentences=8)
+    assert p.total == 8
+
+
+def test_live_bar_runs_without_a_terminal():
+    with BatchProgress(10, live=True) as p:
+        p.advance(read=10, docs=10, sentences=30)
+    assert p.rates()[0] > 0

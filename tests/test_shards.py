@@ -1,0 +1,72 @@
+"""nlp/shards.py: contract dicts survive a Parquet round trip; the schema never drops a field."""
+from __future__ import annotations
+
+import copy
+
+import pyarrow.parquet as pq
+import pytest
+
+from nlp.shards import SCHEMA, read_shards, shard_name, table_bytes, to_table, write_atomic
+
+SENTENCE = {"text": "We refund you within 48 hours.", "start": 0, "end": 30, "perspective": "customer",
+            "perspective_p": 0.97,
+            "promise": {"text": "We refund you within 48 hours.", "theme": "returns_refunds",
+                        "specificity": "specific", "strength": "firm",
+                        "quantities": [{"type": "duration", "hours": 48.0, "text": "48 hours"}],
+                        "conditional": False, "perspective": "customer", "p": 0.99},
+            "claim": None, "complaint_p": None, "theme": None}
+CLAIM = {"text": "Customers come first.", "start": 31, "end": 52, "perspective": "company", "perspective_p": 0.8,
+         "promise": None, "claim": {"text": "Customers come first.", "lip_service": True, "reasons": ["cheap_talk"],
+                                    "substantiated": False, "p": 0.9},
+         "complaint_p": None, "theme": None}
+SCORES = {"sentences": 2, "customer_share": 0.5, "perspective_counts": {"company": 1, "customer": 1, "neutral": 0},
+          "promise_count": 1, "promise_share_specific": 1.0, "promise_share_absolute": 0.0, "overpromising": 0,
+          "claim_count": 1, "lip_service_claims": 1, "cheap_talk_ratio": 1.0, "lip_service_score": 45,
+          "lip_service_reasons": ["1 of 1 customer-centric claims are lip service"]}
+RECORD = {"id": "d1", "kind": "company", "scores": SCORES, "sentences": [SENTENCE, CLAIM], "source": "in.jsonl",
+          "meta": {"url": "https://x.example", "rating": 4, "nested": {"a": [1, 2]}}}
+
+
+def test_round_trip_gives_back_the_contract(tmp_path):
+    bare = {k: v for k, v in RECORD.items() if k != "meta"}
+    write_atomic(tmp_path / shard_name(0), table_bytes(to_table([RECORD, bare])))
+    back = list(read_shards(tmp_path))
+    assert back == [RECORD, bare]
+
+
+def test_shards_are_read_in_order(tmp_path):
+    for i in (1, 0):
+        r = copy.deepcopy(RECORD)
+        r["id"] = f"d{i}"
+        write_atomic(tmp_path / shard_name(i), table_bytes(to_table([r])))
+    assert [r["id"] for r in read_shards(tmp_path)] == ["d0", "d1"]
+
+
+def test_empty_shard_keeps_the_schema(tmp_path):
+    write_atomic(tmp_path / shard_name(0), table_bytes(to_table([])))
+    assert pq.read_schema(tmp_path / shard_name(0)).equals(SCHEMA, check_metadata=False)
+    assert list(read_shards(tmp_path)) == []
+
+
+@pytest.mark.parametrize("where", ["record", "scores", "sentence", "promise"])
+def test_a_field_missing_from_the_schema_fails_loudly(where):
+    r = copy.deepcopy(RECORD)
+    target = {"record": r, "scores": r["scores"], "sentence": r["sentences"][0],
+              "promise": r["sentences"][0]["promise"]}[where]
+    target["new_field"] = 1
+    with pytest.raises(ValueError, match="new_field"):
+        to_table([r])
+
+
+def test_write_atomic_leaves_no_temporary_file(tmp_path):
+    write_atomic(tmp_path / "x.bin", b"data")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.bin"]
+
+
+def test_annotate_output_fits_the_schema(nlp):
+    from nlp.annotate import Annotator
+    from nlp.io import Record
+
+    [out] = list(Annotator(nlp).annotate([Record("a", "We guarantee delivery within 24 hours. Customers come "
+                                                      "first at Acme.")], lambda r: None))
+    to_table([out])  # raises if the pipeline emits a field the shards would drop
