@@ -76,7 +76,7 @@ def _public(value: dict | None, fields: tuple[str, ...]) -> dict | None:
     return None if value is None else {k: value[k] for k in fields if k in value}
 
 
-def sentence_dict(sent, offset: int) -> dict[str, Any]:
+def sentence_dict(sent, offset: int, complaint_starts: frozenset[int] = frozenset()) -> dict[str, Any]:
     """One sentence of the contract (whitespace trimmed). Fields of components not yet in the
     pipeline stay null."""
     raw = sent.text
@@ -90,14 +90,17 @@ def sentence_dict(sent, offset: int) -> dict[str, Any]:
         "perspective_p": sent._.perspective_p,
         "promise": _public(sent._.promise, PROMISE_FIELDS),
         "claim": _public(sent._.claim, CLAIM_FIELDS),
-        "complaint_p": None,
-        "theme": None,
+        "complaint_p": sent._.complaint_p,
+        "complaint": None if sent._.complaint_p is None else sent.start in complaint_starts,
+        "theme": sent._.theme,
+        "theme_reason": sent._.theme_reason,
     }
 
 
 def record_dict(record: Record, pieces: list[tuple[int, Doc]]) -> dict[str, Any]:
     """The contract line for one record, from its annotated pieces."""
-    sentences = [sentence_dict(s, off) for off, doc in pieces for s in doc.sents if s.text.strip()]
+    sentences = [sentence_dict(s, off, frozenset(c.start for c in doc.spans.get("complaints", [])))
+                 for off, doc in pieces for s in doc.sents if s.text.strip()]
     scores = document_scores(sentences)
     out = {"id": record.id, "kind": resolve_kind(record.kind, record.text), "scores": scores,
            "sentences": sentences, "source": record.source}

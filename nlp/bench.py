@@ -84,13 +84,29 @@ def _real_texts(data: Path, limit: int = 5000) -> list[str]:
     return texts
 
 
-def build_corpus(path: Path, n_docs: int, seed: int, corpora: Path, data: Path | None) -> dict[str, int]:
-    """A scraped-like JSONL corpus: project sentences and real texts, boilerplate repeated, mixed lengths."""
+STYLES = ("pages", "reviews")
+
+
+def build_corpus(path: Path, n_docs: int, seed: int, corpora: Path, data: Path | None,
+                 style: str = "pages") -> dict[str, int]:
+    """A JSONL corpus of project sentences and real texts.
+
+    ``pages``: scraped-like, boilerplate repeated, mixed lengths (a few to a hundred sentences).
+    ``reviews``: short texts of one to three sentences, as review and social-media corpora are.
+    """
     rng = random.Random(seed)
     sentences = _project_sentences(corpora)
     real = _real_texts(data) if data is not None and data.is_dir() else []
+    short_real = [t for t in real if len(t) < 400]
     with path.open("w", encoding="utf-8") as fh:
         for i in range(n_docs):
+            if style == "reviews":
+                if short_real and rng.random() < 0.3:
+                    body = rng.choice(short_real)
+                else:
+                    body = " ".join(rng.choice(sentences) for _ in range(rng.randint(1, 3)))
+                fh.write(json.dumps({"id": f"bench-{i}", "text": body}, ensure_ascii=False) + "\n")
+                continue
             if real and rng.random() < 0.3:
                 body = rng.choice(real)
             else:
@@ -250,12 +266,13 @@ def _unique_sentences(out_dir: Path) -> list[str]:
 
 
 def run_bench(config: Config, n_docs: int, contenders: Sequence[str], seed: int, naive_docs: int,
-              data: Path | None, corpora: Path, on_result: Any = None) -> dict[str, Any]:
+              data: Path | None, corpora: Path, on_result: Any = None, style: str = "pages") -> dict[str, Any]:
     """Build the corpus, run the contenders, and compute the ratios the issue asks for."""
     with tempfile.TemporaryDirectory(prefix="lipservice-bench-") as tmp:
         work = Path(tmp)
         corpus, half = work / "corpus.jsonl", work / "half.jsonl"
-        info = build_corpus(corpus, n_docs, seed, corpora, data)
+        info = build_corpus(corpus, n_docs, seed, corpora, data, style)
+        info["style"] = style
         lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
         half.write_text("".join(lines[:n_docs // 2]), encoding="utf-8")
         config_path = work / "config.cfg"

@@ -194,7 +194,7 @@ def train(task: str = typer.Option("all", help="Which head to train: perspective
         command = ("lipservice train " + " ".join(sys.argv[2:])).strip()
         for t in tasks:
             result = TRAINERS[t](cfg, output, command=command)
-            for title, systems in result["metrics"].items():
+            for title, systems in {**result["metrics"], **result.get("themes", {})}.items():
                 print_metrics(out, f"{t}: {title}", systems)
             from .evaluate import DEFAULT_SHARED, evaluate_claims, evaluate_promises_real, evaluate_real
             if t == "claims":  # lip service is decided by the pipeline: measure it end to end, for the card
@@ -212,6 +212,10 @@ def train(task: str = typer.Option("all", help="Which head to train: perspective
                 continue
             if t == "perspective":
                 real_metrics = evaluate_real(build_nlp(_perspective_only(cfg)), shared)
+            elif t == "complaints":
+                from .benchmarks import zero_shot_metrics
+
+                real_metrics = zero_shot_metrics(build_nlp(cfg), shared)
             else:
                 real_metrics = evaluate_promises_real(build_nlp(cfg), shared)
             for name, res in real_metrics.items():
@@ -280,6 +284,108 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
 
 
 @app.command()
+def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv, .parquet (fields id, text, "
+                                                          "optional rating and date), or text files."),
+            json_path: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),
+            csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write the theme table as CSV here."),
+            id_field: str = typer.Option("id", help="Field holding the record id."),
+            text_field: str = typer.Option("text", help="Field holding the text."),
+            config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
+    """Complaint rate, complaint themes (taxonomy and discovered), ratings and the monthly trend."""
+
+    def work():
+        from .io import ReadOptions, check_inputs
+        from .pipeline import project_path
+        from .report import print_reviews
+        from .reviews import discover_unassigned, summarise_reviews, themes_csv
+        from .taxonomy import load_taxonomy
+
+        cfg = _config(config, sets)
+        opts = ReadOptions(id_field=id_field, text_field=text_field, default_kind="review",
+                           max_chars=int(cfg["lipservice"]["max_chars"]))
+        check_inputs(inputs, opts)
+        bad = []
+        annotator, records = _annotate(inputs, cfg, opts, 1, bad.append)
+        records = list(records)
+        rc = cfg["reviews"]
+        found, unassigned = discover_unassigned(annotator.nlp, records, seed=int(cfg["system"]["seed"]),
+                                                distance=float(rc["discovery_distance"]),
+                                                min_size=int(rc["discovery_min_size"]),
+                                                max_points=int(rc["discovery_max_points"]))
+        labels = {t.id: t.label for t in load_taxonomy(project_path(cfg["paths"]["taxonomy"]))}
+        summary = summarise_reviews(records, labels, n_examples=int(rc["examples"]), discovered=found,
+                                    unassigned=unassigned)
+        c = annotator.counts
+        summary["counts"] = {"read": c.read, "annotated": c.annotated, "rejected": c.rejected}
+        summary["rejects"] = [b.to_json() for b in bad]
+        print_reviews(out, summary)
+        if json_path:
+            json_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        if csv_path:
+            csv_path.write_text(themes_csv(summary), encoding="utf-8")
+        err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False, markup=False)
+        for b in bad[:10]:
+            err.print(f"rejected: {b.source}: {b.position}: {b.reason}", highlight=False, markup=False)
+
+    _run(work)
+
+
+@app.command()
+def benchmark(name: str = typer.Argument(..., help="complaints (10-fold CV, VADER beside) or themes (NMI/ARI "
+                                                  "against BERTopic)."),
+              data: Optional[Path] = typer.Option(None, help="complaints: complaints-data.csv; themes: the shared "
+                                                             "data folder. Default: ../shared/data."),
+              folds: int = typer.Option(10, min=2, help="Folds of the stratified cross-validation (complaints)."),
+              zero_shot: bool = typer.Option(False, "--zero-shot", help="complaints: also score the shipped model "
+                                                                        "on all of it."),
+              limit: int = typer.Option(1500, min=10, help="themes: CFPB narratives to cluster."),
+              as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+              config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
+    """A published benchmark by its protocol, or a peer, measured in the same run."""
+
+    def work():
+        from .benchmarks import COMPLAINTS_FILE, cross_validate_complaints, theme_benchmark, zero_shot_metrics
+        from .evaluate import DEFAULT_SHARED
+        from .pipeline import build_nlp
+        from .report import print_metrics
+
+        if name not in ("complaints", "themes"):
+            raise UsageError(f"benchmark {name!r}: choose complaints or themes", code=E_BAD_TASK)
+        cfg = _config(config, sets)
+        if name == "themes":
+            result = theme_benchmark(build_nlp(cfg), cfg, data or DEFAULT_SHARED, limit)
+            if as_json:
+                out.print_json(json.dumps(result))
+                return
+            for title, r in result.items():
+                out.print(f"{title}: {r['n']} texts, {r['gold_categories']} gold categories", highlight=False)
+                for system in ("lipservice", "BERTopic"):
+                    m = r[system]
+                    out.print(f"  {system:>10}: NMI {m['nmi']:.4f}  ARI {m['ari']:.4f}  clusters {m['clusters']}  "
+                              f"{m['seconds']} s", highlight=False)
+            return
+        path = data or DEFAULT_SHARED / COMPLAINTS_FILE
+        result = cross_validate_complaints(cfg, path, folds)
+        if zero_shot:
+            shared = path.parent.parent if path.is_file() else path
+            result["zero_shot"] = zero_shot_metrics(build_nlp(cfg), shared)
+        if as_json:
+            out.print_json(json.dumps(result))
+            return
+        for f in result["folds"]:
+            out.print(f"fold {f['fold']:>2}: macro-F1 {f['macro_f1']:.4f}  F1(complaint) {f['f1_complaint']:.4f}  "
+                      f"P {f['precision']:.4f}  R {f['recall']:.4f}", highlight=False)
+        out.print(f"mean    macro-F1 {result['macro_f1']:.4f}  F1(complaint) {result['f1_complaint']:.4f}  "
+                  f"P {result['precision']:.4f}  R {result['recall']:.4f}   ({result['protocol']})", highlight=False)
+        v = result["baseline_vader"]
+        out.print(f"VADER   macro-F1 {v['macro_f1']:.4f}  F1(complaint) {v['f1_complaint']:.4f}", highlight=False)
+        for title, systems in result.get("zero_shot", {}).items():
+            print_metrics(out, title, systems)
+
+    _run(work)
+
+
+@app.command()
 def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or globs of .txt, .md, .html, .jsonl, "
                                                       ".csv, .parquet (each also .gz)."),
           output: Path = typer.Option(..., "--output", "-o", help="Directory for part-NNNNN.parquet, rejects.jsonl "
@@ -331,14 +437,18 @@ def bench(docs: int = typer.Option(2000, "--docs", min=2, help="Documents in the
           only: Optional[List[str]] = typer.Option(None, "--only", help="Contenders to run (repeatable): naive, "
                                                    "limit, batch-1, batch-2, dask-2, batch-half. Default: all."),
           data: Path = typer.Option(Path("../shared/data"), help="Real data mixed into the corpus when present."),
+          style: str = typer.Option("pages", help="pages (scraped, boilerplate, mixed lengths) or reviews "
+                                                  "(one to three sentences)."),
           as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
           config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Speed and memory of the batch job against a naive peer and the encoder limit, in one run."""
 
     def work():
-        from .bench import CONTENDERS, run_bench
+        from .bench import CONTENDERS, STYLES, run_bench
         from .pipeline import project_path
 
+        if style not in STYLES:
+            raise UsageError(f"--style {style!r}: choose {' or '.join(STYLES)}")
         chosen = list(only or CONTENDERS)
         unknown = sorted(set(chosen) - set(CONTENDERS))
         if unknown:
@@ -352,7 +462,7 @@ def bench(docs: int = typer.Option(2000, "--docs", min=2, help="Documents in the
                           + f", peak RSS {r['peak_rss_mb']} MB", highlight=False, markup=False)
 
         result = run_bench(cfg, docs, chosen, int(cfg["system"]["seed"]), naive_docs, data,
-                           project_path(cfg["paths"]["corpora"]), on_result=show)
+                           project_path(cfg["paths"]["corpora"]), on_result=show, style=style)
         if as_json:
             out.print_json(json.dumps(result))
         else:

@@ -112,3 +112,19 @@ def _check_claim(s: dict) -> str | None:
 def load_claim_corpus(directory: str | Path) -> list[Example]:
     """Every sentence of a claims corpus (one paragraph per document); ``label`` is the claim flag."""
     return _load(directory, _check_claim, lambda s: bool(s["claim"]))
+
+
+def _check_complaint(s: dict) -> str | None:
+    if not isinstance(s.get("complaint"), bool):
+        return "complaint must be true or false"
+    theme = s.get("theme")
+    if s["complaint"] and not isinstance(theme, str):
+        return "a complaint needs a theme (a taxonomy id or \"other\")"
+    if not s["complaint"] and theme is not None:
+        return "only complaints have a theme"
+    return None
+
+
+def load_complaint_corpus(directory: str | Path) -> list[Example]:
+    """Every sentence of a complaints corpus; ``label`` is the complaint flag, the theme is in ``extra``."""
+    return _load(directory, _check_complaint, lambda s: bool(s["complaint"]))

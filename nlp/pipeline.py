@@ -10,7 +10,7 @@ import spacy
 from spacy.language import Language
 from thinc.api import Config
 
-from . import claims, perspective, promises, segment  # noqa: F401  (register the factories without entry points)
+from . import claims, complaints, perspective, promises, segment, themes  # noqa: F401  (register the factories without entry points)
 from .errors import E_NO_SPACY_MODEL, ConfigError, ModelMissingError
 from .extensions import install_extensions
 

@@ -108,3 +108,38 @@ def _print_claims(console: Console, claims: list[dict], scores: dict) -> None:
     console.print(f"Lip-service score: [bold]{scores['lip_service_score']}[/]/100")
     for reason in scores["lip_service_reasons"]:
         console.print(_line("  • ", plain(reason)))
+
+
+def print_reviews(console: Console, summary: dict[str, Any]) -> None:
+    """The reviews report: complaint rate, the theme table, discovered themes, the monthly trend."""
+    console.print(_line("Reviews: ", plain(str(summary["reviews"]), "bold"), " · with a complaint: ",
+                        plain(_pct(summary["complaint_rate"]), "bold"), " · complaint sentences: ",
+                        plain(str(summary["complaint_sentences"]))))
+    for title, rows in (("Complaint themes", summary["themes"]), ("Discovered themes", summary["discovered"])):
+        if not rows:
+            continue
+        table = Table(title=title, show_lines=False)
+        for col in ("theme", "complaints", "of complaints", "of reviews", "mean rating", "example"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            quote = r["examples"][0]["text"] if r.get("examples") else ""
+            table.add_row(plain(r["label"]), plain(str(r["complaints"])), plain(_pct(r["share_of_complaints"])),
+                          plain(_pct(r["share_of_reviews"])),
+                          plain("" if r["mean_rating"] is None else f"{r['mean_rating']:.2f}"), plain(quote))
+        console.print(table)
+    if summary["trend"]:
+        table = Table(title="Trend per month")
+        for col in ("month", "reviews", "with a complaint", "top themes"):
+            table.add_column(col)
+        for t in summary["trend"]:
+            table.add_row(plain(t["month"]), plain(str(t["reviews"])), plain(_pct(t["complaint_rate"])),
+                          plain(", ".join(t["top_themes"])))
+        console.print(table)
+    for name, f in summary["fields"].items():
+        if f["unreadable"]:
+            console.print(plain(f"{f['unreadable']} of {f['present']} {name} values could not be read and were "
+                                "left out of the figures that use them", "yellow"))
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"

@@ -41,8 +41,13 @@ def document_scores(sentences: list[dict[str, Any]]) -> dict[str, Any]:
         "buzzwords": f"{len(buzz)} of {n_c} claims are buried in buzzwords",
     }
     top = [words[k] for k, v in sorted(contributions.items(), key=lambda kv: -kv[1]) if v > 0][:3]
+    complaint_ps = [s["complaint_p"] for s in sentences if s.get("complaint_p") is not None]
     return {
         "sentences": len(sentences),
+        "complaint_p": max(complaint_ps) if complaint_ps else None,
+        "complaint_count": sum(1 for s in sentences if s.get("complaint")),
+        "complaint_rate": round(sum(1 for s in sentences if s.get("complaint")) / len(complaint_ps), 4)
+        if complaint_ps else None,
         "customer_share": share,
         "perspective_counts": {lab: labels.count(lab) for lab in ("company", "customer", "neutral")},
         "promise_count": n_p,

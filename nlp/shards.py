@@ -25,8 +25,9 @@ CLAIM = pa.struct([("text", _STR), ("lip_service", _BOOL), ("reasons", pa.list_(
                    ("substantiated", _BOOL), ("p", _F64)])
 SENTENCE = pa.struct([("text", _STR), ("start", _INT), ("end", _INT), ("perspective", _STR),
                       ("perspective_p", _F64), ("promise", PROMISE), ("claim", CLAIM),
-                      ("complaint_p", _F64), ("theme", _STR)])
-SCORES = pa.struct([("sentences", _INT), ("customer_share", _F64),
+                      ("complaint_p", _F64), ("complaint", _BOOL), ("theme", _STR), ("theme_reason", _STR)])
+SCORES = pa.struct([("sentences", _INT), ("complaint_p", _F64), ("complaint_count", _INT), ("complaint_rate", _F64),
+                    ("customer_share", _F64),
                     ("perspective_counts", pa.struct([("company", _INT), ("customer", _INT), ("neutral", _INT)])),
                     ("promise_count", _INT), ("promise_share_specific", _F64), ("promise_share_absolute", _F64),
                     ("overpromising", _INT), ("claim_count", _INT), ("lip_service_claims", _INT),

@@ -13,13 +13,21 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 from spacy.language import Language
 from spacy.util import registry
 from thinc.api import Config
 
 from . import __version__
 from .baselines import keyword_promise_baseline, pronoun_baseline
-from .corpus import TEST_PREFIXES, Example, load_claim_corpus, load_perspective_corpus, load_promise_corpus
+from .corpus import (
+    TEST_PREFIXES,
+    Example,
+    load_claim_corpus,
+    load_complaint_corpus,
+    load_perspective_corpus,
+    load_promise_corpus,
+)
 from .heads import PERSPECTIVE_LABELS, SentenceHead, save_head
 from .metrics import binary_metrics, classification_metrics
 from .perspective import design_matrix
@@ -27,7 +35,7 @@ from .perspective_features import FEATURE_NAMES
 from .pipeline import load_base_model, project_path
 
 log = logging.getLogger(__name__)
-TASKS = ("perspective", "promises", "claims")
+TASKS = ("perspective", "promises", "claims", "complaints")
 
 
 def base_and_encoder(cfg: Config, component: str = "perspective"):
@@ -214,6 +222,90 @@ def train_claims(cfg: Config, out_dir: str | Path | None = None, command: str = 
                  corpus_summary(str(tcfg["corpus"]), examples, lambda e: "claim" if e.label else "not claim"), metrics)
 
 
+def vader_complaint(texts: list[str]) -> list[bool]:
+    """The negativity baseline: VADER's compound score below -0.05 (its own "negative" cut-off)."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    vader = SentimentIntensityAnalyzer()
+    return [vader.polarity_scores(t)["compound"] < -0.05 for t in texts]
+
+
+def fit_complaint_head(cfg: Config, texts: list[str], labels: list[bool], base=None, encoder=None) -> SentenceHead:
+    """The complaint detector's training code: what `lipservice train` and `benchmark complaints` both run."""
+    if base is None or encoder is None:
+        base, encoder = base_and_encoder(cfg, "complaints")
+    return fit_head(perspective_inputs(cfg, texts, base, encoder), labels, cfg["training"]["complaints"],
+                    int(cfg["system"]["seed"]), encoder.dim, len(FEATURE_NAMES))
+
+
+def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: str = "lipservice train") -> dict:
+    """Fit the complaint head and the theme head on the complaints corpus; measure both on its test split."""
+    from .promises import ThemeMatcher
+    from .taxonomy import load_taxonomy
+    from .themes import UNASSIGNED, theme_matrix
+
+    t0 = time.time()
+    tcfg = cfg["training"]["complaints"]
+    examples = load_complaint_corpus(project_path(tcfg["corpus"]))
+    train, test = split_examples(examples, tcfg["corpus"])
+    base, encoder = base_and_encoder(cfg, "complaints")
+    head = fit_complaint_head(cfg, [e.text for e in train], [e.label for e in train], base, encoder)
+    p = head.predict_proba(perspective_inputs(cfg, [e.text for e in test], base, encoder))
+    p = p[:, list(head.classes_).index(True)]
+    threshold = float(cfg["components"]["complaints"]["threshold"])
+    y = [e.label for e in test]
+    metrics = {"complaint detection (sentence)": {
+        "complaint head": binary_metrics(y, [bool(q >= threshold) for q in p]),
+        "VADER negativity (baseline)": binary_metrics(y, vader_complaint([e.text for e in test])),
+    }}
+    about = ("Finds sentences that state a breach of expectations (a complaint, not mere negativity; "
+             "`corpora/GUIDELINES.md`). Trained on project-written reviews, complaints, social posts, survey answers "
+             "and emails only; the Twitter complaints benchmark is used for evaluation, never for this model.")
+    result = _save("complaints", head, cfg, out_dir, command, t0, about,
+                   corpus_summary(str(tcfg["corpus"]), examples, lambda e: "complaint" if e.label else "not complaint"),
+                   metrics)
+
+    # the theme head: complaint sentences whose theme is a taxonomy id ("other" is not a class)
+    t1 = time.time()
+    comp = cfg["components"]["themes"]
+    themes = load_taxonomy(project_path(cfg["paths"]["taxonomy"]))
+    ids = {t.id for t in themes}
+    matcher = ThemeMatcher(themes, encoder, float(comp["min_similarity"]))
+    themed = [e for e in examples if e.label and e.extra.get("theme") in ids]
+    th_train = [e for e in themed if e.split == "train"]
+    th_test = [e for e in themed if e.split == "test"]
+    X = theme_matrix([e.text for e in th_train], encoder, matcher)
+    theme_head = SentenceHead(n_embedding=X.shape[1], n_grammar=0, C=float(tcfg["theme_C"]),
+                              class_weight=tcfg["class_weight"], max_iter=int(tcfg["max_iter"]),
+                              random_state=int(cfg["system"]["seed"])).fit(X, [e.extra["theme"] for e in th_train])
+    from .themes import ThemesComponent
+
+    assigner = ThemesComponent.__new__(ThemesComponent)  # the component's decision rule, without a pipeline
+    assigner.head, assigner.matcher, assigner.min_p = theme_head, matcher, float(comp["min_p"])
+    decided = assigner.decide(theme_matrix([e.text for e in th_test], encoder, matcher))
+    gold = [e.extra["theme"] for e in th_test]
+    assigned = [(g, t) for g, (t, _, _) in zip(gold, decided) if t != UNASSIGNED]
+    nearest = [t for t, _ in ThemeMatcher(themes, encoder, -1.0).assign(encoder.encode([e.text for e in th_test]))]
+    theme_metrics = {"complaint themes (gold complaint sentences)": {
+        "theme head, argmax": {"n": len(gold), "accuracy": round(float(np.mean(
+            [str(theme_head.classes_[k]) == g for k, g in
+             zip(theme_head.predict_proba(theme_matrix([e.text for e in th_test], encoder, matcher)).argmax(1),
+                 gold)])), 4)},
+        f"theme head, assigned at min_p {comp['min_p']}": {
+            "n": len(assigned), "accuracy": round(sum(g == t for g, t in assigned) / max(1, len(assigned)), 4),
+            "unassigned_share": round(1 - len(assigned) / max(1, len(gold)), 4)},
+        "nearest theme description (baseline)": {"n": len(gold), "accuracy": round(float(np.mean(
+            [a == g for a, g in zip(nearest, gold)])), 4)},
+    }}
+    about = ("Gives each complaint sentence a theme of `corpora/taxonomy.yaml`, from its embedding and its similarity "
+             "to each theme's description and seed phrases. Below `min_p` a complaint is `unassigned` with a reason; "
+             "unassigned complaints are clustered into discovered themes by `lipservice reviews`.")
+    _save("themes", theme_head, cfg, out_dir, command, t1, about,
+          corpus_summary(str(tcfg["corpus"]), themed, lambda e: e.extra["theme"]), theme_metrics)
+    result["themes"] = theme_metrics
+    return result
+
+
 def _save(name: str, head: SentenceHead, cfg: Config, out_dir, command: str, t0: float, about: str,
           data: dict, metrics: dict) -> dict:
     out = Path(out_dir) if out_dir else project_path(cfg["paths"]["models"])
@@ -304,4 +396,4 @@ def model_card(result: dict, real: dict | None = None) -> str:
 
 
 TRAINERS: dict[str, Callable[..., dict]] = {"perspective": train_perspective, "promises": train_promises,
-                                            "claims": train_claims}
+                                            "claims": train_claims, "complaints": train_complaints}

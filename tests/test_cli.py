@@ -18,7 +18,7 @@ from nlp.cli import app
 
 PERSPECTIVES = {"company", "customer", "neutral"}
 SENTENCE_FIELDS = {"text", "start", "end", "perspective", "perspective_p", "promise", "claim", "complaint_p",
-                   "theme"}
+                   "complaint", "theme", "theme_reason"}
 COUNTS = re.compile(r"read (\d+) · annotated (\d+) · rejected (\d+)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

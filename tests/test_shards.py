@@ -14,12 +14,12 @@ SENTENCE = {"text": "We refund you within 48 hours.", "start": 0, "end": 30, "pe
                         "specificity": "specific", "strength": "firm",
                         "quantities": [{"type": "duration", "hours": 48.0, "text": "48 hours"}],
                         "conditional": False, "perspective": "customer", "p": 0.99},
-            "claim": None, "complaint_p": None, "theme": None}
+            "claim": None, "complaint_p": 0.02, "complaint": False, "theme": None, "theme_reason": None}
 CLAIM = {"text": "Customers come first.", "start": 31, "end": 52, "perspective": "company", "perspective_p": 0.8,
          "promise": None, "claim": {"text": "Customers come first.", "lip_service": True, "reasons": ["cheap_talk"],
                                     "substantiated": False, "p": 0.9},
-         "complaint_p": None, "theme": None}
-SCORES = {"sentences": 2, "customer_share": 0.5, "perspective_counts": {"company": 1, "customer": 1, "neutral": 0},
+         "complaint_p": 0.7, "complaint": True, "theme": "unassigned", "theme_reason": "no theme is likely enough"}
+SCORES = {"sentences": 2, "complaint_p": 0.7, "complaint_count": 1, "complaint_rate": 0.5, "customer_share": 0.5, "perspective_counts": {"company": 1, "customer": 1, "neutral": 0},
           "promise_count": 1, "promise_share_specific": 1.0, "promise_share_absolute": 0.0, "overpromising": 0,
           "claim_count": 1, "lip_service_claims": 1, "cheap_talk_ratio": 1.0, "lip_service_score": 45,
           "lip_service_reasons": ["1 of 1 customer-centric claims are lip service"]}

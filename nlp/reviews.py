@@ -1,0 +1,169 @@
+"""Corpus-level review analysis: complaint rate, theme table, discovered themes, monthly trend.
+
+Works on the annotate contract (records with their complaint sentences and themes). Ratings
+and dates come from the records' ``rating`` and ``date`` fields in whatever shape they arrive
+("5 stars", "4/5", ISO and US dates); values that cannot be read are counted and reported,
+never guessed.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any, Iterable
+
+import numpy as np
+
+from .themes import UNASSIGNED, DiscoveredTheme, discover_themes, span_terms
+
+_RATING = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(?:(?:/|out of|of)\s*(\d+(?:[.,]\d+)?))?\s*(?:stars?|★)?\s*$", re.I)
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y",
+                 "%B %d %Y", "%b %d %Y", "%Y-%m", "%a %b %d %H:%M:%S %z %Y")
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def parse_rating(value: Any, scale: float = 5.0) -> float | None:
+    """A rating on a 1–5 scale from 4, "4", "4.5", "4/5", "8 out of 10", "5 stars" or "★★★★"; else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if 0 <= value <= scale else None
+    text = str(value).strip()
+    if text and set(text) <= {"★", "☆"}:
+        stars = float(text.count("★"))
+        return stars if stars <= scale else None
+    m = _RATING.match(text)
+    if not m:
+        return None
+    got = float(m.group(1).replace(",", "."))
+    out_of = float(m.group(2).replace(",", ".")) if m.group(2) else scale
+    if out_of <= 0 or got > out_of:
+        return None
+    return round(got * scale / out_of, 2)
+
+
+def parse_month(value: Any) -> str | None:
+    """``YYYY-MM`` from ISO dates and datetimes, US ``MM/DD/YYYY``, "3 May 2024", "May 3, 2024",
+    Twitter's "Tue Oct 31 22:10:47 +0000 2017", or epoch seconds; else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        if 0 < value < 4e9:
+            return datetime.utcfromtimestamp(value).strftime("%Y-%m")
+        return None
+    text = str(value).strip()
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).strftime("%Y-%m")
+    except ValueError:
+        pass
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).strftime("%Y-%m")
+        except ValueError:
+            continue
+    return None
+
+
+def csv_safe(value: Any) -> str:
+    """A cell a spreadsheet shows as text: a leading = + - @ would start a formula, so it is quoted."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+
+
+def _field(record: dict, name: str) -> Any:
+    meta = record.get("meta") or {}
+    return meta.get(name)
+
+
+def summarise_reviews(records: list[dict], theme_labels: dict[str, str], *, n_examples: int = 2,
+                      discovered: list[DiscoveredTheme] | None = None,
+                      unassigned: list[tuple[int, dict]] | None = None) -> dict[str, Any]:
+    """The review report from contract records (and the discovered themes of their unassigned complaints)."""
+    n = len(records)
+    ratings = [parse_rating(_field(r, "rating")) for r in records]
+    months = [parse_month(_field(r, "date")) for r in records]
+    has_rating = [_field(r, "rating") not in (None, "") for r in records]
+    has_date = [_field(r, "date") not in (None, "") for r in records]
+    complaint_records = [any(s.get("complaint") for s in r["sentences"]) for r in records]
+    by_theme: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+    for i, r in enumerate(records):
+        for s in r["sentences"]:
+            if s.get("complaint"):
+                by_theme[s.get("theme") or UNASSIGNED].append((i, s))
+    total_complaints = sum(len(v) for v in by_theme.values())
+
+    def row(theme: str, label: str, members: list[tuple[int, dict]]) -> dict[str, Any]:
+        docs = sorted({i for i, _ in members})
+        rated = [ratings[i] for i in docs if ratings[i] is not None]
+        quotes = sorted(members, key=lambda m: (-(m[1].get("complaint_p") or 0), m[0]))[:n_examples]
+        return {"theme": theme, "label": label, "complaints": len(members),
+                "share_of_complaints": round(len(members) / total_complaints, 4) if total_complaints else 0.0,
+                "share_of_reviews": round(len(docs) / n, 4) if n else 0.0,
+                "mean_rating": round(float(np.mean(rated)), 2) if rated else None,
+                "examples": [{"id": records[i]["id"], "text": s["text"]} for i, s in quotes]}
+
+    table = [row(t, theme_labels.get(t, "Unassigned" if t == UNASSIGNED else t), m) for t, m in by_theme.items()]
+    table.sort(key=lambda r: (-r["complaints"], r["theme"]))
+    found = []
+    for d in discovered or []:
+        members = [unassigned[k] for k in d.members] if unassigned else []
+        found.append({**d.to_json(), **{k: v for k, v in row(d.id, d.label, members).items()
+                                        if k not in ("theme", "label")}})
+    trend = []
+    per_month: dict[str, list[int]] = defaultdict(list)
+    for i, m in enumerate(months):
+        if m:
+            per_month[m].append(i)
+    for m in sorted(per_month):
+        idx = per_month[m]
+        themes = Counter(s.get("theme") or UNASSIGNED for i in idx for s in records[i]["sentences"] if s.get("complaint"))
+        trend.append({"month": m, "reviews": len(idx),
+                      "complaint_rate": round(sum(complaint_records[i] for i in idx) / len(idx), 4),
+                      "top_themes": [t for t, _ in sorted(themes.items(), key=lambda kv: (-kv[1], kv[0]))[:3]]})
+    return {
+        "reviews": n,
+        "complaint_rate": round(sum(complaint_records) / n, 4) if n else None,
+        "complaint_sentences": total_complaints,
+        "themes": table,
+        "discovered": found,
+        "trend": trend,
+        "fields": {"rating": {"present": sum(has_rating), "unreadable": sum(h and r is None for h, r in
+                                                                            zip(has_rating, ratings))},
+                   "date": {"present": sum(has_date), "unreadable": sum(h and m is None for h, m in
+                                                                        zip(has_date, months))}},
+    }
+
+
+def discover_unassigned(nlp: Any, records: list[dict], *, seed: int, distance: float, min_size: int,
+                        max_points: int) -> tuple[list[DiscoveredTheme], list[tuple[int, dict]]]:
+    """Cluster the unassigned complaint sentences of ``records`` (embeddings + lemma terms)."""
+    unassigned = [(i, s) for i, r in enumerate(records) for s in r["sentences"]
+                  if s.get("complaint") and (s.get("theme") in (None, UNASSIGNED))]
+    if not unassigned:
+        return [], []
+    texts = [s["text"] for _, s in unassigned]
+    encoder = nlp.get_pipe("complaints").encoder
+    embeddings = encoder.encode(texts)
+    base = [p for p in nlp.pipe_names if p in ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")]
+    with nlp.select_pipes(enable=base):
+        terms = [span_terms(doc[:]) for doc in nlp.pipe(texts, batch_size=256)]
+    return discover_themes(embeddings, terms, seed=seed, distance=distance, min_size=min_size,
+                           max_points=max_points), unassigned
+
+
+def themes_csv(summary: dict[str, Any]) -> str:
+    """The theme table (taxonomy and discovered) as CSV that opens safely in a spreadsheet."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["theme", "label", "source", "complaints", "share_of_complaints", "share_of_reviews", "mean_rating",
+                "example_1", "example_2"])
+    rows: Iterable[tuple[str, dict]] = [("taxonomy", r) for r in summary["themes"]] + \
+        [("discovered", r) for r in summary["discovered"]]
+    for source, r in rows:
+        quotes = [e["text"] for e in r.get("examples", [])] + ["", ""]
+        w.writerow([csv_safe(v) for v in (r.get("theme", r.get("id")), r["label"], source, r["complaints"],
+                                          r["share_of_complaints"], r["share_of_reviews"], r["mean_rating"],
+                                          quotes[0], quotes[1])])
+    return buf.getvalue()

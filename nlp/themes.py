@@ -1,0 +1,186 @@
+"""Complaint themes: the ``lipservice_themes`` component and theme discovery.
+
+Each complaint sentence gets a theme from ``corpora/taxonomy.yaml``: a trained head reads the
+sentence embedding and its similarity to every theme's description and seed phrases. Below
+``min_p`` the sentence is ``unassigned`` with a reason — never a silent bucket. Corpus-level
+:func:`discover_themes` clusters unassigned complaints (agglomerative clustering on the
+embeddings, deterministic) and labels each cluster with its most distinctive lemmas and
+noun chunks (class-based TF-IDF).
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from .component import HeadComponent
+from .encoder import ENCODER_CONFIG, SentenceEncoder
+from .errors import ConfigError
+from .extensions import install_extensions
+from .promises import ThemeMatcher
+from .taxonomy import load_taxonomy
+
+HEAD_FILE = "themes.skops"
+UNASSIGNED = "unassigned"
+
+DEFAULT_CONFIG = {
+    "encoder": ENCODER_CONFIG,
+    "model": "",
+    "taxonomy": "",
+    "spans_key": "complaints",
+    "min_p": 0.35,
+    "min_similarity": 0.2,
+}
+
+
+def theme_matrix(texts: Sequence[str], encoder: SentenceEncoder, matcher: ThemeMatcher) -> np.ndarray:
+    """[embedding | cosine similarity to each theme] per sentence: the theme head's input."""
+    emb = encoder.encode(list(texts))
+    return np.hstack([emb, emb @ matcher.centroids().T])
+
+
+class ThemesComponent(HeadComponent):
+    """Writes ``span._.theme``, ``._.theme_p`` and ``._.theme_reason`` on complaint spans."""
+
+    head_file = HEAD_FILE
+    missing_hint = "run `lipservice train --task complaints`"
+
+    def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str,
+                 spans_key: str, min_p: float, min_similarity: float) -> None:
+        install_extensions()
+        super().__init__(name, model)
+        if not taxonomy:
+            raise ConfigError("the themes component needs `taxonomy` (corpora/taxonomy.yaml) in config.cfg")
+        self.encoder = encoder
+        self.spans_key = spans_key
+        self.min_p = min_p
+        self.matcher = ThemeMatcher(load_taxonomy(taxonomy), encoder, min_similarity)
+
+    def predict(self, docs: list[Doc]) -> list[list[tuple[str, float, str | None]]]:
+        """(theme or ``unassigned``, confidence, reason) per complaint span, per doc. Docs untouched."""
+        spans = [s for doc in docs for s in doc.spans.get(self.spans_key, [])]
+        if not spans:  # explicit branch: no complaints in the batch
+            return [[] for _ in docs]
+        X = theme_matrix([s.text.strip() for s in spans], self.encoder, self.matcher)
+        flat = self.decide(X)
+        out, i = [], 0
+        for doc in docs:
+            n = len(doc.spans.get(self.spans_key, []))
+            out.append(flat[i:i + n])
+            i += n
+        return out
+
+    def decide(self, X: np.ndarray) -> list[tuple[str, float, str | None]]:
+        """The head's best theme when it is likely enough, else ``unassigned`` and why."""
+        head = self.require_head()
+        probs = head.predict_proba(X)
+        sims = X[:, -len(self.matcher.themes):]
+        out = []
+        for row, sim in zip(probs, sims):
+            k = int(np.argmax(row))
+            theme, p = str(head.classes_[k]), round(float(row[k]), 4)
+            if p >= self.min_p:
+                out.append((theme, p, None))
+            elif float(sim.max()) < self.matcher.min_similarity:
+                out.append((UNASSIGNED, p, f"like no taxonomy theme (best similarity {float(sim.max()):.2f} < "
+                                            f"{self.matcher.min_similarity})"))
+            else:
+                out.append((UNASSIGNED, p, f"no theme is likely enough (best: {theme} p={p:.2f} < {self.min_p})"))
+        return out
+
+    def set_annotations(self, docs: list[Doc], predictions: list[list[tuple[str, float, str | None]]]) -> None:
+        for doc, rows in zip(docs, predictions):
+            for span, (theme, p, reason) in zip(doc.spans.get(self.spans_key, []), rows):
+                span._.theme = theme
+                span._.theme_p = p
+                span._.theme_reason = reason
+
+
+@Language.factory("lipservice_themes", default_config=DEFAULT_CONFIG,
+                  assigns=["span._.theme", "span._.theme_p", "span._.theme_reason"],
+                  requires=["doc.spans"])
+def make_themes(nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str, spans_key: str,
+                min_p: float, min_similarity: float) -> ThemesComponent:
+    return ThemesComponent(nlp, name, encoder, model, taxonomy, spans_key, min_p, min_similarity)
+
+
+# -- discovery ---------------------------------------------------------------------------------
+
+CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ"}
+
+
+def span_terms(span: Span) -> list[str]:
+    """What labels a cluster: content lemmas and noun-chunk lemmas (``"refund request"``)."""
+    terms = [t.lemma_.lower() for t in span if t.pos_ in CONTENT_POS and not t.is_stop and t.is_alpha]
+    try:
+        chunks = [c for c in span.noun_chunks if len(c) > 1]
+    except ValueError:  # no parse
+        chunks = []
+    terms += [" ".join(t.lemma_.lower() for t in c if not t.is_stop and t.is_alpha) for c in chunks]
+    return [t for t in terms if t and " " in t or len(t) > 2]
+
+
+@dataclass
+class DiscoveredTheme:
+    id: str
+    label: str
+    phrases: list[str]
+    members: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "label": self.label, "phrases": self.phrases, "size": len(self.members)}
+
+
+def class_tfidf(term_lists: list[list[str]], top: int = 5) -> list[list[str]]:
+    """Per class, its most distinctive terms: tf × log(1 + mean class size / term frequency overall)."""
+    counts = [Counter(terms) for terms in term_lists]
+    total = Counter()
+    for c in counts:
+        total.update(c)
+    mean_size = sum(sum(c.values()) for c in counts) / max(1, len(counts))
+    out = []
+    for c in counts:
+        size = sum(c.values()) or 1
+        scored = sorted(c, key=lambda t: (-(c[t] / size) * math.log(1 + mean_size / total[t]), t))
+        out.append(scored[:top])
+    return out
+
+
+def discover_themes(embeddings: np.ndarray, terms: list[list[str]], *, seed: int, distance: float = 0.55,
+                    min_size: int = 3, max_points: int = 5000) -> list[DiscoveredTheme]:
+    """Clusters of unassigned complaints with readable labels, largest first; deterministic.
+
+    Agglomerative clustering (average linkage, cosine distance) on at most ``max_points``
+    sentences drawn with ``seed``; the others join the nearest cluster centre within
+    ``distance``. Clusters smaller than ``min_size`` are left out (their sentences stay
+    unassigned).
+    """
+    from sklearn.cluster import AgglomerativeClustering
+
+    n = len(embeddings)
+    if n < max(2, min_size):
+        return []
+    rng = np.random.RandomState(seed)
+    sample = np.sort(rng.choice(n, size=min(n, max(2, max_points)), replace=False))  # clustering needs two
+    labels = np.full(n, -1)
+    labels[sample] = AgglomerativeClustering(n_clusters=None, distance_threshold=distance, metric="cosine",
+                                             linkage="average").fit_predict(embeddings[sample])
+    rest = np.setdiff1d(np.arange(n), sample)
+    if len(rest):
+        ids = np.unique(labels[sample])
+        centres = np.stack([embeddings[sample][labels[sample] == k].mean(0) for k in ids])
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True).clip(1e-9)
+        sims = embeddings[rest] @ centres.T
+        best = sims.argmax(1)
+        labels[rest] = np.where(1 - sims[np.arange(len(rest)), best] <= distance, ids[best], -1)
+    groups = [np.flatnonzero(labels == k).tolist() for k in np.unique(labels) if k >= 0]
+    groups = [g for g in groups if len(g) >= min_size]
+    groups.sort(key=lambda g: (-len(g), g[0]))
+    phrases = class_tfidf([[t for i in g for t in terms[i]] for g in groups])
+    return [DiscoveredTheme(id=f"discovered_{k + 1}", label=" / ".join(p[:3]) or f"cluster {k + 1}", phrases=p,
+                            members=g) for k, (g, p) in enumerate(zip(groups, phrases))]

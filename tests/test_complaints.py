@@ -1,0 +1,107 @@
+"""nlp/complaints.py with the real pipeline: complaint sentences, spans, doc scores, round trip."""
+from __future__ import annotations
+
+import pytest
+import spacy
+
+from nlp.complaints import HEAD_FILE, SPANS_KEY
+
+POLITE = "My order was due on the 3rd and still has not arrived."
+SARCASM = "Great, the third time this week the app has logged me out."
+PRAISE = "The driver was friendly and the food arrived hot."
+MONDAY = "I hate Mondays."
+QUESTION = "Do you deliver on Sundays?"
+MIXED = f"{PRAISE} {POLITE}"
+TEXTS = [POLITE, SARCASM, PRAISE, MONDAY, QUESTION, MIXED, "", "   \n\n  "]
+
+
+@pytest.fixture(scope="module")
+def docs(nlp):
+    return dict(zip(TEXTS, nlp.pipe(TEXTS)))
+
+
+def complaint_annotations(doc):
+    return [(s.text, s._.complaint_p, s._.theme) for s in doc.sents], [(s.start, s.end) for s in doc.spans[SPANS_KEY]]
+
+
+@pytest.mark.parametrize("text", [POLITE, SARCASM])
+def test_breaches_of_expectation_are_complaints_even_polite_or_sarcastic(docs, text):
+    doc = docs[text]
+    assert doc._.complaint_p >= 0.5 and len(doc.spans[SPANS_KEY]) == 1
+
+
+@pytest.mark.parametrize("text", [PRAISE, MONDAY, QUESTION])
+def test_praise_mere_negativity_and_plain_questions_are_not(docs, text):
+    assert docs[text]._.complaint_p < 0.5 and len(docs[text].spans[SPANS_KEY]) == 0
+
+
+def test_a_review_with_praise_and_a_complaint_marks_only_the_complaint(docs):
+    doc = docs[MIXED]
+    [span] = doc.spans[SPANS_KEY]
+    assert span.text.strip() == POLITE
+    assert doc._.complaint_rate == 0.5
+    assert doc._.complaint_p == max(s._.complaint_p for s in doc.sents)
+
+
+def test_every_complaint_gets_a_taxonomy_theme_or_unassigned_with_a_reason(docs, cfg):
+    from nlp.pipeline import project_path
+    from nlp.taxonomy import load_taxonomy
+
+    ids = {t.id for t in load_taxonomy(project_path(cfg["paths"]["taxonomy"]))}
+    for doc in docs.values():
+        for span in doc.spans[SPANS_KEY]:
+            assert span._.theme in ids or (span._.theme == "unassigned" and span._.theme_reason)
+    assert docs[POLITE].spans[SPANS_KEY][0]._.theme == "delivery"
+    assert docs[SARCASM].spans[SPANS_KEY][0]._.theme == "account_digital"
+    assert all(s._.theme is None for s in docs[PRAISE].sents)
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n  "])
+def test_empty_docs_take_the_explicit_branch(docs, text):
+    doc = docs[text]
+    assert doc._.complaint_p is None and doc._.complaint_rate is None and list(doc.spans[SPANS_KEY]) == []
+
+
+def test_predict_does_not_modify_docs(nlp, docs):
+    component = nlp.get_pipe("complaints")
+    doc = nlp.make_doc(MIXED)
+    for name, proc in nlp.pipeline:
+        if name == "complaints":
+            break
+        doc = proc(doc)
+    predictions = component.predict([doc])
+    assert SPANS_KEY not in doc.spans and all(s._.complaint_p is None for s in doc.sents)
+    component.set_annotations([doc], predictions)
+    assert [s._.complaint_p for s in doc.sents] == [s._.complaint_p for s in docs[MIXED].sents]
+
+
+def test_the_threshold_is_configurable(nlp, docs):
+    component = nlp.get_pipe("complaints")
+    old = component.threshold
+    try:
+        component.threshold = 1.01
+        doc = nlp(POLITE)
+        assert list(doc.spans[SPANS_KEY]) == [] and doc._.complaint_rate == 0.0
+    finally:
+        component.threshold = old
+
+
+def test_contract_fields_and_record_scores(nlp):
+    from nlp.annotate import Annotator
+    from nlp.io import Record
+
+    [rec] = list(Annotator(nlp).annotate([Record("r", MIXED)], lambda r: None))
+    s_praise, s_complaint = rec["sentences"]
+    assert s_praise["complaint"] is False and s_praise["theme"] is None
+    assert s_complaint["complaint"] is True and s_complaint["theme"] == "delivery"
+    assert rec["scores"]["complaint_count"] == 1 and rec["scores"]["complaint_rate"] == 0.5
+    assert rec["scores"]["complaint_p"] == s_complaint["complaint_p"]
+
+
+def test_to_disk_and_spacy_load_round_trip(nlp, docs, tmp_path):
+    nlp.to_disk(tmp_path / "pipeline")
+    assert (tmp_path / "pipeline" / "complaints" / HEAD_FILE).is_file()
+    assert (tmp_path / "pipeline" / "themes" / "themes.skops").is_file()
+    loaded = spacy.load(tmp_path / "pipeline")
+    for text, doc in zip(TEXTS, loaded.pipe(TEXTS)):
+        assert complaint_annotations(doc) == complaint_annotations(docs[text]), text

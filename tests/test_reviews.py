@@ -1,0 +1,233 @@
+"""Corpus-level review analysis (nlp/reviews.py): reading ratings and dates in the shapes they arrive in,
+spreadsheet-safe cells, the review summary (complaint rate, theme table, monthly trend, field counts) and
+the theme CSV. Hand-built contract records only: no spaCy model, no encoder."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from nlp.reviews import csv_safe, parse_month, parse_rating, summarise_reviews, themes_csv
+from nlp.themes import DiscoveredTheme
+
+LABELS = {"delivery": "Delivery", "refund": "Refunds"}
+
+
+def sentence(text: str, theme: str | None = None, p: float = 0.0, complaint: bool = True) -> dict:
+    return {"text": text, "complaint": complaint, "complaint_p": p, "theme": theme}
+
+
+def record(rid: str, *sentences: dict, **meta) -> dict:
+    return {"id": rid, "sentences": list(sentences), "meta": meta}
+
+
+def praise(text: str = "Lovely staff.") -> dict:
+    return sentence(text, complaint=False, p=0.05)
+
+
+@pytest.fixture
+def corpus() -> list[dict]:
+    """Six reviews over two months (June listed first), odd rating formats, one unreadable rating and date."""
+    return [
+        record("r3", praise(), rating=5, date="2024-06-01T09:00:00Z"),
+        record("r1", sentence("The parcel arrived two weeks late.", "delivery", 0.9), praise(),
+               rating="4/5", date="2024-05-03"),
+        record("r2", sentence("Delivery took ages.", "delivery", 0.6),
+               sentence("Still waiting for my refund.", "refund", 0.95), rating="2 stars", date="05/20/2024"),
+        record("r4", sentence("Courier left it in the rain.", "delivery", 0.7),
+               sentence("The lid does not fit.", None, 0.8), rating="★☆☆☆☆", date="3 June 2024"),
+        record("r5", sentence("They refused to refund me.", "refund", 0.5), rating="great", date="someday"),
+        record("r6", praise("Fine.")),
+    ]
+
+
+def theme_row(summary: dict, theme: str) -> dict:
+    return next(r for r in summary["themes"] if r["theme"] == theme)
+
+
+# -- parse_rating ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, expected", [
+    (4, 4.0), (1, 1.0), (5, 5.0), (3.5, 3.5),
+    ("4", 4.0), ("4.5", 4.5), ("4,5", 4.5), (" 3 ", 3.0),
+    ("4/5", 4.0), ("8 out of 10", 4.0), ("3 of 5", 3.0),
+    ("5 stars", 5.0), ("1 star", 1.0), ("4.5 stars", 4.5),
+    ("★★★☆☆", 3.0), ("★★★★★", 5.0),
+])
+def test_parse_rating_reads_common_shapes(value, expected):
+    assert parse_rating(value) == expected
+
+
+@pytest.mark.parametrize("value", [7, -1, 5.5, "7", "6/5", "11 out of 10", "10 stars", "3/0"])
+def test_parse_rating_refuses_out_of_range(value):
+    assert parse_rating(value) is None
+
+
+@pytest.mark.parametrize("value", ["great", "", "   ", None, True, False, "4.5.5", "five", float("nan")])
+def test_parse_rating_refuses_garbage(value):
+    assert parse_rating(value) is None
+
+
+def test_parse_rating_refuses_too_many_stars():
+    assert parse_rating("★★★★★★★") is None
+
+
+# -- parse_month -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, expected", [
+    ("2024-05-03", "2024-05"),
+    ("2024-05-03T10:00:00Z", "2024-05"),
+    ("2024-05-03T10:00:00+02:00", "2024-05"),
+    ("05/03/2024", "2024-05"),  # US: month first
+    ("12/31/2023", "2023-12"),
+    ("3 May 2024", "2024-05"),
+    ("May 3, 2024", "2024-05"),
+    ("Tue Oct 31 22:10:47 +0000 2017", "2017-10"),
+    (1714730000, "2024-05"),  # epoch seconds: 2024-05-03 09:53 UTC
+    (1714730000.5, "2024-05"),
+])
+def test_parse_month_reads_common_shapes(value, expected):
+    assert parse_month(value) == expected
+
+
+@pytest.mark.parametrize("value", ["yesterday", "", "31/12/2023", "2024-13-01", None, True, -5, 1e13])
+def test_parse_month_refuses_garbage(value):
+    assert parse_month(value) is None
+
+
+# -- csv_safe --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["=1+1", "+44 20 7946 0000", "-2", "@SUM(A1:A2)", "\tx", "\rx"])
+def test_csv_safe_quotes_formula_starts(value):
+    assert csv_safe(value) == "'" + value
+
+
+@pytest.mark.parametrize("value, expected", [("Late parcel", "Late parcel"), ("a=b", "a=b"), (3.5, "3.5"),
+                                             ("", ""), (None, "")])
+def test_csv_safe_leaves_ordinary_values(value, expected):
+    assert csv_safe(value) == expected
+
+
+# -- summarise_reviews -----------------------------------------------------------------------------
+
+def test_complaint_rate_is_share_of_reviews_with_a_complaint(corpus):
+    summary = summarise_reviews(corpus, LABELS)
+    assert summary["reviews"] == 6
+    assert summary["complaint_rate"] == round(4 / 6, 4)
+    assert summary["complaint_sentences"] == 6
+
+
+def test_theme_table_sorted_by_complaints_with_counts_and_shares(corpus):
+    table = summarise_reviews(corpus, LABELS)["themes"]
+    assert [(r["theme"], r["label"], r["complaints"]) for r in table] == [
+        ("delivery", "Delivery", 3), ("refund", "Refunds", 2), ("unassigned", "Unassigned", 1)]
+    delivery = table[0]
+    assert delivery["share_of_complaints"] == 0.5
+    assert delivery["share_of_reviews"] == 0.5
+
+
+def test_share_of_reviews_counts_each_review_once():
+    records = [record("a", sentence("Late.", "delivery", 0.9), sentence("Very late.", "delivery", 0.8)),
+               record("b", praise())]
+    row = summarise_reviews(records, LABELS)["themes"][0]
+    assert row["complaints"] == 2
+    assert row["share_of_complaints"] == 1.0
+    assert row["share_of_reviews"] == 0.5
+
+
+def test_mean_rating_over_reviews_with_the_theme(corpus):
+    summary = summarise_reviews(corpus, LABELS)
+    assert theme_row(summary, "delivery")["mean_rating"] == round((4.0 + 2.0 + 1.0) / 3, 2)  # "4/5", "2 stars", ★
+    assert theme_row(summary, "refund")["mean_rating"] == 2.0  # r5's "great" is left out, not guessed
+    assert theme_row(summary, "unassigned")["mean_rating"] == 1.0
+
+
+def test_examples_are_the_most_confident_quotes(corpus):
+    summary = summarise_reviews(corpus, LABELS)
+    assert theme_row(summary, "delivery")["examples"] == [
+        {"id": "r1", "text": "The parcel arrived two weeks late."},
+        {"id": "r4", "text": "Courier left it in the rain."}]
+    assert [e["id"] for e in theme_row(summary, "refund")["examples"]] == ["r2", "r5"]
+
+
+@pytest.mark.parametrize("n_examples, expected", [(1, ["r1"]), (3, ["r1", "r4", "r2"])])
+def test_n_examples_caps_the_quotes(corpus, n_examples, expected):
+    row = theme_row(summarise_reviews(corpus, LABELS, n_examples=n_examples), "delivery")
+    assert [e["id"] for e in row["examples"]] == expected
+
+
+def test_unassigned_complaints_get_their_own_row(corpus):
+    row = theme_row(summarise_reviews(corpus, LABELS), "unassigned")
+    assert row["label"] == "Unassigned"
+    assert row["complaints"] == 1
+    assert row["examples"] == [{"id": "r4", "text": "The lid does not fit."}]
+
+
+def test_corpus_without_complaints():
+    records = [record("a", praise(), rating="5/5", date="2024-01-02"), record("b", praise(), rating=4)]
+    summary = summarise_reviews(records, LABELS)
+    assert summary["complaint_rate"] == 0.0
+    assert summary["complaint_sentences"] == 0
+    assert summary["themes"] == []
+    assert summary["trend"] == [{"month": "2024-01", "reviews": 1, "complaint_rate": 0.0, "top_themes": []}]
+
+
+def test_records_without_rating_or_date():
+    records = [record("a", sentence("Late.", "delivery", 0.9)), {"id": "b", "sentences": [praise()]}]
+    summary = summarise_reviews(records, LABELS)
+    assert summary["themes"][0]["mean_rating"] is None
+    assert summary["trend"] == []
+    assert summary["fields"] == {"rating": {"present": 0, "unreadable": 0}, "date": {"present": 0, "unreadable": 0}}
+
+
+def test_unreadable_ratings_and_dates_are_counted(corpus):
+    assert summarise_reviews(corpus, LABELS)["fields"] == {"rating": {"present": 5, "unreadable": 1},
+                                                         "date": {"present": 5, "unreadable": 1}}
+
+
+def test_trend_per_month_sorted(corpus):
+    assert summarise_reviews(corpus, LABELS)["trend"] == [
+        {"month": "2024-05", "reviews": 2, "complaint_rate": 1.0, "top_themes": ["delivery", "refund"]},
+        {"month": "2024-06", "reviews": 2, "complaint_rate": 0.5, "top_themes": ["delivery", "unassigned"]},
+    ]
+
+
+def test_trend_keeps_the_three_top_themes():
+    records = [record("a", *(sentence(t, t, 0.9) for t in ("delivery", "refund", "price", "staff")),
+                      sentence("Late again.", "delivery", 0.9), date="2024-03-01")]
+    assert summarise_reviews(records, LABELS)["trend"][0]["top_themes"] == ["delivery", "price", "refund"]
+
+
+def test_empty_record_list():
+    summary = summarise_reviews([], LABELS)
+    assert summary["reviews"] == 0
+    assert summary["complaint_rate"] is None
+    assert summary["themes"] == [] and summary["trend"] == [] and summary["discovered"] == []
+
+
+# -- themes_csv ------------------------------------------------------------------------------------
+
+def parsed_csv(summary: dict) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(themes_csv(summary))))
+
+
+def test_themes_csv_has_header_and_one_row_per_theme(corpus):
+    unassigned = [(3, corpus[3]["sentences"][1])]
+    found = [DiscoveredTheme(id="discovered_1", label="lid / fit", phrases=["lid", "fit"], members=[0])]
+    rows = parsed_csv(summarise_reviews(corpus, LABELS, discovered=found, unassigned=unassigned))
+    assert rows[0] == ["theme", "label", "source", "complaints", "share_of_complaints", "share_of_reviews",
+                       "mean_rating", "example_1", "example_2"]
+    assert [(r[0], r[2], r[3]) for r in rows[1:]] == [
+        ("delivery", "taxonomy", "3"), ("refund", "taxonomy", "2"), ("unassigned", "taxonomy", "1"),
+        ("discovered_1", "discovered", "1")]
+    assert rows[1][7:] == ["The parcel arrived two weeks late.", "Courier left it in the rain."]
+
+
+def test_themes_csv_neutralises_formula_quotes():
+    records = [record("a", sentence('=HYPERLINK("http://evil.example","click")', "delivery", 0.9),
+                      sentence("@SUM(A1:A9)", "delivery", 0.8))]
+    row = parsed_csv(summarise_reviews(records, LABELS))[1]
+    assert row[7] == '\'=HYPERLINK("http://evil.example","click")'
+    assert row[8] == "'@SUM(A1:A9)"
+    assert row[6] == ""  # no rating: empty cell, not "None"

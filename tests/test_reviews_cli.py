@@ -1,0 +1,58 @@
+"""`lipservice reviews` end to end with the real pipeline: tables, JSON, safe CSV, odd fields."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+ROWS = [
+    {"id": "a", "text": "My parcel was due Monday and still has not arrived. The driver was lovely though.",
+     "rating": "2/5", "date": "2024-05-03"},
+    {"id": "b", "text": "I was charged twice for one order and nobody answers the phone.", "rating": "1 star",
+     "date": "05/20/2024"},
+    {"id": "c", "text": "Great coffee, friendly staff, will come back.", "rating": 5, "date": "3 June 2024"},
+    {"id": "d", "text": "=HYPERLINK(\"http://x\") My refund still has not come after three weeks.", "rating": "great",
+     "date": "someday"},
+    {"id": "e", "text": "", "rating": 3},
+]
+
+
+def run(tmp_path, rows, *extra):
+    src = tmp_path / "r.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out_json, out_csv = tmp_path / "r.json", tmp_path / "r.csv"
+    done = subprocess.run([sys.executable, "-m", "nlp.cli", "reviews", str(src), "--json", str(out_json),
+                           "--csv", str(out_csv), *extra], capture_output=True, text=True, timeout=600)
+    return done, out_json, out_csv
+
+
+def test_reviews_report_json_csv_and_counts(tmp_path):
+    done, out_json, out_csv = run(tmp_path, ROWS)
+    assert done.returncode == 0, done.stderr
+    assert "read 5 · annotated 4 · rejected 1" in done.stderr and "Traceback" not in done.stderr
+    report = json.loads(out_json.read_text())
+    assert report["reviews"] == 4 and report["complaint_rate"] == 0.75
+    themes = {r["theme"]: r for r in report["themes"]}
+    assert "delivery" in themes and themes["delivery"]["mean_rating"] == 2.0
+    assert report["fields"]["rating"]["unreadable"] == 1 and report["fields"]["date"]["unreadable"] == 1
+    assert [t["month"] for t in report["trend"]] == ["2024-05", "2024-06"]
+    assert report["rejects"][0]["code"] == "E119"
+    cells = [c for row in csv.reader(out_csv.open()) for c in row]
+    assert not any(c.startswith(("=", "+", "-", "@")) for c in cells)
+    assert "Complaint themes" in done.stdout
+
+
+def test_a_corpus_without_complaints(tmp_path):
+    done, out_json, _ = run(tmp_path, [{"id": "x", "text": "Lovely staff and quick service, thank you."},
+                                       {"id": "y", "text": "Five stars, would recommend to friends."}])
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out_json.read_text())
+    assert report["complaint_rate"] == 0.0 and report["themes"] == [] and report["discovered"] == []
+
+
+def test_a_broken_taxonomy_is_a_usage_error(tmp_path):
+    bad = tmp_path / "t.yaml"
+    bad.write_text("version: 1\nthemes:\n  - id: Bad Id\n    label: x\n")
+    done, _, _ = run(tmp_path, ROWS[:1], "--set", f"paths.taxonomy={bad}")
+    assert done.returncode == 2 and "Traceback" not in done.stderr and str(bad) in done.stderr

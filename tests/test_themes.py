@@ -1,0 +1,133 @@
+"""Theme discovery (nlp/themes.py, discovery part): class-based TF-IDF labels and the deterministic
+clustering of unassigned complaints. Small synthetic unit-norm embeddings and hand-written term lists:
+no spaCy model, no encoder."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nlp.themes import DiscoveredTheme, class_tfidf, discover_themes
+
+DIM = 8
+# (direction, size, terms of each point): three topics of different sizes; "service" is in every topic.
+TOPICS = {
+    "refund": (0, 7, ["refund", "money back", "service"]),
+    "delivery": (1, 6, ["late delivery", "courier", "service"]),
+    "crash": (2, 5, ["app crash", "login", "service"]),
+}
+OUTLIERS = (5, 6)  # directions with a single point each
+
+
+def near(direction: int, rng: np.random.RandomState, noise: float = 0.05) -> np.ndarray:
+    v = np.eye(DIM)[direction] + noise * rng.standard_normal(DIM)
+    return v / np.linalg.norm(v)
+
+
+def synthetic() -> tuple[np.ndarray, list[list[str]], dict[str, list[int]]]:
+    """Shuffled embeddings, their terms, and the indices of each topic's points (and the outliers)."""
+    rng = np.random.RandomState(0)
+    points, terms, truth = [], [], []
+    for name, (direction, size, words) in TOPICS.items():
+        for _ in range(size):
+            points.append(near(direction, rng))
+            terms.append(list(words))
+            truth.append(name)
+    for direction in OUTLIERS:
+        points.append(near(direction, rng))
+        terms.append(["odd one"])
+        truth.append("outlier")
+    order = rng.permutation(len(points))  # topics interleaved, so "largest first" is not input order
+    groups: dict[str, list[int]] = {}
+    for new, old in enumerate(order):
+        groups.setdefault(truth[old], []).append(new)
+    return np.stack(points)[order], [terms[i] for i in order], groups
+
+
+def memberships(themes: list[DiscoveredTheme]) -> list[list[int]]:
+    return [t.members for t in themes]
+
+
+# -- class_tfidf -----------------------------------------------------------------------------------
+
+def test_class_tfidf_distinctive_term_first():
+    out = class_tfidf([["refund"] * 4 + ["app"], ["late"] * 4 + ["app"], ["crash"] * 4 + ["app"]])
+    assert [terms[0] for terms in out] == ["refund", "late", "crash"]
+
+
+def test_class_tfidf_term_common_to_all_classes_ranks_low():
+    # same frequency within each class: only distinctiveness separates them
+    out = class_tfidf([["refund", "refund", "app", "app"], ["late", "late", "app", "app"],
+                       ["crash", "crash", "app", "app"]])
+    assert out == [["refund", "app"], ["late", "app"], ["crash", "app"]]
+
+
+def test_class_tfidf_ties_alphabetical_and_deterministic():
+    classes = [["pear", "apple", "fig", "kiwi", "date", "lime", "plum"], ["zucchini"]]
+    first = class_tfidf(classes)
+    assert first[0] == ["apple", "date", "fig", "kiwi", "lime"]  # all tied; top 5 alphabetically
+    assert class_tfidf([list(reversed(classes[0])), classes[1]]) == first
+    assert class_tfidf(classes, top=2) == [["apple", "date"], ["zucchini"]]
+
+
+# -- discover_themes -------------------------------------------------------------------------------
+
+def test_discovers_topics_largest_first_without_outliers():
+    emb, terms, groups = synthetic()
+    themes = discover_themes(emb, terms, seed=0, min_size=3)
+    assert [t.id for t in themes] == ["discovered_1", "discovered_2", "discovered_3"]
+    assert memberships(themes) == [groups["refund"], groups["delivery"], groups["crash"]]
+    assert not {i for t in themes for i in t.members} & set(groups["outlier"])
+
+
+def test_labels_come_from_distinctive_terms():
+    emb, terms, _ = synthetic()
+    themes = discover_themes(emb, terms, seed=0, min_size=3)
+    assert [t.phrases[-1] for t in themes] == ["service"] * 3  # shared by every topic: least distinctive
+    assert [set(t.phrases[:2]) for t in themes] == [{"refund", "money back"}, {"late delivery", "courier"},
+                                                     {"app crash", "login"}]
+    assert all(t.label == " / ".join(t.phrases[:3]) for t in themes)
+    assert themes[0].label == "money back / refund / service"
+
+
+def test_same_seed_same_result():
+    emb, terms, _ = synthetic()
+    runs = [discover_themes(emb, terms, seed=7, min_size=3, max_points=12) for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_points_outside_the_sample_join_their_cluster(seed):
+    emb, terms, groups = synthetic()
+    themes = discover_themes(emb, terms, seed=seed, min_size=3, max_points=10)  # 10 of 20 points clustered
+    assert memberships(themes) == [groups["refund"], groups["delivery"], groups["crash"]]
+
+
+@pytest.mark.parametrize("seed", range(10))  # the fringe point is outside the sample for some seeds, inside for others
+def test_points_outside_the_sample_join_only_within_distance(seed):
+    rng = np.random.RandomState(1)
+    core = [near(0, rng, noise=0.01) for _ in range(6)]
+    fringe = np.eye(DIM)[0] * np.cos(1.0) + np.eye(DIM)[3] * np.sin(1.0)  # cosine distance ~0.46 from the core
+    emb = np.stack(core + [fringe])
+    terms = [["refund"]] * 7
+    wide = discover_themes(emb, terms, seed=seed, min_size=3, max_points=4, distance=0.55)
+    narrow = discover_themes(emb, terms, seed=seed, min_size=3, max_points=4, distance=0.3)
+    assert memberships(wide) == [list(range(7))]
+    assert memberships(narrow) == [list(range(6))]
+
+
+def test_fewer_points_than_min_size():
+    emb, terms, _ = synthetic()
+    assert discover_themes(emb[:2], terms[:2], seed=0, min_size=3) == []
+    assert discover_themes(emb[:1], terms[:1], seed=0, min_size=1) == []
+
+
+def test_max_points_of_one_does_not_crash():
+    emb, terms, _ = synthetic()
+    assert isinstance(discover_themes(emb, terms, seed=0, min_size=3, max_points=1), list)
+
+
+def test_discovered_theme_to_json():
+    theme = DiscoveredTheme(id="discovered_1", label="refund / money back", phrases=["refund", "money back"],
+                            members=[4, 9, 11])
+    assert theme.to_json() == {"id": "discovered_1", "label": "refund / money back",
+                               "phrases": ["refund", "money back"], "size": 3}
