@@ -29,6 +29,8 @@ evaluate: $(STAMP)
 	$(BIN)/lipservice evaluate --task promises
 	$(BIN)/lipservice evaluate --task promises --real
 	$(BIN)/lipservice evaluate --task claims
+	$(BIN)/lipservice evaluate --task complaints
+	$(BIN)/lipservice evaluate --task complaints --real
 
 clean:
 	rm -rf $(VENV) .pytest_cache

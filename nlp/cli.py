@@ -235,7 +235,8 @@ def _perspective_only(cfg):
 
 
 @app.command()
-def evaluate(task: str = typer.Option("perspective", help="What to measure: perspective, promises or claims."),
+def evaluate(task: str = typer.Option("perspective", help="What to measure: perspective, promises, claims or "
+                                                        "complaints."),
              data: Optional[str] = typer.Option(None, help="Labelled JSONL/CSV (text, label) for perspective."),
              label_field: str = typer.Option("label", help="Field holding the gold label in --data."),
              text_field: str = typer.Option("text", help="Field holding the text in --data."),
@@ -250,8 +251,9 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
         from .pipeline import build_nlp
         from .report import print_metrics
 
-        if task not in ("perspective", "promises", "claims"):
-            raise UsageError(f"--task {task!r} is not one of: perspective, promises, claims", code=E_BAD_TASK)
+        if task not in ("perspective", "promises", "claims", "complaints"):
+            raise UsageError(f"--task {task!r} is not one of: perspective, promises, claims, complaints",
+                             code=E_BAD_TASK)
         if data and task != "perspective":
             raise UsageError("--data is for --task perspective (a labelled file of sentences)")
         cfg = _config(config, sets)
@@ -270,6 +272,10 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                 results.update(ev.evaluate_real(nlp, shared))
         elif task == "promises":
             results.update(ev.evaluate_promises_real(nlp, shared) if real else ev.evaluate_promises(nlp, cfg))
+        elif task == "complaints":
+            from .benchmarks import zero_shot_metrics
+
+            results.update(zero_shot_metrics(nlp, shared) if real else ev.evaluate_complaints(nlp, cfg))
         else:
             if real:
                 raise UsageError("no real labelled claims data: `--task claims` measures the test split only")

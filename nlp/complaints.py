@@ -11,7 +11,7 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .component import HeadComponent
+from .component import HeadComponent, per_doc, text_sentences
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .extensions import install_extensions
 from .perspective import design_matrix
@@ -47,22 +47,16 @@ class ComplaintsComponent(HeadComponent):
     def predict(self, docs: list[Doc]) -> list[np.ndarray]:
         """Complaint probability per non-blank sentence, per doc. Docs are not modified."""
         head = self.require_head()
-        sents = [s for doc in docs for s in doc.sents if s.text.strip()]
+        sents = [s for doc in docs for s in text_sentences(doc)]
         if not sents:  # explicit branch: empty or blank docs have nothing to score
             return [np.zeros(0) for _ in docs]
         p = head.predict_proba(complaint_matrix(sents, self.encoder))[:, list(head.classes_).index(True)]
-        p = np.round(p, self.round_digits)
-        out, i = [], 0
-        for doc in docs:
-            n = sum(1 for s in doc.sents if s.text.strip())
-            out.append(p[i:i + n])
-            i += n
-        return out
+        return per_doc(docs, np.round(p, self.round_digits))
 
     def set_annotations(self, docs: list[Doc], predictions: list[np.ndarray]) -> None:
         for doc, probs in zip(docs, predictions):
             spans = []
-            for sent, p in zip((s for s in doc.sents if s.text.strip()), probs):
+            for sent, p in zip(text_sentences(doc), probs):
                 sent._.complaint_p = float(p)
                 if p >= self.threshold:
                     spans.append(doc[sent.start:sent.end])

@@ -12,6 +12,21 @@ from .errors import E_NO_HEAD, ModelMissingError
 from .heads import load_head, save_head
 
 
+def text_sentences(doc: Doc) -> list:
+    """The sentences that carry text (whitespace-only "sentences" from blank lines are skipped)."""
+    return [s for s in doc.sents if s.text.strip()]
+
+
+def per_doc(docs: list[Doc], rows: Any) -> list:
+    """Cut rows predicted for the text sentences of a whole batch back into one chunk per doc."""
+    out, i = [], 0
+    for doc in docs:
+        n = len(text_sentences(doc))
+        out.append(rows[i:i + n])
+        i += n
+    return out
+
+
 class HeadComponent:
     """Subclasses set ``head_file`` and ``missing_hint`` and implement ``predict`` and
     ``set_annotations``; ``predict`` never modifies the Docs, ``set_annotations`` writes."""

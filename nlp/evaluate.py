@@ -261,3 +261,18 @@ def evaluate_promises_real(nlp: Language, shared: Path = DEFAULT_SHARED) -> dict
         out["verifiability (Regulation Room test): specific vs verifiable"] = {
             "specificity rule": binary_metrics([r["label"] in ("n", "e") for r in rows], pred)}
     return out
+
+
+def evaluate_complaints(nlp: Language, cfg) -> dict:
+    """Complaint detection on the complaints corpus's test split, through the pipeline, beside VADER."""
+    from .corpus import load_complaint_corpus
+    from .train import vader_complaint
+
+    test = [e for e in load_complaint_corpus(project_path(cfg["training"]["complaints"]["corpus"]))
+            if e.split == "test"]
+    cut = nlp.get_pipe("complaints").threshold
+    pred = [(d._.complaint_p or 0.0) >= cut for d in nlp.pipe([e.text for e in test], batch_size=64)]
+    gold = [e.label for e in test]
+    return {"complaint detection (test split sentences)": {
+        "complaints component": binary_metrics(gold, pred),
+        "VADER negativity (baseline)": binary_metrics(gold, vader_complaint([e.text for e in test]))}}

@@ -11,7 +11,7 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .component import HeadComponent
+from .component import HeadComponent, per_doc, text_sentences
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .extensions import install_extensions
 from .heads import PERSPECTIVE_LABELS
@@ -57,24 +57,17 @@ class PerspectiveComponent(HeadComponent):
     def predict(self, docs: list[Doc]) -> list[np.ndarray]:
         """Probabilities (n_sents × labels) per doc, for all sentences of the batch at once. Docs untouched."""
         head = self.require_head()
-        sents = [s for doc in docs for s in doc.sents if s.text.strip()]
+        sents = [s for doc in docs for s in text_sentences(doc)]
         if not sents:  # explicit branch: empty or blank docs have nothing to encode
             return [np.zeros((0, len(head.classes_))) for _ in docs]
-        X = design_matrix(sents, self.encoder)
-        probs = np.round(head.predict_proba(X), self.round_digits)
-        out, i = [], 0
-        for doc in docs:
-            n = sum(1 for s in doc.sents if s.text.strip())
-            out.append(probs[i:i + n])
-            i += n
-        return out
+        return per_doc(docs, np.round(head.predict_proba(design_matrix(sents, self.encoder)), self.round_digits))
 
     def set_annotations(self, docs: list[Doc], predictions: list[np.ndarray]) -> None:
         classes = [str(c) for c in self.require_head().classes_]
         for doc, probs in zip(docs, predictions):
             labels = []
             # whitespace-only "sentences" (blank lines) take no perspective and are not counted
-            for sent, row in zip((s for s in doc.sents if s.text.strip()), probs):
+            for sent, row in zip(text_sentences(doc), probs):
                 k = int(np.argmax(row))  # ties go to the first label, deterministically
                 sent._.perspective = classes[k]
                 sent._.perspective_p = float(row[k])

@@ -112,6 +112,9 @@ def make_themes(nlp: Language, name: str, encoder: SentenceEncoder, model: str, 
 # -- discovery ---------------------------------------------------------------------------------
 
 CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ"}
+#: Cluster labels are read from at most this many characters of each text (long complaint
+#: letters say what they are about early; parsing all of them would cost more than clustering).
+TERMS_CHARS = 1000
 
 
 def span_terms(span: Span) -> list[str]:

@@ -52,3 +52,52 @@ def test_cross_validation_reports_every_fold_and_vader(cfg, bench_file):
     assert result["protocol"].startswith("stratified 3-fold") and result["published"]
     again = cross_validate_complaints(cfg, bench_file, folds=3)
     assert again["folds"] == result["folds"]  # fixed seed: the same folds and figures
+
+
+SEMEVAL = """<?xml version="1.0" encoding="UTF-8"?>
+<sentences>
+ <sentence id="1"><text>The waiter ignored us for an hour.</text><aspectCategories>
+  <aspectCategory category="service" polarity="negative"/></aspectCategories></sentence>
+ <sentence id="2"><text>Great food but rude staff.</text><aspectCategories>
+  <aspectCategory category="food" polarity="positive"/><aspectCategory category="service" polarity="negative"/>
+ </aspectCategories></sentence>
+ <sentence id="3"><text>Overpriced and cold.</text><aspectCategories>
+  <aspectCategory category="price" polarity="negative"/><aspectCategory category="food" polarity="negative"/>
+ </aspectCategories></sentence>
+ <sentence id="4"><text>Lovely place.</text><aspectCategories>
+  <aspectCategory category="ambience" polarity="positive"/></aspectCategories></sentence>
+</sentences>
+"""
+
+
+def test_semeval_reader_keeps_sentences_with_one_negative_category(tmp_path):
+    from nlp.benchmarks import semeval_negative
+
+    p = tmp_path / "r.xml"
+    p.write_text(SEMEVAL)
+    texts, gold = semeval_negative(p)
+    assert texts == ["The waiter ignored us for an hour.", "Great food but rude staff."]
+    assert gold == ["service", "service"]
+
+
+def test_cfpb_reader_skips_empty_narratives_and_stops_at_the_limit(tmp_path):
+    from nlp.benchmarks import cfpb_narratives
+
+    p = tmp_path / "c.csv"
+    with p.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Issue", "Consumer complaint narrative"])
+        w.writerows([["Late fee", "They charged a late fee twice."], ["Other", ""], ["Debt", "Not my debt."],
+                     ["Debt", "Again."]])
+    assert cfpb_narratives(p, limit=2) == (["They charged a late fee twice.", "Not my debt."], ["Late fee", "Debt"])
+
+
+def test_our_themes_give_every_text_a_label(nlp, cfg):
+    from nlp.benchmarks import our_themes
+
+    texts = ["The waiter was rude to us.", "The staff ignored us all night.", "Our food came cold.",
+             "The soup was cold and bland.", "Far too expensive for what you get.", "Prices went up again."]
+    emb = nlp.get_pipe("themes").encoder.encode(texts)
+    labels = our_themes(nlp, cfg, texts, emb)
+    assert len(labels) == len(texts) and all(isinstance(x, str) and x for x in labels)
+    assert labels[0] == labels[1] == "staff" and labels[4] == "price_fees"

@@ -105,3 +105,11 @@ def test_to_disk_and_spacy_load_round_trip(nlp, docs, tmp_path):
     loaded = spacy.load(tmp_path / "pipeline")
     for text, doc in zip(TEXTS, loaded.pipe(TEXTS)):
         assert complaint_annotations(doc) == complaint_annotations(docs[text]), text
+
+
+def test_evaluate_complaints_reports_the_component_beside_vader(nlp, cfg):
+    from nlp.evaluate import evaluate_complaints
+
+    result = evaluate_complaints(nlp, cfg)["complaint detection (test split sentences)"]
+    ours, vader = result["complaints component"], result["VADER negativity (baseline)"]
+    assert ours["n"] == vader["n"] > 500 and ours["f1"] > vader["f1"]
