@@ -114,7 +114,7 @@ def make_themes(nlp: Language, name: str, encoder: SentenceEncoder, model: str, 
 CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ"}
 #: Cluster labels are read from at most this many characters of each text (long complaint
 #: letters say what they are about early; parsing all of them would cost more than clustering).
-TERMS_CHARS = 1000
+TERMS_CHARS = 300
 
 
 def span_terms(span: Span) -> list[str]:
