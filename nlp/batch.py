@@ -257,11 +257,11 @@ def _local_engine(tasks: Iterable[tuple[int, list]], config_str: str, workers: i
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     yield fut.result()
-        for fut in done_in_order(pending):
+        for fut in as_they_complete(pending):
             yield fut.result()
 
 
-def done_in_order(futures: set) -> Iterator:
+def as_they_complete(futures: set) -> Iterator:
     """Futures as they complete."""
     while futures:
         done, futures = wait(futures, return_when=FIRST_COMPLETED)
