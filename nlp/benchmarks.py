@@ -143,16 +143,14 @@ def cfpb_narratives(path: Path, limit: int) -> tuple[list[str], list[str]]:
 
 def our_themes(nlp: Any, cfg: Config, texts: list[str], embeddings: np.ndarray) -> list[str]:
     """lipservice's theming of complaint texts: a taxonomy theme, else a discovered theme, else unassigned."""
-    from .themes import TERMS_CHARS, UNASSIGNED, discover_themes, span_terms
+    from .themes import UNASSIGNED, cluster_terms, decide_themes, discover_themes
 
     themes = nlp.get_pipe("themes")
     X = np.hstack([embeddings, embeddings @ themes.matcher.centroids().T])  # what theme_matrix builds
-    labels = [t for t, _, _ in themes.decide(X)]
+    labels = [t for t, _, _ in decide_themes(themes.require_head(), themes.matcher, themes.min_p, X)]
     rest = [i for i, t in enumerate(labels) if t == UNASSIGNED]
     if rest:
-        base = [p for p in nlp.pipe_names if p in ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")]
-        with nlp.select_pipes(enable=base):
-            terms = [span_terms(d[:]) for d in nlp.pipe([texts[i][:TERMS_CHARS] for i in rest], batch_size=128)]
+        terms = cluster_terms(nlp, [texts[i] for i in rest])
         rc = cfg["reviews"]
         for found in discover_themes(embeddings[rest], terms, seed=int(cfg["system"]["seed"]),
                                      distance=float(rc["discovery_distance"]), min_size=int(rc["discovery_min_size"]),

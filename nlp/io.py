@@ -96,10 +96,15 @@ def check_inputs(paths: list[str], opts: ReadOptions) -> None:
             raise InputError(f"{p}: is a directory; pass the files in it (e.g. {p}/*.txt)", code=E_NOT_FOUND)
         ext, compressed = format_of(path)
         if ext not in SUPPORTED_EXTS:
-            raise InputError(f"{p}: unknown extension {ext or '(none)'!r}; supported: "
-                             f"{', '.join(sorted(SUPPORTED_EXTS))} (each also gzipped, .gz)", code=E_UNKNOWN_EXT)
+            raise InputError(f"{p}: {unknown_format(ext)}", code=E_UNKNOWN_EXT)
         if ext == ".csv" and not compressed:
             _check_csv_header(path, opts)
+
+
+def unknown_format(ext: str) -> str:
+    """The one message for a file lipservice cannot read, naming what it can."""
+    return (f"unknown extension {ext or '(none)'!r}; supported: {', '.join(sorted(SUPPORTED_EXTS))} "
+            "(each also gzipped, .gz)")
 
 
 def format_of(path: Path) -> tuple[str, bool]:
@@ -151,8 +156,7 @@ def read_file(p: str, opts: ReadOptions) -> Iterator[Record | Reject]:
     path = Path(p)
     ext, compressed = format_of(path)
     if ext not in SUPPORTED_EXTS:
-        yield Reject(p, "file", f"unknown extension {ext or '(none)'!r}; supported: "
-                                f"{', '.join(sorted(SUPPORTED_EXTS))} (each also gzipped)", E_UNKNOWN_EXT)
+        yield Reject(p, "file", unknown_format(ext), E_UNKNOWN_EXT)
         return
     if ext in DOCUMENT_EXTS:
         yield _read_document_file(p, path, ext, compressed, opts)

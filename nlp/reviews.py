@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .themes import TERMS_CHARS, UNASSIGNED, DiscoveredTheme, discover_themes, span_terms
+from .themes import UNASSIGNED, DiscoveredTheme, cluster_terms, discover_themes
 
 _RATING = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(?:(?:/|out of|of)\s*(\d+(?:[.,]\d+)?))?\s*(?:stars?|★)?\s*$", re.I)
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y",
@@ -146,10 +146,7 @@ def discover_unassigned(nlp: Any, records: list[dict], *, seed: int, distance: f
     texts = [s["text"] for _, s in unassigned]
     encoder = nlp.get_pipe("complaints").encoder
     embeddings = encoder.encode(texts)
-    base = [p for p in nlp.pipe_names if p in ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")]
-    with nlp.select_pipes(enable=base):
-        terms = [span_terms(doc[:]) for doc in nlp.pipe([t[:TERMS_CHARS] for t in texts], batch_size=256)]
-    return discover_themes(embeddings, terms, seed=seed, distance=distance, min_size=min_size,
+    return discover_themes(embeddings, cluster_terms(nlp, texts), seed=seed, distance=distance, min_size=min_size,
                            max_points=max_points), unassigned
 
 

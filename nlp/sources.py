@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import E_NO_MATCH, E_NOT_FOUND, E_UNKNOWN_EXT, InputError
-from .io import STDIN, SUPPORTED_EXTS, Reject, format_of
+from .io import STDIN, SUPPORTED_EXTS, Reject, format_of, unknown_format
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +55,9 @@ def expand_inputs(args: list[str]) -> tuple[list[str], list[Reject]]:
         if supported(path):
             files.append(str(path))
         elif named:
-            ext = format_of(path)[0]
-            raise InputError(f"{path}: unknown extension {ext or '(none)'!r}; supported: "
-                             f"{', '.join(sorted(SUPPORTED_EXTS))} (each also gzipped, .gz)", code=E_UNKNOWN_EXT)
+            raise InputError(f"{path}: {unknown_format(format_of(path)[0])}", code=E_UNKNOWN_EXT)
         else:
-            rejects.append(Reject(str(path), "file", f"unsupported format {format_of(path)[0] or '(none)'!r}; "
-                                                     f"supported: {', '.join(sorted(SUPPORTED_EXTS))}",
-                                  E_UNKNOWN_EXT))
+            rejects.append(Reject(str(path), "file", unknown_format(format_of(path)[0]), E_UNKNOWN_EXT))
 
     for arg in args:
         if arg == STDIN:

@@ -76,22 +76,7 @@ class ThemesComponent(HeadComponent):
         return out
 
     def decide(self, X: np.ndarray) -> list[tuple[str, float, str | None]]:
-        """The head's best theme when it is likely enough, else ``unassigned`` and why."""
-        head = self.require_head()
-        probs = head.predict_proba(X)
-        sims = X[:, -len(self.matcher.themes):]
-        out = []
-        for row, sim in zip(probs, sims):
-            k = int(np.argmax(row))
-            theme, p = str(head.classes_[k]), round(float(row[k]), 4)
-            if p >= self.min_p:
-                out.append((theme, p, None))
-            elif float(sim.max()) < self.matcher.min_similarity:
-                out.append((UNASSIGNED, p, f"like no taxonomy theme (best similarity {float(sim.max()):.2f} < "
-                                            f"{self.matcher.min_similarity})"))
-            else:
-                out.append((UNASSIGNED, p, f"no theme is likely enough (best: {theme} p={p:.2f} < {self.min_p})"))
-        return out
+        return decide_themes(self.require_head(), self.matcher, self.min_p, X)
 
     def set_annotations(self, docs: list[Doc], predictions: list[list[tuple[str, float, str | None]]]) -> None:
         for doc, rows in zip(docs, predictions):
@@ -99,6 +84,24 @@ class ThemesComponent(HeadComponent):
                 span._.theme = theme
                 span._.theme_p = p
                 span._.theme_reason = reason
+
+
+def decide_themes(head: Any, matcher: ThemeMatcher, min_p: float, X: np.ndarray) -> list[tuple[str, float, str | None]]:
+    """The head's best theme when it is likely enough, else ``unassigned`` and why (rows of :func:`theme_matrix`)."""
+    probs = head.predict_proba(X)
+    sims = X[:, -len(matcher.themes):]
+    out = []
+    for row, sim in zip(probs, sims):
+        k = int(np.argmax(row))
+        theme, p = str(head.classes_[k]), round(float(row[k]), 4)
+        if p >= min_p:
+            out.append((theme, p, None))
+        elif float(sim.max()) < matcher.min_similarity:
+            out.append((UNASSIGNED, p, f"like no taxonomy theme (best similarity {float(sim.max()):.2f} < "
+                                        f"{matcher.min_similarity})"))
+        else:
+            out.append((UNASSIGNED, p, f"no theme is likely enough (best: {theme} p={p:.2f} < {min_p})"))
+    return out
 
 
 @Language.factory("lipservice_themes", default_config=DEFAULT_CONFIG,
@@ -126,6 +129,13 @@ def span_terms(span: Span) -> list[str]:
         chunks = []
     terms += [" ".join(t.lemma_.lower() for t in c if not t.is_stop and t.is_alpha) for c in chunks]
     return [t for t in terms if t and " " in t or len(t) > 2]
+
+
+def cluster_terms(nlp: Language, texts: list[str]) -> list[list[str]]:
+    """:func:`span_terms` of each text's start, parsed by the base model's pipes only."""
+    base = [p for p in nlp.pipe_names if p in ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")]
+    with nlp.select_pipes(enable=base):
+        return [span_terms(doc[:]) for doc in nlp.pipe([t[:TERMS_CHARS] for t in texts], batch_size=256)]
 
 
 @dataclass

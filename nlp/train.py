@@ -242,7 +242,7 @@ def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: st
     """Fit the complaint head and the theme head on the complaints corpus; measure both on its test split."""
     from .promises import ThemeMatcher
     from .taxonomy import load_taxonomy
-    from .themes import UNASSIGNED, theme_matrix
+    from .themes import UNASSIGNED, decide_themes, theme_matrix
 
     t0 = time.time()
     tcfg = cfg["training"]["complaints"]
@@ -278,11 +278,8 @@ def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: st
     theme_head = SentenceHead(n_embedding=X.shape[1], n_grammar=0, C=float(tcfg["theme_C"]),
                               class_weight=tcfg["class_weight"], max_iter=int(tcfg["max_iter"]),
                               random_state=int(cfg["system"]["seed"])).fit(X, [e.extra["theme"] for e in th_train])
-    from .themes import ThemesComponent
-
-    assigner = ThemesComponent.__new__(ThemesComponent)  # the component's decision rule, without a pipeline
-    assigner.head, assigner.matcher, assigner.min_p = theme_head, matcher, float(comp["min_p"])
-    decided = assigner.decide(theme_matrix([e.text for e in th_test], encoder, matcher))
+    decided = decide_themes(theme_head, matcher, float(comp["min_p"]),
+                            theme_matrix([e.text for e in th_test], encoder, matcher))
     gold = [e.extra["theme"] for e in th_test]
     assigned = [(g, t) for g, (t, _, _) in zip(gold, decided) if t != UNASSIGNED]
     nearest = [t for t, _ in ThemeMatcher(themes, encoder, -1.0).assign(encoder.encode([e.text for e in th_test]))]
