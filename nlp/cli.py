@@ -21,6 +21,7 @@ err = Console(stderr=True, emoji=False)
 
 ConfigOpt = typer.Option(None, "--config", help="A config.cfg to use instead of the packaged one.")
 SetOpt = typer.Option(None, "--set", help="Override a config value, e.g. --set lipservice.batch_size=64.")
+HtmlOpt = typer.Option(None, "--html", help="Also write a self-contained HTML report here.")
 
 
 def _fail(e: LipserviceError) -> None:
@@ -47,6 +48,13 @@ def _run(fn):
         raise typer.Exit(130)
 
 
+def _write_html(path: Path, title: str, **parts) -> None:
+    from .html_report import render_report
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(title=title, **parts), encoding="utf-8")
+
+
 def _annotate(paths: list[str], cfg, opts, workers: int, on_reject):
     from .annotate import Annotator
     from .io import read_inputs
@@ -61,6 +69,7 @@ def _annotate(paths: list[str], cfg, opts, workers: int, on_reject):
 @app.command()
 def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML files; - reads stdin."),
           json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON here."),
+          html_path: Optional[Path] = HtmlOpt,
           config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Each sentence's perspective, the customer-perspective share, and what to rewrite first."""
 
@@ -85,6 +94,8 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
         if json_path:
             json_path.write_text(json.dumps({"documents": results, "errors": [b.to_json() for b in bad]},
                                             ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        if html_path:
+            _write_html(html_path, "lipservice audit", audits=results)
         for b in bad:
             err.print(f"[red]error:[/] {escape(f'[{b.code}] {describe_position(b)}')}", highlight=False,
                       soft_wrap=True)
@@ -294,6 +305,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
                                                           "optional rating and date), or text files."),
             json_path: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),
             csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write the theme table as CSV here."),
+            html_path: Optional[Path] = HtmlOpt,
             id_field: str = typer.Option("id", help="Field holding the record id."),
             text_field: str = typer.Option("text", help="Field holding the text."),
             config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
@@ -301,10 +313,8 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
 
     def work():
         from .io import ReadOptions, check_inputs
-        from .pipeline import project_path
         from .report import print_reviews
-        from .reviews import discover_unassigned, summarise_reviews, themes_csv
-        from .taxonomy import load_taxonomy
+        from .reviews import review_report, themes_csv
 
         cfg = _config(config, sets)
         opts = ReadOptions(id_field=id_field, text_field=text_field, default_kind="review",
@@ -313,14 +323,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         bad = []
         annotator, records = _annotate(inputs, cfg, opts, 1, bad.append)
         records = list(records)
-        rc = cfg["reviews"]
-        found, unassigned = discover_unassigned(annotator.nlp, records, seed=int(cfg["system"]["seed"]),
-                                                distance=float(rc["discovery_distance"]),
-                                                min_size=int(rc["discovery_min_size"]),
-                                                max_points=int(rc["discovery_max_points"]))
-        labels = {t.id: t.label for t in load_taxonomy(project_path(cfg["paths"]["taxonomy"]))}
-        summary = summarise_reviews(records, labels, n_examples=int(rc["examples"]), discovered=found,
-                                    unassigned=unassigned)
+        summary, _, _ = review_report(annotator.nlp, records, cfg)
         c = annotator.counts
         summary["counts"] = {"read": c.read, "annotated": c.annotated, "rejected": c.rejected}
         summary["rejects"] = [b.to_json() for b in bad]
@@ -329,7 +332,59 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
             json_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         if csv_path:
             csv_path.write_text(themes_csv(summary), encoding="utf-8")
+        if html_path:
+            _write_html(html_path, "lipservice reviews", reviews=summary)
         err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False, markup=False)
+        for b in bad[:10]:
+            err.print(f"rejected: {b.source}: {b.position}: {b.reason}", highlight=False, markup=False)
+
+    _run(work)
+
+
+@app.command()
+def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, .md, .html files (or .jsonl/.csv "
+                                                          "records); --copy a.md b.md takes several."),
+        reviews_in: List[str] = typer.Option(..., "--reviews", help="Reviews: .jsonl, .csv, .parquet (fields id, "
+                                                                     "text, optional rating and date)."),
+        json_path: Optional[Path] = typer.Option(None, "--json", help="Write the gap as JSON here."),
+        html_path: Optional[Path] = HtmlOpt,
+        csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write promises, unmet themes and claims as "
+                                                                    "CSV here."),
+        id_field: str = typer.Option("id", help="Field holding the record id."),
+        text_field: str = typer.Option("text", help="Field holding the text."),
+        config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
+    """Promises against complaints: verdicts with evidence, unmet expectations, contradicted claims."""
+
+    def work():
+        from .gap import GapSettings, gap_csv, gap_report
+        from .io import ReadOptions, check_inputs, read_inputs
+        from .report import print_gap
+
+        cfg = _config(config, sets)
+        GapSettings.from_config(cfg)  # bad thresholds fail before any work
+        limit = int(cfg["lipservice"]["max_chars"])
+        copy_opts = ReadOptions(id_field=id_field, text_field=text_field, default_kind="company", max_chars=limit)
+        review_opts = ReadOptions(id_field=id_field, text_field=text_field, default_kind="review", max_chars=limit)
+        check_inputs(copy, copy_opts)
+        check_inputs(reviews_in, review_opts)
+        bad = []
+        annotator, copy_records = _annotate(copy, cfg, copy_opts, 1, bad.append)
+        copy_records = list(copy_records)
+        review_records = list(annotator.annotate(read_inputs(reviews_in, review_opts), bad.append))
+        result = gap_report(annotator.nlp, copy_records, review_records, cfg)
+        c = annotator.counts
+        result["counts"] = {"read": c.read, "annotated": c.annotated, "rejected": c.rejected,
+                            "copy": len(copy_records), "reviews": len(review_records)}
+        result["rejects"] = [b.to_json() for b in bad]
+        print_gap(out, result)
+        if json_path:
+            json_path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        if csv_path:
+            csv_path.write_text(gap_csv(result), encoding="utf-8")
+        if html_path:
+            _write_html(html_path, "lipservice gap", gap=result)
+        err.print(f"read {c.read} · annotated {c.annotated} (copy {len(copy_records)}, reviews "
+                  f"{len(review_records)}) · rejected {c.rejected}", highlight=False, markup=False)
         for b in bad[:10]:
             err.print(f"rejected: {b.source}: {b.position}: {b.reason}", highlight=False, markup=False)
 
@@ -490,9 +545,30 @@ def _log_to_stderr() -> None:
         logger.setLevel(logging.INFO)
 
 
+MULTI_VALUE_OPTIONS = ("--copy", "--reviews")
+
+
+def expand_multi_values(args: list[str], options: tuple[str, ...] = MULTI_VALUE_OPTIONS) -> list[str]:
+    """``--copy a.md b.md`` → ``--copy a.md --copy b.md`` (click takes one value per option), so
+    shell globs work after an option; ``-`` (stdin) counts as a value."""
+    out: list[str] = []
+    current, flag_given = None, False
+    for arg in args:
+        name = arg.split("=", 1)[0]
+        if arg.startswith("-") and arg != "-":
+            current = name if name in options else None
+            flag_given = current is not None and "=" not in arg  # "--copy a": a is its value
+        elif current:
+            if not flag_given:
+                out.append(current)
+            flag_given = False
+        out.append(arg)
+    return out
+
+
 def main() -> None:
     logging.getLogger("transformers").setLevel(logging.ERROR)
-    app()
+    app(args=expand_multi_values(sys.argv[1:]))
 
 
 if __name__ == "__main__":

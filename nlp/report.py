@@ -143,3 +143,43 @@ def print_reviews(console: Console, summary: dict[str, Any]) -> None:
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
+
+
+VERDICT_STYLES = {"kept": "green", "at_risk": "yellow", "broken": "bold red", "untested": "grey50"}
+
+
+def print_gap(console: Console, result: dict[str, Any]) -> None:
+    """The gap: promise verdicts with evidence, unmet expectations, claims, and the scores."""
+    scores = result["scores"]
+    t = Table(title=f"Promises against {scores['reviews']} reviews", expand=True, title_justify="left")
+    t.add_column("promise", ratio=2)
+    t.add_column("theme", width=14)
+    t.add_column("verdict", width=9)
+    t.add_column("contradicting", justify="right", width=13)
+    t.add_column("evidence", ratio=2)
+    for p in result["promises"]:
+        quote = p["evidence"][0]["text"] if p["evidence"] else ""
+        t.add_row(plain(p["text"]), plain(p["theme_label"] or "-"),
+                  plain(p["verdict"], VERDICT_STYLES.get(p["verdict"], "")),
+                  plain(f"{p['reviews']} ({_pct(p['share'])})"), plain(quote))
+    console.print(t if result["promises"] else "Promises: none found in the copy.")
+    if result["unmet"]:
+        u = Table(title="Unmet expectations (complaint themes no promise addresses)", expand=True,
+                  title_justify="left")
+        for col in ("theme", "source", "complaints", "of reviews", "example"):
+            u.add_column(col, overflow="fold")
+        for row in result["unmet"]:
+            quote = row["evidence"][0]["text"] if row["evidence"] else ""
+            u.add_row(plain(row["label"]), plain(row["source"]), plain(str(row["complaints"])),
+                      plain(_pct(row["share"])), plain(quote))
+        console.print(u)
+    else:
+        console.print("Unmet expectations: none (every complaint theme meets a promise).")
+    for c in result["claims"]:
+        verdict = "[red]lip service[/]" if c["lip_service"] else "[green]substantiated[/]"
+        console.print(_line("Claim: ", plain(c["text"]), " — ", verdict,
+                            _line(" (", plain(", ".join(c["reasons"])), ")") if c["reasons"] else ""))
+    console.print(f"Kept {scores['kept']} · at risk {scores['at_risk']} · broken {scores['broken']} · "
+                  f"untested {scores['untested']} · gap score "
+                  f"{'n/a' if scores['gap_score'] is None else scores['gap_score']}/100 · "
+                  f"complaint rate {_pct(scores['complaint_rate'])}")

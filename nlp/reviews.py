@@ -164,3 +164,28 @@ def themes_csv(summary: dict[str, Any]) -> str:
                                           r["share_of_complaints"], r["share_of_reviews"], r["mean_rating"],
                                           quotes[0], quotes[1])])
     return buf.getvalue()
+
+
+def review_report(nlp: Any, records: list[dict], cfg: Any) -> tuple[dict[str, Any], list[DiscoveredTheme],
+                                                                    list[tuple[int, dict]]]:
+    """The whole reviews stage on annotated records, with ``[reviews]`` settings: the summary, the
+    discovered themes and the unassigned complaints they cluster (the gap stage needs all three)."""
+    from .pipeline import project_path
+    from .taxonomy import load_taxonomy
+
+    rc = cfg["reviews"]
+    found, unassigned = discover_unassigned(nlp, records, seed=int(cfg["system"]["seed"]),
+                                            distance=float(rc["discovery_distance"]),
+                                            min_size=int(rc["discovery_min_size"]),
+                                            max_points=int(rc["discovery_max_points"]))
+    summary = summarise_reviews(records, theme_labels(cfg), n_examples=int(rc["examples"]), discovered=found,
+                                unassigned=unassigned)
+    return summary, found, unassigned
+
+
+def theme_labels(cfg: Any) -> dict[str, str]:
+    """Theme id → label, from the configured taxonomy."""
+    from .pipeline import project_path
+    from .taxonomy import load_taxonomy
+
+    return {t.id: t.label for t in load_taxonomy(project_path(cfg["paths"]["taxonomy"]))}

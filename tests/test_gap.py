@@ -1,0 +1,169 @@
+"""The gap stage: contradiction rule, verdicts, unmet expectations, claims, settings and CSV."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from nlp.errors import ConfigError
+from nlp.gap import CONTRADICTED, GapSettings, analyse_gap, contradicts, gap_csv, verdict
+from nlp.themes import UNASSIGNED, DiscoveredTheme
+
+S = GapSettings()
+LABELS = {"delivery": "Delivery", "staff": "Staff", "returns_refunds": "Returns and refunds",
+          "account_digital": "Account, app and website", "price_fees": "Price and fees"}
+
+
+def sentence(text, start=0, promise=None, claim=None, complaint=False, theme=None):
+    return {"text": text, "start": start, "end": start + len(text), "perspective": "customer", "perspective_p": 0.9,
+            "promise": promise, "claim": claim, "complaint": complaint, "complaint_p": 0.9 if complaint else 0.05,
+            "theme": theme}
+
+
+def promise(text, theme, start=0):
+    return sentence(text, start, promise={"text": text, "theme": theme, "specificity": "specific",
+                                          "strength": "firm", "quantities": []})
+
+
+def review(rid, text, theme=None):
+    return {"id": rid, "kind": "review", "source": "r.jsonl", "scores": {},
+            "sentences": [sentence(text, complaint=theme is not None, theme=theme)]}
+
+
+COPY = [{"id": "page", "kind": "company", "source": "page.md", "scores": {}, "sentences": [
+    promise("Next-day delivery on every order placed before 8pm.", "delivery"),
+    promise("No hidden fees: the price you see is the price you pay.", "price_fees", 60),
+    sentence("Customers are at the heart of everything we do.", 120,
+             claim={"text": "Customers are at the heart of everything we do.", "lip_service": False, "reasons": []}),
+]}]
+
+
+def reviews_fixture(n_late=6, n_rude=5, n_fine=40):
+    out = [review(f"late{i}", "My parcel arrived four days late instead of the next day.", "delivery")
+           for i in range(n_late)]
+    out += [review(f"rude{i}", "The delivery driver was rude and swore at me.", "staff") for i in range(n_rude)]
+    out += [review(f"fine{i}", "Lovely cushions, exactly as pictured.") for i in range(n_fine)]
+    return out
+
+
+# --- the rule, without models ---------------------------------------------------------------
+
+def test_same_theme_and_about_the_thing_contradicts():
+    assert contradicts("delivery", "delivery", S.about_similarity, S)
+    assert not contradicts("delivery", "delivery", S.about_similarity - 0.01, S)
+
+
+def test_other_theme_only_when_nearly_the_same_thing():
+    assert not contradicts("delivery", "staff", S.strict_similarity - 0.01, S)
+    assert contradicts("delivery", "staff", S.strict_similarity, S)
+    assert not contradicts(None, None, S.strict_similarity - 0.01, S)
+    assert not contradicts(UNASSIGNED, UNASSIGNED, S.about_similarity, S)
+
+
+@pytest.mark.parametrize("reviews,share,mentions,expected", [
+    (0, 0.0, 0, "untested"), (0, 0.0, 2, "untested"), (0, 0.0, 3, "kept"),
+    (1, 0.001, 1, "kept"), (1, 0.02, 1, "at_risk"), (3, 0.003, 3, "at_risk"),
+    (3, 0.05, 10, "broken"), (2, 0.5, 2, "at_risk"),
+])
+def test_verdict_thresholds(reviews, share, mentions, expected):
+    assert verdict(reviews, share, mentions, S) == expected
+
+
+def test_settings_from_config_and_errors(cfg):
+    s = GapSettings.from_config(cfg)
+    assert s.seed == int(cfg["system"]["seed"]) and s.about_similarity == float(cfg["gap"]["about_similarity"])
+    with pytest.raises(ConfigError, match=r"E303.*broken_share"):
+        GapSettings(at_risk_share=0.2, broken_share=0.1).validated()
+    with pytest.raises(ConfigError, match=r"E303.*about_similarity=1.5 \(allowed: 0 to 1\)"):
+        GapSettings(about_similarity=1.5, strict_similarity=2).validated()
+    bad = cfg.copy()
+    bad["gap"] = {**cfg["gap"], "broken_shar": 0.1}
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) broken_shar"):
+        GapSettings.from_config(bad)
+
+
+# --- with the real encoder ------------------------------------------------------------------
+
+def test_late_delivery_contradicts_next_day_rude_driver_does_not(encoder):
+    result = analyse_gap(COPY, reviews_fixture(), encoder=encoder, theme_labels=LABELS, settings=S)
+    by_text = {p["text"]: p for p in result["promises"]}
+    nd = by_text["Next-day delivery on every order placed before 8pm."]
+    assert nd["ids"] == [f"late{i}" for i in range(6)]
+    assert nd["complaints"] == 6 and nd["reviews"] == 6 and nd["share"] == round(6 / 51, 4)
+    assert nd["verdict"] == "broken" and nd["theme_label"] == "Delivery"
+    assert nd["evidence"] == [{"id": "late0", "text": "My parcel arrived four days late instead of the next day.",
+                               "similarity": nd["evidence"][0]["similarity"]}]  # distinct quotes only
+    fees = by_text["No hidden fees: the price you see is the price you pay."]
+    assert fees["verdict"] == "untested" and fees["ids"] == []
+
+
+def test_unmet_expectations_rank_unpromised_themes(encoder):
+    reviews = reviews_fixture() + [review(f"login{i}", "I could not log in to the app for a week.", "account_digital")
+                                   for i in range(7)]
+    result = analyse_gap(COPY, reviews, encoder=encoder, theme_labels=LABELS, settings=S)
+    assert [(u["theme"], u["complaints"], u["source"]) for u in result["unmet"]] == [
+        ("account_digital", 7, "taxonomy"), ("staff", 5, "taxonomy")]
+    assert result["unmet"][1]["label"] == "Staff" and result["unmet"][1]["share"] == round(5 / 58, 4)
+    assert result["scores"]["unmet_themes"] == 2
+
+
+def test_discovered_theme_is_unmet_unless_a_promise_covers_it(encoder):
+    reviews = reviews_fixture(n_rude=0) + [review(f"loy{i}", "The loyalty points vanished from my card.", UNASSIGNED)
+                                           for i in range(4)]
+    unassigned = [(i, r["sentences"][0]) for i, r in enumerate(reviews) if r["id"].startswith("loy")]
+    found = [DiscoveredTheme("discovered_1", "loyalty points, card", ["loyalty points"], [0, 1, 2, 3])]
+    result = analyse_gap(COPY, reviews, encoder=encoder, theme_labels=LABELS, settings=S, discovered=found,
+                         unassigned=unassigned)
+    assert [(u["theme"], u["source"], u["reviews"]) for u in result["unmet"]] == [("discovered_1", "discovered", 4)]
+    loyalty = promise("Your loyalty points never expire and never vanish from your card.", None, 200)
+    covering = [{**COPY[0], "sentences": COPY[0]["sentences"] + [loyalty]}]
+    result = analyse_gap(covering, reviews, encoder=encoder, theme_labels=LABELS, settings=S, discovered=found,
+                         unassigned=unassigned)
+    assert [u["theme"] for u in result["unmet"]] == []
+
+
+def test_claim_broadly_contradicted_becomes_lip_service(encoder):
+    calm = analyse_gap(COPY, reviews_fixture(), encoder=encoder, theme_labels=LABELS, settings=S)
+    assert calm["claims"][0]["lip_service"] is False and calm["claims"][0]["reasons"] == []
+    angry = analyse_gap(COPY, reviews_fixture(n_late=20, n_rude=20, n_fine=10), encoder=encoder,
+                        theme_labels=LABELS, settings=S)
+    claim = angry["claims"][0]
+    assert claim["lip_service"] is True and claim["reasons"] == [CONTRADICTED]
+    assert 1 <= len(claim["evidence"]) <= S.evidence
+    assert angry["scores"]["lip_service_claims"] == 1 and angry["scores"]["complaint_rate"] == 0.8
+
+
+def test_matrix_and_scores(encoder):
+    result = analyse_gap(COPY, reviews_fixture(), encoder=encoder, theme_labels=LABELS, settings=S)
+    m = result["matrix"]
+    assert m["promises"][0].startswith("Next-day") and m["themes"] == ["delivery", "staff"]
+    assert m["labels"] == ["Delivery", "Staff"] and m["counts"][0][0] == 6
+    assert m["contradicting"] == [[True, False], [False, False]]
+    s = result["scores"]
+    assert (s["promises"], s["broken"], s["untested"], s["reviews"]) == (2, 1, 1, 51)
+    assert s["gap_score"] == 100  # the one tested promise is broken
+
+
+def test_no_reviews_means_everything_untested(encoder):
+    result = analyse_gap(COPY, [], encoder=encoder, theme_labels=LABELS, settings=S)
+    assert {p["verdict"] for p in result["promises"]} == {"untested"}
+    assert result["unmet"] == [] and result["scores"]["complaint_rate"] is None
+    assert result["scores"]["gap_score"] is None and result["claims"][0]["lip_service"] is False
+
+
+def test_no_copy_still_lists_unmet(encoder):
+    result = analyse_gap([], reviews_fixture(), encoder=encoder, theme_labels=LABELS, settings=S)
+    assert result["promises"] == [] and [u["theme"] for u in result["unmet"]] == ["delivery", "staff"]
+
+
+def test_csv_is_spreadsheet_safe(encoder):
+    evil = [review(f"e{i}", "=HYPERLINK(\"http://x\") my parcel arrived four days late, not next day.", "delivery")
+            for i in range(5)]
+    result = analyse_gap(COPY, evil, encoder=encoder, theme_labels=LABELS, settings=S)
+    rows = list(csv.reader(io.StringIO(gap_csv(result))))
+    assert rows[0][:4] == ["section", "text", "theme", "verdict"]
+    assert {r[0] for r in rows[1:]} == {"promise", "claim"}
+    for cell in (c for r in rows for c in r):
+        assert not cell.startswith(("=", "+", "-", "@"))
+    assert any(c.startswith("'=HYPERLINK") for r in rows for c in r)
