@@ -170,8 +170,6 @@ def review_report(nlp: Any, records: list[dict], cfg: Any) -> tuple[dict[str, An
                                                                     list[tuple[int, dict]]]:
     """The whole reviews stage on annotated records, with ``[reviews]`` settings: the summary, the
     discovered themes and the unassigned complaints they cluster (the gap stage needs all three)."""
-    from .pipeline import project_path
-    from .taxonomy import load_taxonomy
 
     rc = cfg["reviews"]
     found, unassigned = discover_unassigned(nlp, records, seed=int(cfg["system"]["seed"]),
