@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The browser tests drive Debian's Chromium (Playwright uses the system browser, never its own download).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: demo test train evaluate clean
 
@@ -15,10 +18,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/lipservice demo
+	$(BIN)/lipservice demo --html demo-report.html
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+
+test: $(STAMP) $(CHROMIUM)
+	LIPSERVICE_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q
 
 train: $(STAMP)
 	$(BIN)/lipservice train

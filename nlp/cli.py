@@ -48,11 +48,16 @@ def _run(fn):
         raise typer.Exit(130)
 
 
+def _write_text(path: Path, text: str) -> None:
+    """Write an output file, making its folder when needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 def _write_html(path: Path, title: str, **parts) -> None:
     from .html_report import render_report
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(title=title, **parts), encoding="utf-8")
+    _write_text(path, render_report(title=title, **parts))
 
 
 def _annotate(paths: list[str], cfg, opts, workers: int, on_reject):
@@ -157,8 +162,10 @@ def rejects_path_for(output: Path) -> Path:
 
 
 @app.command()
-def demo(config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
-    """Audit the bundled demo page in company voice and rewritten in customer voice, and compare."""
+def demo(html_path: Optional[Path] = HtmlOpt, config: Optional[Path] = ConfigOpt,
+         sets: Optional[List[str]] = SetOpt) -> None:
+    """Audit the bundled demo page in company voice and rewritten in customer voice, and compare;
+    then the gap between a demo shop's promises and its reviews."""
 
     def work():
         from .audit import audit_result
@@ -180,8 +187,32 @@ def demo(config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt)
         spec_before, spec_after = (r["scores"]["promise_count"] for r in results)
         out.print(f"Lip-service score: [red]{lip_before}[/] → [green]{lip_after}[/] out of 100; "
                   f"promises: {spec_before} → {spec_after}.")
+        _demo_gap(cfg, html_path)
 
     _run(work)
+
+
+def _demo_gap(cfg, html_path: Optional[Path]) -> None:
+    """The demo's second part: a shop's copy against its reviews (``corpora/demo/gap/``)."""
+    from .gap import gap_report
+    from .io import ReadOptions, read_inputs
+    from .pipeline import PROJECT_ROOT
+    from .report import print_gap
+
+    folder = PROJECT_ROOT / "corpora" / "demo" / "gap"
+    bad = []
+    annotator, copy = _annotate([str(folder / "copy.md")], cfg, ReadOptions(default_kind="company"), 1, bad.append)
+    copy = list(copy)
+    reviews = list(annotator.annotate(read_inputs([str(folder / "reviews.jsonl")], ReadOptions(default_kind="review")),
+                                      bad.append))
+    out.rule("[bold]The gap: a shop's promises against its reviews")
+    result = gap_report(annotator.nlp, copy, reviews, cfg)
+    print_gap(out, result)
+    if html_path:
+        _write_html(html_path, "lipservice demo: the gap", gap=result)
+        out.print(f"HTML report: {escape(str(html_path))}")
+    else:
+        out.print("[dim]lipservice demo --html report.html writes all of this as a page.[/]")
 
 
 @app.command()
@@ -246,14 +277,16 @@ def _perspective_only(cfg):
 
 
 @app.command()
-def evaluate(task: str = typer.Option("perspective", help="What to measure: perspective, promises, claims or "
-                                                        "complaints."),
+def evaluate(task: str = typer.Option("perspective", help="What to measure: perspective, promises, claims, "
+                                                        "complaints or gap."),
              data: Optional[str] = typer.Option(None, help="Labelled JSONL/CSV (text, label) for perspective."),
              label_field: str = typer.Option("label", help="Field holding the gold label in --data."),
              text_field: str = typer.Option("text", help="Field holding the text in --data."),
              real: bool = typer.Option(False, "--real", help="Measure on the real data sets in ../shared/data."),
              shared_dir: Optional[Path] = typer.Option(None, help="Where the shared data sets are."),
              json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+             tune: bool = typer.Option(False, "--tune", help="--task gap: also the thresholds that do best on the "
+                                                             "train pairs, measured on the test pairs."),
              config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Held-out (or --real) metrics of a task, each beside its baseline."""
 
@@ -262,8 +295,8 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
         from .pipeline import build_nlp
         from .report import print_metrics
 
-        if task not in ("perspective", "promises", "claims", "complaints"):
-            raise UsageError(f"--task {task!r} is not one of: perspective, promises, claims, complaints",
+        if task not in ("perspective", "promises", "claims", "complaints", "gap"):
+            raise UsageError(f"--task {task!r} is not one of: perspective, promises, claims, complaints, gap",
                              code=E_BAD_TASK)
         if data and task != "perspective":
             raise UsageError("--data is for --task perspective (a labelled file of sentences)")
@@ -287,6 +320,10 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
             from .benchmarks import zero_shot_metrics
 
             results.update(zero_shot_metrics(nlp, shared) if real else ev.evaluate_complaints(nlp, cfg))
+        elif task == "gap":
+            if real:
+                raise UsageError("no real labelled gap data: `--task gap` measures the project's test pairs only")
+            results.update(ev.evaluate_gap(nlp, cfg, tune=tune))
         else:
             if real:
                 raise UsageError("no real labelled claims data: `--task claims` measures the test split only")
@@ -329,9 +366,9 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         summary["rejects"] = [b.to_json() for b in bad]
         print_reviews(out, summary)
         if json_path:
-            json_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            _write_text(json_path, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
         if csv_path:
-            csv_path.write_text(themes_csv(summary), encoding="utf-8")
+            _write_text(csv_path, themes_csv(summary))
         if html_path:
             _write_html(html_path, "lipservice reviews", reviews=summary)
         err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False, markup=False)
@@ -378,15 +415,30 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         result["rejects"] = [b.to_json() for b in bad]
         print_gap(out, result)
         if json_path:
-            json_path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            _write_text(json_path, json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         if csv_path:
-            csv_path.write_text(gap_csv(result), encoding="utf-8")
+            _write_text(csv_path, gap_csv(result))
         if html_path:
             _write_html(html_path, "lipservice gap", gap=result)
         err.print(f"read {c.read} · annotated {c.annotated} (copy {len(copy_records)}, reviews "
                   f"{len(review_records)}) · rejected {c.rejected}", highlight=False, markup=False)
         for b in bad[:10]:
             err.print(f"rejected: {b.source}: {b.position}: {b.reason}", highlight=False, markup=False)
+
+    _run(work)
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+          port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+          config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
+    """A page for auditors (paste copy, upload reviews, read the report) and a JSON API (/docs)."""
+
+    def work():
+        from .serve import run
+
+        _log_to_stderr()
+        run(_config(config, sets), host, port)
 
     _run(work)
 

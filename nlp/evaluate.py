@@ -276,3 +276,70 @@ def evaluate_complaints(nlp: Language, cfg) -> dict:
     return {"complaint detection (test split sentences)": {
         "complaints component": binary_metrics(gold, pred),
         "VADER negativity (baseline)": binary_metrics(gold, vader_complaint([e.text for e in test]))}}
+
+
+def _pair_themes(nlp: Language, texts: list[str], promise: bool) -> list[str | None]:
+    """The theme the pipeline gives each text: its first promise's (copy) or first complaint's (review)."""
+    out: list[str | None] = []
+    for doc in nlp.pipe(texts, batch_size=64):
+        sents = [s for s in doc.sents if (s._.promise if promise else s._.theme)]
+        out.append((sents[0]._.promise.get("theme") if promise else sents[0]._.theme) if sents else None)
+    return out
+
+
+def load_gap_pairs(path: Path) -> list[dict]:
+    """The labelled promise × complaint pairs (``corpora/gap/pairs.jsonl``)."""
+    if not path.is_file():
+        raise InputError(f"{path}: gap pairs not found; point [paths] corpora at the project's corpora/",
+                         code=E_NOT_FOUND)
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def evaluate_gap(nlp: Language, cfg, *, tune: bool = False) -> dict:
+    """Does a complaint contradict a promise? The gap rule on the test pairs, with the pipeline's
+    themes (end to end) and with gold themes, beside theme-only and similarity-only baselines.
+    With ``tune``, also the thresholds that do best on the train pairs (never the test pairs)."""
+    from .gap import GapSettings, contradicts
+
+    pairs = load_gap_pairs(project_path(cfg["paths"]["corpora"]) / "gap" / "pairs.jsonl")
+    encoder = nlp.get_pipe("complaints").encoder
+    sims = np.sum(encoder.encode([p["promise"] for p in pairs]) * encoder.encode([p["complaint"] for p in pairs]),
+                  axis=1)
+    p_theme = _pair_themes(nlp, [p["promise"] for p in pairs], promise=True)
+    c_theme = _pair_themes(nlp, [p["complaint"] for p in pairs], promise=False)
+    settings = GapSettings.from_config(cfg)
+    split = {s: [i for i, p in enumerate(pairs) if p["split"] == s] for s in ("train", "test")}
+
+    def rule(idx: list[int], s: GapSettings, gold_themes: bool) -> list[bool]:
+        return [contradicts(pairs[i]["promise_theme"] if gold_themes else p_theme[i],
+                            pairs[i]["complaint_theme"] if gold_themes else c_theme[i], float(sims[i]), s)
+                for i in idx]
+
+    def best_cut(idx: list[int]) -> float:  # similarity-only baseline, its threshold fitted on train
+        grid = np.round(np.arange(0.1, 0.9, 0.01), 2)
+        return float(max(grid, key=lambda t: binary_metrics([pairs[i]["contradicts"] for i in idx],
+                                                            [sims[i] >= t for i in idx])["f1"]))
+
+    test, gold = split["test"], [pairs[i]["contradicts"] for i in split["test"]]
+    cut = best_cut(split["train"])
+    results = {
+        "gap rule, pipeline themes": binary_metrics(gold, rule(test, settings, False)),
+        "gap rule, gold themes": binary_metrics(gold, rule(test, settings, True)),
+        "same theme only (baseline)": binary_metrics(gold, [p_theme[i] is not None and p_theme[i] == c_theme[i]
+                                                            for i in test]),
+        f"similarity >= {cut:.2f} only (baseline, fitted on train)": binary_metrics(gold, [sims[i] >= cut
+                                                                                          for i in test]),
+    }
+    if tune:
+        train_gold = [pairs[i]["contradicts"] for i in split["train"]]
+        grid = [(a, b) for a in np.round(np.arange(0.15, 0.61, 0.01), 2) for b in np.round(np.arange(0.4, 0.91, 0.05), 2)
+                if a <= b]
+        scored = [(binary_metrics(train_gold, rule(split["train"], GapSettings(about_similarity=float(a),
+                                                                               strict_similarity=float(b)), False))
+                   ["f1"], -a, -b) for a, b in grid]
+        f1, a, b = max(scored)
+        tuned = GapSettings(about_similarity=-a, strict_similarity=-b)
+        results[f"tuned on train: about_similarity={-a:.2f}, strict_similarity={-b:.2f} (train F1 {f1:.3f})"] = \
+            binary_metrics(gold, rule(test, tuned, False))
+    return {f"gap pairs (test split, {len(test)} pairs)": results}

@@ -241,8 +241,9 @@ def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reje
     return None
 
 
-def _record_from_mapping(source: str, position: str, default_id: str, obj: dict, opts: ReadOptions
-                         ) -> Record | Reject:
+def record_from_mapping(source: str, position: str, default_id: str, obj: dict, opts: ReadOptions
+                        ) -> Record | Reject:
+    """A record from one row/object (JSONL, CSV, Parquet, API), or a reject saying what is wrong."""
     if opts.text_field not in obj:
         return Reject(source, position, f"no {opts.text_field!r} field (fields: {', '.join(map(str, obj)) or 'none'}); "
                                         "name it with --text-field", E_MISSING_COLUMN)
@@ -297,7 +298,7 @@ def _read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) ->
             if not isinstance(obj, dict):
                 yield Reject(source, pos, f"a JSON {type(obj).__name__}, not an object", E_BAD_JSON)
                 continue
-            yield _record_from_mapping(source, pos, f"{source}:{lineno}", obj, opts)
+            yield record_from_mapping(source, pos, f"{source}:{lineno}", obj, opts)
 
 
 def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
@@ -337,7 +338,7 @@ def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
             if len(row) != len(header):
                 yield Reject(source, pos, f"row has {len(row)} fields, header has {len(header)}", E_BAD_FIELD)
                 continue
-            yield _record_from_mapping(source, pos, f"{source}:{line_before}", dict(zip(header, row)), opts)
+            yield record_from_mapping(source, pos, f"{source}:{line_before}", dict(zip(header, row)), opts)
 
 
 def _read_parquet(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
@@ -367,7 +368,7 @@ def _read_parquet(source: str, path: Path, compressed: bool, opts: ReadOptions) 
             for batch in pf.iter_batches(batch_size=1024):
                 for obj in batch.to_pylist():
                     row += 1
-                    yield _record_from_mapping(source, f"row {row}", f"{source}:{row}", json_safe(obj), opts)
+                    yield record_from_mapping(source, f"row {row}", f"{source}:{row}", json_safe(obj), opts)
         except (pa.ArrowException, OSError) as err:
             yield Reject(source, f"after row {row}", f"unreadable Parquet data ({str(err)[:160]}); rows before "
                                                      "this point were kept", E_CORRUPT)

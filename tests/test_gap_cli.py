@@ -1,0 +1,63 @@
+"""`lipservice gap` end to end with the real pipeline: several copy and review files, JSON, HTML,
+spreadsheet-safe CSV, counts that reconcile, and one-line errors for bad settings and inputs."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+COPY = ("# Larkfield Home\n\nNext-day delivery on every order placed before 8pm. Your refund arrives within 5 working "
+        "days.\n\nCustomers are at the heart of everything we do.\n")
+LATE = "My parcel arrived four days late instead of the next day."
+ROWS = [{"id": f"late{i}", "text": LATE, "rating": "1 star", "date": "2025-03-14"} for i in range(5)] + \
+       [{"id": f"login{i}", "text": "I could not log in to the app for a week.", "rating": 2} for i in range(4)] + \
+       [{"id": f"ok{i}", "text": "Lovely cushions, exactly as pictured.", "rating": 5} for i in range(20)] + \
+       [{"id": "empty", "text": "  "}]
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "nlp.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_gap_json_html_csv_from_several_files(tmp_path):
+    (tmp_path / "about.md").write_text(COPY)
+    (tmp_path / "faq.txt").write_text("=cmd|' /C calc'!A0 Free returns within 30 days.\n")
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS[:15]))
+    with (tmp_path / "b.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["id", "text", "rating", "date"])
+        w.writeheader()
+        w.writerows(ROWS[15:])
+    out = tmp_path / "out"
+    done = cli("gap", "--copy", tmp_path / "about.md", tmp_path / "faq.txt", "--reviews", tmp_path / "a.jsonl",
+               tmp_path / "b.csv", "--json", out / "gap.json", "--html", out / "gap.html", "--csv", out / "gap.csv")
+    assert done.returncode == 0, done.stderr
+    assert "read 32 · annotated 31 (copy 2, reviews 29) · rejected 1" in done.stderr
+    result = json.loads((out / "gap.json").read_text())
+    nd = next(p for p in result["promises"] if p["text"].startswith("Next-day"))
+    assert nd["verdict"] == "broken" and nd["ids"] == [f"late{i}" for i in range(5)] and nd["share"] == round(5 / 29, 4)
+    assert nd["evidence"][0]["text"] == LATE
+    assert result["unmet"][0]["theme"] == "account_digital" and result["unmet"][0]["reviews"] == 4
+    assert {c["text"] for c in result["claims"]} == {"Customers are at the heart of everything we do."}
+    assert result["rejects"][0]["code"] == "E119" and result["counts"]["rejected"] == 1
+    page = (out / "gap.html").read_text()
+    assert 'id="verdicts"' in page and "<script" not in page and LATE in page
+    rows = list(csv.reader((out / "gap.csv").open()))
+    assert any(r[0] == "promise" and r[3] == "broken" for r in rows)
+    assert all(not c.startswith(("=", "+", "-", "@")) for r in rows for c in r)
+    assert "Broken" in done.stdout or "broken" in done.stdout
+
+
+def test_gap_bad_setting_is_one_line_exit_2(tmp_path):
+    (tmp_path / "c.md").write_text(COPY)
+    (tmp_path / "r.jsonl").write_text(json.dumps(ROWS[0]) + "\n")
+    done = cli("gap", "--copy", tmp_path / "c.md", "--reviews", tmp_path / "r.jsonl", "--set", "gap.broken_share=2")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "E303" in done.stderr and "broken_share=2" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_gap_missing_reviews_file_names_it(tmp_path):
+    (tmp_path / "c.md").write_text(COPY)
+    done = cli("gap", "--copy", tmp_path / "c.md", "--reviews", tmp_path / "nope.jsonl")
+    assert done.returncode == 2 and "nope.jsonl: file not found" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,236 @@
+"""``lipservice serve``: the JSON API and upload limits (FastAPI's TestClient), and the page in a
+real headless Chromium driven by Playwright: paste copy, upload reviews, read the report; hostile
+input in every field runs nothing."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the serve extra is not installed")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from nlp.serve import create_app  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("LIPSERVICE_ARTIFACTS", ROOT / ".artifacts"))
+CHROMIUM = os.environ.get("LIPSERVICE_CHROMIUM", "/usr/bin/chromium")
+COPY = ("# Larkfield Home\n\nNext-day delivery on every order placed before 8pm. Free returns within 30 days. "
+        "Customers are at the heart of everything we do.\n")
+REVIEWS = [{"id": f"r{i}", "text": "My parcel arrived four days late instead of the next day.", "rating": "1 star",
+            "date": "2025-03-14"} for i in range(6)] + \
+          [{"id": f"ok{i}", "text": "Lovely cushions, exactly as pictured.", "rating": 5, "date": "03/20/2025"}
+           for i in range(14)]
+HOSTILE = ['<script>window.__pwned=1</script>', '<img src=x onerror="window.__pwned=1">',
+           'javascript:window.__pwned=1', '" onmouseover="window.__pwned=1" x="', "<svg onload=window.__pwned=1>",
+           "=HYPERLINK(\"javascript:alert(1)\")"]
+
+
+@pytest.fixture(scope="module")
+def app(cfg, nlp):
+    return create_app(cfg, nlp)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return TestClient(app)
+
+
+def jsonl(rows) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+# --- JSON API ---------------------------------------------------------------------------------
+
+def test_api_audit_returns_the_audit_contract(client):
+    r = client.post("/api/audit", json={"documents": [{"id": "page", "text": COPY}]})
+    assert r.status_code == 200
+    doc = r.json()["documents"][0]
+    assert doc["id"] == "page" and doc["scores"]["sentences"] >= 3
+    assert any(p["text"].startswith("Next-day delivery") for p in doc["promises"])
+
+
+def test_api_annotate_keeps_order_and_rejects_with_reasons(client):
+    r = client.post("/api/annotate", json={"records": [{"id": "a", "text": "You get your money back in 48 hours."},
+                                                       {"id": "b", "text": "   "}, {"text": 42},
+                                                       {"id": "c", "text": "We are award-winning."}]})
+    body = r.json()
+    assert r.status_code == 200 and [x["id"] for x in body["records"]] == ["a", "c"]
+    assert body["counts"] == {"read": 4, "annotated": 2, "rejected": 2}
+    assert [x["position"] for x in body["rejects"]] == ["records[1]", "records[2]"]
+    assert "empty text" in body["rejects"][0]["reason"] and "not a string" in body["rejects"][1]["reason"]
+    assert set(body["records"][0]["sentences"][0]) >= {"text", "start", "end", "perspective", "complaint_p", "theme"}
+
+
+def test_api_gap(client):
+    r = client.post("/api/gap", json={"copy": [{"id": "page", "text": COPY}], "reviews": REVIEWS})
+    assert r.status_code == 200
+    gap = r.json()
+    nd = next(p for p in gap["promises"] if p["text"].startswith("Next-day"))
+    assert nd["verdict"] == "broken" and nd["ids"] == [f"r{i}" for i in range(6)]
+    assert set(gap) >= {"promises", "unmet", "claims", "scores"}
+
+
+def test_api_reviews_upload(client):
+    r = client.post("/api/reviews", files={"file": ("reviews.jsonl", jsonl(REVIEWS), "application/x-ndjson")})
+    assert r.status_code == 200 and r.json()["reviews"] == 20
+
+
+def test_openapi_lists_every_route(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/audit", "/api/annotate", "/api/gap", "/api/reviews", "/report", "/"} <= set(paths)
+
+
+@pytest.mark.parametrize("body,status,code", [
+    ({"documents": []}, 200, None),
+    ({"records": [{"text": "hi"}], "kind": "robot"}, 422, "E120"),
+    ({"copy": [], "reviews": []}, 422, "E130"),
+])
+def test_api_bad_requests_get_clear_4xx(client, body, status, code):
+    route = {"documents": "/api/audit", "records": "/api/annotate", "copy": "/api/gap"}[next(iter(body))]
+    r = client.post(route, json=body)
+    assert r.status_code == status
+    if code:
+        assert r.json()["error"]["code"] == code and r.json()["error"]["message"]
+
+
+def test_upload_limits_and_formats(cfg, nlp):
+    small = cfg.copy()
+    small["serve"] = {**cfg["serve"], "max_upload_mb": 0.001, "max_records": 2}
+    c = TestClient(create_app(small, nlp))
+    big = c.post("/api/reviews", files={"file": ("reviews.jsonl", b"x" * 5000)})
+    assert big.status_code == 413 and "over the upload limit" in big.json()["error"]["message"]
+    many = c.post("/api/annotate", json={"records": [{"text": "a"}] * 3})
+    assert many.status_code == 413 and many.json()["error"]["code"] == "E131"
+    exe = c.post("/api/reviews", files={"file": ("tool.exe", b"MZ\x90")})
+    assert exe.status_code == 415 and "unknown extension '.exe'" in exe.json()["error"]["message"]
+    empty = c.post("/api/reviews", files={"file": ("r.jsonl", b"")})
+    assert empty.status_code == 422 and "empty" in empty.json()["error"]["message"]
+    nocol = c.post("/api/reviews", files={"file": ("r.csv", b"id,body\n1,late again\n")})
+    assert nocol.status_code == 422 and "r.csv: line 1: no 'text' column" in nocol.json()["error"]["message"]
+    page = c.post("/report", data={"copy": ""})
+    assert page.status_code == 422 and "nothing to analyse" in page.text and "<form" in page.text
+
+
+def test_upload_rejects_are_reported_not_dropped(client):
+    rows = jsonl(REVIEWS[:3]) + b'{"id": "broken", "text": \n' + b'{"id": "bin", "text": "a\\u0000b"}\n'
+    body = client.post("/api/reviews", files={"file": ("mixed.jsonl", rows)}).json()
+    assert body["reviews"] == 3 and len(body["rejects"]) == 2
+    assert all(r["source"] == "mixed.jsonl" for r in body["rejects"])
+
+
+def test_form_page_is_self_contained(client):
+    page = client.get("/").text
+    assert '<textarea id="copy" name="copy"' in page and 'type="file"' in page
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+
+
+# --- in a real browser --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(app):
+    uvicorn = pytest.importorskip("uvicorn")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium; or set LIPSERVICE_CHROMIUM")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def _watch(page) -> list[str]:
+    """Everything that would show a script ran: dialogs, console output, page errors."""
+    events: list[str] = []
+    page.on("dialog", lambda d: (events.append(f"dialog {d.message}"), d.dismiss()))
+    page.on("console", lambda m: events.append(f"console {m.type}: {m.text}"))
+    page.on("pageerror", lambda e: events.append(f"error {e}"))
+    return events
+
+
+def test_browser_paste_upload_and_read_the_gap(browser, server, tmp_path):
+    upload = tmp_path / "reviews.jsonl"
+    upload.write_bytes(jsonl(REVIEWS))
+    page = browser.new_page()
+    page.goto(server + "/")
+    page.fill("#copy", COPY)
+    page.set_input_files("#reviews", str(upload))
+    page.click("button[type=submit]")
+    page.wait_for_selector("#verdicts")
+    assert page.locator("#copy mark.promise").count() >= 2  # promises highlighted in the copy
+    assert page.locator("#copy mark.claim").count() >= 1
+    row = page.locator("#verdicts tr[data-verdict]", has_text="Next-day delivery")
+    assert row.get_attribute("data-verdict") == "broken"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "serve-gap-report.png"), full_page=True)
+    page.close()
+
+
+def test_browser_hostile_input_in_every_field_runs_nothing(browser, server, tmp_path):
+    evil = " ".join(HOSTILE)
+    rows = [{"id": f"{h}{i}", "text": f"My parcel arrived four days late instead of the next day. {h}",
+             "rating": h, "date": h, h: h} for i, h in enumerate(HOSTILE * 2)]
+    upload = tmp_path / "x.jsonl"
+    upload.write_bytes(jsonl(rows))
+    page = browser.new_page()
+    events = _watch(page)
+    page.goto(server + "/")
+    page.fill("#copy", f"# {evil}\n\nNext-day delivery on every order. {evil}\n\nCustomers come first. {evil}\n")
+    page.set_input_files("#reviews", str(upload))
+    page.click("button[type=submit]")
+    page.wait_for_selector("#verdicts")
+    page.hover("#copy")
+    assert page.evaluate("window.__pwned") is None and page.evaluate("document.scripts.length") == 0
+    assert page.locator("[onerror], [onload], [onmouseover]").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0
+    assert "<script>window.__pwned=1</script>" in page.inner_text("#copy")  # shown as text, not run
+    assert not [e for e in events if "pwned" in e or e.startswith("dialog")]
+    page.close()
+
+
+def test_report_without_csp_still_runs_nothing(browser, app, tmp_path):
+    """Escaping alone must hold: the same hostile report, its CSP removed, loaded as a file."""
+    from nlp.html_report import render_report
+
+    service = app.state.service
+    evil = " ".join(HOSTILE)
+    result = service.gap([service.copy_record(f"Next-day delivery on every order. {evil} Customers come first.")],
+                         service.records_from_json([{"id": h, "text": f"The parcel came a week late. {h}",
+                                                     "rating": h, "date": h} for h in HOSTILE], "review", HOSTILE[0]))
+    html = render_report(title=evil, gap=result)
+    html = html.replace("Content-Security-Policy", "X-Removed")
+    path = tmp_path / "report.html"
+    path.write_text(html, encoding="utf-8")
+    page = browser.new_page()
+    events = _watch(page)
+    page.goto(path.as_uri())
+    page.hover("body")
+    assert page.evaluate("window.__pwned") is None and page.evaluate("document.scripts.length") == 0
+    assert not [e for e in events if "pwned" in e or e.startswith("dialog")]
+    page.close()
