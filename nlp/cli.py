@@ -60,6 +60,31 @@ def _write_html(path: Path, title: str, **parts) -> None:
     _write_text(path, render_report(title=title, **parts))
 
 
+def _progressing(records, paths: list[str]):
+    """Annotated records as they come, with a progress bar on a terminal (a log line every 30 s
+    otherwise): corpora of reviews take minutes."""
+    from .batch import estimate_records
+    from .progress import BatchProgress
+
+    _log_to_stderr()
+    files = [p for p in paths if p != "-"]
+    with BatchProgress(estimate_records(files) if files else None) as bar:
+        for rec in records:
+            bar.advance(1, 1, len(rec["sentences"]))
+            yield rec
+
+
+def _write_outputs(result: dict, json_path: Optional[Path], csv_path: Optional[Path], to_csv,
+                   html_path: Optional[Path], title: str, **parts) -> None:
+    """The --json, --csv and --html files a report command was asked for."""
+    if json_path:
+        _write_text(json_path, json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    if csv_path:
+        _write_text(csv_path, to_csv(result))
+    if html_path:
+        _write_html(html_path, title, **parts)
+
+
 def _annotate(paths: list[str], cfg, opts, workers: int, on_reject):
     from .annotate import Annotator
     from .io import read_inputs
@@ -359,18 +384,13 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         check_inputs(inputs, opts)
         bad = []
         annotator, records = _annotate(inputs, cfg, opts, 1, bad.append)
-        records = list(records)
+        records = list(_progressing(records, inputs))
         summary, _, _ = review_report(annotator.nlp, records, cfg)
         c = annotator.counts
         summary["counts"] = {"read": c.read, "annotated": c.annotated, "rejected": c.rejected}
         summary["rejects"] = [b.to_json() for b in bad]
         print_reviews(out, summary)
-        if json_path:
-            _write_text(json_path, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
-        if csv_path:
-            _write_text(csv_path, themes_csv(summary))
-        if html_path:
-            _write_html(html_path, "lipservice reviews", reviews=summary)
+        _write_outputs(summary, json_path, csv_path, themes_csv, html_path, "lipservice reviews", reviews=summary)
         err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False, markup=False)
         for b in bad[:10]:
             err.print(f"rejected: {b.source}: {b.position}: {b.reason}", highlight=False, markup=False)
@@ -407,19 +427,15 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         bad = []
         annotator, copy_records = _annotate(copy, cfg, copy_opts, 1, bad.append)
         copy_records = list(copy_records)
-        review_records = list(annotator.annotate(read_inputs(reviews_in, review_opts), bad.append))
+        review_records = list(_progressing(annotator.annotate(read_inputs(reviews_in, review_opts), bad.append),
+                                           reviews_in))
         result = gap_report(annotator.nlp, copy_records, review_records, cfg)
         c = annotator.counts
         result["counts"] = {"read": c.read, "annotated": c.annotated, "rejected": c.rejected,
                             "copy": len(copy_records), "reviews": len(review_records)}
         result["rejects"] = [b.to_json() for b in bad]
         print_gap(out, result)
-        if json_path:
-            _write_text(json_path, json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-        if csv_path:
-            _write_text(csv_path, gap_csv(result))
-        if html_path:
-            _write_html(html_path, "lipservice gap", gap=result)
+        _write_outputs(result, json_path, csv_path, gap_csv, html_path, "lipservice gap", gap=result)
         err.print(f"read {c.read} · annotated {c.annotated} (copy {len(copy_records)}, reviews "
                   f"{len(review_records)}) · rejected {c.rejected}", highlight=False, markup=False)
         for b in bad[:10]:

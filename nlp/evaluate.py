@@ -279,12 +279,16 @@ def evaluate_complaints(nlp: Language, cfg) -> dict:
 
 
 def _pair_themes(nlp: Language, texts: list[str], promise: bool) -> list[str | None]:
-    """The theme the pipeline gives each text: its first promise's (copy) or first complaint's (review)."""
-    out: list[str | None] = []
-    for doc in nlp.pipe(texts, batch_size=64):
-        sents = [s for s in doc.sents if (s._.promise if promise else s._.theme)]
-        out.append((sents[0]._.promise.get("theme") if promise else sents[0]._.theme) if sents else None)
-    return out
+    """The theme the pipeline would give each text as a promise (the promises component's nearest
+    theme) or as a complaint (the themes component's head, ``unassigned`` when unsure), whether or not
+    the detector would flag it: the pairs measure the matching rule, not detection."""
+    from .themes import decide_themes, theme_matrix
+
+    if promise:
+        matcher = nlp.get_pipe("promises").themes
+        return [t for t, _ in matcher.assign(matcher.encoder.encode(texts))]
+    themes = nlp.get_pipe("themes")
+    return [t for t, _, _ in themes.decide(theme_matrix(texts, themes.encoder, themes.matcher))]
 
 
 def load_gap_pairs(path: Path) -> list[dict]:

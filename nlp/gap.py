@@ -28,8 +28,8 @@ CONTRADICTED = "contradicted_by_complaints"
 class GapSettings:
     """The thresholds of the gap stage (``[gap]`` in config.cfg); documented there."""
 
-    about_similarity: float = 0.4
-    strict_similarity: float = 0.6
+    about_similarity: float = 0.33
+    strict_similarity: float = 0.4
     at_risk_share: float = 0.01
     broken_share: float = 0.05
     min_complaints: int = 3
@@ -117,9 +117,10 @@ def _unique_encode(encoder: Any, texts: Sequence[str], dim: int) -> np.ndarray:
 
 def _evidence(rows: list[int], sims: np.ndarray, complaints: list[tuple[int, dict]], reviews: list[dict],
               n: int) -> list[dict[str, Any]]:
-    """The ``n`` most similar distinct quotes among complaint rows ``rows``, best first."""
+    """The ``n`` best distinct quotes among complaint rows ``rows``: most similar to the promise and
+    surest to be complaints (similarity × complaint probability), best first."""
     out, seen = [], set()
-    for k in sorted(rows, key=lambda k: (-float(sims[k]), k)):
+    for k in sorted(rows, key=lambda k: (-float(sims[k]) * (complaints[k][1].get("complaint_p") or 1.0), k)):
         i, s = complaints[k]
         if s["text"] in seen:
             continue

@@ -231,8 +231,9 @@ def test_audit_markdown_prints_share_and_writes_json(tmp_path):
     page = tmp_path / "about.md"
     page.write_text(md, encoding="utf-8")
     report = tmp_path / "audit.json"
+    html_page = tmp_path / "report" / "audit.html"
 
-    result = invoke(["audit", page, "--json", report])
+    result = invoke(["audit", page, "--json", report, "--html", html_page])
 
     assert result.exit_code == 0, result.output
     m = re.search(r"Customer-perspective share: (\d+)%", ANSI.sub("", result.stdout))
@@ -253,6 +254,8 @@ def test_audit_markdown_prints_share_and_writes_json(tmp_path):
     assert {r["text"] for r in doc["rewrite_first"]} <= company
     ps = [r["perspective_p"] for r in doc["rewrite_first"]]
     assert ps == sorted(ps, reverse=True)  # surest company-centred first
+    shown = html_page.read_text(encoding="utf-8")
+    assert 'id="copy"' in shown and "You get your money back within 30 days." in shown and "<script" not in shown
 
 
 @pytest.mark.parametrize("name, data, position", [
@@ -292,9 +295,11 @@ def test_audit_refuses_table_formats_with_a_hint(tmp_path):
 # --------------------------------------------------------------------------- demo
 
 
-def test_demo_runs_and_prints_the_difference():
-    result = invoke(["demo"])
+def test_demo_runs_and_prints_the_difference(tmp_path):
+    result = invoke(["demo", "--html", tmp_path / "demo.html"])
     assert result.exit_code == 0, result.output
     out = ANSI.sub("", result.stdout)
     assert "The difference" in out
     assert re.search(r"company voice \d+% → customer voice \d+%", out)
+    assert "The gap" in out and "Unmet expectations" in out and re.search(r"broken|at_risk", out)
+    assert 'id="verdicts"' in (tmp_path / "demo.html").read_text(encoding="utf-8")

@@ -43,6 +43,14 @@ def test_reviews_report_json_csv_and_counts(tmp_path):
     assert "Complaint themes" in done.stdout
 
 
+def test_reviews_html_report(tmp_path):
+    done, _, _ = run(tmp_path, ROWS, "--html", tmp_path / "rv.html")
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "rv.html").read_text(encoding="utf-8")
+    assert "Complaint themes" in page and "<svg" in page and "<script" not in page
+    assert '"http://x"' not in page  # input is only ever shown escaped
+
+
 def test_a_corpus_without_complaints(tmp_path):
     done, out_json, _ = run(tmp_path, [{"id": "x", "text": "Lovely staff and quick service, thank you."},
                                        {"id": "y", "text": "Five stars, would recommend to friends."}])

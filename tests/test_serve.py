@@ -234,3 +234,30 @@ def test_report_without_csp_still_runs_nothing(browser, app, tmp_path):
     assert page.evaluate("window.__pwned") is None and page.evaluate("document.scripts.length") == 0
     assert not [e for e in events if "pwned" in e or e.startswith("dialog")]
     page.close()
+
+
+def test_cli_serve_starts_and_answers(tmp_path):
+    """`lipservice serve` end to end: the process loads the models once and serves the page."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "nlp.cli", "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r:
+                    assert r.status == 200 and b'name="copy"' in r.read()
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                time.sleep(0.2)
+        else:
+            pytest.fail("lipservice serve did not answer within 120 s")
+    finally:
+        proc.terminate()
+        proc.wait(30)
