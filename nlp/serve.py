@@ -30,14 +30,16 @@ log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'lipservice[serve]'"
 
 
-def _fastapi():
+def _fastapi_offline():
+    """FastAPI with the Swagger UI and ReDoc assets served locally (``/docs`` works offline)."""
     try:
-        import fastapi
+        import fastapi  # noqa: F401
         import python_multipart  # noqa: F401  (FastAPI needs it for forms and uploads)
+        from fastapi_offline import FastAPIOffline
     except ImportError:
-        raise UsageError(f"lipservice serve needs FastAPI, uvicorn and python-multipart, which are not installed; "
-                         f"run `{INSTALL_HINT}`", code=E_MISSING_EXTRA) from None
-    return fastapi
+        raise UsageError(f"lipservice serve needs FastAPI, fastapi-offline, uvicorn and python-multipart, which are "
+                         f"not all installed; run `{INSTALL_HINT}`", code=E_MISSING_EXTRA) from None
+    return FastAPIOffline
 
 
 class ServeError(Exception):
@@ -178,7 +180,8 @@ border-radius:4px;cursor:pointer}
 <code>date</code>); up to {limit} MB. With reviews you get the gap: which promises the complaints contradict.</div>
 <button type="submit">Analyse</button>
 </form>
-<p class="hint">JSON API: <a href="/docs">/docs</a> (OpenAPI: <a href="/openapi.json">/openapi.json</a>).</p>
+<p class="hint">JSON API: <a href="/docs">/docs</a> (OpenAPI: <a href="/openapi.json">/openapi.json</a>,
+also <a href="/redoc">/redoc</a>).</p>
 </body></html>
 """
 
@@ -193,7 +196,7 @@ def form_page(service: Service, error: str = "", copy: str = "") -> str:
 
 def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     """The FastAPI application; builds the pipeline once (or uses ``nlp``)."""
-    fastapi = _fastapi()
+    FastAPIOffline = _fastapi_offline()
     from fastapi import File, Form, Request, UploadFile
     from fastapi.responses import HTMLResponse, JSONResponse
     from pydantic import BaseModel, ConfigDict, Field
@@ -202,7 +205,7 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     from .pipeline import load_config
 
     service = Service(cfg if cfg is not None else load_config(), nlp)
-    app = fastapi.FastAPI(title="lipservice", version=_version(),
+    app = FastAPIOffline(title="lipservice", version=_version(),
                           description="Perspective, promises, complaints and the gap between them. "
                                       "Every route reads text in and returns the contracts of DESIGN.md.")
     app.state.service = service
@@ -308,7 +311,7 @@ def _version() -> str:
 
 def run(cfg: Any, host: str, port: int) -> None:
     """Serve until interrupted (uvicorn, one process: the models are loaded once)."""
-    _fastapi()
+    _fastapi_offline()
     try:
         import uvicorn
     except ImportError:

@@ -192,6 +192,18 @@ def test_browser_paste_upload_and_read_the_gap(browser, server, tmp_path):
     page.close()
 
 
+def test_browser_api_docs_render_offline(browser, server):
+    """/docs is Swagger UI from local assets: it renders with no network and lists the API."""
+    page = browser.new_page()
+    failed: list[str] = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.goto(server + "/docs")
+    page.get_by_text("/api/gap", exact=True).first.wait_for(timeout=20000)
+    assert page.get_by_text("/api/annotate", exact=True).count() >= 1 and page.get_by_text("/api/audit", exact=True).count() >= 1
+    assert not [u for u in failed if not u.startswith(server)], failed
+    page.close()
+
+
 def test_browser_hostile_input_in_every_field_runs_nothing(browser, server, tmp_path):
     evil = " ".join(HOSTILE)
     rows = [{"id": f"{h}{i}", "text": f"My parcel arrived four days late instead of the next day. {h}",
