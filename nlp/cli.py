@@ -125,7 +125,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
             json_path.write_text(json.dumps({"documents": results, "errors": [b.to_json() for b in bad]},
                                             ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         if html_path:
-            _write_html(html_path, "lipservice audit", audits=results)
+            _write_html(html_path, "lipservice audit", audits=results, rejects=[b.to_json() for b in bad])
         for b in bad:
             err.print(f"[red]error:[/] {escape(f'[{b.code}] {describe_position(b)}')}", highlight=False,
                       soft_wrap=True)

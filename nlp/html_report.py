@@ -603,11 +603,27 @@ def _gap_section(gap: dict, max_quotes: int, max_rows: int) -> str:
 
 # ---------------------------------------------------------------- document
 
+def _input_section(counts: dict, rejects: list[dict], max_rows: int) -> str:
+    """What was read and what was rejected, and why: the counts reconcile, nothing is dropped silently."""
+    if not counts and not rejects:
+        return ""
+    facts = [(k.capitalize(), _count(counts[k])) for k in ("read", "annotated", "rejected", "copy", "reviews")
+             if k in counts]
+    table = _table(["source", "position", "reason", "code"], rejects,
+                   lambda r: [_clip(r.get("source", ""), 120), _clip(r.get("position", ""), 60),
+                              _clip(r.get("reason", ""), 300), _clip(r.get("code", ""), 12)],
+                   max_rows, noun="rejected records")
+    return '<section id="input"><h2>Input</h2>' + (_facts(facts) if facts else "") + \
+        f"<h3>Rejected records</h3>{table}</section>"
+
+
 def render_report(*, title: str, audits: list[dict] | None = None, reviews: dict | None = None,
-                  gap: dict | None = None, max_quotes: int = 3, max_rows: int = 40) -> str:
+                  gap: dict | None = None, rejects: list[dict] | None = None, max_quotes: int = 3,
+                  max_rows: int = 40) -> str:
     """One complete, self-contained HTML5 document for whichever of ``audits``, ``reviews`` and
     ``gap`` are given. A gap brings its own copy (``gap["copy"]``) and reviews summary
-    (``gap["reviews_summary"]``); ``audits`` / ``reviews`` passed explicitly take precedence."""
+    (``gap["reviews_summary"]``); ``audits`` / ``reviews`` passed explicitly take precedence.
+    Rejected records come from ``rejects`` or the gap's / summary's own ``rejects``."""
     gap = gap if isinstance(gap, dict) else None
     docs = _dicts(audits) or (_dicts(gap.get("copy")) if gap else [])
     summary = reviews if isinstance(reviews, dict) else (
@@ -618,6 +634,10 @@ def render_report(*, title: str, audits: list[dict] | None = None, reviews: dict
         ("copy-section", "Copy", _copy_section(docs, max_rows)),
         ("reviews", "Reviews", _reviews_section(summary, max_quotes, max_rows) if summary is not None else ""),
         ("gap", "Gap", _gap_section(gap, max_quotes, max_rows) if gap is not None else ""),
+        ("input", "Input", _input_section(
+            _mapping((gap or {}).get("counts")) or _mapping((summary or {}).get("counts")),
+            _dicts(rejects) or _dicts((gap or {}).get("rejects")) or _dicts((summary or {}).get("rejects")),
+            max_rows)),
     ]
     nav = "".join(f'<a href="#{anchor}">{name}</a>' for anchor, name, body in sections if body)
     body = "".join(body for _, _, body in sections) or '<p class="muted">Nothing to report.</p>'

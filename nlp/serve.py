@@ -258,7 +258,8 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         if has_reviews:
             result = service.gap(copy_items, review_items)
             return render_report(title="lipservice gap report", gap=result)
-        return render_report(title="lipservice audit", audits=service.audit(copy_items)["documents"])
+        audited = service.audit(copy_items)
+        return render_report(title="lipservice audit", audits=audited["documents"], rejects=audited["rejects"])
 
     @app.post("/api/audit", summary="Audit company copy: perspective, promises, claims, what to rewrite first")
     def api_audit(body: AuditRequest) -> dict:

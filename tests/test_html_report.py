@@ -251,7 +251,9 @@ def _poison(value, key: str = ""):
 
 
 def test_hostile_strings_everywhere_are_escaped():
-    g = _poison(gap())
+    g = gap()
+    g["rejects"] = [{"source": "r.jsonl", "position": "line 3", "reason": "not valid JSON", "code": "E116"}]
+    g = _poison(g)
     page = render_report(title=HOSTILE, audits=_poison([audit()]), reviews=_poison(reviews()), gap=g)
     _assert_safe(page)  # no script/img tag, no on* attribute, no unknown tag or attribute
     assert "<script>alert" not in page and "<img src=x" not in page
@@ -337,3 +339,16 @@ def test_silly_limits(bad):
     page = render_report(title="t", gap=gap(), max_quotes=bad, max_rows=bad)
     _assert_safe(page)
     assert 'id="verdicts"' in page
+
+
+def test_rejects_and_counts_are_shown():
+    g = gap()
+    g["counts"] = {"read": 12, "annotated": 10, "rejected": 2}
+    g["rejects"] = [{"source": "r.jsonl", "position": f"line {i}", "reason": "empty text", "code": "E119"}
+                    for i in (3, 9)]
+    page = render_report(title="t", gap=g)
+    assert '<section id="input">' in page and "line 9" in page and "E119" in page
+    page = render_report(title="t", audits=[audit()], rejects=[{"source": "a.md", "position": "file",
+                                                                "reason": "empty file", "code": "E111"}])
+    assert "a.md" in page and "empty file" in page
+    assert 'id="input"' not in render_report(title="t", audits=[audit()])

@@ -208,8 +208,8 @@ def test_browser_hostile_input_in_every_field_runs_nothing(browser, server, tmp_
     evil = " ".join(HOSTILE)
     rows = [{"id": f"{h}{i}", "text": f"My parcel arrived four days late instead of the next day. {h}",
              "rating": h, "date": h, h: h} for i, h in enumerate(HOSTILE * 2)]
-    upload = tmp_path / "x.jsonl"
-    upload.write_bytes(jsonl(rows))
+    upload = tmp_path / "<img src=x onerror=window.__pwned=1>.jsonl"  # the file name is shown too
+    upload.write_bytes(jsonl(rows) + b'{"id": "<b onclick=window.__pwned=1>", "text": \n')  # and a reject
     page = browser.new_page()
     events = _watch(page)
     page.goto(server + "/")
@@ -222,6 +222,7 @@ def test_browser_hostile_input_in_every_field_runs_nothing(browser, server, tmp_
     assert page.locator("[onerror], [onload], [onmouseover]").count() == 0
     assert page.locator("a[href^='javascript']").count() == 0
     assert "<script>window.__pwned=1</script>" in page.inner_text("#copy")  # shown as text, not run
+    assert "<img src=x onerror=window.__pwned=1>.jsonl" in page.inner_text("#input")  # the reject's source
     assert not [e for e in events if "pwned" in e or e.startswith("dialog")]
     page.close()
 
