@@ -251,3 +251,23 @@ def test_twcs_examples_read_authorship_and_skip_unusable_rows(tmp_path):
     assert twcs_examples(tmp_path, limit=2) == (sample, sample_labels)  # seeded: the same sample each time
     with pytest.raises(InputError):
         twcs_examples(tmp_path / "nowhere")
+
+
+def test_gap_pairs_are_measured_on_the_test_split_beside_baselines(nlp, cfg):
+    """`evaluate --task gap`: the rule on held-out pairs, with pipeline and gold themes, two baselines."""
+    result = evaluate.evaluate_gap(nlp, cfg)
+    [(name, systems)] = result.items()
+    pairs = evaluate.load_gap_pairs(evaluate.project_path(cfg["paths"]["corpora"]) / "gap" / "pairs.jsonl")
+    assert name == f"gap pairs (test split, {sum(p['split'] == 'test' for p in pairs)} pairs)"
+    assert list(systems)[:3] == ["gap rule, pipeline themes", "gap rule, gold themes", "same theme only (baseline)"]
+    assert any(k.startswith("similarity >=") for k in systems)
+    for m in systems.values():
+        assert m["n"] == sum(p["split"] == "test" for p in pairs) and 0.0 <= m["f1"] <= 1.0
+    # the shipped rule is more precise than similarity alone (it accuses fewer kept promises)
+    sim_only = next(v for k, v in systems.items() if k.startswith("similarity >="))
+    assert systems["gap rule, pipeline themes"]["precision"] > sim_only["precision"]
+
+
+def test_gap_pairs_file_missing_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match=E_NOT_FOUND):
+        evaluate.load_gap_pairs(tmp_path / "pairs.jsonl")
