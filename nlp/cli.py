@@ -122,8 +122,8 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
             results.append(audit_result(rec, int(cfg["lipservice"]["rewrite_top"])))
             print_audit(out, results[-1])
         if json_path:
-            json_path.write_text(json.dumps({"documents": results, "errors": [b.to_json() for b in bad]},
-                                            ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            _write_text(json_path, json.dumps({"documents": results, "errors": [b.to_json() for b in bad]},
+                                              ensure_ascii=False, indent=2) + "\n")
         if html_path:
             _write_html(html_path, "lipservice audit", audits=results, rejects=[b.to_json() for b in bad])
         for b in bad:

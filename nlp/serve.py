@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import (
     E_BAD_FIELD,
+    E_BAD_REQUEST,
     E_EMPTY_REQUEST,
     E_MISSING_EXTRA,
     E_TOO_LARGE,
@@ -198,6 +199,7 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     """The FastAPI application; builds the pipeline once (or uses ``nlp``)."""
     FastAPIOffline = _fastapi_offline()
     from fastapi import File, Form, Request, UploadFile
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse
     from pydantic import BaseModel, ConfigDict, Field
 
@@ -232,6 +234,13 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status)
         return HTMLResponse(form_page(service, f"[{exc.code}] {exc.message}"), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError):
+        problems = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
+                             for e in exc.errors()[:5])
+        return await _serve_error(request, ServeError(422, E_BAD_REQUEST, f"the request does not match the API "
+                                                                          f"({problems}); see /docs"))
 
     @app.middleware("http")
     async def _limit_body(request: Request, call_next):

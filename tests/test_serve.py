@@ -92,6 +92,8 @@ def test_openapi_lists_every_route(client):
     ({"documents": []}, 200, None),
     ({"records": [{"text": "hi"}], "kind": "robot"}, 422, "E120"),
     ({"copy": [], "reviews": []}, 422, "E130"),
+    ({"documents": "not a list"}, 422, "E132"),
+    ({"records": [{"id": "no text"}]}, 422, "E132"),
 ])
 def test_api_bad_requests_get_clear_4xx(client, body, status, code):
     route = {"documents": "/api/audit", "records": "/api/annotate", "copy": "/api/gap"}[next(iter(body))]
