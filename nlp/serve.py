@@ -256,8 +256,13 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         return form_page(service)
 
     @app.post("/report", response_class=HTMLResponse, summary="The HTML report of pasted copy and uploaded reviews")
-    def report(copy_text: str = Form("", alias="copy"), reviews: UploadFile | None = File(None)) -> str:
-        copy = copy_text
+    def report(copy_text: str = Form("", alias="copy"), reviews: UploadFile | None = File(None)):
+        try:
+            return _report(copy_text, reviews)
+        except ServeError as exc:  # back to the form, with the message and the pasted copy kept
+            return HTMLResponse(form_page(service, f"[{exc.code}] {exc.message}", copy_text), status_code=exc.status)
+
+    def _report(copy: str, reviews: UploadFile | None) -> str:
         has_reviews = reviews is not None and bool(reviews.filename)
         review_items = (service.records_from_upload(reviews.filename, _read_limited(reviews, service), "review")
                         if has_reviews else [])

@@ -119,6 +119,9 @@ def test_upload_limits_and_formats(cfg, nlp):
     assert nocol.status_code == 422 and "r.csv: line 1: no 'text' column" in nocol.json()["error"]["message"]
     page = c.post("/report", data={"copy": ""})
     assert page.status_code == 422 and "nothing to analyse" in page.text and "<form" in page.text
+    kept = c.post("/report", data={"copy": "Our <b>copy</b>"}, files={"reviews": ("r.docx", b"PK\x03")})
+    assert kept.status_code == 415 and "unknown extension &#x27;.docx&#x27;" in kept.text
+    assert "Our &lt;b&gt;copy&lt;/b&gt;</textarea>" in kept.text  # the pasted copy is kept, escaped
 
 
 def test_upload_rejects_are_reported_not_dropped(client):
