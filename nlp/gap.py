@@ -182,13 +182,13 @@ def analyse_gap(copy: list[dict], reviews: list[dict], *, encoder: Any, theme_la
         rows = np.flatnonzero(_contradicting(theme, themes_arr, sims[p], settings)).tolist()
         ids = _review_ids(rows, complaints, reviews)
         share = round(len(ids) / n, 4) if n else 0.0
+        talk = max(int(mentions[p]), len(ids))  # a contradicting review talks about the promise too
         promise_rows.append({
             "text": s["text"], "source": rec.get("source"), "id": rec["id"], "theme": theme,
             "theme_label": theme_labels.get(theme) if theme else None,
             "specificity": s["promise"].get("specificity"), "strength": s["promise"].get("strength"),
-            "verdict": verdict(len(ids), share, max(int(mentions[p]), len(ids)), settings) if n else "untested",
-            "complaints": len(rows), "reviews": len(ids), "share": share,
-            "mentions": max(int(mentions[p]), len(ids)), "ids": ids,
+            "verdict": verdict(len(ids), share, talk, settings) if n else "untested",
+            "complaints": len(rows), "reviews": len(ids), "share": share, "mentions": talk, "ids": ids,
             "evidence": _evidence(rows, sims[p], complaints, reviews, settings.evidence)})
 
     unmet = _unmet(promises, P, C, complaints, reviews, theme_labels, settings, discovered, unassigned)
