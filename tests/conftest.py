@@ -27,3 +27,13 @@ def nlp(cfg):
 @pytest.fixture(scope="session")
 def encoder(nlp):
     return nlp.get_pipe("perspective").encoder
+
+
+def doc_before(nlp, component: str, text: str):
+    """``text`` through every pipe before ``component`` (what it needs), but not through it."""
+    doc = nlp.make_doc(text)
+    for name, proc in nlp.pipeline:
+        if name == component:
+            break
+        doc = proc(doc)
+    return doc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import spacy
+from conftest import doc_before
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
@@ -269,11 +270,7 @@ def test_empty_doc_has_empty_claim_spans(docs, text):
 
 def test_predict_does_not_modify_docs(nlp, docs):
     component = nlp.get_pipe("claims")
-    doc = nlp.make_doc(BACKED_LATER)
-    for name, proc in nlp.pipeline:
-        if name == "claims":
-            break
-        doc = proc(doc)
+    doc = doc_before(nlp, "claims", BACKED_LATER)
     assert "claims" not in doc.spans
     predictions = component.predict([doc])
     assert "claims" not in doc.spans

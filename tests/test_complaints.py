@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 import spacy
+from conftest import doc_before
 
 from nlp.complaints import HEAD_FILE, SPANS_KEY
 
@@ -64,11 +65,7 @@ def test_empty_docs_take_the_explicit_branch(docs, text):
 
 def test_predict_does_not_modify_docs(nlp, docs):
     component = nlp.get_pipe("complaints")
-    doc = nlp.make_doc(MIXED)
-    for name, proc in nlp.pipeline:
-        if name == "complaints":
-            break
-        doc = proc(doc)
+    doc = doc_before(nlp, "complaints", MIXED)
     predictions = component.predict([doc])
     assert SPANS_KEY not in doc.spans and all(s._.complaint_p is None for s in doc.sents)
     component.set_annotations([doc], predictions)

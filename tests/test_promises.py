@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import spacy
+from conftest import doc_before
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
@@ -326,11 +327,7 @@ def test_empty_doc_has_empty_promise_spans(docs, text):
 
 def test_predict_does_not_modify_docs_and_set_annotations_does(nlp):
     component = nlp.get_pipe("promises")
-    doc = nlp.make_doc(f"{DESCRIPTION} {REFUND}")
-    for name, proc in nlp.pipeline:  # everything the promises component needs, but not it
-        if name == "promises":
-            break
-        doc = proc(doc)
+    doc = doc_before(nlp, "promises", f"{DESCRIPTION} {REFUND}")
     assert "promises" not in doc.spans
     before = [s._.promise for s in doc.sents]
     predictions = component.predict([doc])
