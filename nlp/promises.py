@@ -9,7 +9,7 @@ from the taxonomy by embedding similarity. Each promise goes into ``doc.spans["p
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from spacy.language import Language
@@ -60,6 +60,7 @@ DEFAULT_CONFIG = {
     "taxonomy": "",
     "threshold": 0.5,
     "theme_min_similarity": 0.2,
+    "entities": "ner",
 }
 
 
@@ -113,14 +114,18 @@ _CHECKABLE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten
                         r"december|midnight|noon|same[- ]day|next[- ](working )?day)\b", re.I)
 
 
-def specificity_of(text: str, quantities: list[dict], entities: Iterable[Span] = ()) -> str:
+def specificity_of(text: str, quantities: list[dict],
+                   entities: Iterable[Span] | Callable[[], Iterable[Span]] = ()) -> str:
     """specific when it can be checked: a normalised quantity, a numeric entity with a number or a
     named day in it ("every day" and "today" are DATE entities but check nothing), or a named
-    scope ("in writing", "mainland UK")."""
+    scope ("in writing", "mainland UK"). ``entities`` may be a callable: it is only called when
+    the text holds a checkable word, the only case in which an entity can decide."""
     if quantities:
         return "specific"
-    if any(e.label_ in NUMERIC_ENTS and _CHECKABLE.search(e.text) for e in entities):
-        return "specific"
+    if _CHECKABLE.search(text):
+        ents = entities() if callable(entities) else entities
+        if any(e.label_ in NUMERIC_ENTS and _CHECKABLE.search(e.text) for e in ents):
+            return "specific"
     if re.search(r"\b(in writing|by (email|text|phone)|mainland|same[- ]day|next[- ](working )?day)\b", text, re.I):
         return "specific"
     return "vague"
@@ -171,11 +176,14 @@ class PromisesComponent(HeadComponent):
     missing_hint = "run `lipservice train --task promises`"
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str,
-                 threshold: float, theme_min_similarity: float) -> None:
+                 threshold: float, theme_min_similarity: float, entities: str = "ner") -> None:
         install_extensions()
         super().__init__(name, model)
         self.encoder = encoder
         self.threshold = threshold
+        # The entity recogniser, run on demand on the few promise sentences where an entity can
+        # decide specificity; used only when the Doc carries no entities of its own.
+        self.entity_recognizer = nlp.get_pipe(entities) if entities and entities in nlp.component_names else None
         self.themes = ThemeMatcher(load_taxonomy(taxonomy), encoder, theme_min_similarity) if taxonomy else None
 
     def _require(self):
@@ -210,13 +218,20 @@ class PromisesComponent(HeadComponent):
             "text": text,
             "theme": theme[0],
             "theme_similarity": theme[1],
-            "specificity": specificity_of(text, quantities, sent.ents),
+            "specificity": specificity_of(text, quantities, lambda: self.entities(sent)),
             "strength": strength_of(text),
             "conditional": is_conditional(text),
             "quantities": quantities,
             "perspective": sent._.perspective,
             "p": round(p, 4),
         }
+
+    def entities(self, span: Span) -> tuple[Span, ...]:
+        """The span's entities: the Doc's own when an entity recogniser ran over it, else those of
+        the recogniser run on a copy of the span (the Doc is not modified)."""
+        if span.doc.has_annotation("ENT_IOB") or self.entity_recognizer is None:
+            return tuple(span.ents)
+        return tuple(self.entity_recognizer(span.as_doc()).ents)
 
     def set_annotations(self, docs: list[Doc], predictions: list[list[dict[str, Any] | None]]) -> None:
         for doc, row in zip(docs, predictions):
@@ -232,5 +247,5 @@ class PromisesComponent(HeadComponent):
 @Language.factory("lipservice_promises", default_config=DEFAULT_CONFIG,
                   assigns=["doc.spans", "span._.promise"], requires=["doc.sents", "span._.perspective"])
 def make_promises(nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str,
-                  threshold: float, theme_min_similarity: float) -> PromisesComponent:
-    return PromisesComponent(nlp, name, encoder, model, taxonomy, threshold, theme_min_similarity)
+                  threshold: float, theme_min_similarity: float, entities: str) -> PromisesComponent:
+    return PromisesComponent(nlp, name, encoder, model, taxonomy, threshold, theme_min_similarity, entities)

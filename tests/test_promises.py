@@ -200,6 +200,53 @@ def test_plural_named_day_is_specific():
     assert specificity_of(doc.text, [], doc.ents) == "specific"
 
 
+def test_entities_are_only_asked_for_when_a_checkable_word_is_there():
+    def no_entities():
+        raise AssertionError("the entity recogniser ran on a sentence no entity can make specific")
+
+    assert specificity_of("We always put you first.", [], no_entities) == "vague"
+    assert specificity_of("We deliver on Sundays.", [], lambda: ()) == "vague"
+
+
+SUNDAY = "We will deliver your order on Sunday."
+
+
+def test_the_entity_recogniser_is_loaded_but_off_the_main_pass(nlp):
+    assert "ner" in nlp.disabled and "ner" in nlp.component_names
+    assert not nlp(SUNDAY).has_annotation("ENT_IOB")
+
+
+def test_an_entity_found_on_demand_makes_a_promise_specific(nlp):
+    doc = nlp(SUNDAY)
+    promise = promise_of(doc)
+    assert promise is not None and promise["quantities"] == []
+    assert promise["specificity"] == "specific"
+    assert [(e.text, e.label_) for e in nlp.get_pipe("promises").entities(doc[:])] == [("Sunday", "DATE")]
+    assert not doc.has_annotation("ENT_IOB")  # found on a copy: the Doc is not modified
+
+
+def test_entities_of_the_doc_are_used_when_the_recogniser_ran(nlp):
+    nlp.enable_pipe("ner")
+    try:
+        doc = nlp(SUNDAY)
+    finally:
+        nlp.disable_pipe("ner")
+    assert doc.has_annotation("ENT_IOB")
+    assert nlp.get_pipe("promises").entities(doc[:]) == tuple(doc.ents)
+    assert promise_of(doc)["specificity"] == "specific"
+
+
+def test_without_an_entity_recogniser_entities_cannot_make_a_promise_specific(nlp, cfg):
+    from nlp.promises import PromisesComponent
+
+    settings = cfg["components"]["promises"]
+    component = PromisesComponent(nlp, "promises", nlp.get_pipe("promises").encoder, project_path(settings["model"]),
+                                  project_path(settings["taxonomy"]), 0.5, 0.2, entities="")
+    doc = doc_before(nlp, "promises", SUNDAY)
+    assert component.entity_recognizer is None and component.entities(doc[:]) == ()
+    assert component.predict([doc])[0][0]["specificity"] == "vague"
+
+
 @pytest.mark.parametrize("text", [
     "We will refund you within 48 hours.",
     "Delivery for £5.",
