@@ -8,13 +8,14 @@ from typing import Any, Iterable, Iterator
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
+from .doc_memo import once_per_doc
 from .errors import E_NO_HEAD, ModelMissingError
 from .heads import load_head, save_head
 
 
 def text_sentences(doc: Doc) -> list:
     """The sentences that carry text (whitespace-only "sentences" from blank lines are skipped)."""
-    return [s for s in doc.sents if s.text.strip()]
+    return list(once_per_doc(doc, "text_sentences", lambda d: [s for s in d.sents if s.text.strip()]))
 
 
 def per_doc(docs: list[Doc], rows: Any) -> list:

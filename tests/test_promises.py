@@ -225,6 +225,17 @@ def test_an_entity_found_on_demand_makes_a_promise_specific(nlp):
     assert not doc.has_annotation("ENT_IOB")  # found on a copy: the Doc is not modified
 
 
+def test_entities_of_many_spans_come_from_one_batch_and_match_one_at_a_time(nlp):
+    component = nlp.get_pipe("promises")
+    docs = list(nlp.pipe([SUNDAY, "Open until midnight on Fridays.", "We care."]))
+    spans = [d[:] for d in docs]
+    batched = component.entities_of(spans)
+    assert [[(e.text, e.label_) for e in ents] for ents in batched] == \
+        [[(e.text, e.label_) for e in component.entities(s)] for s in spans]
+    assert batched[0][0].text == "Sunday" and batched[2] == ()
+    assert component.entities_of([]) == []
+
+
 def test_entities_of_the_doc_are_used_when_the_recogniser_ran(nlp):
     nlp.enable_pipe("ner")
     try:

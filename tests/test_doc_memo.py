@@ -1,0 +1,47 @@
+"""nlp/doc_memo.py: values derived from a Doc are computed once, per Doc object, for recent Docs."""
+from __future__ import annotations
+
+import spacy
+
+import nlp.doc_memo as doc_memo
+from nlp.doc_memo import once_per_doc, once_per_sentence
+
+
+def counting():
+    calls = []
+
+    def compute(x):
+        calls.append(x)
+        return len(calls)
+
+    return calls, compute
+
+
+def test_computed_once_per_doc_and_kind():
+    nlp = spacy.blank("en")
+    a, b = nlp("one two"), nlp("one two")
+    calls, compute = counting()
+    assert once_per_doc(a, "k", compute) == once_per_doc(a, "k", compute) == 1
+    assert once_per_doc(b, "k", compute) == 2  # an equal text in another Doc is another Doc
+    assert once_per_doc(a, "other", compute) == 3
+    assert len(calls) == 3
+
+
+def test_computed_once_per_sentence_span():
+    doc = spacy.blank("en")("a b c d")
+    calls, compute = counting()
+    assert once_per_sentence(doc[0:2], "k", compute) == once_per_sentence(doc[0:2], "k", compute) == 1
+    assert once_per_sentence(doc[2:4], "k", compute) == 2
+    assert len(calls) == 2
+
+
+def test_only_recent_docs_are_kept(monkeypatch):
+    monkeypatch.setattr(doc_memo, "RECENT_DOCS", 2)
+    nlp = spacy.blank("en")
+    docs = [nlp(f"doc {i}") for i in range(3)]
+    calls, compute = counting()
+    for doc in docs:
+        once_per_doc(doc, "k", compute)
+    assert len(doc_memo._RECENT) <= 2
+    once_per_doc(docs[0], "k", compute)  # evicted: computed again
+    assert len(calls) == 4
