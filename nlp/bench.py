@@ -190,13 +190,13 @@ def _job(name: str, corpus: Path, workdir: Path, config: Config, n_docs: int) ->
                 sentences += len(result["sentences"])
         return {"docs": docs, "sentences": sentences, "seconds": time.perf_counter() - start}
     if name in ("limit", "limit-all"):
-        unique = json.loads((workdir / f"{'all' if name == 'limit-all' else 'unique'}_sentences.json").read_text())
+        sentences = json.loads((workdir / f"{'all' if name == 'limit-all' else 'unique'}_sentences.json").read_text())
         enc = config["components"]["perspective"]["encoder"]
         encoder = SentenceEncoder(enc["model"], batch_size=int(enc["batch_size"]), max_length=int(enc["max_length"]),
                                   cache_size=0)
         encoder._encode_uncached(["warm up"])  # the ideal: model loaded before the clock starts
         start = time.perf_counter()
-        encoder._encode_uncached(unique)
+        encoder._encode_uncached(sentences)
         return {"docs": n_docs, "sentences": None, "seconds": time.perf_counter() - start}
     from .batch import BatchOptions, run_batch
 
