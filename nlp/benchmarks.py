@@ -62,30 +62,40 @@ def cross_validate_complaints(cfg: Config, path: str | Path, folds: int = 10) ->
     """Stratified k-fold CV of the complaint detector's training code; VADER on the same folds."""
     from sklearn.model_selection import StratifiedKFold
 
+    from .complaints import complaint_probability
     from .perspective import design_matrix
     from .perspective_features import FEATURE_NAMES
-    from .train import base_and_encoder, fit_head, standalone_spans, vader_complaint
+    from .train import base_and_encoder, fit_complaint_tuned, fit_head, standalone_spans, vader_complaint
 
     texts, y, _ = load_complaints_benchmark(path)
     seed = int(cfg["system"]["seed"])
     base, encoder = base_and_encoder(cfg, "complaints")
     X = design_matrix(standalone_spans(base, texts), encoder)  # features do not depend on the labels
     vader = np.array(vader_complaint(texts))
-    threshold = float(cfg["components"]["complaints"]["threshold"])
-    per_fold, vader_folds = [], []
+    comp = cfg["components"]["complaints"]
+    threshold = float(comp["threshold"])
+    per_fold, vader_folds, parts = [], [], {"head alone": [], "fine-tuned alone": []}
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for k, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y), start=1):
-        head = fit_head(X[train], y[train].astype(bool), cfg["training"]["complaints"], seed, encoder.dim,
-                        len(FEATURE_NAMES))
-        p = head.predict_proba(X[test])[:, list(head.classes_).index(True)]
+        labels = y[train].astype(bool)
+        head = fit_head(X[train], labels, cfg["training"]["complaints"], seed, encoder.dim, len(FEATURE_NAMES))
+        tuned = fit_complaint_tuned(cfg, [texts[i] for i in train], labels.tolist())
+        test_texts = [texts[i] for i in test]
+        p = complaint_probability(head, X[test], tuned, test_texts, comp["second_opinion"])
         per_fold.append({"fold": k, "n": len(test), **_macro(y[test], (p >= threshold).astype(int))})
         vader_folds.append(_macro(y[test], vader[test].astype(int)))
+        alone = complaint_probability(head, X[test], None, test_texts, (0.0, 0.0))
+        parts["head alone"].append(_macro(y[test], (alone >= threshold).astype(int))["macro_f1"])
+        if tuned is not None:
+            q = tuned.predict_proba(test_texts)[:, list(tuned.classes_).index(True)]
+            parts["fine-tuned alone"].append(_macro(y[test], (q >= threshold).astype(int))["macro_f1"])
         log.info("fold %d: macro-F1 %.4f", k, per_fold[-1]["macro_f1"])
     mean = {m: round(float(np.mean([f[m] for f in per_fold])), 4) for m in ("macro_f1", "f1_complaint", "precision",
                                                                              "recall")}
     vader_mean = {m: round(float(np.mean([f[m] for f in vader_folds])), 4) for m in mean}
     return {**mean, "folds": per_fold, "protocol": f"stratified {folds}-fold cross-validation, seed {seed}",
             "n": len(y), "baseline_vader": vader_mean,
+            "parts_macro_f1": {name: round(float(np.mean(v)), 4) for name, v in parts.items() if v},
             "published": {"Jin & Aletras 2020 (macro-F1)": 0.87, "Preotiuc-Pietro et al. 2019 (F1)": 0.79}}
 
 

@@ -506,6 +506,8 @@ def benchmark(name: str = typer.Argument(..., help="complaints (10-fold CV, VADE
                       f"P {f['precision']:.4f}  R {f['recall']:.4f}", highlight=False)
         out.print(f"mean    macro-F1 {result['macro_f1']:.4f}  F1(complaint) {result['f1_complaint']:.4f}  "
                   f"P {result['precision']:.4f}  R {result['recall']:.4f}   ({result['protocol']})", highlight=False)
+        for part, f1 in result.get("parts_macro_f1", {}).items():
+            out.print(f"  ({part}: macro-F1 {f1:.4f})", highlight=False)
         v = result["baseline_vader"]
         out.print(f"VADER   macro-F1 {v['macro_f1']:.4f}  F1(complaint) {v['f1_complaint']:.4f}", highlight=False)
         for title, systems in result.get("zero_shot", {}).items():

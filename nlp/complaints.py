@@ -4,8 +4,16 @@ A complaint is reality falling short of what the writer expected from the compan
 negativity (DESIGN.md). Every sentence gets ``._.complaint_p``; sentences at or above the
 threshold go into ``doc.spans["complaints"]``; the Doc gets ``._.complaint_p`` (its most
 likely complaint sentence) and ``._.complaint_rate`` (share of complaint sentences).
+
+Two models decide: a logistic head over the shared embedding and parse features scores every
+sentence; where it is unsure (a probability inside ``second_opinion``), a transformer fine-tuned
+on the same sentences (nlp/tuned.py) is asked too and the two probabilities are averaged.
+Confident sentences, most of any corpus, cost no second transformer pass.
 """
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
 from spacy.language import Language
@@ -13,15 +21,20 @@ from spacy.tokens import Doc
 
 from .component import HeadComponent, per_doc, text_sentences
 from .encoder import ENCODER_CONFIG, SentenceEncoder
+from .errors import ConfigError, ModelMissingError
 from .extensions import install_extensions
+from .heads import load_head, save_head
 from .perspective import design_matrix
 
 HEAD_FILE = "complaints.skops"
+TUNED_FILE = "complaints_tuned.skops"
 SPANS_KEY = "complaints"
 
 DEFAULT_CONFIG = {
     "encoder": ENCODER_CONFIG,
     "model": "",
+    "tuned_model": "",
+    "second_opinion": [0.1, 0.9],
     "threshold": 0.5,
     "round_digits": 4,
 }
@@ -30,19 +43,50 @@ DEFAULT_CONFIG = {
 complaint_matrix = design_matrix
 
 
+def complaint_probability(head, X, tuned, texts: Sequence[str], second_opinion: Sequence[float]) -> np.ndarray:
+    """The head's complaint probability; strictly inside ``second_opinion`` (low, high) it is averaged
+    with the fine-tuned classifier's. What the component, training and the benchmark all compute."""
+    p = head.predict_proba(X)[:, list(head.classes_).index(True)]
+    if tuned is None:
+        return p
+    low, high = second_opinion
+    unsure = np.flatnonzero((p > low) & (p < high))
+    if len(unsure):
+        q = tuned.predict_proba([texts[i] for i in unsure])[:, list(tuned.classes_).index(True)]
+        p = p.copy()
+        p[unsure] = (p[unsure] + q) / 2
+    return p
+
+
 class ComplaintsComponent(HeadComponent):
     """Scores every sentence; writes ``span._.complaint_p`` and ``doc.spans["complaints"]``."""
 
     head_file = HEAD_FILE
     missing_hint = "run `lipservice train --task complaints`"
 
-    def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, threshold: float,
-                 round_digits: int) -> None:
+    def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, tuned_model: str,
+                 second_opinion: Sequence[float], threshold: float, round_digits: int) -> None:
         install_extensions()
         super().__init__(name, model)
+        if len(second_opinion) != 2 or not 0.0 <= second_opinion[0] <= second_opinion[1] <= 1.0:
+            raise ConfigError(f"components.{name}.second_opinion is {list(second_opinion)}; it must be [low, high] "
+                             "with 0 <= low <= high <= 1 (the default is [0.1, 0.9]; [0.5, 0.5] never asks)")
         self.encoder = encoder
+        self.tuned_path = tuned_model
+        self.tuned = None  # loaded on first unsure sentence
+        self.second_opinion = (float(second_opinion[0]), float(second_opinion[1]))
         self.threshold = threshold
         self.round_digits = round_digits
+
+    def require_tuned(self):
+        """The fine-tuned classifier, or None when the config names none (the head decides alone)."""
+        if self.tuned is None and self.tuned_path:
+            try:
+                self.tuned = load_head(self.tuned_path)
+            except ModelMissingError as err:
+                raise ModelMissingError(f"the {self.name} component (tuned_model): {err.args[0]}",
+                                        code=err.code) from None
+        return self.tuned
 
     def predict(self, docs: list[Doc]) -> list[np.ndarray]:
         """Complaint probability per non-blank sentence, per doc. Docs are not modified."""
@@ -50,7 +94,8 @@ class ComplaintsComponent(HeadComponent):
         sents = [s for doc in docs for s in text_sentences(doc)]
         if not sents:  # explicit branch: empty or blank docs have nothing to score
             return [np.zeros(0) for _ in docs]
-        p = head.predict_proba(complaint_matrix(sents, self.encoder))[:, list(head.classes_).index(True)]
+        p = complaint_probability(head, complaint_matrix(sents, self.encoder), self.require_tuned(),
+                                  [s.text for s in sents], self.second_opinion)
         return per_doc(docs, np.round(p, self.round_digits))
 
     def set_annotations(self, docs: list[Doc], predictions: list[np.ndarray]) -> None:
@@ -64,10 +109,22 @@ class ComplaintsComponent(HeadComponent):
             doc._.complaint_p = float(probs.max()) if len(probs) else None
             doc._.complaint_rate = round(len(spans) / len(probs), 4) if len(probs) else None
 
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        super().to_disk(path, exclude=exclude)
+        if self.require_tuned() is not None:
+            save_head(self.tuned, Path(path) / TUNED_FILE)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "ComplaintsComponent":
+        super().from_disk(path, exclude=exclude)
+        tuned = Path(path) / TUNED_FILE
+        self.tuned = load_head(tuned) if tuned.is_file() else None
+        self.tuned_path = "" if self.tuned is None else str(tuned)
+        return self
+
 
 @Language.factory("lipservice_complaints", default_config=DEFAULT_CONFIG,
                   assigns=["span._.complaint_p", "doc._.complaint_p", "doc._.complaint_rate", "doc.spans"],
                   requires=["doc.sents"])
-def make_complaints(nlp: Language, name: str, encoder: SentenceEncoder, model: str, threshold: float,
-                    round_digits: int) -> ComplaintsComponent:
-    return ComplaintsComponent(nlp, name, encoder, model, threshold, round_digits)
+def make_complaints(nlp: Language, name: str, encoder: SentenceEncoder, model: str, tuned_model: str,
+                    second_opinion: list[float], threshold: float, round_digits: int) -> ComplaintsComponent:
+    return ComplaintsComponent(nlp, name, encoder, model, tuned_model, second_opinion, threshold, round_digits)

@@ -94,10 +94,15 @@ class SentenceEncoder:
         self._load()
         return int(self._model.config.hidden_size)
 
+    @property
+    def width(self) -> int:
+        """Columns of ``encode``'s output: the embedding size here, class count for a tuned scorer."""
+        return self.dim
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed all texts at once: unique, uncached ones are encoded in length-sorted batches."""
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return np.zeros((0, self.width), dtype=np.float32)
         keys = [hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts]
         todo: dict[bytes, str] = {}
         for key, text in zip(keys, texts):
@@ -133,7 +138,7 @@ class SentenceEncoder:
         for i, n in enumerate(lengths):
             size = next((b for b in LENGTH_BUCKETS if b >= n and b <= self.max_length), self.max_length)
             buckets.setdefault(size, []).append(i)
-        result = np.zeros((len(texts), self.dim), dtype=np.float32)
+        result = np.zeros((len(texts), self.width), dtype=np.float32)
         with torch.inference_mode():
             for size in sorted(buckets):
                 members = buckets[size]

@@ -82,6 +82,7 @@ PerspectiveHead = SentenceHead
 #: Types a head file may contain. Anything else in a file is refused, not executed.
 TRUSTED_TYPES = [
     "nlp.heads.SentenceHead",
+    "nlp.tuned.TunedSentenceClassifier",
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.preprocessing._data.StandardScaler",
     "sklearn.feature_extraction.text.TfidfTransformer",

@@ -20,6 +20,7 @@ from thinc.api import Config
 
 from . import __version__
 from .baselines import keyword_promise_baseline, pronoun_baseline
+from .complaints import TUNED_FILE, complaint_probability
 from .corpus import (
     TEST_PREFIXES,
     Example,
@@ -231,11 +232,25 @@ def vader_complaint(texts: list[str]) -> list[bool]:
 
 
 def fit_complaint_head(cfg: Config, texts: list[str], labels: list[bool], base=None, encoder=None) -> SentenceHead:
-    """The complaint detector's training code: what `lipservice train` and `benchmark complaints` both run."""
+    """The complaint detector's first model: what `lipservice train` and `benchmark complaints` both run."""
     if base is None or encoder is None:
         base, encoder = base_and_encoder(cfg, "complaints")
     return fit_head(perspective_inputs(cfg, texts, base, encoder), labels, cfg["training"]["complaints"],
                     int(cfg["system"]["seed"]), encoder.dim, len(FEATURE_NAMES))
+
+
+def fit_complaint_tuned(cfg: Config, texts: list[str], labels: list[bool]):
+    """The complaint detector's second opinion, the encoder fine-tuned on the same sentences
+    (None when ``tune_epochs`` is 0)."""
+    from .tuned import TunedSentenceClassifier
+
+    tcfg = cfg["training"]["complaints"]
+    if int(tcfg["tune_epochs"]) <= 0:
+        return None
+    return TunedSentenceClassifier(
+        model=cfg["components"]["complaints"]["encoder"]["model"], epochs=int(tcfg["tune_epochs"]),
+        learning_rate=float(tcfg["tune_learning_rate"]), batch_size=int(tcfg["tune_batch_size"]),
+        max_length=int(tcfg["tune_max_length"]), random_state=int(cfg["system"]["seed"])).fit(texts, labels)
 
 
 def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: str = "lipservice train") -> dict:
@@ -249,21 +264,35 @@ def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: st
     examples = load_complaint_corpus(project_path(tcfg["corpus"]))
     train, test = split_examples(examples, tcfg["corpus"])
     base, encoder = base_and_encoder(cfg, "complaints")
-    head = fit_complaint_head(cfg, [e.text for e in train], [e.label for e in train], base, encoder)
-    p = head.predict_proba(perspective_inputs(cfg, [e.text for e in test], base, encoder))
-    p = p[:, list(head.classes_).index(True)]
-    threshold = float(cfg["components"]["complaints"]["threshold"])
+    texts, labels = [e.text for e in train], [e.label for e in train]
+    head = fit_complaint_head(cfg, texts, labels, base, encoder)
+    tuned = fit_complaint_tuned(cfg, texts, labels)
+    comp = cfg["components"]["complaints"]
+    test_texts = [e.text for e in test]
+    X_test = perspective_inputs(cfg, test_texts, base, encoder)
+    threshold = float(comp["threshold"])
     y = [e.label for e in test]
+    systems = {"complaint detector (head + fine-tuned second opinion)": complaint_probability(
+        head, X_test, tuned, test_texts, comp["second_opinion"])} if tuned is not None else {}
+    systems["head alone (frozen embedding + parse + lexical)"] = complaint_probability(head, X_test, None, test_texts,
+                                                                                       (0.0, 0.0))
+    if tuned is not None:
+        systems["fine-tuned encoder alone"] = tuned.predict_proba(test_texts)[:, list(tuned.classes_).index(True)]
     metrics = {"complaint detection (sentence)": {
-        "complaint head": binary_metrics(y, [bool(q >= threshold) for q in p]),
-        "VADER negativity (baseline)": binary_metrics(y, vader_complaint([e.text for e in test])),
+        **{name: binary_metrics(y, [bool(q >= threshold) for q in p]) for name, p in systems.items()},
+        "VADER negativity (baseline)": binary_metrics(y, vader_complaint(test_texts)),
     }}
     about = ("Finds sentences that state a breach of expectations (a complaint, not mere negativity; "
-             "`corpora/GUIDELINES.md`). Trained on project-written reviews, complaints, social posts, survey answers "
-             "and emails only; the Twitter complaints benchmark is used for evaluation, never for this model.")
+             "`corpora/GUIDELINES.md`): a logistic head over the embedding and parse features, and where it is unsure "
+             f"(probability inside {list(comp['second_opinion'])}) the mean of it and the encoder fine-tuned on the "
+             f"same sentences (`{TUNED_FILE}`, float16). Trained on project-written reviews, complaints, social posts, "
+             "survey answers and emails only; the Twitter complaints benchmark is used for evaluation, never for "
+             "this model.")
     result = _save("complaints", head, cfg, out_dir, command, t0, about,
                    corpus_summary(str(tcfg["corpus"]), examples, lambda e: "complaint" if e.label else "not complaint"),
                    metrics)
+    if tuned is not None:
+        save_head(tuned, Path(result["out"]) / TUNED_FILE)
 
     # the theme head: complaint sentences whose theme is a taxonomy id ("other" is not a class)
     t1 = time.time()

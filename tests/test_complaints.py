@@ -1,11 +1,13 @@
 """nlp/complaints.py with the real pipeline: complaint sentences, spans, doc scores, round trip."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import spacy
 from conftest import doc_before
 
-from nlp.complaints import HEAD_FILE, SPANS_KEY
+from nlp.complaints import HEAD_FILE, SPANS_KEY, TUNED_FILE, complaint_matrix, complaint_probability
+from nlp.errors import ConfigError
 
 POLITE = "My order was due on the 3rd and still has not arrived."
 SARCASM = "Great, the third time this week the app has logged me out."
@@ -98,6 +100,7 @@ def test_contract_fields_and_record_scores(nlp):
 def test_to_disk_and_spacy_load_round_trip(nlp, docs, tmp_path):
     nlp.to_disk(tmp_path / "pipeline")
     assert (tmp_path / "pipeline" / "complaints" / HEAD_FILE).is_file()
+    assert (tmp_path / "pipeline" / "complaints" / TUNED_FILE).is_file()
     assert (tmp_path / "pipeline" / "themes" / "themes.skops").is_file()
     loaded = spacy.load(tmp_path / "pipeline")
     for text, doc in zip(TEXTS, loaded.pipe(TEXTS)):
@@ -110,3 +113,51 @@ def test_evaluate_complaints_reports_the_component_beside_vader(nlp, cfg):
     result = evaluate_complaints(nlp, cfg)["complaint detection (test split sentences)"]
     ours, vader = result["complaints component"], result["VADER negativity (baseline)"]
     assert ours["n"] == vader["n"] > 500 and ours["f1"] > vader["f1"]
+
+
+class FixedProba:
+    """Stands in for a fitted estimator with fixed probabilities: what is tested is the combining rule."""
+
+    classes_ = np.array([False, True])
+
+    def __init__(self, p_true):
+        self.p_true = dict(p_true)
+        self.asked = []
+
+    def predict_proba(self, rows):
+        rows = list(rows)
+        self.asked += rows
+        p = np.array([self.p_true[r] for r in rows])
+        return np.column_stack([1 - p, p])
+
+
+def test_the_second_opinion_is_asked_only_where_the_head_is_unsure():
+    texts = ["sure yes", "sure no", "unsure", "edge"]
+    head = FixedProba({"sure yes": 0.95, "sure no": 0.02, "unsure": 0.4, "edge": 0.9})
+    tuned = FixedProba({"unsure": 0.8})
+    p = complaint_probability(head, texts, tuned, texts, (0.1, 0.9))
+    assert tuned.asked == ["unsure"]  # the band is open: 0.9 itself is sure
+    assert np.allclose(p, [0.95, 0.02, 0.6, 0.9])
+    assert np.allclose(complaint_probability(head, texts, None, texts, (0.1, 0.9)), [0.95, 0.02, 0.4, 0.9])
+
+
+def test_sentences_get_the_head_or_the_mean_with_the_fine_tuned_model(nlp):
+    component = nlp.get_pipe("complaints")
+    doc = nlp(" ".join(TEXTS[:5]))
+    sents = [s for s in doc.sents if s.text.strip()]
+    head, tuned = component.require_head(), component.require_tuned()
+    p = head.predict_proba(complaint_matrix(sents, component.encoder))[:, 1]
+    q = tuned.predict_proba([s.text for s in sents])[:, 1]
+    low, high = component.second_opinion
+    expected = np.where((p > low) & (p < high), (p + q) / 2, p)
+    assert [s._.complaint_p for s in sents] == pytest.approx(np.round(expected, 4).tolist(), abs=1e-4)
+
+
+@pytest.mark.parametrize("band", [[0.9, 0.1], [0.1], [-0.1, 0.5]])
+def test_a_bad_second_opinion_band_is_a_config_error(cfg, band):
+    from nlp.pipeline import build_nlp
+
+    bad = cfg.copy()
+    bad["components"]["complaints"]["second_opinion"] = band
+    with pytest.raises(ConfigError, match="second_opinion"):
+        build_nlp(bad)

@@ -156,3 +156,45 @@ def test_corpus_without_test_documents_is_handled(tmp_path):
         return  # a clear, coded refusal is fine too
     assert result["metrics"]["model"]["n"] == 0
     assert (tmp_path / "models" / HEAD_FILE).is_file()
+
+
+COMPLAINT_TEXTS = [("My {} order never arrived and nobody answers.", "delivery"),
+                   ("I was charged twice for {} and still have no refund.", "billing")]
+FINE_TEXTS = ["The {} team was friendly and quick.", "I ordered {} last Tuesday."]
+
+
+def write_complaint_corpus(root, doc_ids):
+    folder = root / "complaints"
+    folder.mkdir(parents=True)
+    lines = []
+    for i, doc_id in enumerate(doc_ids):
+        topic = TOPICS[i % len(TOPICS)]
+        text, theme = COMPLAINT_TEXTS[i % 2]
+        sents = [{"text": text.format(topic), "complaint": True, "theme": theme},
+                 {"text": FINE_TEXTS[i % 2].format(topic), "complaint": False, "theme": None}]
+        lines.append(json.dumps({"doc_id": doc_id, "industry": topic, "kind": "review", "sentences": sents}))
+    (folder / "tiny.jsonl").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.mark.parametrize("epochs", [1, 0])
+def test_complaint_training_writes_the_head_and_its_fine_tuned_second_opinion(tmp_path, epochs):
+    from nlp.complaints import HEAD_FILE as COMPLAINTS_FILE
+    from nlp.complaints import TUNED_FILE
+    from nlp.train import train_complaints
+
+    corpora = write_complaint_corpus(tmp_path / "corpora", DOC_IDS)
+    cfg = load_config(overrides={"paths.corpora": str(corpora), "paths.models": str(tmp_path / "models"),
+                                 "training.complaints.tune_epochs": epochs, "training.complaints.tune_batch_size": 4})
+    result = train_complaints(cfg, command=CMD)
+    models = tmp_path / "models"
+    assert (models / COMPLAINTS_FILE).is_file() and (models / "themes.skops").is_file()
+    systems = result["metrics"]["complaint detection (sentence)"]
+    if epochs:
+        assert (models / TUNED_FILE).is_file()
+        assert load_head(models / TUNED_FILE).get_params()["epochs"] == 1
+        assert {"complaint detector (head + fine-tuned second opinion)", "fine-tuned encoder alone"} <= set(systems)
+    else:  # tune_epochs = 0: the head decides alone, and no second-opinion file is written
+        assert not (models / TUNED_FILE).exists()
+        assert "fine-tuned encoder alone" not in systems
+    assert "VADER negativity (baseline)" in systems

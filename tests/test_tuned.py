@@ -1,0 +1,74 @@
+"""nlp/tuned.py: the fine-tuned sentence classifier, trained for real on a tiny fixture."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from nlp.heads import load_head, save_head
+from nlp.tuned import FROZEN, HEAD_BIAS, TunedSentenceClassifier
+
+COMPLAINTS = ["The parcel never arrived and nobody answers the phone.", "Still waiting for my refund after 3 weeks.",
+              "They charged me twice and will not fix it.", "The app logs me out every single day."]
+OTHERS = ["The driver was friendly and the food arrived hot.", "Do you deliver on Sundays?",
+          "Lovely room with a view of the sea.", "I ordered a blue jacket for my son."]
+TEXTS = COMPLAINTS + OTHERS
+LABELS = [True] * 4 + [False] * 4
+
+
+@pytest.fixture(scope="module")
+def tuned():
+    return TunedSentenceClassifier(epochs=2, batch_size=4, max_length=32, random_state=3).fit(TEXTS, LABELS)
+
+
+def test_init_only_stores_parameters_and_clones():
+    model = TunedSentenceClassifier(epochs=5, learning_rate=1e-4, random_state=7)
+    assert model.get_params()["epochs"] == 5 and model.get_params()["random_state"] == 7
+    assert not hasattr(model, "state_") and clone(model).get_params() == model.get_params()
+
+
+def test_fit_returns_self_with_learned_attributes(tuned):
+    assert list(tuned.classes_) == [False, True]
+    assert all(v.dtype == np.float16 for v in tuned.state_.values())
+    assert not set(FROZEN) & set(tuned.state_)  # the installed encoder's word embeddings are not stored
+    assert tuned.state_[HEAD_BIAS].shape == (2,)
+
+
+def test_probabilities_are_rows_over_the_classes(tuned):
+    p = tuned.predict_proba(TEXTS)
+    assert p.shape == (8, 2) and np.allclose(p.sum(1), 1.0, atol=1e-5)
+    assert tuned.predict(TEXTS).dtype == bool
+
+
+def twin(fitted: TunedSentenceClassifier) -> TunedSentenceClassifier:
+    """The same weights with a cold cache and a model of its own."""
+    out = TunedSentenceClassifier(**fitted.get_params())
+    out.classes_, out.state_ = fitted.classes_, fitted.state_
+    return out
+
+
+def test_a_text_scores_the_same_alone_and_in_a_batch(tuned):
+    together = twin(tuned).predict_proba(TEXTS + ["a much longer sentence " * 5])[:1]
+    assert np.array_equal(twin(tuned).predict_proba(TEXTS[:1]), together)
+
+
+def test_the_same_seed_trains_the_same_weights(tuned):
+    again = TunedSentenceClassifier(epochs=2, batch_size=4, max_length=32, random_state=3).fit(TEXTS, LABELS)
+    assert all(np.array_equal(again.state_[k], v) for k, v in tuned.state_.items())
+
+
+def test_skops_round_trip_scores_identically(tuned, tmp_path):
+    save_head(tuned, tmp_path / "tuned.skops")
+    loaded = load_head(tmp_path / "tuned.skops")
+    assert isinstance(loaded, TunedSentenceClassifier) and loaded.get_params() == tuned.get_params()
+    assert np.array_equal(loaded.predict_proba(TEXTS), tuned.predict_proba(TEXTS))
+
+
+def test_one_class_and_unfitted_use_are_clear_errors():
+    with pytest.raises(ValueError, match="two classes"):
+        TunedSentenceClassifier(epochs=1).fit(TEXTS[:2], [True, True])
+    with pytest.raises(ValueError, match="2 texts but 1 labels"):
+        TunedSentenceClassifier(epochs=1).fit(TEXTS[:2], [True])
+    with pytest.raises(NotFittedError):
+        TunedSentenceClassifier().predict_proba(TEXTS)
