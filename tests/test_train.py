@@ -26,18 +26,21 @@ TOPICS = ["travel", "energy", "banking", "insurance", "broadband", "groceries", 
 CMD = "lipservice train --set paths.corpora=TINY"
 
 
-def write_corpus(root, doc_ids):
-    folder = root / "perspective"
+def write_tiny(root, task, kind, doc_ids, sentences):
+    """``root/task/tiny.jsonl``: one document per id, its sentences from ``sentences(i, topic)``."""
+    folder = root / task
     folder.mkdir(parents=True)
-    lines = []
-    for i, doc_id in enumerate(doc_ids):
-        topic = TOPICS[i % len(TOPICS)]
-        sents = [{"text": COMPANY[i % 5].format(topic), "label": "company"},
-                 {"text": CUSTOMER[i % 5].format(topic), "label": "customer"},
-                 {"text": NEUTRAL[i % 5].format(topic).capitalize(), "label": "neutral"}]
-        lines.append(json.dumps({"doc_id": doc_id, "industry": topic, "kind": "web_copy", "sentences": sents}))
+    lines = [json.dumps({"doc_id": doc_id, "industry": TOPICS[i % len(TOPICS)], "kind": kind,
+                         "sentences": sentences(i, TOPICS[i % len(TOPICS)])}) for i, doc_id in enumerate(doc_ids)]
     (folder / "tiny.jsonl").write_text("\n".join(lines) + "\n")
     return root
+
+
+def write_corpus(root, doc_ids):
+    return write_tiny(root, "perspective", "web_copy", doc_ids, lambda i, topic: [
+        {"text": COMPANY[i % 5].format(topic), "label": "company"},
+        {"text": CUSTOMER[i % 5].format(topic), "label": "customer"},
+        {"text": NEUTRAL[i % 5].format(topic).capitalize(), "label": "neutral"}])
 
 
 DOC_IDS = [f"doc-{i}" for i in range(10)]  # doc-4 and doc-8 fall in the test split
@@ -164,17 +167,9 @@ FINE_TEXTS = ["The {} team was friendly and quick.", "I ordered {} last Tuesday.
 
 
 def write_complaint_corpus(root, doc_ids):
-    folder = root / "complaints"
-    folder.mkdir(parents=True)
-    lines = []
-    for i, doc_id in enumerate(doc_ids):
-        topic = TOPICS[i % len(TOPICS)]
-        text, theme = COMPLAINT_TEXTS[i % 2]
-        sents = [{"text": text.format(topic), "complaint": True, "theme": theme},
-                 {"text": FINE_TEXTS[i % 2].format(topic), "complaint": False, "theme": None}]
-        lines.append(json.dumps({"doc_id": doc_id, "industry": topic, "kind": "review", "sentences": sents}))
-    (folder / "tiny.jsonl").write_text("\n".join(lines) + "\n")
-    return root
+    return write_tiny(root, "complaints", "review", doc_ids, lambda i, topic: [
+        {"text": COMPLAINT_TEXTS[i % 2][0].format(topic), "complaint": True, "theme": COMPLAINT_TEXTS[i % 2][1]},
+        {"text": FINE_TEXTS[i % 2].format(topic), "complaint": False, "theme": None}])
 
 
 @pytest.mark.parametrize("epochs", [1, 0])
