@@ -26,7 +26,7 @@ COMPLAINTS_FILE = "complaints-social-media/complaints-data.csv"
 
 def normalise_tweet(text: str) -> str:
     """User handles and links carry no complaint signal; the benchmark papers mask them too."""
-    text = re.sub(r"https?://\S+", "http", text)
+    text = re.sub(r"(?:https?://|pic\.twitter\.com/)\S+", "http", text)
     return re.sub(r"@\w+", "@user", text).strip()
 
 
@@ -65,7 +65,7 @@ def cross_validate_complaints(cfg: Config, path: str | Path, folds: int = 10) ->
     from .complaints import complaint_probability
     from .perspective import design_matrix
     from .perspective_features import FEATURE_NAMES
-    from .train import base_and_encoder, fit_complaint_tuned, fit_head, standalone_spans, vader_complaint
+    from .train import base_and_encoder, fit_head, fit_tuned, standalone_spans, vader_complaint
 
     texts, y, _ = load_complaints_benchmark(path)
     seed = int(cfg["system"]["seed"])
@@ -79,7 +79,7 @@ def cross_validate_complaints(cfg: Config, path: str | Path, folds: int = 10) ->
     for k, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y), start=1):
         labels = y[train].astype(bool)
         head = fit_head(X[train], labels, cfg["training"]["complaints"], seed, encoder.dim, len(FEATURE_NAMES))
-        tuned = fit_complaint_tuned(cfg, [texts[i] for i in train], labels.tolist())
+        tuned = fit_tuned(cfg, "complaints", [texts[i] for i in train], labels.tolist())
         test_texts = [texts[i] for i in test]
         p = complaint_probability(head, X[test], tuned, test_texts, comp["second_opinion"])
         per_fold.append({"fold": k, "n": len(test), **_macro(y[test], (p >= threshold).astype(int))})

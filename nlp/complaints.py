@@ -12,18 +12,16 @@ Confident sentences, most of any corpus, cost no second transformer pass.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .component import HeadComponent, per_doc, text_sentences
+from .component import TunedHeadComponent, per_doc, text_sentences
 from .encoder import ENCODER_CONFIG, SentenceEncoder
-from .errors import ConfigError, ModelMissingError
+from .errors import ConfigError
 from .extensions import install_extensions
-from .heads import load_head, save_head
 from .perspective import design_matrix
 
 HEAD_FILE = "complaints.skops"
@@ -58,35 +56,24 @@ def complaint_probability(head, X, tuned, texts: Sequence[str], second_opinion: 
     return p
 
 
-class ComplaintsComponent(HeadComponent):
+class ComplaintsComponent(TunedHeadComponent):
     """Scores every sentence; writes ``span._.complaint_p`` and ``doc.spans["complaints"]``."""
 
     head_file = HEAD_FILE
+    tuned_file = TUNED_FILE
     missing_hint = "run `lipservice train --task complaints`"
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, tuned_model: str,
                  second_opinion: Sequence[float], threshold: float, round_digits: int) -> None:
         install_extensions()
-        super().__init__(name, model)
+        super().__init__(name, model, tuned_model)
         if len(second_opinion) != 2 or not 0.0 <= second_opinion[0] <= second_opinion[1] <= 1.0:
             raise ConfigError(f"components.{name}.second_opinion is {list(second_opinion)}; it must be [low, high] "
                              "with 0 <= low <= high <= 1 (the default is [0.1, 0.9]; [0.5, 0.5] never asks)")
         self.encoder = encoder
-        self.tuned_path = tuned_model
-        self.tuned = None  # loaded on first unsure sentence
         self.second_opinion = (float(second_opinion[0]), float(second_opinion[1]))
         self.threshold = threshold
         self.round_digits = round_digits
-
-    def require_tuned(self):
-        """The fine-tuned classifier, or None when the config names none (the head decides alone)."""
-        if self.tuned is None and self.tuned_path:
-            try:
-                self.tuned = load_head(self.tuned_path)
-            except ModelMissingError as err:
-                raise ModelMissingError(f"the {self.name} component (tuned_model): {err.args[0]}",
-                                        code=err.code) from None
-        return self.tuned
 
     def predict(self, docs: list[Doc]) -> list[np.ndarray]:
         """Complaint probability per non-blank sentence, per doc. Docs are not modified."""
@@ -108,18 +95,6 @@ class ComplaintsComponent(HeadComponent):
             doc.spans[SPANS_KEY] = spans
             doc._.complaint_p = float(probs.max()) if len(probs) else None
             doc._.complaint_rate = round(len(spans) / len(probs), 4) if len(probs) else None
-
-    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        super().to_disk(path, exclude=exclude)
-        if self.require_tuned() is not None:
-            save_head(self.tuned, Path(path) / TUNED_FILE)
-
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "ComplaintsComponent":
-        super().from_disk(path, exclude=exclude)
-        tuned = Path(path) / TUNED_FILE
-        self.tuned = load_head(tuned) if tuned.is_file() else None
-        self.tuned_path = "" if self.tuned is None else str(tuned)
-        return self
 
 
 @Language.factory("lipservice_complaints", default_config=DEFAULT_CONFIG,

@@ -74,3 +74,37 @@ class HeadComponent:
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "HeadComponent":
         self.head = load_head(Path(path) / self.head_file)
         return self
+
+
+class TunedHeadComponent(HeadComponent):
+    """A head with an optional second opinion: the encoder fine-tuned on the same sentences
+    (nlp/tuned.py), loaded on first use and saved beside the head as ``tuned_file``."""
+
+    tuned_file = "tuned.skops"
+
+    def __init__(self, name: str, model: str, tuned_model: str) -> None:
+        super().__init__(name, model)
+        self.tuned_path = tuned_model
+        self.tuned = None  # loaded when the first unsure sentence asks for it
+
+    def require_tuned(self):
+        """The fine-tuned classifier, or None when the config names none (the head decides alone)."""
+        if self.tuned is None and self.tuned_path:
+            try:
+                self.tuned = load_head(self.tuned_path)
+            except ModelMissingError as err:
+                raise ModelMissingError(f"the {self.name} component (tuned_model): {err.args[0]}",
+                                        code=err.code) from None
+        return self.tuned
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        super().to_disk(path, exclude=exclude)
+        if self.require_tuned() is not None:
+            save_head(self.tuned, Path(path) / self.tuned_file)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "TunedHeadComponent":
+        super().from_disk(path, exclude=exclude)
+        tuned = Path(path) / self.tuned_file
+        self.tuned = load_head(tuned) if tuned.is_file() else None
+        self.tuned_path = "" if self.tuned is None else str(tuned)
+        return self

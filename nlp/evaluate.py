@@ -24,6 +24,7 @@ from .errors import E_BAD_LABELS, E_NOT_FOUND, InputError, UsageError
 from .heads import PERSPECTIVE_LABELS
 from .io import ReadOptions, Reject, check_inputs, read_inputs
 from .metrics import binary_metrics, classification_metrics
+from .perspective import perspective_probabilities
 from .pipeline import PROJECT_ROOT, base_pipes, project_path
 from .promises import specificity_of
 from .quantities import extract_quantities
@@ -55,7 +56,9 @@ def evaluate_sentences(nlp: Language, cfg, texts: list[str], labels: list[str]) 
     head = comp.require_head()
     with nlp.select_pipes(enable=base_pipes(nlp, cfg)):
         X = perspective_inputs(cfg, texts, base=nlp, encoder=comp.encoder)
-    return {"perspective head": classification_metrics(labels, list(head.predict(X)), PERSPECTIVE_LABELS),
+    probs = perspective_probabilities(head, X, comp.require_tuned(), texts, comp.second_opinion_below)
+    pred = [str(head.classes_[k]) for k in probs.argmax(axis=1)]
+    return {"perspective component": classification_metrics(labels, pred, PERSPECTIVE_LABELS),
             "pronoun baseline": classification_metrics(labels, [pronoun_baseline(t) for t in texts],
                                                        PERSPECTIVE_LABELS)}
 
@@ -88,7 +91,7 @@ def load_labelled_file(path: str, text_field: str = "text", label_field: str = "
 def _doc_level(nlp: Language, texts: list[str], gold: list[str], batch_size: int = 64) -> dict:
     pred = [document_side(doc) for doc in nlp.pipe(texts, batch_size=batch_size)]
     base = [pronoun_baseline(t, tie="company") for t in texts]
-    return {"perspective head": classification_metrics(gold, pred, SIDES),
+    return {"perspective component": classification_metrics(gold, pred, SIDES),
             "pronoun baseline": classification_metrics(gold, base, SIDES)}
 
 

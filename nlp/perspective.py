@@ -2,26 +2,34 @@
 
 Every sentence gets ``._.perspective`` (company | customer | neutral), ``._.perspective_p``
 and ``._.perspective_probs``; the Doc gets ``._.customer_share`` and ``._.perspective_counts``.
+
+A logistic head over the shared embedding and parse features scores every sentence; where it
+is unsure (its top probability below ``second_opinion_below``), the encoder fine-tuned on the
+same sentences (nlp/tuned.py) is asked too and the two distributions are averaged.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .component import HeadComponent, per_doc, text_sentences
+from .component import TunedHeadComponent, per_doc, text_sentences
 from .encoder import ENCODER_CONFIG, SentenceEncoder
+from .errors import ConfigError
 from .extensions import install_extensions
 from .heads import PERSPECTIVE_LABELS
 from .perspective_features import features_matrix, lexical_matrix
 
 HEAD_FILE = "perspective.skops"
+TUNED_FILE = "perspective_tuned.skops"
 
 DEFAULT_CONFIG = {
     "encoder": ENCODER_CONFIG,
     "model": "",
+    "tuned_model": "",
+    "second_opinion_below": 0.95,
     "round_digits": 4,
 }
 
@@ -42,16 +50,38 @@ def customer_share(labels: Iterable[str]) -> float | None:
     return round(sum(lab == "customer" for lab in labels) / sided, 4) if sided else None
 
 
-class PerspectiveComponent(HeadComponent):
-    """Predicts from the sentence embedding plus parse features; writes Span/Doc extensions."""
+def perspective_probabilities(head, X, tuned, texts: Sequence[str], below: float) -> np.ndarray:
+    """The head's distribution (n × ``head.classes_``); where its top probability is below ``below``
+    it is averaged with the fine-tuned classifier's. What the component and training both compute."""
+    p = head.predict_proba(X)
+    if tuned is None:
+        return p
+    unsure = np.flatnonzero(p.max(axis=1) < below)
+    if len(unsure):
+        order = [list(tuned.classes_).index(c) for c in head.classes_]  # the head's column order
+        q = tuned.predict_proba([texts[i] for i in unsure])[:, order]
+        p = p.copy()
+        p[unsure] = (p[unsure] + q) / 2
+    return p
+
+
+class PerspectiveComponent(TunedHeadComponent):
+    """Predicts from the sentence embedding plus parse features, with a fine-tuned second
+    opinion where the head is unsure; writes Span/Doc extensions."""
 
     head_file = HEAD_FILE
+    tuned_file = TUNED_FILE
     missing_hint = "run `lipservice train --task perspective`"
 
-    def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, round_digits: int) -> None:
+    def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, tuned_model: str,
+                 second_opinion_below: float, round_digits: int) -> None:
         install_extensions()
-        super().__init__(name, model)
+        super().__init__(name, model, tuned_model)
+        if not 0.0 <= second_opinion_below <= 1.0:
+            raise ConfigError(f"components.{name}.second_opinion_below is {second_opinion_below!r}; it must lie in "
+                              "[0, 1] (the default is 0.95; 0 never asks, 1 always asks)")
         self.encoder = encoder
+        self.second_opinion_below = float(second_opinion_below)
         self.round_digits = round_digits
 
     def predict(self, docs: list[Doc]) -> list[np.ndarray]:
@@ -60,7 +90,9 @@ class PerspectiveComponent(HeadComponent):
         sents = [s for doc in docs for s in text_sentences(doc)]
         if not sents:  # explicit branch: empty or blank docs have nothing to encode
             return [np.zeros((0, len(head.classes_))) for _ in docs]
-        return per_doc(docs, np.round(head.predict_proba(design_matrix(sents, self.encoder)), self.round_digits))
+        p = perspective_probabilities(head, design_matrix(sents, self.encoder), self.require_tuned(),
+                                      [s.text.strip() for s in sents], self.second_opinion_below)
+        return per_doc(docs, np.round(p, self.round_digits))
 
     def set_annotations(self, docs: list[Doc], predictions: list[np.ndarray]) -> None:
         classes = [str(c) for c in self.require_head().classes_]
@@ -80,6 +112,6 @@ class PerspectiveComponent(HeadComponent):
 @Language.factory("lipservice_perspective", default_config=DEFAULT_CONFIG,
                   assigns=["span._.perspective", "span._.perspective_p", "doc._.customer_share"],
                   requires=["doc.sents"])
-def make_perspective(nlp: Language, name: str, encoder: SentenceEncoder, model: str,
-                     round_digits: int) -> PerspectiveComponent:
-    return PerspectiveComponent(nlp, name, encoder, model, round_digits)
+def make_perspective(nlp: Language, name: str, encoder: SentenceEncoder, model: str, tuned_model: str,
+                     second_opinion_below: float, round_digits: int) -> PerspectiveComponent:
+    return PerspectiveComponent(nlp, name, encoder, model, tuned_model, second_opinion_below, round_digits)

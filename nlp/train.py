@@ -31,7 +31,8 @@ from .corpus import (
 )
 from .heads import PERSPECTIVE_LABELS, SentenceHead, save_head
 from .metrics import binary_metrics, classification_metrics
-from .perspective import design_matrix
+from .perspective import TUNED_FILE as PERSPECTIVE_TUNED
+from .perspective import design_matrix, perspective_probabilities
 from .perspective_features import FEATURE_NAMES
 from .pipeline import load_base_model, project_path
 
@@ -109,7 +110,8 @@ def corpus_summary(corpus: str, examples: list[Example], labels: Callable[[Examp
 
 
 def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: str = "lipservice train") -> dict:
-    """Fit the perspective head on the train split, save it with its config and card."""
+    """Fit the perspective head (and its fine-tuned second opinion) on the train split, save them
+    with their config and card."""
     t0 = time.time()
     tcfg = cfg["training"]["perspective"]
     examples = load_perspective_corpus(project_path(tcfg["corpus"]))
@@ -117,21 +119,38 @@ def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: s
     extra = claims_as_company(cfg)
     train += extra
     base, encoder = base_and_encoder(cfg)
-    head = fit_head(perspective_inputs(cfg, [e.text for e in train], base, encoder), [e.label for e in train],
-                    tcfg, int(cfg["system"]["seed"]), encoder.dim, len(FEATURE_NAMES))
-    X_test = perspective_inputs(cfg, [e.text for e in test], base, encoder)
+    texts, labels = [e.text for e in train], [e.label for e in train]
+    head = fit_head(perspective_inputs(cfg, texts, base, encoder), labels, tcfg, int(cfg["system"]["seed"]),
+                    encoder.dim, len(FEATURE_NAMES))
+    tuned = fit_tuned(cfg, "perspective", texts, labels)
+    test_texts = [e.text for e in test]
+    X_test = perspective_inputs(cfg, test_texts, base, encoder)
     y_test = [e.label for e in test]
-    metrics = {
-        "perspective head": classification_metrics(y_test, list(head.predict(X_test)), PERSPECTIVE_LABELS),
-        "pronoun baseline": classification_metrics(y_test, [pronoun_baseline(e.text) for e in test],
-                                                   PERSPECTIVE_LABELS),
-    }
+    below = float(cfg["components"]["perspective"]["second_opinion_below"])
+
+    def labelled(probs: np.ndarray) -> list[str]:
+        return [str(head.classes_[k]) for k in probs.argmax(axis=1)]
+
+    systems = {"perspective component": perspective_probabilities(head, X_test, tuned, test_texts, below)}
+    if tuned is not None:
+        systems["head alone (frozen embedding + parse + lexical)"] = head.predict_proba(X_test)
+        systems["fine-tuned encoder alone"] = tuned.predict_proba(test_texts)[
+            :, [list(tuned.classes_).index(c) for c in head.classes_]]
+    metrics = {name: classification_metrics(y_test, labelled(p), PERSPECTIVE_LABELS) for name, p in systems.items()}
+    metrics["pronoun baseline"] = classification_metrics(y_test, [pronoun_baseline(e.text) for e in test],
+                                                         PERSPECTIVE_LABELS)
     about = ("Predicts whose perspective a sentence takes: `company`, `customer` or `neutral` (definitions: "
-             "`corpora/GUIDELINES.md`). Besides the perspective corpus, training adds the "
+             "`corpora/GUIDELINES.md`). A logistic head over the embedding and parse features"
+             + (f", and where its top probability is below {below} the mean of it and the encoder fine-tuned on the "
+                f"same sentences (`{PERSPECTIVE_TUNED}`, float16)" if tuned is not None else "")
+             + ". Besides the perspective corpus, training adds the "
              f"{len(extra)} claims of `corpora/claims/` (train split) that are labelled as said from the "
              "company's perspective, as `company` examples.")
-    return _save("perspective", head, cfg, out_dir, command, t0, about,
-                 corpus_summary(str(tcfg["corpus"]), examples, lambda e: e.label), {"test split": metrics})
+    result = _save("perspective", head, cfg, out_dir, command, t0, about,
+                   corpus_summary(str(tcfg["corpus"]), examples, lambda e: e.label), {"test split": metrics})
+    if tuned is not None:
+        save_head(tuned, Path(result["out"]) / PERSPECTIVE_TUNED)
+    return result
 
 
 def claims_as_company(cfg: Config) -> list[Example]:
@@ -239,16 +258,16 @@ def fit_complaint_head(cfg: Config, texts: list[str], labels: list[bool], base=N
                     int(cfg["system"]["seed"]), encoder.dim, len(FEATURE_NAMES))
 
 
-def fit_complaint_tuned(cfg: Config, texts: list[str], labels: list[bool]):
-    """The complaint detector's second opinion, the encoder fine-tuned on the same sentences
-    (None when ``tune_epochs`` is 0)."""
+def fit_tuned(cfg: Config, task: str, texts: list[str], labels: list):
+    """A component's second opinion: its encoder fine-tuned on the same sentences, with the
+    ``tune_*`` settings of ``[training.<task>]`` (None when ``tune_epochs`` is 0)."""
     from .tuned import TunedSentenceClassifier
 
-    tcfg = cfg["training"]["complaints"]
-    if int(tcfg["tune_epochs"]) <= 0:
+    tcfg = cfg["training"][task]
+    if int(tcfg.get("tune_epochs", 0)) <= 0:
         return None
     return TunedSentenceClassifier(
-        model=cfg["components"]["complaints"]["encoder"]["model"], epochs=int(tcfg["tune_epochs"]),
+        model=cfg["components"][task]["encoder"]["model"], epochs=int(tcfg["tune_epochs"]),
         learning_rate=float(tcfg["tune_learning_rate"]), batch_size=int(tcfg["tune_batch_size"]),
         max_length=int(tcfg["tune_max_length"]), random_state=int(cfg["system"]["seed"])).fit(texts, labels)
 
@@ -266,7 +285,7 @@ def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: st
     base, encoder = base_and_encoder(cfg, "complaints")
     texts, labels = [e.text for e in train], [e.label for e in train]
     head = fit_complaint_head(cfg, texts, labels, base, encoder)
-    tuned = fit_complaint_tuned(cfg, texts, labels)
+    tuned = fit_tuned(cfg, "complaints", texts, labels)
     comp = cfg["components"]["complaints"]
     test_texts = [e.text for e in test]
     X_test = perspective_inputs(cfg, test_texts, base, encoder)

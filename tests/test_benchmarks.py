@@ -28,6 +28,7 @@ def bench_file(tmp_path):
 
 def test_normalise_masks_handles_and_links():
     assert normalise_tweet("@Acme_Help look http://t.co/abc ok") == "@user look http ok"
+    assert normalise_tweet("wrong shirt pic.twitter.com/infm7") == "wrong shirt http"  # photo links too
 
 
 def test_reader_gives_texts_labels_domains(bench_file):

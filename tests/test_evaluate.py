@@ -120,7 +120,7 @@ def test_evaluate_sentences_gives_the_head_beside_the_pronoun_baseline(nlp, cfg)
     labels = ["company", "customer", "neutral", "company"]
     pipes = list(nlp.pipe_names)
     out = evaluate_sentences(nlp, cfg, texts, labels)
-    assert set(out) == {"perspective head", "pronoun baseline"}
+    assert set(out) == {"perspective component", "pronoun baseline"}
     for m in out.values():
         assert m["n"] == 4 and 0.0 <= m["macro_f1"] <= 1.0 and 0.0 <= m["accuracy"] <= 1.0
         assert m["labels"] == ["company", "customer", "neutral"]

@@ -8,11 +8,20 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import spacy
 
+from nlp.errors import ConfigError
 from nlp.heads import PERSPECTIVE_LABELS
-from nlp.perspective import HEAD_FILE, PerspectiveComponent, customer_share
+from nlp.perspective import (
+    HEAD_FILE,
+    TUNED_FILE,
+    PerspectiveComponent,
+    customer_share,
+    design_matrix,
+    perspective_probabilities,
+)
 from nlp.pipeline import PROJECT_ROOT
 
 COMPANY = "We are the leading provider of award-winning payment solutions."
@@ -132,6 +141,7 @@ def test_predict_does_not_touch_docs_and_set_annotations_does(nlp, later_compone
 def test_to_disk_and_spacy_load_round_trip(nlp, tmp_path):
     nlp.to_disk(tmp_path / "pipeline")
     assert (tmp_path / "pipeline" / "perspective" / HEAD_FILE).is_file()
+    assert (tmp_path / "pipeline" / "perspective" / TUNED_FILE).is_file()
     loaded = spacy.load(tmp_path / "pipeline")
     assert loaded.pipe_names == nlp.pipe_names
     for text in MIXED + [COMPANY, ""]:
@@ -172,8 +182,9 @@ def test_saved_pipeline_loads_in_a_fresh_interpreter_via_entry_points(nlp, tmp_p
 
 def test_saved_pipeline_does_not_need_the_original_head_file(nlp, tmp_path):
     nlp.to_disk(tmp_path / "pipeline")
-    gone = tmp_path / "moved_away" / HEAD_FILE  # as on another machine: the build path does not exist
-    loaded = spacy.load(tmp_path / "pipeline", config={"components": {"perspective": {"model": str(gone)}}})
+    gone = tmp_path / "moved_away"  # as on another machine: the build paths do not exist
+    loaded = spacy.load(tmp_path / "pipeline", config={"components": {"perspective": {
+        "model": str(gone / HEAD_FILE), "tuned_model": str(gone / TUNED_FILE)}}})
     assert annotations(loaded(COMPANY)) == annotations(nlp(COMPANY))
 
 
@@ -234,3 +245,54 @@ def test_two_processes_give_the_same_labels_and_probabilities_as_one(later_compo
     two, one = results[0]["two"], results[0]["one"]
     assert len(two) == len(MP_TEXTS)
     assert two == one
+
+
+class FixedDistribution:
+    """Stands in for a fitted classifier with fixed probabilities: what is tested is the combining rule."""
+
+    def __init__(self, classes, rows):
+        self.classes_ = np.array(classes)
+        self.rows = dict(rows)
+        self.asked = []
+
+    def predict_proba(self, texts):
+        self.asked += list(texts)
+        return np.array([self.rows[t] for t in texts], dtype=float)
+
+
+def test_the_second_opinion_is_asked_only_below_the_threshold_and_aligned_by_class():
+    texts = ["sure", "unsure", "edge"]
+    head = FixedDistribution(["company", "customer", "neutral"],
+                             {"sure": [0.97, 0.02, 0.01], "unsure": [0.5, 0.4, 0.1], "edge": [0.95, 0.05, 0.0]})
+    # the fine-tuned model lists its classes in another order: columns are matched by name
+    tuned = FixedDistribution(["neutral", "customer", "company"], {"unsure": [0.0, 0.9, 0.1]})
+    p = perspective_probabilities(head, texts, tuned, texts, 0.95)
+    assert tuned.asked == ["unsure"]  # 0.95 itself is sure
+    assert np.allclose(p, [[0.97, 0.02, 0.01], [0.3, 0.65, 0.05], [0.95, 0.05, 0.0]])
+    assert np.allclose(perspective_probabilities(head, texts, None, texts, 0.95), [head.rows[t] for t in texts])
+    never = FixedDistribution(["company", "customer", "neutral"], {})
+    assert np.allclose(perspective_probabilities(head, texts, never, texts, 0.0), [head.rows[t] for t in texts])
+
+
+def test_sentences_get_the_head_or_the_mean_with_the_fine_tuned_model(nlp):
+    component = nlp.get_pipe("perspective")
+    doc = nlp(" ".join([COMPANY, CUSTOMER, NEUTRAL] + MIXED))
+    sents = [s for s in doc.sents if s.text.strip()]
+    head, tuned = component.require_head(), component.require_tuned()
+    p = head.predict_proba(design_matrix(sents, component.encoder))
+    q = tuned.predict_proba([s.text.strip() for s in sents])[:, [list(tuned.classes_).index(c) for c in head.classes_]]
+    unsure = p.max(axis=1) < component.second_opinion_below
+    assert unsure.any() and not unsure.all()  # both branches are exercised
+    expected = np.round(np.where(unsure[:, None], (p + q) / 2, p), 4)
+    got = [[s._.perspective_probs[str(c)] for c in head.classes_] for s in sents]
+    assert np.allclose(got, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("below", [-0.1, 1.5])
+def test_a_bad_second_opinion_threshold_is_a_config_error(cfg, below):
+    from nlp.pipeline import build_nlp
+
+    bad = cfg.copy()
+    bad["components"]["perspective"]["second_opinion_below"] = below
+    with pytest.raises(ConfigError, match="second_opinion_below"):
+        build_nlp(bad)

@@ -9,7 +9,7 @@ import pytest
 from nlp.corpus import split_of
 from nlp.errors import UsageError
 from nlp.heads import PERSPECTIVE_LABELS, load_head
-from nlp.perspective import HEAD_FILE
+from nlp.perspective import HEAD_FILE, TUNED_FILE
 from nlp.pipeline import PROJECT_ROOT, load_config
 from nlp.train import perspective_inputs, train_perspective
 
@@ -46,8 +46,10 @@ def write_corpus(root, doc_ids):
 DOC_IDS = [f"doc-{i}" for i in range(10)]  # doc-4 and doc-8 fall in the test split
 
 
-def tiny_config(corpora, models):
-    return load_config(overrides={"paths.corpora": str(corpora), "paths.models": str(models)})
+def tiny_config(corpora, models, epochs: int = 1):
+    return load_config(overrides={"paths.corpora": str(corpora), "paths.models": str(models),
+                                  "training.perspective.tune_epochs": epochs,
+                                  "training.perspective.tune_batch_size": 4})
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +84,11 @@ def test_config_paths_follow_the_overrides(trained):
 
 def test_training_writes_head_config_card_and_metrics(trained):
     _, models, result = trained
-    for name in (HEAD_FILE, "perspective.cfg", "perspective.md", "perspective.metrics.json"):
+    for name in (HEAD_FILE, TUNED_FILE, "perspective.cfg", "perspective.md", "perspective.metrics.json"):
         assert (models / name).is_file(), name
+    assert set(result["metrics"]["test split"]) == {"perspective component", "head alone (frozen embedding + parse + "
+                                                    "lexical)", "fine-tuned encoder alone", "pronoun baseline"}
+    assert load_head(models / TUNED_FILE).get_params()["epochs"] == 1
     assert result["out"] == str(models)
     assert result["data"]["sentences"] == 30
     assert result["data"]["documents"] == 10
@@ -147,6 +152,13 @@ def test_training_twice_with_the_same_seed_is_identical(trained, probe, tmp_path
     first = load_head(models / HEAD_FILE).predict_proba(probe)
     second = load_head(tmp_path / "again" / HEAD_FILE).predict_proba(probe)
     np.testing.assert_array_equal(first, second)
+
+
+def test_without_fine_tuning_the_head_decides_alone_and_no_second_opinion_is_written(tmp_path):
+    cfg = tiny_config(write_corpus(tmp_path / "corpora", DOC_IDS), tmp_path / "models", epochs=0)
+    result = train_perspective(cfg, command=CMD)
+    assert (tmp_path / "models" / HEAD_FILE).is_file() and not (tmp_path / "models" / TUNED_FILE).exists()
+    assert set(result["metrics"]["test split"]) == {"perspective component", "pronoun baseline"}
 
 
 def test_corpus_without_test_documents_is_handled(tmp_path):
