@@ -148,8 +148,7 @@ def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: s
              "company's perspective, as `company` examples.")
     result = _save("perspective", head, cfg, out_dir, command, t0, about,
                    corpus_summary(str(tcfg["corpus"]), examples, lambda e: e.label), {"test split": metrics})
-    if tuned is not None:
-        save_head(tuned, Path(result["out"]) / PERSPECTIVE_TUNED)
+    save_tuned(tuned, Path(result["out"]) / PERSPECTIVE_TUNED)
     return result
 
 
@@ -272,6 +271,15 @@ def fit_tuned(cfg: Config, task: str, texts: list[str], labels: list):
         max_length=int(tcfg["tune_max_length"]), random_state=int(cfg["system"]["seed"])).fit(texts, labels)
 
 
+def save_tuned(tuned, path: Path) -> None:
+    """Write the second opinion beside its head; without one, remove a stale file from an earlier
+    run, so that a config still naming it fails loudly instead of using old weights."""
+    if tuned is None:
+        path.unlink(missing_ok=True)
+    else:
+        save_head(tuned, path)
+
+
 def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: str = "lipservice train") -> dict:
     """Fit the complaint head and the theme head on the complaints corpus; measure both on its test split."""
     from .promises import ThemeMatcher
@@ -310,8 +318,7 @@ def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: st
     result = _save("complaints", head, cfg, out_dir, command, t0, about,
                    corpus_summary(str(tcfg["corpus"]), examples, lambda e: "complaint" if e.label else "not complaint"),
                    metrics)
-    if tuned is not None:
-        save_head(tuned, Path(result["out"]) / TUNED_FILE)
+    save_tuned(tuned, Path(result["out"]) / TUNED_FILE)
 
     # the theme head: complaint sentences whose theme is a taxonomy id ("other" is not a class)
     t1 = time.time()

@@ -156,6 +156,8 @@ def test_training_twice_with_the_same_seed_is_identical(trained, probe, tmp_path
 
 def test_without_fine_tuning_the_head_decides_alone_and_no_second_opinion_is_written(tmp_path):
     cfg = tiny_config(write_corpus(tmp_path / "corpora", DOC_IDS), tmp_path / "models", epochs=0)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / TUNED_FILE).write_bytes(b"an earlier run's weights")  # stale: must not survive
     result = train_perspective(cfg, command=CMD)
     assert (tmp_path / "models" / HEAD_FILE).is_file() and not (tmp_path / "models" / TUNED_FILE).exists()
     assert set(result["metrics"]["test split"]) == {"perspective component", "pronoun baseline"}
