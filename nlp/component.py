@@ -91,11 +91,16 @@ class TunedHeadComponent(HeadComponent):
         """The fine-tuned classifier, or None when the config names none (the head decides alone)."""
         if self.tuned is None and self.tuned_path:
             try:
-                self.tuned = load_head(self.tuned_path)
+                self._use_tuned(load_head(self.tuned_path))
             except ModelMissingError as err:
                 raise ModelMissingError(f"the {self.name} component (tuned_model): {err.args[0]}",
                                         code=err.code) from None
         return self.tuned
+
+    def _use_tuned(self, tuned) -> None:
+        """Keep the fine-tuned classifier, running on the same runtime as the component's encoder."""
+        encoder = getattr(self, "encoder", None)
+        self.tuned = tuned.set_runtime(getattr(encoder, "runtime", "torch"), int(getattr(encoder, "num_threads", 0)))
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         super().to_disk(path, exclude=exclude)
@@ -105,6 +110,8 @@ class TunedHeadComponent(HeadComponent):
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "TunedHeadComponent":
         super().from_disk(path, exclude=exclude)
         tuned = Path(path) / self.tuned_file
-        self.tuned = load_head(tuned) if tuned.is_file() else None
+        self.tuned = None
+        if tuned.is_file():
+            self._use_tuned(load_head(tuned))
         self.tuned_path = "" if self.tuned is None else str(tuned)
         return self

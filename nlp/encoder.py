@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 from spacy.util import registry
 
-from .errors import E_NO_ENCODER, ModelMissingError
+from .errors import E_BAD_SETTING, E_NO_ENCODER, ConfigError, ModelMissingError
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,9 @@ def resolve_model_dir(model: str) -> str:
 
 class SentenceEncoder:
     """Encodes sentences to L2-normalised vectors; repeated sentences hit a content-hash cache."""
+
+    #: What computes the vectors; a component's fine-tuned second opinion runs on the same.
+    runtime = "torch"
 
     def __init__(self, model: str = DEFAULT_ENCODER, *, batch_size: int = 32, max_length: int = 256,
                  cache_size: int = 50_000, num_threads: int = 0) -> None:
@@ -173,20 +176,45 @@ if hasattr(os, "register_at_fork"):
 
 _SHARED: dict[tuple, SentenceEncoder] = {}
 
+#: How ``lipservice.Encoder.v2`` can run the encoder: PyTorch float32 in length-sorted batches, or
+#: ONNX Runtime one sentence at a time, float32 or int8-quantised (nlp/onnx_encoder.py).
+RUNTIMES = ("onnx-int8", "onnx", "torch")
+
 #: The default ``encoder`` block of every component's config (the same settings share one instance).
-ENCODER_CONFIG = {"@misc": "lipservice.Encoder.v1", "model": DEFAULT_ENCODER, "batch_size": 32, "max_length": 256,
-                  "cache_size": 50_000, "num_threads": 0}
+ENCODER_CONFIG = {"@misc": "lipservice.Encoder.v2", "model": DEFAULT_ENCODER, "runtime": "onnx-int8",
+                  "batch_size": 64, "max_length": 256, "cache_size": 50_000, "num_threads": 0}
 
 
 @registry.misc("lipservice.Encoder.v1")
 def make_encoder(model: str = DEFAULT_ENCODER, batch_size: int = 32, max_length: int = 256,
                  cache_size: int = 50_000, num_threads: int = 0) -> SentenceEncoder:
-    """Config entry point: ``@misc = "lipservice.Encoder.v1"``. Its meaning never changes.
+    """Config entry point: ``@misc = "lipservice.Encoder.v1"``, PyTorch float32. Its meaning never changes.
 
     Components asking for the same settings share one instance (one model in memory, one cache).
     """
-    key = (model, batch_size, max_length, cache_size, num_threads)
+    return make_encoder_v2(model, "torch", batch_size, max_length, cache_size, num_threads)
+
+
+@registry.misc("lipservice.Encoder.v2")
+def make_encoder_v2(model: str = DEFAULT_ENCODER, runtime: str = "onnx-int8", batch_size: int = 64,
+                    max_length: int = 256, cache_size: int = 50_000, num_threads: int = 0) -> SentenceEncoder:
+    """Config entry point: ``@misc = "lipservice.Encoder.v2"``: v1 plus ``runtime`` (see RUNTIMES).
+
+    ``batch_size`` only matters to "torch"; ONNX runs each sentence alone. Components asking for
+    the same settings share one instance (one model in memory, one cache).
+    """
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"encoder runtime is {runtime!r}; allowed: {', '.join(RUNTIMES)} (onnx-int8 is the "
+                          "default and the fastest; torch is the float32 reference)", code=E_BAD_SETTING)
+    key = (model, runtime, batch_size if runtime == "torch" else 0, max_length, cache_size, num_threads)
     if key not in _SHARED:
-        _SHARED[key] = SentenceEncoder(model, batch_size=batch_size, max_length=max_length,
-                                       cache_size=cache_size, num_threads=num_threads)
+        if runtime == "torch":
+            _SHARED[key] = SentenceEncoder(model, batch_size=batch_size, max_length=max_length,
+                                           cache_size=cache_size, num_threads=num_threads)
+        else:
+            from .onnx_encoder import OnnxSentenceEncoder
+
+            _SHARED[key] = OnnxSentenceEncoder(model, max_length=max_length, cache_size=cache_size,
+                                               num_threads=num_threads,
+                                               quantize="int8" if runtime == "onnx-int8" else "none")
     return _SHARED[key]

@@ -29,6 +29,7 @@ from .corpus import (
     load_perspective_corpus,
     load_promise_corpus,
 )
+from .encoder import SentenceEncoder, make_encoder_v2
 from .heads import PERSPECTIVE_LABELS, SentenceHead, save_head
 from .metrics import binary_metrics, classification_metrics
 from .perspective import TUNED_FILE as PERSPECTIVE_TUNED
@@ -38,6 +39,8 @@ from .pipeline import load_base_model, project_path
 
 log = logging.getLogger(__name__)
 TASKS = ("perspective", "promises", "claims", "complaints")
+#: The card row of a component measured with the same models on PyTorch float32 (see float32_reference).
+FLOAT32_ROW = "{}, PyTorch float32 runtime"
 
 
 def base_and_encoder(cfg: Config, component: str = "perspective"):
@@ -122,7 +125,7 @@ def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: s
     texts, labels = [e.text for e in train], [e.label for e in train]
     head = fit_head(perspective_inputs(cfg, texts, base, encoder), labels, tcfg, int(cfg["system"]["seed"]),
                     encoder.dim, len(FEATURE_NAMES))
-    tuned = fit_tuned(cfg, "perspective", texts, labels)
+    tuned = fit_tuned(cfg, "perspective", texts, labels, encoder)
     test_texts = [e.text for e in test]
     X_test = perspective_inputs(cfg, test_texts, base, encoder)
     y_test = [e.label for e in test]
@@ -132,6 +135,10 @@ def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: s
         return [str(head.classes_[k]) for k in probs.argmax(axis=1)]
 
     systems = {"perspective component": perspective_probabilities(head, X_test, tuned, test_texts, below)}
+    reference = float32_reference(cfg, "perspective", encoder)
+    if reference is not None:
+        systems[FLOAT32_ROW.format("perspective component")] = on_float32(tuned, encoder, lambda: perspective_probabilities(
+            head, perspective_inputs(cfg, test_texts, base, reference), tuned, test_texts, below))
     if tuned is not None:
         systems["head alone (frozen embedding + parse + lexical)"] = head.predict_proba(X_test)
         systems["fine-tuned encoder alone"] = tuned.predict_proba(test_texts)[
@@ -257,18 +264,41 @@ def fit_complaint_head(cfg: Config, texts: list[str], labels: list[bool], base=N
                     int(cfg["system"]["seed"]), encoder.dim, len(FEATURE_NAMES))
 
 
-def fit_tuned(cfg: Config, task: str, texts: list[str], labels: list):
+def fit_tuned(cfg: Config, task: str, texts: list[str], labels: list, encoder: SentenceEncoder | None = None):
     """A component's second opinion: its encoder fine-tuned on the same sentences, with the
-    ``tune_*`` settings of ``[training.<task>]`` (None when ``tune_epochs`` is 0)."""
+    ``tune_*`` settings of ``[training.<task>]`` (None when ``tune_epochs`` is 0). It scores on
+    ``encoder``'s runtime, as the component will."""
     from .tuned import TunedSentenceClassifier
 
     tcfg = cfg["training"][task]
     if int(tcfg.get("tune_epochs", 0)) <= 0:
         return None
-    return TunedSentenceClassifier(
+    tuned = TunedSentenceClassifier(
         model=cfg["components"][task]["encoder"]["model"], epochs=int(tcfg["tune_epochs"]),
         learning_rate=float(tcfg["tune_learning_rate"]), batch_size=int(tcfg["tune_batch_size"]),
         max_length=int(tcfg["tune_max_length"]), random_state=int(cfg["system"]["seed"])).fit(texts, labels)
+    return tuned if encoder is None else tuned.set_runtime(encoder.runtime, encoder.num_threads)
+
+
+def float32_reference(cfg: Config, component: str, encoder: SentenceEncoder) -> SentenceEncoder | None:
+    """The component's encoder in PyTorch float32 when the config runs another runtime, else None:
+    cards report the component on both, so what the quantisation costs stays on record."""
+    if encoder.runtime == "torch":
+        return None
+    enc = cfg["components"][component]["encoder"]
+    return make_encoder_v2(enc["model"], "torch", int(enc["batch_size"]), int(enc["max_length"]),
+                           int(enc["cache_size"]), int(enc["num_threads"]))
+
+
+def on_float32(tuned, encoder: SentenceEncoder, score):
+    """``score()`` with the second opinion (if any) on PyTorch float32, then back on ``encoder``'s runtime."""
+    if tuned is not None:
+        tuned.set_runtime("torch")
+    try:
+        return score()
+    finally:
+        if tuned is not None:
+            tuned.set_runtime(encoder.runtime, encoder.num_threads)
 
 
 def save_tuned(tuned, path: Path) -> None:
@@ -293,7 +323,7 @@ def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: st
     base, encoder = base_and_encoder(cfg, "complaints")
     texts, labels = [e.text for e in train], [e.label for e in train]
     head = fit_complaint_head(cfg, texts, labels, base, encoder)
-    tuned = fit_tuned(cfg, "complaints", texts, labels)
+    tuned = fit_tuned(cfg, "complaints", texts, labels, encoder)
     comp = cfg["components"]["complaints"]
     test_texts = [e.text for e in test]
     X_test = perspective_inputs(cfg, test_texts, base, encoder)
@@ -301,6 +331,10 @@ def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: st
     y = [e.label for e in test]
     systems = {"complaint detector (head + fine-tuned second opinion)": complaint_probability(
         head, X_test, tuned, test_texts, comp["second_opinion"])} if tuned is not None else {}
+    reference = float32_reference(cfg, "complaints", encoder)
+    if reference is not None and tuned is not None:
+        systems[FLOAT32_ROW.format("complaint detector")] = on_float32(tuned, encoder, lambda: complaint_probability(
+            head, perspective_inputs(cfg, test_texts, base, reference), tuned, test_texts, comp["second_opinion"]))
     systems["head alone (frozen embedding + parse + lexical)"] = complaint_probability(head, X_test, None, test_texts,
                                                                                        (0.0, 0.0))
     if tuned is not None:
@@ -365,7 +399,8 @@ def _save(name: str, head: SentenceHead, cfg: Config, out_dir, command: str, t0:
     save_head(head, out / f"{name}.skops")
     cfg.to_disk(out / f"{name}.cfg")
     result = {"name": name, "out": str(out), "about": about, "data": data, "metrics": metrics, "command": command,
-              "seed": int(cfg["system"]["seed"]), "seconds": time.time() - t0}
+              "seed": int(cfg["system"]["seed"]), "seconds": time.time() - t0,
+              "runtime": cfg["components"][name]["encoder"].get("runtime", "torch")}
     write_card(result)
     log.info("%s head written to %s", name, out / f"{name}.skops")
     return result
@@ -418,7 +453,10 @@ def model_card(result: dict, real: dict | None = None) -> str:
     lines = [
         f"# {name.capitalize()} head (`{name}.skops`)", "", result["about"], "",
         "Logistic regression (`nlp.heads.SentenceHead`) over the all-MiniLM-L6-v2 sentence embedding (384 dims),",
-        "dense parse and wording features, and hashed word / word_role unigrams and bigrams (TF-IDF).", "",
+        "dense parse and wording features, and hashed word / word_role unigrams and bigrams (TF-IDF).",
+        f"Trained and measured with the encoder on the `{result.get('runtime', 'torch')}` runtime "
+        "(`components.<name>.encoder.runtime`); rows marked \"PyTorch float32 runtime\" are the same models in float32.",
+        "",
         "## Training data",
         f"- `{data['corpus']}`: {data['sentences']} sentences in {data['documents']} documents, written and labelled "
         "by the project (`corpora/GUIDELINES.md`).",

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .encoder import DEFAULT_ENCODER, SentenceEncoder
+from .encoder import DEFAULT_ENCODER, RUNTIMES, SentenceEncoder
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,21 @@ HEAD_WEIGHT, HEAD_BIAS = "classifier.weight", "classifier.bias"
 def _mean_pool(hidden, mask):
     mask = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+
+def apply_tuned_state(model, state: dict[str, np.ndarray], model_dir: str):
+    """Load the fine-tuned body weights into ``model`` (the installed encoder); return the head's
+    (weight, bias) tensors. Weights that do not fit the encoder are an error, not a partial load."""
+    import torch
+
+    body = {k: torch.from_numpy(v.astype(np.float32)) for k, v in state.items() if k not in (HEAD_WEIGHT, HEAD_BIAS)}
+    missing = {n for n, _ in model.named_parameters()} - set(FROZEN) - set(body)
+    unexpected = model.load_state_dict(body, strict=False).unexpected_keys
+    if missing or unexpected:
+        raise ValueError(f"fine-tuned weights do not fit {model_dir!r}: missing {sorted(missing)[:3]}, "
+                         f"unexpected {sorted(unexpected)[:3]}")
+    return (torch.from_numpy(state[HEAD_WEIGHT].astype(np.float32)),
+            torch.from_numpy(state[HEAD_BIAS].astype(np.float32)))
 
 
 class TunedScorer(SentenceEncoder):
@@ -45,18 +60,8 @@ class TunedScorer(SentenceEncoder):
     def _load(self) -> None:
         if self._model is not None:
             return
-        import torch
-
         super()._load()
-        body = {k: torch.from_numpy(v.astype(np.float32)) for k, v in self.state.items()
-                if k not in (HEAD_WEIGHT, HEAD_BIAS)}
-        missing = {n for n, _ in self._model.named_parameters()} - set(FROZEN) - set(body)
-        unexpected = self._model.load_state_dict(body, strict=False).unexpected_keys
-        if missing or unexpected:
-            raise ValueError(f"fine-tuned weights do not fit {self.model_dir!r}: missing {sorted(missing)[:3]}, "
-                             f"unexpected {sorted(unexpected)[:3]}")
-        self._head = (torch.from_numpy(self.state[HEAD_WEIGHT].astype(np.float32)),
-                      torch.from_numpy(self.state[HEAD_BIAS].astype(np.float32)))
+        self._head = apply_tuned_state(self._model, self.state, self.model_dir)
         self._model.eval()
 
     def _encode_fixed(self, texts: list[str], length: int) -> np.ndarray:
@@ -137,9 +142,25 @@ class TunedSentenceClassifier(ClassifierMixin, BaseEstimator):
         self._scorer = None
         return self
 
-    def _runtime(self) -> TunedScorer:
+    def set_runtime(self, runtime: str = "torch", num_threads: int = 0) -> "TunedSentenceClassifier":
+        """Score on one of the encoder's RUNTIMES, as the component's encoder does. A runtime
+        setting, not a learned one: it is not saved with the model."""
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime {runtime!r}; allowed: {', '.join(RUNTIMES)}")
+        self._runtime_choice = (runtime, num_threads)
+        self._scorer = None
+        return self
+
+    def _runtime(self) -> SentenceEncoder:
         if getattr(self, "_scorer", None) is None:
-            self._scorer = TunedScorer(self.model, self.state_, max_length=self.max_length)
+            runtime, threads = getattr(self, "_runtime_choice", ("torch", 0))
+            if runtime == "torch":
+                self._scorer = TunedScorer(self.model, self.state_, max_length=self.max_length)
+            else:
+                from .onnx_encoder import OnnxTunedScorer
+
+                self._scorer = OnnxTunedScorer(self.model, self.state_, max_length=self.max_length,
+                                               num_threads=threads, quantize="int8" if runtime == "onnx-int8" else "none")
         return self._scorer
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -153,4 +174,5 @@ class TunedSentenceClassifier(ClassifierMixin, BaseEstimator):
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_scorer", None)  # the loaded torch model is rebuilt from state_, never saved
+        state.pop("_runtime_choice", None)
         return state

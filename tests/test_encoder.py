@@ -18,6 +18,12 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
+def encoder():
+    """The PyTorch runtime (``lipservice.Encoder.v1``); tests/test_onnx_encoder.py covers ONNX."""
+    return make_encoder()
+
+
+@pytest.fixture(scope="module")
 def uncached():
     """A second real encoder that keeps nothing in its cache and uses tiny batches,
     so every call really runs the model (and padding differs between calls)."""
@@ -96,15 +102,12 @@ def test_missing_model_directory_or_hub_name_raises_model_missing(tmp_path, name
     assert info.value.code == E_NO_ENCODER
 
 
-def test_registered_function_resolves_and_shares_instances(encoder, cfg):
+def test_registered_v1_is_pytorch_and_shares_instances():
     func = registry.misc.get("lipservice.Encoder.v1")
     assert func is make_encoder
-    settings = dict(cfg["components"]["perspective"]["encoder"])
+    settings = {"@misc": "lipservice.Encoder.v1", "model": DEFAULT_ENCODER, "batch_size": 7}
     resolved = registry.resolve({"e": settings})["e"]
-    assert isinstance(resolved, SentenceEncoder)
-    assert resolved is encoder  # the pipeline's encoder: same settings, one instance
+    assert type(resolved) is SentenceEncoder and resolved.batch_size == 7 and resolved.runtime == "torch"
     assert registry.resolve({"e": dict(settings)})["e"] is resolved
-    other = registry.resolve({"e": {**settings, "batch_size": 7}})["e"]
-    assert other is not resolved
-    assert other.batch_size == 7
-    assert make_encoder(batch_size=7) is other
+    assert make_encoder(batch_size=7) is resolved
+    assert make_encoder(batch_size=5) is not resolved

@@ -86,8 +86,9 @@ def test_training_writes_head_config_card_and_metrics(trained):
     _, models, result = trained
     for name in (HEAD_FILE, TUNED_FILE, "perspective.cfg", "perspective.md", "perspective.metrics.json"):
         assert (models / name).is_file(), name
-    assert set(result["metrics"]["test split"]) == {"perspective component", "head alone (frozen embedding + parse + "
-                                                    "lexical)", "fine-tuned encoder alone", "pronoun baseline"}
+    assert set(result["metrics"]["test split"]) == {
+        "perspective component", "perspective component, PyTorch float32 runtime",
+        "head alone (frozen embedding + parse + lexical)", "fine-tuned encoder alone", "pronoun baseline"}
     assert load_head(models / TUNED_FILE).get_params()["epochs"] == 1
     assert result["out"] == str(models)
     assert result["data"]["sentences"] == 30
@@ -112,6 +113,7 @@ def test_card_mentions_rebuild_command_and_metrics(trained):
     assert "macro-F1" in card
     assert "baseline" in card
     assert "30 sentences in 10 documents" in card
+    assert "`onnx-int8` runtime" in card  # the runtime the models were trained and measured on
     tables = _metric_tables(result["metrics"])
     assert len(tables) >= 2  # the head and its baseline
     for m in tables:
@@ -160,7 +162,8 @@ def test_without_fine_tuning_the_head_decides_alone_and_no_second_opinion_is_wri
     (tmp_path / "models" / TUNED_FILE).write_bytes(b"an earlier run's weights")  # stale: must not survive
     result = train_perspective(cfg, command=CMD)
     assert (tmp_path / "models" / HEAD_FILE).is_file() and not (tmp_path / "models" / TUNED_FILE).exists()
-    assert set(result["metrics"]["test split"]) == {"perspective component", "pronoun baseline"}
+    assert set(result["metrics"]["test split"]) == {"perspective component", "pronoun baseline",
+                                                    "perspective component, PyTorch float32 runtime"}
 
 
 def test_corpus_without_test_documents_is_handled(tmp_path):
@@ -202,8 +205,18 @@ def test_complaint_training_writes_the_head_and_its_fine_tuned_second_opinion(tm
     if epochs:
         assert (models / TUNED_FILE).is_file()
         assert load_head(models / TUNED_FILE).get_params()["epochs"] == 1
-        assert {"complaint detector (head + fine-tuned second opinion)", "fine-tuned encoder alone"} <= set(systems)
+        assert {"complaint detector (head + fine-tuned second opinion)", "fine-tuned encoder alone",
+                "complaint detector, PyTorch float32 runtime"} <= set(systems)
     else:  # tune_epochs = 0: the head decides alone, and no second-opinion file is written
         assert not (models / TUNED_FILE).exists()
         assert "fine-tuned encoder alone" not in systems
     assert "VADER negativity (baseline)" in systems
+
+
+def test_on_the_torch_runtime_there_is_no_float32_row(tmp_path):
+    cfg = load_config(overrides={"paths.corpora": str(write_corpus(tmp_path / "corpora", DOC_IDS)),
+                                 "paths.models": str(tmp_path / "models"), "training.perspective.tune_epochs": 0,
+                                 "components.perspective.encoder.runtime": "torch"})
+    result = train_perspective(cfg, command=CMD)
+    assert not any("float32" in name for name in result["metrics"]["test split"])
+    assert "`torch` runtime" in (tmp_path / "models" / "perspective.md").read_text()

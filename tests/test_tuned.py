@@ -72,3 +72,21 @@ def test_one_class_and_unfitted_use_are_clear_errors():
         TunedSentenceClassifier(epochs=1).fit(TEXTS[:2], [True])
     with pytest.raises(NotFittedError):
         TunedSentenceClassifier().predict_proba(TEXTS)
+
+
+def test_onnx_runtimes_agree_with_pytorch(tuned):
+    reference = twin(tuned).predict_proba(TEXTS)
+    fp32 = twin(tuned).set_runtime("onnx").predict_proba(TEXTS)
+    np.testing.assert_allclose(fp32, reference, atol=1e-4)
+    int8 = twin(tuned).set_runtime("onnx-int8").predict_proba(TEXTS)
+    assert int8.shape == (8, 2) and np.allclose(int8.sum(1), 1.0, atol=1e-5)
+    assert np.abs(int8 - reference).max() < 0.1
+
+
+def test_the_runtime_is_a_setting_not_saved_with_the_model(tuned, tmp_path):
+    onnx = twin(tuned).set_runtime("onnx-int8")
+    save_head(onnx, tmp_path / "tuned.skops")
+    loaded = load_head(tmp_path / "tuned.skops")
+    assert np.array_equal(loaded.predict_proba(TEXTS), twin(tuned).predict_proba(TEXTS))  # PyTorch again
+    with pytest.raises(ValueError, match="allowed"):
+        twin(tuned).set_runtime("tpu")
