@@ -9,6 +9,7 @@ batchings, worker counts and runs), and no time goes to padding.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -38,18 +39,26 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lipservice"
 
 
-def _digest(model_dir: str, state: dict[str, np.ndarray] | None, quantize: str) -> str:
-    import onnxruntime
-    import torch
-
+@functools.lru_cache(maxsize=None)
+def _weights_digest(model_dir: str) -> str:
+    """A checksum of the installed model's files, read once per process (three sessions share it)."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{EXPORT_VERSION}|{quantize}|{torch.__version__}|{onnxruntime.__version__}".encode())
     for path in sorted(Path(model_dir).glob("*")):
         if path.is_file() and path.suffix in (".json", ".safetensors", ".bin", ".txt"):
             h.update(path.name.encode())
             with path.open("rb") as fh:
                 for block in iter(lambda: fh.read(1 << 22), b""):
                     h.update(block)
+    return h.hexdigest()
+
+
+def _digest(model_dir: str, state: dict[str, np.ndarray] | None, quantize: str) -> str:
+    import onnxruntime
+    import torch
+
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{EXPORT_VERSION}|{quantize}|{torch.__version__}|{onnxruntime.__version__}".encode())
+    h.update(_weights_digest(model_dir).encode())
     for key in sorted(state or {}):
         h.update(key.encode())
         h.update(np.ascontiguousarray(state[key]).tobytes())
