@@ -81,8 +81,9 @@ class ComplaintsComponent(TunedHeadComponent):
         sents = [s for doc in docs for s in text_sentences(doc)]
         if not sents:  # explicit branch: empty or blank docs have nothing to score
             return [np.zeros(0) for _ in docs]
-        p = complaint_probability(head, complaint_matrix(sents, self.encoder), self.require_tuned(),
-                                  [s.text for s in sents], self.second_opinion)
+        tuned = self.require_tuned()  # first: it asks the encoder to keep the hidden states it reads
+        p = complaint_probability(head, complaint_matrix(sents, self.encoder), tuned,
+                                  [s.text.strip() for s in sents], self.second_opinion)
         return per_doc(docs, np.round(p, self.round_digits))
 
     def set_annotations(self, docs: list[Doc], predictions: list[np.ndarray]) -> None:

@@ -100,7 +100,8 @@ class TunedHeadComponent(HeadComponent):
     def _use_tuned(self, tuned) -> None:
         """Keep the fine-tuned classifier, running on the same runtime as the component's encoder."""
         encoder = getattr(self, "encoder", None)
-        self.tuned = tuned.set_runtime(getattr(encoder, "runtime", "torch"), int(getattr(encoder, "num_threads", 0)))
+        self.tuned = tuned.set_runtime(getattr(encoder, "runtime", "torch"), int(getattr(encoder, "num_threads", 0)),
+                                       shared=encoder)
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         super().to_disk(path, exclude=exclude)

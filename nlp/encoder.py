@@ -52,6 +52,11 @@ def resolve_model_dir(model: str) -> str:
     )
 
 
+def text_key(text: str) -> bytes:
+    """The content-hash key under which a text's results are cached."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 class SentenceEncoder:
     """Encodes sentences to L2-normalised vectors; repeated sentences hit a content-hash cache."""
 
@@ -106,7 +111,7 @@ class SentenceEncoder:
         """Embed all texts at once: unique, uncached ones are encoded in length-sorted batches."""
         if not texts:
             return np.zeros((0, self.width), dtype=np.float32)
-        keys = [hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts]
+        keys = [text_key(t) for t in texts]
         todo: dict[bytes, str] = {}
         for key, text in zip(keys, texts):
             if key not in self._cache and key not in todo:

@@ -1,35 +1,45 @@
 """The packaged encoder exported to ONNX and run by ONNX Runtime, int8-quantised by default.
 
-Chosen with ``runtime = "onnx-int8"`` (the default) or ``"onnx"`` in ``lipservice.Encoder.v2``. The ONNX file is derived from the installed
-weights on first use (nothing is downloaded) and kept in a content-addressed cache
+Chosen with ``runtime = "onnx-int8"`` (the default) or ``"onnx"`` in ``lipservice.Encoder.v2``.
+The ONNX file is derived from the installed weights on first use (nothing is downloaded) and kept in a content-addressed cache
 (``$LIPSERVICE_CACHE_DIR``, else ``~/.cache/lipservice``). Each sentence runs on its own, unpadded:
 dynamic quantisation scales activations per input tensor, so a batch would let one
 sentence's vector depend on its companions; alone, it never does (deterministic across
 batchings, worker counts and runs), and no time goes to padding.
+
+A fine-tuned second opinion whose bottom layers stayed the installed ones (``tune_frozen_layers``)
+is exported as its top layers only, and reads the hidden states its component's encoder computed
+anyway: the shared bottom runs once per sentence, not once per model.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
+import json
 import logging
 import os
 import tempfile
 import warnings
 import weakref
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
-from .encoder import DEFAULT_ENCODER, SentenceEncoder
+from .encoder import DEFAULT_ENCODER, SentenceEncoder, text_key
 from .errors import E_BAD_SETTING, E_MISSING_EXTRA, E_OUTPUT, ConfigError, ModelMissingError, UsageError
 
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the exported graph changes, so stale cache entries are never reused.
-EXPORT_VERSION = "1"
+EXPORT_VERSION = "2"
 QUANTIZE = ("int8", "none")
 ORT_HINT = "pip install 'onnxruntime>=1.20' 'onnx>=1.16'"
 _LOADED: "weakref.WeakSet[OnnxSentenceEncoder]" = weakref.WeakSet()
+#: Hidden states an encoder keeps for the second opinions that read them (oldest dropped first);
+#: one nlp.pipe batch needs a few MB, and a dropped one is recomputed, never missing.
+HIDDEN_CACHE_BYTES = 64 << 20
 
 
 def cache_dir() -> Path:
@@ -37,6 +47,31 @@ def cache_dir() -> Path:
     if os.environ.get("LIPSERVICE_CACHE_DIR"):
         return Path(os.environ["LIPSERVICE_CACHE_DIR"]).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lipservice"
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+def load_tokenizer(model_dir: str, max_length: int):
+    """Token ids per text, [CLS] … [SEP], cut at ``max_length``: the model's fast tokenizer read
+    with the ``tokenizers`` library (the same ids as transformers' AutoTokenizer, which a test
+    checks, without importing transformers and torch into every worker)."""
+    path = Path(model_dir) / "tokenizer.json"
+    if not path.is_file():
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        return lambda texts: tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    from tokenizers import Tokenizer
+
+    fast = Tokenizer.from_file(str(path))
+    fast.no_padding()
+    fast.enable_truncation(max_length=max_length)
+    return lambda texts: [e.ids for e in fast.encode_batch(texts)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -52,12 +87,10 @@ def _weights_digest(model_dir: str) -> str:
     return h.hexdigest()
 
 
-def _digest(model_dir: str, state: dict[str, np.ndarray] | None, quantize: str) -> str:
-    import onnxruntime
-    import torch
-
+def _digest(model_dir: str, state: dict[str, np.ndarray] | None, quantize: str, top: bool) -> str:
+    versions = "|".join(_version(name) for name in ("torch", "onnxruntime"))  # metadata: no torch import
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{EXPORT_VERSION}|{quantize}|{torch.__version__}|{onnxruntime.__version__}".encode())
+    h.update(f"{EXPORT_VERSION}|{quantize}|{top}|{versions}".encode())
     h.update(_weights_digest(model_dir).encode())
     for key in sorted(state or {}):
         h.update(key.encode())
@@ -65,15 +98,26 @@ def _digest(model_dir: str, state: dict[str, np.ndarray] | None, quantize: str) 
     return h.hexdigest()
 
 
-def _export(model_dir: str, state: dict[str, np.ndarray] | None, target: Path, quantize: str) -> None:
-    """Trace the encoder (mean pooling, then L2 normalisation or the tuned head's softmax) to ONNX."""
+def _graph(model_dir: str, state: dict[str, np.ndarray] | None, top: bool):
+    """The module to trace, its example inputs, input and output names, and dynamic axes.
+
+    The encoder: token ids → L2-normalised mean-pooled vector ``out``, plus ``hidden_<k>`` (the
+    hidden states after k layers, for the second opinions that share them). A second opinion:
+    the same with its head's softmax; with ``top``, only its tuned layers, from ``hidden``.
+    """
     import torch
     from transformers import AutoModel
 
-    from .tuned import apply_tuned_state
+    from .tuned import apply_tuned_state, state_frozen_layers
 
     model = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
     head = apply_tuned_state(model, state, model_dir) if state is not None else None
+
+    def pool(hidden, mask):
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        if head is None:
+            return torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return torch.softmax(torch.nn.functional.linear(pooled, *head), dim=1)
 
     class Pooled(torch.nn.Module):
         def __init__(self) -> None:
@@ -81,24 +125,44 @@ def _export(model_dir: str, state: dict[str, np.ndarray] | None, target: Path, q
             self.model = model
 
         def forward(self, input_ids, attention_mask):
-            hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            if head is None:
-                return torch.nn.functional.normalize(pooled, p=2, dim=1)
-            return torch.softmax(torch.nn.functional.linear(pooled, *head), dim=1)
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=head is None)
+            pooled = pool(out.last_hidden_state, attention_mask.unsqueeze(-1).to(out.last_hidden_state.dtype))
+            return (pooled, *out.hidden_states[1:-1]) if head is None else pooled
 
+    class Top(torch.nn.Module):  # one unpadded sentence: every token attends to every token
+        def __init__(self, layers) -> None:
+            super().__init__()
+            self.layers = layers
+
+        def forward(self, hidden):
+            for layer in self.layers:
+                hidden = layer(hidden)
+                hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+            return pool(hidden, torch.ones_like(hidden[..., :1]))
+
+    ids = torch.ones((1, 8), dtype=torch.long)
+    if top:
+        frozen = state_frozen_layers(state)
+        return (Top(model.encoder.layer[frozen:]).eval(), (torch.zeros((1, 8, model.config.hidden_size)),),
+                ["hidden"], ["out"], {"hidden": {0: "batch", 1: "tokens"}, "out": {0: "batch"}})
+    tokens = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "out": {0: "batch"}}
+    hidden = [f"hidden_{k}" for k in range(1, model.config.num_hidden_layers)] if head is None else []
+    return (Pooled().eval(), (ids, torch.ones_like(ids)), ["input_ids", "attention_mask"], ["out", *hidden],
+            {**tokens, **{name: {0: "batch", 1: "tokens"} for name in hidden}})
+
+
+def _export(model_dir: str, state: dict[str, np.ndarray] | None, target: Path, quantize: str, top: bool) -> None:
+    """Trace the graph (see ``_graph``) to ONNX, then quantise it."""
+    import torch
+
+    module, example, inputs, outputs, axes = _graph(model_dir, state, top)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         plain = Path(tmp) / "model.onnx"
-        ids = torch.ones((1, 8), dtype=torch.long)
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")
-            torch.onnx.export(Pooled().eval(), (ids, torch.ones_like(ids)), str(plain),
-                              input_names=["input_ids", "attention_mask"], output_names=["out"],
-                              dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
-                                            "attention_mask": {0: "batch", 1: "tokens"}, "out": {0: "batch"}},
-                              opset_version=17, dynamo=False)
+            torch.onnx.export(module, example, str(plain), input_names=inputs, output_names=outputs,
+                              dynamic_axes=axes, opset_version=17, dynamo=False)
         final = plain
         if quantize == "int8":
             from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -114,13 +178,15 @@ def _export(model_dir: str, state: dict[str, np.ndarray] | None, target: Path, q
         os.replace(final, target)  # atomic: concurrent workers never read a half-written file
 
 
-def exported_model(model_dir: str, state: dict[str, np.ndarray] | None = None, quantize: str = "int8") -> Path:
-    """The ONNX file for these weights, exported on first use; the cache key is their content."""
-    target = cache_dir() / "onnx" / f"{_digest(model_dir, state, quantize)}.onnx"
+def exported_model(model_dir: str, state: dict[str, np.ndarray] | None = None, quantize: str = "int8",
+                   top: bool = False) -> Path:
+    """The ONNX file for these weights (with ``top``: a second opinion's tuned layers only),
+    exported on first use; the cache key is their content."""
+    target = cache_dir() / "onnx" / f"{_digest(model_dir, state, quantize, top)}.onnx"
     if not target.is_file():
         log.info("exporting %s to ONNX (%s) in %s", model_dir, quantize, target.parent)
         try:
-            _export(model_dir, state, target, quantize)
+            _export(model_dir, state, target, quantize, top)
         except OSError as err:
             raise UsageError(f"cannot write the ONNX export to {target.parent} ({err.strerror}); set "
                              "LIPSERVICE_CACHE_DIR to a writable folder", code=E_OUTPUT) from None
@@ -140,6 +206,9 @@ class OnnxSentenceEncoder(SentenceEncoder):
                          num_threads=num_threads)
         self.quantize = quantize
         self._session = None
+        self._taps: set[int] = set()
+        self._hidden: OrderedDict[bytes, dict[int, np.ndarray]] = OrderedDict()
+        self._hidden_bytes = 0
 
     @property
     def runtime(self) -> str:
@@ -147,6 +216,9 @@ class OnnxSentenceEncoder(SentenceEncoder):
 
     def _state(self) -> dict[str, np.ndarray] | None:
         return None
+
+    def _top(self) -> bool:
+        return False
 
     def _load(self) -> None:
         if self._session is not None:
@@ -156,11 +228,9 @@ class OnnxSentenceEncoder(SentenceEncoder):
         except ImportError:
             raise ModelMissingError(f"the ONNX encoder needs ONNX Runtime: {ORT_HINT}",
                                     code=E_MISSING_EXTRA) from None
-        from transformers import AutoTokenizer
-
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
-        path = exported_model(self.model_dir, self._state(), self.quantize)
+        self._tokenizer = load_tokenizer(self.model_dir, self.max_length)
+        path = exported_model(self.model_dir, self._state(), self.quantize, self._top())
         options = ort.SessionOptions()
         # one thread unless the config asks for more: a single-threaded session has no thread pool,
         # so a forked child (spaCy's nlp.pipe(n_process=N)) can keep using it; workers give the parallelism
@@ -182,12 +252,49 @@ class OnnxSentenceEncoder(SentenceEncoder):
 
     def _encode_uncached(self, texts: list[str]) -> np.ndarray:
         self._load()
-        ids = self._tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
+        ids = self._tokenizer(texts)
+        taps = sorted(self._taps)
+        names = ["out"] + [f"hidden_{k}" for k in taps]
         rows = []
-        for seq in ids:
+        for text, seq in zip(texts, ids):
             x = np.asarray([seq], dtype=np.int64)
-            rows.append(self._session.run(None, {"input_ids": x, "attention_mask": np.ones_like(x)})[0][0])
+            out = self._session.run(names, {"input_ids": x, "attention_mask": np.ones_like(x)})
+            rows.append(out[0][0])
+            if taps:
+                self._keep_hidden(text_key(text), {k: h[0] for k, h in zip(taps, out[1:])})
         return np.asarray(rows, dtype=np.float32)
+
+    def tap(self, layer: int) -> None:
+        """Keep the hidden states after ``layer`` layers of every sentence encoded from now on, for a
+        second opinion that continues from them (see ``hidden_states``)."""
+        if layer in self._taps:
+            return
+        if not 1 <= layer < self._layer_count():
+            raise ValueError(f"layer {layer}: the encoder exposes hidden states after 1 to "
+                             f"{self._layer_count() - 1} layers")
+        self._taps.add(int(layer))
+
+    def _layer_count(self) -> int:
+        config = json.loads((Path(self.model_dir) / "config.json").read_text(encoding="utf-8"))
+        return int(config["num_hidden_layers"])
+
+    def _keep_hidden(self, key: bytes, states: dict[int, np.ndarray]) -> None:
+        old = self._hidden.pop(key, None)
+        self._hidden_bytes -= sum(h.nbytes for h in old.values()) if old else 0
+        self._hidden[key] = states
+        self._hidden_bytes += sum(h.nbytes for h in states.values())
+        while self._hidden_bytes > HIDDEN_CACHE_BYTES and len(self._hidden) > 1:
+            self._hidden_bytes -= sum(h.nbytes for h in self._hidden.popitem(last=False)[1].values())
+
+    def hidden_states(self, texts: list[str], layer: int) -> list[np.ndarray]:
+        """Each text's hidden states (tokens × width) after ``layer`` layers: kept from encoding when
+        tapped, else computed now (the same numbers: a sentence always runs alone)."""
+        self.tap(layer)
+        keys = [text_key(t) for t in texts]
+        todo = {k: t for k, t in zip(keys, texts) if layer not in self._hidden.get(k, {})}
+        if todo:
+            self._encode_uncached(list(todo.values()))
+        return [self._hidden[k][layer] for k in keys]
 
     def forget_session(self) -> None:
         """Drop the runtime session (rebuilt on next use): a forked child must not reuse its parent's threads."""
@@ -207,16 +314,39 @@ if hasattr(os, "register_at_fork"):
 
 class OnnxTunedScorer(OnnxSentenceEncoder):
     """A fine-tuned second opinion (nlp/tuned.py) exported with its head: class probabilities
-    per sentence, one sentence at a time, cached by content."""
+    per sentence, one sentence at a time, cached by content.
+
+    When its bottom layers are the installed ones and ``bottom`` (its component's encoder, on the
+    same runtime) is given, only the tuned layers run, from the hidden states ``bottom`` keeps;
+    the tokens are then ``bottom``'s (its ``max_length``).
+    """
 
     def __init__(self, model: str, state: dict[str, np.ndarray], *, max_length: int, num_threads: int = 0,
-                 quantize: str = "int8", cache_size: int = 50_000) -> None:
+                 quantize: str = "int8", cache_size: int = 50_000, bottom: OnnxSentenceEncoder | None = None) -> None:
+        from .tuned import state_frozen_layers
+
         super().__init__(model, max_length=max_length, cache_size=cache_size, num_threads=num_threads,
                          quantize=quantize)
         self.state = state
+        self.frozen = state_frozen_layers(state)
+        shares = (type(bottom) is OnnxSentenceEncoder and self.frozen > 0 and bottom.model_dir == self.model_dir
+                  and bottom.quantize == quantize)
+        self.bottom = bottom if shares else None
+        if self.bottom is not None:
+            self.bottom.tap(self.frozen)
 
     def _state(self) -> dict[str, np.ndarray]:
         return self.state
+
+    def _top(self) -> bool:
+        return self.bottom is not None
+
+    def _encode_uncached(self, texts: list[str]) -> np.ndarray:
+        if self.bottom is None:
+            return super()._encode_uncached(texts)
+        self._load()
+        return np.asarray([self._session.run(None, {"hidden": h[None]})[0][0]
+                           for h in self.bottom.hidden_states(texts, self.frozen)], dtype=np.float32)
 
     @property
     def width(self) -> int:

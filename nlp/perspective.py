@@ -90,7 +90,8 @@ class PerspectiveComponent(TunedHeadComponent):
         sents = [s for doc in docs for s in text_sentences(doc)]
         if not sents:  # explicit branch: empty or blank docs have nothing to encode
             return [np.zeros((0, len(head.classes_))) for _ in docs]
-        p = perspective_probabilities(head, design_matrix(sents, self.encoder), self.require_tuned(),
+        tuned = self.require_tuned()  # first: it asks the encoder to keep the hidden states it reads
+        p = perspective_probabilities(head, design_matrix(sents, self.encoder), tuned,
                                       [s.text.strip() for s in sents], self.second_opinion_below)
         return per_doc(docs, np.round(p, self.round_digits))
 

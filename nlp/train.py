@@ -149,7 +149,8 @@ def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: s
     about = ("Predicts whose perspective a sentence takes: `company`, `customer` or `neutral` (definitions: "
              "`corpora/GUIDELINES.md`). A logistic head over the embedding and parse features"
              + (f", and where its top probability is below {below} the mean of it and the encoder fine-tuned on the "
-                f"same sentences (`{PERSPECTIVE_TUNED}`, float16)" if tuned is not None else "")
+                f"same sentences (`{PERSPECTIVE_TUNED}`, float16{tuned_layers_note(tuned)})"
+                if tuned is not None else "")
              + ". Besides the perspective corpus, training adds the "
              f"{len(extra)} claims of `corpora/claims/` (train split) that are labelled as said from the "
              "company's perspective, as `company` examples.")
@@ -276,8 +277,21 @@ def fit_tuned(cfg: Config, task: str, texts: list[str], labels: list, encoder: S
     tuned = TunedSentenceClassifier(
         model=cfg["components"][task]["encoder"]["model"], epochs=int(tcfg["tune_epochs"]),
         learning_rate=float(tcfg["tune_learning_rate"]), batch_size=int(tcfg["tune_batch_size"]),
-        max_length=int(tcfg["tune_max_length"]), random_state=int(cfg["system"]["seed"])).fit(texts, labels)
-    return tuned if encoder is None else tuned.set_runtime(encoder.runtime, encoder.num_threads)
+        max_length=int(tcfg["tune_max_length"]), layers=int(tcfg.get("tune_layers", 0)) or None,
+        frozen_layers=int(tcfg.get("tune_frozen_layers", 0)),
+        random_state=int(cfg["system"]["seed"])).fit(texts, labels)
+    return tuned if encoder is None else tuned.set_runtime(encoder.runtime, encoder.num_threads, shared=encoder)
+
+
+def tuned_layers_note(tuned) -> str:
+    """What a card says about the layers a second opinion tuned (nothing when it tuned them all)."""
+    from .tuned import state_frozen_layers, state_layers
+
+    frozen, end = state_frozen_layers(tuned.state_), state_layers(tuned.state_)
+    if frozen:
+        return (f"; the encoder's first {frozen} layers stay the installed ones and are shared with it, "
+                f"layers {frozen + 1} to {end} are tuned")
+    return f"; it keeps the encoder's first {end} layers" if getattr(tuned, "layers", None) else ""
 
 
 def float32_reference(cfg: Config, component: str, encoder: SentenceEncoder) -> SentenceEncoder | None:
@@ -298,7 +312,7 @@ def on_float32(tuned, encoder: SentenceEncoder, score):
         return score()
     finally:
         if tuned is not None:
-            tuned.set_runtime(encoder.runtime, encoder.num_threads)
+            tuned.set_runtime(encoder.runtime, encoder.num_threads, shared=encoder)
 
 
 def save_tuned(tuned, path: Path) -> None:
@@ -343,10 +357,12 @@ def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: st
         **{name: binary_metrics(y, [bool(q >= threshold) for q in p]) for name, p in systems.items()},
         "VADER negativity (baseline)": binary_metrics(y, vader_complaint(test_texts)),
     }}
+    note = tuned_layers_note(tuned) if tuned is not None else ""
     about = ("Finds sentences that state a breach of expectations (a complaint, not mere negativity; "
              "`corpora/GUIDELINES.md`): a logistic head over the embedding and parse features, and where it is unsure "
              f"(probability inside {list(comp['second_opinion'])}) the mean of it and the encoder fine-tuned on the "
-             f"same sentences (`{TUNED_FILE}`, float16). Trained on project-written reviews, complaints, social posts, "
+             f"same sentences (`{TUNED_FILE}`, float16{note}). Trained on project-written reviews, complaints, "
+             "social posts, "
              "survey answers and emails only; the Twitter complaints benchmark is used for evaluation, never for "
              "this model.")
     result = _save("complaints", head, cfg, out_dir, command, t0, about,

@@ -8,6 +8,7 @@ the word embeddings stay the installed encoder's and are not stored.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Sequence
 
 import numpy as np
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 #: Parameters that stay the installed encoder's: not trained, not stored.
 FROZEN = ("embeddings.word_embeddings.weight",)
 HEAD_WEIGHT, HEAD_BIAS = "classifier.weight", "classifier.bias"
+_LAYER_KEY = re.compile(r"encoder\.layer\.(\d+)\.")
 
 
 def _mean_pool(hidden, mask):
@@ -28,13 +30,50 @@ def _mean_pool(hidden, mask):
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
 
+def state_layers(state: dict[str, np.ndarray]) -> int:
+    """How many transformer layers the fine-tuned weights reach (the first ones of the encoder)."""
+    found = [int(m.group(1)) for k in state if (m := _LAYER_KEY.match(k))]
+    return max(found) + 1 if found else 0
+
+
+def state_frozen_layers(state: dict[str, np.ndarray]) -> int:
+    """How many bottom layers the fine-tuning left as installed (not stored): 0 when it tuned all."""
+    found = [int(m.group(1)) for k in state if (m := _LAYER_KEY.match(k))]
+    return min(found) if found else 0
+
+
+def is_frozen(name: str, frozen_layers: int) -> bool:
+    """Whether parameter ``name`` stays the installed encoder's: the word embeddings always; the
+    other embeddings and the first ``frozen_layers`` layers when the bottom is frozen."""
+    if name in FROZEN:
+        return True
+    if frozen_layers <= 0:
+        return False
+    m = _LAYER_KEY.match(name)
+    return name.startswith("embeddings.") or (m is not None and int(m.group(1)) < frozen_layers)
+
+
+def keep_layers(model, layers: int | None) -> None:
+    """Cut the encoder ``model`` to its first ``layers`` transformer layers (None or more than it
+    has: all). A second opinion on fewer layers costs proportionally less to run."""
+    if layers is None or layers >= model.config.num_hidden_layers:
+        return
+    if layers < 1:
+        raise ValueError(f"layers is {layers}; it must be at least 1 (or None for all)")
+    model.encoder.layer = model.encoder.layer[:layers]
+    model.config.num_hidden_layers = layers
+
+
 def apply_tuned_state(model, state: dict[str, np.ndarray], model_dir: str):
-    """Load the fine-tuned body weights into ``model`` (the installed encoder); return the head's
-    (weight, bias) tensors. Weights that do not fit the encoder are an error, not a partial load."""
+    """Load the fine-tuned body weights into ``model`` (the installed encoder, cut to as many layers
+    as the weights hold); return the head's (weight, bias) tensors. Weights that do not fit the
+    encoder are an error, not a partial load."""
     import torch
 
+    keep_layers(model, state_layers(state) or None)
+    frozen = state_frozen_layers(state)
     body = {k: torch.from_numpy(v.astype(np.float32)) for k, v in state.items() if k not in (HEAD_WEIGHT, HEAD_BIAS)}
-    missing = {n for n, _ in model.named_parameters()} - set(FROZEN) - set(body)
+    missing = {n for n, _ in model.named_parameters() if not is_frozen(n, frozen)} - set(body)
     unexpected = model.load_state_dict(body, strict=False).unexpected_keys
     if missing or unexpected:
         raise ValueError(f"fine-tuned weights do not fit {model_dir!r}: missing {sorted(missing)[:3]}, "
@@ -78,12 +117,15 @@ class TunedSentenceClassifier(ClassifierMixin, BaseEstimator):
     """The packaged encoder fine-tuned end to end (mean pooling, one linear layer) on labelled sentences.
 
     AdamW with linear warm-up and decay, shuffled mini-batches; ``random_state`` seeds the
-    initialisation, the order and dropout. ``predict_proba`` takes texts, not a design matrix.
+    initialisation, the order and dropout. ``layers`` keeps only the encoder's first layers (None:
+    all); ``frozen_layers`` leaves the bottom ones as installed (not stored), so that on ONNX the
+    second opinion continues from its component's encoder instead of rerunning them. Both make it
+    faster to run. ``predict_proba`` takes texts, not a design matrix.
     """
 
     def __init__(self, model: str = DEFAULT_ENCODER, epochs: int = 3, learning_rate: float = 5e-5,
                  batch_size: int = 16, max_length: int = 128, weight_decay: float = 0.01, warmup: float = 0.1,
-                 random_state: int | None = 0):
+                 layers: int | None = None, frozen_layers: int = 0, random_state: int | None = 0):
         self.model = model
         self.epochs = epochs
         self.learning_rate = learning_rate
@@ -91,6 +133,8 @@ class TunedSentenceClassifier(ClassifierMixin, BaseEstimator):
         self.max_length = max_length
         self.weight_decay = weight_decay
         self.warmup = warmup
+        self.layers = layers
+        self.frozen_layers = frozen_layers
         self.random_state = random_state
 
     def fit(self, texts: Sequence[str], y) -> "TunedSentenceClassifier":
@@ -108,9 +152,14 @@ class TunedSentenceClassifier(ClassifierMixin, BaseEstimator):
         base = SentenceEncoder(self.model, max_length=self.max_length)
         base._load()
         net, tokenizer = base._model, base._tokenizer
+        keep_layers(net, self.layers)
         head = torch.nn.Linear(net.config.hidden_size, len(self.classes_))
+        frozen = int(self.frozen_layers)
+        if not 0 <= frozen < net.config.num_hidden_layers:
+            raise ValueError(f"frozen_layers is {frozen}; it must lie in [0, {net.config.num_hidden_layers - 1}] "
+                             "(at least one layer is tuned)")
         for name, param in net.named_parameters():
-            param.requires_grad_(name not in FROZEN)
+            param.requires_grad_(not is_frozen(name, frozen))
         params = [p for p in net.parameters() if p.requires_grad] + list(head.parameters())
         optimiser = torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=self.weight_decay)
         steps = max(1, self.epochs * -(-len(texts) // self.batch_size))
@@ -135,32 +184,37 @@ class TunedSentenceClassifier(ClassifierMixin, BaseEstimator):
                 total += loss.item() * len(idx)
             log.info("fine-tuning epoch %d/%d: mean loss %.4f", epoch + 1, self.epochs, total / len(texts))
         state = {k: v.detach().numpy().astype(np.float16) for k, v in net.state_dict().items()
-                 if k not in FROZEN and v.is_floating_point()}
+                 if not is_frozen(k, frozen) and v.is_floating_point()}
         state[HEAD_WEIGHT] = head.weight.detach().numpy().astype(np.float16)
         state[HEAD_BIAS] = head.bias.detach().numpy().astype(np.float16)
         self.state_ = state
         self._scorer = None
         return self
 
-    def set_runtime(self, runtime: str = "torch", num_threads: int = 0) -> "TunedSentenceClassifier":
-        """Score on one of the encoder's RUNTIMES, as the component's encoder does. A runtime
-        setting, not a learned one: it is not saved with the model."""
+    def set_runtime(self, runtime: str = "torch", num_threads: int = 0,
+                    shared: SentenceEncoder | None = None) -> "TunedSentenceClassifier":
+        """Score on one of the encoder's RUNTIMES, as the component's encoder does; on ONNX, with
+        frozen bottom layers, continue from the hidden states of ``shared`` (that encoder) instead of
+        recomputing them. A runtime setting, not a learned one: it is not saved with the model."""
         if runtime not in RUNTIMES:
             raise ValueError(f"runtime {runtime!r}; allowed: {', '.join(RUNTIMES)}")
-        self._runtime_choice = (runtime, num_threads)
+        self._runtime_choice = (runtime, num_threads, shared)
         self._scorer = None
+        if hasattr(self, "state_"):
+            self._runtime()  # cheap (loads lazily), and a shared encoder keeps hidden states from now on
         return self
 
     def _runtime(self) -> SentenceEncoder:
         if getattr(self, "_scorer", None) is None:
-            runtime, threads = getattr(self, "_runtime_choice", ("torch", 0))
+            runtime, threads, shared = getattr(self, "_runtime_choice", ("torch", 0, None))
             if runtime == "torch":
                 self._scorer = TunedScorer(self.model, self.state_, max_length=self.max_length)
             else:
                 from .onnx_encoder import OnnxTunedScorer
 
+                quantize = "int8" if runtime == "onnx-int8" else "none"
                 self._scorer = OnnxTunedScorer(self.model, self.state_, max_length=self.max_length,
-                                               num_threads=threads, quantize="int8" if runtime == "onnx-int8" else "none")
+                                               num_threads=threads, quantize=quantize, bottom=shared)
         return self._scorer
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

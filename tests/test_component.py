@@ -99,3 +99,4 @@ def test_the_base_class_leaves_predict_and_set_annotations_to_subclasses():
         base.predict([])
     with pytest.raises(NotImplementedError):
         base.set_annotations([], None)
+

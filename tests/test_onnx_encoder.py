@@ -102,3 +102,33 @@ def test_a_bad_runtime_is_a_config_error(build):
     with pytest.raises(ConfigError) as info:
         build()
     assert info.value.code == E_BAD_SETTING and "allowed" in str(info.value)
+
+
+def test_tapped_hidden_states_are_the_ones_recomputed_later(monkeypatch):
+    tapped = OnnxSentenceEncoder(DEFAULT_ENCODER, cache_size=0, quantize="int8")
+    tapped.tap(4)
+    tapped.encode(TEXTS)
+    kept = tapped.hidden_states(TEXTS, 4)
+    fresh = OnnxSentenceEncoder(DEFAULT_ENCODER, cache_size=0, quantize="int8").hidden_states(TEXTS, 4)
+    assert all(np.array_equal(a, b) for a, b in zip(kept, fresh))
+    assert [h.shape[1] for h in kept] == [384] * len(TEXTS) and kept[0].shape[0] < kept[-1].shape[0]
+    monkeypatch.setattr(onnx_encoder, "HIDDEN_CACHE_BYTES", 1)  # the memory bound: only the newest stays
+    tapped.encode(["A sentence never seen before."])
+    assert len(tapped._hidden) == 1 and tapped._hidden_bytes == next(iter(tapped._hidden.values()))[4].nbytes
+
+
+def test_only_inner_layers_can_be_tapped(int8):
+    with pytest.raises(ValueError, match="after 1 to 5 layers"):
+        int8.tap(6)
+
+
+def test_the_worker_tokenizer_gives_transformers_ids_without_importing_it():
+    from transformers import AutoTokenizer
+
+    from nlp.onnx_encoder import load_tokenizer
+
+    model_dir = OnnxSentenceEncoder(DEFAULT_ENCODER).model_dir
+    texts = TEXTS + ["", "naïve café — “quotes” 😀 \u200b\u00a0x", "word " * 400, "tabs\tand\r\nbreaks"]
+    auto = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    for length in (16, 256):
+        assert load_tokenizer(model_dir, length)(texts) == auto(texts, truncation=True, max_length=length)["input_ids"]

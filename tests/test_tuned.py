@@ -7,7 +7,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from nlp.heads import load_head, save_head
-from nlp.tuned import FROZEN, HEAD_BIAS, TunedSentenceClassifier
+from nlp.tuned import FROZEN, HEAD_BIAS, TunedSentenceClassifier, state_frozen_layers, state_layers
 
 COMPLAINTS = ["The parcel never arrived and nobody answers the phone.", "Still waiting for my refund after 3 weeks.",
               "They charged me twice and will not fix it.", "The app logs me out every single day."]
@@ -31,6 +31,7 @@ def test_init_only_stores_parameters_and_clones():
 def test_fit_returns_self_with_learned_attributes(tuned):
     assert list(tuned.classes_) == [False, True]
     assert all(v.dtype == np.float16 for v in tuned.state_.values())
+    assert state_layers(tuned.state_) == 6  # every layer by default
     assert not set(FROZEN) & set(tuned.state_)  # the installed encoder's word embeddings are not stored
     assert tuned.state_[HEAD_BIAS].shape == (2,)
 
@@ -90,3 +91,40 @@ def test_the_runtime_is_a_setting_not_saved_with_the_model(tuned, tmp_path):
     assert np.array_equal(loaded.predict_proba(TEXTS), twin(tuned).predict_proba(TEXTS))  # PyTorch again
     with pytest.raises(ValueError, match="allowed"):
         twin(tuned).set_runtime("tpu")
+
+
+def test_a_second_opinion_on_fewer_layers_stores_runs_and_exports_only_those(tmp_path):
+    short = TunedSentenceClassifier(epochs=1, batch_size=4, max_length=32, layers=2, random_state=3).fit(TEXTS, LABELS)
+    assert state_layers(short.state_) == 2 and not any(k.startswith("encoder.layer.2.") for k in short.state_)
+    save_head(short, tmp_path / "short.skops")
+    loaded = load_head(tmp_path / "short.skops")
+    reference = loaded.predict_proba(TEXTS)
+    assert reference.shape == (8, 2) and np.array_equal(reference, twin(short).predict_proba(TEXTS))
+    np.testing.assert_allclose(twin(short).set_runtime("onnx").predict_proba(TEXTS), reference, atol=1e-4)
+
+
+def test_layers_below_one_is_a_clear_error():
+    with pytest.raises(ValueError, match="at least 1"):
+        TunedSentenceClassifier(epochs=1, layers=0).fit(TEXTS, LABELS)
+
+
+def test_a_frozen_bottom_is_not_stored_and_its_hidden_states_are_shared_on_onnx():
+    from nlp.onnx_encoder import OnnxSentenceEncoder
+
+    top = TunedSentenceClassifier(epochs=1, batch_size=4, max_length=32, frozen_layers=4, random_state=3).fit(
+        TEXTS, LABELS)
+    assert state_frozen_layers(top.state_) == 4 and not any(k.startswith("embeddings.") for k in top.state_)
+    reference = top.predict_proba(TEXTS)  # PyTorch: the installed bottom, then the tuned top
+    for quantize, runtime, tolerance in [("none", "onnx", 1e-4), ("int8", "onnx-int8", 0.1)]:
+        encoder = OnnxSentenceEncoder(quantize=quantize)
+        shared = twin(top).set_runtime(runtime, shared=encoder)
+        encoder.encode(TEXTS)  # the component's encoder runs first and keeps the hidden states
+        scores = shared.predict_proba(TEXTS)
+        assert shared._runtime().bottom is encoder and 4 in encoder._taps
+        np.testing.assert_allclose(scores, reference, atol=tolerance)
+        np.testing.assert_allclose(twin(top).set_runtime(runtime).predict_proba(TEXTS), scores, atol=1e-6)
+
+
+def test_frozen_layers_must_leave_a_layer_to_tune():
+    with pytest.raises(ValueError, match="frozen_layers is 6"):
+        TunedSentenceClassifier(epochs=1, frozen_layers=6).fit(TEXTS, LABELS)
