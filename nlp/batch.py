@@ -18,7 +18,6 @@ import importlib.metadata
 import json
 import logging
 import os
-import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -123,10 +122,10 @@ def run_shard(config_str: str, threads: int, index: int, items: list[Record | Re
     """Annotate one shard. Every engine calls this; the pipeline is built once per process."""
     key = hashlib.sha256(config_str.encode()).hexdigest()
     if key not in _WORKERS:
-        if threads:  # torch reads it when first imported (only the torch runtime imports it at all)
-            os.environ["OMP_NUM_THREADS"] = str(threads)
-            if "torch" in sys.modules:
-                sys.modules["torch"].set_num_threads(threads)
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
         _WORKERS[key] = ShardWorker(Config().from_str(config_str))
     return _WORKERS[key].run(index, items)
 

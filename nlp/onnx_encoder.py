@@ -1,9 +1,10 @@
 """The packaged encoder exported to ONNX and run by ONNX Runtime, int8-quantised by default.
 
 Chosen with ``runtime = "onnx-int8"`` (the default) or ``"onnx"`` in ``lipservice.Encoder.v2``.
-The ONNX file is derived from the installed weights on first use (nothing is downloaded) and kept in a content-addressed cache
-(``$LIPSERVICE_CACHE_DIR``, else ``~/.cache/lipservice``). Each sentence runs on its own, unpadded:
-dynamic quantisation scales activations per input tensor, so a batch would let one
+The ONNX file is derived from the installed weights on first use (nothing is downloaded) and
+kept in a content-addressed cache (``$LIPSERVICE_CACHE_DIR``, else
+``~/.cache/lipservice``).
+Each sentence runs on its own, unpadded: dynamic quantisation scales activations per input tensor, so a batch would let one
 sentence's vector depend on its companions; alone, it never does (deterministic across
 batchings, worker counts and runs), and no time goes to padding.
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import json
 import logging
 import os
@@ -49,17 +49,10 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lipservice"
 
 
-def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "none"
-
-
 def load_tokenizer(model_dir: str, max_length: int):
     """Token ids per text, [CLS] … [SEP], cut at ``max_length``: the model's fast tokenizer read
     with the ``tokenizers`` library (the same ids as transformers' AutoTokenizer, which a test
-    checks, without importing transformers and torch into every worker)."""
+    checks, without importing transformers into every worker)."""
     path = Path(model_dir) / "tokenizer.json"
     if not path.is_file():
         from transformers import AutoTokenizer
@@ -88,9 +81,11 @@ def _weights_digest(model_dir: str) -> str:
 
 
 def _digest(model_dir: str, state: dict[str, np.ndarray] | None, quantize: str, top: bool) -> str:
-    versions = "|".join(_version(name) for name in ("torch", "onnxruntime"))  # metadata: no torch import
+    import onnxruntime
+    import torch
+
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{EXPORT_VERSION}|{quantize}|{top}|{versions}".encode())
+    h.update(f"{EXPORT_VERSION}|{quantize}|{top}|{torch.__version__}|{onnxruntime.__version__}".encode())
     h.update(_weights_digest(model_dir).encode())
     for key in sorted(state or {}):
         h.update(key.encode())

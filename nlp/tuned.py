@@ -30,16 +30,18 @@ def _mean_pool(hidden, mask):
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
 
+def _stored_layers(state: dict[str, np.ndarray]) -> set[int]:
+    return {int(m.group(1)) for k in state if (m := _LAYER_KEY.match(k))}
+
+
 def state_layers(state: dict[str, np.ndarray]) -> int:
     """How many transformer layers the fine-tuned weights reach (the first ones of the encoder)."""
-    found = [int(m.group(1)) for k in state if (m := _LAYER_KEY.match(k))]
-    return max(found) + 1 if found else 0
+    return max(_stored_layers(state), default=-1) + 1
 
 
 def state_frozen_layers(state: dict[str, np.ndarray]) -> int:
     """How many bottom layers the fine-tuning left as installed (not stored): 0 when it tuned all."""
-    found = [int(m.group(1)) for k in state if (m := _LAYER_KEY.match(k))]
-    return min(found) if found else 0
+    return min(_stored_layers(state), default=0)
 
 
 def is_frozen(name: str, frozen_layers: int) -> bool:

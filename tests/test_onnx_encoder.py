@@ -122,7 +122,7 @@ def test_only_inner_layers_can_be_tapped(int8):
         int8.tap(6)
 
 
-def test_the_worker_tokenizer_gives_transformers_ids_without_importing_it():
+def test_the_worker_tokenizer_gives_the_ids_of_transformers_autotokenizer():
     from transformers import AutoTokenizer
 
     from nlp.onnx_encoder import load_tokenizer
