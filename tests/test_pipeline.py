@@ -56,6 +56,26 @@ def test_lipservice_components_are_in_place(nlp, cfg):
     assert nlp.pipe_names.index("perspective") > nlp.pipe_names.index("parser")
 
 
+@pytest.mark.parametrize("name", ["perspective", "complaints"])
+def test_shipped_second_opinions_share_the_encoder(nlp, name):
+    """A shipped second opinion with frozen bottom layers continues from its component's encoder on
+    ONNX (only its own top layers run) and scores as it does on its own."""
+    import numpy as np
+
+    from nlp.onnx_encoder import OnnxTunedScorer
+    from nlp.tuned import state_frozen_layers
+
+    comp = nlp.get_pipe(name)
+    tuned = comp.require_tuned()
+    assert state_frozen_layers(tuned.state_) > 0
+    scorer = tuned._runtime()
+    assert scorer.bottom is comp.encoder
+    texts = ["We are the leading provider of payment solutions.", "You get your money back within 48 hours."]
+    comp.encoder.encode(texts)
+    alone = OnnxTunedScorer(scorer.model_name, tuned.state_, max_length=tuned.max_length, quantize=scorer.quantize)
+    np.testing.assert_allclose(scorer.encode(texts), alone.encode(texts), atol=2e-3)
+
+
 def test_packaged_config_has_the_documented_sections(cfg):
     assert {"paths", "system", "lipservice", "components", "training"} <= set(cfg)
     assert cfg["components"]["perspective"]["model"].endswith("perspective.skops")
