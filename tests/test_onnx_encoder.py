@@ -1,6 +1,8 @@
 """nlp/onnx_encoder.py: the packaged encoder exported to ONNX, run by ONNX Runtime (real weights)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from spacy.util import registry
@@ -132,3 +134,18 @@ def test_the_worker_tokenizer_gives_the_ids_of_transformers_autotokenizer():
     auto = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     for length in (16, 256):
         assert load_tokenizer(model_dir, length)(texts) == auto(texts, truncation=True, max_length=length)["input_ids"]
+
+
+def test_tokenizer_without_tokenizer_json_falls_back_to_transformers(tmp_path):
+    """A model directory with only the slow tokenizer files still tokenizes, with the same ids."""
+    import shutil
+
+    from nlp.onnx_encoder import load_tokenizer
+
+    model_dir = Path(OnnxSentenceEncoder(DEFAULT_ENCODER).model_dir)
+    for path in model_dir.iterdir():
+        if path.is_file() and path.name != "tokenizer.json" and path.suffix in (".json", ".txt"):
+            shutil.copy(path, tmp_path / path.name)
+    assert not (tmp_path / "tokenizer.json").exists()
+    texts = TEXTS + ["naïve café — “quotes”", "word " * 400]
+    assert load_tokenizer(str(tmp_path), 32)(texts) == load_tokenizer(str(model_dir), 32)(texts)
