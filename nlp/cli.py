@@ -241,7 +241,8 @@ def _demo_gap(cfg, html_path: Optional[Path]) -> None:
 
 
 @app.command()
-def train(task: str = typer.Option("all", help="Which head to train: perspective, promises, claims or all."),
+def train(task: str = typer.Option("all", help="Which head to train: perspective, promises, claims, complaints "
+                                               "or all."),
           output: Optional[Path] = typer.Option(None, help="Directory for the heads (default: [paths] models)."),
           real: bool = typer.Option(True, help="Also measure on ../shared/data and put it in the cards."),
           shared_dir: Optional[Path] = typer.Option(None, help="Where the shared data sets are."),

@@ -11,7 +11,7 @@ from nlp.errors import UsageError
 from nlp.heads import PERSPECTIVE_LABELS, load_head
 from nlp.perspective import HEAD_FILE, TUNED_FILE
 from nlp.pipeline import PROJECT_ROOT, load_config
-from nlp.train import perspective_inputs, train_perspective
+from nlp.train import model_card, perspective_inputs, train_perspective
 
 COMPANY = ["We are the market leader in {}.", "Our award-winning team has served {} since 1990.",
            "We were named {} provider of the year.", "Our mission is to redefine {}.",
@@ -118,6 +118,16 @@ def test_card_mentions_rebuild_command_and_metrics(trained):
     assert len(tables) >= 2  # the head and its baseline
     for m in tables:
         assert f"{m['macro_f1']:.3f}" in card
+
+
+def test_card_says_whether_each_real_data_set_meets_the_target(trained):
+    _, _, result = trained
+
+    def row(f1):
+        return {"perspective component": {"n": 10, "macro_f1": f1, "accuracy": f1, "per_class": {}}}
+
+    card = model_card(result, {"tweets": row(0.86), "missions": row(0.8)})
+    assert "Target: macro-F1 >= 0.85 on real data. tweets: 0.860 (met); missions: 0.800 (not met)." in card
 
 
 def test_metrics_json_matches_the_result(trained):
