@@ -309,6 +309,9 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
              label_field: str = typer.Option("label", help="Field holding the gold label in --data."),
              text_field: str = typer.Option("text", help="Field holding the text in --data."),
              real: bool = typer.Option(False, "--real", help="Measure on the real data sets in ../shared/data."),
+             half: Optional[str] = typer.Option(None, help="With --real --task perspective: only the even- or "
+                                                           "odd-numbered documents (odd: never read when writing "
+                                                           "training text)."),
              shared_dir: Optional[Path] = typer.Option(None, help="Where the shared data sets are."),
              json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
              tune: bool = typer.Option(False, "--tune", help="--task gap: also the thresholds that do best on the "
@@ -326,6 +329,11 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                              code=E_BAD_TASK)
         if data and task != "perspective":
             raise UsageError("--data is for --task perspective (a labelled file of sentences)")
+        if half is not None and not (real and task == "perspective"):
+            raise UsageError("--half is for --task perspective --real (the halves of the real data sets)",
+                             code=E_BAD_TASK)
+        if half is not None and half not in ev.HALVES:
+            raise UsageError(f"--half {half!r} is not one of: {', '.join(ev.HALVES)}", code=E_BAD_TASK)
         cfg = _config(config, sets)
         nlp = build_nlp(cfg)
         shared = shared_dir or ev.DEFAULT_SHARED
@@ -339,7 +347,7 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
             elif not real:
                 results["test split"] = ev.evaluate_split(nlp, cfg)
             if real:
-                results.update(ev.evaluate_real(nlp, shared))
+                results.update(ev.evaluate_real(nlp, shared, half=half))
         elif task == "promises":
             results.update(ev.evaluate_promises_real(nlp, shared) if real else ev.evaluate_promises(nlp, cfg))
         elif task == "complaints":

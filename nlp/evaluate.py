@@ -20,7 +20,7 @@ from spacy.tokens import Doc
 from .baselines import keyword_promise_baseline, pronoun_baseline
 from .claims import lip_service_verdict
 from .corpus import iter_documents, load_perspective_corpus, load_promise_corpus, split_of
-from .errors import E_BAD_LABELS, E_NOT_FOUND, InputError, UsageError
+from .errors import E_BAD_LABELS, E_BAD_TASK, E_NOT_FOUND, InputError, UsageError
 from .heads import PERSPECTIVE_LABELS
 from .io import ReadOptions, Reject, check_inputs, read_inputs
 from .metrics import binary_metrics, classification_metrics
@@ -131,13 +131,29 @@ def mission_examples(shared: Path) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def evaluate_real(nlp: Language, shared: Path = DEFAULT_SHARED, twcs_limit: int | None = None) -> dict:
-    """Document-level company-vs-customer metrics on both real data sets, model beside baseline."""
-    out = {}
-    texts, labels = twcs_examples(shared, twcs_limit)
-    out["twcs company replies vs customer tweets"] = _doc_level(nlp, texts, labels)
-    texts, labels = mission_examples(shared)
-    out["fortune500 mission statements (labelled sample)"] = _doc_level(nlp, texts, labels)
+#: The halves of each real data set: the training text was written after reading errors on the even one only.
+HALVES = ("even", "odd")
+
+
+def half_of(texts: list[str], labels: list[str], half: str | None) -> tuple[list[str], list[str]]:
+    """The even- or odd-numbered examples (0-based, in data-set order), or all of them when half is None."""
+    if half is None:
+        return texts, labels
+    if half not in HALVES:
+        raise UsageError(f"--half {half!r} is not one of: {', '.join(HALVES)}", code=E_BAD_TASK)
+    start = HALVES.index(half)
+    return texts[start::2], labels[start::2]
+
+
+def evaluate_real(nlp: Language, shared: Path = DEFAULT_SHARED, twcs_limit: int | None = None,
+                  half: str | None = None) -> dict:
+    """Document-level company-vs-customer metrics on both real data sets, model beside baseline;
+    ``half`` keeps the even- or odd-numbered documents only (the odd ones were never read)."""
+    out, suffix = {}, f" ({half}-numbered half)" if half else ""
+    texts, labels = half_of(*twcs_examples(shared, twcs_limit), half)
+    out["twcs company replies vs customer tweets" + suffix] = _doc_level(nlp, texts, labels)
+    texts, labels = half_of(*mission_examples(shared), half)
+    out["fortune500 mission statements (labelled sample)" + suffix] = _doc_level(nlp, texts, labels)
     return out
 
 

@@ -303,3 +303,12 @@ def test_demo_runs_and_prints_the_difference(tmp_path):
     assert re.search(r"company voice \d+% → customer voice \d+%", out)
     assert "The gap" in out and "Unmet expectations" in out and re.search(r"broken|at_risk", out)
     assert 'id="verdicts"' in (tmp_path / "demo.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("args", [["--half", "odd"], ["--real", "--half", "middle"],
+                                  ["--task", "gap", "--real", "--half", "odd"]])
+def test_evaluate_half_needs_perspective_real_and_even_or_odd(args):
+    result = invoke(["evaluate", *args])
+    assert result.exit_code == 2, result.output
+    [line] = stderr_lines(result)
+    assert "--half" in line and "[E302]" in line

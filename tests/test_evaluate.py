@@ -237,6 +237,15 @@ def test_mission_examples_without_the_data_is_an_input_error(tmp_path):
     assert info.value.code == E_NOT_FOUND
 
 
+def test_half_of_keeps_even_or_odd_numbered_documents_in_order():
+    texts, labels = ["a", "b", "c", "d", "e"], ["company", "customer", "company", "customer", "company"]
+    assert evaluate.half_of(texts, labels, "even") == (["a", "c", "e"], ["company", "company", "company"])
+    assert evaluate.half_of(texts, labels, "odd") == (["b", "d"], ["customer", "customer"])
+    assert evaluate.half_of(texts, labels, None) == (texts, labels)
+    with pytest.raises(UsageError, match="even, odd"):
+        evaluate.half_of(texts, labels, "first")
+
+
 def test_twcs_examples_read_authorship_and_skip_unusable_rows(tmp_path):
     folder = tmp_path / "twcs-customer-support"
     folder.mkdir()
