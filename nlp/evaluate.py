@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 SIDES = ("company", "customer")
 DEFAULT_SHARED = PROJECT_ROOT.parent / "shared" / "data"
 MISSION_LABELS = PROJECT_ROOT / "corpora" / "real_labels" / "fortune500_mission_perspective.jsonl"
+#: The same statements labelled again, blind, by a second annotator (agreement: corpora/real_labels/README.md).
+MISSION_LABELS_B = PROJECT_ROOT / "corpora" / "real_labels" / "fortune500_mission_perspective_b.jsonl"
 
 
 def document_side(doc: Doc) -> str:
@@ -113,22 +115,35 @@ def twcs_examples(shared: Path, limit: int | None = None) -> tuple[list[str], li
     return texts, labels
 
 
-def mission_examples(shared: Path) -> tuple[list[str], list[str]]:
+def _mission_rows(shared: Path, labels_path: Path) -> list[tuple[int, str, str]]:
+    """(index, statement, label) for each labelled statement still as it was labelled, in file order."""
     path = shared / "company-mission-descriptions" / "fortune500_mission_statements.json"
     if not path.is_file():
         raise InputError(f"{path}: not found; pass --shared-dir pointing at shared/data", code=E_NOT_FOUND)
     companies = json.loads(path.read_text(encoding="utf-8"))["companies"]
-    texts, labels = [], []
-    for line in MISSION_LABELS.read_text(encoding="utf-8").splitlines():
+    rows = []
+    for line in labels_path.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         text = companies[row["index"]]["mission_statement"]
         if hashlib.sha1(text.encode("utf-8")).hexdigest() != row["sha1"]:
             log.warning("mission statement %s changed since it was labelled; skipped", row["index"])
             continue
         if row["label"] in SIDES:
-            texts.append(text)
-            labels.append(row["label"])
-    return texts, labels
+            rows.append((row["index"], text, row["label"]))
+    return rows
+
+
+def mission_examples(shared: Path) -> tuple[list[str], list[str]]:
+    """The labelled mission statements and their labels (``MISSION_LABELS``, the first annotator)."""
+    rows = _mission_rows(shared, MISSION_LABELS)
+    return [text for _, text, _ in rows], [label for _, _, label in rows]
+
+
+def mission_agreement(shared: Path) -> list[bool]:
+    """Per statement of ``mission_examples``: whether the second annotator, labelling blind
+    (``MISSION_LABELS_B``), gave the same label. The agreed ones are the less ambiguous reference."""
+    second = {index: label for index, _, label in _mission_rows(shared, MISSION_LABELS_B)}
+    return [second.get(index) == label for index, _, label in _mission_rows(shared, MISSION_LABELS)]
 
 
 #: The halves of each real data set: the training text was written after reading errors on the even one only.
@@ -152,8 +167,13 @@ def evaluate_real(nlp: Language, shared: Path = DEFAULT_SHARED, twcs_limit: int 
     out, suffix = {}, f" ({half}-numbered half)" if half else ""
     texts, labels = half_of(*twcs_examples(shared, twcs_limit), half)
     out["twcs company replies vs customer tweets" + suffix] = _doc_level(nlp, texts, labels)
-    texts, labels = half_of(*mission_examples(shared), half)
+    texts, labels = mission_examples(shared)
+    agreed = half_of(mission_agreement(shared), labels, half)[0]
+    texts, labels = half_of(texts, labels, half)
     out["fortune500 mission statements (labelled sample)" + suffix] = _doc_level(nlp, texts, labels)
+    keep = [i for i, same in enumerate(agreed) if same]
+    out["fortune500 mission statements (both annotators agree)" + suffix] = _doc_level(
+        nlp, [texts[i] for i in keep], [labels[i] for i in keep])
     return out
 
 

@@ -231,6 +231,32 @@ def test_mission_examples_keep_only_company_or_customer_labels(tmp_path, monkeyp
     assert mission_examples(shared) == ([a], ["company"])
 
 
+def test_mission_agreement_says_per_statement_whether_the_blind_second_label_is_the_same(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    folder = shared / "company-mission-descriptions"
+    folder.mkdir(parents=True)
+    a, b, c = "To lead the industry.", "To get customers paid faster.", "To serve people well."
+    (folder / "fortune500_mission_statements.json").write_text(json.dumps({"companies": [
+        {"mission_statement": a}, {"mission_statement": b}, {"mission_statement": c}]}), encoding="utf-8")
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text("".join(json.dumps({"index": i, "sha1": sha1(t), "label": lab}) + "\n" for i, t, lab in
+                             [(0, a, "company"), (1, b, "customer"), (2, c, "customer")]), encoding="utf-8")
+    second.write_text("".join(json.dumps({"index": i, "sha1": sha1(t), "label": lab}) + "\n" for i, t, lab in
+                              [(0, a, "company"), (2, c, "company")]), encoding="utf-8")  # 1 unlabelled
+    monkeypatch.setattr(evaluate, "MISSION_LABELS", first)
+    monkeypatch.setattr(evaluate, "MISSION_LABELS_B", second)
+    assert evaluate.mission_agreement(shared) == [True, False, False]
+
+
+def test_the_second_mission_labels_cover_the_same_statements_as_the_first():
+    def rows(path):
+        return [(r["index"], r["sha1"]) for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())]
+
+    assert rows(evaluate.MISSION_LABELS_B) == rows(evaluate.MISSION_LABELS)
+    labels = {json.loads(line)["label"] for line in evaluate.MISSION_LABELS_B.read_text(encoding="utf-8").splitlines()}
+    assert labels <= {"company", "customer", "neutral"}
+
+
 def test_mission_examples_without_the_data_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="shared-dir") as info:
         mission_examples(tmp_path)
@@ -280,3 +306,13 @@ def test_gap_pairs_are_measured_on_the_test_split_beside_baselines(nlp, cfg):
 def test_gap_pairs_file_missing_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match=E_NOT_FOUND):
         evaluate.load_gap_pairs(tmp_path / "pairs.jsonl")
+
+
+@pytest.mark.skipif(not evaluate.DEFAULT_SHARED.is_dir(), reason="needs ../shared/data beside the project")
+def test_evaluate_real_measures_the_mission_statements_both_annotators_agree_on_within_the_half(nlp):
+    out = evaluate.evaluate_real(nlp, twcs_limit=20, half="odd")
+    agreed = sum(evaluate.half_of(evaluate.mission_agreement(evaluate.DEFAULT_SHARED), [], "odd")[0])
+    all_n = out["fortune500 mission statements (labelled sample) (odd-numbered half)"]["perspective component"]["n"]
+    sub = out["fortune500 mission statements (both annotators agree) (odd-numbered half)"]["perspective component"]
+    assert (all_n, sub["n"]) == (83, agreed) and 0 < agreed < all_n
+    assert out["twcs company replies vs customer tweets (odd-numbered half)"]["pronoun baseline"]["n"] == 10
