@@ -87,7 +87,8 @@ def project_files(paths: Iterable[Path]) -> list[Path]:
 
 def find_copies(paths: Iterable[Path], shared: Path, min_words: int = MIN_WORDS) -> list[Copy]:
     """Project strings sharing at least ``min_words`` consecutive words with the shared data, each
-    with the longest such run (counted in words) and the file it matched first."""
+    with the longest such run (counted in words) and the file it matched first. Overlapping runs
+    are merged even when they match different places, so a length can overstate; a hit cannot."""
     index = reference_index(shared, min_words)
     copies: list[Copy] = []
     for path in project_files(paths):
