@@ -150,14 +150,17 @@ def mission_agreement(shared: Path) -> list[bool]:
 HALVES = ("even", "odd")
 
 
-def half_of(texts: list[str], labels: list[str], half: str | None) -> tuple[list[str], list[str]]:
-    """The even- or odd-numbered examples (0-based, in data-set order), or all of them when half is None."""
+def _every_other(items: list, half: str | None) -> list:
     if half is None:
-        return texts, labels
+        return items
     if half not in HALVES:
         raise UsageError(f"--half {half!r} is not one of: {', '.join(HALVES)}", code=E_BAD_TASK)
-    start = HALVES.index(half)
-    return texts[start::2], labels[start::2]
+    return items[HALVES.index(half)::2]
+
+
+def half_of(texts: list[str], labels: list[str], half: str | None) -> tuple[list[str], list[str]]:
+    """The even- or odd-numbered examples (0-based, in data-set order), or all of them when half is None."""
+    return _every_other(texts, half), _every_other(labels, half)
 
 
 def evaluate_real(nlp: Language, shared: Path = DEFAULT_SHARED, twcs_limit: int | None = None,
@@ -167,13 +170,12 @@ def evaluate_real(nlp: Language, shared: Path = DEFAULT_SHARED, twcs_limit: int 
     out, suffix = {}, f" ({half}-numbered half)" if half else ""
     texts, labels = half_of(*twcs_examples(shared, twcs_limit), half)
     out["twcs company replies vs customer tweets" + suffix] = _doc_level(nlp, texts, labels)
-    texts, labels = mission_examples(shared)
-    agreed = half_of(mission_agreement(shared), labels, half)[0]
-    texts, labels = half_of(texts, labels, half)
-    out["fortune500 mission statements (labelled sample)" + suffix] = _doc_level(nlp, texts, labels)
-    keep = [i for i, same in enumerate(agreed) if same]
-    out["fortune500 mission statements (both annotators agree)" + suffix] = _doc_level(
-        nlp, [texts[i] for i in keep], [labels[i] for i in keep])
+    rows = _every_other(_mission_rows(shared, MISSION_LABELS), half)
+    second = {index: label for index, _, label in _mission_rows(shared, MISSION_LABELS_B)}
+    agreed = [row for row in rows if second.get(row[0]) == row[2]]
+    for title, subset in (("labelled sample", rows), ("both annotators agree", agreed)):
+        out[f"fortune500 mission statements ({title})" + suffix] = _doc_level(
+            nlp, [text for _, text, _ in subset], [label for _, _, label in subset])
     return out
 
 
