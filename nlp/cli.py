@@ -279,7 +279,8 @@ def train(task: str = typer.Option("all", help="Which head to train: perspective
                 err.print(f"{shared}: not found; real-data figures left out of the model card")
                 continue
             if t == "perspective":
-                real_metrics = evaluate_real(build_nlp(_perspective_only(cfg)), shared)
+                real_metrics = evaluate_real(build_nlp(_perspective_only(cfg)), shared,
+                                             seed=int(cfg["system"]["seed"]))
             elif t == "complaints":
                 from .benchmarks import zero_shot_metrics
 
@@ -347,7 +348,7 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
             elif not real:
                 results["test split"] = ev.evaluate_split(nlp, cfg)
             if real:
-                results.update(ev.evaluate_real(nlp, shared, half=half))
+                results.update(ev.evaluate_real(nlp, shared, half=half, seed=int(cfg["system"]["seed"])))
         elif task == "promises":
             results.update(ev.evaluate_promises_real(nlp, shared) if real else ev.evaluate_promises(nlp, cfg))
         elif task == "complaints":

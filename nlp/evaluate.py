@@ -23,7 +23,7 @@ from .corpus import iter_documents, load_perspective_corpus, load_promise_corpus
 from .errors import E_BAD_LABELS, E_BAD_TASK, E_NOT_FOUND, InputError, UsageError
 from .heads import PERSPECTIVE_LABELS
 from .io import ReadOptions, Reject, check_inputs, read_inputs
-from .metrics import binary_metrics, classification_metrics
+from .metrics import binary_metrics, classification_metrics, macro_f1_interval
 from .perspective import perspective_probabilities
 from .pipeline import PROJECT_ROOT, base_pipes, project_path
 from .promises import specificity_of
@@ -34,9 +34,18 @@ log = logging.getLogger(__name__)
 
 SIDES = ("company", "customer")
 DEFAULT_SHARED = PROJECT_ROOT.parent / "shared" / "data"
-MISSION_LABELS = PROJECT_ROOT / "corpora" / "real_labels" / "fortune500_mission_perspective.jsonl"
+LABELS_DIR = PROJECT_ROOT / "corpora" / "real_labels"
+MISSION_LABELS = LABELS_DIR / "fortune500_mission_perspective.jsonl"
 #: The same statements labelled again, blind, by a second annotator (agreement: corpora/real_labels/README.md).
-MISSION_LABELS_B = PROJECT_ROOT / "corpora" / "real_labels" / "fortune500_mission_perspective_b.jsonl"
+MISSION_LABELS_B = LABELS_DIR / "fortune500_mission_perspective_b.jsonl"
+#: The other statements of the data set, labelled later by two more blind passes; no training text was
+#: ever written from them, so unlike the sample they have no half that was read.
+MISSION_REST_LABELS = LABELS_DIR / "fortune500_mission_perspective_rest.jsonl"
+MISSION_REST_LABELS_B = LABELS_DIR / "fortune500_mission_perspective_rest_b.jsonl"
+#: A sample of twcs tweets labelled for perspective by the guidelines (two blind passes), so that the
+#: model can be read against the guidelines and authorship against them too (how good a proxy it is).
+TWCS_LABELS = LABELS_DIR / "twcs_perspective.jsonl"
+TWCS_LABELS_B = LABELS_DIR / "twcs_perspective_b.jsonl"
 
 
 def document_side(doc: Doc) -> str:
@@ -90,29 +99,59 @@ def load_labelled_file(path: str, text_field: str = "text", label_field: str = "
     return texts, labels, rejects
 
 
-def _doc_level(nlp: Language, texts: list[str], gold: list[str], batch_size: int = 64) -> dict:
+def _doc_level(nlp: Language, texts: list[str], gold: list[str], seed: int,
+               others: dict[str, list[str]] | None = None, batch_size: int = 64) -> dict:
+    """The component's document-level metrics, with a 95 % bootstrap interval of its macro-F1,
+    beside the pronoun baseline and any ``others`` (name → predictions)."""
     pred = [document_side(doc) for doc in nlp.pipe(texts, batch_size=batch_size)]
-    base = [pronoun_baseline(t, tie="company") for t in texts]
-    return {"perspective component": classification_metrics(gold, pred, SIDES),
-            "pronoun baseline": classification_metrics(gold, base, SIDES)}
+    model = classification_metrics(gold, pred, SIDES)
+    model["macro_f1_ci95"] = list(macro_f1_interval(gold, pred, SIDES, seed=seed))
+    out = {"perspective component": model,
+           "pronoun baseline": classification_metrics(gold, [pronoun_baseline(t, tie="company") for t in texts],
+                                                      SIDES)}
+    for name, other in (others or {}).items():
+        out[name] = classification_metrics(gold, other, SIDES)
+    return out
 
 
-def twcs_examples(shared: Path, limit: int | None = None) -> tuple[list[str], list[str]]:
+def _tweets(shared: Path) -> list[dict]:
+    """The twcs rows with an authorship and a text, in file order."""
     path = shared / "twcs-customer-support" / "twcs_sample_first5000.csv"
     if not path.is_file():
         raise InputError(f"{path}: not found; pass --shared-dir pointing at shared/data", code=E_NOT_FOUND)
-    texts, labels = [], []
     with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row.get("inbound") not in ("True", "False") or not (row.get("text") or "").strip():
-                continue
-            texts.append(row["text"])
-            labels.append("customer" if row["inbound"] == "True" else "company")
+        return [r for r in csv.DictReader(fh)
+                if r.get("inbound") in ("True", "False") and (r.get("text") or "").strip()]
+
+
+def _author(row: dict) -> str:
+    return "customer" if row["inbound"] == "True" else "company"
+
+
+def twcs_examples(shared: Path, limit: int | None = None) -> tuple[list[str], list[str]]:
+    """Every tweet's text and authorship (customer or company), or a seeded sample of ``limit``."""
+    rows = _tweets(shared)
+    texts, labels = [r["text"] for r in rows], [_author(r) for r in rows]
     if limit:
         rng = np.random.default_rng(0)
         keep = sorted(rng.choice(len(texts), size=min(limit, len(texts)), replace=False))
         texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
     return texts, labels
+
+
+def _labelled_rows(labels_path: Path, texts: dict, key: str) -> list[tuple]:
+    """(key, text, label, mixed) for each line of a labels file whose text (``texts[key]``) is still
+    the one that was labelled (SHA-1 check), in file order."""
+    rows = []
+    for line in labels_path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        text = texts.get(row[key])
+        if text is None or hashlib.sha1(text.encode("utf-8")).hexdigest() != row["sha1"]:
+            log.warning("%s: %s %s is missing or changed since it was labelled; skipped", labels_path.name, key,
+                        row[key])
+            continue
+        rows.append((row[key], text, row["label"], bool(row.get("mixed"))))
+    return rows
 
 
 def _mission_rows(shared: Path, labels_path: Path) -> list[tuple[int, str, str]]:
@@ -121,16 +160,20 @@ def _mission_rows(shared: Path, labels_path: Path) -> list[tuple[int, str, str]]
     if not path.is_file():
         raise InputError(f"{path}: not found; pass --shared-dir pointing at shared/data", code=E_NOT_FOUND)
     companies = json.loads(path.read_text(encoding="utf-8"))["companies"]
-    rows = []
-    for line in labels_path.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        text = companies[row["index"]]["mission_statement"]
-        if hashlib.sha1(text.encode("utf-8")).hexdigest() != row["sha1"]:
-            log.warning("mission statement %s changed since it was labelled; skipped", row["index"])
-            continue
-        if row["label"] in SIDES:
-            rows.append((row["index"], text, row["label"]))
-    return rows
+    texts = {i: c["mission_statement"] for i, c in enumerate(companies)}
+    return [(i, text, label) for i, text, label, _ in _labelled_rows(labels_path, texts, "index") if label in SIDES]
+
+
+def _twcs_rows(shared: Path, labels_path: Path, half: str | None = None
+               ) -> tuple[list[tuple[str, str, str]], dict[str, str]]:
+    """(tweet_id, text, label) for each tweet of ``labels_path`` still as labelled, in file order, and
+    kept to ``half`` by the tweet's place among the tweets ``twcs_examples`` reads (so its halves are
+    theirs); and every tweet's authorship (tweet_id → company | customer)."""
+    rows = _tweets(shared)
+    keep = {r["tweet_id"] for r in _every_other(rows, half)}
+    labelled = _labelled_rows(labels_path, {r["tweet_id"]: r["text"] for r in rows}, "tweet_id")
+    return ([(key, text, label) for key, text, label, _ in labelled if key in keep],
+            {r["tweet_id"]: _author(r) for r in rows})
 
 
 def mission_examples(shared: Path) -> tuple[list[str], list[str]]:
@@ -163,19 +206,43 @@ def half_of(texts: list[str], labels: list[str], half: str | None) -> tuple[list
     return _every_other(texts, half), _every_other(labels, half)
 
 
+def _agreed(rows: list[tuple], second: list[tuple]) -> list[tuple]:
+    """The rows whose label the second, blind pass (rows keyed the same way) gave too."""
+    other = {row[0]: row[2] for row in second}
+    return [row for row in rows if other.get(row[0]) == row[2]]
+
+
 def evaluate_real(nlp: Language, shared: Path = DEFAULT_SHARED, twcs_limit: int | None = None,
-                  half: str | None = None) -> dict:
-    """Document-level company-vs-customer metrics on both real data sets, model beside baseline;
-    ``half`` keeps the even- or odd-numbered documents only (the odd ones were never read)."""
+                  half: str | None = None, seed: int = 0) -> dict:
+    """Document-level company-vs-customer metrics on the real data sets, model beside baseline, each
+    with a bootstrap interval (``seed``: ``[system] seed``); ``half`` keeps the even- or odd-numbered
+    documents of each set only (the odd ones of twcs and of the mission sample were never read)."""
     out, suffix = {}, f" ({half}-numbered half)" if half else ""
+
+    def measure(title: str, rows: list[tuple], **others: dict[str, str]) -> None:
+        rows = [row for row in rows if row[2] in SIDES]
+        out[title + suffix] = _doc_level(nlp, [r[1] for r in rows], [r[2] for r in rows], seed,
+                                         {name: [o[r[0]] for r in rows] for name, o in others.items()})
+
     texts, labels = half_of(*twcs_examples(shared, twcs_limit), half)
-    out["twcs company replies vs customer tweets" + suffix] = _doc_level(nlp, texts, labels)
-    rows = _every_other(_mission_rows(shared, MISSION_LABELS), half)
-    second = {index: label for index, _, label in _mission_rows(shared, MISSION_LABELS_B)}
-    agreed = [row for row in rows if second.get(row[0]) == row[2]]
-    for title, subset in (("labelled sample", rows), ("both annotators agree", agreed)):
-        out[f"fortune500 mission statements ({title})" + suffix] = _doc_level(
-            nlp, [text for _, text, _ in subset], [label for _, _, label in subset])
+    out["twcs company replies vs customer tweets" + suffix] = _doc_level(nlp, texts, labels, seed)
+    if TWCS_LABELS.is_file():
+        tweets, authors = _twcs_rows(shared, TWCS_LABELS, half)
+        measure("twcs tweets labelled by the guidelines", tweets, **{"authorship (the proxy)": authors})
+        if TWCS_LABELS_B.is_file():
+            measure("twcs tweets labelled by the guidelines (both annotators agree)",
+                    _agreed(tweets, _twcs_rows(shared, TWCS_LABELS_B, half)[0]), **{"authorship (the proxy)": authors})
+    sample = _every_other(_mission_rows(shared, MISSION_LABELS), half)
+    measure("fortune500 mission statements (labelled sample)", sample)
+    measure("fortune500 mission statements (both annotators agree)",
+            _agreed(sample, _mission_rows(shared, MISSION_LABELS_B)))
+    if MISSION_REST_LABELS.is_file():
+        rest = _every_other(_mission_rows(shared, MISSION_REST_LABELS), half)
+        measure("fortune500 mission statements (the rest)", rest)
+        if MISSION_REST_LABELS_B.is_file():
+            measure("fortune500 mission statements (the rest, both annotators agree)",
+                    _agreed(rest, _mission_rows(shared, MISSION_REST_LABELS_B)))
+        measure("fortune500 mission statements (all labelled)", sample + rest)
     return out
 
 
@@ -230,8 +297,8 @@ def evaluate_claims(nlp: Language, cfg) -> dict:
 
 
 PROMISE_REAL = {
-    "mission": PROJECT_ROOT / "corpora" / "real_labels" / "fortune500_mission_promises.jsonl",
-    "twcs": PROJECT_ROOT / "corpora" / "real_labels" / "twcs_company_promises.jsonl",
+    "mission": LABELS_DIR / "fortune500_mission_promises.jsonl",
+    "twcs": LABELS_DIR / "twcs_company_promises.jsonl",
 }
 
 

@@ -62,7 +62,9 @@ def print_metrics(console: Console, title: str, results: dict[str, dict]) -> Non
         if "macro_f1" not in m:  # binary metrics or a plain accuracy
             console.print("  ".join(f"{k} [bold]{v}[/]" if k == "f1" else f"{k} {v}" for k, v in m.items()))
             continue
-        console.print(f"n={m['n']}  macro-F1 [bold]{m['macro_f1']:.3f}[/]  accuracy {m['accuracy']:.3f}")
+        ci = m.get("macro_f1_ci95")
+        ci = f" (95 % bootstrap interval {ci[0]:.3f}–{ci[1]:.3f})" if ci else ""
+        console.print(f"n={m['n']}  macro-F1 [bold]{m['macro_f1']:.3f}[/]{ci}  accuracy {m['accuracy']:.3f}")
         t = Table("label", "precision", "recall", "F1", "support")
         for lab, v in m["per_class"].items():
             t.add_row(plain(lab), f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"]))

@@ -288,6 +288,58 @@ def test_twcs_examples_read_authorship_and_skip_unusable_rows(tmp_path):
         twcs_examples(tmp_path / "nowhere")
 
 
+def _twcs_fixture(tmp_path, labels: list[tuple[str, str, str]]):
+    folder = tmp_path / "twcs-customer-support"
+    folder.mkdir()
+    tweets = {"1": ("True", "@Acme where is my order?"), "2": ("False", "@bob We are sorry. DM us."),
+              "3": ("maybe", "what"), "4": ("True", "my bill doubled"), "5": ("False", "Restart the router.")}
+    (folder / "twcs_sample_first5000.csv").write_text(
+        "tweet_id,inbound,text\n" + "".join(f"{k},{a},{t}\n" for k, (a, t) in tweets.items()), encoding="utf-8")
+    path = tmp_path / "labels.jsonl"
+    path.write_text("".join(json.dumps({"tweet_id": k, "sha1": sha1(text), "label": lab}) + "\n"
+                            for k, text, lab in labels), encoding="utf-8")
+    return path
+
+
+def test_twcs_rows_pair_guideline_labels_with_authorship_and_keep_the_halves_of_twcs_examples(tmp_path, caplog):
+    path = _twcs_fixture(tmp_path, [("1", "@Acme where is my order?", "customer"),
+                                    ("5", "Restart the router.", "customer"),  # a company reply, customer's side
+                                    ("4", "my bill tripled", "customer"),  # the text has changed: skipped
+                                    ("2", "@bob We are sorry. DM us.", "company")])
+    with caplog.at_level(logging.WARNING, logger="nlp.evaluate"):
+        rows, authors = evaluate._twcs_rows(tmp_path, path)
+    assert [r[0] for r in rows] == ["1", "5", "2"] and rows[1][2] == "customer"
+    assert any("tweet_id 4 is missing or changed" in r.getMessage() for r in caplog.records)
+    assert authors == {"1": "customer", "2": "company", "4": "customer", "5": "company"}
+    # places among the tweets twcs_examples reads (row 3 has no authorship): 1→0, 2→1, 4→2, 5→3
+    assert [r[0] for r in evaluate._twcs_rows(tmp_path, path, "even")[0]] == ["1"]
+    assert [r[0] for r in evaluate._twcs_rows(tmp_path, path, "odd")[0]] == ["5", "2"]
+
+
+def test_agreed_keeps_the_rows_the_second_pass_labels_the_same():
+    first = [(1, "a", "company"), (2, "b", "customer"), (3, "c", "customer")]
+    second = [(3, "c", "company"), (1, "a", "company")]  # 2 not labelled by the second pass
+    assert evaluate._agreed(first, second) == [(1, "a", "company")]
+
+
+def _label_rows(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_rest_of_the_mission_statements_are_every_statement_outside_the_sample_labelled_twice():
+    sample = {r["index"] for r in _label_rows(evaluate.MISSION_LABELS)}
+    rest = [(r["index"], r["sha1"]) for r in _label_rows(evaluate.MISSION_REST_LABELS)]
+    assert rest == [(r["index"], r["sha1"]) for r in _label_rows(evaluate.MISSION_REST_LABELS_B)]
+    assert not sample & {i for i, _ in rest}
+    assert sample | {i for i, _ in rest} == set(range(500)) - {165, 400}  # the two "unknown" placeholders
+
+
+def test_the_twcs_perspective_labels_are_two_passes_over_the_same_tweets():
+    first, second = _label_rows(evaluate.TWCS_LABELS), _label_rows(evaluate.TWCS_LABELS_B)
+    assert [(r["tweet_id"], r["sha1"]) for r in first] == [(r["tweet_id"], r["sha1"]) for r in second]
+    assert len(first) == 500 and {r["label"] for r in first + second} <= {"company", "customer", "neutral"}
+
+
 def test_gap_pairs_are_measured_on_the_test_split_beside_baselines(nlp, cfg):
     """`evaluate --task gap`: the rule on held-out pairs, with pipeline and gold themes, two baselines."""
     result = evaluate.evaluate_gap(nlp, cfg)
@@ -309,10 +361,24 @@ def test_gap_pairs_file_missing_is_an_input_error(tmp_path):
 
 
 @pytest.mark.skipif(not evaluate.DEFAULT_SHARED.is_dir(), reason="needs ../shared/data beside the project")
-def test_evaluate_real_measures_the_mission_statements_both_annotators_agree_on_within_the_half(nlp):
-    out = evaluate.evaluate_real(nlp, twcs_limit=20, half="odd")
+def test_evaluate_real_measures_every_labelled_set_within_the_half_with_an_interval(nlp):
+    out = evaluate.evaluate_real(nlp, twcs_limit=20, half="odd", seed=13)
     agreed = sum(evaluate.half_of(evaluate.mission_agreement(evaluate.DEFAULT_SHARED), [], "odd")[0])
-    all_n = out["fortune500 mission statements (labelled sample) (odd-numbered half)"]["perspective component"]["n"]
-    sub = out["fortune500 mission statements (both annotators agree) (odd-numbered half)"]["perspective component"]
+
+    def model(title):
+        return out[f"{title} (odd-numbered half)"]["perspective component"]
+
+    all_n = model("fortune500 mission statements (labelled sample)")["n"]
+    sub = model("fortune500 mission statements (both annotators agree)")
     assert (all_n, sub["n"]) == (83, agreed) and 0 < agreed < all_n
     assert out["twcs company replies vs customer tweets (odd-numbered half)"]["pronoun baseline"]["n"] == 10
+    assert model("fortune500 mission statements (the rest)")["n"] == 166
+    assert model("fortune500 mission statements (all labelled)")["n"] == 83 + 166
+    assert 0 < model("fortune500 mission statements (the rest, both annotators agree)")["n"] <= 166
+    guideline = out["twcs tweets labelled by the guidelines (odd-numbered half)"]
+    assert list(guideline) == ["perspective component", "pronoun baseline", "authorship (the proxy)"]
+    assert 200 < guideline["authorship (the proxy)"]["n"] == guideline["perspective component"]["n"] < 250
+    for systems in out.values():
+        m = systems["perspective component"]
+        lo, hi = m["macro_f1_ci95"]
+        assert lo <= m["macro_f1"] <= hi

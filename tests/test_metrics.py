@@ -1,7 +1,9 @@
-"""classification_metrics: exact values on hand-checked inputs."""
+"""classification_metrics: exact values on hand-checked inputs; macro_f1_interval: the bootstrap."""
 from __future__ import annotations
 
-from nlp.metrics import classification_metrics
+import numpy as np
+
+from nlp.metrics import classification_metrics, macro_f1_interval
 
 
 def test_exact_values_on_a_small_example():
@@ -41,3 +43,27 @@ def test_result_is_json_serialisable():
 def test_empty_input_gives_zero_counts():
     m = classification_metrics([], [], ["a", "b"])
     assert m["n"] == 0
+
+
+GOLD = ["company", "customer"] * 30
+PRED = ["company", "customer"] * 20 + ["customer", "company"] * 5 + ["company", "neutral"] * 5
+
+
+def test_one_bootstrap_draw_is_the_macro_f1_of_that_resample():
+    idx = np.random.default_rng(7).integers(0, len(GOLD), len(GOLD))  # the draw the interval makes first
+    expected = classification_metrics([GOLD[i] for i in idx], [PRED[i] for i in idx], ["company", "customer"])
+    lo, hi = macro_f1_interval(GOLD, PRED, ["company", "customer"], seed=7, n_boot=1)
+    assert lo == hi == round(expected["macro_f1"], 4)  # a label outside ``labels`` counts as a miss, as in sklearn
+
+
+def test_the_interval_holds_the_figure_is_seeded_and_narrows_with_more_documents():
+    point = classification_metrics(GOLD, PRED, ["company", "customer"])["macro_f1"]
+    lo, hi = macro_f1_interval(GOLD, PRED, ["company", "customer"], seed=1)
+    assert lo < point < hi
+    assert macro_f1_interval(GOLD, PRED, ["company", "customer"], seed=1) == (lo, hi)
+    lo10, hi10 = macro_f1_interval(GOLD * 10, PRED * 10, ["company", "customer"], seed=1)
+    assert hi10 - lo10 < (hi - lo) / 2
+
+
+def test_no_documents_give_an_empty_interval():
+    assert macro_f1_interval([], [], ["a", "b"], seed=0) == (0.0, 0.0)

@@ -123,11 +123,13 @@ def test_card_mentions_rebuild_command_and_metrics(trained):
 def test_card_says_whether_each_real_data_set_meets_the_target(trained):
     _, _, result = trained
 
-    def row(f1):
-        return {"perspective component": {"n": 10, "macro_f1": f1, "accuracy": f1, "per_class": {}}}
+    def row(f1, **extra):
+        return {"perspective component": {"n": 10, "macro_f1": f1, "accuracy": f1, "per_class": {}, **extra}}
 
-    card = model_card(result, {"tweets": row(0.86), "missions": row(0.8)})
-    assert "Target: macro-F1 >= 0.85 on real data. tweets: 0.860 (met); missions: 0.800 (not met)." in card
+    card = model_card(result, {"tweets": row(0.86, macro_f1_ci95=[0.84, 0.88]), "missions": row(0.8)})
+    assert ("Target: macro-F1 >= 0.85 on real data (in brackets the 95 % bootstrap interval). "
+            "tweets: 0.860 [0.840–0.880] (met); missions: 0.800 (not met).") in card
+    assert "| perspective component | 10 | macro-F1 0.860 [0.840–0.880] (accuracy 0.860) |" in card
 
 
 def test_metrics_json_matches_the_result(trained):
