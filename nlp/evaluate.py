@@ -140,7 +140,7 @@ def twcs_examples(shared: Path, limit: int | None = None) -> tuple[list[str], li
 
 
 def _labelled_rows(labels_path: Path, texts: dict, key: str) -> list[tuple]:
-    """(key, text, label, mixed) for each line of a labels file whose text (``texts[key]``) is still
+    """(key, text, label) for each line of a labels file whose text (``texts[key]``) is still
     the one that was labelled (SHA-1 check), in file order."""
     rows = []
     for line in labels_path.read_text(encoding="utf-8").splitlines():
@@ -150,7 +150,7 @@ def _labelled_rows(labels_path: Path, texts: dict, key: str) -> list[tuple]:
             log.warning("%s: %s %s is missing or changed since it was labelled; skipped", labels_path.name, key,
                         row[key])
             continue
-        rows.append((row[key], text, row["label"], bool(row.get("mixed"))))
+        rows.append((row[key], text, row["label"]))
     return rows
 
 
@@ -161,7 +161,7 @@ def _mission_rows(shared: Path, labels_path: Path) -> list[tuple[int, str, str]]
         raise InputError(f"{path}: not found; pass --shared-dir pointing at shared/data", code=E_NOT_FOUND)
     companies = json.loads(path.read_text(encoding="utf-8"))["companies"]
     texts = {i: c["mission_statement"] for i, c in enumerate(companies)}
-    return [(i, text, label) for i, text, label, _ in _labelled_rows(labels_path, texts, "index") if label in SIDES]
+    return [row for row in _labelled_rows(labels_path, texts, "index") if row[2] in SIDES]
 
 
 def _twcs_rows(shared: Path, labels_path: Path, half: str | None = None
@@ -172,7 +172,7 @@ def _twcs_rows(shared: Path, labels_path: Path, half: str | None = None
     rows = _tweets(shared)
     keep = {r["tweet_id"] for r in _every_other(rows, half)}
     labelled = _labelled_rows(labels_path, {r["tweet_id"]: r["text"] for r in rows}, "tweet_id")
-    return ([(key, text, label) for key, text, label, _ in labelled if key in keep],
+    return ([row for row in labelled if row[0] in keep],
             {r["tweet_id"]: _author(r) for r in rows})
 
 
@@ -219,19 +219,21 @@ def evaluate_real(nlp: Language, shared: Path = DEFAULT_SHARED, twcs_limit: int 
     documents of each set only (the odd ones of twcs and of the mission sample were never read)."""
     out, suffix = {}, f" ({half}-numbered half)" if half else ""
 
-    def measure(title: str, rows: list[tuple], **others: dict[str, str]) -> None:
+    def measure(title: str, rows: list[tuple], others: dict[str, dict[str, str]] | None = None) -> None:
+        """``others``: systems beside the model, each a mapping from a row's key to its prediction."""
         rows = [row for row in rows if row[2] in SIDES]
         out[title + suffix] = _doc_level(nlp, [r[1] for r in rows], [r[2] for r in rows], seed,
-                                         {name: [o[r[0]] for r in rows] for name, o in others.items()})
+                                         {name: [o[r[0]] for r in rows] for name, o in (others or {}).items()})
 
     texts, labels = half_of(*twcs_examples(shared, twcs_limit), half)
     out["twcs company replies vs customer tweets" + suffix] = _doc_level(nlp, texts, labels, seed)
     if TWCS_LABELS.is_file():
         tweets, authors = _twcs_rows(shared, TWCS_LABELS, half)
-        measure("twcs tweets labelled by the guidelines", tweets, **{"authorship (the proxy)": authors})
+        proxy = {"authorship (the proxy)": authors}
+        measure("twcs tweets labelled by the guidelines", tweets, proxy)
         if TWCS_LABELS_B.is_file():
             measure("twcs tweets labelled by the guidelines (both annotators agree)",
-                    _agreed(tweets, _twcs_rows(shared, TWCS_LABELS_B, half)[0]), **{"authorship (the proxy)": authors})
+                    _agreed(tweets, _twcs_rows(shared, TWCS_LABELS_B, half)[0]), proxy)
     sample = _every_other(_mission_rows(shared, MISSION_LABELS), half)
     measure("fortune500 mission statements (labelled sample)", sample)
     measure("fortune500 mission statements (both annotators agree)",
