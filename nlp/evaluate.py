@@ -38,8 +38,8 @@ LABELS_DIR = PROJECT_ROOT / "corpora" / "real_labels"
 MISSION_LABELS = LABELS_DIR / "fortune500_mission_perspective.jsonl"
 #: The same statements labelled again, blind, by a second annotator (agreement: corpora/real_labels/README.md).
 MISSION_LABELS_B = LABELS_DIR / "fortune500_mission_perspective_b.jsonl"
-#: The other statements of the data set, labelled later by two more blind passes; no training text was
-#: ever written from them, so unlike the sample they have no half that was read.
+#: The other statements of the data set, labelled later by two more blind passes; no shipped training
+#: text was written from them (their even half was read once, for a round not adopted).
 MISSION_REST_LABELS = LABELS_DIR / "fortune500_mission_perspective_rest.jsonl"
 MISSION_REST_LABELS_B = LABELS_DIR / "fortune500_mission_perspective_rest_b.jsonl"
 #: A sample of twcs tweets labelled for perspective by the guidelines (two blind passes), so that the
@@ -216,7 +216,7 @@ def evaluate_real(nlp: Language, shared: Path = DEFAULT_SHARED, twcs_limit: int 
                   half: str | None = None, seed: int = 0) -> dict:
     """Document-level company-vs-customer metrics on the real data sets, model beside baseline, each
     with a bootstrap interval (``seed``: ``[system] seed``); ``half`` keeps the even- or odd-numbered
-    documents of each set only (the odd ones of twcs and of the mission sample were never read)."""
+    documents of each set only (the odd ones were never read to write training text)."""
     out, suffix = {}, f" ({half}-numbered half)" if half else ""
 
     def measure(title: str, rows: list[tuple], others: dict[str, dict[str, str]] | None = None) -> None:
