@@ -185,8 +185,9 @@ def mission_examples(shared: Path) -> tuple[list[str], list[str]]:
 def mission_agreement(shared: Path) -> list[bool]:
     """Per statement of ``mission_examples``: whether the second annotator, labelling blind
     (``MISSION_LABELS_B``), gave the same label. The agreed ones are the less ambiguous reference."""
-    second = {index: label for index, _, label in _mission_rows(shared, MISSION_LABELS_B)}
-    return [second.get(index) == label for index, _, label in _mission_rows(shared, MISSION_LABELS)]
+    first = _mission_rows(shared, MISSION_LABELS)
+    agreed = {row[0] for row in _agreed(first, _mission_rows(shared, MISSION_LABELS_B))}
+    return [row[0] in agreed for row in first]
 
 
 #: The halves of each real data set: the training text was written after reading errors on the even one only.
