@@ -40,6 +40,8 @@ _LOADED: "weakref.WeakSet[OnnxSentenceEncoder]" = weakref.WeakSet()
 #: Hidden states an encoder keeps for the second opinions that read them (oldest dropped first);
 #: one nlp.pipe batch needs a few MB, and a dropped one is recomputed, never missing.
 HIDDEN_CACHE_BYTES = 64 << 20
+#: Sentences a shared-bottom second opinion scores per round of hidden states (see OnnxTunedScorer).
+TOP_CHUNK = 256
 
 
 def cache_dir() -> Path:
@@ -246,18 +248,24 @@ class OnnxSentenceEncoder(SentenceEncoder):
         return self._width
 
     def _encode_uncached(self, texts: list[str]) -> np.ndarray:
+        return self._run(texts)[0]
+
+    def _run(self, texts: list[str]) -> tuple[np.ndarray, list[dict[int, np.ndarray]]]:
+        """Each text's vector and its hidden states after each tapped layer (also kept, within
+        HIDDEN_CACHE_BYTES, for a second opinion that continues from them)."""
         self._load()
         ids = self._tokenizer(texts)
         taps = sorted(self._taps)
         names = ["out"] + [f"hidden_{k}" for k in taps]
-        rows = []
+        rows, states = [], []
         for text, seq in zip(texts, ids):
             x = np.asarray([seq], dtype=np.int64)
             out = self._session.run(names, {"input_ids": x, "attention_mask": np.ones_like(x)})
             rows.append(out[0][0])
+            states.append({k: h[0] for k, h in zip(taps, out[1:])})
             if taps:
-                self._keep_hidden(text_key(text), {k: h[0] for k, h in zip(taps, out[1:])})
-        return np.asarray(rows, dtype=np.float32)
+                self._keep_hidden(text_key(text), states[-1])
+        return np.asarray(rows, dtype=np.float32), states
 
     def tap(self, layer: int) -> None:
         """Keep the hidden states after ``layer`` layers of every sentence encoded from now on, for a
@@ -286,10 +294,12 @@ class OnnxSentenceEncoder(SentenceEncoder):
         tapped, else computed now (the same numbers: a sentence always runs alone)."""
         self.tap(layer)
         keys = [text_key(t) for t in texts]
-        todo = {k: t for k, t in zip(keys, texts) if layer not in self._hidden.get(k, {})}
+        # held here, not looked up afterwards: computing the rest may evict them from the bounded cache
+        found = {k: self._hidden[k][layer] for k in keys if layer in self._hidden.get(k, {})}
+        todo = {k: t for k, t in zip(keys, texts) if k not in found}
         if todo:
-            self._encode_uncached(list(todo.values()))
-        return [self._hidden[k][layer] for k in keys]
+            found.update((k, states[layer]) for k, states in zip(todo, self._run(list(todo.values()))[1]))
+        return [found[k] for k in keys]
 
     def forget_session(self) -> None:
         """Drop the runtime session (rebuilt on next use): a forked child must not reuse its parent's threads."""
@@ -340,8 +350,11 @@ class OnnxTunedScorer(OnnxSentenceEncoder):
         if self.bottom is None:
             return super()._encode_uncached(texts)
         self._load()
-        return np.asarray([self._session.run(None, {"hidden": h[None]})[0][0]
-                           for h in self.bottom.hidden_states(texts, self.frozen)], dtype=np.float32)
+        rows = []
+        for start in range(0, len(texts), TOP_CHUNK):  # bounds the hidden states held at once
+            rows += [self._session.run(None, {"hidden": h[None]})[0][0]
+                     for h in self.bottom.hidden_states(texts[start:start + TOP_CHUNK], self.frozen)]
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
 
     @property
     def width(self) -> int:

@@ -119,6 +119,18 @@ def test_tapped_hidden_states_are_the_ones_recomputed_later(monkeypatch):
     assert len(tapped._hidden) == 1 and tapped._hidden_bytes == next(iter(tapped._hidden.values()))[4].nbytes
 
 
+def test_hidden_states_of_more_sentences_than_the_cache_holds_are_all_returned(monkeypatch):
+    """A second opinion asked about many sentences at once (a large evaluation file, a batch of long
+    pages) gets every hidden state, even when computing the later ones evicts the earlier ones."""
+    fresh = OnnxSentenceEncoder(DEFAULT_ENCODER, cache_size=0, quantize="int8").hidden_states(TEXTS, 4)
+    small = OnnxSentenceEncoder(DEFAULT_ENCODER, cache_size=0, quantize="int8")
+    small.hidden_states(TEXTS[:2], 4)  # some kept from before
+    monkeypatch.setattr(onnx_encoder, "HIDDEN_CACHE_BYTES", 1)  # room for one sentence
+    got = small.hidden_states(TEXTS, 4)
+    assert all(np.array_equal(a, b) for a, b in zip(got, fresh)) and len(got) == len(TEXTS)
+    assert len(small._hidden) == 1
+
+
 def test_only_inner_layers_can_be_tapped(int8):
     with pytest.raises(ValueError, match="after 1 to 5 layers"):
         int8.tap(6)

@@ -76,6 +76,21 @@ def test_shipped_second_opinions_share_the_encoder(nlp, name):
     np.testing.assert_allclose(scorer.encode(texts), alone.encode(texts), atol=2e-3)
 
 
+def test_a_shared_bottom_second_opinion_scores_in_chunks_as_in_one_go(nlp, monkeypatch):
+    """Hidden states are gathered TOP_CHUNK sentences at a time (memory stays bounded however many
+    sentences are unsure); the probabilities do not depend on the chunking."""
+    import numpy as np
+
+    from nlp import onnx_encoder
+
+    scorer = nlp.get_pipe("perspective").require_tuned()._runtime()
+    texts = [f"You get {n} free checked bags on every flight." for n in range(5)] + ["We are proud of our team."]
+    whole = scorer._encode_uncached(texts)
+    monkeypatch.setattr(onnx_encoder, "TOP_CHUNK", 2)
+    np.testing.assert_array_equal(scorer._encode_uncached(texts), whole)
+    assert whole.shape == (6, len(scorer.encode(texts[:1])[0]))
+
+
 def test_packaged_config_has_the_documented_sections(cfg):
     assert {"paths", "system", "lipservice", "components", "training"} <= set(cfg)
     assert cfg["components"]["perspective"]["model"].endswith("perspective.skops")
