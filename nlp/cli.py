@@ -317,6 +317,9 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
              json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
              tune: bool = typer.Option(False, "--tune", help="--task gap: also the thresholds that do best on the "
                                                              "train pairs, measured on the test pairs."),
+             curve: bool = typer.Option(False, "--learning-curve",
+                                        help="With --real --task perspective: how far labelled real documents "
+                                             "would move the model, cross-validated ([learning_curve]); slow."),
              config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Held-out (or --real) metrics of a task, each beside its baseline."""
 
@@ -335,9 +338,27 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                              code=E_BAD_TASK)
         if half is not None and half not in ev.HALVES:
             raise UsageError(f"--half {half!r} is not one of: {', '.join(ev.HALVES)}", code=E_BAD_TASK)
+        if curve and (task != "perspective" or not real or half or data):
+            raise UsageError("--learning-curve is for --task perspective --real, on whole sets (no --half, "
+                             "no --data)", code=E_BAD_TASK)
         cfg = _config(config, sets)
-        nlp = build_nlp(cfg)
         shared = shared_dir or ev.DEFAULT_SHARED
+        if curve:
+            from .learning_curve import check_plan, learning_curve, real_sets
+            from .report import print_curve
+
+            lc = cfg["learning_curve"]
+            folds, shares = int(lc["folds"]), [float(x) for x in lc["shares"]]
+            check_plan(folds, shares)  # before the data are read
+            results = learning_curve(cfg, real_sets(shared, list(lc["sets"])), folds=folds, shares=shares,
+                                     second_opinion=bool(lc["second_opinion"]), seed=int(cfg["system"]["seed"]))
+            if json_out:
+                out.print_json(json.dumps(results))
+            else:
+                for name, systems in results.items():
+                    print_curve(out, name, systems)
+            return
+        nlp = build_nlp(cfg)
         results: dict = {}
         if task == "perspective":
             if data:

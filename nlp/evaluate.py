@@ -48,11 +48,16 @@ TWCS_LABELS = LABELS_DIR / "twcs_perspective.jsonl"
 TWCS_LABELS_B = LABELS_DIR / "twcs_perspective_b.jsonl"
 
 
+def side_of_mean(diffs) -> str:
+    """customer when the mean of a document's sentences' p(customer) − p(company) is positive, else
+    company (also for a document without sentences)."""
+    return "customer" if len(diffs) and float(np.mean(diffs)) > 0 else "company"
+
+
 def document_side(doc: Doc) -> str:
     """company or customer for a whole document: the sign of mean p(customer) − p(company)."""
-    diffs = [s._.perspective_probs["customer"] - s._.perspective_probs["company"]
-             for s in doc.sents if s._.perspective_probs]
-    return "customer" if diffs and float(np.mean(diffs)) > 0 else "company"
+    return side_of_mean([s._.perspective_probs["customer"] - s._.perspective_probs["company"]
+                         for s in doc.sents if s._.perspective_probs])
 
 
 def evaluate_split(nlp: Language, cfg) -> dict:
@@ -176,9 +181,11 @@ def _twcs_rows(shared: Path, labels_path: Path, half: str | None = None
             {r["tweet_id"]: _author(r) for r in rows})
 
 
-def mission_examples(shared: Path) -> tuple[list[str], list[str]]:
-    """The labelled mission statements and their labels (``MISSION_LABELS``, the first annotator)."""
-    rows = _mission_rows(shared, MISSION_LABELS)
+def mission_examples(shared: Path, rest: bool = False) -> tuple[list[str], list[str]]:
+    """The labelled mission statements and their labels (the first annotator): the sample
+    (``MISSION_LABELS``), and with ``rest`` the other statements (``MISSION_REST_LABELS``) after it."""
+    paths = [MISSION_LABELS] + ([MISSION_REST_LABELS] if rest and MISSION_REST_LABELS.is_file() else [])
+    rows = [row for path in paths for row in _mission_rows(shared, path)]
     return [text for _, text, _ in rows], [label for _, _, label in rows]
 
 

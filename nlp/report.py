@@ -75,6 +75,22 @@ def print_metrics(console: Console, title: str, results: dict[str, dict]) -> Non
         console.print(cm)
 
 
+def print_curve(console: Console, title: str, systems: dict[str, dict]) -> None:
+    """One row per model of a learning curve: macro-F1 with its 95 % interval, and F1 per side."""
+    n = next(iter(systems.values()))["n"] if systems else 0
+    t = Table(title=plain(f"{title}, n = {n}"), title_justify="left", caption="real: documents of the other folds; "
+              "every document is scored by models that never saw it. company, customer: F1 of each side",
+              caption_justify="left")
+    t.add_column("trained on", min_width=24)
+    for name in ("macro-F1 [95 %]", "company", "customer"):
+        t.add_column(name, no_wrap=True)  # figures are never cut; names wrap
+    for system, m in systems.items():
+        lo, hi = m["macro_f1_ci95"]
+        t.add_row(plain(system), f"{m['macro_f1']:.3f} [{lo:.3f}–{hi:.3f}]",
+                  *(f"{m['per_class'][lab]['f1']:.3f}" for lab in ("company", "customer")))
+    console.print(t)
+
+
 def _print_promises(console: Console, promises: list[dict], scores: dict) -> None:
     if not promises:
         console.print("Promises: none found.")

@@ -112,15 +112,22 @@ def corpus_summary(corpus: str, examples: list[Example], labels: Callable[[Examp
     }
 
 
+def perspective_training(cfg: Config) -> tuple[list[Example], list[Example], list[Example]]:
+    """The perspective corpus, the examples the head learns from (its train split and the company
+    claims, ``claims_as_company``) and its test split."""
+    tcfg = cfg["training"]["perspective"]
+    examples = load_perspective_corpus(project_path(tcfg["corpus"]))
+    train, test = split_examples(examples, tcfg["corpus"])
+    return examples, train + claims_as_company(cfg), test
+
+
 def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: str = "lipservice train") -> dict:
     """Fit the perspective head (and its fine-tuned second opinion) on the train split, save them
     with their config and card."""
     t0 = time.time()
     tcfg = cfg["training"]["perspective"]
-    examples = load_perspective_corpus(project_path(tcfg["corpus"]))
-    train, test = split_examples(examples, tcfg["corpus"])
-    extra = claims_as_company(cfg)
-    train += extra
+    examples, train, test = perspective_training(cfg)
+    n_claims = len(train) - sum(e.split == "train" for e in examples)  # what claims_as_company added
     base, encoder = base_and_encoder(cfg)
     texts, labels = [e.text for e in train], [e.label for e in train]
     head = fit_head(perspective_inputs(cfg, texts, base, encoder), labels, tcfg, int(cfg["system"]["seed"]),
@@ -152,7 +159,7 @@ def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: s
                 f"same sentences (`{PERSPECTIVE_TUNED}`, float16{tuned_layers_note(tuned)})"
                 if tuned is not None else "")
              + ". Besides the perspective corpus, training adds the "
-             f"{len(extra)} claims of `corpora/claims/` (train split) that are labelled as said from the "
+             f"{n_claims} claims of `corpora/claims/` (train split) that are labelled as said from the "
              "company's perspective, as `company` examples.")
     result = _save("perspective", head, cfg, out_dir, command, t0, about,
                    corpus_summary(str(tcfg["corpus"]), examples, lambda e: e.label), {"test split": metrics})

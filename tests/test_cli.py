@@ -312,3 +312,45 @@ def test_evaluate_half_needs_perspective_real_and_even_or_odd(args):
     assert result.exit_code == 2, result.output
     [line] = stderr_lines(result)
     assert "--half" in line and "[E302]" in line
+
+
+@pytest.mark.parametrize("args", [["--learning-curve"], ["--task", "promises", "--real", "--learning-curve"],
+                                  ["--real", "--half", "odd", "--learning-curve"]])
+def test_evaluate_learning_curve_needs_perspective_real_on_whole_sets(args):
+    result = invoke(["evaluate", *args])
+    assert result.exit_code == 2, result.output
+    [line] = stderr_lines(result)
+    assert "--learning-curve" in line and "[E302]" in line
+
+
+def test_evaluate_learning_curve_with_a_bad_share_says_which_setting(tmp_path):
+    result = invoke(["evaluate", "--real", "--learning-curve", "--set", "learning_curve.shares=[0.5]",
+                     "--shared-dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    [line] = stderr_lines(result)
+    assert "learning_curve.shares" in line and "[E303]" in line
+
+
+def test_evaluate_learning_curve_prints_a_row_per_model_for_the_chosen_set(tmp_path):
+    from test_train import write_corpus
+
+    corpora = write_corpus(tmp_path / "corpora", [f"doc-{i}" for i in range(10)])
+    twcs = tmp_path / "shared" / "twcs-customer-support"
+    twcs.mkdir(parents=True)
+    tweets = ["@Acme my parcel never came", "@sam Sorry! Please DM us your order number.",
+              "@Acme refund still missing after 3 weeks", "@jo We're on it, thanks for your patience.",
+              "@Acme my bill doubled", "@kim Our team will look into this for you."]
+    (twcs / "twcs_sample_first5000.csv").write_text("tweet_id,inbound,text\n" + "".join(
+        f"{i},{i % 2 == 0},{t}\n" for i, t in enumerate(tweets)), encoding="utf-8")
+    args = ["evaluate", "--real", "--learning-curve", "--shared-dir", tmp_path / "shared",
+            "--set", f"paths.corpora={corpora}", "--set", "training.perspective.tune_epochs=0",
+            "--set", 'learning_curve.sets=["twcs"]', "--set", "learning_curve.folds=2",
+            "--set", "learning_curve.shares=[0.5, 1.0]"]
+    result = invoke(args)
+    assert result.exit_code == 0, result.output
+    text = ANSI.sub("", result.stdout)
+    assert "twcs company replies vs customer tweets: learning curve (2-fold), n = 6" in text
+    for row in ("project text only", "project text + 2 real", "project text + 3 real", "3 real alone"):
+        assert row in text
+    as_json = json.loads(invoke([*args, "--json"]).stdout)
+    assert list(as_json) == ["twcs company replies vs customer tweets: learning curve (2-fold)"]

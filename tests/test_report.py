@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from nlp.metrics import binary_metrics, classification_metrics
-from nlp.report import print_audit, print_metrics
+from nlp.report import print_audit, print_curve, print_metrics
 
 BOOM = "We are [bold red]boom[/] the best."
 LINK = "See [link=http://x]y[/link] for our values."
@@ -163,6 +163,19 @@ def test_print_metrics_with_binary_metrics():
 def test_print_metrics_with_empty_classification_metrics():
     text = metrics_text("nothing", {"model": classification_metrics([], [], ("company", "customer"))})
     assert "n=0  macro-F1 0.000" in text
+
+
+def test_print_curve_gives_one_row_per_model_with_its_interval():
+    gold = ["company", "customer", "customer", "company"]
+    m = classification_metrics(gold, ["company", "customer", "company", "company"], ("company", "customer"))
+    m["macro_f1_ci95"] = [0.5, 1.0]
+    c = console()
+    print_curve(c, "missions: learning curve [5-fold]", {"project text only": m,
+                                                         "project text + [b]40[/b] real documents": m})
+    text = c.export_text()
+    assert "missions: learning curve [5-fold]" in text
+    assert "project text + [b]40[/b] real documents" in text  # names are printed literally
+    assert text.count("0.733 [0.500–1.000]") == 2
 
 
 @pytest.mark.parametrize("title, system", [("[bold]t[/]", "[red]s[/red]"), ("a\\[b]", "\\[x]b")])
