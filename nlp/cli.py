@@ -344,14 +344,12 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
         cfg = _config(config, sets)
         shared = shared_dir or ev.DEFAULT_SHARED
         if curve:
-            from .learning_curve import check_plan, learning_curve, real_sets
+            from .learning_curve import CurveSettings, learning_curve, real_sets
             from .report import print_curve
 
-            lc = cfg["learning_curve"]
-            folds, shares = int(lc["folds"]), [float(x) for x in lc["shares"]]
-            check_plan(folds, shares)  # before the data are read
-            results = learning_curve(cfg, real_sets(shared, list(lc["sets"])), folds=folds, shares=shares,
-                                     second_opinion=bool(lc["second_opinion"]), seed=int(cfg["system"]["seed"]))
+            lc = CurveSettings.from_config(cfg)  # checked before the data are read
+            results = learning_curve(cfg, real_sets(shared, lc.sets), folds=lc.folds, shares=lc.shares,
+                                     second_opinion=lc.second_opinion, seed=int(cfg["system"]["seed"]))
             if json_out:
                 out.print_json(json.dumps(results))
             else:

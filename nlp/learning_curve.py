@@ -61,6 +61,32 @@ def real_sets(shared: Path, names: list[str] | None = None) -> list[RealSet]:
     return [REAL_SETS[n](shared) for n in names]
 
 
+@dataclass(frozen=True)
+class CurveSettings:
+    """``[learning_curve]`` of the config, checked."""
+
+    sets: list[str]
+    folds: int
+    shares: list[float]
+    second_opinion: bool
+
+    @classmethod
+    def from_config(cls, cfg) -> "CurveSettings":
+        """From a loaded config; a value of the wrong kind or out of range raises ConfigError."""
+        section = cfg["learning_curve"]
+        sets, shares = section["sets"], section["shares"]
+        try:
+            settings = cls([sets] if isinstance(sets, str) else [str(n) for n in sets], int(section["folds"]),
+                           [float(x) for x in ([shares] if isinstance(shares, (int, float)) else shares)],
+                           bool(section["second_opinion"]))
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"[learning_curve] has a value of the wrong kind ({err}); expected sets = a list of "
+                              "names, folds = a whole number, shares = a list of numbers, second_opinion = true or "
+                              "false", code=E_BAD_SETTING) from None
+        check_plan(settings.folds, settings.shares)
+        return settings
+
+
 def check_plan(folds: int, shares: list[float]) -> None:
     """Folds and shares a curve can be drawn with; a ConfigError naming the bad value otherwise."""
     if folds < 2:

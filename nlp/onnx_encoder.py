@@ -248,11 +248,11 @@ class OnnxSentenceEncoder(SentenceEncoder):
         return self._width
 
     def _encode_uncached(self, texts: list[str]) -> np.ndarray:
-        return self._run(texts)[0]
+        return self._run(texts, with_states=False)[0]
 
-    def _run(self, texts: list[str]) -> tuple[np.ndarray, list[dict[int, np.ndarray]]]:
-        """Each text's vector and its hidden states after each tapped layer (also kept, within
-        HIDDEN_CACHE_BYTES, for a second opinion that continues from them)."""
+    def _run(self, texts: list[str], with_states: bool) -> tuple[np.ndarray, list[dict[int, np.ndarray]]]:
+        """Each text's vector, and with ``with_states`` its hidden states after each tapped layer
+        (kept anyway, within HIDDEN_CACHE_BYTES, for a second opinion that continues from them)."""
         self._load()
         ids = self._tokenizer(texts)
         taps = sorted(self._taps)
@@ -262,9 +262,11 @@ class OnnxSentenceEncoder(SentenceEncoder):
             x = np.asarray([seq], dtype=np.int64)
             out = self._session.run(names, {"input_ids": x, "attention_mask": np.ones_like(x)})
             rows.append(out[0][0])
-            states.append({k: h[0] for k, h in zip(taps, out[1:])})
+            kept = {k: h[0] for k, h in zip(taps, out[1:])}
             if taps:
-                self._keep_hidden(text_key(text), states[-1])
+                self._keep_hidden(text_key(text), kept)
+            if with_states:
+                states.append(kept)
         return np.asarray(rows, dtype=np.float32), states
 
     def tap(self, layer: int) -> None:
@@ -298,7 +300,7 @@ class OnnxSentenceEncoder(SentenceEncoder):
         found = {k: self._hidden[k][layer] for k in keys if layer in self._hidden.get(k, {})}
         todo = {k: t for k, t in zip(keys, texts) if k not in found}
         if todo:
-            found.update((k, states[layer]) for k, states in zip(todo, self._run(list(todo.values()))[1]))
+            found.update((k, states[layer]) for k, states in zip(todo, self._run(list(todo.values()), True)[1]))
         return [found[k] for k in keys]
 
     def forget_session(self) -> None:

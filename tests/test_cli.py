@@ -323,12 +323,16 @@ def test_evaluate_learning_curve_needs_perspective_real_on_whole_sets(args):
     assert "--learning-curve" in line and "[E302]" in line
 
 
-def test_evaluate_learning_curve_with_a_bad_share_says_which_setting(tmp_path):
-    result = invoke(["evaluate", "--real", "--learning-curve", "--set", "learning_curve.shares=[0.5]",
-                     "--shared-dir", str(tmp_path)])
+@pytest.mark.parametrize("setting, named", [("learning_curve.shares=[0.5]", "learning_curve.shares"),
+                                            ("learning_curve.shares=0.5", "learning_curve.shares"),
+                                            ('learning_curve.shares=["half"]', "[learning_curve]"),
+                                            ("learning_curve.folds=many", "[learning_curve]"),
+                                            ("learning_curve.sets=tweets", "learning_curve.sets")])
+def test_evaluate_learning_curve_with_a_bad_setting_says_which(tmp_path, setting, named):
+    result = invoke(["evaluate", "--real", "--learning-curve", "--set", setting, "--shared-dir", str(tmp_path)])
     assert result.exit_code == 2, result.output
     [line] = stderr_lines(result)
-    assert "learning_curve.shares" in line and "[E303]" in line
+    assert named in line and "[E303]" in line
 
 
 def test_evaluate_learning_curve_prints_a_row_per_model_for_the_chosen_set(tmp_path):

@@ -12,7 +12,7 @@ from test_train import tiny_config, write_corpus
 
 from nlp import evaluate
 from nlp.errors import ConfigError
-from nlp.learning_curve import RealSet, check_plan, document_sides, fold_plan, learning_curve, real_sets
+from nlp.learning_curve import CurveSettings, RealSet, check_plan, document_sides, fold_plan, learning_curve, real_sets
 
 
 def test_each_document_is_scored_once_by_models_that_never_saw_it():
@@ -27,6 +27,10 @@ def test_each_document_is_scored_once_by_models_that_never_saw_it():
     again = fold_plan(23, 5, [0.25, 0.5, 1.0], seed=13)
     assert all((a == b).all() for (a, _), (b, _) in zip(plan, again))  # seeded
     assert any((a != b).any() for (a, _), (b, _) in zip(plan, fold_plan(23, 5, [1.0], seed=14)))
+
+
+def test_the_packaged_settings_draw_the_documented_curve(cfg):
+    assert CurveSettings.from_config(cfg) == CurveSettings(["twcs", "missions"], 5, [0.125, 0.25, 0.5, 1.0], False)
 
 
 @pytest.mark.parametrize("folds, shares, setting", [(1, [1.0], "learning_curve.folds"),
