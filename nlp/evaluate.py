@@ -104,14 +104,19 @@ def load_labelled_file(path: str, text_field: str = "text", label_field: str = "
     return texts, labels, rejects
 
 
+def side_metrics(gold: list[str], pred: list[str], seed: int) -> dict:
+    """Company-vs-customer metrics of documents, with a 95 % bootstrap interval of the macro-F1."""
+    m = classification_metrics(gold, pred, SIDES)
+    m["macro_f1_ci95"] = list(macro_f1_interval(gold, pred, SIDES, seed=seed))
+    return m
+
+
 def _doc_level(nlp: Language, texts: list[str], gold: list[str], seed: int,
                others: dict[str, list[str]] | None = None, batch_size: int = 64) -> dict:
     """The component's document-level metrics, with a 95 % bootstrap interval of its macro-F1,
     beside the pronoun baseline and any ``others`` (name → predictions)."""
     pred = [document_side(doc) for doc in nlp.pipe(texts, batch_size=batch_size)]
-    model = classification_metrics(gold, pred, SIDES)
-    model["macro_f1_ci95"] = list(macro_f1_interval(gold, pred, SIDES, seed=seed))
-    out = {"perspective component": model,
+    out = {"perspective component": side_metrics(gold, pred, seed),
            "pronoun baseline": classification_metrics(gold, [pronoun_baseline(t, tie="company") for t in texts],
                                                       SIDES)}
     for name, other in (others or {}).items():

@@ -18,11 +18,9 @@ import numpy as np
 from scipy import sparse
 
 from .errors import E_BAD_SETTING, ConfigError
-from .metrics import classification_metrics, macro_f1_interval
+from .evaluate import mission_examples, side_metrics, side_of_mean, twcs_examples
 
 log = logging.getLogger(__name__)
-
-SIDES = ("company", "customer")
 
 
 @dataclass(frozen=True)
@@ -35,14 +33,10 @@ class RealSet:
 
 
 def _twcs(shared: Path) -> RealSet:
-    from .evaluate import twcs_examples
-
     return RealSet("twcs company replies vs customer tweets", *twcs_examples(shared))
 
 
 def _missions(shared: Path) -> RealSet:
-    from .evaluate import mission_examples
-
     return RealSet("fortune500 mission statements (all labelled)", *mission_examples(shared, rest=True))
 
 
@@ -113,16 +107,8 @@ def fold_plan(n: int, folds: int, shares: list[float], seed: int) -> list[tuple[
 def document_sides(probs: np.ndarray, classes: list[str], owner: np.ndarray, n: int) -> list[str]:
     """Each of ``n`` documents' side from its sentences' probabilities (``owner``: the document of
     each row), by the rule of ``evaluate.document_side``: the sign of mean p(customer) − p(company)."""
-    from .evaluate import side_of_mean
-
     diff = probs[:, classes.index("customer")] - probs[:, classes.index("company")]
     return [side_of_mean(diff[owner == d]) for d in range(n)]
-
-
-def _scored(gold: list[str], pred: list[str], seed: int) -> dict:
-    m = classification_metrics(gold, pred, SIDES)
-    m["macro_f1_ci95"] = list(macro_f1_interval(gold, pred, SIDES, seed=seed))
-    return m
 
 
 #: A fitted model: (design matrix, sentence texts) → (probabilities, their class order).
@@ -224,7 +210,7 @@ def learning_curve(cfg, sets: list[RealSet], *, folds: int, shares: list[float],
                 X, texts, own = sentences.of(scored)
                 probs, classes = model_for(added)(X, texts)
                 pred[scored] = document_sides(probs, classes, own, len(scored))
-            systems[name] = _scored(list(gold), list(pred), seed)
+            systems[name] = side_metrics(list(gold), list(pred), seed)
             log.info("%s: %s: macro-F1 %.3f", s.name, name, systems[name]["macro_f1"])
         out[f"{s.name}: learning curve ({folds}-fold)"] = systems
     return out
