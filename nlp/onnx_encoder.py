@@ -33,7 +33,7 @@ from .errors import E_BAD_SETTING, E_MISSING_EXTRA, E_OUTPUT, ConfigError, Model
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the exported graph changes, so stale cache entries are never reused.
-EXPORT_VERSION = "2"
+EXPORT_VERSION = "3"
 QUANTIZE = ("int8", "none")
 ORT_HINT = "pip install 'onnxruntime>=1.20' 'onnx>=1.16'"
 _LOADED: "weakref.WeakSet[OnnxSentenceEncoder]" = weakref.WeakSet()
@@ -127,25 +127,59 @@ def _graph(model_dir: str, state: dict[str, np.ndarray] | None, top: bool):
             return (pooled, *out.hidden_states[1:-1]) if head is None else pooled
 
     class Top(torch.nn.Module):  # one unpadded sentence: every token attends to every token
-        def __init__(self, layers) -> None:
+        def __init__(self, layers, encoder) -> None:
             super().__init__()
             self.layers = layers
+            self.encoder = encoder
 
         def forward(self, hidden):
+            # What the encoder passes every layer besides the hidden states: MPNet its relative
+            # position bias (computed from the sentence's length), BERT-like models nothing.
+            extra = ((None, None, self.encoder.compute_position_bias(hidden))
+                     if hasattr(self.encoder, "compute_position_bias") else ())
             for layer in self.layers:
-                hidden = layer(hidden)
+                hidden = layer(hidden, *extra)
                 hidden = hidden[0] if isinstance(hidden, tuple) else hidden
             return pool(hidden, torch.ones_like(hidden[..., :1]))
 
     ids = torch.ones((1, 8), dtype=torch.long)
     if top:
         frozen = state_frozen_layers(state)
-        return (Top(model.encoder.layer[frozen:]).eval(), (torch.zeros((1, 8, model.config.hidden_size)),),
+        module = Top(model.encoder.layer[frozen:], model.encoder).eval()
+        _check_top(model_dir, Pooled().eval(), module, frozen, model.config.model_type)
+        return (module, (torch.zeros((1, 8, model.config.hidden_size)),),
                 ["hidden"], ["out"], {"hidden": {0: "batch", 1: "tokens"}, "out": {0: "batch"}})
     tokens = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "out": {0: "batch"}}
     hidden = [f"hidden_{k}" for k in range(1, model.config.num_hidden_layers)] if head is None else []
     return (Pooled().eval(), (ids, torch.ones_like(ids)), ["input_ids", "attention_mask"], ["out", *hidden],
             {**tokens, **{name: {0: "batch", 1: "tokens"} for name in hidden}})
+
+
+#: The sentence a second opinion's top layers are checked on before they are exported alone.
+CHECK_SENTENCE = "You get your money back within 48 hours, and we answer every call."
+#: Largest difference in any class probability that the check lets pass (float32 rounding).
+TOP_TOLERANCE = 1e-4
+
+
+def _check_top(model_dir: str, whole, top, frozen: int, model_type: str) -> None:
+    """Refuse to export a second opinion's top layers alone unless, fed the installed encoder's
+    hidden states after ``frozen`` layers, they score as the whole fine-tuned model does: an
+    architecture whose layers need more than the hidden states would otherwise be silently wrong."""
+    import torch
+    from transformers import AutoModel
+
+    installed = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
+    ids = torch.tensor(load_tokenizer(model_dir, 64)([CHECK_SENTENCE]), dtype=torch.long)
+    mask = torch.ones_like(ids)
+    with torch.inference_mode():
+        bottom = installed(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[frozen]
+        gap = float((top(bottom) - whole(ids, mask)).abs().max())
+    if not gap <= TOP_TOLERANCE:
+        raise ConfigError(
+            f"the fine-tuned second opinion on {model_dir!r} (model type {model_type}) cannot continue from "
+            f"its component's hidden states: its top layers alone differ from the whole model by {gap:.2g} "
+            f"(allowed: {TOP_TOLERANCE:g}). Retrain it with training.<task>.tune_frozen_layers = 0, or run "
+            "the encoder with runtime = \"torch\"", code=E_BAD_SETTING)
 
 
 def _export(model_dir: str, state: dict[str, np.ndarray] | None, target: Path, quantize: str, top: bool) -> None:

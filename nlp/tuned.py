@@ -45,14 +45,16 @@ def state_frozen_layers(state: dict[str, np.ndarray]) -> int:
 
 
 def is_frozen(name: str, frozen_layers: int) -> bool:
-    """Whether parameter ``name`` stays the installed encoder's: the word embeddings always; the
-    other embeddings and the first ``frozen_layers`` layers when the bottom is frozen."""
+    """Whether parameter ``name`` stays the installed encoder's: the word embeddings always; when
+    the bottom is frozen, everything but the layers above ``frozen_layers``. Weights the layers
+    share (MPNet's relative position bias) then stay installed too, so the bottom the second
+    opinion learned on is the one its component's encoder runs."""
     if name in FROZEN:
         return True
     if frozen_layers <= 0:
         return False
     m = _LAYER_KEY.match(name)
-    return name.startswith("embeddings.") or (m is not None and int(m.group(1)) < frozen_layers)
+    return m is None or int(m.group(1)) < frozen_layers
 
 
 def keep_layers(model, layers: int | None) -> None:

@@ -161,3 +161,73 @@ def test_tokenizer_without_tokenizer_json_falls_back_to_transformers(tmp_path):
     assert not (tmp_path / "tokenizer.json").exists()
     texts = TEXTS + ["naïve café — “quotes”", "word " * 400]
     assert load_tokenizer(str(tmp_path), 32)(texts) == load_tokenizer(str(model_dir), 32)(texts)
+
+
+@pytest.fixture(scope="module")
+def mpnet_dir(tmp_path_factory) -> str:
+    """A tiny, randomly initialised MPNet encoder with the packaged tokenizer: an architecture whose
+    layers need more than the hidden states (a relative position bias), which the packaged MiniLM
+    does not exercise. Its position bias is scaled up so that leaving it out shows."""
+    import shutil
+
+    import torch
+    from transformers import MPNetConfig, MPNetModel
+
+    from nlp.encoder import resolve_model_dir
+
+    folder = tmp_path_factory.mktemp("mpnet")
+    torch.manual_seed(0)
+    model = MPNetModel(MPNetConfig(vocab_size=30527, hidden_size=32, num_hidden_layers=3, num_attention_heads=2,
+                                   intermediate_size=64))
+    torch.nn.init.normal_(model.encoder.relative_attention_bias.weight, std=3.0)
+    model.save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(Path(resolve_model_dir(DEFAULT_ENCODER)) / name, folder / name)
+    return str(folder)
+
+
+def _mpnet_second_opinion(mpnet_dir: str):
+    from nlp.tuned import TunedSentenceClassifier
+
+    labels = ["company", "company", "customer", "neutral", "customer"]
+    return TunedSentenceClassifier(model=mpnet_dir, epochs=3, batch_size=2, max_length=32, learning_rate=1e-3,
+                                   frozen_layers=1, random_state=3).fit(TEXTS, labels)
+
+
+def _on_onnx(fitted, encoder):
+    from nlp.tuned import TunedSentenceClassifier
+
+    twin = TunedSentenceClassifier(**fitted.get_params())
+    twin.classes_, twin.state_ = fitted.classes_, fitted.state_
+    return twin.set_runtime("onnx", shared=encoder)
+
+
+def test_an_mpnet_second_opinion_continues_from_shared_hidden_states_as_the_whole_model_scores(
+        mpnet_dir, tmp_path, monkeypatch):
+    """Encoders other than the packaged one can be configured: with MPNet, the top layers run alone
+    on ONNX get its position bias, and score as the whole fine-tuned model does in PyTorch."""
+    monkeypatch.setenv("LIPSERVICE_CACHE_DIR", str(tmp_path))
+    fitted = _mpnet_second_opinion(mpnet_dir)
+    assert "encoder.relative_attention_bias.weight" not in fitted.state_  # shared by the frozen bottom
+    encoder = OnnxSentenceEncoder(mpnet_dir, cache_size=0, quantize="none")
+    shared = _on_onnx(fitted, encoder)
+    encoder.encode(TEXTS)
+    assert shared._runtime().bottom is encoder
+    np.testing.assert_allclose(shared.predict_proba(TEXTS), fitted.predict_proba(TEXTS), atol=1e-5)
+
+
+def test_top_layers_that_would_score_differently_from_the_whole_model_are_refused(mpnet_dir, tmp_path, monkeypatch):
+    """Weights that changed what the bottom computes (here the position bias, tuned as fits made
+    before it was kept frozen did) cannot continue from the installed encoder's hidden states: a
+    coded error with the fix, never silently different probabilities."""
+    monkeypatch.setenv("LIPSERVICE_CACHE_DIR", str(tmp_path))
+    fitted = _mpnet_second_opinion(mpnet_dir)
+    from transformers import AutoModel
+
+    bias = AutoModel.from_pretrained(mpnet_dir).encoder.relative_attention_bias.weight.detach().numpy()
+    fitted.state_ = {**fitted.state_, "encoder.relative_attention_bias.weight": (-bias).astype(np.float16)}
+    encoder = OnnxSentenceEncoder(mpnet_dir, cache_size=0, quantize="none")
+    with pytest.raises(ConfigError) as info:
+        _on_onnx(fitted, encoder).predict_proba(TEXTS)
+    assert info.value.code == E_BAD_SETTING and "tune_frozen_layers = 0" in str(info.value)
+    assert "mpnet" in str(info.value) and not list(tmp_path.glob("onnx/*.onnx"))  # the refused top is not kept

@@ -7,7 +7,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from nlp.heads import load_head, save_head
-from nlp.tuned import FROZEN, HEAD_BIAS, TunedSentenceClassifier, state_frozen_layers, state_layers
+from nlp.tuned import FROZEN, HEAD_BIAS, TunedSentenceClassifier, is_frozen, state_frozen_layers, state_layers
 
 COMPLAINTS = ["The parcel never arrived and nobody answers the phone.", "Still waiting for my refund after 3 weeks.",
               "They charged me twice and will not fix it.", "The app logs me out every single day."]
@@ -128,3 +128,14 @@ def test_a_frozen_bottom_is_not_stored_and_its_hidden_states_are_shared_on_onnx(
 def test_frozen_layers_must_leave_a_layer_to_tune():
     with pytest.raises(ValueError, match="frozen_layers is 6"):
         TunedSentenceClassifier(epochs=1, frozen_layers=6).fit(TEXTS, LABELS)
+
+
+def test_with_a_frozen_bottom_only_the_tuned_layers_leave_the_installed_weights():
+    """Weights outside the layers (MPNet's relative position bias, used by every layer) stay the
+    installed ones when the bottom is frozen, so the bottom a second opinion learned on is the one
+    its component's encoder runs; with nothing frozen, everything but the word embeddings is tuned."""
+    assert is_frozen("encoder.relative_attention_bias.weight", 4) and is_frozen("embeddings.LayerNorm.weight", 4)
+    assert is_frozen("encoder.layer.3.output.dense.weight", 4) and is_frozen("pooler.dense.weight", 4)
+    assert not is_frozen("encoder.layer.4.output.dense.weight", 4)
+    assert not is_frozen("encoder.relative_attention_bias.weight", 0)
+    assert is_frozen("embeddings.word_embeddings.weight", 0)
