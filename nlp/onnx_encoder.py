@@ -132,7 +132,7 @@ def _graph(model_dir: str, state: dict[str, np.ndarray] | None, top: bool):
             self.layers = layers
             self.encoder = encoder
 
-        def forward(self, hidden):
+        def last_hidden(self, hidden):
             # What the encoder passes every layer besides the hidden states: MPNet its relative
             # position bias (computed from the sentence's length), BERT-like models nothing.
             extra = ((None, None, self.encoder.compute_position_bias(hidden))
@@ -140,13 +140,17 @@ def _graph(model_dir: str, state: dict[str, np.ndarray] | None, top: bool):
             for layer in self.layers:
                 hidden = layer(hidden, *extra)
                 hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+            return hidden
+
+        def forward(self, hidden):
+            hidden = self.last_hidden(hidden)
             return pool(hidden, torch.ones_like(hidden[..., :1]))
 
     ids = torch.ones((1, 8), dtype=torch.long)
     if top:
         frozen = state_frozen_layers(state)
         module = Top(model.encoder.layer[frozen:], model.encoder).eval()
-        _check_top(model_dir, Pooled().eval(), module, frozen, model.config.model_type)
+        _check_top(model_dir, model, module, frozen)
         return (module, (torch.zeros((1, 8, model.config.hidden_size)),),
                 ["hidden"], ["out"], {"hidden": {0: "batch", 1: "tokens"}, "out": {0: "batch"}})
     tokens = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "out": {0: "batch"}}
@@ -157,14 +161,17 @@ def _graph(model_dir: str, state: dict[str, np.ndarray] | None, top: bool):
 
 #: The sentence a second opinion's top layers are checked on before they are exported alone.
 CHECK_SENTENCE = "You get your money back within 48 hours, and we answer every call."
-#: Largest difference in any class probability that the check lets pass (float32 rounding).
+#: Largest difference in the last hidden states that the check lets pass (float32 rounding is
+#: about 1e-6; a bottom that differs from the installed one shows as 1e-4 or more).
 TOP_TOLERANCE = 1e-4
 
 
-def _check_top(model_dir: str, whole, top, frozen: int, model_type: str) -> None:
+def _check_top(model_dir: str, model, top, frozen: int) -> None:
     """Refuse to export a second opinion's top layers alone unless, fed the installed encoder's
-    hidden states after ``frozen`` layers, they score as the whole fine-tuned model does: an
-    architecture whose layers need more than the hidden states would otherwise be silently wrong."""
+    hidden states after ``frozen`` layers, they compute what the whole fine-tuned ``model`` does:
+    an architecture whose layers need more than the hidden states, or weights that changed the
+    bottom, would otherwise score silently differently. Compared before pooling and the head, where
+    a confident sentence's saturated probabilities cannot hide a difference."""
     import torch
     from transformers import AutoModel
 
@@ -173,12 +180,14 @@ def _check_top(model_dir: str, whole, top, frozen: int, model_type: str) -> None
     mask = torch.ones_like(ids)
     with torch.inference_mode():
         bottom = installed(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[frozen]
-        gap = float((top(bottom) - whole(ids, mask)).abs().max())
+        whole = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        gap = float((top.last_hidden(bottom) - whole).abs().max())
+    log.debug("top layers of the second opinion on %s, alone vs whole: %.2g", model_dir, gap)
     if not gap <= TOP_TOLERANCE:
         raise ConfigError(
-            f"the fine-tuned second opinion on {model_dir!r} (model type {model_type}) cannot continue from "
-            f"its component's hidden states: its top layers alone differ from the whole model by {gap:.2g} "
-            f"(allowed: {TOP_TOLERANCE:g}). Retrain it with training.<task>.tune_frozen_layers = 0, or run "
+            f"the fine-tuned second opinion on {model_dir!r} (model type {model.config.model_type}) cannot "
+            f"continue from its component's hidden states: its top layers alone differ from the whole model by "
+            f"{gap:.2g} (allowed: {TOP_TOLERANCE:g}). Retrain it with training.<task>.tune_frozen_layers = 0, or run "
             "the encoder with runtime = \"torch\"", code=E_BAD_SETTING)
 
 
