@@ -2,7 +2,9 @@
 
 Long texts are cut into pieces of at most ``piece_chars`` characters at paragraph, line or
 sentence ends, processed by ``nlp.pipe`` and stitched back with their offsets, so nothing is
-cut off. Record-level scores are computed over all pieces.
+cut off. Record-level scores are computed over all pieces. A batch sent to spaCy holds at most
+``batch_size`` pieces and ``batch_chars`` characters: spaCy's tok2vec takes working memory in
+proportion to the characters of a batch (about 4 KB each), so long documents must not share one.
 """
 from __future__ import annotations
 
@@ -119,10 +121,11 @@ class Annotator:
     """
 
     def __init__(self, nlp: Language | None, *, piece_chars: int = 100_000, batch_size: int = 32,
-                 workers: int = 1, config: Config | None = None):
-        if piece_chars < 1:
-            raise ConfigError(f"lipservice.piece_chars is {piece_chars}; it must be a positive number of characters "
-                              "(the default is 100000)")
+                 batch_chars: int = 100_000, workers: int = 1, config: Config | None = None):
+        for name, value in (("piece_chars", piece_chars), ("batch_chars", batch_chars)):
+            if value < 1:
+                raise ConfigError(f"lipservice.{name} is {value}; it must be a positive number of characters "
+                                  "(the default is 100000)")
         if workers > 1 and config is None:
             raise ValueError("workers > 1 needs the config the workers build their pipeline from")
         if workers <= 1 and nlp is None:
@@ -130,9 +133,22 @@ class Annotator:
         self.nlp = nlp
         self.piece_chars = piece_chars
         self.batch_size = batch_size
+        self.batch_chars = batch_chars
         self.workers = workers
         self.config = config
         self.counts = Counts()
+
+    @classmethod
+    def from_config(cls, config: Config, nlp: Language | None = None, workers: int = 1) -> "Annotator":
+        """An annotator with the ``[lipservice]`` settings of ``config``; a single process builds
+        its pipeline from ``config`` unless ``nlp`` is given."""
+        if workers <= 1 and nlp is None:
+            from .pipeline import build_nlp
+
+            nlp = build_nlp(config)
+        ls = config["lipservice"]
+        return cls(nlp, piece_chars=int(ls["piece_chars"]), batch_size=int(ls["batch_size"]),
+                   batch_chars=int(ls["batch_chars"]), workers=workers, config=config)
 
     def _records(self, items: Iterable[Record | Reject], on_reject: Callable[[Reject], None]) -> Iterator[Record]:
         for item in items:
@@ -156,20 +172,29 @@ class Annotator:
         pending: dict[int, Record] = {}
         expected: dict[int, int] = {}
 
-        def pieces() -> Iterator[tuple[str, tuple[int, int]]]:
+        def batches() -> Iterator[list[tuple[str, tuple[int, int]]]]:
+            batch: list[tuple[str, tuple[int, int]]] = []
+            chars = 0
             for n, record in enumerate(records):
                 parts = split_pieces(record.text, self.piece_chars)
                 pending[n] = record
                 expected[n] = len(parts)
                 for offset, text in parts:
-                    yield text, (n, offset)
+                    if batch and (len(batch) >= self.batch_size or chars + len(text) > self.batch_chars):
+                        yield batch
+                        batch, chars = [], 0
+                    batch.append((text, (n, offset)))
+                    chars += len(text)
+            if batch:
+                yield batch
 
         done: list[tuple[int, Doc]] = []
-        for doc, (n, offset) in self.nlp.pipe(pieces(), as_tuples=True, batch_size=self.batch_size):
-            done.append((offset, doc))  # nlp.pipe keeps order: a record's pieces are contiguous
-            if len(done) == expected[n]:
-                yield record_dict(pending.pop(n), done)
-                done = []
+        for batch in batches():
+            for doc, (n, offset) in self.nlp.pipe(batch, as_tuples=True, batch_size=len(batch)):
+                done.append((offset, doc))  # nlp.pipe keeps order: a record's pieces are contiguous
+                if len(done) == expected[n]:
+                    yield record_dict(pending.pop(n), done)
+                    done = []
 
     def _pool(self, records: Iterable[Record]) -> Iterator[dict[str, Any]]:
         import multiprocessing
@@ -179,7 +204,8 @@ class Annotator:
         chunk_size = max(1, self.batch_size)
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(self.config.to_str(), self.piece_chars, self.batch_size)) as pool:
+                                 initargs=(self.config.to_str(), self.piece_chars, self.batch_size,
+                                           self.batch_chars)) as pool:
             in_flight: deque = deque()
             for chunk in minibatch(records, size=chunk_size):
                 in_flight.append(pool.submit(_worker_run, list(chunk)))
@@ -192,12 +218,13 @@ class Annotator:
 _WORKER: Annotator | None = None
 
 
-def _worker_init(config_str: str, piece_chars: int, batch_size: int) -> None:
-    """Build the pipeline once per worker process."""
+def _worker_init(config_str: str, piece_chars: int, batch_size: int, batch_chars: int) -> None:
+    """Build the pipeline once per worker process, with the parent annotator's settings."""
     global _WORKER
     from .pipeline import build_nlp
 
-    _WORKER = Annotator(build_nlp(Config().from_str(config_str)), piece_chars=piece_chars, batch_size=batch_size)
+    _WORKER = Annotator(build_nlp(Config().from_str(config_str)), piece_chars=piece_chars, batch_size=batch_size,
+                        batch_chars=batch_chars)
 
 
 def _worker_run(records: list[Record]) -> list[dict[str, Any]]:

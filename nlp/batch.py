@@ -86,11 +86,8 @@ class ShardWorker:
 
     def __init__(self, config: Config) -> None:
         from .annotate import Annotator
-        from .pipeline import build_nlp
 
-        ls = config["lipservice"]
-        self.annotator = Annotator(build_nlp(config), piece_chars=int(ls["piece_chars"]),
-                                   batch_size=int(ls["batch_size"]))
+        self.annotator = Annotator.from_config(config)
         self.screen = registry.resolve({"screen": config["batch"]["language"]})["screen"]
         # Heads, matchers and the encoder load on first use; do it now, outside any memory zone,
         # so that their strings outlive the zones the shards run in.

@@ -12,6 +12,8 @@ workers included) and caches are its own:
 - ``limit-all``: the same encoder on every sentence occurrence (repeats included): what encoding
   alone costs a job without a sentence cache;
 - ``batch-1``, ``batch-2``: ``lipservice batch`` with 1 and 2 worker processes;
+- ``batch-1-unbounded``: ``batch-1`` with no character bound on a spaCy batch
+  (``lipservice.batch_chars``), as before the bound: what the bound saves on long documents;
 - ``dask-2``: the Dask engine on a LocalCluster of 2 workers;
 - ``batch-half``: ``batch-1`` on the first half of the corpus (for the 2N-vs-N scaling).
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import subprocess
 import sys
@@ -39,7 +42,11 @@ from .encoder import SentenceEncoder, make_encoder_v2
 
 log = logging.getLogger(__name__)
 
-CONTENDERS = ("naive", "limit", "limit-runtime", "limit-all", "batch-1", "batch-2", "dask-2", "batch-half")
+CONTENDERS = ("naive", "limit", "limit-runtime", "limit-all", "batch-1", "batch-1-unbounded", "batch-2", "dask-2",
+              "batch-half")
+#: What ``lipservice bench`` runs without ``--only``: the reference without the bound is asked for by name.
+DEFAULT_CONTENDERS = tuple(c for c in CONTENDERS if c != "batch-1-unbounded")
+UNBOUNDED_CHARS = 10**12
 BOILERPLATE = [
     "We use cookies to improve your experience on our site.",
     "By continuing to browse, you agree to our use of cookies.",
@@ -89,7 +96,8 @@ def _real_texts(data: Path, limit: int = 5000) -> list[str]:
     return texts
 
 
-STYLES = ("pages", "reviews")
+STYLES = ("pages", "reviews", "long")
+LONG_CHARS = (20_000, 400_000)
 
 
 def build_corpus(path: Path, n_docs: int, seed: int, corpora: Path, data: Path | None,
@@ -98,6 +106,8 @@ def build_corpus(path: Path, n_docs: int, seed: int, corpora: Path, data: Path |
 
     ``pages``: scraped-like, boilerplate repeated, mixed lengths (a few to a hundred sentences).
     ``reviews``: short texts of one to three sentences, as review and social-media corpora are.
+    ``long``: terms-and-conditions-like documents of 20,000 to 400,000 characters (log-uniform),
+    paragraphs of project sentences: what the character bound on a spaCy batch is for.
     """
     rng = random.Random(seed)
     sentences = _project_sentences(corpora)
@@ -111,6 +121,14 @@ def build_corpus(path: Path, n_docs: int, seed: int, corpora: Path, data: Path |
                 else:
                     body = " ".join(rng.choice(sentences) for _ in range(rng.randint(1, 3)))
                 fh.write(json.dumps({"id": f"bench-{i}", "text": body}, ensure_ascii=False) + "\n")
+                continue
+            if style == "long":
+                target = math.exp(rng.uniform(math.log(LONG_CHARS[0]), math.log(LONG_CHARS[1])))
+                paragraphs, size = [], 0
+                while size < target:
+                    paragraphs.append(" ".join(rng.choice(sentences) for _ in range(rng.randint(2, 6))))
+                    size += len(paragraphs[-1]) + 2
+                fh.write(json.dumps({"id": f"bench-{i}", "text": "\n\n".join(paragraphs)}, ensure_ascii=False) + "\n")
                 continue
             if real and rng.random() < 0.3:
                 body = rng.choice(real)
@@ -204,6 +222,9 @@ def _job(name: str, corpus: Path, workdir: Path, config: Config, n_docs: int) ->
         return {"docs": n_docs, "sentences": None, "seconds": time.perf_counter() - start}
     from .batch import BatchOptions, run_batch
 
+    if name == "batch-1-unbounded":
+        config = config.copy()
+        config["lipservice"]["batch_chars"] = UNBOUNDED_CHARS
     workers = 2 if name.endswith("-2") else 1
     engine = "dask" if name.startswith("dask") else "local"
     out = workdir / f"out-{name}"
@@ -281,8 +302,8 @@ def run_bench(config: Config, n_docs: int, contenders: Sequence[str], seed: int,
         config_path = work / "config.cfg"
         config.to_disk(config_path)
         results: dict[str, Any] = {}
-        order = [c for c in ("batch-1", "limit", "limit-runtime", "limit-all", "naive", "batch-2", "dask-2", "batch-half")
-                 if c in contenders]
+        order = [c for c in ("batch-1", "batch-1-unbounded", "limit", "limit-runtime", "limit-all", "naive", "batch-2",
+                             "dask-2", "batch-half") if c in contenders]
         if {"limit", "limit-runtime", "limit-all"} & set(order) and "batch-1" not in order:
             order.insert(0, "batch-1")  # the limits encode the sentences batch-1 found
         for name in order:
@@ -318,6 +339,10 @@ def summarise(info: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
         out["ratio_vs_limit_all"] = round(ours[best]["docs_per_s"] / results["limit-all"]["docs_per_s"], 2)
     if ours:
         out["peak_rss_mb"] = max(v["peak_rss_mb"] for v in ours.values())
+    if "batch-1-unbounded" in results and "batch-1" in results:  # what the bound on a spaCy batch buys
+        bounded, unbounded = results["batch-1"], results["batch-1-unbounded"]
+        out["batch_chars_memory_ratio"] = round(bounded["peak_rss_mb"] / unbounded["peak_rss_mb"], 2)
+        out["batch_chars_speed_ratio"] = round(bounded["docs_per_s"] / unbounded["docs_per_s"], 2)
     if "batch-half" in results and "batch-1" in results:
         out["scaling_2n_over_n"] = round(results["batch-1"]["seconds"] / results["batch-half"]["seconds"], 2)
     out["docs_per_s"] = {k: v["docs_per_s"] for k, v in results.items()}

@@ -88,11 +88,8 @@ def _write_outputs(result: dict, json_path: Optional[Path], csv_path: Optional[P
 def _annotate(paths: list[str], cfg, opts, workers: int, on_reject):
     from .annotate import Annotator
     from .io import read_inputs
-    from .pipeline import build_nlp
 
-    ls = cfg["lipservice"]
-    annotator = Annotator(build_nlp(cfg) if workers == 1 else None, piece_chars=int(ls["piece_chars"]),
-                          batch_size=int(ls["batch_size"]), workers=workers, config=cfg)
+    annotator = Annotator.from_config(cfg, workers=workers)
     return annotator, annotator.annotate(read_inputs(paths, opts), on_reject)
 
 
@@ -595,23 +592,24 @@ def bench(docs: int = typer.Option(2000, "--docs", min=2, help="Documents in the
           naive_docs: int = typer.Option(1000, "--naive-docs", min=1,
                                          help="The naive peer runs on the first this-many documents (it is slow)."),
           only: Optional[List[str]] = typer.Option(None, "--only", help="Contenders to run (repeatable): naive, "
-                                                   "limit, limit-runtime, limit-all, batch-1, batch-2, dask-2, "
-                                                   "batch-half. "
-                                                   "Default: all."),
+                                                   "limit, limit-runtime, limit-all, batch-1, batch-1-unbounded, "
+                                                   "batch-2, dask-2, batch-half. "
+                                                   "Default: all but batch-1-unbounded."),
           data: Path = typer.Option(Path("../shared/data"), help="Real data mixed into the corpus when present."),
-          style: str = typer.Option("pages", help="pages (scraped, boilerplate, mixed lengths) or reviews "
-                                                  "(one to three sentences)."),
+          style: str = typer.Option("pages", help="pages (scraped, boilerplate, mixed lengths), reviews "
+                                                  "(one to three sentences) or long (20,000 to 400,000 "
+                                                  "characters)."),
           as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
           config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Speed and memory of the batch job against a naive peer and the encoder limit, in one run."""
 
     def work():
-        from .bench import CONTENDERS, STYLES, run_bench
+        from .bench import CONTENDERS, DEFAULT_CONTENDERS, STYLES, run_bench
         from .pipeline import project_path
 
         if style not in STYLES:
-            raise UsageError(f"--style {style!r}: choose {' or '.join(STYLES)}")
-        chosen = list(only or CONTENDERS)
+            raise UsageError(f"--style {style!r}: choose {', '.join(STYLES)}")
+        chosen = list(only or DEFAULT_CONTENDERS)
         unknown = sorted(set(chosen) - set(CONTENDERS))
         if unknown:
             raise UsageError(f"--only {', '.join(unknown)}: choose among {', '.join(CONTENDERS)}")
@@ -629,7 +627,7 @@ def bench(docs: int = typer.Option(2000, "--docs", min=2, help="Documents in the
             out.print_json(json.dumps(result))
         else:
             for key in ("ratio_vs_naive", "ratio_vs_limit", "ratio_vs_limit_1_worker", "ratio_vs_limit_runtime",
-                        "ratio_vs_limit_all",
+                        "ratio_vs_limit_all", "batch_chars_memory_ratio", "batch_chars_speed_ratio",
                         "scaling_2n_over_n", "peak_rss_mb"):
                 if key in result:
                     out.print(f"{key}: {result[key]}", highlight=False)

@@ -288,9 +288,12 @@ def _read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) ->
                              E_ENCODING)
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(line.rstrip("\r\n"))
             except RecursionError:
                 yield Reject(source, pos, "invalid JSON: nested too deeply", E_BAD_JSON)
+                continue
+            except json.JSONDecodeError as err:  # the column is the file line's; the message alone follows
+                yield Reject(source, f"{pos}, column {err.colno}", f"invalid JSON: {err.msg[:120]}", E_BAD_JSON)
                 continue
             except ValueError as err:
                 yield Reject(source, pos, f"invalid JSON: {str(err)[:120]}", E_BAD_JSON)

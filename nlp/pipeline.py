@@ -4,14 +4,14 @@ from __future__ import annotations
 import importlib.util
 import logging
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import spacy
 from spacy.language import Language
 from thinc.api import Config
 
 from . import claims, complaints, perspective, promises, segment, themes  # noqa: F401  (register the factories without entry points)
-from .errors import E_NO_SPACY_MODEL, ConfigError, ModelMissingError
+from .errors import E_MISSING_SETTING, E_NO_SPACY_MODEL, ConfigError, ModelMissingError
 from .extensions import install_extensions
 from .rule_pipes import speed_up_attribute_ruler
 
@@ -49,7 +49,41 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         cfg = Config().from_disk(path, overrides=overrides or {}, interpolate=True)
     except Exception as err:  # confection raises several types for bad keys/values
         raise ConfigError(f"cannot read config {str(path)!r}: {err}".splitlines()[0]) from None
+    if path.resolve() != DEFAULT_CONFIG_PATH.resolve():
+        _check_settings(cfg, Config().from_disk(DEFAULT_CONFIG_PATH, interpolate=False), path)
     return cfg
+
+
+def _plain_settings(section: dict, prefix: str = "") -> Iterator[str]:
+    """Dotted names of the settings the code reads directly. Components take their defaults from
+    their factories and a registered function's arguments depend on the function, so both are left out."""
+    for key, value in section.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            if name != "components" and not any(k.startswith("@") for k in value):
+                yield from _plain_settings(value, f"{name}.")
+        else:
+            yield name
+
+
+def _check_settings(cfg: Config, packaged: Config, path: Path) -> None:
+    """A config file written for an older version can lack a setting added since: name it, instead
+    of failing later with a KeyError."""
+    for name in _plain_settings(packaged):
+        node: Any = cfg
+        for part in name.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"config {str(path)!r} has no setting {name} (the packaged config sets it to "
+                                  f"{_packaged_value(packaged, name)}); add it, or start again from "
+                                  f"{DEFAULT_CONFIG_PATH}", code=E_MISSING_SETTING)
+            node = node[part]
+
+
+def _packaged_value(packaged: Config, name: str) -> str:
+    node: Any = packaged
+    for part in name.split("."):
+        node = node[part]
+    return repr(node)
 
 
 def project_path(value: str | Path) -> Path:

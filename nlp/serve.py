@@ -64,8 +64,7 @@ class Service:
         self.max_records = int(sc["max_records"])
         self.max_chars = min(int(cfg["lipservice"]["max_chars"]), int(sc["max_text_chars"]))
         self.nlp = nlp if nlp is not None else build_nlp(cfg)
-        self.annotator = Annotator(self.nlp, piece_chars=int(cfg["lipservice"]["piece_chars"]),
-                                   batch_size=int(cfg["lipservice"]["batch_size"]))
+        self.annotator = Annotator.from_config(cfg, self.nlp)
         self.lock = threading.Lock()
 
     def options(self, kind: str) -> ReadOptions:

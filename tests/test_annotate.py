@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from nlp.annotate import Annotator
+from nlp.annotate import Annotator, split_pieces
 from nlp.io import Record, Reject
 
 TEXT = ("We are the leading bank in Wales. Customers come first.\n\n"
@@ -95,12 +95,57 @@ def test_pieces_give_the_same_sentences_as_one_piece(nlp, annotated):
     assert cut["scores"] == whole["scores"]
 
 
+def _spy_on_batches(nlp, monkeypatch) -> list[list[int]]:
+    """The lengths of the texts of each batch the annotator sends to spaCy (the real pipeline runs them)."""
+    batches: list[list[int]] = []
+    real = nlp.pipe
+
+    def pipe(texts, **kwargs):
+        if kwargs.get("as_tuples"):  # the annotator's calls (components may parse their own phrases)
+            texts = list(texts)
+            batches.append([len(text) for text, _ in texts])
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(nlp, "pipe", pipe)
+    return batches
+
+
+def test_long_documents_do_not_share_a_batch(nlp, monkeypatch):
+    """spaCy's working memory grows with the characters of a batch: a batch stays under
+    batch_chars (a longer piece goes alone), and the annotations are those of one big batch."""
+    long_text = "\n\n".join([TEXT] * 6)  # about 900 characters, 3 pieces of at most 400
+    records = [Record(id=f"r{i}", text=text, kind="company")
+               for i, text in enumerate([TEXT, long_text, "You get it tomorrow.", long_text, TEXT])]
+    together = list(Annotator(nlp, piece_chars=400, batch_size=64, batch_chars=10**9).annotate(records, lambda r: None))
+    batches = _spy_on_batches(nlp, monkeypatch)
+    bounded = list(Annotator(nlp, piece_chars=400, batch_size=64, batch_chars=500).annotate(records, lambda r: None))
+    assert bounded == together
+    assert sum(len(b) for b in batches) == 2 + 2 * len(split_pieces(long_text, 400)) + 1
+    assert all(sum(b) <= 500 or len(b) == 1 for b in batches) and len(batches) > 3
+
+
+def test_batch_size_still_bounds_a_batch_of_short_documents(nlp, monkeypatch):
+    batches = _spy_on_batches(nlp, monkeypatch)
+    records = [Record(id=f"r{i}", text=f"You get refund number {i}.") for i in range(7)]
+    out = list(Annotator(nlp, batch_size=3, batch_chars=10**6).annotate(records, lambda r: None))
+    assert [r["id"] for r in out] == [f"r{i}" for i in range(7)]
+    assert [len(b) for b in batches] == [3, 3, 1]
+
+
+def test_from_config_reads_the_lipservice_settings(nlp, cfg):
+    annotator = Annotator.from_config(cfg, nlp)
+    ls = cfg["lipservice"]
+    assert (annotator.piece_chars, annotator.batch_size, annotator.batch_chars) == (
+        ls["piece_chars"], ls["batch_size"], ls["batch_chars"])
+    assert annotator.nlp is nlp and annotator.workers == 1
+
+
 # --- split_pieces ---------------------------------------------------------------------------
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st
 
-from nlp.annotate import Counts, resolve_kind, split_pieces  # noqa: E402
+from nlp.annotate import Counts, resolve_kind  # noqa: E402
 
 
 def check_pieces(text: str, pieces: list[tuple[int, str]], limit: int) -> None:
@@ -249,3 +294,5 @@ def test_a_non_positive_piece_size_is_refused():
 
     with pytest.raises((ValueError, LipserviceError)):
         Annotator(object(), piece_chars=0)
+    with pytest.raises(LipserviceError, match="batch_chars is 0"):
+        Annotator(object(), batch_chars=0)

@@ -85,7 +85,7 @@ def test_counts_reconcile_and_every_reject_has_a_reason(reference):
     assert len(rejects) == c["rejected"] == 4
     reasons = {r["code"]: r for r in rejects}
     assert set(reasons) == {"E117", "E116", "E122", "E119"}  # unsupported file, bad JSON, French, empty text
-    assert reasons["E116"]["position"] == "line 6"
+    assert reasons["E116"]["position"] == "line 6, column 2"
     assert reasons["E122"]["position"] == "line 10" and "'fr'" in reasons["E122"]["reason"]
     assert all(r["source"] and r["reason"] for r in rejects)
 

@@ -24,6 +24,16 @@ def test_corpus_is_deterministic_scraped_like_and_mixed(tmp_path):
     assert max(lengths) > 5 * min(lengths)
 
 
+def test_long_style_makes_long_paragraphed_documents(tmp_path):
+    from nlp.bench import LONG_CHARS
+
+    path = tmp_path / "long.jsonl"
+    build_corpus(path, 6, 13, project_path("corpora"), None, style="long")
+    docs = [json.loads(line)["text"] for line in path.read_text().splitlines()]
+    assert len(docs) == 6 and all(LONG_CHARS[0] <= len(d) <= LONG_CHARS[1] + 5_000 for d in docs)
+    assert all(d.count("\n\n") > 20 for d in docs)  # paragraphs: the pieces are cut at their ends
+
+
 def test_naive_encoder_matches_the_batched_pytorch_encoder(encoder):
     texts = ["We deliver within 24 hours.", "My order never came.", "We deliver within 24 hours."]
     naive = NaiveEncoder(encoder.model_name)
@@ -44,14 +54,34 @@ def test_summary_ratios_use_the_best_engine():
     assert s["ratio_vs_limit_runtime"] == 0.5  # against the shipped encoder runtime alone
     assert s["peak_rss_mb"] == 1300 and s["scaling_2n_over_n"] == 1.9
     assert s["docs_per_s"]["naive"] == 2.0
+    assert "batch_chars_memory_ratio" not in s
+
+
+def test_summary_compares_the_bounded_batch_with_the_unbounded_one():
+    results = {"batch-1": {"docs_per_s": 0.6, "seconds": 100, "peak_rss_mb": 1200},
+               "batch-1-unbounded": {"docs_per_s": 0.5, "seconds": 120, "peak_rss_mb": 4800}}
+    s = summarise({"docs": 60}, results)
+    assert s["batch_chars_memory_ratio"] == 0.25 and s["batch_chars_speed_ratio"] == 1.2
+    assert s["best"] == "batch-1"  # the unbounded run is a reference, not one of the engines
+
+
+def test_the_unbounded_reference_runs_only_when_named():
+    from nlp.bench import CONTENDERS, DEFAULT_CONTENDERS
+
+    assert "batch-1-unbounded" in CONTENDERS and "batch-1-unbounded" not in DEFAULT_CONTENDERS
+    assert set(DEFAULT_CONTENDERS) == set(CONTENDERS) - {"batch-1-unbounded"}
 
 
 def test_a_small_run_measures_both_encoder_limits(cfg):
     from nlp.bench import run_bench
 
-    result = run_bench(cfg, 6, ["limit", "limit-runtime", "limit-all"], 13, 6, None, project_path("corpora"))
+    result = run_bench(cfg, 6, ["limit", "limit-runtime", "limit-all", "batch-1-unbounded"], 13, 6, None,
+                       project_path("corpora"))
     # the limits need batch-1's sentences
-    assert set(result["contenders"]) == {"batch-1", "limit", "limit-runtime", "limit-all"}
+    assert set(result["contenders"]) == {"batch-1", "batch-1-unbounded", "limit", "limit-runtime", "limit-all"}
+    unbounded = result["contenders"]["batch-1-unbounded"]
+    assert (unbounded["docs"], unbounded["sentences"]) == (6, result["corpus"]["sentences"])
+    assert result["batch_chars_memory_ratio"] > 0 and result["batch_chars_speed_ratio"] > 0
     corpus = result["corpus"]
     assert corpus["sentences"] >= corpus["unique_sentences"] > 0
     assert result["contenders"]["batch-1"]["docs"] == 6

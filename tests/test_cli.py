@@ -103,7 +103,7 @@ def test_annotate_mixed_inputs_contract_order_rejects_and_counts(tmp_path):
     for r in rejects:
         assert {"source", "position", "reason"} <= set(r) and r["reason"]
     assert [(r["source"], r["position"]) for r in rejects] == [
-        (str(paths[1]), "line 2"), (str(paths[2]), "line 4"), (str(paths[3]), "file"), (str(paths[4]), "byte 8")]
+        (str(paths[1]), "line 2, column 22"), (str(paths[2]), "line 4"), (str(paths[3]), "file"), (str(paths[4]), "byte 8")]
 
     read, annotated, rejected = counts(result)
     assert (read, annotated, rejected) == (9, 5, 4)

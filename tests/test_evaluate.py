@@ -76,7 +76,7 @@ def test_unreadable_rows_are_passed_on_as_rejects(tmp_path):
                     encoding="utf-8")
     texts, labels, rejects = load_labelled_file(str(path))
     assert (texts, labels) == (["We are the best."], ["company"])
-    assert [r.position for r in rejects] == ["line 2", "line 3"]
+    assert [r.position for r in rejects] == ["line 2, column 1", "line 3"]
 
 
 def test_csv_with_custom_field_names(tmp_path):

@@ -237,7 +237,8 @@ def test_jsonl_broken_line_in_the_middle_is_a_reject_and_neighbours_survive(tmp_
                                         '{"id": "c", "text": "After."}\n')
     before, bad, after = read(p)
     assert isinstance(before, Record) and before.text == "Before."
-    assert_reject(bad, p, "line 2", E_BAD_JSON, "invalid json")
+    assert_reject(bad, p, "line 2, column 21", E_BAD_JSON, "invalid json: unterminated string")
+    assert "line 1" not in bad.reason  # the decoder's own position within the line is not repeated
     assert isinstance(after, Record) and after.text == "After." and after.id == "c"
 
 

@@ -164,3 +164,38 @@ def test_build_nlp_with_missing_spacy_models_raises_model_missing():
 def test_project_path():
     assert project_path("models") == PROJECT_ROOT / "models"
     assert project_path("/abs/dir") == Path("/abs/dir")
+
+
+def _packaged_without(tmp_path, line_start: str):
+    from nlp.pipeline import DEFAULT_CONFIG_PATH
+
+    lines = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith(line_start)]
+    assert len(kept) == len(lines) - 1
+    path = tmp_path / "mine.cfg"
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_config_file_lacking_a_setting_names_it(tmp_path):
+    """A copy of an older config fails at load with the missing setting and its packaged value,
+    not later with a KeyError."""
+    with pytest.raises(ConfigError) as info:
+        load_config(_packaged_without(tmp_path, "batch_chars ="))
+    message = str(info.value)
+    assert info.value.code == "E304" and info.value.exit_code == 2
+    assert "lipservice.batch_chars" in message and "100000" in message and "mine.cfg" in message
+
+
+def test_a_copy_of_the_packaged_config_loads(tmp_path):
+    from nlp.pipeline import DEFAULT_CONFIG_PATH
+
+    copy = tmp_path / "copy.cfg"
+    copy.write_text(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_config(copy) == load_config()
+
+
+def test_component_settings_may_be_left_to_the_factory_defaults(tmp_path):
+    """Components take missing settings from their factories' default_config: not required."""
+    cfg = load_config(_packaged_without(tmp_path, "second_opinion_below ="))
+    assert "second_opinion_below" not in cfg["components"]["perspective"]
