@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, AnyStr, BinaryIO, Callable, Iterator
 
 from .errors import (
     E_BAD_FIELD,
@@ -271,13 +271,51 @@ def _whole_file_reject(source: str, fh: BinaryIO, what: str) -> Reject | None:
     return None
 
 
+LINE_ENDS = ("\n", "\r", b"\n")  # a text reader with newline="" also ends a line at a lone "\r"
+
+
+def line_limit(max_chars: int) -> int:
+    """The longest line a table file may have: a text of ``max_chars`` characters written as JSON
+    escapes (up to 12 bytes each), plus 1 MiB for the other fields. Longer lines are not read into memory."""
+    return 12 * max_chars + 2**20
+
+
+def bounded_lines(readline: Callable[[int], AnyStr], limit: int) -> Iterator[tuple[int, AnyStr | None, int]]:
+    """``(line number, line, length)`` from ``readline``; ``line`` is None for a line over ``limit``,
+    whose rest is skipped in 1 MiB steps: a gzipped or broken file with one line of gigabytes
+    costs no more memory than a line at the limit."""
+    lineno = 0
+    while True:
+        line = readline(limit + 1)
+        if not line:
+            return
+        lineno += 1
+        if len(line) > limit and line[-1:] not in LINE_ENDS:
+            length = len(line)
+            while line and line[-1:] not in LINE_ENDS:
+                line = readline(2**20)
+                length += len(line)
+            yield lineno, None, length
+            continue
+        yield lineno, line, len(line)
+
+
+def _too_long(source: str, position: str, what: str, opts: ReadOptions) -> Reject:
+    return Reject(source, position, f"{what}, the most a record with a text of {opts.max_chars:,} characters "
+                                    "can take (raise lipservice.max_chars)", E_TOO_LARGE)
+
+
 def _read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
     with open_binary(path, compressed) as fh:
         reject = _whole_file_reject(source, fh, "JSON Lines")
         if reject:
             yield reject
             return
-        for lineno, raw in enumerate(fh, start=1):
+        limit = line_limit(opts.max_chars)
+        for lineno, raw, length in bounded_lines(fh.readline, limit):
+            if raw is None:
+                yield _too_long(source, f"line {lineno}", f"line is {length:,} bytes, over the limit of {limit:,}", opts)
+                continue
             if not raw.strip():
                 continue  # blank lines are not records
             pos = f"line {lineno}"
@@ -311,10 +349,32 @@ def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
             yield reject
             return
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
-        # No field limit in the csv module: an oversized quoted cell would otherwise derail the
-        # reader mid-field; the size check on the text (max_chars) rejects it as one record.
-        csv.field_size_limit(2**31 - 1)
-        reader = csv.reader(text)
+        limit = line_limit(opts.max_chars)
+        too_long: list[int] = []  # lines where a row went over the limit; the row is rejected there
+        row_chars = [0]  # characters of the row being read, reset by the loop below after each row
+
+        def lines() -> Iterator[str]:
+            """The file's lines for the csv reader, a row never over ``limit`` characters. A row that
+            would be is ended there (its quoted cell closed) and the rest of the cell is skipped
+            to its closing quote, as empty lines, so line numbers stay those of the file."""
+            skipping = False
+            for lineno, line, _ in bounded_lines(text.readline, limit):
+                if skipping:
+                    skipping = line is None or line.count('"') % 2 == 0
+                    yield "\n"
+                elif line is None or row_chars[0] + len(line) > limit:
+                    too_long.append(lineno)
+                    if row_chars[0]:  # a row spans lines only inside a quoted cell
+                        skipping = line is None or line.count('"') % 2 == 0
+                        yield '"\n'
+                    else:
+                        yield "\n"
+                else:
+                    row_chars[0] += len(line)
+                    yield line
+
+        csv.field_size_limit(limit)  # never reached: lines() keeps every row under it
+        reader = csv.reader(lines())
         try:
             header = next(reader)
         except (csv.Error, StopIteration) as err:
@@ -332,7 +392,14 @@ def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
             except csv.Error as err:
                 yield Reject(source, f"line {line_before}", f"malformed CSV row: {err}", E_BAD_JSON)
                 continue
+            finally:
+                row_chars[0] = 0
             pos = f"line {line_before}"
+            long_lines = [n for n in too_long if line_before <= n <= reader.line_num]
+            if long_lines:
+                where = "" if long_lines[0] == line_before else f" by line {long_lines[0]}"
+                yield _too_long(source, pos, f"row is over the limit of {limit:,} characters{where}", opts)
+                continue
             if not any(cell.strip() for cell in row):
                 continue  # blank line
             if any(_has_surrogates(cell) for cell in row):

@@ -423,7 +423,57 @@ def test_50mb_single_line_jsonl_is_rejected_for_size_and_reading_goes_on(tmp_pat
     before, r, after = read(str(p))
     assert before.id == "small" and after.id == "after"
     assert_reject(r, str(p), "line 2", E_TOO_LARGE, "over the limit")
-    assert f"{FIFTY_MB:,}" in r.reason
+    line_bytes = len(b'{"id": "huge", "text": "') + FIFTY_MB + len(b'"}\n')
+    assert f"line is {line_bytes:,} bytes" in r.reason  # the whole line's size, counted without holding it
+
+
+def test_bounded_lines_never_holds_a_line_over_the_limit():
+    from nlp.io import bounded_lines
+
+    data = b"short\n" + b"z" * 5000 + b"\nlast"
+    calls: list[int] = []
+
+    def readline(size: int, fh=io.BytesIO(data)) -> bytes:
+        calls.append(size)
+        return fh.readline(size)
+
+    assert list(bounded_lines(readline, 100)) == [(1, b"short\n", 6), (2, None, 5001), (3, b"last", 4)]
+    assert max(calls) <= 2**20  # never asks for the whole line
+    text = io.StringIO("a,b\r\n" + "q" * 300 + "\n" + "x" * 100 + "\n", newline="")
+    assert [(n, line) for n, line, _ in bounded_lines(text.readline, 100)] == [(1, "a,b\r\n"), (2, None),
+                                                                                 (3, "x" * 100 + "\n")]
+
+
+SMALL = ReadOptions(max_chars=10)  # line limit 12 * 10 + 1 MiB
+
+
+def test_jsonl_line_over_the_line_limit_is_a_reject_and_reading_goes_on(tmp_path):
+    from nlp.io import line_limit
+
+    p = tmp_path / "long.jsonl"
+    p.write_bytes(b'{"text": "Before."}\n{"text": "' + b"y" * 2**21 + b'"}\n{"text": "After."}\n')
+    before, r, after = read(str(p), SMALL)
+    assert (before.text, after.text) == ("Before.", "After.")
+    assert_reject(r, str(p), "line 2", E_TOO_LARGE, f"line is {2**21 + 13:,} bytes, over the limit")
+    assert f"{line_limit(10):,}" in r.reason and "lipservice.max_chars" in r.reason
+
+
+def test_csv_line_over_the_line_limit_is_a_reject_and_reading_goes_on(tmp_path):
+    p = write(tmp_path, "long.csv", "id,text\na,Before.\nb," + "y" * 2**21 + "\nc,After.\n")
+    a, r, c = read(p, SMALL)
+    assert (a.text, c.text, c.position) == ("Before.", "After.", "line 4")
+    assert_reject(r, p, "line 3", E_TOO_LARGE, "over the limit")
+
+
+def test_csv_quoted_cell_spanning_lines_past_the_limit_is_one_reject(tmp_path):
+    """Many short lines inside one quoted cell: the row is cut at the limit, the rest of the
+    cell skipped to its closing quote, and the next row is read where the file has it."""
+    cell = ("x" * 999 + "\n") * 1200  # 1.2 MB over 1,200 lines, none of them long
+    p = write(tmp_path, "cell.csv", 'id,text\na,Before.\nb,"' + cell + '"\nc,After.\n')
+    a, r, c = read(p, SMALL)
+    assert (a.text, c.text, c.position) == ("Before.", "After.", f"line {3 + 1200 + 1}")
+    assert_reject(r, p, "line 3", E_TOO_LARGE, "row is over the limit")
+    assert "by line" in r.reason
 
 
 def test_records_and_rejects_come_in_input_order(tmp_path):
