@@ -380,6 +380,7 @@ def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
         except (csv.Error, StopIteration) as err:
             yield Reject(source, "line 1", f"unreadable CSV header: {err}", E_BAD_JSON)
             return
+        row_chars[0] = 0
         if opts.text_field not in header:  # also checked up front by check_inputs
             yield Reject(source, "line 1", f"no {opts.text_field!r} column", E_MISSING_COLUMN)
             return
