@@ -1,7 +1,9 @@
 """Batch job: files in, Parquet shards of the annotate contract out, resumable after any crash.
 
 The record stream (inputs expanded in a fixed order, see :mod:`nlp.sources`) is cut into
-shards of ``batch.shard_size`` records. A shard is the unit of work, of parallelism and of
+shards of ``batch.shard_size`` records, or fewer when their texts reach ``batch.shard_chars``
+characters (a shard's annotations are held until it is written, so long documents must not
+fill one by count). A shard is the unit of work, of parallelism and of
 ``--resume``: shard *k* always holds the same records, and it exists on disk whole or not
 at all (written under a temporary name, then renamed; its sidecar with counts and rejects
 is committed first). Resuming re-reads the input, skips committed shards and redoes the rest,
@@ -21,7 +23,7 @@ import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -134,13 +136,20 @@ def threads_per_worker(workers: int) -> int:
 
 # -- the record stream -----------------------------------------------------------------------
 
-def shard_stream(items: Iterable[Record | Reject], size: int) -> Iterator[tuple[int, list[Record | Reject]]]:
-    """``(index, items)`` of consecutive shards; the last may be short."""
-    it = iter(items)
-    index = 0
-    while chunk := list(islice(it, size)):
+def shard_stream(items: Iterable[Record | Reject], size: int, max_chars: int | None = None
+                 ) -> Iterator[tuple[int, list[Record | Reject]]]:
+    """``(index, items)`` of consecutive shards of ``size`` items, or fewer once their records'
+    texts reach ``max_chars`` characters (the record that reaches it closes the shard); the last may be short.
+    The cut depends on the input alone, so shard *k* is the same on every run."""
+    index, chunk, chars = 0, [], 0
+    for item in items:
+        chunk.append(item)
+        chars += len(item.text) if isinstance(item, Record) else 0
+        if len(chunk) >= size or (max_chars is not None and chars >= max_chars):
+            yield index, chunk
+            index, chunk, chars = index + 1, [], 0
+    if chunk:
         yield index, chunk
-        index += 1
 
 
 def estimate_records(files: list[str]) -> int | None:
@@ -171,7 +180,7 @@ def make_plan(files: list[InputFile], config: Config, read: ReadOptions) -> dict
     """What must not change between a run and its resumption."""
     config_str = config.to_str()
     return {"version": PLAN_VERSION, "inputs": [f.to_json() for f in files],
-            "shard_size": int(config["batch"]["shard_size"]),
+            "shard_size": int(config["batch"]["shard_size"]), "shard_chars": int(config["batch"]["shard_chars"]),
             "config_sha256": hashlib.sha256(config_str.encode()).hexdigest(), "read": asdict(read)}
 
 
@@ -188,7 +197,8 @@ def _plan_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     for path, info in new_inputs.items():
         if info != old_inputs[path]:
             return f"{path} changed since the run started (size or checksum)"
-    for key, what in (("shard_size", "batch.shard_size"), ("config_sha256", "the config"), ("read", "the field options")):
+    for key, what in (("shard_size", "batch.shard_size"), ("shard_chars", "batch.shard_chars"),
+                      ("config_sha256", "the config"), ("read", "the field options")):
         if old.get(key) != new[key]:
             return f"{what} differs from the run's"
     return ""
@@ -301,6 +311,9 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     shard_size = int(config["batch"]["shard_size"])
     if shard_size < 1:
         raise UsageError(f"batch.shard_size is {shard_size}; it must be 1 or more records")
+    shard_chars = int(config["batch"]["shard_chars"])
+    if shard_chars < 1:
+        raise UsageError(f"batch.shard_chars is {shard_chars}; it must be 1 or more characters (default 10000000)")
     started = time.time()
     files, found_rejects = expand_inputs(inputs)
     if not files and not found_rejects:
@@ -313,7 +326,7 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
         log.info("resuming: %d shard(s) already written", len(done))
     config_str = config.to_str()
     in_flight = int(config["batch"]["in_flight_per_worker"])
-    stream = shard_stream(chain(found_rejects, read_inputs(files, opts.read)), shard_size)
+    stream = shard_stream(chain(found_rejects, read_inputs(files, opts.read)), shard_size, shard_chars)
     n_shards = 0
     progress = BatchProgress(estimate_records(files), live=opts.live_progress,
                              every=float(config["batch"]["progress_every"]))

@@ -27,7 +27,7 @@ from nlp.batch import (
     shard_stream,
 )
 from nlp.errors import E_OUTPUT, E_RESUME, UsageError
-from nlp.io import ReadOptions, Record, read_inputs
+from nlp.io import ReadOptions, Record, Reject, read_inputs
 from nlp.shards import read_shards
 
 TEXTS = [
@@ -55,10 +55,10 @@ def make_corpus(root: Path, n: int = 24) -> Path:
     return root
 
 
-def small_cfg(cfg, shard_size=4):
+def small_cfg(cfg, shard_size=4, shard_chars=10_000_000):
     from nlp.pipeline import load_config
 
-    return load_config(overrides={"batch.shard_size": shard_size})
+    return load_config(overrides={"batch.shard_size": shard_size, "batch.shard_chars": shard_chars})
 
 
 def records_of(out: Path) -> list[dict]:
@@ -135,6 +135,9 @@ def test_resume_needs_a_run_and_the_same_inputs(tmp_path, cfg, corpus, reference
     with pytest.raises(UsageError) as e:
         run_batch([str(corpus)], small_cfg(cfg, shard_size=5), BatchOptions(output=reference[0], resume=True))
     assert "shard_size" in str(e.value)
+    with pytest.raises(UsageError) as e:
+        run_batch([str(corpus)], small_cfg(cfg, shard_chars=100), BatchOptions(output=reference[0], resume=True))
+    assert "batch.shard_chars differs" in str(e.value)
 
 
 def test_resume_after_lost_shards_and_a_torn_write_gives_the_same_records(tmp_path, cfg, corpus, reference):
@@ -222,6 +225,17 @@ def test_cli_usage_errors_exit_2_with_a_coded_line(tmp_path, corpus, args, code)
 def test_shard_stream_cuts_consecutive_shards():
     assert [(i, len(c)) for i, c in shard_stream(range(10), 4)] == [(0, 4), (1, 4), (2, 2)]
     assert list(shard_stream([], 4)) == []
+
+
+def test_shard_stream_cuts_a_shard_early_when_its_texts_reach_the_character_bound():
+    texts = ["a" * 30, "b" * 30, "c" * 50, "d" * 200, "e" * 10, "f" * 10]
+    items = [Record(f"r{i}", t) for i, t in enumerate(texts)]
+    items.insert(2, Reject("x.jsonl", "line 3", "empty text", "E119"))  # a reject carries no text
+    shards = [[getattr(item, "text", "")[:1] for item in chunk] for _, chunk in shard_stream(items, 4, max_chars=60)]
+    assert shards == [["a", "b"], ["", "c", "d"], ["e", "f"]]  # the record reaching the bound closes its shard
+    again = [[getattr(item, "text", "")[:1] for item in chunk] for _, chunk in shard_stream(items, 4, max_chars=60)]
+    assert again == shards  # the same input is always cut the same way (--resume relies on it)
+    assert [len(c) for _, c in shard_stream(items, 4, max_chars=10**9)] == [4, 3]
 
 
 def test_estimate_records_counts_lines_and_documents(corpus):
