@@ -232,13 +232,16 @@ def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reje
     if not text.strip():
         return Reject(source, position, "empty text", E_EMPTY_TEXT)
     if len(text) > opts.max_chars:
-        return Reject(source, position, f"text is {len(text):,} characters, over the limit of "
-                                        f"{opts.max_chars:,} (raise lipservice.max_chars)", E_TOO_LARGE)
+        return Reject(source, position, _over_max_chars(len(text), opts), E_TOO_LARGE)
     if "\x00" in text:
         return Reject(source, position, "text contains NUL bytes (binary data)", E_BINARY)
     if _has_surrogates(text):
         return Reject(source, position, "text contains unpaired surrogates (invalid Unicode)", E_ENCODING)
     return None
+
+
+def _over_max_chars(chars: int, opts: ReadOptions) -> str:
+    return f"text is {chars:,} characters, over the limit of {opts.max_chars:,} (raise lipservice.max_chars)"
 
 
 def record_from_mapping(source: str, position: str, default_id: str, obj: dict, opts: ReadOptions
@@ -300,9 +303,12 @@ def bounded_lines(readline: Callable[[int], AnyStr], limit: int) -> Iterator[tup
         yield lineno, line, len(line)
 
 
+def _too_long_reason(what: str, opts: ReadOptions) -> str:
+    return f"{what}, the most a record with a text of {opts.max_chars:,} characters can take (raise lipservice.max_chars)"
+
+
 def _too_long(source: str, position: str, what: str, opts: ReadOptions) -> Reject:
-    return Reject(source, position, f"{what}, the most a record with a text of {opts.max_chars:,} characters "
-                                    "can take (raise lipservice.max_chars)", E_TOO_LARGE)
+    return Reject(source, position, _too_long_reason(what, opts), E_TOO_LARGE)
 
 
 def _read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
@@ -412,8 +418,14 @@ def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
             yield record_from_mapping(source, pos, f"{source}:{line_before}", dict(zip(header, row)), opts)
 
 
+#: Decoded bytes of one Parquet batch the reader aims for; a batch has 1 to 1,024 rows.
+PARQUET_BATCH_BYTES = 64 * 2**20
+
+
 def _read_parquet(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
-    """Rows of a Parquet file, read a row group at a time (memory stays flat)."""
+    """Rows of a Parquet file, one row group at a time in batches of about ``PARQUET_BATCH_BYTES``.
+    A cell too long to take is rejected from Arrow's lengths, never copied into Python; an
+    unreadable row group is one reject for its rows, and reading goes on with the next."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -427,22 +439,87 @@ def _read_parquet(source: str, path: Path, compressed: bool, opts: ReadOptions) 
         try:
             pf = pq.ParquetFile(path)
         except (pa.ArrowException, OSError) as err:
-            yield Reject(source, "file", f"not a readable Parquet file ({str(err)[:160]})", E_CORRUPT)
+            yield Reject(source, "file", f"not a readable Parquet file ({_one_line(err)})", E_CORRUPT)
             return
         columns = pf.schema_arrow.names
         if opts.text_field not in columns:
             yield Reject(source, "file", f"no {opts.text_field!r} column (columns: {', '.join(columns) or 'none'}); "
                                          "name the text column with --text-field", E_MISSING_COLUMN)
             return
+        batch_rows = parquet_batch_rows(pf.metadata)
         row = 0
-        try:
-            for batch in pf.iter_batches(batch_size=1024):
-                for obj in batch.to_pylist():
+        for group in range(pf.metadata.num_row_groups):
+            end = row + pf.metadata.row_group(group).num_rows
+            try:
+                for obj in _parquet_group(pf, group, batch_rows, opts):
                     row += 1
-                    yield record_from_mapping(source, f"row {row}", f"{source}:{row}", json_safe(obj), opts)
-        except (pa.ArrowException, OSError) as err:
-            yield Reject(source, f"after row {row}", f"unreadable Parquet data ({str(err)[:160]}); rows before "
-                                                     "this point were kept", E_CORRUPT)
+                    if isinstance(obj, str):
+                        yield Reject(source, f"row {row}", obj, E_TOO_LARGE)
+                    else:
+                        yield record_from_mapping(source, f"row {row}", f"{source}:{row}", json_safe(obj), opts)
+            except (pa.ArrowException, OSError) as err:
+                where = f"rows {row + 1}-{end}" if end > row else f"after row {row}"
+                yield Reject(source, where, f"unreadable Parquet data in row group {group + 1} "
+                                            f"({_one_line(err)}); the other rows were kept", E_CORRUPT)
+                row = max(row, end)
+
+
+def _parquet_group(pf, group: int, batch_rows: int, opts: ReadOptions) -> Iterator[dict[str, Any] | str]:
+    """The rows of one row group as dicts, or for a row too long to take the reason. A batch is a
+    view of the whole decoded group: none is held once the group is done, so the next group does
+    not come on top of it."""
+    import pyarrow as pa
+
+    for batch in pf.iter_batches(batch_size=batch_rows, row_groups=[group]):
+        too_long = _oversized_rows(batch, opts)
+        kept = batch.filter(pa.array([i not in too_long for i in range(batch.num_rows)])) if too_long else batch
+        rows = iter(kept.to_pylist())
+        for i in range(batch.num_rows):
+            yield too_long[i] if i in too_long else next(rows)
+
+
+def _one_line(err: Exception) -> str:
+    """Arrow's message on one line, cut to 160 characters, for a reject's reason."""
+    return " ".join(str(err).split())[:160]
+
+
+def parquet_batch_rows(meta, budget: int = PARQUET_BATCH_BYTES) -> int:
+    """Rows per batch so that one decodes to about ``budget`` bytes, from the row groups' sizes:
+    1,024 rows of short texts, one row at a time when rows are megabytes each. The sizes are
+    encoded ones, so texts repeated many times in a group decode to more than the budget."""
+    widest = 1.0
+    for group in range(meta.num_row_groups):
+        rg = meta.row_group(group)
+        if rg.num_rows:
+            widest = max(widest, rg.total_byte_size / rg.num_rows)
+    return max(1, min(1024, int(budget // widest)))
+
+
+def _oversized_rows(batch, opts: ReadOptions) -> dict[int, str]:
+    """Rows of an Arrow batch too long to take, each with its reason, from Arrow's lengths: a text
+    over ``max_chars`` characters, or string and binary cells over ``line_limit`` bytes together
+    (the bound a JSONL line has)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found: dict[int, str] = {}
+    total = None
+    for name, column in zip(batch.schema.names, batch.columns):
+        text_like = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if not (text_like or pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)):
+            continue
+        size = pc.fill_null(pc.binary_length(column), 0).cast(pa.int64())
+        total = size if total is None else pc.add(total, size)
+        if name == opts.text_field and text_like:
+            for i, n in enumerate(pc.fill_null(pc.utf8_length(column), 0).to_pylist()):
+                if n > opts.max_chars:
+                    found[i] = _over_max_chars(n, opts)
+    if total is not None and pc.max(total).as_py() > line_limit(opts.max_chars):
+        limit = line_limit(opts.max_chars)
+        for i, n in enumerate(total.to_pylist()):
+            if n > limit and i not in found:
+                found[i] = _too_long_reason(f"row is {n:,} bytes, over the limit of {limit:,}", opts)
+    return found
 
 
 def json_safe(obj: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nlp.errors import E_CORRUPT, E_EMPTY_TEXT, E_MISSING_COLUMN, E_TOO_LARGE
-from nlp.io import ReadOptions, Record, Reject, check_inputs, extract_html, format_of, read_inputs
+from nlp.io import (
+    ReadOptions,
+    Record,
+    Reject,
+    check_inputs,
+    extract_html,
+    format_of,
+    line_limit,
+    parquet_batch_rows,
+    read_inputs,
+)
 
 LINES = [{"id": f"r{i}", "text": f"Review number {i}: the parcel came late."} for i in range(50)]
 
@@ -218,3 +228,42 @@ def test_fuzz_csv_with_quotes_and_newlines_and_truncated_gzip(rows, cut):
         cut_file.write_bytes(packed[:cut])
         for item in read(cut_file):
             assert isinstance(item, (Record, Reject))
+
+
+def test_parquet_batches_shrink_with_row_size(tmp_path):
+    short = pq.ParquetFile(write_parquet(tmp_path / "s.parquet", pa.table({"text": ["Short row."] * 50})))
+    long = pq.ParquetFile(write_parquet(tmp_path / "l.parquet", pa.table({"text": [c * 2**21 for c in "xyz"]})))
+    assert parquet_batch_rows(short.metadata) == 1024
+    assert 30 <= parquet_batch_rows(long.metadata) <= 32  # 64 MiB of 2 MiB rows and their encoding
+    assert parquet_batch_rows(long.metadata, budget=1) == 1
+
+
+def test_parquet_cells_too_long_are_rejects_and_their_neighbours_are_kept(tmp_path):
+    """A text over max_chars, or a row whose cells pass the byte bound a JSONL line has, is a reject
+    found from Arrow's lengths; the rows around it, in the same batch, stay records in order."""
+    opts = ReadOptions(max_chars=100)
+    big_meta = "m" * (line_limit(100) + 1)
+    t = pa.table({"id": ["a", "b", "c", "d"], "text": ["Fine.", "y" * 101, "Also fine.", "Fine too."],
+                  "html": [None, None, None, big_meta]})
+    items = read(write_parquet(tmp_path / "big.parquet", t), opts)
+    assert [type(x).__name__ for x in items] == ["Record", "Reject", "Record", "Reject"]
+    assert [x.position for x in items] == ["row 1", "row 2", "row 3", "row 4"]
+    assert items[1].code == E_TOO_LARGE and "text is 101 characters, over the limit of 100" in items[1].reason
+    assert items[3].code == E_TOO_LARGE and f"row is {len('d' + 'Fine too.' + big_meta):,} bytes" in items[3].reason
+    assert [items[0].text, items[2].text] == ["Fine.", "Also fine."]
+
+
+def test_unreadable_parquet_row_group_is_one_reject_and_the_next_groups_are_read(tmp_path):
+    t = pa.table({"id": [f"r{i}" for i in range(6)], "text": [f"Row {i} came late." for i in range(6)]})
+    p = tmp_path / "broken.parquet"
+    pq.write_table(t, p, row_group_size=2)
+    chunk = pq.ParquetFile(p).metadata.row_group(1).column(1)
+    start = chunk.dictionary_page_offset or chunk.data_page_offset
+    data = bytearray(p.read_bytes())
+    data[start:start + chunk.total_compressed_size] = b"\xff" * chunk.total_compressed_size
+    p.write_bytes(bytes(data))
+    items = read(p)
+    assert [x.id for x in items if isinstance(x, Record)] == ["r0", "r1", "r4", "r5"]
+    [bad] = [x for x in items if isinstance(x, Reject)]
+    assert bad.code == E_CORRUPT and bad.position == "rows 3-4" and "row group 2" in bad.reason
+    assert "\n" not in bad.reason
