@@ -141,7 +141,11 @@ def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: Binary
     opts = opts or ReadOptions()
     for p in paths:
         if p == STDIN:
-            data = (stdin or sys.stdin.buffer).read()
+            limit = document_byte_limit(opts.max_chars)
+            data = (stdin or sys.stdin.buffer).read(limit + 1)  # an endless pipe is never read whole
+            if len(data) > limit:
+                yield Reject("<stdin>", "file", _over_bytes(f"input is over {limit:,} bytes", opts), E_TOO_LARGE)
+                continue
             yield from _read_document("<stdin>", data, ".txt", opts)
         else:
             yield from read_file(p, opts)
@@ -173,19 +177,27 @@ def read_file(p: str, opts: ReadOptions) -> Iterator[Record | Reject]:
 
 
 def _read_document_file(p: str, path: Path, ext: str, compressed: bool, opts: ReadOptions) -> Record | Reject:
-    limit = 4 * opts.max_chars + 4  # more bytes than this cannot fit in max_chars whatever the encoding
+    limit = document_byte_limit(opts.max_chars)
     if not compressed and path.stat().st_size > limit:
-        return Reject(p, "file", f"file is {path.stat().st_size:,} bytes, over the limit of {opts.max_chars:,} "
-                                 "characters (raise lipservice.max_chars)", E_TOO_LARGE)
+        return Reject(p, "file", _over_bytes(f"file is {path.stat().st_size:,} bytes", opts), E_TOO_LARGE)
     try:
         with open_binary(path, compressed) as fh:
             data = fh.read(limit + 1)
     except (*STREAM_ERRORS, OSError) as err:
         return Reject(p, "file", f"not a readable gzip file ({err})", E_CORRUPT)
     if len(data) > limit:
-        return Reject(p, "file", f"decompresses to over {limit:,} bytes, over the limit of {opts.max_chars:,} "
-                                 "characters (raise lipservice.max_chars)", E_TOO_LARGE)
+        return Reject(p, "file", _over_bytes(f"decompresses to over {limit:,} bytes", opts), E_TOO_LARGE)
     return next(_read_document(p, data, ext, opts))
+
+
+def document_byte_limit(max_chars: int) -> int:
+    """The most bytes a one-document input may have: more cannot fit in ``max_chars`` characters
+    whatever the encoding, so reading stops there."""
+    return 4 * max_chars + 4
+
+
+def _over_bytes(what: str, opts: ReadOptions) -> str:
+    return f"{what}, over the limit of {opts.max_chars:,} characters (raise lipservice.max_chars)"
 
 
 def decode_text(source: str, data: bytes) -> tuple[str | None, Reject | None]:

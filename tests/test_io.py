@@ -194,6 +194,30 @@ def test_stdin_bad_input_is_a_reject(data, code, position):
     assert_reject(r, "<stdin>", position, code)
 
 
+class EndlessPipe(io.RawIOBase):
+    """``yes | lipservice annotate -``: a stdin that never ends, counting what was asked of it."""
+
+    def __init__(self) -> None:
+        self.handed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        buf[:] = b"y\n" * (len(buf) // 2) + b"y" * (len(buf) % 2)
+        self.handed += len(buf)
+        return len(buf)
+
+
+def test_stdin_is_read_only_up_to_what_max_chars_can_hold():
+    pipe = EndlessPipe()
+    [r] = list(read_inputs(["-"], ReadOptions(max_chars=1000), stdin=io.BufferedReader(pipe)))
+    assert_reject(r, "<stdin>", "file", E_TOO_LARGE, "input is over 4,004 bytes, over the limit of 1,000 characters")
+    assert pipe.handed < 20_000  # stopped at the limit, not at the end of the pipe
+    [ok] = list(read_inputs(["-"], ReadOptions(max_chars=1000), stdin=io.BytesIO(b"y " * 500)))
+    assert isinstance(ok, Record)
+
+
 # --------------------------------------------------------------------------- JSON Lines
 
 
