@@ -11,6 +11,7 @@ import csv
 import gzip
 import html
 import io
+import itertools
 import json
 import logging
 import re
@@ -128,8 +129,8 @@ def _check_csv_header(path: Path, opts: ReadOptions) -> None:
     if b"\x00" in head:
         return  # binary: reported as a reject by the reader
     first = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[0] if head else ""
-    columns = next(csv.reader([first]), [])
-    if opts.text_field not in columns:
+    if csv_delimiter(first, opts.text_field) is None:
+        columns = next(csv.reader([first]), [])
         raise InputError(f"{path}: line 1: no {opts.text_field!r} column (columns: "
                          f"{', '.join(columns) or 'none'}); name the text column with --text-field",
                          code=E_MISSING_COLUMN)
@@ -360,6 +361,18 @@ def _read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) ->
             yield record_from_mapping(source, pos, f"{source}:{lineno}", obj, opts)
 
 
+#: Field separators a CSV header is tried with, in order: Excel writes ";" where "," is the decimal mark.
+CSV_DELIMITERS = (",", ";", "\t", "|")
+
+
+def csv_delimiter(header_line: str, text_field: str) -> str | None:
+    """The first of ``CSV_DELIMITERS`` that makes ``text_field`` one of the header's columns, or None."""
+    for delimiter in CSV_DELIMITERS:
+        if text_field in next(csv.reader([header_line], delimiter=delimiter), []):
+            return delimiter
+    return None
+
+
 def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
     with open_binary(path, compressed) as raw:
         reject = _whole_file_reject(source, raw, "CSV")
@@ -392,7 +405,9 @@ def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
                     yield line
 
         csv.field_size_limit(limit)  # never reached: lines() keeps every row under it
-        reader = csv.reader(lines())
+        rows = lines()
+        first = next(rows, "")
+        reader = csv.reader(itertools.chain([first], rows), delimiter=csv_delimiter(first, opts.text_field) or ",")
         try:
             header = next(reader)
         except (csv.Error, StopIteration) as err:

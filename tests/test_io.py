@@ -351,6 +351,18 @@ def test_csv_custom_text_and_id_columns_and_bom(tmp_path):
     assert (b.id, b.text, b.kind) == ("x10", "We respond fast.", "company")
 
 
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_csv_separated_otherwise_is_read_by_its_header(tmp_path, sep):
+    """Excel in much of Europe writes ";"; the header that names the text column decides."""
+    rows = ["id", "text", "stars"], ["1", "We care, always.", "5"], ["2", f'"Late{sep} again."', "1"], ["3", "short"]
+    p = write(tmp_path, "sep.csv", "".join(sep.join(r) + "\n" for r in rows))
+    check_inputs([p], ReadOptions())
+    a, b, c = read(p)
+    assert (a.id, a.text, a.meta) == ("1", "We care, always.", {"stars": "5"})
+    assert b.text == f"Late{sep} again."
+    assert isinstance(c, Reject) and c.position == "line 4" and "2 fields, header has 3" in c.reason
+
+
 def test_csv_crlf_line_endings(tmp_path):
     p = write(tmp_path, "crlf.csv", b"id,text\r\n1,First.\r\n2,\"Two\r\nlines.\"\r\n3,Third.\r\n")
     items = read(p)
