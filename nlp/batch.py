@@ -315,7 +315,7 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     if shard_chars < 1:
         raise UsageError(f"batch.shard_chars is {shard_chars}; it must be 1 or more characters (default 10000000)")
     started = time.time()
-    files, found_rejects = expand_inputs(inputs)
+    files, found_rejects = expand_inputs(inputs, opts.output)
     if not files and not found_rejects:
         raise UsageError(f"no input files in {', '.join(inputs)} (readable: {', '.join(sorted(SUPPORTED_EXTS))})")
     described = describe_files(files)

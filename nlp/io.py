@@ -33,9 +33,11 @@ from .errors import (
     E_ENCODING,
     E_MISSING_COLUMN,
     E_NOT_FOUND,
+    E_OUTPUT,
     E_TOO_LARGE,
     E_UNKNOWN_EXT,
     InputError,
+    UsageError,
 )
 
 TEXT_EXTS = {".txt", ".text"}
@@ -100,6 +102,27 @@ def check_inputs(paths: list[str], opts: ReadOptions) -> None:
             raise InputError(f"{p}: {unknown_format(ext)}", code=E_UNKNOWN_EXT)
         if ext == ".csv" and not compressed:
             _check_csv_header(path, opts)
+
+
+def check_outputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
+    """Refuse, before any work, an output that is one of the inputs or that another output also
+    writes: either would overwrite a file the user still needs. ``outputs`` maps each option
+    (``"--json"``) to its path, or None when it was not given."""
+    def same(a: Path, b: Path) -> bool:
+        if a.exists() and b.exists():
+            return a.samefile(b)  # also through links
+        return a.resolve() == b.resolve()
+
+    given = [(option, Path(path)) for option, path in outputs.items() if path is not None]
+    for option, path in given:
+        for p in inputs:
+            if p != STDIN and same(path, Path(p)):
+                raise UsageError(f"{option} {path}: is also an input; write the output to another file",
+                                 code=E_OUTPUT)
+    for i, (option, path) in enumerate(given):
+        for other, other_path in given[i + 1:]:
+            if same(path, other_path):
+                raise UsageError(f"{option} and {other} both write {path}; give them different files", code=E_OUTPUT)
 
 
 def unknown_format(ext: str) -> str:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import E_NO_MATCH, E_NOT_FOUND, E_UNKNOWN_EXT, InputError
+from .errors import E_NO_MATCH, E_NOT_FOUND, E_OUTPUT, E_UNKNOWN_EXT, InputError, UsageError
 from .io import STDIN, SUPPORTED_EXTS, Reject, format_of, unknown_format
 
 log = logging.getLogger(__name__)
@@ -36,18 +36,28 @@ def supported(path: Path) -> bool:
     return format_of(path)[0] in SUPPORTED_EXTS
 
 
-def expand_inputs(args: list[str]) -> tuple[list[str], list[Reject]]:
+def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str], list[Reject]]:
     """Files to read, in order, and rejects for unreadable formats met inside directories or globs.
 
     A named file with an unknown extension, a missing path and a glob matching nothing are
-    usage errors (exit 2): the user typed them.
+    usage errors (exit 2): the user typed them. Files inside ``output``, the run's own shards
+    and rejects, are left out of directories and globs (``batch corpus/ --output corpus/run1``
+    reads the same files when resumed), and a named one is a usage error.
     """
     files: list[str] = []
     rejects: list[Reject] = []
     seen: set[Path] = set()
+    out = output.resolve() if output is not None else None
+    skipped: list[Path] = []
 
     def add(path: Path, named: bool) -> None:
         key = path.resolve()
+        if out is not None and key.is_relative_to(out):
+            if named:
+                raise UsageError(f"{path}: is inside --output {output}, where this run writes; move it or choose "
+                                 "another --output", code=E_OUTPUT)
+            skipped.append(path)
+            return
         if key in seen:
             log.warning("%s: listed more than once; read once", path)
             return
@@ -82,6 +92,9 @@ def expand_inputs(args: list[str]) -> tuple[list[str], list[Reject]]:
                     add(m, named=False)
         else:
             raise InputError(f"{arg}: file not found", code=E_NOT_FOUND)
+    if skipped:
+        log.warning("left out %d file(s) inside the output directory %s (e.g. %s): they are this run's output",
+                    len(skipped), output, skipped[0])
     return files, rejects
 
 

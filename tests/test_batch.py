@@ -155,6 +155,21 @@ def test_resume_after_lost_shards_and_a_torn_write_gives_the_same_records(tmp_pa
     assert not list(out.rglob("*.tmp"))
 
 
+def test_a_run_written_inside_its_input_directory_resumes_on_the_same_inputs(tmp_path, cfg, corpus, reference):
+    """``batch corpus/ --output corpus/run1``, then ``--resume``: the shards are not new inputs."""
+    import shutil
+
+    inside = tmp_path / "corpus"
+    shutil.copytree(corpus, inside)
+    out = inside / "run1"
+    first = run_batch([str(inside)], small_cfg(cfg), BatchOptions(output=out, live_progress=False))
+    (out / "part-00001.parquet").unlink()
+    again = run_batch([str(inside)], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
+    assert again["counts"] == first["counts"] == reference[1]["counts"]
+    moved = json.dumps(records_of(out)).replace(str(inside), str(corpus))  # ids and sources name the copy
+    assert json.loads(moved) == records_of(reference[0])
+
+
 def test_two_workers_give_identical_output(tmp_path, cfg, corpus, reference):
     out = tmp_path / "w2"
     m = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, workers=2, live_progress=False))

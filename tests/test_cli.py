@@ -138,6 +138,20 @@ def test_annotate_reads_stdin(tmp_path):
     check_contract(rec, text)
 
 
+def test_annotate_refuses_to_write_over_its_input_and_leaves_it_intact(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "a", "text": "We answer every call."}\n')
+    before = src.read_bytes()
+    result = invoke(["annotate", src, "-o", src])
+    assert result.exit_code == 2 and "[E124]" in result.output and "is also an input" in result.output
+    assert src.read_bytes() == before
+    rejects_named = tmp_path / "out.rejects.jsonl"  # would be opened for the rejects before reading
+    rejects_named.write_bytes(before)
+    result = invoke(["annotate", rejects_named, "-o", tmp_path / "out.jsonl"])
+    assert result.exit_code == 2 and "rejects file" in result.output
+    assert rejects_named.read_bytes() == before
+
+
 def test_annotate_only_bad_inputs_writes_rejects_and_reconciles(tmp_path):
     (tmp_path / "e.jsonl").write_bytes(b"\n")
     (tmp_path / "u.txt").write_bytes(b"fine\ncaf\xe9\n")

@@ -25,6 +25,7 @@ from nlp.errors import (
     E_ENCODING,
     E_MISSING_COLUMN,
     E_NOT_FOUND,
+    E_OUTPUT,
     E_TOO_LARGE,
     E_UNKNOWN_EXT,
     InputError,
@@ -35,6 +36,7 @@ from nlp.io import (
     Record,
     Reject,
     check_inputs,
+    check_outputs,
     describe_position,
     html_to_text,
     markdown_to_text,
@@ -542,6 +544,19 @@ def test_csv_without_text_column_is_a_usage_error(tmp_path):
 def test_csv_header_check_handles_bom_and_quoted_names(tmp_path):
     p = write(tmp_path, "q.csv", '\ufeff"id","text"\n1,hello\n')
     check_inputs([p], ReadOptions())
+
+
+def test_an_output_that_is_an_input_or_another_output_is_refused(tmp_path):
+    src = write(tmp_path, "in.jsonl", '{"text": "Hi."}\n')
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(src)
+    for out in (src, link, tmp_path / "." / "in.jsonl"):
+        with pytest.raises(UsageError) as exc:
+            check_outputs([src], {"--output": out, "--json": None})
+        assert exc.value.code == E_OUTPUT and exc.value.exit_code == 2 and "is also an input" in str(exc.value)
+    with pytest.raises(UsageError, match="--json and --html both write"):
+        check_outputs([src], {"--json": tmp_path / "r.json", "--html": tmp_path / "r.json"})
+    check_outputs([src, "-"], {"--output": tmp_path / "new.jsonl", "--json": None})  # nothing to refuse
 
 
 def test_unknown_extension_is_a_usage_error(tmp_path):

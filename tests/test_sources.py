@@ -5,7 +5,7 @@ import hashlib
 
 import pytest
 
-from nlp.errors import E_NO_MATCH, E_NOT_FOUND, E_UNKNOWN_EXT, InputError
+from nlp.errors import E_NO_MATCH, E_NOT_FOUND, E_OUTPUT, E_UNKNOWN_EXT, InputError, UsageError
 from nlp.sources import describe_files, expand_inputs
 
 
@@ -54,6 +54,21 @@ def test_stdin_is_refused_with_the_alternative():
 def test_a_file_listed_twice_is_read_once(tree):
     files, _ = expand_inputs([str(tree / "a.txt"), str(tree), str(tree / "a.txt")])
     assert files.count(str(tree / "a.txt")) == 1
+
+
+def test_the_runs_own_output_inside_an_input_directory_is_left_out(tree, caplog):
+    """``batch corpus/ --output corpus/run1``: a resumed run must see the same inputs, not its shards."""
+    run = tree / "b" / "run1"
+    run.mkdir()
+    (run / "part-00000.parquet").write_bytes(b"PAR1")
+    (run / "rejects.jsonl").write_text("")
+    files, rejects = expand_inputs([str(tree)], output=run)
+    assert files == [str(tree / "a.txt"), str(tree / "b" / "c.jsonl"), str(tree / "b" / "d.html.gz")]
+    assert len(rejects) == 1  # notes.pdf, as without the output folder
+    assert "left out 2 file(s) inside the output directory" in caplog.text
+    with pytest.raises(UsageError) as e:
+        expand_inputs([str(run / "rejects.jsonl")], output=run)
+    assert e.value.code == E_OUTPUT and "--output" in str(e.value)
 
 
 def test_describe_files_gives_size_and_sha256(tree):
