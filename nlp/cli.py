@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import E_BAD_TASK, LipserviceError, UsageError
+from .errors import E_BAD_TASK, E_IO, LipserviceError, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="lipservice: whose perspective customer-centric text takes, and whether it is only talk.")
@@ -43,6 +43,9 @@ def _run(fn):
         return fn()
     except LipserviceError as e:
         _fail(e)
+    except OSError as e:  # the machine's doing (disk full, a file gone, no permission), not a bug to trace
+        where = f"{e.filename}: " if e.filename else ""
+        _fail(LipserviceError(f"{where}{e.strerror or e}; the run stopped there", code=E_IO))
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130)
@@ -102,7 +105,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
 
     def work():
         from .audit import audit_result
-        from .io import DOCUMENT_EXTS, ReadOptions, check_inputs, check_outputs, describe_position
+        from .io import DOCUMENT_EXTS, ReadOptions, check_inputs, describe_position, prepare_outputs
         from .report import print_audit
 
         cfg = _config(config, sets)
@@ -112,7 +115,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
                                  f"({', '.join(sorted(DOCUMENT_EXTS))}); use `lipservice annotate` for JSONL/CSV")
         opts = ReadOptions(default_kind="company", max_chars=int(cfg["lipservice"]["max_chars"]))
         check_inputs(files, opts)
-        check_outputs(files, {"--json": json_path, "--html": html_path})
+        prepare_outputs(files, {"--json": json_path, "--html": html_path})
         bad = []
         _, records = _annotate(files, cfg, opts, 1, bad.append)
         results = []
@@ -144,7 +147,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
     """Write the annotate contract (DESIGN.md) for every record; rejects go to OUT.rejects.jsonl."""
 
     def work():
-        from .io import KINDS, ReadOptions, check_inputs, check_outputs
+        from .io import KINDS, ReadOptions, check_inputs, prepare_outputs
 
         if kind not in KINDS:
             raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
@@ -154,8 +157,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
                            max_chars=int(cfg["lipservice"]["max_chars"]))
         check_inputs(inputs, opts)
         rejects_path = rejects_path_for(output)
-        check_outputs(inputs, {"--output": output, "--output's rejects file": rejects_path})
-        output.parent.mkdir(parents=True, exist_ok=True)
+        prepare_outputs(inputs, {"--output": output, "--output's rejects file": rejects_path})
         tmp = output.with_name(output.name + ".part")
         shown = 0
         with tmp.open("w", encoding="utf-8") as fh, rejects_path.open("w", encoding="utf-8") as rej:
@@ -402,7 +404,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
     """Complaint rate, complaint themes (taxonomy and discovered), ratings and the monthly trend."""
 
     def work():
-        from .io import ReadOptions, check_inputs, check_outputs
+        from .io import ReadOptions, check_inputs, prepare_outputs
         from .report import print_reviews
         from .reviews import review_report, themes_csv
 
@@ -410,7 +412,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         opts = ReadOptions(id_field=id_field, text_field=text_field, default_kind="review",
                            max_chars=int(cfg["lipservice"]["max_chars"]))
         check_inputs(inputs, opts)
-        check_outputs(inputs, {"--json": json_path, "--csv": csv_path, "--html": html_path})
+        prepare_outputs(inputs, {"--json": json_path, "--csv": csv_path, "--html": html_path})
         bad = []
         annotator, records = _annotate(inputs, cfg, opts, 1, bad.append)
         records = list(_progressing(records, inputs))
@@ -443,7 +445,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
 
     def work():
         from .gap import GapSettings, gap_csv, gap_report
-        from .io import ReadOptions, check_inputs, check_outputs, read_inputs
+        from .io import ReadOptions, check_inputs, prepare_outputs, read_inputs
         from .report import print_gap
 
         cfg = _config(config, sets)
@@ -453,7 +455,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         review_opts = ReadOptions(id_field=id_field, text_field=text_field, default_kind="review", max_chars=limit)
         check_inputs(copy, copy_opts)
         check_inputs(reviews_in, review_opts)
-        check_outputs([*copy, *reviews_in], {"--json": json_path, "--csv": csv_path, "--html": html_path})
+        prepare_outputs([*copy, *reviews_in], {"--json": json_path, "--csv": csv_path, "--html": html_path})
         bad = []
         annotator, copy_records = _annotate(copy, cfg, copy_opts, 1, bad.append)
         copy_records = list(copy_records)

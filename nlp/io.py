@@ -104,25 +104,33 @@ def check_inputs(paths: list[str], opts: ReadOptions) -> None:
             _check_csv_header(path, opts)
 
 
-def check_outputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
-    """Refuse, before any work, an output that is one of the inputs or that another output also
-    writes: either would overwrite a file the user still needs. ``outputs`` maps each option
-    (``"--json"``) to its path, or None when it was not given."""
+def prepare_outputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
+    """Before any work: refuse an output that is one of the inputs, that another output also
+    writes, or that is a directory, and make each output's folder, so that a run of hours never
+    ends unable to write. ``outputs`` maps each option (``"--json"``) to its path, or None."""
     def same(a: Path, b: Path) -> bool:
         if a.exists() and b.exists():
             return a.samefile(b)  # also through links
         return a.resolve() == b.resolve()
 
     given = [(option, Path(path)) for option, path in outputs.items() if path is not None]
-    for option, path in given:
+    for i, (option, path) in enumerate(given):
         for p in inputs:
             if p != STDIN and same(path, Path(p)):
                 raise UsageError(f"{option} {path}: is also an input; write the output to another file",
                                  code=E_OUTPUT)
-    for i, (option, path) in enumerate(given):
         for other, other_path in given[i + 1:]:
             if same(path, other_path):
                 raise UsageError(f"{option} and {other} both write {path}; give them different files", code=E_OUTPUT)
+        if path.is_dir():
+            raise UsageError(f"{option} {path}: is a directory; give a file name in it", code=E_OUTPUT)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=path.parent):  # can a file be written there at all?
+                pass
+        except OSError as err:
+            raise UsageError(f"{option} {path}: cannot write there ({err.strerror}); choose another place",
+                             code=E_OUTPUT) from None
 
 
 def unknown_format(ext: str) -> str:

@@ -152,6 +152,20 @@ def test_annotate_refuses_to_write_over_its_input_and_leaves_it_intact(tmp_path)
     assert rejects_named.read_bytes() == before
 
 
+def test_a_write_failing_mid_run_is_one_coded_line_not_a_traceback(capsys):
+    import typer
+
+    from nlp.cli import _run
+
+    def disk_full():
+        raise OSError(28, "No space left on device", "out.jsonl")
+
+    with pytest.raises(typer.Exit) as exc:
+        _run(disk_full)
+    assert exc.value.exit_code == 1
+    assert "[E127] out.jsonl: No space left on device" in " ".join(capsys.readouterr().err.split())
+
+
 def test_annotate_only_bad_inputs_writes_rejects_and_reconciles(tmp_path):
     (tmp_path / "e.jsonl").write_bytes(b"\n")
     (tmp_path / "u.txt").write_bytes(b"fine\ncaf\xe9\n")

@@ -36,10 +36,10 @@ from nlp.io import (
     Record,
     Reject,
     check_inputs,
-    check_outputs,
     describe_position,
     html_to_text,
     markdown_to_text,
+    prepare_outputs,
     read_inputs,
 )
 
@@ -552,11 +552,22 @@ def test_an_output_that_is_an_input_or_another_output_is_refused(tmp_path):
     link.symlink_to(src)
     for out in (src, link, tmp_path / "." / "in.jsonl"):
         with pytest.raises(UsageError) as exc:
-            check_outputs([src], {"--output": out, "--json": None})
+            prepare_outputs([src], {"--output": out, "--json": None})
         assert exc.value.code == E_OUTPUT and exc.value.exit_code == 2 and "is also an input" in str(exc.value)
     with pytest.raises(UsageError, match="--json and --html both write"):
-        check_outputs([src], {"--json": tmp_path / "r.json", "--html": tmp_path / "r.json"})
-    check_outputs([src, "-"], {"--output": tmp_path / "new.jsonl", "--json": None})  # nothing to refuse
+        prepare_outputs([src], {"--json": tmp_path / "r.json", "--html": tmp_path / "r.json"})
+    prepare_outputs([src, "-"], {"--output": tmp_path / "new" / "o.jsonl", "--json": None})  # nothing to refuse
+    assert (tmp_path / "new").is_dir()  # its folder is made before the work, not after
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(tmp_path):
+    with pytest.raises(UsageError, match="is a directory"):
+        prepare_outputs([], {"--json": tmp_path})
+    blocker = tmp_path / "report.txt"
+    blocker.write_text("a file, not a folder")
+    with pytest.raises(UsageError) as exc:
+        prepare_outputs([], {"--output": blocker / "out.jsonl"})
+    assert exc.value.code == E_OUTPUT and "cannot write there" in str(exc.value)
 
 
 def test_unknown_extension_is_a_usage_error(tmp_path):
