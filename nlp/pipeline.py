@@ -11,7 +11,7 @@ from spacy.language import Language
 from thinc.api import Config
 
 from . import claims, complaints, perspective, promises, segment, themes  # noqa: F401  (register the factories without entry points)
-from .errors import E_MISSING_SETTING, E_NO_SPACY_MODEL, ConfigError, ModelMissingError
+from .errors import E_BAD_SETTING, E_MISSING_SETTING, E_NO_SPACY_MODEL, ConfigError, ModelMissingError
 from .extensions import install_extensions
 from .rule_pipes import speed_up_attribute_ruler
 
@@ -48,9 +48,12 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     try:
         cfg = Config().from_disk(path, overrides=overrides or {}, interpolate=True)
     except Exception as err:  # confection raises several types for bad keys/values
-        raise ConfigError(f"cannot read config {str(path)!r}: {err}".splitlines()[0]) from None
+        detail = "; ".join(" ".join(line.split()) for line in str(err).splitlines() if line.strip())
+        raise ConfigError(f"cannot read config {str(path)!r}: {detail}") from None
+    packaged = Config().from_disk(DEFAULT_CONFIG_PATH, interpolate=True)
     if path.resolve() != DEFAULT_CONFIG_PATH.resolve():
-        _check_settings(cfg, Config().from_disk(DEFAULT_CONFIG_PATH, interpolate=False), path)
+        _check_settings(cfg, packaged, path)
+    _check_values(cfg, packaged)
     return cfg
 
 
@@ -77,6 +80,47 @@ def _check_settings(cfg: Config, packaged: Config, path: Path) -> None:
                                   f"{_packaged_value(packaged, name)}); add it, or start again from "
                                   f"{DEFAULT_CONFIG_PATH}", code=E_MISSING_SETTING)
             node = node[part]
+
+
+#: Settings that count something, so must be 1 or more (0 would stall or reject everything).
+AT_LEAST_ONE = ("lipservice.piece_chars", "lipservice.max_chars", "lipservice.batch_size", "lipservice.batch_chars",
+                "lipservice.rewrite_top", "batch.shard_size", "batch.shard_chars", "batch.in_flight_per_worker",
+                "serve.max_records", "serve.max_text_chars")
+#: Settings that may also be null: scikit-learn's ``class_weight=None`` weighs every class alike.
+NULLABLE = ("class_weight",)
+KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", list: "a list"}
+
+
+def _check_values(cfg: Config, packaged: Config) -> None:
+    """Every setting the code reads directly has the packaged setting's type (a number where a
+    number is meant), counts are 1 or more, and no setting is unknown: a typo in ``--set`` or in
+    a config file fails at load with the setting's name, not later or never."""
+    known = set(_plain_settings(packaged))
+    for name in _plain_settings(cfg):
+        if name not in known:
+            section = name.rpartition(".")[0]
+            siblings = sorted(k.rpartition(".")[2] for k in known if k.rpartition(".")[0] == section)
+            allowed = f"[{section}] has {', '.join(siblings)}" if siblings else "no such section is read"
+            raise ConfigError(f"unknown setting {name} ({allowed}); check its spelling", code=E_BAD_SETTING)
+        value, expected = _value(cfg, name), _value(packaged, name)
+        kind = type(expected)
+        fits = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
+        if value is None and name.rpartition(".")[2] in NULLABLE:
+            continue
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            fits = True
+        if not fits:
+            raise ConfigError(f"{name} = {value!r}: must be {KIND_NAMES.get(kind, kind.__name__)}, like the packaged "
+                              f"{expected!r}", code=E_BAD_SETTING)
+        if name in AT_LEAST_ONE and value < 1:
+            raise ConfigError(f"{name} = {value!r}: must be 1 or more (packaged: {expected!r})", code=E_BAD_SETTING)
+
+
+def _value(cfg: Config, name: str) -> Any:
+    node: Any = cfg
+    for part in name.split("."):
+        node = node[part]
+    return node
 
 
 def _packaged_value(packaged: Config, name: str) -> str:

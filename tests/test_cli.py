@@ -354,13 +354,29 @@ def test_evaluate_learning_curve_needs_perspective_real_on_whole_sets(args):
 @pytest.mark.parametrize("setting, named", [("learning_curve.shares=[0.5]", "learning_curve.shares"),
                                             ("learning_curve.shares=0.5", "learning_curve.shares"),
                                             ('learning_curve.shares=["half"]', "[learning_curve]"),
-                                            ("learning_curve.folds=many", "[learning_curve]"),
+                                            ("learning_curve.folds=many", "learning_curve.folds"),
                                             ("learning_curve.sets=tweets", "learning_curve.sets")])
 def test_evaluate_learning_curve_with_a_bad_setting_says_which(tmp_path, setting, named):
     result = invoke(["evaluate", "--real", "--learning-curve", "--set", setting, "--shared-dir", str(tmp_path)])
     assert result.exit_code == 2, result.output
     [line] = stderr_lines(result)
     assert named in line and "[E303]" in line
+
+
+@pytest.mark.parametrize("setting, says", [
+    ("lipservice.batch_size=abc", "lipservice.batch_size = 'abc': must be a whole number, like the packaged 64"),
+    ("lipservice.batch_chars=0", "lipservice.batch_chars = 0: must be 1 or more"),
+    ("lipservice.batchsize=32", "unknown setting lipservice.batchsize ([lipservice] has base_models, batch_chars,"),
+    ("nosuch.key=1", "nosuch -> key not a section value that can be overridden"),
+])
+def test_a_mistyped_setting_stops_annotate_before_any_work(tmp_path, setting, says):
+    src = tmp_path / "in.txt"
+    src.write_text("We answer every call.")
+    result = invoke(["annotate", src, "-o", tmp_path / "out.jsonl", "--set", setting])
+    assert result.exit_code == 2, result.output
+    [line] = stderr_lines(result)
+    assert says in line
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 def test_evaluate_learning_curve_prints_a_row_per_model_for_the_chosen_set(tmp_path):

@@ -141,6 +141,34 @@ def test_load_config_bad_override_is_a_config_error():
         load_config(overrides={"no_such_section.key": 1})
 
 
+@pytest.mark.parametrize("overrides, says", [
+    ({"lipservice.max_chars": "2M"}, "must be a whole number"),
+    ({"lipservice.fast_attribute_ruler": 1}, "must be true or false"),
+    ({"gap.about_similarity": "high"}, "must be a number"),
+    ({"lipservice.disable": "ner"}, "must be a list"),
+    ({"batch.shard_size": 0}, "must be 1 or more"),
+    ({"serve.max_upload_mb": True}, "must be a number"),
+    ({"gap.nosuch": 1}, "unknown setting gap.nosuch ([gap] has about_similarity,"),
+])
+def test_settings_must_have_the_packaged_type_and_counts_be_positive(overrides, says):
+    with pytest.raises(ConfigError) as info:
+        load_config(overrides=overrides)
+    assert info.value.code == "E303" and says in str(info.value) and "\n" not in str(info.value)
+
+
+def test_settings_accept_what_their_type_allows():
+    cfg = load_config(overrides={"training.perspective.C": 4, "training.perspective.class_weight": None,
+                                 "gap.about_similarity": 0, "lipservice.exclude": ["ner"]})
+    assert cfg["training"]["perspective"]["C"] == 4 and cfg["training"]["perspective"]["class_weight"] is None
+
+
+def test_an_unknown_setting_in_a_config_file_is_named(tmp_path):
+    copy = tmp_path / "config.cfg"
+    copy.write_text(DEFAULT_CONFIG_PATH.read_text().replace("rewrite_top = 5", "rewrite_top = 5\nrewrite_tops = 3"))
+    with pytest.raises(ConfigError, match="unknown setting lipservice.rewrite_tops"):
+        load_config(copy)
+
+
 def test_load_config_reads_an_explicit_path(tmp_path):
     copy = tmp_path / "config.cfg"
     copy.write_text(DEFAULT_CONFIG_PATH.read_text())
