@@ -211,6 +211,11 @@ def make_encoder_v2(model: str = DEFAULT_ENCODER, runtime: str = "onnx-int8", ba
     if runtime not in RUNTIMES:
         raise ConfigError(f"encoder runtime is {runtime!r}; allowed: {', '.join(RUNTIMES)} (onnx-int8 is the "
                           "default and the fastest; torch is the float32 reference)", code=E_BAD_SETTING)
+    for name, value, least in (("batch_size", batch_size, 1), ("max_length", max_length, 1),
+                               ("cache_size", cache_size, 0), ("num_threads", num_threads, 0)):
+        if value < least:
+            raise ConfigError(f"encoder {name} is {value}; it must be {least} or more (packaged: "
+                              f"{ENCODER_CONFIG[name]})", code=E_BAD_SETTING)
     key = (model, runtime, batch_size if runtime == "torch" else 0, max_length, cache_size, num_threads)
     if key not in _SHARED:
         if runtime == "torch":

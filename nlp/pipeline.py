@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator
 
 import spacy
 from spacy.language import Language
-from thinc.api import Config
+from thinc.api import Config, ConfigValidationError
 
 from . import claims, complaints, perspective, promises, segment, themes  # noqa: F401  (register the factories without entry points)
 from .errors import E_BAD_SETTING, E_MISSING_SETTING, E_NO_SPACY_MODEL, ConfigError, ModelMissingError
@@ -130,6 +130,15 @@ def _packaged_value(packaged: Config, name: str) -> str:
     return repr(node)
 
 
+def _validation_problem(name: str, factory: str, error: dict) -> str:
+    """One of spaCy's factory-argument errors as the dotted setting it is about and the problem:
+    ``components.perspective.encoder.batch_size: 'abc' is not int``."""
+    head, *rest = [str(part) for part in error.get("loc", [])] or [factory]
+    nested = head[len(factory):] if head.startswith(factory) else ""
+    msg = str(error.get("msg", "")).replace("at root: ", "").replace("<class '", "").replace("'>", "")
+    return f"{'.'.join([f'components.{name}{nested}', *rest])}: {msg}"
+
+
 def project_path(value: str | Path) -> Path:
     """Resolve a config path: absolute stays, relative is taken from the project root."""
     p = Path(value).expanduser()
@@ -174,5 +183,10 @@ def build_nlp(config: Config | None = None) -> Language:
         for key in PATH_KEYS:
             if isinstance(comp.get(key), str) and comp[key]:
                 comp[key] = str(project_path(comp[key]))
-        nlp.add_pipe(factory, name=name, config=comp, **placement)
+        try:
+            nlp.add_pipe(factory, name=name, config=comp, **placement)
+        except ConfigValidationError as err:  # spaCy checked the factory's arguments
+            problems = "; ".join(_validation_problem(name, factory, e) for e in (err.errors or []))
+            raise ConfigError(f"{problems or err.title}; the component's settings are those of its factory "
+                              f"{factory!r} (see nlp/config.cfg)", code=E_BAD_SETTING) from None
     return nlp

@@ -111,3 +111,14 @@ def test_registered_v1_is_pytorch_and_shares_instances():
     assert registry.resolve({"e": dict(settings)})["e"] is resolved
     assert make_encoder(batch_size=7) is resolved
     assert make_encoder(batch_size=5) is not resolved
+
+
+@pytest.mark.parametrize("setting, value", [("batch_size", 0), ("max_length", 0), ("cache_size", -1),
+                                            ("num_threads", -2)])
+def test_encoder_settings_out_of_range_are_config_errors(setting, value):
+    from nlp.encoder import make_encoder_v2
+    from nlp.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        make_encoder_v2(**{setting: value})
+    assert info.value.code == "E303" and f"encoder {setting} is {value}" in str(info.value)

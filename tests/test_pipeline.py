@@ -169,6 +169,19 @@ def test_an_unknown_setting_in_a_config_file_is_named(tmp_path):
         load_config(copy)
 
 
+@pytest.mark.parametrize("overrides, says", [
+    ({"components.perspective.bogus": 1}, "components.perspective.bogus: unexpected argument"),
+    ({"components.perspective.second_opinion_below": "abc"}, "components.perspective.second_opinion_below: 'abc' "
+                                                              "is not float"),
+    ({"components.perspective.encoder.batch_size": "abc"}, "components.perspective.encoder.batch_size: 'abc' "
+                                                            "is not int"),
+])
+def test_a_bad_component_setting_is_a_config_error_naming_it(overrides, says):
+    with pytest.raises(ConfigError) as info:
+        build_nlp(load_config(overrides=overrides))
+    assert info.value.code == "E303" and says in str(info.value)
+
+
 def test_load_config_reads_an_explicit_path(tmp_path):
     copy = tmp_path / "config.cfg"
     copy.write_text(DEFAULT_CONFIG_PATH.read_text())
