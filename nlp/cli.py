@@ -113,7 +113,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
             if f != "-" and Path(f).suffix.lower() not in DOCUMENT_EXTS and Path(f).exists():
                 raise UsageError(f"{f}: audit reads text, markdown or HTML documents "
                                  f"({', '.join(sorted(DOCUMENT_EXTS))}); use `lipservice annotate` for JSONL/CSV")
-        opts = ReadOptions(default_kind="company", max_chars=int(cfg["lipservice"]["max_chars"]))
+        opts = ReadOptions.from_config(cfg, default_kind="company")
         check_inputs(files, opts)
         prepare_outputs(files, {"--json": json_path, "--html": html_path})
         bad = []
@@ -153,8 +153,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
             raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
         extra = {"components.perspective.encoder.num_threads": 1} if workers > 1 else {}
         cfg = _config(config, sets, extra)
-        opts = ReadOptions(id_field=id_field, text_field=text_field, default_kind=kind,
-                           max_chars=int(cfg["lipservice"]["max_chars"]))
+        opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind=kind)
         check_inputs(inputs, opts)
         rejects_path = rejects_path_for(output)
         prepare_outputs(inputs, {"--output": output, "--output's rejects file": rejects_path})
@@ -201,7 +200,8 @@ def demo(html_path: Optional[Path] = HtmlOpt, config: Optional[Path] = ConfigOpt
 
         cfg = _config(config, sets)
         files = [str(PROJECT_ROOT / "corpora" / "demo" / n) for n in ("company_voice.md", "customer_voice.md")]
-        _, records = _annotate(files, cfg, ReadOptions(default_kind="company"), 1, lambda r: None)
+        opts = ReadOptions.from_config(cfg, default_kind="company")
+        _, records = _annotate(files, cfg, opts, 1, lambda r: None)
         results = [audit_result(r, int(cfg["lipservice"]["rewrite_top"])) for r in records]
         for r in results:
             print_audit(out, r)
@@ -227,10 +227,11 @@ def _demo_gap(cfg, html_path: Optional[Path]) -> None:
 
     folder = PROJECT_ROOT / "corpora" / "demo" / "gap"
     bad = []
-    annotator, copy = _annotate([str(folder / "copy.md")], cfg, ReadOptions(default_kind="company"), 1, bad.append)
+    copy_opts = ReadOptions.from_config(cfg, default_kind="company")
+    annotator, copy = _annotate([str(folder / "copy.md")], cfg, copy_opts, 1, bad.append)
     copy = list(copy)
-    reviews = list(annotator.annotate(read_inputs([str(folder / "reviews.jsonl")], ReadOptions(default_kind="review")),
-                                      bad.append))
+    review_opts = ReadOptions.from_config(cfg, default_kind="review")
+    reviews = list(annotator.annotate(read_inputs([str(folder / "reviews.jsonl")], review_opts), bad.append))
     out.rule("[bold]The gap: a shop's promises against its reviews")
     result = gap_report(annotator.nlp, copy, reviews, cfg)
     print_gap(out, result)
@@ -409,8 +410,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         from .reviews import review_report, themes_csv
 
         cfg = _config(config, sets)
-        opts = ReadOptions(id_field=id_field, text_field=text_field, default_kind="review",
-                           max_chars=int(cfg["lipservice"]["max_chars"]))
+        opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="review")
         check_inputs(inputs, opts)
         prepare_outputs(inputs, {"--json": json_path, "--csv": csv_path, "--html": html_path})
         bad = []
@@ -450,9 +450,8 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
 
         cfg = _config(config, sets)
         GapSettings.from_config(cfg)  # bad thresholds fail before any work
-        limit = int(cfg["lipservice"]["max_chars"])
-        copy_opts = ReadOptions(id_field=id_field, text_field=text_field, default_kind="company", max_chars=limit)
-        review_opts = ReadOptions(id_field=id_field, text_field=text_field, default_kind="review", max_chars=limit)
+        copy_opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="company")
+        review_opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="review")
         check_inputs(copy, copy_opts)
         check_inputs(reviews_in, review_opts)
         prepare_outputs([*copy, *reviews_in], {"--json": json_path, "--csv": csv_path, "--html": html_path})
@@ -578,8 +577,8 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
                  if v is not None}
         cfg = _config(config, sets, extra)
         opts = BatchOptions(output=output, workers=workers, engine=engine, scheduler=scheduler, resume=resume,
-                            read=ReadOptions(id_field=id_field, text_field=text_field, default_kind=kind,
-                                             max_chars=int(cfg["lipservice"]["max_chars"])))
+                            read=ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field,
+                                                         default_kind=kind))
         _log_to_stderr()
         manifest = run_batch(inputs, cfg, opts)
         c, t = manifest["counts"], manifest["timings"]

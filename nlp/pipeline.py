@@ -83,7 +83,7 @@ def _check_settings(cfg: Config, packaged: Config, path: Path) -> None:
 
 
 #: Settings that count something, so must be 1 or more (0 would stall or reject everything).
-AT_LEAST_ONE = ("lipservice.piece_chars", "lipservice.max_chars", "lipservice.batch_size", "lipservice.batch_chars",
+AT_LEAST_ONE = ("lipservice.piece_chars", "lipservice.max_chars", "lipservice.max_html_bytes", "lipservice.batch_size", "lipservice.batch_chars",
                 "lipservice.rewrite_top", "batch.shard_size", "batch.shard_chars", "batch.in_flight_per_worker",
                 "serve.max_records", "serve.max_text_chars")
 #: Settings that may also be null: scikit-learn's ``class_weight=None`` weighs every class alike.

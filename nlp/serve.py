@@ -68,7 +68,7 @@ class Service:
         self.lock = threading.Lock()
 
     def options(self, kind: str) -> ReadOptions:
-        return ReadOptions(default_kind=kind, max_chars=self.max_chars)
+        return ReadOptions.from_config(self.cfg, default_kind=kind, max_chars=self.max_chars)
 
     # --- turning requests into records --------------------------------------------------------
     def records_from_json(self, items: list[dict], kind: str, source: str) -> list[Record | Reject]:

@@ -179,6 +179,47 @@ def test_html_file_keeps_title_and_url_in_meta(tmp_path):
     assert r.meta["url"] == "https://acme.example/about"
 
 
+def test_html_markup_has_its_own_bound_and_the_text_is_held_to_max_chars(tmp_path):
+    """A scraped page is mostly markup: one with an inline image over 4 bytes per allowed
+    character is read for its text; only a page over max_html_bytes is rejected by size."""
+    opts = ReadOptions(max_chars=1000, max_html_bytes=100_000)
+    image = "<img src='data:image/png;base64," + "A" * 60_000 + "'>"
+    page = tmp_path / "page.html"
+    page.write_text(PAGE.replace("</article>", image + "</article>"))
+    [r] = read(page, opts)
+    assert isinstance(r, Record) and "We deliver your parcels" in r.text
+    page.write_text(PAGE.replace("</article>", image * 2 + "</article>"))
+    [r] = read(page, opts)
+    assert r.code == E_TOO_LARGE and "limit of 100,000 bytes for an HTML page" in r.reason
+    assert "lipservice.max_html_bytes" in r.reason
+    wordy = tmp_path / "wordy.html"
+    wordy.write_text("<html><body>" + "<p>We answer every call within two minutes.</p>" * 40 + "</body></html>")
+    [r] = read(wordy, opts)  # the text, not the markup, is over max_chars
+    assert r.code == E_TOO_LARGE and "over the limit of 1,000 (raise lipservice.max_chars)" in r.reason
+
+
+def test_a_page_of_far_too_much_text_is_not_given_to_trafilatura(monkeypatch):
+    import trafilatura
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("trafilatura was called")
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", refuse)
+    text, meta = extract_html("<p>" + "word " * 500 + "</p>", max_chars=1000)
+    assert len(text) > 2000 and meta == {}
+
+
+def test_main_paragraphs_match_lines_exactly_and_search_the_rest_within_a_budget(monkeypatch):
+    from nlp import io as nio
+
+    main_text = "About us\nWe deliver within 24 hours. Our drivers call ahead."
+    main = " ".join(main_text.split())
+    paragraphs = ["Home | Shop", "About us", "We deliver within 24 hours.", "Our drivers call ahead."]
+    assert nio._main_paragraphs(paragraphs, main_text, main) == paragraphs[1:]  # parts of a line are found
+    monkeypatch.setattr(nio, "SEARCH_BUDGET", 0)
+    assert nio._main_paragraphs(paragraphs, main_text, main) == ["About us"]  # exact lines need no search
+
+
 def test_html_with_no_text_is_rejected(tmp_path):
     p = tmp_path / "blank.html"
     p.write_text("<html><body><div><img src='a.png'></div></body></html>")
