@@ -711,8 +711,9 @@ def html_to_text(markup: str) -> str:
 def markdown_to_text(md: str) -> str:
     """Markdown without its markup: headings, emphasis, links and images become plain text."""
     text = re.sub(r"```.*?```", "", md, flags=re.S)
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    # bounded, so that a file of unclosed brackets costs linear time, not quadratic
+    text = re.sub(r"!\[([^\[\]]{0,1000})\]\([^)]{0,4000}\)", r"\1", text)
+    text = re.sub(r"\[([^\[\]]{0,1000})\]\([^)]{0,4000}\)", r"\1", text)
     text = re.sub(r"^\s{0,3}#{1,6}\s*(.*)$", r"\1\n", text, flags=re.M)  # a heading is its own paragraph
     text = re.sub(r"^\s{0,3}([-*+]|\d+\.)\s+", "", text, flags=re.M)
     text = re.sub(r"^\s{0,3}>\s?", "", text, flags=re.M)
