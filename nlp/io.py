@@ -635,7 +635,29 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
-_HIDDEN = re.compile(r"<(noscript|template)\b.*?</\1\s*>", re.S | re.I)
+_HIDDEN_OPEN = re.compile(r"<(noscript|template)\b", re.I)
+_HIDDEN_CLOSE = {tag: re.compile(rf"</{tag}\s*>", re.I) for tag in ("noscript", "template")}
+
+
+def drop_hidden(markup: str) -> str:
+    """The markup without ``<noscript>`` and ``<template>`` elements, each up to its first closing
+    tag. One search per element, and none after a tag is found unclosed: linear, where a regex
+    with a lazy ``.*?`` took 68 s on 40,000 unclosed tags."""
+    out: list[str] = []
+    pos = 0
+    unclosed: set[str] = set()
+    for opening in _HIDDEN_OPEN.finditer(markup):
+        tag = opening.group(1).lower()
+        if opening.start() < pos or tag in unclosed:
+            continue
+        closing = _HIDDEN_CLOSE[tag].search(markup, opening.end())
+        if closing is None:
+            unclosed.add(tag)
+            continue
+        out.append(markup[pos:opening.start()])
+        pos = closing.end()
+    out.append(markup[pos:])
+    return "".join(out)
 
 
 #: Pages longer than this skip trafilatura's second opinion (readability), whose time grows faster
@@ -653,7 +675,7 @@ def extract_html(markup: str, max_chars: int | None = None) -> tuple[str, dict[s
     """
     import trafilatura
 
-    markup = _HIDDEN.sub("", markup)  # trafilatura keeps what browsers with JavaScript never show
+    markup = drop_hidden(markup)  # trafilatura keeps what browsers with JavaScript never show
     visible = html_to_text(markup)
     if max_chars is not None and len(visible) > 2 * max_chars:
         return visible, {}

@@ -220,6 +220,22 @@ def test_main_paragraphs_match_lines_exactly_and_search_the_rest_within_a_budget
     assert nio._main_paragraphs(paragraphs, main_text, main) == ["About us"]  # exact lines need no search
 
 
+HIDDEN_PARTS = ["<p>a</p>", "<noscript>", "</noscript>", "<NOSCRIPT >", "</noscript >", "<template>",
+                "</template>", "<noscripts>", "text", "</TEMPLATE>"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(HIDDEN_PARTS), max_size=14))
+def test_drop_hidden_removes_what_the_lazy_regex_removed(parts):
+    """The linear scan gives what ``<(noscript|template)\\b.*?</\\1\\s*>`` gave, unclosed tags included."""
+    import re
+
+    from nlp.io import drop_hidden
+
+    markup = "".join(parts)
+    assert drop_hidden(markup) == re.sub(r"<(noscript|template)\b.*?</\1\s*>", "", markup, flags=re.S | re.I)
+
+
 def test_html_with_no_text_is_rejected(tmp_path):
     p = tmp_path / "blank.html"
     p.write_text("<html><body><div><img src='a.png'></div></body></html>")
