@@ -584,7 +584,7 @@ def _oversized_rows(batch, opts: ReadOptions) -> dict[int, str]:
             for i, n in enumerate(pc.fill_null(pc.utf8_length(column), 0).to_pylist()):
                 if n > opts.max_chars:
                     found[i] = _over_max_chars(n, opts)
-    if total is not None and pc.max(total).as_py() > line_limit(opts.max_chars):
+    if total is not None and (pc.max(total).as_py() or 0) > line_limit(opts.max_chars):  # None: no rows
         limit = line_limit(opts.max_chars)
         for i, n in enumerate(total.to_pylist()):
             if n > limit and i not in found:

@@ -107,10 +107,10 @@ def _check_values(cfg: Config, packaged: Config) -> None:
             allowed = f"[{section}] has {', '.join(siblings)}" if siblings else "no such section is read"
             raise ConfigError(f"unknown setting {name} ({allowed}); check its spelling", code=E_BAD_SETTING)
         value, expected = _value(cfg, name), _value(packaged, name)
-        kind = type(expected)
-        fits = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
         if value is None and name.rpartition(".")[2] in NULLABLE:
             continue
+        kind = type(expected)
+        fits = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             fits = True
         if not fits:
@@ -129,10 +129,7 @@ def _value(cfg: Config, name: str) -> Any:
 
 
 def _packaged_value(packaged: Config, name: str) -> str:
-    node: Any = packaged
-    for part in name.split("."):
-        node = node[part]
-    return repr(node)
+    return repr(_value(packaged, name))
 
 
 def _validation_problem(name: str, factory: str, error: dict) -> str:
@@ -171,7 +168,7 @@ def load_base_model(names: list[str], exclude: list[str], disable: Iterable[str]
 def keep_long_runs_whole(nlp: Language, chars: int) -> None:
     """Make a run of ``chars`` or more characters without a space one token. spaCy's tokenizer
     looks for prefixes and suffixes again after each one it splits off, so its time grows with the
-    square of a run of punctuation: 16,000 "?" took 21 s, 100,000 would take over 10 minutes.
+    square of a run of punctuation: 16,000 "?" took 21 s, so 100,000 would take about 14 minutes.
     Scraped text has such runs (separators, blobs); no real word comes near the bound."""
     long_run = rf"\S{{{int(chars)},}}"
     current = nlp.tokenizer.token_match
@@ -179,7 +176,10 @@ def keep_long_runs_whole(nlp: Language, chars: int) -> None:
     if current is not None and pattern is None:
         raise ConfigError("the spaCy model's tokenizer has a token_match that is not a regex; set "
                           "lipservice.long_token_chars = 0 to leave it alone", code=E_BAD_SETTING)
-    nlp.tokenizer.token_match = re.compile(f"{long_run}|(?:{pattern})" if pattern else long_run).match
+    if pattern is None:
+        nlp.tokenizer.token_match = re.compile(long_run).match
+    else:
+        nlp.tokenizer.token_match = re.compile(f"{long_run}|(?:{pattern})", current.__self__.flags).match
 
 
 def base_pipes(nlp: Language, cfg: Config) -> list[str]:
