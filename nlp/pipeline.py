@@ -97,7 +97,7 @@ KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", s
 
 def _check_values(cfg: Config, packaged: Config) -> None:
     """Every setting the code reads directly has the packaged setting's type (a number where a
-    number is meant), counts are 1 or more, and no setting is unknown: a typo in ``--set`` or in
+    number is meant), counts are at least their ``MINIMUM``, and no setting is unknown: a typo in ``--set`` or in
     a config file fails at load with the setting's name, not later or never."""
     known = set(_plain_settings(packaged))
     for name in _plain_settings(cfg):
