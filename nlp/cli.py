@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .errors import E_BAD_TASK, E_IO, LipserviceError, UsageError
+from .report import printable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="lipservice: whose perspective customer-centric text takes, and whether it is only talk.")
@@ -25,8 +26,15 @@ HtmlOpt = typer.Option(None, "--html", help="Also write a self-contained HTML re
 
 
 def _fail(e: LipserviceError) -> None:
-    err.print(f"[red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/] {escape(printable(e))}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(e.exit_code)
+
+
+def _print_reject(r) -> None:
+    """One reject on one line of stderr, ``rejected: source: position: reason`` (never wrapped, so that it
+    can be searched for), the input's names shown literally."""
+    err.print(printable(f"rejected: {r.source}: {r.position}: {r.reason}"), highlight=False, markup=False,
+              soft_wrap=True)
 
 
 def _config(config: Optional[Path], sets: Optional[List[str]], extra: Optional[dict] = None):
@@ -128,7 +136,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
         if html_path:
             _write_html(html_path, "lipservice audit", audits=results, rejects=[b.to_json() for b in bad])
         for b in bad:
-            err.print(f"[red]error:[/] {escape(f'[{b.code}] {describe_position(b)}')}", highlight=False,
+            err.print(f"[red]error:[/] {escape(printable(f'[{b.code}] {describe_position(b)}'))}", highlight=False,
                       soft_wrap=True)
         if bad:
             raise typer.Exit(2)
@@ -164,7 +172,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
                 nonlocal shown
                 rej.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
                 if shown < 10:
-                    err.print(f"rejected: {r.source}: {r.position}: {r.reason}", highlight=False, markup=False)
+                    _print_reject(r)
                 shown += 1
 
             annotator, records = _annotate(inputs, cfg, opts, workers, on_reject)
@@ -237,7 +245,7 @@ def _demo_gap(cfg, html_path: Optional[Path]) -> None:
     print_gap(out, result)
     if html_path:
         _write_html(html_path, "lipservice demo: the gap", gap=result)
-        out.print(f"HTML report: {escape(str(html_path))}")
+        out.print(f"HTML report: {escape(printable(html_path))}")
     else:
         out.print("[dim]lipservice demo --html report.html writes all of this as a page.[/]")
 
@@ -364,7 +372,7 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
             if data:
                 texts, labels, rejects = ev.load_labelled_file(data, text_field, label_field)
                 for r in rejects:
-                    err.print(f"rejected: {r.source}: {r.position}: {r.reason}", markup=False, highlight=False)
+                    _print_reject(r)
                 results[data] = ev.evaluate_sentences(nlp, cfg, texts, labels)
             elif not real:
                 results["test split"] = ev.evaluate_split(nlp, cfg)
@@ -424,7 +432,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         _write_outputs(summary, json_path, csv_path, themes_csv, html_path, "lipservice reviews", reviews=summary)
         err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False, markup=False)
         for b in bad[:10]:
-            err.print(f"rejected: {b.source}: {b.position}: {b.reason}", highlight=False, markup=False)
+            _print_reject(b)
 
     _run(work)
 
@@ -470,7 +478,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         err.print(f"read {c.read} · annotated {c.annotated} (copy {len(copy_records)}, reviews "
                   f"{len(review_records)}) · rejected {c.rejected}", highlight=False, markup=False)
         for b in bad[:10]:
-            err.print(f"rejected: {b.source}: {b.position}: {b.reason}", highlight=False, markup=False)
+            _print_reject(b)
 
     _run(work)
 

@@ -7,6 +7,7 @@ without the text column) raise :class:`~nlp.errors.InputError` before any work s
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import html
@@ -54,6 +55,16 @@ HTML_META = ("title", "url", "hostname", "sitename", "author", "date", "descript
 KINDS = ("company", "review", "auto")
 STDIN = "-"
 NUL = b"\x00"
+#: Byte-order marks of the Unicode encodings read besides UTF-8, longest first (UTF-32 LE's starts with
+#: UTF-16 LE's). Windows tools write them: PowerShell 5's ``>``, Notepad's "Unicode", Excel's "Unicode Text".
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+#: The decoding error handler of UTF-16/32 streams: an undecodable unit becomes a lone surrogate,
+#: which the readers reject with the record's position (``surrogateescape`` cannot do this for them).
+UNDECODABLE = "lipservice-undecodable"
+codecs.register_error(UNDECODABLE, lambda err: ("\udcff", err.end))
+#: The most digits a JSON integer may have (Python's limit on converting digits to int).
+JSON_INT_DIGITS = sys.get_int_max_str_digits() or 4300
 log = logging.getLogger(__name__)
 
 
@@ -165,9 +176,10 @@ def _check_csv_header(path: Path, opts: ReadOptions) -> None:
         head = fh.read(65536)
     if not head.strip():
         return  # an empty file is a reject row, not a usage error
-    if b"\x00" in head:
+    encoding = bom_encoding(head)
+    if encoding == "utf-8" and NUL in head:
         return  # binary: reported as a reject by the reader
-    first = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[0] if head else ""
+    first = head.decode(encoding, "replace").lstrip("\ufeff").splitlines()[0] if head else ""
     if csv_delimiter(first, opts.text_field) is None:
         columns = next(csv.reader([first]), [])
         raise InputError(f"{path}: line 1: no {opts.text_field!r} column (columns: "
@@ -197,39 +209,57 @@ def read_file(p: str, opts: ReadOptions) -> Iterator[Record | Reject]:
     A compressed stream that breaks part-way (a truncated download) ends the file with one
     reject that says after which record it broke; the records before it are kept.
     """
-    path = Path(p)
+    path, source = Path(p), source_name(p)
     ext, compressed = format_of(path)
     if ext not in SUPPORTED_EXTS:
-        yield Reject(p, "file", unknown_format(ext), E_UNKNOWN_EXT)
+        yield Reject(source, "file", unknown_format(ext), E_UNKNOWN_EXT)
         return
     if ext in DOCUMENT_EXTS:
-        yield _read_document_file(p, path, ext, compressed, opts)
+        yield _read_document_file(source, path, ext, compressed, opts)
         return
     reader = {".jsonl": _read_jsonl, ".csv": _read_csv, ".parquet": _read_parquet}[ext]
-    last = "file"
+    last, items = "file", 0
     try:
-        for item in reader(p, path, compressed, opts):
-            last = item.position
+        for item in reader(source, path, compressed, opts):
+            last, items = item.position, items + 1
             yield item
     except STREAM_ERRORS as err:
         where = "file" if last == "file" else f"after {last}"
-        yield Reject(p, where, f"broken gzip stream ({err}); records before this point were kept", E_CORRUPT)
+        yield Reject(source, where, f"broken gzip stream ({err}); records before this point were kept", E_CORRUPT)
+        return
+    if not items:  # a file that is not empty but holds no record is not passed over in silence
+        yield Reject(source, "file", NO_RECORDS[ext], E_EMPTY_FILE)
 
 
-def _read_document_file(p: str, path: Path, ext: str, compressed: bool, opts: ReadOptions) -> Record | Reject:
+def source_name(path: str) -> str:
+    """A file's name as records and rejects carry it: bytes of a name that are not UTF-8 (which
+    Python holds as lone surrogates, and JSON and Parquet cannot write) are shown as ``\\xff``."""
+    try:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # surrogates that did not come from the file system
+        return path.encode("utf-8", "replace").decode("utf-8")
+
+
+#: Why a table file that yields neither a record nor a reject is one reject itself.
+NO_RECORDS = {".jsonl": "no records: only blank lines",
+              ".csv": "no records: a header and no rows",
+              ".parquet": "no records: the table has no rows"}
+
+
+def _read_document_file(source: str, path: Path, ext: str, compressed: bool, opts: ReadOptions) -> Record | Reject:
     limit = document_byte_limit(opts.max_chars)
     if ext in HTML_EXTS:  # the text's bound is checked once the markup is gone
         limit = max(limit, opts.max_html_bytes)
     if not compressed and path.stat().st_size > limit:
-        return Reject(p, "file", _over_bytes(f"file is {path.stat().st_size:,} bytes", opts, ext), E_TOO_LARGE)
+        return Reject(source, "file", _over_bytes(f"file is {path.stat().st_size:,} bytes", opts, ext), E_TOO_LARGE)
     try:
         with open_binary(path, compressed) as fh:
             data = fh.read(limit + 1)
     except (*STREAM_ERRORS, OSError) as err:
-        return Reject(p, "file", f"not a readable gzip file ({err})", E_CORRUPT)
+        return Reject(source, "file", f"not a readable gzip file ({err})", E_CORRUPT)
     if len(data) > limit:
-        return Reject(p, "file", _over_bytes(f"decompresses to over {limit:,} bytes", opts, ext), E_TOO_LARGE)
-    return next(_read_document(p, data, ext, opts))
+        return Reject(source, "file", _over_bytes(f"decompresses to over {limit:,} bytes", opts, ext), E_TOO_LARGE)
+    return next(_read_document(source, data, ext, opts))
 
 
 def document_byte_limit(max_chars: int) -> int:
@@ -244,14 +274,39 @@ def _over_bytes(what: str, opts: ReadOptions, ext: str = ".txt") -> str:
     return f"{what}, over the limit of {opts.max_chars:,} characters (raise lipservice.max_chars)"
 
 
+def bom_encoding(head: bytes) -> str:
+    """The encoding a file's first bytes announce with a byte-order mark: utf-32, utf-16, or utf-8
+    (with or without its mark). Python's utf-16/utf-32 codecs read the mark and the byte order."""
+    return next((name for bom, name in BOMS if head.startswith(bom)), "utf-8")
+
+
+def binary_reason(head: bytes, what: str) -> str:
+    """Why a file with a NUL byte is refused: UTF-16 text without a byte-order mark (NULs in every other
+    byte of ASCII-range text) gets a fix of its own, anything else is binary."""
+    if len(head) >= 8 and (head[0::2].count(0) >= 0.9 * len(head[0::2]) or head[1::2].count(0) >= 0.9 * len(head[1::2])):
+        return "looks like UTF-16 text without a byte-order mark; re-save the file as UTF-8"
+    return f"binary file (NUL byte), {what}"
+
+
 def decode_text(source: str, data: bytes) -> tuple[str | None, Reject | None]:
-    """UTF-8 (BOM allowed) or a reject that says where the first bad byte is."""
+    """UTF-8 (BOM allowed), UTF-16 or UTF-32 with a byte-order mark, or a reject that says where the
+    first bad byte is."""
+    encoding = bom_encoding(data)
+    if encoding != "utf-8":
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as err:
+            return None, Reject(source, f"byte {err.start}", f"invalid {encoding.upper()} ({err.reason}); "
+                                                             "re-save the file as UTF-8", E_ENCODING)
+        if not text.strip():
+            return None, Reject(source, "file", "empty file: no text to analyse", E_EMPTY_FILE)
+        return text, None
     if not data.strip():
         return None, Reject(source, "file", "empty file: no text to analyse", E_EMPTY_FILE)
     nul = data.find(b"\x00", 0, 65536)
     if nul >= 0:
-        return None, Reject(source, f"byte {nul}", "binary file (NUL byte); give a text, HTML, "
-                                                    "markdown, JSONL or CSV file", E_BINARY)
+        return None, Reject(source, f"byte {nul}", binary_reason(data[:65536], "give a text, HTML, markdown, "
+                                                                               "JSONL or CSV file"), E_BINARY)
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as err:
@@ -310,6 +365,10 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
     reject = check_text(source, position, text, opts)
     if reject:
         return reject
+    broken = _surrogate_field(obj)
+    if broken is not None:  # JSON's "\ud83d" without its pair: no output format can write it
+        return Reject(source, position, f"field {broken!r} contains unpaired surrogates (invalid Unicode)",
+                      E_ENCODING)
     rid = obj.get(opts.id_field)
     rid = default_id if rid is None or str(rid).strip() == "" else str(rid)
     kind = obj.get(opts.kind_field) or opts.default_kind
@@ -319,15 +378,27 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
     return Record(id=rid, text=text, kind=kind, source=source, position=position, meta=meta)
 
 
-def _whole_file_reject(source: str, fh: BinaryIO, what: str) -> Reject | None:
-    """An empty or binary table file is one reject; otherwise rewind and return None."""
+def _open_table(source: str, fh: BinaryIO, what: str) -> tuple[Reject | None, str]:
+    """An empty or binary table file is one reject; otherwise rewind and return its encoding."""
     head = fh.read(65536)
     if not head.strip() and not fh.read(1):
-        return Reject(source, "file", "empty file: no records", E_EMPTY_FILE)
-    if NUL in head:
-        return Reject(source, f"byte {head.find(NUL)}", f"binary file (NUL byte), not {what}", E_BINARY)
+        return Reject(source, "file", "empty file: no records", E_EMPTY_FILE), ""
+    encoding = bom_encoding(head)
+    if encoding == "utf-8" and NUL in head:
+        return Reject(source, f"byte {head.find(NUL)}", binary_reason(head, f"not {what}"), E_BINARY), ""
     fh.seek(0)
-    return None
+    return None, encoding
+
+
+def _invalid_encoding(encoding: str) -> str:
+    return f"invalid {encoding.upper()}; re-save the file as UTF-8"
+
+
+def _json_int(digits: str) -> int:
+    """A JSON integer, refused past ``JSON_INT_DIGITS`` digits with a message for the user."""
+    if len(digits.lstrip("-")) > JSON_INT_DIGITS:
+        raise ValueError(f"a number of {len(digits):,} digits (at most {JSON_INT_DIGITS:,})")
+    return int(digits)
 
 
 LINE_ENDS = ("\n", "\r", b"\n")  # a text reader with newline="" also ends a line at a lone "\r"
@@ -369,26 +440,35 @@ def _too_long(source: str, position: str, what: str, opts: ReadOptions) -> Rejec
 
 def _read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
     with open_binary(path, compressed) as fh:
-        reject = _whole_file_reject(source, fh, "JSON Lines")
+        reject, encoding = _open_table(source, fh, "JSON Lines")
         if reject:
             yield reject
             return
         limit = line_limit(opts.max_chars)
-        for lineno, raw, length in bounded_lines(fh.readline, limit):
+        # UTF-8 is decoded line by line, so that a bad byte is one line's reject; UTF-16/32 by a text reader
+        readline = fh.readline if encoding == "utf-8" else io.TextIOWrapper(
+            fh, encoding=encoding, errors=UNDECODABLE, newline="").readline
+        for lineno, raw, length in bounded_lines(readline, limit):
             if raw is None:
-                yield _too_long(source, f"line {lineno}", f"line is {length:,} bytes, over the limit of {limit:,}", opts)
+                unit = "bytes" if encoding == "utf-8" else "characters"
+                yield _too_long(source, f"line {lineno}", f"line is {length:,} {unit}, over the limit of {limit:,}", opts)
                 continue
             if not raw.strip():
                 continue  # blank lines are not records
             pos = f"line {lineno}"
+            if isinstance(raw, str):
+                line = raw
+                if _has_surrogates(line):
+                    yield Reject(source, pos, _invalid_encoding(encoding), E_ENCODING)
+                    continue
+            else:
+                try:
+                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+                except UnicodeDecodeError as err:
+                    yield Reject(source, f"{pos}, byte {err.start}", _invalid_encoding(encoding), E_ENCODING)
+                    continue
             try:
-                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-            except UnicodeDecodeError as err:
-                yield Reject(source, f"{pos}, byte {err.start}", "invalid UTF-8; re-save the file as UTF-8",
-                             E_ENCODING)
-                continue
-            try:
-                obj = json.loads(line.rstrip("\r\n"))
+                obj = json.loads(line.rstrip("\r\n"), parse_int=_json_int)
             except RecursionError:
                 yield Reject(source, pos, "invalid JSON: nested too deeply", E_BAD_JSON)
                 continue
@@ -418,11 +498,12 @@ def csv_delimiter(header_line: str, text_field: str) -> str | None:
 
 def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
     with open_binary(path, compressed) as raw:
-        reject = _whole_file_reject(source, raw, "CSV")
+        reject, encoding = _open_table(source, raw, "CSV")
         if reject:
             yield reject
             return
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+                                errors="surrogateescape" if encoding == "utf-8" else UNDECODABLE, newline="")
         limit = line_limit(opts.max_chars)
         too_long: list[int] = []  # lines where a row went over the limit; the row is rejected there
         row_chars = [0]  # characters of the row being read, reset by the loop below after each row
@@ -480,7 +561,7 @@ def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
             if not any(cell.strip() for cell in row):
                 continue  # blank line
             if any(_has_surrogates(cell) for cell in row):
-                yield Reject(source, pos, "invalid UTF-8; re-save the file as UTF-8", E_ENCODING)
+                yield Reject(source, pos, _invalid_encoding(encoding), E_ENCODING)
                 continue
             if len(row) != len(header):
                 yield Reject(source, pos, f"row has {len(row)} fields, header has {len(header)}", E_BAD_FIELD)
@@ -606,6 +687,23 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _has_surrogates(s: str) -> bool:
     return bool(_SURROGATE.search(s))
+
+
+def _surrogate_field(obj: dict[str, Any]) -> str | None:
+    """The first field whose name or value (nested lists and objects included) holds a lone surrogate,
+    shown with the surrogate escaped; None when there is none."""
+    def bad(value: Any) -> bool:
+        if isinstance(value, str):
+            return _has_surrogates(value)
+        if isinstance(value, dict):
+            return any(bad(k) or bad(v) for k, v in value.items())
+        if isinstance(value, list):
+            return any(bad(v) for v in value)
+        return False
+    for key, value in obj.items():
+        if bad(key) or bad(value):
+            return key.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(key, str) else str(key)
+    return None
 
 
 class _TextExtractor(HTMLParser):

@@ -11,9 +11,21 @@ from rich.text import Text
 COLOURS = {"company": "red", "customer": "green", "neutral": "grey50"}
 
 
+#: Control characters (C0 but tab and newline, DEL, C1) shown as ``\x1b`` escapes, so that text from the
+#: input cannot drive the terminal (colours, the window title, cursor moves, clearing the screen);
+#: a carriage return, which would print over the line, is left out.
+CONTROL_CHARS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c not in (0x09, 0x0A)}
+CONTROL_CHARS[0x0D] = None
+
+
+def printable(value: Any) -> str:
+    """A value from the input as the terminal may show it: its control characters escaped."""
+    return str(value).translate(CONTROL_CHARS)
+
+
 def plain(value: Any, style: str = "") -> Text:
-    """Input text as a literal rich Text: no markup, no emoji codes."""
-    return Text(str(value), style=style)
+    """Input text as a literal rich Text: no markup, no emoji codes, no control characters."""
+    return Text(printable(value), style=style)
 
 
 def _line(*parts: str | Text) -> Text:

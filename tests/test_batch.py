@@ -170,6 +170,20 @@ def test_a_run_written_inside_its_input_directory_resumes_on_the_same_inputs(tmp
     assert json.loads(moved) == records_of(reference[0])
 
 
+def test_a_file_name_that_is_not_utf8_reaches_the_shards_escaped_and_resumes(tmp_path, cfg):
+    """A scraped corpus unpacked from a Latin-1 archive: the name's bytes used to fail the shard write."""
+    corpus = tmp_path / "latin"
+    corpus.mkdir()
+    with open(bytes(corpus) + b"/caf\xe9.txt", "wb") as fh:
+        fh.write(b"We answer every call within two minutes.")
+    out = tmp_path / "out"
+    first = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, live_progress=False))
+    assert first["counts"] == {"read": 1, "annotated": 1, "rejected": 0, "sentences": 1}
+    assert [r["id"] for r in records_of(out)] == [f"{corpus}/caf\\xe9.txt"]
+    again = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
+    assert again["counts"] == first["counts"]
+
+
 def test_two_workers_give_identical_output(tmp_path, cfg, corpus, reference):
     out = tmp_path / "w2"
     m = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, workers=2, live_progress=False))

@@ -7,6 +7,7 @@ never a traceback. Model probabilities are not asserted, only their shape.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -212,6 +213,30 @@ def test_annotate_lone_surrogate_in_jsonl_does_not_crash(tmp_path):
     read, annotated, rejected = counts(result)
     assert read == 3 == annotated + rejected
     assert len(read_jsonl(out)) == annotated
+
+
+def test_annotate_windows_and_scraped_oddities_reconcile_without_a_traceback(tmp_path):
+    # a UTF-16 CSV (Excel's "Unicode Text"), a header-only CSV, a broken emoji escape in an id, a file
+    # name that is not UTF-8 and carries an escape sequence: each is read or is one reject, and the
+    # terminal shows the names escaped
+    (tmp_path / "u16.csv").write_bytes("id\ttext\r\n1\tYou get a refund in 2 days.\r\n".encode("utf-16"))
+    (tmp_path / "empty.csv").write_text("id,text\n", encoding="utf-8")
+    (tmp_path / "s.jsonl").write_text('{"id": "\\ud83d", "text": "Fine."}\n{"id": "ok", "text": "We care."}\n',
+                                      encoding="utf-8")
+    odd = bytes(tmp_path) + b"/x\x1b[31m\xff.jsonl"
+    with open(odd, "wb") as fh:
+        fh.write(b'{"text": "We put customers first."}\n{"text": ""}\n')
+    out = tmp_path / "o.jsonl"
+    result = invoke(["annotate", tmp_path / "u16.csv", tmp_path / "empty.csv", tmp_path / "s.jsonl",
+                     os.fsdecode(odd), "--output", out])
+    assert result.exit_code == 0
+    assert counts(result) == (6, 3, 3)
+    assert [r["id"] for r in read_jsonl(out)] == ["1", "ok", f"{tmp_path}/x\x1b[31m\\xff.jsonl:1"]
+    rejected = read_jsonl(tmp_path / "o.rejects.jsonl")
+    assert [(Path(r["source"]).name, r["position"]) for r in rejected] == [
+        ("empty.csv", "file"), ("s.jsonl", "line 1"), ("x\x1b[31m\\xff.jsonl", "line 2")]
+    assert "\x1b" not in result.stderr
+    assert f"rejected: {tmp_path}/x\\x1b[31m\\xff.jsonl: line 2: empty text\n" in result.stderr  # one line each
 
 
 # --------------------------------------------------------------------------- usage errors

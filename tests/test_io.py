@@ -7,8 +7,10 @@ without the text column) raise InputError, from check_inputs.
 """
 from __future__ import annotations
 
+import codecs
 import io
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -447,6 +449,96 @@ def test_latin1_file_is_rejected_not_mojibake(tmp_path):
     p = write(tmp_path, "latin1.txt", "Crème brûlée.".encode("latin-1"))
     [r] = read(p)
     assert r.code == E_ENCODING and r.position.startswith("line 1, byte ")
+
+
+UTF16_ROWS = [{"id": "1", "text": "We put customers first."}, {"id": "2", "text": "Café refund in 2 days ☕."}]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be-bom", "utf-32"])
+@pytest.mark.parametrize("name", ["w.txt", "w.jsonl", "w.csv"])
+def test_utf16_and_utf32_files_with_a_byte_order_mark_are_read(tmp_path, name, encoding):
+    # what PowerShell 5's ">", Notepad's "Unicode" and Excel's "Unicode Text" write
+    if name.endswith(".txt"):
+        text = "We put customers first.\r\nCafé refund in 2 days ☕."
+    elif name.endswith(".jsonl"):
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\r\n" for r in UTF16_ROWS)
+    else:
+        text = "id\ttext\r\n" + "".join(f"{r['id']}\t{r['text']}\r\n" for r in UTF16_ROWS)
+    data = (codecs.BOM_UTF16_BE + text.encode("utf-16-be")) if encoding == "utf-16-be-bom" else text.encode(encoding)
+    p = write(tmp_path, name, data)
+    check_inputs([p], ReadOptions())  # the CSV header check reads the encoding too
+    items = read(p)
+    assert not rejects(items)
+    if name.endswith(".txt"):
+        assert [r.text for r in items] == ["We put customers first.\r\nCafé refund in 2 days ☕."]
+    else:
+        assert [(r.id, r.text) for r in items] == [(r["id"], r["text"]) for r in UTF16_ROWS]
+
+
+def test_utf16_jsonl_with_a_broken_unit_rejects_that_line_and_reads_on(tmp_path):
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in UTF16_ROWS]
+    broken = lines[0].replace("We", "\ud800We")
+    data = codecs.BOM_UTF16_LE + lines[0].encode("utf-16-le") + broken.encode("utf-16-le", "surrogatepass") + \
+        lines[1].encode("utf-16-le")
+    p = write(tmp_path, "bad16.jsonl", data)
+    items = read(p)
+    assert [r.id for r in records(items)] == ["1", "2"]
+    assert_reject(rejects(items)[0], p, "line 2", E_ENCODING, "invalid UTF-16")
+
+
+def test_utf16_document_cut_mid_character_is_a_reject(tmp_path):
+    p = write(tmp_path, "odd.txt", "Hello there.".encode("utf-16") + b"A")
+    [r] = read(p)
+    assert_reject(r, p, "byte 26", E_ENCODING, "invalid UTF-16")
+
+
+@pytest.mark.parametrize("name", ["n.txt", "n.jsonl", "n.csv"])
+def test_utf16_without_a_byte_order_mark_gets_its_own_fix(tmp_path, name):
+    p = write(tmp_path, name, "id,text\n1,We put customers first.\n".encode("utf-16-le"))
+    [r] = read(p)
+    assert_reject(r, p, "byte 1", E_BINARY, "UTF-16 text without a byte-order mark; re-save the file as UTF-8")
+
+
+@pytest.mark.parametrize("name, data, says", [
+    ("h.csv", "id,text\n", "a header and no rows"),
+    ("hb.csv", "id,text\n\n\n", "a header and no rows"),
+    ("blank16.jsonl", codecs.BOM_UTF16_LE + "\n  \n".encode("utf-16-le"), "only blank lines"),
+])
+def test_a_table_file_without_records_is_one_reject(tmp_path, name, data, says):
+    p = write(tmp_path, name, data)
+    [r] = read(p)
+    assert_reject(r, p, "file", E_EMPTY_FILE, says)
+
+
+def test_jsonl_number_too_long_to_convert_is_a_plain_reject(tmp_path):
+    p = write(tmp_path, "big.jsonl", '{"id": ' + "9" * 5000 + ', "text": "Hi."}\n{"id": 7, "text": "Ok."}\n')
+    items = read(p)
+    r = assert_reject(items[0], p, "line 1", E_BAD_JSON, "a number of 5,000 digits (at most 4,300)")
+    assert "sys." not in r.reason  # no advice meant for programmers
+    assert [(x.id, x.text) for x in records(items)] == [("7", "Ok.")]
+
+
+@pytest.mark.parametrize("line, field", [
+    ('{"id": "a\\ud800", "text": "Fine."}', "id"),
+    ('{"id": "a", "text": "Fine.", "tags": ["ok", {"deep": "x\\udc00"}]}', "tags"),
+    ('{"id": "a", "text": "Fine.", "k\\ud83d": 1}', "k\\ud83d"),
+])
+def test_jsonl_lone_surrogate_in_any_field_is_a_reject_naming_it(tmp_path, line, field):
+    # no output (JSON, Parquet) can write a lone surrogate: it would fail the run when written
+    p = write(tmp_path, "s.jsonl", line + '\n{"id": "b", "text": "Also fine."}\n')
+    items = read(p)
+    assert_reject(items[0], p, "line 1", E_ENCODING, f"field {field!r} contains unpaired surrogates")
+    assert [x.id for x in records(items)] == ["b"]
+
+
+def test_a_file_name_that_is_not_utf8_is_carried_escaped(tmp_path):
+    raw = bytes(tmp_path) + b"/caf\xe9.jsonl"
+    with open(raw, "wb") as fh:
+        fh.write(b'{"text": "We care."}\n')
+    name = os.fsdecode(raw)  # what a directory listing or a shell glob hands over
+    [r] = read(name)
+    assert r.source == f"{tmp_path}/caf\\xe9.jsonl" and r.id == f"{tmp_path}/caf\\xe9.jsonl:1"
+    json.dumps(r.id).encode("utf-8")  # writable
 
 
 def test_50mb_single_line_txt_is_rejected_for_size(tmp_path):

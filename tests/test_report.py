@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from nlp.metrics import binary_metrics, classification_metrics
-from nlp.report import print_audit, print_curve, print_metrics
+from nlp.report import print_audit, print_curve, print_metrics, printable
 
 BOOM = "We are [bold red]boom[/] the best."
 LINK = "See [link=http://x]y[/link] for our values."
@@ -200,3 +200,18 @@ def test_emoji_codes_in_the_input_are_printed_as_is():
     result["sentences"][0]["text"] = result["rewrite_first"][0]["text"] = "Call us :smile: any time."
     text = printed(result)
     assert text.count("Call us :smile: any time.") == 2
+
+
+def test_control_characters_in_the_input_cannot_drive_the_terminal():
+    # a scraped page can carry escape sequences: colours, a window title, clearing the screen
+    result = audit()
+    result["source"] = "page\x1b]0;owned\x07.html"
+    result["sentences"][0]["text"] = "We \x1b[2Jcare\x9b31m a lot.\r"
+    out = printed(result)
+    assert "\x1b" not in out and "\x9b" not in out and "\x07" not in out and "\r" not in out
+    assert "page\\x1b]0;owned\\x07.html" in out and "We \\x1b[2Jcare\\x9b31m a lot." in out
+
+
+def test_printable_keeps_tabs_newlines_and_unicode():
+    assert printable("a\tb\nc ☕ é") == "a\tb\nc ☕ é"
+    assert printable("x\x00y\x7fz") == "x\\x00y\\x7fz"
