@@ -180,11 +180,19 @@ def _check_csv_header(path: Path, opts: ReadOptions) -> None:
     if encoding == "utf-8" and NUL in head:
         return  # binary: reported as a reject by the reader
     first = head.decode(encoding, "replace").lstrip("\ufeff").splitlines()[0] if head else ""
-    if csv_delimiter(first, opts.text_field) is None:
+    delimiter = csv_delimiter(first, opts.text_field)
+    if delimiter is None:
         columns = next(csv.reader([first]), [])
         raise InputError(f"{path}: line 1: no {opts.text_field!r} column (columns: "
                          f"{', '.join(columns) or 'none'}); name the text column with --text-field",
                          code=E_MISSING_COLUMN)
+    columns = next(csv.reader([first], delimiter=delimiter), [])
+    for name, option in ((opts.text_field, "--text-field"), (opts.id_field, "--id-field")):
+        places = [i + 1 for i, column in enumerate(columns) if column == name]
+        if len(places) > 1:  # which one holds the text? Taking either would drop the other in silence
+            raise InputError(f"{path}: line 1: the column {name!r} appears {len(places)} times (columns "
+                             f"{', '.join(map(str, places))}); rename all but one, or name another with {option}",
+                             code=E_MISSING_COLUMN)
 
 
 def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: BinaryIO | None = None
@@ -288,9 +296,29 @@ def binary_reason(head: bytes, what: str) -> str:
     return f"binary file (NUL byte), {what}"
 
 
-def decode_text(source: str, data: bytes) -> tuple[str | None, Reject | None]:
+#: A page's ``<meta charset>`` or ``http-equiv`` declaration, looked for in its first ``CHARSET_PRESCAN`` bytes.
+HTML_CHARSET = re.compile(rb"<meta[^>]{0,512}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_:.-]{1,40})", re.IGNORECASE)
+CHARSET_PRESCAN = 4096
+#: Labels that browsers read as another encoding (WHATWG Encoding): a page "in Latin-1" is windows-1252.
+CHARSET_ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252",
+                   "l1": "cp1252", "ascii": "cp1252", "us-ascii": "cp1252", "windows-1252": "cp1252"}
+#: Python codecs that are no page's charset (escape formats, no-op and failing codecs).
+NOT_PAGE_CHARSETS = {"unicode-escape", "raw-unicode-escape", "undefined", "punycode", "idna"}
+
+
+def html_charset(data: bytes) -> str | None:
+    """The encoding an HTML page declares in its first bytes, as Python names it, or None. UTF-16 is
+    read as UTF-8, as browsers do: a page in UTF-16 has a byte-order mark instead."""
+    found = HTML_CHARSET.search(data, 0, CHARSET_PRESCAN)
+    if not found:
+        return None
+    label = found.group(1).decode("ascii").lower()
+    return None if label.startswith("utf-16") else CHARSET_ALIASES.get(label, label)
+
+
+def decode_text(source: str, data: bytes, declared: str | None = None) -> tuple[str | None, Reject | None]:
     """UTF-8 (BOM allowed), UTF-16 or UTF-32 with a byte-order mark, or a reject that says where the
-    first bad byte is."""
+    first bad byte is. ``declared`` (an HTML page's charset) is used when the bytes are not UTF-8."""
     encoding = bom_encoding(data)
     if encoding != "utf-8":
         try:
@@ -310,14 +338,34 @@ def decode_text(source: str, data: bytes) -> tuple[str | None, Reject | None]:
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as err:
+        if declared and declared.replace("_", "-") not in ("utf-8", "utf8"):
+            return _decode_declared(source, data, declared)
         line = data.count(b"\n", 0, err.start) + 1
         return None, Reject(source, f"line {line}, byte {err.start}",
                             f"invalid UTF-8 (byte 0x{data[err.start]:02x}); re-save the file as UTF-8",
                             E_ENCODING)
 
 
+def _decode_declared(source: str, data: bytes, declared: str) -> tuple[str | None, Reject | None]:
+    """A page's bytes in the charset it declares, or a reject naming the charset and the bad byte."""
+    try:
+        info = codecs.lookup(declared)
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True) or info.name in NOT_PAGE_CHARSETS:
+        return None, Reject(source, "file", f"not UTF-8, and the page declares charset {declared!r}, which "
+                                            "is not known; re-save the file as UTF-8", E_ENCODING)
+    try:
+        return data.decode(declared), None
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        return None, Reject(source, f"line {line}, byte {err.start}",
+                            f"invalid {info.name} (byte 0x{data[err.start]:02x}), the charset the page declares; "
+                            "re-save the file as UTF-8", E_ENCODING)
+
+
 def _read_document(source: str, data: bytes, ext: str, opts: ReadOptions) -> Iterator[Record | Reject]:
-    text, reject = decode_text(source, data)
+    text, reject = decode_text(source, data, html_charset(data) if ext in HTML_EXTS else None)
     if reject:
         yield reject
         return
@@ -496,6 +544,22 @@ def csv_delimiter(header_line: str, text_field: str) -> str | None:
     return None
 
 
+def distinct_columns(header: list[str]) -> list[str]:
+    """Column names made unique as pandas does (``tag``, ``tag.1``, …), so that a repeated column's
+    values are all kept in the record's meta. The first of a repeated name keeps it."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in header:
+        unique = name
+        while unique in seen:
+            seen[name] += 1
+            unique = f"{name}.{seen[name]}"
+        seen.setdefault(name, 0)
+        seen[unique] = 0
+        out.append(unique)
+    return out
+
+
 def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
     with open_binary(path, compressed) as raw:
         reject, encoding = _open_table(source, raw, "CSV")
@@ -538,6 +602,7 @@ def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
             yield Reject(source, "line 1", f"unreadable CSV header: {err}", E_BAD_JSON)
             return
         row_chars[0] = 0
+        header = distinct_columns(header)
         if opts.text_field not in header:  # also checked up front by check_inputs
             yield Reject(source, "line 1", f"no {opts.text_field!r} column", E_MISSING_COLUMN)
             return

@@ -541,6 +541,60 @@ def test_a_file_name_that_is_not_utf8_is_carried_escaped(tmp_path):
     json.dumps(r.id).encode("utf-8")  # writable
 
 
+@pytest.mark.parametrize("head, encoding", [
+    ('<meta charset="windows-1252">', "cp1252"),
+    ("<META HTTP-EQUIV='Content-Type' CONTENT='text/html; charset=ISO-8859-1'>", "cp1252"),  # read as browsers do
+    ('<meta charset=shift_jis>', "shift_jis"),
+])
+def test_html_in_the_charset_it_declares_is_read(tmp_path, head, encoding):
+    text = "お客様第一、いつも ｶﾌｪ" if encoding == "shift_jis" else "Crème brûlée “first” — 5 €."
+    page = f"<html><head>{head}<title>t</title></head><body><p>{text}</p></body></html>"
+    p = write(tmp_path, "page.html", page.encode(encoding))
+    [r] = read(p)
+    assert isinstance(r, Record) and text in r.text
+
+
+def test_html_that_is_utf8_despite_its_declaration_is_read_as_utf8(tmp_path):
+    page = '<html><head><meta charset="iso-8859-1"></head><body><p>Crème brûlée, as written.</p></body></html>'
+    [r] = read(write(tmp_path, "page.html", page.encode("utf-8")))
+    assert "Crème brûlée, as written." in r.text
+
+
+@pytest.mark.parametrize("charset, says", [("x-klingon", "'x-klingon', which is not known"),
+                                          ("unicode_escape", "which is not known"), ("rot13", "which is not known")])
+def test_html_declaring_an_unknown_or_non_text_charset_is_a_reject(tmp_path, charset, says):
+    page = f'<html><head><meta charset="{charset}"></head><body><p>Caf\xe9</p></body></html>'.encode("latin-1")
+    p = write(tmp_path, "page.html", page)
+    [r] = read(p)
+    assert_reject(r, p, "file", E_ENCODING, says)
+
+
+def test_html_not_in_its_declared_charset_names_the_byte(tmp_path):
+    page = b'<html><head><meta charset="windows-1252"></head>\n<body><p>bad \x81 byte</p></body></html>'
+    p = write(tmp_path, "page.html", page)
+    [r] = read(p)
+    assert_reject(r, p, "line 2, byte 62", E_ENCODING, "invalid cp1252 (byte 0x81), the charset the page declares")
+
+
+def test_a_charset_in_plain_text_is_not_a_declaration(tmp_path):
+    p = write(tmp_path, "note.txt", b'<meta charset="windows-1252"> caf\xe9')
+    [r] = read(p)
+    assert r.code == E_ENCODING
+
+
+def test_csv_repeated_text_or_id_column_is_a_usage_error(tmp_path):
+    p = write(tmp_path, "twice.csv", "id,text,note,text\n1,first,x,second\n")
+    with pytest.raises(InputError) as err:
+        check_inputs([p], ReadOptions())
+    assert err.value.code == E_MISSING_COLUMN and "'text' appears 2 times (columns 2, 4)" in str(err.value)
+
+
+def test_csv_repeated_other_columns_are_all_kept_in_meta(tmp_path):
+    p = write(tmp_path, "tags.csv", "id,text,tag,tag,tag\n1,We care.,a,b,c\n")
+    [r] = read(p)
+    assert r.meta == {"tag": "a", "tag.1": "b", "tag.2": "c"}
+
+
 def test_50mb_single_line_txt_is_rejected_for_size(tmp_path):
     p = tmp_path / "huge.txt"
     p.write_bytes(b"x" * FIFTY_MB)  # one line, no newline, default ReadOptions
