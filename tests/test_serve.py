@@ -69,6 +69,24 @@ def test_api_annotate_keeps_order_and_rejects_with_reasons(client):
     assert set(body["records"][0]["sentences"][0]) >= {"text", "start", "end", "perspective", "complaint_p", "theme"}
 
 
+def test_api_half_an_emoji_in_an_id_or_extra_field_is_a_reject_not_a_server_error(client):
+    raw = ('{"records": [{"id": "a\\ud83d", "text": "We care."}, {"id": "b", "text": "You get refunds.", '
+           '"note": "\\udc00"}, {"id": "c", "text": "We are award-winning."}]}')
+    r = client.post("/api/annotate", content=raw, headers={"content-type": "application/json"})
+    body = r.json()
+    assert r.status_code == 200 and [x["id"] for x in body["records"]] == ["c"]
+    assert [(x["position"], x["reason"]) for x in body["rejects"]] == [
+        ("records[0]", "field 'id' contains unpaired surrogates (invalid Unicode)"),
+        ("records[1]", "field 'note' contains unpaired surrogates (invalid Unicode)")]
+
+
+def test_upload_of_utf16_reviews_and_of_a_header_alone(client):
+    body = client.post("/api/reviews", files={"file": ("r.csv", "id,text\r\n1,It broke.\r\n".encode("utf-16"))}).json()
+    assert body["reviews"] == 1 and body["rejects"] == []
+    body = client.post("/api/reviews", files={"file": ("h.csv", b"id,text\n")}).json()
+    assert body["reviews"] == 0 and [r["reason"] for r in body["rejects"]] == ["no records: a header and no rows"]
+
+
 def test_api_gap(client):
     r = client.post("/api/gap", json={"copy": [{"id": "page", "text": COPY}], "reviews": REVIEWS})
     assert r.status_code == 200
