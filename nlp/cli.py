@@ -1,6 +1,7 @@
 """The ``lipservice`` command line. It only overrides values of ``config.cfg``; the work is elsewhere."""
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -12,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import E_BAD_TASK, E_IO, LipserviceError, UsageError
+from .errors import E_BAD_TASK, E_IO, E_OUTPUT, LipserviceError, UsageError
 from .report import printable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
@@ -51,6 +52,9 @@ def _run(fn):
         return fn()
     except LipserviceError as e:
         _fail(e)
+    except BrokenPipeError:  # `annotate ... -o - | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        _fail(LipserviceError("stdout was closed by the program reading it; the run stopped there", code=E_IO))
     except OSError as e:  # the machine's doing (disk full, a file gone, no permission), not a bug to trace
         where = f"{e.filename}: " if e.filename else ""
         _fail(LipserviceError(f"{where}{e.strerror or e}; the run stopped there", code=E_IO))
@@ -94,6 +98,25 @@ def _write_outputs(result: dict, json_path: Optional[Path], csv_path: Optional[P
         _write_text(csv_path, to_csv(result))
     if html_path:
         _write_html(html_path, title, **parts)
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity, which containers and ``taskset`` narrow), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def local_workers(requested: int) -> int:
+    """``--workers`` for processes on this machine, at most one per usable CPU: each worker loads its own
+    models (about 1 GB), so ``--workers 500`` would exhaust memory long before it could be faster."""
+    cpus = usable_cpus()
+    if requested > cpus:
+        err.print(f"warning: --workers {requested} is more than the {cpus} CPU(s) this process may use; "
+                  f"using {cpus}", highlight=False, markup=False, soft_wrap=True)
+        return cpus
+    return requested
 
 
 def _annotate(paths: list[str], cfg, opts, workers: int, on_reject):
@@ -146,7 +169,10 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
 
 @app.command()
 def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .jsonl or .csv files; - reads stdin."),
-             output: Path = typer.Option(..., "--output", "-o", help="JSONL to write, one line per record."),
+             output: Path = typer.Option(..., "--output", "-o", help="JSONL to write, one line per record; - writes "
+                                                                     "to stdout (then --rejects is needed)."),
+             rejects: Optional[Path] = typer.Option(None, "--rejects", help="JSONL of the rejects; by default "
+                                                                            "OUT.rejects.jsonl beside the output."),
              id_field: str = typer.Option("id", help="Field holding the record id."),
              text_field: str = typer.Option("text", help="Field holding the text."),
              kind: str = typer.Option("auto", help="Kind for records without one: company, review or auto."),
@@ -159,15 +185,24 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
 
         if kind not in KINDS:
             raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
-        extra = {"components.perspective.encoder.num_threads": 1} if workers > 1 else {}
+        n_workers = local_workers(workers)
+        extra = {"components.perspective.encoder.num_threads": 1} if n_workers > 1 else {}
         cfg = _config(config, sets, extra)
         opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind=kind)
         check_inputs(inputs, opts)
-        rejects_path = rejects_path_for(output)
-        prepare_outputs(inputs, {"--output": output, "--output's rejects file": rejects_path})
+        to_stdout = str(output) == "-"
+        if to_stdout and rejects is None:
+            raise UsageError("--output - writes the records to stdout; name a file for the rejects with --rejects",
+                             code=E_OUTPUT)
+        rejects_path = rejects or rejects_path_for(output)
+        prepare_outputs(inputs, {"--output": None if to_stdout else output,
+                                 "--rejects" if rejects else "--output's rejects file": rejects_path})
         tmp = output.with_name(output.name + ".part")
         shown = 0
-        with tmp.open("w", encoding="utf-8") as fh, rejects_path.open("w", encoding="utf-8") as rej:
+        with contextlib.ExitStack() as files:
+            rej = files.enter_context(rejects_path.open("w", encoding="utf-8"))
+            write = sys.stdout.buffer.write if to_stdout else files.enter_context(tmp.open("wb")).write
+
             def on_reject(r):
                 nonlocal shown
                 rej.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
@@ -175,12 +210,15 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
                     _print_reject(r)
                 shown += 1
 
-            annotator, records = _annotate(inputs, cfg, opts, workers, on_reject)
+            annotator, records = _annotate(inputs, cfg, opts, n_workers, on_reject)
             for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        os.replace(tmp, output)
+                write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
+        if to_stdout:
+            sys.stdout.flush()
+        else:
+            os.replace(tmp, output)
         c = annotator.counts
-        err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected} → {output}"
+        err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected} → {'stdout' if to_stdout else output}"
                   + (f" (rejects: {rejects_path})" if c.rejected else ""), highlight=False, markup=False)
         if not c.reconcile():  # a bug, never a user mistake: say so loudly
             raise LipserviceError(f"counts do not reconcile: read {c.read} != {c.annotated} + {c.rejected}")
@@ -584,7 +622,8 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
         extra = {k: v for k, v in (("lipservice.batch_size", batch_size), ("batch.shard_size", shard_size))
                  if v is not None}
         cfg = _config(config, sets, extra)
-        opts = BatchOptions(output=output, workers=workers, engine=engine, scheduler=scheduler, resume=resume,
+        opts = BatchOptions(output=output, workers=workers if scheduler else local_workers(workers), engine=engine,
+                            scheduler=scheduler, resume=resume,
                             read=ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field,
                                                          default_kind=kind))
         _log_to_stderr()

@@ -15,7 +15,9 @@ import io
 import itertools
 import json
 import logging
+import os
 import re
+import stat
 import sys
 import tempfile
 import zlib
@@ -47,7 +49,12 @@ HTML_EXTS = {".html", ".htm"}
 DOCUMENT_EXTS = TEXT_EXTS | MARKDOWN_EXTS | HTML_EXTS
 TABLE_EXTS = {".jsonl", ".csv", ".parquet"}
 SUPPORTED_EXTS = DOCUMENT_EXTS | TABLE_EXTS
+#: Other names of the table formats: tab-separated CSV, and newline-delimited JSON as other tools name it.
+FORMAT_ALIASES = {".tsv": ".csv", ".ndjson": ".jsonl"}
 GZIP_SUFFIX = ".gz"
+#: Compressions that are not read, with their names, for an error that says what to do instead.
+OTHER_COMPRESSIONS = {".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".lz4": "lz4", ".zip": "zip", ".7z": "7-Zip",
+                      ".tgz": "tar and gzip", ".tar": "tar"}
 #: What a broken compressed stream raises while it is read.
 STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 #: Page metadata kept from an HTML file's ``meta`` (trafilatura's names).
@@ -113,7 +120,7 @@ def check_inputs(paths: list[str], opts: ReadOptions) -> None:
             continue
         path = Path(p)
         if not path.exists():
-            raise InputError(f"{p}: file not found", code=E_NOT_FOUND)
+            raise InputError(f"{p}: {not_a_file(path) or 'file not found'}", code=E_NOT_FOUND)
         if path.is_dir():
             raise InputError(f"{p}: is a directory; pass the files in it (e.g. {p}/*.txt)", code=E_NOT_FOUND)
         ext, compressed = format_of(path)
@@ -121,6 +128,28 @@ def check_inputs(paths: list[str], opts: ReadOptions) -> None:
             raise InputError(f"{p}: {unknown_format(ext)}", code=E_UNKNOWN_EXT)
         if ext == ".csv" and not compressed:
             _check_csv_header(path, opts)
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why a directory entry is not read: a broken link, a link to a directory (not followed, as a
+    link to ``..`` would read everything above), or a pipe, socket or device (reading may never end).
+    None for a file, a link to one, a directory, or a path that is not there at all."""
+    try:
+        if path.is_symlink():
+            if not path.exists():
+                return f"a broken symbolic link (to {os.readlink(path)}); nothing to read"
+            if path.is_dir():
+                return f"a symbolic link to a directory, not followed; name it ({path}/) to read it"
+            return None
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        return f"cannot be examined ({err.strerror or err})"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kind = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"{kind}, not a regular file; save its content to a file to read it"
 
 
 def prepare_outputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
@@ -133,6 +162,9 @@ def prepare_outputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
         return a.resolve() == b.resolve()
 
     given = [(option, Path(path)) for option, path in outputs.items() if path is not None]
+    for option, path in given:
+        if str(path) == STDIN:  # not a file named "-" that the user would then have to find
+            raise UsageError(f"{option} -: this output cannot go to stdout; give a file name", code=E_OUTPUT)
     for i, (option, path) in enumerate(given):
         for p in inputs:
             if p != STDIN and same(path, Path(p)):
@@ -154,16 +186,19 @@ def prepare_outputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
 
 def unknown_format(ext: str) -> str:
     """The one message for a file lipservice cannot read, naming what it can."""
-    return (f"unknown extension {ext or '(none)'!r}; supported: {', '.join(sorted(SUPPORTED_EXTS))} "
-            "(each also gzipped, .gz)")
+    if ext in OTHER_COMPRESSIONS:
+        return (f"compressed with {OTHER_COMPRESSIONS[ext]} ({ext}), which is not read; decompress it, or "
+                "compress it with gzip (.gz)")
+    return (f"unknown extension {ext or '(none)'!r}; supported: "
+            f"{', '.join(sorted(SUPPORTED_EXTS | set(FORMAT_ALIASES)))} (each also gzipped, .gz)")
 
 
 def format_of(path: Path) -> tuple[str, bool]:
-    """``(extension, gzipped)``: ``page.html.gz`` → ``(".html", True)``."""
+    """``(format's extension, gzipped)``: ``page.html.gz`` → ``(".html", True)``, ``a.tsv`` → ``(".csv", False)``."""
     name = path.name.lower()
-    if name.endswith(GZIP_SUFFIX):
-        return Path(name[:-len(GZIP_SUFFIX)]).suffix, True
-    return path.suffix.lower(), False
+    compressed = name.endswith(GZIP_SUFFIX)
+    ext = Path(name[:-len(GZIP_SUFFIX)] if compressed else name).suffix
+    return FORMAT_ALIASES.get(ext, ext), compressed
 
 
 def open_binary(path: Path, compressed: bool) -> BinaryIO:

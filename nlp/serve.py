@@ -25,7 +25,17 @@ from .errors import (
     LipserviceError,
     UsageError,
 )
-from .io import SUPPORTED_EXTS, TABLE_EXTS, ReadOptions, Record, Reject, format_of, record_from_mapping, unknown_format
+from .io import (
+    FORMAT_ALIASES,
+    SUPPORTED_EXTS,
+    TABLE_EXTS,
+    ReadOptions,
+    Record,
+    Reject,
+    format_of,
+    record_from_mapping,
+    unknown_format,
+)
 
 log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'lipservice[serve]'"
@@ -188,7 +198,7 @@ also <a href="/redoc">/redoc</a>).</p>
 
 def form_page(service: Service, error: str = "", copy: str = "") -> str:
     """The paste-and-upload page; ``error`` and the pasted ``copy`` are shown escaped."""
-    accept = ",".join(sorted(TABLE_EXTS))
+    accept = ",".join(sorted(TABLE_EXTS | set(FORMAT_ALIASES)))
     box = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
     return (FORM_PAGE.replace("{error}", box).replace("{copy}", html.escape(copy))
             .replace("{accept}", accept).replace("{limit}", f"{service.max_upload_bytes / 1024 / 1024:g}"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import E_NO_MATCH, E_NOT_FOUND, E_OUTPUT, E_UNKNOWN_EXT, InputError, UsageError
-from .io import STDIN, SUPPORTED_EXTS, Reject, format_of, unknown_format
+from .io import STDIN, SUPPORTED_EXTS, Reject, format_of, not_a_file, source_name, unknown_format
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
             skipped.append(path)
             return
         if key in seen:
-            log.warning("%s: listed more than once; read once", path)
+            log.warning("%s: the same file as an input before it (listed twice, or linked); read once", path)
             return
         seen.add(key)
         if supported(path):
@@ -67,7 +67,17 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
         elif named:
             raise InputError(f"{path}: {unknown_format(format_of(path)[0])}", code=E_UNKNOWN_EXT)
         else:
-            rejects.append(Reject(str(path), "file", unknown_format(format_of(path)[0]), E_UNKNOWN_EXT))
+            rejects.append(Reject(source_name(str(path)), "file", unknown_format(format_of(path)[0]), E_UNKNOWN_EXT))
+
+    def walk(root: Path) -> None:
+        """A directory's files in sorted order; what is there but cannot be read is a reject."""
+        for child in sorted(root.rglob("*")):
+            problem = not_a_file(child)
+            if problem is None:
+                if child.is_file():
+                    add(child, named=False)
+            elif out is None or not child.resolve().is_relative_to(out):
+                rejects.append(Reject(source_name(str(child)), "file", problem, E_NOT_FOUND))
 
     for arg in args:
         if arg == STDIN:
@@ -75,8 +85,7 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
                              "`lipservice annotate -`", code=E_NOT_FOUND)
         path = Path(arg)
         if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                add(child, named=False)
+            walk(path)
         elif path.is_file():
             add(path, named=True)
         elif GLOB_CHARS & set(arg):
@@ -86,12 +95,15 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
             for match in matches:
                 m = Path(match)
                 if m.is_dir():
-                    for child in sorted(p for p in m.rglob("*") if p.is_file()):
-                        add(child, named=False)
+                    walk(m)
                 else:
-                    add(m, named=False)
+                    problem = not_a_file(m)
+                    if problem:
+                        rejects.append(Reject(source_name(match), "file", problem, E_NOT_FOUND))
+                    else:
+                        add(m, named=False)
         else:
-            raise InputError(f"{arg}: file not found", code=E_NOT_FOUND)
+            raise InputError(f"{arg}: {not_a_file(path) or 'file not found'}", code=E_NOT_FOUND)
     if skipped:
         log.warning("left out %d file(s) inside the output directory %s (e.g. %s): they are this run's output",
                     len(skipped), output, skipped[0])

@@ -239,6 +239,32 @@ def test_annotate_windows_and_scraped_oddities_reconcile_without_a_traceback(tmp
     assert f"rejected: {tmp_path}/x\\x1b[31m\\xff.jsonl: line 2: empty text\n" in result.stderr  # one line each
 
 
+def test_annotate_to_stdout_streams_the_contract_and_needs_a_rejects_file(tmp_path):
+    src = tmp_path / "s.jsonl"
+    src.write_text('{"id": "a", "text": "We care."}\n{"id": "b", "text": ""}\n{"id": "c", "text": "You get refunds."}\n',
+                   encoding="utf-8")
+    result = invoke(["annotate", src, "--output", "-", "--rejects", tmp_path / "r.jsonl"])
+    assert result.exit_code == 0 and counts(result) == (3, 2, 1)
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["a", "c"]  # stdout holds records only
+    assert [r["position"] for r in read_jsonl(tmp_path / "r.jsonl")] == ["line 2"]
+    assert not (tmp_path / "-").exists()
+    refused = invoke(["annotate", src, "--output", "-"])  # the rejects would have nowhere to go
+    assert refused.exit_code == 2 and "[E124] --output - writes the records to stdout; name a file for the rejects " \
+        "with --rejects" in refused.stderr
+    (tmp_path / "page.txt").write_text("We care.", encoding="utf-8")
+    json_dash = invoke(["audit", tmp_path / "page.txt", "--json", "-"])
+    assert json_dash.exit_code == 2 and "--json -: this output cannot go to stdout; give a file name" in json_dash.stderr
+
+
+def test_more_workers_than_cpus_are_cut_to_the_cpus_with_a_warning(capsys):
+    from nlp.cli import local_workers, usable_cpus
+
+    cpus = usable_cpus()
+    assert local_workers(cpus) == cpus and capsys.readouterr().err == ""
+    assert local_workers(500) == cpus  # each worker loads its own models: 500 would exhaust memory
+    assert f"--workers 500 is more than the {cpus} CPU(s) this process may use; using {cpus}" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- usage errors
 
 

@@ -680,6 +680,35 @@ def test_records_and_rejects_come_in_input_order(tmp_path):
 # --------------------------------------------------------------------------- check_inputs
 
 
+def test_tsv_and_ndjson_are_read_as_csv_and_jsonl(tmp_path):
+    import gzip
+
+    tsv = write(tmp_path, "r.tsv", "id\ttext\n1\tWe care, always.\n")
+    nd = tmp_path / "r.ndjson.gz"
+    nd.write_bytes(gzip.compress(b'{"id": "2", "text": "You get refunds."}\n'))
+    check_inputs([tsv, str(nd)], ReadOptions())
+    assert [(r.id, r.text) for r in read_inputs([tsv, str(nd)])] == [("1", "We care, always."), ("2", "You get refunds.")]
+
+
+@pytest.mark.parametrize("name, says", [
+    ("r.jsonl.bz2", "compressed with bzip2 (.bz2), which is not read; decompress it, or compress it with gzip (.gz)"),
+    ("corpus.zip", "compressed with zip (.zip)"),
+    ("r.doc", "unknown extension '.doc'; supported: .csv, .htm, .html, .jsonl, .markdown, .md, .ndjson, .parquet"),
+])
+def test_an_unread_format_says_what_to_do(tmp_path, name, says):
+    p = write(tmp_path, name, b"x")
+    with pytest.raises(InputError) as e:
+        check_inputs([p], ReadOptions())
+    assert e.value.code == E_UNKNOWN_EXT and says in str(e.value)
+
+
+def test_a_named_broken_link_is_a_usage_error_saying_so(tmp_path):
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    with pytest.raises(InputError) as e:
+        check_inputs([str(tmp_path / "gone.txt")], ReadOptions())
+    assert e.value.code == E_NOT_FOUND and f"a broken symbolic link (to {tmp_path / 'nowhere.txt'})" in str(e.value)
+
+
 def test_csv_without_text_column_is_a_usage_error(tmp_path):
     p = write(tmp_path, "nocol.csv", "id,body,stars\n1,hello,5\n")
     with pytest.raises(InputError) as exc:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 
 import pytest
 
@@ -69,6 +71,37 @@ def test_the_runs_own_output_inside_an_input_directory_is_left_out(tree, caplog)
     with pytest.raises(UsageError) as e:
         expand_inputs([str(run / "rejects.jsonl")], output=run)
     assert e.value.code == E_OUTPUT and "--output" in str(e.value)
+
+
+def test_what_a_directory_holds_besides_files_is_a_reject_not_a_silent_skip(tree):
+    # a broken link, a link to a directory (a link to ".." would read everything above) and a named pipe
+    # (reading it may never end) used to be passed over without a word
+    (tree / "gone.txt").symlink_to(tree / "nowhere.txt")
+    (tree / "up").symlink_to("..")
+    os.mkfifo(tree / "pipe.txt")
+    (tree / "same.txt").symlink_to(tree / "a.txt")  # a link to a file is read, once
+    files, rejects = expand_inputs([str(tree)])
+    assert files == [str(tree / "a.txt"), str(tree / "b" / "c.jsonl"), str(tree / "b" / "d.html.gz")]
+    reasons = {Path(r.source).name: r.reason for r in rejects if r.code == E_NOT_FOUND}
+    assert reasons == {"gone.txt": f"a broken symbolic link (to {tree / 'nowhere.txt'}); nothing to read",
+                       "up": f"a symbolic link to a directory, not followed; name it ({tree / 'up'}/) to read it",
+                       "pipe.txt": "a named pipe, not a regular file; save its content to a file to read it"}
+
+
+def test_a_named_broken_link_or_pipe_is_a_usage_error_saying_so(tree):
+    (tree / "gone.txt").symlink_to(tree / "nowhere.txt")
+    os.mkfifo(tree / "pipe.txt")
+    for name, says in (("gone.txt", "a broken symbolic link"), ("pipe.txt", "a named pipe")):
+        with pytest.raises(InputError) as e:
+            expand_inputs([str(tree / name)])
+        assert e.value.code == E_NOT_FOUND and says in str(e.value)
+
+
+def test_a_name_that_is_not_utf8_is_rejected_escaped(tree):
+    with open(bytes(tree) + b"/caf\xe9.pdf", "wb") as fh:
+        fh.write(b"%PDF")
+    _, rejects = expand_inputs([str(tree)])
+    assert f"{tree}/caf\\xe9.pdf" in [r.source for r in rejects]
 
 
 def test_describe_files_gives_size_and_sha256(tree):
