@@ -454,7 +454,8 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
                       E_ENCODING)
     rid = obj.get(opts.id_field)
     rid = default_id if rid is None or str(rid).strip() == "" else str(rid)
-    kind = obj.get(opts.kind_field) or opts.default_kind
+    kind = obj.get(opts.kind_field)
+    kind = (kind.strip().lower() if isinstance(kind, str) else kind) or opts.default_kind  # " Review" is review
     if kind not in KINDS:
         return Reject(source, position, f"kind {kind!r} is not one of {', '.join(KINDS)}", E_BAD_FIELD)
     meta = {k: v for k, v in obj.items() if k not in (opts.id_field, opts.text_field, opts.kind_field)}

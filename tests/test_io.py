@@ -316,6 +316,11 @@ def test_jsonl_unknown_kind_is_a_reject(tmp_path):
     assert_reject(r, p, "line 1", E_BAD_FIELD, "tweet")
 
 
+def test_kind_is_read_whatever_its_case_and_spaces(tmp_path):
+    p = write(tmp_path, "k.csv", "id,text,kind\n1,We care.,Company\n2,It broke., review \n3,Hm.,\n")
+    assert [r.kind for r in read(p)] == ["company", "review", "auto"]
+
+
 def test_jsonl_text_with_nul_escape_is_a_reject(tmp_path):
     p = write(tmp_path, "nul.jsonl", '{"text": "a\\u0000b"}\n')
     [r] = read(p)
