@@ -8,7 +8,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .charts import truncate
+
 COLOURS = {"company": "red", "customer": "green", "neutral": "grey50"}
+#: Characters of a theme's example shown in the terminal (a complaint can run to pages; the JSON, CSV and
+#: HTML outputs keep it whole).
+MAX_EXAMPLE = 160
 
 
 #: Control characters (C0 but tab and newline, DEL, C1) shown as ``\x1b`` escapes, so that text from the
@@ -148,14 +153,18 @@ def print_reviews(console: Console, summary: dict[str, Any]) -> None:
     for title, rows in (("Complaint themes", summary["themes"]), ("Discovered themes", summary["discovered"])):
         if not rows:
             continue
-        table = Table(title=title, show_lines=False)
-        for col in ("theme", "complaints", "of complaints", "of reviews", "mean rating", "example"):
-            table.add_column(col, overflow="fold")
+        rated = any(r["mean_rating"] is not None for r in rows)  # no column of blanks for unrated reviews
+        table = Table(title=title, show_lines=False, expand=True)
+        table.add_column("theme", ratio=2, overflow="fold")
+        for col, width in (("complaints", 10), ("of complaints", 10), ("of reviews", 7)) + ((("mean rating", 6),)
+                                                                                          if rated else ()):
+            table.add_column(col, justify="right", width=width)  # headers wrap, so the example gets the room
+        table.add_column("example", ratio=3, overflow="fold")
         for r in rows:
-            quote = r["examples"][0]["text"] if r.get("examples") else ""
+            quote = truncate(r["examples"][0]["text"], MAX_EXAMPLE) if r.get("examples") else ""
+            rating = (plain("" if r["mean_rating"] is None else f"{r['mean_rating']:.2f}"),) if rated else ()
             table.add_row(plain(r["label"]), plain(str(r["complaints"])), plain(_pct(r["share_of_complaints"])),
-                          plain(_pct(r["share_of_reviews"])),
-                          plain("" if r["mean_rating"] is None else f"{r['mean_rating']:.2f}"), plain(quote))
+                          plain(_pct(r["share_of_reviews"])), *rating, plain(quote))
         console.print(table)
     if summary["trend"]:
         table = Table(title="Trend per month")

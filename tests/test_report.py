@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from nlp.metrics import binary_metrics, classification_metrics
-from nlp.report import print_audit, print_curve, print_metrics, printable
+from nlp.report import MAX_EXAMPLE, print_audit, print_curve, print_metrics, print_reviews, printable
 
 BOOM = "We are [bold red]boom[/] the best."
 LINK = "See [link=http://x]y[/link] for our values."
@@ -215,3 +215,25 @@ def test_control_characters_in_the_input_cannot_drive_the_terminal():
 def test_printable_keeps_tabs_newlines_and_unicode():
     assert printable("a\tb\nc ☕ é") == "a\tb\nc ☕ é"
     assert printable("x\x00y\x7fz") == "x\\x00y\\x7fz"
+
+
+def reviews_summary(rating: float | None) -> dict:
+    long = "They charged me twice and " + "nobody would explain why, " * 40 + "so I closed the account."
+    return {"reviews": 3, "complaint_rate": 0.67, "complaint_sentences": 2, "discovered": [], "trend": [],
+            "fields": {"rating": {"present": 0, "unreadable": 0}, "date": {"present": 0, "unreadable": 0}},
+            "themes": [{"theme": "billing", "label": "Billing", "complaints": 2, "share_of_complaints": 1.0,
+                        "share_of_reviews": 0.67, "mean_rating": rating, "examples": [{"id": "r1", "text": long}]}]}
+
+
+def test_a_reviews_theme_example_is_shortened_and_unrated_reviews_get_no_rating_column():
+    # a complaint can run to pages: the terminal shows its start, the JSON, CSV and HTML keep it whole
+    con = console()
+    print_reviews(con, reviews_summary(None))
+    out = con.export_text()
+    assert "They charged me twice" in out and "so I closed the account" not in out and "…" in out
+    assert len("".join(line.strip("│ ") for line in out.splitlines() if "│" in line)) < MAX_EXAMPLE + 200
+    assert "rating" not in out
+    con = console()
+    print_reviews(con, reviews_summary(2.5))
+    out = con.export_text()
+    assert "rating" in out and "2.50" in out
