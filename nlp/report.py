@@ -197,7 +197,7 @@ def print_gap(console: Console, result: dict[str, Any]) -> None:
     t.add_column("contradicting", justify="right", width=13)
     t.add_column("evidence", ratio=2)
     for p in result["promises"]:
-        quote = p["evidence"][0]["text"] if p["evidence"] else ""
+        quote = truncate(p["evidence"][0]["text"], MAX_EXAMPLE) if p["evidence"] else ""
         t.add_row(plain(p["text"]), plain(p["theme_label"] or "-"),
                   plain(p["verdict"], VERDICT_STYLES.get(p["verdict"], "")),
                   plain(f"{p['reviews']} ({_pct(p['share'])})"), plain(quote))
@@ -205,10 +205,13 @@ def print_gap(console: Console, result: dict[str, Any]) -> None:
     if result["unmet"]:
         u = Table(title="Unmet expectations (complaint themes no promise addresses)", expand=True,
                   title_justify="left")
-        for col in ("theme", "source", "complaints", "of reviews", "example"):
-            u.add_column(col, overflow="fold")
+        u.add_column("theme", ratio=2, overflow="fold")
+        u.add_column("source", width=10)
+        for col, width in (("complaints", 10), ("of reviews", 7)):
+            u.add_column(col, justify="right", width=width)
+        u.add_column("example", ratio=3, overflow="fold")
         for row in result["unmet"]:
-            quote = row["evidence"][0]["text"] if row["evidence"] else ""
+            quote = truncate(row["evidence"][0]["text"], MAX_EXAMPLE) if row["evidence"] else ""
             u.add_row(plain(row["label"]), plain(row["source"]), plain(str(row["complaints"])),
                       plain(_pct(row["share"])), plain(quote))
         console.print(u)

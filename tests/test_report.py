@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from nlp.metrics import binary_metrics, classification_metrics
-from nlp.report import MAX_EXAMPLE, print_audit, print_curve, print_metrics, print_reviews, printable
+from nlp.report import MAX_EXAMPLE, print_audit, print_curve, print_gap, print_metrics, print_reviews, printable
 
 BOOM = "We are [bold red]boom[/] the best."
 LINK = "See [link=http://x]y[/link] for our values."
@@ -237,3 +237,19 @@ def test_a_reviews_theme_example_is_shortened_and_unrated_reviews_get_no_rating_
     print_reviews(con, reviews_summary(2.5))
     out = con.export_text()
     assert "rating" in out and "2.50" in out
+
+
+def test_gap_evidence_and_unmet_examples_are_shortened_too():
+    long = "The parcel came a week late and " + "the tracking said nothing, " * 40 + "THE END."
+    quote = [{"id": "r1", "text": long}]
+    result = {"scores": {"reviews": 3, "kept": 0, "at_risk": 0, "broken": 1, "untested": 0, "gap_score": 90,
+                         "complaint_rate": 0.67},
+              "promises": [{"text": "Next-day delivery.", "theme_label": "Delivery", "verdict": "broken", "reviews": 2,
+                            "share": 0.67, "evidence": quote}],
+              "unmet": [{"label": "Staff", "source": "discovered", "complaints": 1, "share": 0.33, "evidence": quote}],
+              "claims": []}
+    con = console()
+    print_gap(con, result)
+    out = con.export_text()
+    assert out.count("The parcel came a week late") == 2 and "THE END." not in out
+    assert "discovered" in out  # the source column holds its longest value on one line
