@@ -19,6 +19,7 @@ from .errors import (
     E_BAD_REQUEST,
     E_EMPTY_REQUEST,
     E_MISSING_EXTRA,
+    E_PORT,
     E_TOO_LARGE,
     E_TOO_MANY,
     E_UNKNOWN_EXT,
@@ -340,4 +341,29 @@ def run(cfg: Any, host: str, port: int) -> None:
         import uvicorn
     except ImportError:
         raise UsageError(f"lipservice serve needs uvicorn; run `{INSTALL_HINT}`", code=E_MISSING_EXTRA) from None
+    check_address(host, port)  # before the models load, not after
     uvicorn.run(create_app(cfg), host=host, port=port, log_level="info")
+
+
+def check_address(host: str, port: int) -> None:
+    """Refuse, with the fix, an address the server could not listen on: a port in use, or a host name
+    that is not this machine's (uvicorn would say so only after the models have loaded)."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise UsageError(f"--host {host}: not an address of this machine ({err.strerror}); use 127.0.0.1, or "
+                         "0.0.0.0 for every interface", code=E_PORT) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as err:
+            fix = ("another program is listening there: choose another --port" if err.errno == errno.EADDRINUSE
+                   else "use an address of this machine (127.0.0.1, or 0.0.0.0 for every interface) and a port "
+                        "you may open (1024 or above without privileges)")
+            raise UsageError(f"--host {host} --port {port}: cannot listen there ({err.strerror}); {fix}",
+                             code=E_PORT) from None

@@ -297,3 +297,20 @@ def test_cli_serve_starts_and_answers(tmp_path):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_serve_on_a_port_in_use_or_a_foreign_host_stops_before_the_models_load():
+    from typer.testing import CliRunner
+
+    from nlp.cli import app
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", "--port", str(port)])
+        assert result.exit_code == 2, result.output
+        assert f"[E133] --host 127.0.0.1 --port {port}: cannot listen there" in result.stderr
+        assert "choose another --port" in result.stderr
+    result = CliRunner().invoke(app, ["serve", "--host", "192.0.2.1", "--port", str(port)])  # TEST-NET: not ours
+    assert result.exit_code == 2 and "use an address of this machine" in result.stderr
