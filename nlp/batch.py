@@ -19,7 +19,6 @@ import hashlib
 import importlib.metadata
 import json
 import logging
-import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -31,6 +30,7 @@ from spacy.util import registry
 from thinc.api import Config
 
 from . import language  # noqa: F401  (registers lipservice.LanguageScreen.v1)
+from .annotate import usable_cpus
 from .errors import E_OUTPUT, E_RESUME, UsageError
 from .io import SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs
 from .progress import BatchProgress
@@ -130,8 +130,8 @@ def run_shard(config_str: str, threads: int, index: int, items: list[Record | Re
 
 
 def threads_per_worker(workers: int) -> int:
-    """Torch threads each worker gets so that workers × threads never exceeds the cores."""
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+    """Torch threads each worker gets so that workers × threads never exceeds the CPUs this process may use."""
+    return max(1, usable_cpus() // max(1, workers))
 
 
 # -- the record stream -----------------------------------------------------------------------

@@ -100,17 +100,11 @@ def _write_outputs(result: dict, json_path: Optional[Path], csv_path: Optional[P
         _write_html(html_path, title, **parts)
 
 
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity, which containers and ``taskset`` narrow), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def local_workers(requested: int) -> int:
     """``--workers`` for processes on this machine, at most one per usable CPU: each worker loads its own
     models (about 1 GB), so ``--workers 500`` would exhaust memory long before it could be faster."""
+    from .annotate import usable_cpus
+
     cpus = usable_cpus()
     if requested > cpus:
         err.print(f"warning: --workers {requested} is more than the {cpus} CPU(s) this process may use; "

@@ -323,11 +323,18 @@ def bom_encoding(head: bytes) -> str:
     return next((name for bom, name in BOMS if head.startswith(bom)), "utf-8")
 
 
+_PRINTABLE = frozenset(b"\t\n\r" + bytes(range(0x20, 0x7F)))
+
+
 def binary_reason(head: bytes, what: str) -> str:
-    """Why a file with a NUL byte is refused: UTF-16 text without a byte-order mark (NULs in every other
-    byte of ASCII-range text) gets a fix of its own, anything else is binary."""
-    if len(head) >= 8 and (head[0::2].count(0) >= 0.9 * len(head[0::2]) or head[1::2].count(0) >= 0.9 * len(head[1::2])):
-        return "looks like UTF-16 text without a byte-order mark; re-save the file as UTF-8"
+    """Why a file with a NUL byte is refused: UTF-16 text without a byte-order mark (ASCII-range text
+    with a NUL in every other byte) gets a fix of its own, anything else is binary."""
+    def mostly(part: bytes, ok) -> bool:
+        return sum(map(ok, part)) >= 0.9 * len(part)
+
+    for text, zeros in ((head[0::2], head[1::2]), (head[1::2], head[0::2])):  # little-, then big-endian
+        if len(head) >= 8 and mostly(zeros, lambda b: b == 0) and mostly(text, _PRINTABLE.__contains__):
+            return "looks like UTF-16 text without a byte-order mark; re-save the file as UTF-8"
     return f"binary file (NUL byte), {what}"
 
 
@@ -793,13 +800,18 @@ def _has_surrogates(s: str) -> bool:
 def _surrogate_field(obj: dict[str, Any]) -> str | None:
     """The first field whose name or value (nested lists and objects included) holds a lone surrogate,
     shown with the surrogate escaped; None when there is none."""
-    def bad(value: Any) -> bool:
-        if isinstance(value, str):
-            return _has_surrogates(value)
-        if isinstance(value, dict):
-            return any(bad(k) or bad(v) for k, v in value.items())
-        if isinstance(value, list):
-            return any(bad(v) for v in value)
+    def bad(value: Any) -> bool:  # a walk with a stack: JSON may nest deeper than Python's recursion limit
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                if _has_surrogates(item):
+                    return True
+            elif isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
         return False
     for key, value in obj.items():
         if bad(key) or bad(value):

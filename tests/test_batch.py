@@ -269,3 +269,11 @@ def test_shard_stream_cuts_a_shard_early_when_its_texts_reach_the_character_boun
 
 def test_estimate_records_counts_lines_and_documents(corpus):
     assert estimate_records([str(corpus / "a.jsonl"), str(corpus / "page.txt")]) == 27
+
+
+def test_threads_per_worker_share_the_cpus_this_process_may_use():
+    from nlp.annotate import usable_cpus
+    from nlp.batch import threads_per_worker
+
+    cpus = usable_cpus()  # the affinity, not os.cpu_count(): a container on 2 of 64 cores gets 2
+    assert threads_per_worker(1) == cpus and threads_per_worker(cpus) == 1 and threads_per_worker(10 * cpus) == 1

@@ -257,7 +257,8 @@ def test_annotate_to_stdout_streams_the_contract_and_needs_a_rejects_file(tmp_pa
 
 
 def test_more_workers_than_cpus_are_cut_to_the_cpus_with_a_warning(capsys):
-    from nlp.cli import local_workers, usable_cpus
+    from nlp.annotate import usable_cpus
+    from nlp.cli import local_workers
 
     cpus = usable_cpus()
     assert local_workers(cpus) == cpus and capsys.readouterr().err == ""

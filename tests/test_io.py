@@ -504,6 +504,12 @@ def test_utf16_without_a_byte_order_mark_gets_its_own_fix(tmp_path, name):
     assert_reject(r, p, "byte 1", E_BINARY, "UTF-16 text without a byte-order mark; re-save the file as UTF-8")
 
 
+def test_a_file_of_zeros_is_binary_not_utf16(tmp_path):
+    p = write(tmp_path, "z.txt", bytes(4096))
+    [r] = read(p)
+    assert_reject(r, p, "byte 0", E_BINARY, "binary file (NUL byte)")
+
+
 @pytest.mark.parametrize("name, data, says", [
     ("h.csv", "id,text\n", "a header and no rows"),
     ("hb.csv", "id,text\n\n\n", "a header and no rows"),
@@ -534,6 +540,15 @@ def test_jsonl_lone_surrogate_in_any_field_is_a_reject_naming_it(tmp_path, line,
     items = read(p)
     assert_reject(items[0], p, "line 1", E_ENCODING, f"field {field!r} contains unpaired surrogates")
     assert [x.id for x in records(items)] == ["b"]
+
+
+def test_a_lone_surrogate_deep_in_nested_meta_is_found_without_recursion(tmp_path):
+    deep = "[" * 900 + '"x\\ud800"' + "]" * 900  # as deep as json.loads goes: no RecursionError on the walk
+    p = write(tmp_path, "deep.jsonl", '{"text": "Fine.", "m": ' + deep + '}\n{"text": "Also fine.", "m": '
+              + deep.replace("\\ud800", "") + "}\n")
+    items = read(p)
+    assert_reject(items[0], p, "line 1", E_ENCODING, "field 'm' contains unpaired surrogates")
+    assert [x.text for x in records(items)] == ["Also fine."]
 
 
 def test_a_file_name_that_is_not_utf8_is_carried_escaped(tmp_path):
