@@ -24,6 +24,8 @@ err = Console(stderr=True, emoji=False)
 ConfigOpt = typer.Option(None, "--config", help="A config.cfg to use instead of the packaged one.")
 SetOpt = typer.Option(None, "--set", help="Override a config value, e.g. --set lipservice.batch_size=64.")
 HtmlOpt = typer.Option(None, "--html", help="Also write a self-contained HTML report here.")
+RatingFieldOpt = typer.Option(None, "--rating-field", help="Field holding a review's rating (reviews.rating_field).")
+DateFieldOpt = typer.Option(None, "--date-field", help="Field holding a review's date (reviews.date_field).")
 
 
 def _fail(e: LipserviceError) -> None:
@@ -61,6 +63,20 @@ def _run(fn):
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130)
+
+
+def _review_fields(rating_field: Optional[str], date_field: Optional[str]) -> dict:
+    """--rating-field and --date-field as overrides of ``[reviews]``."""
+    return {f"reviews.{name}": value for name, value in (("rating_field", rating_field), ("date_field", date_field))
+            if value is not None}
+
+
+def _warn_absent_fields(fields: dict, rating_field: Optional[str], date_field: Optional[str]) -> None:
+    """A field the user named that no review has is most likely misspelt: say so, not just show no ratings."""
+    for key, named in (("rating", rating_field), ("date", date_field)):
+        if named is not None and not fields[key]["present"]:
+            err.print(printable(f"warning: no review has a {named!r} field (--{key}-field); check its name"),
+                      highlight=False, markup=False, soft_wrap=True)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -441,6 +457,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
             html_path: Optional[Path] = HtmlOpt,
             id_field: str = typer.Option("id", help="Field holding the record id."),
             text_field: str = typer.Option("text", help="Field holding the text."),
+            rating_field: Optional[str] = RatingFieldOpt, date_field: Optional[str] = DateFieldOpt,
             config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Complaint rate, complaint themes (taxonomy and discovered), ratings and the monthly trend."""
 
@@ -449,7 +466,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         from .report import print_reviews
         from .reviews import review_report, themes_csv
 
-        cfg = _config(config, sets)
+        cfg = _config(config, sets, _review_fields(rating_field, date_field))
         opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="review")
         check_inputs(inputs, opts)
         prepare_outputs(inputs, {"--json": json_path, "--csv": csv_path, "--html": html_path})
@@ -461,6 +478,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         summary["counts"] = {"read": c.read, "annotated": c.annotated, "rejected": c.rejected}
         summary["rejects"] = [b.to_json() for b in bad]
         print_reviews(out, summary)
+        _warn_absent_fields(summary["fields"], rating_field, date_field)
         _write_outputs(summary, json_path, csv_path, themes_csv, html_path, "lipservice reviews", reviews=summary)
         err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False, markup=False)
         for b in bad[:10]:
@@ -480,6 +498,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
                                                                     "CSV here."),
         id_field: str = typer.Option("id", help="Field holding the record id."),
         text_field: str = typer.Option("text", help="Field holding the text."),
+        rating_field: Optional[str] = RatingFieldOpt, date_field: Optional[str] = DateFieldOpt,
         config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Promises against complaints: verdicts with evidence, unmet expectations, contradicted claims."""
 
@@ -488,7 +507,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         from .io import ReadOptions, check_inputs, prepare_outputs, read_inputs
         from .report import print_gap
 
-        cfg = _config(config, sets)
+        cfg = _config(config, sets, _review_fields(rating_field, date_field))
         GapSettings.from_config(cfg)  # bad thresholds fail before any work
         copy_opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="company")
         review_opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="review")
@@ -506,6 +525,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
                             "copy": len(copy_records), "reviews": len(review_records)}
         result["rejects"] = [b.to_json() for b in bad]
         print_gap(out, result)
+        _warn_absent_fields(result["reviews_summary"]["fields"], rating_field, date_field)
         _write_outputs(result, json_path, csv_path, gap_csv, html_path, "lipservice gap", gap=result)
         err.print(f"read {c.read} · annotated {c.annotated} (copy {len(copy_records)}, reviews "
                   f"{len(review_records)}) · rejected {c.rejected}", highlight=False, markup=False)

@@ -176,8 +176,9 @@ def print_reviews(console: Console, summary: dict[str, Any]) -> None:
         console.print(table)
     for name, f in summary["fields"].items():
         if f["unreadable"]:
-            console.print(plain(f"{f['unreadable']} of {f['present']} {name} values could not be read and were "
-                                "left out of the figures that use them", "yellow"))
+            where = f" (field {f['field']!r})" if f.get("field", name) != name else ""
+            console.print(plain(f"{f['unreadable']} of {f['present']} {name} values{where} could not be read and "
+                                "were left out of the figures that use them", "yellow"))
 
 
 def _pct(value: float | None) -> str:

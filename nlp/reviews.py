@@ -79,13 +79,15 @@ def _field(record: dict, name: str) -> Any:
 
 def summarise_reviews(records: list[dict], theme_labels: dict[str, str], *, n_examples: int = 2,
                       discovered: list[DiscoveredTheme] | None = None,
-                      unassigned: list[tuple[int, dict]] | None = None) -> dict[str, Any]:
-    """The review report from contract records (and the discovered themes of their unassigned complaints)."""
+                      unassigned: list[tuple[int, dict]] | None = None,
+                      rating_field: str = "rating", date_field: str = "date") -> dict[str, Any]:
+    """The review report from contract records (and the discovered themes of their unassigned complaints);
+    ratings and dates are read from the records' ``rating_field`` and ``date_field``."""
     n = len(records)
-    ratings = [parse_rating(_field(r, "rating")) for r in records]
-    months = [parse_month(_field(r, "date")) for r in records]
-    has_rating = [_field(r, "rating") not in (None, "") for r in records]
-    has_date = [_field(r, "date") not in (None, "") for r in records]
+    ratings = [parse_rating(_field(r, rating_field)) for r in records]
+    months = [parse_month(_field(r, date_field)) for r in records]
+    has_rating = [_field(r, rating_field) not in (None, "") for r in records]
+    has_date = [_field(r, date_field) not in (None, "") for r in records]
     complaint_records = [any(s.get("complaint") for s in r["sentences"]) for r in records]
     by_theme: dict[str, list[tuple[int, dict]]] = defaultdict(list)
     for i, r in enumerate(records):
@@ -129,10 +131,10 @@ def summarise_reviews(records: list[dict], theme_labels: dict[str, str], *, n_ex
         "themes": table,
         "discovered": found,
         "trend": trend,
-        "fields": {"rating": {"present": sum(has_rating), "unreadable": sum(h and r is None for h, r in
-                                                                            zip(has_rating, ratings))},
-                   "date": {"present": sum(has_date), "unreadable": sum(h and m is None for h, m in
-                                                                        zip(has_date, months))}},
+        "fields": {"rating": {"field": rating_field, "present": sum(has_rating),
+                              "unreadable": sum(h and r is None for h, r in zip(has_rating, ratings))},
+                   "date": {"field": date_field, "present": sum(has_date),
+                            "unreadable": sum(h and m is None for h, m in zip(has_date, months))}},
     }
 
 
@@ -177,7 +179,8 @@ def review_report(nlp: Any, records: list[dict], cfg: Any) -> tuple[dict[str, An
                                             min_size=int(rc["discovery_min_size"]),
                                             max_points=int(rc["discovery_max_points"]))
     summary = summarise_reviews(records, theme_labels(cfg), n_examples=int(rc["examples"]), discovered=found,
-                                unassigned=unassigned)
+                                unassigned=unassigned, rating_field=str(rc["rating_field"]),
+                                date_field=str(rc["date_field"]))
     return summary, found, unassigned
 
 

@@ -178,12 +178,23 @@ def test_records_without_rating_or_date():
     summary = summarise_reviews(records, LABELS)
     assert summary["themes"][0]["mean_rating"] is None
     assert summary["trend"] == []
-    assert summary["fields"] == {"rating": {"present": 0, "unreadable": 0}, "date": {"present": 0, "unreadable": 0}}
+    assert summary["fields"] == {"rating": {"field": "rating", "present": 0, "unreadable": 0},
+                                 "date": {"field": "date", "present": 0, "unreadable": 0}}
 
 
 def test_unreadable_ratings_and_dates_are_counted(corpus):
-    assert summarise_reviews(corpus, LABELS)["fields"] == {"rating": {"present": 5, "unreadable": 1},
-                                                         "date": {"present": 5, "unreadable": 1}}
+    assert summarise_reviews(corpus, LABELS)["fields"] == {"rating": {"field": "rating", "present": 5, "unreadable": 1},
+                                                         "date": {"field": "date", "present": 5, "unreadable": 1}}
+
+
+def test_ratings_and_dates_are_read_from_the_fields_named(corpus):
+    renamed = [{**r, "meta": {{"rating": "stars", "date": "when"}.get(k, k): v for k, v in r.get("meta", {}).items()}}
+               for r in corpus]
+    summary = summarise_reviews(renamed, LABELS, rating_field="stars", date_field="when")
+    assert summary["fields"] == {"rating": {"field": "stars", "present": 5, "unreadable": 1},
+                                 "date": {"field": "when", "present": 5, "unreadable": 1}}
+    assert summary["trend"] == summarise_reviews(corpus, LABELS)["trend"]
+    assert summarise_reviews(renamed, LABELS)["fields"]["rating"]["present"] == 0  # the default name finds none
 
 
 def test_trend_per_month_sorted(corpus):

@@ -64,3 +64,14 @@ def test_a_broken_taxonomy_is_a_usage_error(tmp_path):
     bad.write_text("version: 1\nthemes:\n  - id: Bad Id\n    label: x\n")
     done, _, _ = run(tmp_path, ROWS[:1], "--set", f"paths.taxonomy={bad}")
     assert done.returncode == 2 and "Traceback" not in done.stderr and str(bad) in done.stderr
+
+
+def test_rating_and_date_fields_are_named_per_run_and_a_misspelt_one_is_warned(tmp_path):
+    rows = [{"id": r["id"], "text": r["text"], "stars": r.get("rating"), "when": r.get("date")} for r in ROWS]
+    done, out_json, _ = run(tmp_path, rows, "--rating-field", "stars", "--date-field", "when")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out_json.read_text())
+    assert report["fields"]["rating"] == {"field": "stars", "present": 4, "unreadable": 1}
+    assert [t["month"] for t in report["trend"]] == ["2024-05", "2024-06"]
+    done, out_json, _ = run(tmp_path, rows, "--rating-field", "Stars")
+    assert "warning: no review has a 'Stars' field (--rating-field); check its name" in done.stderr
