@@ -120,7 +120,7 @@ def check_inputs(paths: list[str], opts: ReadOptions) -> None:
             continue
         path = Path(p)
         if not path.exists():
-            raise InputError(f"{p}: {not_a_file(path) or 'file not found'}", code=E_NOT_FOUND)
+            raise InputError(f"{p}: {not_a_file(path) or missing_reason(p)}", code=E_NOT_FOUND)
         if path.is_dir():
             raise InputError(f"{p}: is a directory; pass the files in it (e.g. {p}/*.txt)", code=E_NOT_FOUND)
         ext, compressed = format_of(path)
@@ -128,6 +128,14 @@ def check_inputs(paths: list[str], opts: ReadOptions) -> None:
             raise InputError(f"{p}: {unknown_format(ext)}", code=E_UNKNOWN_EXT)
         if ext == ".csv" and not compressed:
             _check_csv_header(path, opts)
+
+
+def missing_reason(arg: str) -> str:
+    """What to say about an input that is not there; a web address gets the way to read it."""
+    if re.match(r"(?i)(https?|ftp|s3|gs)://", arg):
+        return ("a remote address; lipservice reads local files and never goes online: copy it here first "
+                "(curl -o page.html URL, aws s3 cp ...) and pass the file")
+    return "file not found"
 
 
 def not_a_file(path: Path) -> str | None:

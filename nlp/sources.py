@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import E_NO_MATCH, E_NOT_FOUND, E_OUTPUT, E_UNKNOWN_EXT, InputError, UsageError
-from .io import STDIN, SUPPORTED_EXTS, Reject, format_of, not_a_file, source_name, unknown_format
+from .io import STDIN, SUPPORTED_EXTS, Reject, format_of, missing_reason, not_a_file, source_name, unknown_format
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
                     else:
                         add(m, named=False)
         else:
-            raise InputError(f"{arg}: {not_a_file(path) or 'file not found'}", code=E_NOT_FOUND)
+            raise InputError(f"{arg}: {not_a_file(path) or missing_reason(arg)}", code=E_NOT_FOUND)
     if skipped:
         log.warning("left out %d file(s) inside the output directory %s (e.g. %s): they are this run's output",
                     len(skipped), output, skipped[0])

@@ -722,6 +722,13 @@ def test_an_unread_format_says_what_to_do(tmp_path, name, says):
     assert e.value.code == E_UNKNOWN_EXT and says in str(e.value)
 
 
+@pytest.mark.parametrize("url", ["https://example.com/about.html", "HTTP://example.com", "s3://bucket/a.jsonl"])
+def test_a_web_address_is_a_usage_error_saying_how_to_read_it(url):
+    with pytest.raises(InputError) as e:
+        check_inputs([url], ReadOptions())
+    assert e.value.code == E_NOT_FOUND and "never goes online: copy it here first" in str(e.value)
+
+
 def test_a_named_broken_link_is_a_usage_error_saying_so(tmp_path):
     (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
     with pytest.raises(InputError) as e:
