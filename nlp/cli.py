@@ -178,7 +178,8 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
 
 
 @app.command()
-def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .jsonl or .csv files; - reads stdin."),
+def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .jsonl, .json, .csv or .parquet files "
+                                                         "(each also .gz); - reads stdin."),
              output: Path = typer.Option(..., "--output", "-o", help="JSONL to write, one line per record; - writes "
                                                                      "to stdout (then --rejects is needed)."),
              rejects: Optional[Path] = typer.Option(None, "--rejects", help="JSONL of the rejects; by default "
@@ -608,7 +609,7 @@ def benchmark(name: str = typer.Argument(..., help="complaints (10-fold CV, VADE
 
 
 @app.command()
-def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or globs of .txt, .md, .html, .jsonl, "
+def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or globs of .txt, .md, .html, .jsonl, .json, "
                                                       ".csv, .parquet (each also .gz)."),
           output: Path = typer.Option(..., "--output", "-o", help="Directory for part-NNNNN.parquet, rejects.jsonl "
                                                                   "and manifest.json."),

@@ -47,7 +47,7 @@ TEXT_EXTS = {".txt", ".text"}
 MARKDOWN_EXTS = {".md", ".markdown"}
 HTML_EXTS = {".html", ".htm"}
 DOCUMENT_EXTS = TEXT_EXTS | MARKDOWN_EXTS | HTML_EXTS
-TABLE_EXTS = {".jsonl", ".csv", ".parquet"}
+TABLE_EXTS = {".jsonl", ".json", ".csv", ".parquet"}
 SUPPORTED_EXTS = DOCUMENT_EXTS | TABLE_EXTS
 #: Other names of the table formats: tab-separated CSV, and newline-delimited JSON as other tools name it.
 FORMAT_ALIASES = {".tsv": ".csv", ".ndjson": ".jsonl"}
@@ -268,7 +268,7 @@ def read_file(p: str, opts: ReadOptions) -> Iterator[Record | Reject]:
     if ext in DOCUMENT_EXTS:
         yield _read_document_file(source, path, ext, compressed, opts)
         return
-    reader = {".jsonl": _read_jsonl, ".csv": _read_csv, ".parquet": _read_parquet}[ext]
+    reader = {".jsonl": _read_jsonl, ".json": _read_json, ".csv": _read_csv, ".parquet": _read_parquet}[ext]
     last, items = "file", 0
     try:
         for item in reader(source, path, compressed, opts):
@@ -293,6 +293,7 @@ def source_name(path: str) -> str:
 
 #: Why a table file that yields neither a record nor a reject is one reject itself.
 NO_RECORDS = {".jsonl": "no records: only blank lines",
+              ".json": "no records: an empty array",
               ".csv": "no records: a header and no rows",
               ".parquet": "no records: the table has no rows"}
 
@@ -581,6 +582,85 @@ def _read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) ->
                 yield Reject(source, pos, f"a JSON {type(obj).__name__}, not an object", E_BAD_JSON)
                 continue
             yield record_from_mapping(source, pos, f"{source}:{lineno}", obj, opts)
+
+
+#: The largest JSON array read (whole: a JSON array cannot be streamed without a parser of its own, and
+#: Python holds several times its bytes). Larger ones are refused with the command that makes JSON Lines.
+JSON_ARRAY_BYTES = 256 * 2**20
+
+
+def _read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
+    """A ``.json`` file: an array of objects (``[{"id": …, "text": …}, …]``), or JSON Lines under that
+    name (BigQuery and others export newline-delimited JSON as ``.json``), told apart by the first character."""
+    with open_binary(path, compressed) as fh:
+        reject, encoding = _open_table(source, fh, "JSON")
+        if reject:
+            yield reject
+            return
+        head = fh.read(65536).decode(encoding, "replace").lstrip("\ufeff \t\r\n")
+        if head[:1] == "{" and _one_object_per_line(head):
+            yield from _read_jsonl(source, path, compressed, opts)
+            return
+        if head[:1] not in ("[", "{"):
+            yield Reject(source, "file", f"starts with {head[:1]!r}: neither a JSON array of objects nor JSON "
+                                         "Lines (one object per line)", E_BAD_JSON)
+            return
+        fh.seek(0)
+        data = fh.read(JSON_ARRAY_BYTES + 1)
+    if len(data) > JSON_ARRAY_BYTES:
+        yield Reject(source, "file", f"a JSON array of over {JSON_ARRAY_BYTES:,} bytes, too large to read whole; make "
+                                     f"it JSON Lines (jq -c '.[]' {path.name} > records.jsonl) and read that",
+                     E_TOO_LARGE)
+        return
+    try:
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError as err:
+        yield Reject(source, f"byte {err.start}", _invalid_encoding(encoding), E_ENCODING)
+        return
+    try:
+        items = json.loads(text, parse_int=_json_int)
+    except RecursionError:
+        yield Reject(source, "file", "invalid JSON: nested too deeply", E_BAD_JSON)
+        return
+    except json.JSONDecodeError as err:
+        yield Reject(source, f"line {err.lineno}, column {err.colno}", f"invalid JSON: {err.msg[:120]}", E_BAD_JSON)
+        return
+    except ValueError as err:
+        yield Reject(source, "file", f"invalid JSON: {str(err)[:120]}", E_BAD_JSON)
+        return
+    if isinstance(items, dict):  # one pretty-printed object: a record, or records under one of its keys
+        yield _json_object(source, path, items, opts)
+        return
+    for i, obj in enumerate(items):
+        pos = f"[{i}]"
+        if isinstance(obj, dict):
+            yield record_from_mapping(source, pos, f"{source}{pos}", obj, opts)
+        else:
+            yield Reject(source, pos, f"a JSON {type(obj).__name__}, not an object", E_BAD_JSON)
+
+
+def _one_object_per_line(head: str) -> bool:
+    """Whether a file that starts with "{" is JSON Lines: its first line is a whole JSON object (a first
+    line longer than the head read is taken to be one)."""
+    first, newline, _ = head.partition("\n")
+    if not newline:
+        return True
+    try:
+        return isinstance(json.loads(first), dict)
+    except ValueError:  # also RecursionError's cousin, a nesting deeper than one line shows
+        return False
+
+
+def _json_object(source: str, path: Path, obj: dict[str, Any], opts: ReadOptions) -> Record | Reject:
+    """A ``.json`` file holding one object: a record when it has the text field, else a reject that names
+    the key holding the records and the command that extracts them."""
+    if opts.text_field in obj:
+        return record_from_mapping(source, "file", source, obj, opts)
+    arrays = [str(k) for k, v in obj.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
+    hint = (f"; the records look to be under {arrays[0]!r}: jq -c '.[{json.dumps(arrays[0])}][]' {path.name} > "
+            "records.jsonl, then read that" if arrays else "; name the text field with --text-field")
+    return Reject(source, "file", f"a JSON object without a {opts.text_field!r} field, not an array of "
+                                  f"records{hint}", E_MISSING_COLUMN)
 
 
 #: Field separators a CSV header is tried with, in order: Excel writes ";" where "," is the decimal mark.

@@ -713,7 +713,8 @@ def test_tsv_and_ndjson_are_read_as_csv_and_jsonl(tmp_path):
 @pytest.mark.parametrize("name, says", [
     ("r.jsonl.bz2", "compressed with bzip2 (.bz2), which is not read; decompress it, or compress it with gzip (.gz)"),
     ("corpus.zip", "compressed with zip (.zip)"),
-    ("r.doc", "unknown extension '.doc'; supported: .csv, .htm, .html, .jsonl, .markdown, .md, .ndjson, .parquet"),
+    ("r.doc", "unknown extension '.doc'; supported: .csv, .htm, .html, .json, .jsonl, .markdown, .md, .ndjson, "
+              ".parquet"),
 ])
 def test_an_unread_format_says_what_to_do(tmp_path, name, says):
     p = write(tmp_path, name, b"x")
@@ -727,6 +728,50 @@ def test_a_web_address_is_a_usage_error_saying_how_to_read_it(url):
     with pytest.raises(InputError) as e:
         check_inputs([url], ReadOptions())
     assert e.value.code == E_NOT_FOUND and "never goes online: copy it here first" in str(e.value)
+
+
+JSON_ROWS = [{"id": "a", "text": "We care."}, {"id": "b", "text": ""}, 5, {"text": "You get refunds."}]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_json_array_of_records_is_read_with_item_positions(tmp_path, encoding):
+    p = write(tmp_path, "arr.json", json.dumps(JSON_ROWS, indent=2).encode(encoding))
+    items = read(p)
+    assert [(r.id, r.text) for r in records(items)] == [("a", "We care."), (f"{p}[3]", "You get refunds.")]
+    assert [(r.position, r.code) for r in rejects(items)] == [("[1]", E_EMPTY_TEXT), ("[2]", E_BAD_JSON)]
+
+
+def test_json_lines_named_json_are_read_as_json_lines(tmp_path):
+    # BigQuery and others export newline-delimited JSON as .json
+    p = write(tmp_path, "nd.json", "".join(json.dumps(r) + "\n" for r in JSON_ROWS if isinstance(r, dict)))
+    assert [(r.position, getattr(r, "text", None)) for r in read(p)] == [
+        ("line 1", "We care."), ("line 2", None), ("line 3", "You get refunds.")]
+
+
+def test_json_single_object_is_one_record_and_a_wrapper_object_names_its_array(tmp_path):
+    one = write(tmp_path, "one.json", '{\n  "id": "x",\n  "text": "We care."\n}\n')
+    assert [(r.id, r.position) for r in read(one)] == [("x", "file")]
+    wrapped = write(tmp_path, "wrapped.json", '{\n  "shop": "L",\n  "reviews": [{"id": "r1", "text": "It broke."}]\n}')
+    [r] = read(wrapped)
+    assert_reject(r, wrapped, "file", E_MISSING_COLUMN, """under 'reviews': jq -c '.["reviews"][]' wrapped.json""")
+
+
+@pytest.mark.parametrize("data, position, says", [
+    ('[{"id": "a", "text": "x"},\n {"id": "b", "text": "y"\n]', "line 3, column 1", "invalid JSON: Expecting ','"),
+    ('"just a string"', "file", "neither a JSON array of objects nor JSON Lines"),
+    ("[]", "file", "no records: an empty array"),
+])
+def test_json_that_is_not_records_is_one_reject_with_its_position(tmp_path, data, position, says):
+    p = write(tmp_path, "x.json", data)
+    [r] = read(p)
+    assert r.position == position and says in r.reason
+
+
+def test_json_array_too_large_to_read_whole_says_how_to_make_json_lines(tmp_path, monkeypatch):
+    monkeypatch.setattr("nlp.io.JSON_ARRAY_BYTES", 100)
+    p = write(tmp_path, "big.json", json.dumps([{"text": "We care about you."}] * 20))
+    [r] = read(p)
+    assert_reject(r, p, "file", E_TOO_LARGE, "make it JSON Lines (jq -c '.[]' big.json > records.jsonl)")
 
 
 def test_a_named_broken_link_is_a_usage_error_saying_so(tmp_path):
