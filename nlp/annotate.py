@@ -35,6 +35,7 @@ def usable_cpus() -> int:
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
 
+
 _CUTS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"), re.compile(r"\s+"))
 
 
