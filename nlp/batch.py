@@ -207,6 +207,8 @@ def _plan_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
 def prepare_output(out: Path, plan: dict[str, Any], resume: bool) -> set[int]:
     """Create or check the output directory; return the shards already committed."""
     plan_path = out / PLAN_FILE
+    if str(out) == "-":  # not a directory named "-": shards are files, they cannot stream to stdout
+        raise UsageError("--output -: a batch run writes Parquet shards into a directory; name one", code=E_OUTPUT)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--output {out}: exists and is not a directory", code=E_OUTPUT)
     if resume:

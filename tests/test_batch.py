@@ -277,3 +277,13 @@ def test_threads_per_worker_share_the_cpus_this_process_may_use():
 
     cpus = usable_cpus()  # the affinity, not os.cpu_count(): a container on 2 of 64 cores gets 2
     assert threads_per_worker(1) == cpus and threads_per_worker(cpus) == 1 and threads_per_worker(10 * cpus) == 1
+
+
+def test_output_dash_is_refused_not_made_a_directory_named_dash(tmp_path, monkeypatch):
+    from nlp.batch import prepare_output
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as e:
+        prepare_output(Path("-"), {}, resume=False)
+    assert e.value.code == E_OUTPUT and "writes Parquet shards into a directory" in str(e.value)
+    assert not (tmp_path / "-").exists()
