@@ -210,20 +210,25 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
                                  "--rejects" if rejects else "--output's rejects file": rejects_path})
         tmp = output.with_name(output.name + ".part")
         shown = 0
-        with contextlib.ExitStack() as files:
-            rej = files.enter_context(rejects_path.open("w", encoding="utf-8"))
-            write = sys.stdout.buffer.write if to_stdout else files.enter_context(tmp.open("wb")).write
+        try:
+            with contextlib.ExitStack() as files:
+                rej = files.enter_context(rejects_path.open("w", encoding="utf-8"))
+                write = sys.stdout.buffer.write if to_stdout else files.enter_context(tmp.open("wb")).write
 
-            def on_reject(r):
-                nonlocal shown
-                rej.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
-                if shown < 10:
-                    _print_reject(r)
-                shown += 1
+                def on_reject(r):
+                    nonlocal shown
+                    rej.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
+                    if shown < 10:
+                        _print_reject(r)
+                    shown += 1
 
-            annotator, records = _annotate(inputs, cfg, opts, n_workers, on_reject)
-            for rec in records:
-                write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
+                annotator, records = _annotate(inputs, cfg, opts, n_workers, on_reject)
+                for rec in records:
+                    write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
+        except BaseException:  # a full disk, Ctrl-C: no half-written OUT.part left beside the output
+            if not to_stdout:
+                tmp.unlink(missing_ok=True)
+            raise
         if to_stdout:
             sys.stdout.flush()
         else:

@@ -14,6 +14,7 @@ from thinc.api import Config, ConfigValidationError
 from . import claims, complaints, perspective, promises, segment, themes  # noqa: F401  (register the factories without entry points)
 from .errors import E_BAD_SETTING, E_MISSING_SETTING, E_NO_SPACY_MODEL, ConfigError, ModelMissingError
 from .extensions import install_extensions
+from .io import bom_encoding
 from .rule_pipes import speed_up_attribute_ruler
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,19 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
     """Read the config (the packaged one by default), apply overrides, interpolate."""
     path = Path(path) if path else DEFAULT_CONFIG_PATH
+    if path.is_dir():
+        raise ConfigError(f"config {str(path)!r} is a directory; give the config file, e.g. {path / 'config.cfg'}")
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist; omit --config to use the packaged one")
+    data = path.read_bytes()
+    encoding = bom_encoding(data)  # Notepad saves with a byte-order mark
     try:
-        cfg = Config().from_disk(path, overrides=overrides or {}, interpolate=True)
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"config {str(path)!r}: byte {err.start} is not {encoding.upper()}; save the file as "
+                          "UTF-8") from None
+    try:
+        cfg = Config().from_str(text, overrides=overrides or {}, interpolate=True)
     except Exception as err:  # confection raises several types for bad keys/values
         detail = "; ".join(" ".join(line.split()) for line in str(err).splitlines() if line.strip())
         raise ConfigError(f"cannot read config {str(path)!r}: {detail}") from None

@@ -167,6 +167,22 @@ def test_a_write_failing_mid_run_is_one_coded_line_not_a_traceback(capsys):
     assert "[E127] out.jsonl: No space left on device" in " ".join(capsys.readouterr().err.split())
 
 
+def test_a_run_stopped_mid_way_leaves_no_part_file(tmp_path, monkeypatch):
+    import nlp.cli
+
+    def annotate_then_fill_the_disk(paths, cfg, opts, workers, on_reject):
+        def records():
+            yield {"id": "a"}
+            raise OSError(28, "No space left on device", str(tmp_path / "o.jsonl.part"))
+        return None, records()
+
+    monkeypatch.setattr(nlp.cli, "_annotate", annotate_then_fill_the_disk)  # the failure, not the models, is faked
+    (tmp_path / "a.txt").write_text("We care.", encoding="utf-8")
+    result = invoke(["annotate", tmp_path / "a.txt", "--output", tmp_path / "o.jsonl"])
+    assert result.exit_code == 1 and "[E127]" in result.stderr and "No space left on device" in result.stderr
+    assert not (tmp_path / "o.jsonl.part").exists() and not (tmp_path / "o.jsonl").exists()
+
+
 def test_annotate_only_bad_inputs_writes_rejects_and_reconciles(tmp_path):
     (tmp_path / "e.jsonl").write_bytes(b"\n")
     (tmp_path / "u.txt").write_bytes(b"fine\ncaf\xe9\n")

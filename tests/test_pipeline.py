@@ -262,6 +262,23 @@ def test_a_copy_of_the_packaged_config_loads(tmp_path):
     assert load_config(copy) == load_config()
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_config_saved_with_a_byte_order_mark_loads(tmp_path, encoding):
+    # what Windows Notepad writes ("UTF-8 with BOM", "Unicode")
+    copy = tmp_path / "notepad.cfg"
+    copy.write_bytes(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8").replace("\n", "\r\n").encode(encoding))
+    assert load_config(copy) == load_config()
+
+
+def test_a_config_that_is_a_directory_or_not_utf8_says_so(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory; give the config file"):
+        load_config(tmp_path)
+    latin = tmp_path / "latin.cfg"
+    latin.write_bytes(b"# caf\xe9\n" + DEFAULT_CONFIG_PATH.read_bytes())
+    with pytest.raises(ConfigError, match="byte 5 is not UTF-8; save the file as UTF-8"):
+        load_config(latin)
+
+
 def test_component_settings_may_be_left_to_the_factory_defaults(tmp_path):
     """Components take missing settings from their factories' default_config: not required."""
     cfg = load_config(_packaged_without(tmp_path, "second_opinion_below ="))
