@@ -22,7 +22,7 @@ from .claims import lip_service_verdict
 from .corpus import iter_documents, load_perspective_corpus, load_promise_corpus, split_of
 from .errors import E_BAD_LABELS, E_BAD_TASK, E_NOT_FOUND, InputError, UsageError
 from .heads import PERSPECTIVE_LABELS
-from .io import ReadOptions, Reject, check_inputs, read_inputs
+from .io import ReadOptions, Reject, check_inputs, format_of, read_inputs
 from .metrics import binary_metrics, classification_metrics, macro_f1_interval
 from .perspective import perspective_probabilities
 from .pipeline import PROJECT_ROOT, base_pipes, project_path
@@ -84,9 +84,9 @@ def load_labelled_file(path: str, text_field: str = "text", label_field: str = "
     """Texts and labels from a JSONL or CSV file; rows with a bad label are returned as rejects."""
     opts = ReadOptions(text_field=text_field)
     check_inputs([path], opts)
-    if Path(path).suffix.lower() not in {".jsonl", ".csv"}:
-        raise InputError(f"{path}: labelled data must be .jsonl or .csv with {text_field!r} and "
-                         f"{label_field!r} fields", code=E_BAD_LABELS)
+    if format_of(Path(path))[0] not in {".jsonl", ".json", ".csv"}:  # .tsv, .ndjson and .gz too
+        raise InputError(f"{path}: labelled data must be .jsonl, .json or .csv (each also .gz) with {text_field!r} "
+                         f"and {label_field!r} fields", code=E_BAD_LABELS)
     texts, labels, rejects = [], [], []
     for item in read_inputs([path], opts):
         if isinstance(item, Reject):

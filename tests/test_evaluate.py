@@ -101,9 +101,20 @@ def test_a_file_with_no_usable_rows_is_a_usage_error(tmp_path):
 def test_a_txt_file_is_an_input_error(tmp_path):
     path = tmp_path / "gold.txt"
     path.write_text("We are great.\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"\.jsonl or \.csv") as info:
+    with pytest.raises(InputError, match=r"\.jsonl, \.json or \.csv") as info:
         load_labelled_file(str(path))
     assert info.value.code == E_BAD_LABELS
+
+
+def test_labelled_tsv_and_json_array_are_read(tmp_path):
+    tsv = tmp_path / "gold.tsv"
+    tsv.write_text("text\tlabel\nWe are great.\tcompany\nYou save 10%.\tcustomer\n", encoding="utf-8")
+    arr = tmp_path / "gold.json"
+    arr.write_text(json.dumps([{"text": "We are great.", "label": "company"}, {"text": "You save 10%.",
+                                                                                "label": "customer"}]))
+    for path in (tsv, arr):
+        texts, labels, rejects = load_labelled_file(str(path))
+        assert (labels, rejects) == (["company", "customer"], [])
 
 
 def test_a_missing_file_is_an_input_error(tmp_path):
