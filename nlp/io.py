@@ -128,6 +128,23 @@ def check_inputs(paths: list[str], opts: ReadOptions) -> None:
             raise InputError(f"{p}: {unknown_format(ext)}", code=E_UNKNOWN_EXT)
         if ext == ".csv" and not compressed:
             _check_csv_header(path, opts)
+        elif ext == ".parquet" and not compressed:
+            _check_parquet_columns(path, opts)
+
+
+def _check_parquet_columns(path: Path, opts: ReadOptions) -> None:
+    """A Parquet file without the text column is a usage error before any work, as a CSV's is; a file
+    that is not Parquet at all is left to the reader's reject."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        columns = pq.read_schema(path).names
+    except (pa.ArrowException, OSError):
+        return
+    if opts.text_field not in columns:
+        raise InputError(f"{path}: no {opts.text_field!r} column (columns: {', '.join(columns) or 'none'}); name "
+                         "the text column with --text-field", code=E_MISSING_COLUMN)
 
 
 def missing_reason(arg: str) -> str:
@@ -436,6 +453,9 @@ def _read_document(source: str, data: bytes, ext: str, opts: ReadOptions) -> Ite
 
 def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reject | None:
     """The checks every record's text passes, whatever its format."""
+    if isinstance(text, bytes):  # binary that json_safe could not read as UTF-8
+        return Reject(source, position, f"field {opts.text_field!r} is binary data that is not UTF-8 text",
+                      E_ENCODING)
     if not isinstance(text, str):
         return Reject(source, position, f"field {opts.text_field!r} is {type(text).__name__}, not a string",
                       E_BAD_FIELD)
@@ -803,7 +823,8 @@ def _read_parquet(source: str, path: Path, compressed: bool, opts: ReadOptions) 
                     if isinstance(obj, str):
                         yield Reject(source, f"row {row}", obj, E_TOO_LARGE)
                     else:
-                        yield record_from_mapping(source, f"row {row}", f"{source}:{row}", json_safe(obj), opts)
+                        yield record_from_mapping(source, f"row {row}", f"{source}:{row}",
+                                                  json_safe(obj, opts.text_field), opts)
             except (pa.ArrowException, OSError) as err:
                 where = f"rows {row + 1}-{end}" if end > row else f"after row {row}"
                 yield Reject(source, where, f"unreadable Parquet data in row group {group + 1} "
@@ -869,13 +890,24 @@ def _oversized_rows(batch, opts: ReadOptions) -> dict[int, str]:
     return found
 
 
-def json_safe(obj: dict[str, Any]) -> dict[str, Any]:
-    """Values JSON can carry: dates, decimals and bytes from Parquet become strings."""
-    text = obj.get("text")
+def json_safe(obj: dict[str, Any], text_field: str = "text") -> dict[str, Any]:
+    """Values JSON can carry: dates, decimals and bytes from Parquet become strings. Bytes that are UTF-8
+    become that text: writers that store strings as plain BINARY (older Hive, Impala) are common."""
+    obj = {k: _utf8_or_bytes(v) for k, v in obj.items()}
+    text = obj.get(text_field)
     safe = json.loads(json.dumps(obj, default=str, ensure_ascii=False))
-    if "text" in obj and not isinstance(text, str):
-        safe["text"] = text  # keep the wrong type visible to check_text
+    if text_field in obj and not isinstance(text, str):
+        safe[text_field] = text  # keep the wrong type visible to check_text
     return safe
+
+
+def _utf8_or_bytes(value: Any) -> Any:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    return value
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

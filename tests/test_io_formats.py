@@ -139,6 +139,29 @@ def test_parquet_without_text_column_is_a_reject_naming_the_columns(tmp_path):
     assert r.code == E_MISSING_COLUMN and "body" in r.reason and "--text-field" in r.reason
 
 
+def test_parquet_without_text_column_is_a_usage_error_before_any_work(tmp_path):
+    from nlp.errors import InputError
+
+    p = write_parquet(tmp_path / "n.parquet", pa.table({"id": ["a"], "body": ["x"]}))
+    with pytest.raises(InputError) as e:
+        check_inputs([str(p)], ReadOptions())
+    assert e.value.code == E_MISSING_COLUMN and "(columns: id, body)" in str(e.value)
+    check_inputs([str(p)], ReadOptions(text_field="body"))
+
+
+def test_parquet_strings_stored_as_plain_binary_are_read_as_utf8(tmp_path):
+    # older Hive and Impala write strings as BINARY without the UTF8 annotation: all of them were rejected
+    t = pa.table({"rid": pa.array([b"1", b"2", b"3"], pa.binary()),
+                  "body": pa.array([b"We care.", "Caf\xe9.".encode("latin-1"), "Caf\u00e9 refund.".encode()], pa.binary()),
+                  "blob": pa.array([b"\xff\x00", b"ok", b"x"], pa.binary())})
+    p = write_parquet(tmp_path / "b.parquet", t)
+    items = read(p, ReadOptions(id_field="rid", text_field="body"))
+    assert [(r.id, r.text, r.meta) for r in items if isinstance(r, Record)] == [
+        ("1", "We care.", {"blob": "b'\\xff\\x00'"}), ("3", "Caf\u00e9 refund.", {"blob": "x"})]
+    [bad] = [r for r in items if isinstance(r, Reject)]
+    assert bad.position == "row 2" and "binary data that is not UTF-8 text" in bad.reason
+
+
 def test_corrupt_parquet_is_a_reject(tmp_path):
     p = tmp_path / "c.parquet"
     p.write_bytes(b"PAR1 definitely not parquet")
