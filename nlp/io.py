@@ -239,18 +239,20 @@ def _check_csv_header(path: Path, opts: ReadOptions) -> None:
     encoding = bom_encoding(head)
     if encoding == "utf-8" and NUL in head:
         return  # binary: reported as a reject by the reader
-    first = head.decode(encoding, "replace").lstrip("\ufeff").splitlines()[0] if head else ""
-    delimiter = csv_delimiter(first, opts.text_field)
-    if delimiter is None:
-        columns = next(csv.reader([first]), [])
-        raise InputError(f"{path}: line 1: no {opts.text_field!r} column (columns: "
+    lines = head.decode(encoding, "replace").lstrip("\ufeff").splitlines() or [""]
+    declared = EXCEL_SEP.match(lines[0])  # Excel's "sep=;" line: the header is the next one
+    at = 2 if declared else 1
+    first = lines[at - 1] if len(lines) >= at else ""
+    delimiter = declared.group(1) if declared else csv_delimiter(first, opts.text_field)
+    columns = next(csv.reader([first], delimiter=delimiter or ","), [])
+    if opts.text_field not in columns:
+        raise InputError(f"{path}: line {at}: no {opts.text_field!r} column (columns: "
                          f"{', '.join(columns) or 'none'}); name the text column with --text-field",
                          code=E_MISSING_COLUMN)
-    columns = next(csv.reader([first], delimiter=delimiter), [])
     for name, option in ((opts.text_field, "--text-field"), (opts.id_field, "--id-field")):
         places = [i + 1 for i, column in enumerate(columns) if column == name]
         if len(places) > 1:  # which one holds the text? Taking either would drop the other in silence
-            raise InputError(f"{path}: line 1: the column {name!r} appears {len(places)} times (columns "
+            raise InputError(f"{path}: line {at}: the column {name!r} appears {len(places)} times (columns "
                              f"{', '.join(map(str, places))}); rename all but one, or name another with {option}",
                              code=E_MISSING_COLUMN)
 
@@ -683,6 +685,8 @@ def _json_object(source: str, path: Path, obj: dict[str, Any], opts: ReadOptions
                                   f"records{hint}", E_MISSING_COLUMN)
 
 
+#: The first line Excel writes to name a CSV file's separator (``sep=;``), before the header.
+EXCEL_SEP = re.compile(r'^"?sep=(.)"?\r?\n?$')
 #: Field separators a CSV header is tried with, in order: Excel writes ";" where "," is the decimal mark.
 CSV_DELIMITERS = (",", ";", "\t", "|")
 
@@ -746,19 +750,25 @@ def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
         csv.field_size_limit(limit)  # never reached: lines() keeps every row under it
         rows = lines()
         first = next(rows, "")
-        reader = csv.reader(itertools.chain([first], rows), delimiter=csv_delimiter(first, opts.text_field) or ",")
+        declared = EXCEL_SEP.match(first)
+        if declared:  # Excel's "sep=;" line names the separator; the header is the next line
+            first, skipped, delimiter = next(rows, ""), 1, declared.group(1)
+            row_chars[0] = 0
+        else:
+            skipped, delimiter = 0, csv_delimiter(first, opts.text_field) or ","
+        reader = csv.reader(itertools.chain([first], rows), delimiter=delimiter)
         try:
             header = next(reader)
         except (csv.Error, StopIteration) as err:
-            yield Reject(source, "line 1", f"unreadable CSV header: {err}", E_BAD_JSON)
+            yield Reject(source, f"line {1 + skipped}", f"unreadable CSV header: {err}", E_BAD_JSON)
             return
         row_chars[0] = 0
         header = distinct_columns(header)
         if opts.text_field not in header:  # also checked up front by check_inputs
-            yield Reject(source, "line 1", f"no {opts.text_field!r} column", E_MISSING_COLUMN)
+            yield Reject(source, f"line {1 + skipped}", f"no {opts.text_field!r} column", E_MISSING_COLUMN)
             return
         while True:
-            line_before = reader.line_num + 1
+            line_before = reader.line_num + 1 + skipped
             try:
                 row = next(reader)
             except StopIteration:
@@ -769,7 +779,7 @@ def _read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
             finally:
                 row_chars[0] = 0
             pos = f"line {line_before}"
-            long_lines = [n for n in too_long if line_before <= n <= reader.line_num]
+            long_lines = [n for n in too_long if line_before <= n <= reader.line_num + skipped]
             if long_lines:
                 where = "" if long_lines[0] == line_before else f" by line {long_lines[0]}"
                 yield _too_long(source, pos, f"row is over the limit of {limit:,} characters{where}", opts)

@@ -602,6 +602,17 @@ def test_a_charset_in_plain_text_is_not_a_declaration(tmp_path):
     assert r.code == E_ENCODING
 
 
+def test_csv_with_excels_sep_line_uses_that_separator_and_keeps_file_line_numbers(tmp_path):
+    p = write(tmp_path, "x.csv", "sep=;\r\nid;text\r\n1;We care, always.\r\n2;\r\n3;You get refunds.\r\n")
+    check_inputs([p], ReadOptions())
+    items = read(p)
+    assert [(r.id, r.text) for r in records(items)] == [("1", "We care, always."), ("3", "You get refunds.")]
+    assert_reject(rejects(items)[0], p, "line 4", E_EMPTY_TEXT)
+    bad = write(tmp_path, "y.csv", "sep=;\nid;body\n1;x\n")
+    with pytest.raises(InputError, match="line 2: no 'text' column \\(columns: id, body\\)"):
+        check_inputs([bad], ReadOptions())
+
+
 def test_csv_repeated_text_or_id_column_is_a_usage_error(tmp_path):
     p = write(tmp_path, "twice.csv", "id,text,note,text\n1,first,x,second\n")
     with pytest.raises(InputError) as err:
