@@ -81,7 +81,7 @@ def evaluate_sentences(nlp: Language, cfg, texts: list[str], labels: list[str]) 
 
 def load_labelled_file(path: str, text_field: str = "text", label_field: str = "label"
                        ) -> tuple[list[str], list[str], list[Reject]]:
-    """Texts and labels from a JSONL or CSV file; rows with a bad label are returned as rejects."""
+    """Texts and labels from a JSONL, JSON or CSV file; rows with a bad label are returned as rejects."""
     opts = ReadOptions(text_field=text_field)
     check_inputs([path], opts)
     if format_of(Path(path))[0] not in {".jsonl", ".json", ".csv"}:  # .tsv, .ndjson and .gz too
