@@ -486,7 +486,7 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
     reject = check_text(source, position, text, opts)
     if reject:
         return reject
-    broken = _surrogate_field(obj)
+    broken = _surrogate_field(obj, skip=opts.text_field)  # the text was checked just above
     if broken is not None:  # JSON's "\ud83d" without its pair: no output format can write it
         return Reject(source, position, f"field {broken!r} contains unpaired surrogates (invalid Unicode)",
                       E_ENCODING)
@@ -560,6 +560,19 @@ def _too_long(source: str, position: str, what: str, opts: ReadOptions) -> Rejec
     return Reject(source, position, _too_long_reason(what, opts), E_TOO_LARGE)
 
 
+def _parse_json(text: str) -> tuple[Any, tuple[int, int] | None, str]:
+    """``(value, None, "")``, or ``(None, (line, column) or None, the problem)`` for text that is not JSON:
+    a syntax error, a nesting deeper than Python's recursion, or a number too long to convert."""
+    try:
+        return json.loads(text, parse_int=_json_int), None, ""
+    except RecursionError:
+        return None, None, "invalid JSON: nested too deeply"
+    except json.JSONDecodeError as err:
+        return None, (err.lineno, err.colno), f"invalid JSON: {err.msg[:120]}"
+    except ValueError as err:  # _json_int's refusal
+        return None, None, f"invalid JSON: {str(err)[:120]}"
+
+
 def _read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
     with open_binary(path, compressed) as fh:
         reject, encoding = _open_table(source, fh, "JSON Lines")
@@ -589,16 +602,9 @@ def _read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) ->
                 except UnicodeDecodeError as err:
                     yield Reject(source, f"{pos}, byte {err.start}", _invalid_encoding(encoding), E_ENCODING)
                     continue
-            try:
-                obj = json.loads(line.rstrip("\r\n"), parse_int=_json_int)
-            except RecursionError:
-                yield Reject(source, pos, "invalid JSON: nested too deeply", E_BAD_JSON)
-                continue
-            except json.JSONDecodeError as err:  # the column is the file line's; the message alone follows
-                yield Reject(source, f"{pos}, column {err.colno}", f"invalid JSON: {err.msg[:120]}", E_BAD_JSON)
-                continue
-            except ValueError as err:
-                yield Reject(source, pos, f"invalid JSON: {str(err)[:120]}", E_BAD_JSON)
+            obj, where, problem = _parse_json(line.rstrip("\r\n"))
+            if problem:  # the column is the file line's
+                yield Reject(source, f"{pos}, column {where[1]}" if where else pos, problem, E_BAD_JSON)
                 continue
             if not isinstance(obj, dict):
                 yield Reject(source, pos, f"a JSON {type(obj).__name__}, not an object", E_BAD_JSON)
@@ -630,8 +636,8 @@ def _read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> 
         fh.seek(0)
         data = fh.read(JSON_ARRAY_BYTES + 1)
     if len(data) > JSON_ARRAY_BYTES:
-        yield Reject(source, "file", f"a JSON array of over {JSON_ARRAY_BYTES:,} bytes, too large to read whole; make "
-                                     f"it JSON Lines (jq -c '.[]' {path.name} > records.jsonl) and read that",
+        yield Reject(source, "file", f"a JSON document of over {JSON_ARRAY_BYTES:,} bytes, too large to read whole; "
+                                     f"make it JSON Lines (jq -c '.[]' {path.name} > records.jsonl) and read that",
                      E_TOO_LARGE)
         return
     try:
@@ -639,16 +645,9 @@ def _read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> 
     except UnicodeDecodeError as err:
         yield Reject(source, f"byte {err.start}", _invalid_encoding(encoding), E_ENCODING)
         return
-    try:
-        items = json.loads(text, parse_int=_json_int)
-    except RecursionError:
-        yield Reject(source, "file", "invalid JSON: nested too deeply", E_BAD_JSON)
-        return
-    except json.JSONDecodeError as err:
-        yield Reject(source, f"line {err.lineno}, column {err.colno}", f"invalid JSON: {err.msg[:120]}", E_BAD_JSON)
-        return
-    except ValueError as err:
-        yield Reject(source, "file", f"invalid JSON: {str(err)[:120]}", E_BAD_JSON)
+    items, where, problem = _parse_json(text)
+    if problem:
+        yield Reject(source, f"line {where[0]}, column {where[1]}" if where else "file", problem, E_BAD_JSON)
         return
     if isinstance(items, dict):  # one pretty-printed object: a record, or records under one of its keys
         yield _json_object(source, path, items, opts)
@@ -662,15 +661,11 @@ def _read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> 
 
 
 def _one_object_per_line(head: str) -> bool:
-    """Whether a file that starts with "{" is JSON Lines: its first line is a whole JSON object (a first
-    line longer than the head read is taken to be one)."""
+    """Whether a file that starts with "{" is JSON Lines: its first line closes the object it opens (a
+    pretty-printed object's first line ends with "{" or ","). A first line longer than the head read is
+    taken to be a record; a broken one is the JSON Lines reader's reject for that line alone."""
     first, newline, _ = head.partition("\n")
-    if not newline:
-        return True
-    try:
-        return isinstance(json.loads(first), dict)
-    except ValueError:  # also RecursionError's cousin, a nesting deeper than one line shows
-        return False
+    return not newline or first.rstrip().endswith("}")
 
 
 def _json_object(source: str, path: Path, obj: dict[str, Any], opts: ReadOptions) -> Record | Reject:
@@ -927,9 +922,9 @@ def _has_surrogates(s: str) -> bool:
     return bool(_SURROGATE.search(s))
 
 
-def _surrogate_field(obj: dict[str, Any]) -> str | None:
-    """The first field whose name or value (nested lists and objects included) holds a lone surrogate,
-    shown with the surrogate escaped; None when there is none."""
+def _surrogate_field(obj: dict[str, Any], skip: str = "") -> str | None:
+    """The first field but ``skip`` whose name or value (nested lists and objects included) holds a lone
+    surrogate, shown with the surrogate escaped; None when there is none."""
     def bad(value: Any) -> bool:  # a walk with a stack: JSON may nest deeper than Python's recursion limit
         stack = [value]
         while stack:
@@ -944,7 +939,7 @@ def _surrogate_field(obj: dict[str, Any]) -> str | None:
                 stack.extend(item)
         return False
     for key, value in obj.items():
-        if bad(key) or bad(value):
+        if key != skip and (bad(key) or bad(value)):
             return key.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(key, str) else str(key)
     return None
 

@@ -759,6 +759,14 @@ def test_json_lines_named_json_are_read_as_json_lines(tmp_path):
         ("line 1", "We care."), ("line 2", None), ("line 3", "You get refunds.")]
 
 
+def test_json_lines_named_json_with_a_broken_first_line_lose_that_line_only(tmp_path):
+    deep = '{"a": ' + "[" * 20000 + "]" * 20000 + "}"  # nested past Python's recursion: no traceback either
+    p = write(tmp_path, "nd.json", deep + '\n{"text": "We care."}\n')
+    bad, good = read(p)
+    assert_reject(bad, p, "line 1", E_BAD_JSON, "nested too deeply")
+    assert good.text == "We care."
+
+
 def test_json_single_object_is_one_record_and_a_wrapper_object_names_its_array(tmp_path):
     one = write(tmp_path, "one.json", '{\n  "id": "x",\n  "text": "We care."\n}\n')
     assert [(r.id, r.position) for r in read(one)] == [("x", "file")]
