@@ -390,30 +390,30 @@ def decode_text(source: str, data: bytes, declared: str | None = None) -> tuple[
     """UTF-8 (BOM allowed), UTF-16 or UTF-32 with a byte-order mark, or a reject that says where the
     first bad byte is. ``declared`` (an HTML page's charset) is used when the bytes are not UTF-8."""
     encoding = bom_encoding(data)
-    if encoding != "utf-8":
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as err:
-            return None, Reject(source, f"byte {err.start}", f"invalid {encoding.upper()} ({err.reason}); "
-                                                             "re-save the file as UTF-8", E_ENCODING)
-        if not text.strip():
-            return None, Reject(source, "file", "empty file: no text to analyse", E_EMPTY_FILE)
-        return text, None
-    if not data.strip():
-        return None, Reject(source, "file", "empty file: no text to analyse", E_EMPTY_FILE)
-    nul = data.find(b"\x00", 0, 65536)
-    if nul >= 0:
-        return None, Reject(source, f"byte {nul}", binary_reason(data[:65536], "give a text, HTML, markdown, "
-                                                                               "JSONL or CSV file"), E_BINARY)
+    if encoding == "utf-8":
+        nul = data.find(b"\x00", 0, 65536)
+        if nul >= 0 and data.strip():
+            return None, Reject(source, f"byte {nul}", binary_reason(data[:65536], "give a text, HTML, markdown, "
+                                                                                   "JSONL or CSV file"), E_BINARY)
     try:
-        return data.decode("utf-8-sig"), None
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as err:
-        if declared and declared.replace("_", "-") not in ("utf-8", "utf8"):
+        if encoding == "utf-8" and declared and declared.replace("_", "-") not in ("utf-8", "utf8"):
             return _decode_declared(source, data, declared)
-        line = data.count(b"\n", 0, err.start) + 1
-        return None, Reject(source, f"line {line}, byte {err.start}",
-                            f"invalid UTF-8 (byte 0x{data[err.start]:02x}); re-save the file as UTF-8",
-                            E_ENCODING)
+        return None, _undecodable(source, data, err, encoding.upper(), lines=encoding == "utf-8")
+    if not text.strip():
+        return None, Reject(source, "file", "empty file: no text to analyse", E_EMPTY_FILE)
+    return text, None
+
+
+def _undecodable(source: str, data: bytes, err: UnicodeDecodeError, name: str, lines: bool = True,
+                 note: str = "") -> Reject:
+    """The reject of bytes that are not ``name``: the line (in encodings where a newline is one byte) and
+    the byte where it breaks, the byte's value, and the fix."""
+    line = data.count(b"\n", 0, err.start) + 1
+    where = f"line {line}, byte {err.start}" if lines else f"byte {err.start}"
+    return Reject(source, where, f"invalid {name} (byte 0x{data[err.start]:02x}){note}; re-save the file as UTF-8",
+                  E_ENCODING)
 
 
 def _decode_declared(source: str, data: bytes, declared: str) -> tuple[str | None, Reject | None]:
@@ -428,10 +428,7 @@ def _decode_declared(source: str, data: bytes, declared: str) -> tuple[str | Non
     try:
         return data.decode(declared), None
     except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        return None, Reject(source, f"line {line}, byte {err.start}",
-                            f"invalid {info.name} (byte 0x{data[err.start]:02x}), the charset the page declares; "
-                            "re-save the file as UTF-8", E_ENCODING)
+        return None, _undecodable(source, data, err, info.name, note=", the charset the page declares")
 
 
 def _read_document(source: str, data: bytes, ext: str, opts: ReadOptions) -> Iterator[Record | Reject]:
