@@ -707,11 +707,24 @@ def bench(docs: int = typer.Option(2000, "--docs", min=2, help="Documents in the
     _run(work)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """A handler that writes to ``sys.stderr`` as it is when a line is logged, not as it was when the
+    handler was made: a command run in-process (a test runner, a notebook) swaps stderr and closes it."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ sets it; the property above wins
+        pass
+
+
 def _log_to_stderr() -> None:
     """The CLI, not the library, decides where log lines go: progress and warnings to stderr."""
     logger = logging.getLogger("nlp")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)

@@ -470,3 +470,23 @@ def test_evaluate_learning_curve_prints_a_row_per_model_for_the_chosen_set(tmp_p
         assert row in text
     as_json = json.loads(invoke([*args, "--json"]).stdout)
     assert list(as_json) == ["twcs company replies vs customer tweets: learning curve (2-fold)"]
+
+
+def test_log_lines_go_to_the_stderr_of_the_moment(monkeypatch):
+    # a command run in-process (CliRunner, a notebook) gets a stderr that is swapped and closed after it;
+    # a handler holding the first one made every later log line a "--- Logging error ---" traceback
+    import io
+    import logging
+    import sys
+
+    from nlp.cli import _log_to_stderr
+
+    logger = logging.getLogger("nlp")
+    monkeypatch.setattr(logger, "handlers", [])
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    _log_to_stderr()
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("nlp.batch").warning("after the swap")
+    assert "after the swap" in second.getvalue()
