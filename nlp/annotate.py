@@ -21,8 +21,8 @@ from thinc.api import Config
 
 from .baselines import pronoun_words
 from .errors import ConfigError
-from .io import Record, Reject
 from .perspective_features import WE, I
+from .records import Record, Reject
 from .scores import document_scores
 
 log = logging.getLogger(__name__)

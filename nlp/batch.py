@@ -163,7 +163,7 @@ def estimate_records(files: list[str]) -> int | None:
 
                 total += pq.ParquetFile(f).metadata.num_rows
             elif ext in (".jsonl", ".csv"):
-                from .io import open_binary
+                from .decoding import open_binary
 
                 with open_binary(Path(f), compressed) as fh:
                     total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))

@@ -191,7 +191,7 @@ def _swap_encoder(nlp: Any, encoder: SentenceEncoder) -> None:
 def _job(name: str, corpus: Path, workdir: Path, config: Config, n_docs: int) -> dict[str, Any]:
     """One contender's work (run inside its own process)."""
     from .annotate import record_dict
-    from .io import Record
+    from .records import Record
 
     start = time.perf_counter()
     if name == "naive":

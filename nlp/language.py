@@ -11,7 +11,7 @@ from typing import Sequence
 from spacy.util import registry
 
 from .errors import E_LANGUAGE
-from .io import Record, Reject
+from .records import Record, Reject
 
 
 class LanguageScreen:

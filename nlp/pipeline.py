@@ -12,9 +12,9 @@ from spacy.language import Language
 from thinc.api import Config, ConfigValidationError
 
 from . import claims, complaints, perspective, promises, segment, themes  # noqa: F401  (register the factories without entry points)
+from .decoding import bom_encoding
 from .errors import E_BAD_SETTING, E_MISSING_SETTING, E_NO_SPACY_MODEL, ConfigError, ModelMissingError
 from .extensions import install_extensions
-from .io import bom_encoding
 from .rule_pipes import speed_up_attribute_ruler
 
 log = logging.getLogger(__name__)

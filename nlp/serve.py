@@ -26,17 +26,8 @@ from .errors import (
     LipserviceError,
     UsageError,
 )
-from .io import (
-    FORMAT_ALIASES,
-    SUPPORTED_EXTS,
-    TABLE_EXTS,
-    ReadOptions,
-    Record,
-    Reject,
-    format_of,
-    record_from_mapping,
-    unknown_format,
-)
+from .io import FORMAT_ALIASES, SUPPORTED_EXTS, TABLE_EXTS, format_of, unknown_format
+from .records import ReadOptions, Record, Reject, record_from_mapping
 
 log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'lipservice[serve]'"

@@ -8,6 +8,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+FIFTY_MB = 50 * 1024 * 1024
+
 
 @pytest.fixture(scope="session")
 def cfg():
@@ -37,3 +39,47 @@ def doc_before(nlp, component: str, text: str):
             break
         doc = proc(doc)
     return doc
+
+
+def write(tmp_path, name: str, data: bytes | str) -> str:
+    """A file of ``data`` (text as UTF-8) in ``tmp_path``; its path as the readers take it."""
+    p = tmp_path / name
+    p.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return str(p)
+
+
+def read(path, opts=None) -> list:
+    """Every record and reject the readers yield for one file."""
+    from nlp.io import read_inputs
+
+    return list(read_inputs([str(path)], opts))
+
+
+def records(items) -> list:
+    from nlp.records import Record
+
+    return [i for i in items if isinstance(i, Record)]
+
+
+def rejects(items) -> list:
+    from nlp.records import Reject
+
+    return [i for i in items if isinstance(i, Reject)]
+
+
+def assert_reject(item, source: str, position: str, code: str, reason_has: str = ""):
+    """``item`` is a reject of ``source`` at ``position`` with ``code``, and prints as one line."""
+    from nlp.records import Reject, describe_position
+
+    assert isinstance(item, Reject), item
+    assert item.source == source
+    assert item.position == position
+    assert item.code == code
+    assert item.reason.strip()
+    assert reason_has.lower() in item.reason.lower()
+    # the one-line form printed to the terminal names file, position and reason
+    line = describe_position(item)
+    assert line == f"{source}: {position}: {item.reason}"
+    assert "\n" not in line
+    assert set(item.to_json()) >= {"source", "position", "reason"}
+    return item

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from nlp.annotate import Annotator, split_pieces
-from nlp.io import Record, Reject
+from nlp.records import Record, Reject
 
 TEXT = ("We are the leading bank in Wales. Customers come first.\n\n"
         "We will refund you within 48 hours. Free returns within 30 days.\n\n"

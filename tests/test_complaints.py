@@ -87,7 +87,7 @@ def test_the_threshold_is_configurable(nlp, docs):
 
 def test_contract_fields_and_record_scores(nlp):
     from nlp.annotate import Annotator
-    from nlp.io import Record
+    from nlp.records import Record
 
     [rec] = list(Annotator(nlp).annotate([Record("r", MIXED)], lambda r: None))
     s_praise, s_complaint = rec["sentences"]

@@ -19,7 +19,7 @@ from nlp.evaluate import (
     mission_examples,
     twcs_examples,
 )
-from nlp.io import Reject
+from nlp.records import Reject
 
 COMPLAINT = ("@AcmeAirHelp my flight was cancelled and I have been on hold for two hours. "
              "I want my money back, this is ridiculous!")

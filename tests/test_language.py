@@ -4,8 +4,8 @@ from __future__ import annotations
 from spacy.util import registry
 
 from nlp.errors import E_LANGUAGE
-from nlp.io import Record
 from nlp.language import LanguageScreen
+from nlp.records import Record
 
 FRENCH = "Nous livrons vos colis en 24 heures ou vous êtes remboursé, sans condition et sans frais cachés."
 GERMAN = "Unser Kundendienst ist rund um die Uhr für Sie da und beantwortet jede Anfrage innerhalb einer Stunde."

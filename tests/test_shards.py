@@ -65,7 +65,7 @@ def test_write_atomic_leaves_no_temporary_file(tmp_path):
 
 def test_annotate_output_fits_the_schema(nlp):
     from nlp.annotate import Annotator
-    from nlp.io import Record
+    from nlp.records import Record
 
     [out] = list(Annotator(nlp).annotate([Record("a", "We guarantee delivery within 24 hours. Customers come "
                                                       "first at Acme.")], lambda r: None))

@@ -1,0 +1,163 @@
+"""CSV and TSV read into records: the separator found from the header (or Excel's ``sep=`` line),
+quoted cells over lines, repeated columns kept, and every bad row a reject with its file line.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+from pathlib import Path
+from typing import Iterator
+
+from .decoding import (
+    NUL,
+    UNDECODABLE,
+    bom_encoding,
+    bounded_lines,
+    invalid_encoding,
+    line_limit,
+    open_binary,
+    open_table,
+    too_long,
+)
+from .errors import E_BAD_FIELD, E_BAD_JSON, E_ENCODING, E_MISSING_COLUMN, InputError
+from .records import ReadOptions, Record, Reject, has_surrogates, record_from_mapping
+
+
+def check_csv_header(path: Path, opts: ReadOptions) -> None:
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    if not head.strip():
+        return  # an empty file is a reject row, not a usage error
+    encoding = bom_encoding(head)
+    if encoding == "utf-8" and NUL in head:
+        return  # binary: reported as a reject by the reader
+    lines = head.decode(encoding, "replace").lstrip("\ufeff").splitlines() or [""]
+    declared = EXCEL_SEP.match(lines[0])  # Excel's "sep=;" line: the header is the next one
+    at = 2 if declared else 1
+    first = lines[at - 1] if len(lines) >= at else ""
+    delimiter = declared.group(1) if declared else csv_delimiter(first, opts.text_field)
+    columns = next(csv.reader([first], delimiter=delimiter or ","), [])
+    if opts.text_field not in columns:
+        raise InputError(f"{path}: line {at}: no {opts.text_field!r} column (columns: "
+                         f"{', '.join(columns) or 'none'}); name the text column with --text-field",
+                         code=E_MISSING_COLUMN)
+    for name, option in ((opts.text_field, "--text-field"), (opts.id_field, "--id-field")):
+        places = [i + 1 for i, column in enumerate(columns) if column == name]
+        if len(places) > 1:  # which one holds the text? Taking either would drop the other in silence
+            raise InputError(f"{path}: line {at}: the column {name!r} appears {len(places)} times (columns "
+                             f"{', '.join(map(str, places))}); rename all but one, or name another with {option}",
+                             code=E_MISSING_COLUMN)
+
+
+EXCEL_SEP = re.compile(r'^"?sep=(.)"?\r?\n?$')
+#: Field separators a CSV header is tried with, in order: Excel writes ";" where "," is the decimal mark.
+CSV_DELIMITERS = (",", ";", "\t", "|")
+
+
+def csv_delimiter(header_line: str, text_field: str) -> str | None:
+    """The first of ``CSV_DELIMITERS`` that makes ``text_field`` one of the header's columns, or None."""
+    for delimiter in CSV_DELIMITERS:
+        if text_field in next(csv.reader([header_line], delimiter=delimiter), []):
+            return delimiter
+    return None
+
+
+def distinct_columns(header: list[str]) -> list[str]:
+    """Column names made unique as pandas does (``tag``, ``tag.1``, …), so that a repeated column's
+    values are all kept in the record's meta. The first of a repeated name keeps it."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in header:
+        unique = name
+        while unique in seen:
+            seen[name] += 1
+            unique = f"{name}.{seen[name]}"
+        seen.setdefault(name, 0)
+        seen[unique] = 0
+        out.append(unique)
+    return out
+
+
+def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
+    with open_binary(path, compressed) as raw:
+        reject, encoding = open_table(source, raw, "CSV")
+        if reject:
+            yield reject
+            return
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+                                errors="surrogateescape" if encoding == "utf-8" else UNDECODABLE, newline="")
+        limit = line_limit(opts.max_chars)
+        over_limit: list[int] = []  # lines where a row went over the limit; the row is rejected there
+        row_chars = [0]  # characters of the row being read, reset by the loop below after each row
+
+        def lines() -> Iterator[str]:
+            """The file's lines for the csv reader, a row never over ``limit`` characters. A row that
+            would be is ended there (its quoted cell closed) and the rest of the cell is skipped
+            to its closing quote, as empty lines, so line numbers stay those of the file."""
+            skipping = False
+            for lineno, line, _ in bounded_lines(text.readline, limit):
+                if skipping:
+                    skipping = line is None or line.count('"') % 2 == 0
+                    yield "\n"
+                elif line is None or row_chars[0] + len(line) > limit:
+                    over_limit.append(lineno)
+                    if row_chars[0]:  # a row spans lines only inside a quoted cell
+                        skipping = line is None or line.count('"') % 2 == 0
+                        yield '"\n'
+                    else:
+                        yield "\n"
+                else:
+                    row_chars[0] += len(line)
+                    yield line
+
+        csv.field_size_limit(limit)  # never reached: lines() keeps every row under it
+        rows = lines()
+        first = next(rows, "")
+        declared = EXCEL_SEP.match(first)
+        if declared:  # Excel's "sep=;" line names the separator; the header is the next line
+            first, skipped, delimiter = next(rows, ""), 1, declared.group(1)
+            row_chars[0] = 0
+        else:
+            skipped, delimiter = 0, csv_delimiter(first, opts.text_field) or ","
+        reader = csv.reader(itertools.chain([first], rows), delimiter=delimiter)
+        try:
+            header = next(reader)
+        except (csv.Error, StopIteration) as err:
+            yield Reject(source, f"line {1 + skipped}", f"unreadable CSV header: {err}", E_BAD_JSON)
+            return
+        row_chars[0] = 0
+        header = distinct_columns(header)
+        if opts.text_field not in header:  # also checked up front by check_inputs
+            yield Reject(source, f"line {1 + skipped}", f"no {opts.text_field!r} column", E_MISSING_COLUMN)
+            return
+        while True:
+            line_before = reader.line_num + 1 + skipped
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as err:
+                yield Reject(source, f"line {line_before}", f"malformed CSV row: {err}", E_BAD_JSON)
+                continue
+            finally:
+                row_chars[0] = 0
+            pos = f"line {line_before}"
+            long_lines = [n for n in over_limit if line_before <= n <= reader.line_num + skipped]
+            if long_lines:
+                where = "" if long_lines[0] == line_before else f" by line {long_lines[0]}"
+                yield too_long(source, pos, f"row is over the limit of {limit:,} characters{where}", opts)
+                continue
+            if not any(cell.strip() for cell in row):
+                continue  # blank line
+            if any(has_surrogates(cell) for cell in row):
+                yield Reject(source, pos, invalid_encoding(encoding), E_ENCODING)
+                continue
+            if len(row) != len(header):
+                yield Reject(source, pos, f"row has {len(row)} fields, header has {len(header)}", E_BAD_FIELD)
+                continue
+            yield record_from_mapping(source, pos, f"{source}:{line_before}", dict(zip(header, row)), opts)
+
+
+#: Decoded bytes of one Parquet batch the reader aims for; a batch has 1 to 1,024 rows.

@@ -1,0 +1,167 @@
+"""Bytes into text, within bounds: byte-order marks, binary files, a page's declared charset, and
+lines read without holding one over the limit. Every failure is a reject that says where.
+"""
+from __future__ import annotations
+
+import codecs
+import gzip
+import re
+from pathlib import Path
+from typing import AnyStr, BinaryIO, Callable, Iterator
+
+from .errors import E_BINARY, E_EMPTY_FILE, E_ENCODING, E_TOO_LARGE
+from .records import ReadOptions, Reject
+
+NUL = b"\x00"
+#: Byte-order marks of the Unicode encodings read besides UTF-8, longest first (UTF-32 LE's starts with
+#: UTF-16 LE's). Windows tools write them: PowerShell 5's ``>``, Notepad's "Unicode", Excel's "Unicode Text".
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+#: The decoding error handler of UTF-16/32 streams: an undecodable unit becomes a lone surrogate,
+#: which the readers reject with the record's position (``surrogateescape`` cannot do this for them).
+UNDECODABLE = "lipservice-undecodable"
+codecs.register_error(UNDECODABLE, lambda err: ("\udcff", err.end))
+
+
+def open_binary(path: Path, compressed: bool) -> BinaryIO:
+    """The file's bytes, decompressed on the fly when it is gzipped."""
+    return gzip.open(path, "rb") if compressed else path.open("rb")
+
+
+def bom_encoding(head: bytes) -> str:
+    """The encoding a file's first bytes announce with a byte-order mark: utf-32, utf-16, or utf-8
+    (with or without its mark). Python's utf-16/utf-32 codecs read the mark and the byte order."""
+    return next((name for bom, name in BOMS if head.startswith(bom)), "utf-8")
+
+
+_PRINTABLE = frozenset(b"\t\n\r" + bytes(range(0x20, 0x7F)))
+
+
+def binary_reason(head: bytes, what: str) -> str:
+    """Why a file with a NUL byte is refused: UTF-16 text without a byte-order mark (ASCII-range text
+    with a NUL in every other byte) gets a fix of its own, anything else is binary."""
+    def mostly(part: bytes, ok) -> bool:
+        return sum(map(ok, part)) >= 0.9 * len(part)
+
+    for text, zeros in ((head[0::2], head[1::2]), (head[1::2], head[0::2])):  # little-, then big-endian
+        if len(head) >= 8 and mostly(zeros, lambda b: b == 0) and mostly(text, _PRINTABLE.__contains__):
+            return "looks like UTF-16 text without a byte-order mark; re-save the file as UTF-8"
+    return f"binary file (NUL byte), {what}"
+
+
+#: A page's ``<meta charset>`` or ``http-equiv`` declaration, looked for in its first ``CHARSET_PRESCAN`` bytes.
+HTML_CHARSET = re.compile(rb"<meta[^>]{0,512}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_:.-]{1,40})", re.IGNORECASE)
+CHARSET_PRESCAN = 4096
+#: Labels that browsers read as another encoding (WHATWG Encoding): a page "in Latin-1" is windows-1252.
+CHARSET_ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252",
+                   "l1": "cp1252", "ascii": "cp1252", "us-ascii": "cp1252", "windows-1252": "cp1252"}
+#: Python codecs that are no page's charset (escape formats, no-op and failing codecs).
+NOT_PAGE_CHARSETS = {"unicode-escape", "raw-unicode-escape", "undefined", "punycode", "idna"}
+
+
+def html_charset(data: bytes) -> str | None:
+    """The encoding an HTML page declares in its first bytes, as Python names it, or None. UTF-16 is
+    read as UTF-8, as browsers do: a page in UTF-16 has a byte-order mark instead."""
+    found = HTML_CHARSET.search(data, 0, CHARSET_PRESCAN)
+    if not found:
+        return None
+    label = found.group(1).decode("ascii").lower()
+    return None if label.startswith("utf-16") else CHARSET_ALIASES.get(label, label)
+
+
+def decode_text(source: str, data: bytes, declared: str | None = None) -> tuple[str | None, Reject | None]:
+    """UTF-8 (BOM allowed), UTF-16 or UTF-32 with a byte-order mark, or a reject that says where the
+    first bad byte is. ``declared`` (an HTML page's charset) is used when the bytes are not UTF-8."""
+    encoding = bom_encoding(data)
+    if encoding == "utf-8":
+        nul = data.find(b"\x00", 0, 65536)
+        if nul >= 0 and data.strip():
+            return None, Reject(source, f"byte {nul}", binary_reason(data[:65536], "give a text, HTML, markdown, "
+                                                                                   "JSONL or CSV file"), E_BINARY)
+    try:
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError as err:
+        if encoding == "utf-8" and declared and declared.replace("_", "-") not in ("utf-8", "utf8"):
+            return _decode_declared(source, data, declared)
+        return None, _undecodable(source, data, err, encoding.upper(), lines=encoding == "utf-8")
+    if not text.strip():
+        return None, Reject(source, "file", "empty file: no text to analyse", E_EMPTY_FILE)
+    return text, None
+
+
+def _undecodable(source: str, data: bytes, err: UnicodeDecodeError, name: str, lines: bool = True,
+                 note: str = "") -> Reject:
+    """The reject of bytes that are not ``name``: the line (in encodings where a newline is one byte) and
+    the byte where it breaks, the byte's value, and the fix."""
+    line = data.count(b"\n", 0, err.start) + 1
+    where = f"line {line}, byte {err.start}" if lines else f"byte {err.start}"
+    return Reject(source, where, f"invalid {name} (byte 0x{data[err.start]:02x}){note}; re-save the file as UTF-8",
+                  E_ENCODING)
+
+
+def _decode_declared(source: str, data: bytes, declared: str) -> tuple[str | None, Reject | None]:
+    """A page's bytes in the charset it declares, or a reject naming the charset and the bad byte."""
+    try:
+        info = codecs.lookup(declared)
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True) or info.name in NOT_PAGE_CHARSETS:
+        return None, Reject(source, "file", f"not UTF-8, and the page declares charset {declared!r}, which "
+                                            "is not known; re-save the file as UTF-8", E_ENCODING)
+    try:
+        return data.decode(declared), None
+    except UnicodeDecodeError as err:
+        return None, _undecodable(source, data, err, info.name, note=", the charset the page declares")
+
+
+def open_table(source: str, fh: BinaryIO, what: str) -> tuple[Reject | None, str]:
+    """An empty or binary table file is one reject; otherwise rewind and return its encoding."""
+    head = fh.read(65536)
+    if not head.strip() and not fh.read(1):
+        return Reject(source, "file", "empty file: no records", E_EMPTY_FILE), ""
+    encoding = bom_encoding(head)
+    if encoding == "utf-8" and NUL in head:
+        return Reject(source, f"byte {head.find(NUL)}", binary_reason(head, f"not {what}"), E_BINARY), ""
+    fh.seek(0)
+    return None, encoding
+
+
+def invalid_encoding(encoding: str) -> str:
+    return f"invalid {encoding.upper()}; re-save the file as UTF-8"
+
+
+LINE_ENDS = ("\n", "\r", b"\n")  # a text reader with newline="" also ends a line at a lone "\r"
+
+
+def line_limit(max_chars: int) -> int:
+    """The longest line a table file may have: a text of ``max_chars`` characters written as JSON
+    escapes (up to 12 bytes each), plus 1 MiB for the other fields. Longer lines are not read into memory."""
+    return 12 * max_chars + 2**20
+
+
+def bounded_lines(readline: Callable[[int], AnyStr], limit: int) -> Iterator[tuple[int, AnyStr | None, int]]:
+    """``(line number, line, length)`` from ``readline``; ``line`` is None for a line over ``limit``,
+    whose rest is skipped in 1 MiB steps: a gzipped or broken file with one line of gigabytes
+    costs no more memory than a line at the limit."""
+    lineno = 0
+    while True:
+        line = readline(limit + 1)
+        if not line:
+            return
+        lineno += 1
+        if len(line) > limit and line[-1:] not in LINE_ENDS:
+            length = len(line)
+            while line and line[-1:] not in LINE_ENDS:
+                line = readline(2**20)
+                length += len(line)
+            yield lineno, None, length
+            continue
+        yield lineno, line, len(line)
+
+
+def too_long_reason(what: str, opts: ReadOptions) -> str:
+    return f"{what}, the most a record with a text of {opts.max_chars:,} characters can take (raise lipservice.max_chars)"
+
+
+def too_long(source: str, position: str, what: str, opts: ReadOptions) -> Reject:
+    return Reject(source, position, too_long_reason(what, opts), E_TOO_LARGE)

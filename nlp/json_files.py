@@ -1,0 +1,147 @@
+"""JSON Lines (``.jsonl``) and JSON (``.json``: an array of records, JSON Lines under that name, or
+one object) read into records; a broken line is that line's reject and reading goes on.
+"""
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+from .decoding import UNDECODABLE, bounded_lines, invalid_encoding, line_limit, open_binary, open_table, too_long
+from .errors import E_BAD_JSON, E_ENCODING, E_MISSING_COLUMN, E_TOO_LARGE
+from .records import ReadOptions, Record, Reject, has_surrogates, record_from_mapping
+
+#: The most digits a JSON integer may have (Python's limit on converting digits to int).
+JSON_INT_DIGITS = sys.get_int_max_str_digits() or 4300
+
+
+def _json_int(digits: str) -> int:
+    """A JSON integer, refused past ``JSON_INT_DIGITS`` digits with a message for the user."""
+    if len(digits.lstrip("-")) > JSON_INT_DIGITS:
+        raise ValueError(f"a number of {len(digits):,} digits (at most {JSON_INT_DIGITS:,})")
+    return int(digits)
+
+
+def _parse_json(text: str) -> tuple[Any, tuple[int, int] | None, str]:
+    """``(value, None, "")``, or ``(None, (line, column) or None, the problem)`` for text that is not JSON:
+    a syntax error, a nesting deeper than Python's recursion, or a number too long to convert."""
+    try:
+        return json.loads(text, parse_int=_json_int), None, ""
+    except RecursionError:
+        return None, None, "invalid JSON: nested too deeply"
+    except json.JSONDecodeError as err:
+        return None, (err.lineno, err.colno), f"invalid JSON: {err.msg[:120]}"
+    except ValueError as err:  # _json_int's refusal
+        return None, None, f"invalid JSON: {str(err)[:120]}"
+
+
+def read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
+    with open_binary(path, compressed) as fh:
+        reject, encoding = open_table(source, fh, "JSON Lines")
+        if reject:
+            yield reject
+            return
+        limit = line_limit(opts.max_chars)
+        # UTF-8 is decoded line by line, so that a bad byte is one line's reject; UTF-16/32 by a text reader
+        readline = fh.readline if encoding == "utf-8" else io.TextIOWrapper(
+            fh, encoding=encoding, errors=UNDECODABLE, newline="").readline
+        for lineno, raw, length in bounded_lines(readline, limit):
+            if raw is None:
+                unit = "bytes" if encoding == "utf-8" else "characters"
+                yield too_long(source, f"line {lineno}", f"line is {length:,} {unit}, over the limit of {limit:,}", opts)
+                continue
+            if not raw.strip():
+                continue  # blank lines are not records
+            pos = f"line {lineno}"
+            if isinstance(raw, str):
+                line = raw
+                if has_surrogates(line):
+                    yield Reject(source, pos, invalid_encoding(encoding), E_ENCODING)
+                    continue
+            else:
+                try:
+                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+                except UnicodeDecodeError as err:
+                    yield Reject(source, f"{pos}, byte {err.start}", invalid_encoding(encoding), E_ENCODING)
+                    continue
+            obj, where, problem = _parse_json(line.rstrip("\r\n"))
+            if problem:  # the column is the file line's
+                yield Reject(source, f"{pos}, column {where[1]}" if where else pos, problem, E_BAD_JSON)
+                continue
+            if not isinstance(obj, dict):
+                yield Reject(source, pos, f"a JSON {type(obj).__name__}, not an object", E_BAD_JSON)
+                continue
+            yield record_from_mapping(source, pos, f"{source}:{lineno}", obj, opts)
+
+
+#: The largest JSON array read (whole: a JSON array cannot be streamed without a parser of its own, and
+#: Python holds several times its bytes). Larger ones are refused with the command that makes JSON Lines.
+JSON_ARRAY_BYTES = 256 * 2**20
+
+
+def read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
+    """A ``.json`` file: an array of objects (``[{"id": …, "text": …}, …]``), or JSON Lines under that
+    name (BigQuery and others export newline-delimited JSON as ``.json``), told apart by the first character."""
+    with open_binary(path, compressed) as fh:
+        reject, encoding = open_table(source, fh, "JSON")
+        if reject:
+            yield reject
+            return
+        head = fh.read(65536).decode(encoding, "replace").lstrip("\ufeff \t\r\n")
+        if head[:1] == "{" and _one_object_per_line(head):
+            yield from read_jsonl(source, path, compressed, opts)
+            return
+        if head[:1] not in ("[", "{"):
+            yield Reject(source, "file", f"starts with {head[:1]!r}: neither a JSON array of objects nor JSON "
+                                         "Lines (one object per line)", E_BAD_JSON)
+            return
+        fh.seek(0)
+        data = fh.read(JSON_ARRAY_BYTES + 1)
+    if len(data) > JSON_ARRAY_BYTES:
+        yield Reject(source, "file", f"a JSON document of over {JSON_ARRAY_BYTES:,} bytes, too large to read whole; "
+                                     f"make it JSON Lines (jq -c '.[]' {path.name} > records.jsonl) and read that",
+                     E_TOO_LARGE)
+        return
+    try:
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError as err:
+        yield Reject(source, f"byte {err.start}", invalid_encoding(encoding), E_ENCODING)
+        return
+    items, where, problem = _parse_json(text)
+    if problem:
+        yield Reject(source, f"line {where[0]}, column {where[1]}" if where else "file", problem, E_BAD_JSON)
+        return
+    if isinstance(items, dict):  # one pretty-printed object: a record, or records under one of its keys
+        yield _json_object(source, path, items, opts)
+        return
+    for i, obj in enumerate(items):
+        pos = f"[{i}]"
+        if isinstance(obj, dict):
+            yield record_from_mapping(source, pos, f"{source}{pos}", obj, opts)
+        else:
+            yield Reject(source, pos, f"a JSON {type(obj).__name__}, not an object", E_BAD_JSON)
+
+
+def _one_object_per_line(head: str) -> bool:
+    """Whether a file that starts with "{" is JSON Lines: its first line closes the object it opens (a
+    pretty-printed object's first line ends with "{" or ","). A first line longer than the head read is
+    taken to be a record; a broken one is the JSON Lines reader's reject for that line alone."""
+    first, newline, _ = head.partition("\n")
+    return not newline or first.rstrip().endswith("}")
+
+
+def _json_object(source: str, path: Path, obj: dict[str, Any], opts: ReadOptions) -> Record | Reject:
+    """A ``.json`` file holding one object: a record when it has the text field, else a reject that names
+    the key holding the records and the command that extracts them."""
+    if opts.text_field in obj:
+        return record_from_mapping(source, "file", source, obj, opts)
+    arrays = [str(k) for k, v in obj.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
+    hint = (f"; the records look to be under {arrays[0]!r}: jq -c '.[{json.dumps(arrays[0])}][]' {path.name} > "
+            "records.jsonl, then read that" if arrays else "; name the text field with --text-field")
+    return Reject(source, "file", f"a JSON object without a {opts.text_field!r} field, not an array of "
+                                  f"records{hint}", E_MISSING_COLUMN)
+
+
+#: The first line Excel writes to name a CSV file's separator (``sep=;``), before the header.

@@ -1,0 +1,154 @@
+"""What the readers yield: a record, or a reject with its position, and the checks every record
+passes whatever its format (text present, a string, within ``max_chars``, valid Unicode).
+
+A record is ``{"id", "text", "kind", "source", "meta"}``; :mod:`nlp.io` reads files into them.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import E_BAD_FIELD, E_BINARY, E_EMPTY_TEXT, E_ENCODING, E_MISSING_COLUMN, E_TOO_LARGE
+
+KINDS = ("company", "review", "auto")
+
+
+@dataclass
+class Record:
+    id: str
+    text: str
+    kind: str = "auto"
+    source: str = ""
+    position: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Reject:
+    source: str
+    position: str
+    reason: str
+    code: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"source": self.source, "position": self.position, "reason": self.reason, "code": self.code}
+
+
+@dataclass
+class ReadOptions:
+    id_field: str = "id"
+    text_field: str = "text"
+    kind_field: str = "kind"
+    default_kind: str = "auto"
+    max_chars: int = 2_000_000
+    #: An HTML page is mostly markup (scripts, inline images): its bytes get their own bound.
+    max_html_bytes: int = 50_000_000
+
+    @classmethod
+    def from_config(cls, cfg: Any, **fields: Any) -> "ReadOptions":
+        """Options with the ``[lipservice]`` input bounds of ``cfg`` and the given fields."""
+        ls = cfg["lipservice"]
+        return cls(**{"max_chars": int(ls["max_chars"]), "max_html_bytes": int(ls["max_html_bytes"]), **fields})
+
+
+def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reject | None:
+    """The checks every record's text passes, whatever its format."""
+    if isinstance(text, bytes):  # binary that json_safe could not read as UTF-8
+        return Reject(source, position, f"field {opts.text_field!r} is binary data that is not UTF-8 text",
+                      E_ENCODING)
+    if not isinstance(text, str):
+        return Reject(source, position, f"field {opts.text_field!r} is {type(text).__name__}, not a string",
+                      E_BAD_FIELD)
+    if not text.strip():
+        return Reject(source, position, "empty text", E_EMPTY_TEXT)
+    if len(text) > opts.max_chars:
+        return Reject(source, position, over_max_chars(len(text), opts), E_TOO_LARGE)
+    if "\x00" in text:
+        return Reject(source, position, "text contains NUL bytes (binary data)", E_BINARY)
+    if has_surrogates(text):
+        return Reject(source, position, "text contains unpaired surrogates (invalid Unicode)", E_ENCODING)
+    return None
+
+
+def over_max_chars(chars: int, opts: ReadOptions) -> str:
+    return f"text is {chars:,} characters, over the limit of {opts.max_chars:,} (raise lipservice.max_chars)"
+
+
+def record_from_mapping(source: str, position: str, default_id: str, obj: dict, opts: ReadOptions
+                        ) -> Record | Reject:
+    """A record from one row/object (JSONL, CSV, Parquet, API), or a reject saying what is wrong."""
+    if opts.text_field not in obj:
+        return Reject(source, position, f"no {opts.text_field!r} field (fields: {', '.join(map(str, obj)) or 'none'}); "
+                                        "name it with --text-field", E_MISSING_COLUMN)
+    text = obj[opts.text_field]
+    reject = check_text(source, position, text, opts)
+    if reject:
+        return reject
+    broken = _surrogate_field(obj, skip=opts.text_field)  # the text was checked just above
+    if broken is not None:  # JSON's "\ud83d" without its pair: no output format can write it
+        return Reject(source, position, f"field {broken!r} contains unpaired surrogates (invalid Unicode)",
+                      E_ENCODING)
+    rid = obj.get(opts.id_field)
+    rid = default_id if rid is None or str(rid).strip() == "" else str(rid)
+    kind = obj.get(opts.kind_field)
+    kind = (kind.strip().lower() if isinstance(kind, str) else kind) or opts.default_kind  # " Review" is review
+    if kind not in KINDS:
+        return Reject(source, position, f"kind {kind!r} is not one of {', '.join(KINDS)}", E_BAD_FIELD)
+    meta = {k: v for k, v in obj.items() if k not in (opts.id_field, opts.text_field, opts.kind_field)}
+    return Record(id=rid, text=text, kind=kind, source=source, position=position, meta=meta)
+
+
+def json_safe(obj: dict[str, Any], text_field: str = "text") -> dict[str, Any]:
+    """Values JSON can carry: dates, decimals and bytes from Parquet become strings. Bytes that are UTF-8
+    become that text: writers that store strings as plain BINARY (older Hive, Impala) are common."""
+    obj = {k: _utf8_or_bytes(v) for k, v in obj.items()}
+    text = obj.get(text_field)
+    safe = json.loads(json.dumps(obj, default=str, ensure_ascii=False))
+    if text_field in obj and not isinstance(text, str):
+        safe[text_field] = text  # keep the wrong type visible to check_text
+    return safe
+
+
+def _utf8_or_bytes(value: Any) -> Any:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_surrogates(s: str) -> bool:
+    return bool(_SURROGATE.search(s))
+
+
+def _surrogate_field(obj: dict[str, Any], skip: str = "") -> str | None:
+    """The first field but ``skip`` whose name or value (nested lists and objects included) holds a lone
+    surrogate, shown with the surrogate escaped; None when there is none."""
+    def bad(value: Any) -> bool:  # a walk with a stack: JSON may nest deeper than Python's recursion limit
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                if has_surrogates(item):
+                    return True
+            elif isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+        return False
+    for key, value in obj.items():
+        if key != skip and (bad(key) or bad(value)):
+            return key.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(key, str) else str(key)
+    return None
+
+
+def describe_position(reject: Reject) -> str:
+    """``file.csv: line 7: reason`` — the one-line form printed to the terminal."""
+    return f"{reject.source}: {reject.position}: {reject.reason}"

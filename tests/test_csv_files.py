@@ -1,0 +1,192 @@
+"""nlp/csv_files.py: CSV and TSV into records: separators, quoted cells over lines, the header
+checked before any work, and every bad row a reject with its file line."""
+from __future__ import annotations
+
+import gzip
+import io
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import assert_reject, read, records, rejects, write
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlp.errors import (
+    E_BAD_FIELD,
+    E_BINARY,
+    E_EMPTY_TEXT,
+    E_ENCODING,
+    E_MISSING_COLUMN,
+    E_TOO_LARGE,
+    InputError,
+    UsageError,
+)
+from nlp.io import check_inputs
+from nlp.records import ReadOptions, Record, Reject
+
+
+def test_csv_embedded_newlines_and_quotes(tmp_path):
+    data = ('id,text,stars\n'
+            'r1,"She said ""great service""\nand then\nleft.",5\n'
+            'r2,"Commas, inside, quotes",4\n'
+            ',"No id, so file:line",3\n')
+    p = write(tmp_path, "reviews.csv", data)
+    r1, r2, r3 = read(p)
+    assert r1.text == 'She said "great service"\nand then\nleft.'
+    assert (r1.id, r1.position, r1.meta) == ("r1", "line 2", {"stars": "5"})
+    assert r2.text == "Commas, inside, quotes"
+    assert r2.position == "line 5"  # positions are physical lines, after the 3-line row
+    assert r3.id == f"{p}:6" and r3.position == "line 6"
+    assert [r.id for r in read(p)] == ["r1", "r2", f"{p}:6"]  # stable
+
+
+def test_csv_custom_text_and_id_columns_and_bom(tmp_path):
+    p = write(tmp_path, "custom.csv", "\ufeffreview_id,body,kind\nx9,I waited ages.,review\n"
+                                      "x10,We respond fast.,\n")
+    opts = ReadOptions(id_field="review_id", text_field="body", default_kind="company")
+    a, b = read(p, opts)
+    assert (a.id, a.text, a.kind) == ("x9", "I waited ages.", "review")
+    assert (b.id, b.text, b.kind) == ("x10", "We respond fast.", "company")
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_csv_separated_otherwise_is_read_by_its_header(tmp_path, sep):
+    """Excel in much of Europe writes ";"; the header that names the text column decides."""
+    rows = ["id", "text", "stars"], ["1", "We care, always.", "5"], ["2", f'"Late{sep} again."', "1"], ["3", "short"]
+    p = write(tmp_path, "sep.csv", "".join(sep.join(r) + "\n" for r in rows))
+    check_inputs([p], ReadOptions())
+    a, b, c = read(p)
+    assert (a.id, a.text, a.meta) == ("1", "We care, always.", {"stars": "5"})
+    assert b.text == f"Late{sep} again."
+    assert isinstance(c, Reject) and c.position == "line 4" and "2 fields, header has 3" in c.reason
+
+
+def test_csv_crlf_line_endings(tmp_path):
+    p = write(tmp_path, "crlf.csv", b"id,text\r\n1,First.\r\n2,\"Two\r\nlines.\"\r\n3,Third.\r\n")
+    items = read(p)
+    assert [r.id for r in items] == ["1", "2", "3"]
+    assert items[0].text == "First." and items[2].text == "Third."
+    assert "Two" in items[1].text and "lines." in items[1].text
+
+
+def test_csv_empty_text_and_short_row_are_rejects(tmp_path):
+    p = write(tmp_path, "gaps.csv", "id,text\n1,Good one.\n2,\n3,   \n4\n5,Another good one.\n")
+    items = read(p)
+    assert [type(i) for i in items] == [Record, Reject, Reject, Reject, Record]
+    assert_reject(items[1], p, "line 3", E_EMPTY_TEXT)
+    assert_reject(items[2], p, "line 4", E_EMPTY_TEXT)
+    assert_reject(items[3], p, "line 5", E_BAD_FIELD, "fields")
+
+
+def test_csv_row_with_invalid_utf8_other_rows_survive(tmp_path):
+    p = write(tmp_path, "enc.csv", b"id,text\n1,Caf\xc3\xa9 is fine.\n2,Caf\xe9 is not.\n3,Last row.\n")
+    a, bad, c = read(p)
+    assert a.text == "Café is fine." and c.text == "Last row."
+    assert_reject(bad, p, "line 3", E_ENCODING, "utf-8")
+
+
+def test_csv_without_text_column_reader_still_rejects_not_raises(tmp_path):
+    p = write(tmp_path, "nocol.csv", "id,body\n1,hello\n")
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_MISSING_COLUMN, "'text'")
+
+
+def test_csv_oversized_quoted_multiline_field_is_one_reject(tmp_path):
+    big = "a b c d\n" * 40_000  # 320 kB, over the 131072-char csv field limit for this max_chars
+    p = write(tmp_path, "bigcell.csv", f'id,text\n1,ok\n2,"{big}"\n3,after\n')
+    items = read(p, ReadOptions(max_chars=1000))
+    assert [type(i) for i in items] == [Record, Reject, Record]
+    assert items[2].text == "after"
+
+
+def test_binary_csv_passes_check_inputs_and_becomes_a_reject(tmp_path):
+    p = write(tmp_path, "b.csv", b"\x00\x01\x02")
+    check_inputs([p], ReadOptions())  # not a usage error
+    [r] = read(p)
+    assert r.code == E_BINARY
+
+
+def test_csv_with_excels_sep_line_uses_that_separator_and_keeps_file_line_numbers(tmp_path):
+    p = write(tmp_path, "x.csv", "sep=;\r\nid;text\r\n1;We care, always.\r\n2;\r\n3;You get refunds.\r\n")
+    check_inputs([p], ReadOptions())
+    items = read(p)
+    assert [(r.id, r.text) for r in records(items)] == [("1", "We care, always."), ("3", "You get refunds.")]
+    assert_reject(rejects(items)[0], p, "line 4", E_EMPTY_TEXT)
+    bad = write(tmp_path, "y.csv", "sep=;\nid;body\n1;x\n")
+    with pytest.raises(InputError, match="line 2: no 'text' column \\(columns: id, body\\)"):
+        check_inputs([bad], ReadOptions())
+
+
+def test_csv_repeated_text_or_id_column_is_a_usage_error(tmp_path):
+    p = write(tmp_path, "twice.csv", "id,text,note,text\n1,first,x,second\n")
+    with pytest.raises(InputError) as err:
+        check_inputs([p], ReadOptions())
+    assert err.value.code == E_MISSING_COLUMN and "'text' appears 2 times (columns 2, 4)" in str(err.value)
+
+
+def test_csv_repeated_other_columns_are_all_kept_in_meta(tmp_path):
+    p = write(tmp_path, "tags.csv", "id,text,tag,tag,tag\n1,We care.,a,b,c\n")
+    [r] = read(p)
+    assert r.meta == {"tag": "a", "tag.1": "b", "tag.2": "c"}
+
+
+def test_csv_line_over_the_line_limit_is_a_reject_and_reading_goes_on(tmp_path):
+    p = write(tmp_path, "long.csv", "id,text\na,Before.\nb," + "y" * 2**21 + "\nc,After.\n")
+    a, r, c = read(p, ReadOptions(max_chars=10))  # line limit 12 * 10 + 1 MiB
+    assert (a.text, c.text, c.position) == ("Before.", "After.", "line 4")
+    assert_reject(r, p, "line 3", E_TOO_LARGE, "over the limit")
+
+
+def test_csv_quoted_cell_spanning_lines_past_the_limit_is_one_reject(tmp_path):
+    """Many short lines inside one quoted cell: the row is cut at the limit, the rest of the
+    cell skipped to its closing quote, and the next row is read where the file has it."""
+    cell = ("x" * 999 + "\n") * 1200  # 1.2 MB over 1,200 lines, none of them long
+    p = write(tmp_path, "cell.csv", 'id,text\na,Before.\nb,"' + cell + '"\nc,After.\n')
+    a, r, c = read(p, ReadOptions(max_chars=10))
+    assert (a.text, c.text, c.position) == ("Before.", "After.", f"line {3 + 1200 + 1}")
+    assert_reject(r, p, "line 3", E_TOO_LARGE, "row is over the limit")
+    assert "by line" in r.reason
+
+
+def test_csv_without_text_column_is_a_usage_error(tmp_path):
+    p = write(tmp_path, "nocol.csv", "id,body,stars\n1,hello,5\n")
+    with pytest.raises(InputError) as exc:
+        check_inputs([p], ReadOptions())
+    e = exc.value
+    assert isinstance(e, UsageError) and e.exit_code == 2
+    assert e.code == E_MISSING_COLUMN
+    msg = str(e)
+    assert p in msg and "line 1" in msg and "'text'" in msg and "body" in msg
+    assert "--text-field" in msg  # says how to fix it
+    assert "\n" not in msg
+    check_inputs([p], ReadOptions(text_field="body"))  # naming the column fixes it
+
+
+def test_csv_header_check_handles_bom_and_quoted_names(tmp_path):
+    p = write(tmp_path, "q.csv", '\ufeff"id","text"\n1,hello\n')
+    check_inputs([p], ReadOptions())
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(st.text(max_size=40), st.text(max_size=200)), min_size=1, max_size=8),
+       cut=st.integers(min_value=0, max_value=400))
+def test_fuzz_csv_with_quotes_and_newlines_and_truncated_gzip(rows, cut):
+    import csv
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["id", "text"])
+    w.writerows(rows)
+    raw = buf.getvalue().encode("utf-8", "surrogatepass")
+    packed = gzip.compress(raw)
+    with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp) / "f.csv.gz"
+        full.write_bytes(packed)
+        items = read(full)  # rows whose cells are all blank are blank lines, not records
+        assert all(isinstance(i, (Record, Reject)) for i in items)
+        assert len([i for i in items if isinstance(i, Record)]) <= len(rows)
+        cut_file = Path(tmp) / "c.csv.gz"
+        cut_file.write_bytes(packed[:cut])
+        for item in read(cut_file):
+            assert isinstance(item, (Record, Reject))

@@ -1,0 +1,94 @@
+"""nlp/markup.py: HTML and Markdown into plain text, the main text of a page, hidden elements dropped."""
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlp import markup
+from nlp.markup import drop_hidden, extract_html, html_to_text, markdown_to_text
+
+PAGE = ("<html><head><title>Acme | About</title><link rel='canonical' href='https://acme.example/about'></head>"
+        "<body><nav><a href='/'>Home</a> | <a href='/shop'>Shop</a> | <a href='/contact'>Contact</a></nav>"
+        "<article><h1>About us</h1><p>We deliver your parcels within 24 hours, or your money back. Our drivers "
+        "call you 30 minutes before they arrive, so you never wait at home all day.</p><p>Customers come first "
+        "at Acme, and we mean it: every call is answered by a person within two minutes, every day.</p></article>"
+        "<footer>Copyright 2024 Acme Ltd. All rights reserved. Privacy | Terms | Cookies</footer></body></html>")
+
+
+def test_markdown_unclosed_brackets_stay_text_and_links_after_them_still_go():
+    """Brackets that open no link (a scraped page's noise) are left as they are; the link bound
+    of 1,000 characters of text and 4,000 of target keeps such a file linear to read."""
+    md = "[draft [v2 ![x see [our terms](https://x.example/t) and [a long one](" + "u" * 5000 + ")."
+    assert markdown_to_text(md) == "[draft [v2 ![x see our terms and [a long one](" + "u" * 5000 + ")."
+
+
+def test_markdown_heading_is_its_own_paragraph():
+    t = markdown_to_text("## Why us\nWe care.")
+    assert t.split("\n")[0] == "Why us"
+    assert "\n\n" in t  # the heading does not run into the next sentence
+    assert "We care." in t
+
+
+def test_markdown_emphasis_variants():
+    assert markdown_to_text("a **b** __c__ *d* _e_ `f`") == "a b c d e f"
+
+
+def test_markdown_keeps_intra_word_underscores():
+    assert markdown_to_text("Call get_user_name from x.") == "Call get_user_name from x."
+    # at word edges underscores are emphasis, as CommonMark renders them
+    assert markdown_to_text("Call __init__ now.") == "Call init now."
+
+
+def test_html_to_text_collapses_inline_whitespace_only():
+    t = html_to_text("<p>one\n   two\tthree</p><p>four</p>")
+    assert t == "one two three\n\nfour"
+
+
+def test_html_without_closing_head_keeps_body():
+    t = html_to_text("<html><head><title>T</title><body><p>Hello there.</p></body></html>")
+    assert t == "Hello there."
+
+
+def test_html_main_text_without_navigation_and_footer_and_page_meta():
+    text, meta = extract_html(PAGE)
+    paragraphs = text.split("\n\n")
+    assert paragraphs[0] == "About us"
+    assert any(p.startswith("We deliver your parcels") for p in paragraphs)
+    assert "Copyright" not in text and "Contact" not in text
+    assert meta["url"] == "https://acme.example/about"
+    assert meta["title"]
+    assert "filedate" not in meta  # today's date would make runs differ
+
+
+def test_a_page_of_far_too_much_text_is_not_given_to_trafilatura(monkeypatch):
+    import trafilatura
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("trafilatura was called")
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", refuse)
+    text, meta = extract_html("<p>" + "word " * 500 + "</p>", max_chars=1000)
+    assert len(text) > 2000 and meta == {}
+
+
+def test_main_paragraphs_match_lines_exactly_and_search_the_rest_within_a_budget(monkeypatch):
+    main_text = "About us\nWe deliver within 24 hours. Our drivers call ahead."
+    main = " ".join(main_text.split())
+    paragraphs = ["Home | Shop", "About us", "We deliver within 24 hours.", "Our drivers call ahead."]
+    assert markup._main_paragraphs(paragraphs, main_text, main) == paragraphs[1:]  # parts of a line are found
+    monkeypatch.setattr(markup, "SEARCH_BUDGET", 0)
+    assert markup._main_paragraphs(paragraphs, main_text, main) == ["About us"]  # exact lines need no search
+
+
+HIDDEN_PARTS = ["<p>a</p>", "<noscript>", "</noscript>", "<NOSCRIPT >", "</noscript >", "<template>",
+                "</template>", "<noscripts>", "text", "</TEMPLATE>"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(HIDDEN_PARTS), max_size=14))
+def test_drop_hidden_removes_what_the_lazy_regex_removed(parts):
+    """The linear scan gives what ``<(noscript|template)\\b.*?</\\1\\s*>`` gave, unclosed tags included."""
+    import re
+
+    markup = "".join(parts)
+    assert drop_hidden(markup) == re.sub(r"<(noscript|template)\b.*?</\1\s*>", "", markup, flags=re.S | re.I)

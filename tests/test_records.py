@@ -1,0 +1,77 @@
+"""nlp/records.py: the checks every record passes whatever its format (text field, type, kind,
+NUL bytes, lone surrogates), each failure a reject naming the field."""
+from __future__ import annotations
+
+import pytest
+from conftest import assert_reject, read, records, write
+
+from nlp.errors import (
+    E_BAD_FIELD,
+    E_BINARY,
+    E_EMPTY_TEXT,
+    E_ENCODING,
+    E_MISSING_COLUMN,
+)
+from nlp.records import Record
+
+
+def test_jsonl_missing_text_field(tmp_path):
+    p = write(tmp_path, "notext.jsonl", '{"id": "x", "body": "hello"}\n')
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_MISSING_COLUMN, "'text'")
+    assert "body" in r.reason  # says which fields there are
+
+
+@pytest.mark.parametrize("value", ['""', '"   \\n\\t "'])
+def test_jsonl_empty_text(tmp_path, value):
+    p = write(tmp_path, "empty_text.jsonl", '{"text": "fine"}\n{"text": ' + value + '}\n')
+    good, r = read(p)
+    assert isinstance(good, Record)
+    assert_reject(r, p, "line 2", E_EMPTY_TEXT, "empty text")
+
+
+@pytest.mark.parametrize("value, type_name", [("5", "int"), ("null", "NoneType"), ('["a"]', "list"),
+                                              ('{"a": 1}', "dict")])
+def test_jsonl_text_that_is_not_a_string(tmp_path, value, type_name):
+    p = write(tmp_path, "badtype.jsonl", '{"text": ' + value + '}\n')
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_BAD_FIELD, type_name)
+
+
+def test_jsonl_unknown_kind_is_a_reject(tmp_path):
+    p = write(tmp_path, "kind.jsonl", '{"text": "Hi.", "kind": "tweet"}\n')
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_BAD_FIELD, "tweet")
+
+
+def test_kind_is_read_whatever_its_case_and_spaces(tmp_path):
+    p = write(tmp_path, "k.csv", "id,text,kind\n1,We care.,Company\n2,It broke., review \n3,Hm.,\n")
+    assert [r.kind for r in read(p)] == ["company", "review", "auto"]
+
+
+def test_jsonl_text_with_nul_escape_is_a_reject(tmp_path):
+    p = write(tmp_path, "nul.jsonl", '{"text": "a\\u0000b"}\n')
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_BINARY, "nul")
+
+
+@pytest.mark.parametrize("line, field", [
+    ('{"id": "a\\ud800", "text": "Fine."}', "id"),
+    ('{"id": "a", "text": "Fine.", "tags": ["ok", {"deep": "x\\udc00"}]}', "tags"),
+    ('{"id": "a", "text": "Fine.", "k\\ud83d": 1}', "k\\ud83d"),
+])
+def test_jsonl_lone_surrogate_in_any_field_is_a_reject_naming_it(tmp_path, line, field):
+    # no output (JSON, Parquet) can write a lone surrogate: it would fail the run when written
+    p = write(tmp_path, "s.jsonl", line + '\n{"id": "b", "text": "Also fine."}\n')
+    items = read(p)
+    assert_reject(items[0], p, "line 1", E_ENCODING, f"field {field!r} contains unpaired surrogates")
+    assert [x.id for x in records(items)] == ["b"]
+
+
+def test_a_lone_surrogate_deep_in_nested_meta_is_found_without_recursion(tmp_path):
+    deep = "[" * 900 + '"x\\ud800"' + "]" * 900  # as deep as json.loads goes: no RecursionError on the walk
+    p = write(tmp_path, "deep.jsonl", '{"text": "Fine.", "m": ' + deep + '}\n{"text": "Also fine.", "m": '
+              + deep.replace("\\ud800", "") + "}\n")
+    items = read(p)
+    assert_reject(items[0], p, "line 1", E_ENCODING, "field 'm' contains unpaired surrogates")
+    assert [x.text for x in records(items)] == ["Also fine."]
