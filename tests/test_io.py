@@ -1,4 +1,5 @@
-"""nlp/io.py without models: readers, field mapping, ids, and every bad input as a Reject.
+"""nlp/io.py without models: documents and stdin, every format's dispatch, bad files as Rejects,
+and the checks and output preparation done before any work. Each table reader has its own test file.
 
 The contract under test: readers never raise for a bad record or a bad file they can
 report; they yield a Reject naming the source, a position and a reason, and go on.
