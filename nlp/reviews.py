@@ -21,7 +21,9 @@ from .themes import UNASSIGNED, DiscoveredTheme, cluster_terms, discover_themes
 _RATING = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(?:(?:/|out of|of)\s*(\d+(?:[.,]\d+)?))?\s*(?:stars?|★)?\s*$", re.I)
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y",
                  "%B %d %Y", "%b %d %Y", "%Y-%m", "%a %b %d %H:%M:%S %z %Y")
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, ASVS 1.2.10), with the
+#: full-width forms that East Asian input methods type and some spreadsheets take for the ASCII ones.
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def parse_rating(value: Any, scale: float = 5.0) -> float | None:
@@ -67,9 +69,10 @@ def parse_month(value: Any) -> str | None:
 
 
 def csv_safe(value: Any) -> str:
-    """A cell a spreadsheet shows as text: a leading = + - @ would start a formula, so it is quoted."""
+    """A cell a spreadsheet shows as text: a leading = + - @ (after any spaces, which an import may trim)
+    would start a formula, so it is quoted."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+    return "'" + text if text.lstrip(" ").startswith(CSV_FORMULA_START) else text
 
 
 def _field(record: dict, name: str) -> Any:

@@ -98,7 +98,8 @@ def test_parse_month_refuses_garbage(value):
 
 # -- csv_safe --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", ["=1+1", "+44 20 7946 0000", "-2", "@SUM(A1:A2)", "\tx", "\rx"])
+@pytest.mark.parametrize("value", ["=1+1", "+44 20 7946 0000", "-2", "@SUM(A1:A2)", "\tx", "\rx", "\n=1+1",
+                                   "\x00=1", "  =HYPERLINK(\"http://x\")", "\uff1d1+1", "\uff20SUM(A1)"])
 def test_csv_safe_quotes_formula_starts(value):
     assert csv_safe(value) == "'" + value
 
