@@ -34,6 +34,7 @@ from .annotate import usable_cpus
 from .errors import E_OUTPUT, E_RESUME, UsageError
 from .io import SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs
 from .progress import BatchProgress
+from .records import RepeatedIds
 from .shards import shard_name, table_bytes, to_table, write_atomic
 from .sources import InputFile, describe_files, expand_inputs
 
@@ -328,7 +329,9 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
         log.info("resuming: %d shard(s) already written", len(done))
     config_str = config.to_str()
     in_flight = int(config["batch"]["in_flight_per_worker"])
-    stream = shard_stream(chain(found_rejects, read_inputs(files, opts.read)), shard_size, shard_chars)
+    ids = RepeatedIds()
+    records = _noting_ids(read_inputs(files, opts.read), ids)
+    stream = shard_stream(chain(found_rejects, records), shard_size, shard_chars)
     n_shards = 0
     progress = BatchProgress(estimate_records(files), live=opts.live_progress,
                              every=float(config["batch"]["progress_every"]))
@@ -352,11 +355,19 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
         for result in results:
             commit_shard(out, result)
             progress.advance(result.read, result.annotated, result.sentences)
-    return finish(out, n_shards, described, config, opts, started)
+    return finish(out, n_shards, described, config, opts, started, ids.summary())
+
+
+def _noting_ids(items: Iterable[Record | Reject], ids: RepeatedIds) -> Iterator[Record | Reject]:
+    """The items as they come, each record's id noted (a resumed run re-reads every input, so all are)."""
+    for item in items:
+        if isinstance(item, Record):
+            ids.add(item.id)
+        yield item
 
 
 def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opts: BatchOptions,
-           started: float) -> dict[str, Any]:
+           started: float, repeated_ids: dict[str, int] | None = None) -> dict[str, Any]:
     """Gather every shard's sidecar into ``rejects.jsonl`` and ``manifest.json``."""
     sidecars = [json.loads((out / PARTS_DIR / _sidecar(i)).read_text()) for i in range(n_shards)]
     lines = [json.dumps(r, ensure_ascii=False) + "\n" for s in sidecars for r in s["rejects"]]
@@ -367,6 +378,7 @@ def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opt
         "inputs": [f.to_json() for f in files],
         "counts": counts,
         "reconciles": counts["read"] == counts["annotated"] + counts["rejected"],
+        "repeated_ids": repeated_ids or {"ids": 0, "records": 0},
         "shards": [{"file": shard_name(s["index"]), **{k: s[k] for k in ("read", "annotated", "rejected",
                                                                            "sentences", "seconds")}}
                    for s in sidecars],

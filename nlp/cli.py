@@ -27,6 +27,10 @@ HtmlOpt = typer.Option(None, "--html", help="Also write a self-contained HTML re
 RatingFieldOpt = typer.Option(None, "--rating-field", help="Field holding a review's rating (reviews.rating_field).")
 DateFieldOpt = typer.Option(None, "--date-field", help="Field holding a review's date (reviews.date_field).")
 
+#: What repeated ids mean for the review reports.
+REVIEWS_COUNTED_TWICE = ("each counts as a review of its own: a review read twice is counted twice in the rates and "
+                         "themes")
+
 
 def _fail(e: LipserviceError) -> None:
     err.print(f"[red]error:[/] {escape(printable(e))}", markup=True, highlight=False, soft_wrap=True)
@@ -77,6 +81,25 @@ def _warn_absent_fields(fields: dict, rating_field: Optional[str], date_field: O
         if named is not None and not fields[key]["present"]:
             err.print(printable(f"warning: no review has a {named!r} field (--{key}-field); check its name"),
                       highlight=False, markup=False, soft_wrap=True)
+
+
+def _repeated_ids(records: list[dict]) -> dict:
+    """How many ids repeat among annotated records held in memory (reviews, gap)."""
+    from .records import RepeatedIds
+
+    ids = RepeatedIds()
+    for rec in records:
+        ids.add(rec["id"])
+    return ids.summary()
+
+
+def _warn_repeated_ids(summary: dict, consequence: str) -> None:
+    """One warning line when record ids repeat: the output keeps every record, but joins on id would not."""
+    from .records import repeated_ids_warning
+
+    line = repeated_ids_warning(summary, consequence)
+    if line:
+        err.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -193,6 +216,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
 
     def work():
         from .io import KINDS, ReadOptions, check_inputs, prepare_outputs
+        from .records import RepeatedIds
 
         if kind not in KINDS:
             raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
@@ -210,6 +234,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
                                  "--rejects" if rejects else "--output's rejects file": rejects_path})
         tmp = output.with_name(output.name + ".part")
         shown = 0
+        ids = RepeatedIds()
         try:
             with contextlib.ExitStack() as files:
                 rej = files.enter_context(rejects_path.open("w", encoding="utf-8"))
@@ -224,6 +249,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
 
                 annotator, records = _annotate(inputs, cfg, opts, n_workers, on_reject)
                 for rec in records:
+                    ids.add(rec["id"])
                     write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
         except BaseException:  # a full disk, Ctrl-C: no half-written OUT.part left beside the output
             if not to_stdout:
@@ -238,6 +264,8 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
                   + (f" (rejects: {rejects_path})" if c.rejected else ""), highlight=False, markup=False)
         if not c.reconcile():  # a bug, never a user mistake: say so loudly
             raise LipserviceError(f"counts do not reconcile: read {c.read} != {c.annotated} + {c.rejected}")
+        _warn_repeated_ids(ids.summary(), "each record is written as it came, in input order with its source; "
+                                          "a join on id would pair them wrongly, so give unique ids")
 
     _run(work)
 
@@ -481,12 +509,14 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         records = list(_progressing(records, inputs))
         summary, _, _ = review_report(annotator.nlp, records, cfg)
         c = annotator.counts
-        summary["counts"] = {"read": c.read, "annotated": c.annotated, "rejected": c.rejected}
+        summary["counts"] = {"read": c.read, "annotated": c.annotated, "rejected": c.rejected,
+                             "repeated_ids": _repeated_ids(records)}
         summary["rejects"] = [b.to_json() for b in bad]
         print_reviews(out, summary)
         _warn_absent_fields(summary["fields"], rating_field, date_field)
         _write_outputs(summary, json_path, csv_path, themes_csv, html_path, "lipservice reviews", reviews=summary)
         err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False, markup=False)
+        _warn_repeated_ids(summary["counts"]["repeated_ids"], REVIEWS_COUNTED_TWICE)
         for b in bad[:10]:
             _print_reject(b)
 
@@ -528,13 +558,15 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         result = gap_report(annotator.nlp, copy_records, review_records, cfg)
         c = annotator.counts
         result["counts"] = {"read": c.read, "annotated": c.annotated, "rejected": c.rejected,
-                            "copy": len(copy_records), "reviews": len(review_records)}
+                            "copy": len(copy_records), "reviews": len(review_records),
+                            "repeated_ids": _repeated_ids(review_records)}
         result["rejects"] = [b.to_json() for b in bad]
         print_gap(out, result)
         _warn_absent_fields(result["reviews_summary"]["fields"], rating_field, date_field)
         _write_outputs(result, json_path, csv_path, gap_csv, html_path, "lipservice gap", gap=result)
         err.print(f"read {c.read} · annotated {c.annotated} (copy {len(copy_records)}, reviews "
                   f"{len(review_records)}) · rejected {c.rejected}", highlight=False, markup=False)
+        _warn_repeated_ids(result["counts"]["repeated_ids"], REVIEWS_COUNTED_TWICE)
         for b in bad[:10]:
             _print_reject(b)
 
@@ -655,6 +687,9 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
                   highlight=False, markup=False)
         if not manifest["reconciles"]:
             raise LipserviceError(f"counts do not reconcile: read {c['read']} != {c['annotated']} + {c['rejected']}")
+        _warn_repeated_ids(manifest["repeated_ids"], "each record is in the shards, in input order with its "
+                                                     "source; a join on id would pair them wrongly, so give unique "
+                                                     "ids (manifest.json: repeated_ids)")
 
     _run(work)
 

@@ -115,6 +115,7 @@ def test_manifest_records_inputs_models_and_timings(reference, corpus):
     assert m["timings"]["wall_seconds"] > 0 and m["timings"]["docs_per_s"] > 0
     assert "[batch]" in m["config"]
     assert sum(s["read"] for s in m["shards"]) == m["counts"]["read"]
+    assert m["repeated_ids"] == {"ids": 0, "records": 0}
 
 
 def test_output_directory_must_be_empty_without_resume(reference, cfg, corpus):
@@ -182,6 +183,25 @@ def test_a_file_name_that_is_not_utf8_reaches_the_shards_escaped_and_resumes(tmp
     assert [r["id"] for r in records_of(out)] == [f"{corpus}/caf\\xe9.txt"]
     again = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
     assert again["counts"] == first["counts"]
+
+
+def test_repeated_ids_across_files_and_shards_are_counted_and_counted_again_on_resume(tmp_path, cfg):
+    """Ids repeated in other shards and files are in the manifest; a resumed run re-reads every input,
+    so it counts them all again, not only those of the shards it redoes."""
+    corpus = tmp_path / "dups"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text("".join(json.dumps({"id": i, "text": f"Your refund {n} is on its way."}) + "\n"
+                                            for n, i in enumerate(["x", "y", "x", "z"])))
+    (corpus / "b.jsonl").write_text(json.dumps({"id": "y", "text": "We are proud of our team."}) + "\n")
+    out = tmp_path / "out"
+    first = run_batch([str(corpus)], small_cfg(cfg, shard_size=2), BatchOptions(output=out, live_progress=False))
+    assert first["repeated_ids"] == {"ids": 2, "records": 4}  # x twice in a.jsonl, y in both files
+    assert [r["id"] for r in records_of(out)] == ["x", "y", "x", "z", "y"]
+    (out / "part-00002.parquet").unlink()
+    (out / MANIFEST_FILE).unlink()
+    again = run_batch([str(corpus)], small_cfg(cfg, shard_size=2), BatchOptions(output=out, resume=True,
+                                                                                   live_progress=False))
+    assert again["repeated_ids"] == first["repeated_ids"]
 
 
 def test_two_workers_give_identical_output(tmp_path, cfg, corpus, reference):

@@ -129,6 +129,21 @@ def test_annotate_field_options_and_default_kind(tmp_path):
     assert counts(result) == (3, 3, 0)
 
 
+def test_annotate_warns_once_about_repeated_ids_and_keeps_every_record(tmp_path):
+    rows = [{"id": "a", "text": "Your refund arrives in two days."}, {"id": "b", "text": "We are proud."},
+            {"id": "a", "text": "I waited a month."}, {"id": "a", "text": "Thanks!"}, {"id": "c", "text": "Hi."}]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    result = invoke(["annotate", tmp_path / "r.jsonl", "-o", out])
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in read_jsonl(out)] == ["a", "b", "a", "a", "c"]  # nothing dropped or renamed
+    [warning] = [line for line in stderr_lines(result) if line.startswith("warning:")]
+    assert warning.startswith("warning: 1 id occurs more than once (3 records carry them)")
+    assert "a join on id would pair them wrongly" in warning
+    unique = invoke(["annotate", tmp_path / "r.jsonl", "-o", tmp_path / "u.jsonl", "--id-field", "none"])
+    assert not [line for line in stderr_lines(unique) if line.startswith("warning:")]  # file:line ids are unique
+
+
 def test_annotate_reads_stdin(tmp_path):
     out = tmp_path / "stdin.jsonl"
     text = "We care about you. Your parcel arrives tomorrow."

@@ -41,6 +41,7 @@ def test_gap_json_html_csv_from_several_files(tmp_path):
     assert result["unmet"][0]["theme"] == "account_digital" and result["unmet"][0]["reviews"] == 4
     assert {c["text"] for c in result["claims"]} == {"Customers are at the heart of everything we do."}
     assert result["rejects"][0]["code"] == "E119" and result["counts"]["rejected"] == 1
+    assert result["counts"]["repeated_ids"] == {"ids": 0, "records": 0} and "more than once" not in done.stderr
     page = (out / "gap.html").read_text()
     assert 'id="verdicts"' in page and "<script" not in page and LATE in page
     rows = list(csv.reader((out / "gap.csv").open()))

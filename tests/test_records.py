@@ -1,9 +1,13 @@
 """nlp/records.py: the checks every record passes whatever its format (text field, type, kind,
-NUL bytes, lone surrogates), each failure a reject naming the field."""
+NUL bytes, lone surrogates), each failure a reject naming the field; and the count of repeated ids."""
 from __future__ import annotations
+
+from collections import Counter
 
 import pytest
 from conftest import assert_reject, read, records, write
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nlp.errors import (
     E_BAD_FIELD,
@@ -12,7 +16,7 @@ from nlp.errors import (
     E_ENCODING,
     E_MISSING_COLUMN,
 )
-from nlp.records import Record
+from nlp.records import Record, RepeatedIds, repeated_ids_warning
 
 
 def test_jsonl_missing_text_field(tmp_path):
@@ -75,3 +79,39 @@ def test_a_lone_surrogate_deep_in_nested_meta_is_found_without_recursion(tmp_pat
     items = read(p)
     assert_reject(items[0], p, "line 1", E_ENCODING, "field 'm' contains unpaired surrogates")
     assert [x.text for x in records(items)] == ["Also fine."]
+
+
+def test_repeated_ids_counts_the_ids_that_repeat_and_the_records_carrying_them():
+    ids = RepeatedIds()
+    assert ids.summary() == {"ids": 0, "records": 0}
+    for rid in ["a", "b", "a", "c", "a", "b", "d"]:
+        ids.add(rid)
+    assert ids.summary() == {"ids": 2, "records": 5}  # a three times, b twice
+    assert repeated_ids_warning(ids.summary(), "so what") == ("warning: 2 ids occur more than once (5 records "
+                                                             "carry them); so what")
+    assert repeated_ids_warning({"ids": 0, "records": 0}, "so what") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from("abcdefgh"), max_size=40), st.lists(st.sampled_from("ghij"), max_size=10))
+def test_repeated_ids_agree_with_counting_the_ids_themselves(first, then):
+    ids = RepeatedIds()
+    for rid in first:
+        ids.add(rid)
+    assert ids.summary() == ids.summary() == _by_counting(first)  # sorting in place changes nothing
+    for rid in then:  # ids may still come after a summary
+        ids.add(rid)
+    assert ids.summary() == _by_counting(first + then)
+
+
+def _by_counting(rids: list[str]) -> dict[str, int]:
+    repeated = [n for n in Counter(rids).values() if n > 1]
+    return {"ids": len(repeated), "records": sum(repeated)}
+
+
+def test_repeated_ids_hold_eight_bytes_a_record_not_the_ids():
+    ids = RepeatedIds()
+    for i in range(10_000):
+        ids.add(f"https://example.com/a/very/long/page/address/number/{i}")
+    assert ids._hashes.itemsize * len(ids._hashes) == 80_000 and ids.summary()["ids"] == 0
+

@@ -38,6 +38,7 @@ def test_reviews_report_json_csv_and_counts(tmp_path):
     assert report["fields"]["rating"]["unreadable"] == 1 and report["fields"]["date"]["unreadable"] == 1
     assert [t["month"] for t in report["trend"]] == ["2024-05", "2024-06"]
     assert report["rejects"][0]["code"] == "E119"
+    assert report["counts"]["repeated_ids"] == {"ids": 0, "records": 0} and "more than once" not in done.stderr
     cells = [c for row in csv.reader(out_csv.open()) for c in row]
     assert not any(c.startswith(("=", "+", "-", "@")) for c in cells)
     assert "Complaint themes" in done.stdout
@@ -51,12 +52,15 @@ def test_reviews_html_report(tmp_path):
     assert '"http://x"' not in page  # input is only ever shown escaped
 
 
-def test_a_corpus_without_complaints(tmp_path):
-    done, out_json, _ = run(tmp_path, [{"id": "x", "text": "Lovely staff and quick service, thank you."},
-                                       {"id": "y", "text": "Five stars, would recommend to friends."}])
+def test_a_corpus_without_complaints_and_a_review_read_twice(tmp_path):
+    twice = {"id": "x", "text": "Lovely staff and quick service, thank you."}
+    done, out_json, _ = run(tmp_path, [twice, {"id": "y", "text": "Five stars, would recommend to friends."}, twice])
     assert done.returncode == 0, done.stderr
     report = json.loads(out_json.read_text())
     assert report["complaint_rate"] == 0.0 and report["themes"] == [] and report["discovered"] == []
+    # the same review twice is counted twice: the user is told, not left to find it in the rates
+    assert report["reviews"] == 3 and report["counts"]["repeated_ids"] == {"ids": 1, "records": 2}
+    assert "warning: 1 id occurs more than once (2 records carry them); each counts as a review" in done.stderr
 
 
 def test_a_broken_taxonomy_is_a_usage_error(tmp_path):
