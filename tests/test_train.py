@@ -232,3 +232,24 @@ def test_on_the_torch_runtime_there_is_no_float32_row(tmp_path):
     result = train_perspective(cfg, command=CMD)
     assert not any("float32" in name for name in result["metrics"]["test split"])
     assert "`torch` runtime" in (tmp_path / "models" / "perspective.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["perspective", "promises", "claims", "complaints", "themes"])
+def test_shipped_models_were_trained_with_the_packaged_settings(name):
+    """A card's rebuild command (``lipservice train``) reads the packaged config: every setting that shapes
+    a model (seed, components, training) must still be what the shipped model's resolved config records.
+    Settings added since that only run the tool (input bounds, batch, reviews) may be absent from it."""
+    from confection import Config
+
+    def settings(path) -> dict:
+        def flat(section: dict, prefix: str = ""):
+            for key, value in section.items():
+                if isinstance(value, dict):
+                    yield from flat(value, f"{prefix}{key}.")
+                else:
+                    yield f"{prefix}{key}", value
+        return {k: v for k, v in flat(Config().from_disk(path, interpolate=True))
+                if k.startswith(("system.", "components.", "training."))}
+
+    shipped, packaged = settings(PROJECT_ROOT / "models" / f"{name}.cfg"), settings(PROJECT_ROOT / "nlp" / "config.cfg")
+    assert shipped == packaged, sorted(k for k in set(shipped) | set(packaged) if shipped.get(k) != packaged.get(k))
