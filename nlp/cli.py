@@ -169,14 +169,15 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
 
     def work():
         from .audit import audit_result
-        from .io import DOCUMENT_EXTS, ReadOptions, check_inputs, describe_position, prepare_outputs
+        from .io import DOCUMENT_EXTS, ReadOptions, check_inputs, describe_position, format_of, prepare_outputs
         from .report import print_audit
 
         cfg = _config(config, sets)
-        for f in files:
-            if f != "-" and Path(f).suffix.lower() not in DOCUMENT_EXTS and Path(f).exists():
+        for f in files:  # a directory or a missing file is check_inputs' to explain
+            if f != "-" and Path(f).is_file() and format_of(Path(f))[0] not in DOCUMENT_EXTS:
                 raise UsageError(f"{f}: audit reads text, markdown or HTML documents "
-                                 f"({', '.join(sorted(DOCUMENT_EXTS))}); use `lipservice annotate` for JSONL/CSV")
+                                 f"({', '.join(sorted(DOCUMENT_EXTS))}, each also .gz); use `lipservice annotate` "
+                                 "for records in JSONL, JSON, CSV or Parquet")
         opts = ReadOptions.from_config(cfg, default_kind="company")
         check_inputs(files, opts)
         prepare_outputs(files, {"--json": json_path, "--html": html_path})

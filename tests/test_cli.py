@@ -403,6 +403,20 @@ def test_audit_refuses_table_formats_with_a_hint(tmp_path):
     assert str(f) in line and "annotate" in line
 
 
+def test_audit_reads_a_gzipped_page_and_calls_a_directory_a_directory(tmp_path):
+    import gzip
+
+    page = tmp_path / "about.html.gz"
+    page.write_bytes(gzip.compress(b"<html><body><p>You get your money back within 30 days.</p></body></html>"))
+    result = invoke(["audit", page])
+    assert result.exit_code == 0, result.output
+    assert "money back" in ANSI.sub("", result.stdout)
+    folder = invoke(["audit", tmp_path])
+    assert folder.exit_code == 2
+    [line] = stderr_lines(folder)
+    assert "is a directory; pass the files in it" in line
+
+
 # --------------------------------------------------------------------------- demo
 
 
