@@ -94,13 +94,15 @@ def load_labelled_file(path: str, text_field: str = "text", label_field: str = "
             continue
         label = item.meta.get(label_field)
         if label not in PERSPECTIVE_LABELS:
-            rejects.append(Reject(item.source, item.position, f"{label_field} {label!r} is not one of "
-                                  f"{', '.join(PERSPECTIVE_LABELS)}", E_BAD_LABELS))
+            problem = (f"no {label_field!r} field (name it with --label-field)" if label_field not in item.meta
+                       else f"{label_field} {label!r} is not one of {', '.join(PERSPECTIVE_LABELS)}")
+            rejects.append(Reject(item.source, item.position, problem, E_BAD_LABELS))
             continue
         texts.append(item.text)
         labels.append(label)
     if not texts:
-        raise UsageError(f"{path}: no usable labelled rows ({len(rejects)} rejected)", code=E_BAD_LABELS)
+        first = f"; the first: {rejects[0].position}: {rejects[0].reason}" if rejects else ""
+        raise UsageError(f"{path}: no usable labelled rows ({len(rejects)} rejected{first})", code=E_BAD_LABELS)
     return texts, labels, rejects
 
 

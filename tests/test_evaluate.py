@@ -95,7 +95,13 @@ def test_a_file_with_no_usable_rows_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="no usable labelled rows") as info:
         load_labelled_file(path)
     assert info.value.code == E_BAD_LABELS and info.value.exit_code == 2
-    assert "2 rejected" in str(info.value)
+    assert "2 rejected; the first: line 1: label 'x' is not one of company, customer, neutral" in str(info.value)
+
+
+def test_rows_without_the_label_field_say_so_and_how_to_name_it(tmp_path):
+    path = write_jsonl(tmp_path / "gold.jsonl", [{"text": "We are great.", "gold": "company"}])
+    with pytest.raises(UsageError, match=r"line 1: no 'label' field \(name it with --label-field\)"):
+        load_labelled_file(path)
 
 
 def test_a_txt_file_is_an_input_error(tmp_path):
