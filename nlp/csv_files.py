@@ -91,26 +91,52 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
         limit = line_limit(opts.max_chars)
         over_limit: list[int] = []  # lines where a row went over the limit; the row is rejected there
         row_chars = [0]  # characters of the row being read, reset by the loop below after each row
+        shape = {"fields": 0, "delimiter": ","}  # the header's, once it is read; no fields: rows end at any "\r"
+
+        def cut_at_bare_cr(pending: str, line: str) -> bool:
+            """Whether ``line`` ends at a carriage return inside a row, not at the row's end: scraped and
+            exported text carries stray ``\\r`` in unquoted cells (twcs has one), and a row cut there
+            has fewer fields than the header. The rest of the row is on the next line."""
+            if not shape["fields"] or not line.endswith("\r") or row_chars[0] > len(pending):
+                return False  # the header, a file whose rows end at "\r", a line that ends properly, or a quoted cell
+            head = pending + line[:-1]
+            if head.count('"') % 2:
+                return False  # an open quoted cell: the csv reader keeps the "\r" in it
+            return len(next(csv.reader([head], delimiter=shape["delimiter"]), [])) < shape["fields"]
 
         def lines() -> Iterator[str]:
             """The file's lines for the csv reader, a row never over ``limit`` characters. A row that
             would be is ended there (its quoted cell closed) and the rest of the cell is skipped
-            to its closing quote, as empty lines, so line numbers stay those of the file."""
+            to its closing quote, as empty lines, so line numbers stay those of the file. A row cut
+            short by a stray carriage return is joined to its next line, the return read as a space."""
             skipping = False
+            carried: list[str] = []  # the lines of a row cut short by stray carriage returns
             for lineno, line, _ in bounded_lines(text.readline, limit):
                 if skipping:
                     skipping = line is None or line.count('"') % 2 == 0
                     yield "\n"
                 elif line is None or row_chars[0] + len(line) > limit:
+                    if carried:  # the row so far goes alone (a short row, rejected as such) before this line
+                        yield "".join(carried) + "\n"
+                        yield from ["\n"] * (len(carried) - 1)
+                        carried.clear()
+                        row_chars[0] = 0
                     over_limit.append(lineno)
                     if row_chars[0]:  # a row spans lines only inside a quoted cell
                         skipping = line is None or line.count('"') % 2 == 0
                         yield '"\n'
                     else:
                         yield "\n"
+                elif cut_at_bare_cr("".join(carried), line):
+                    row_chars[0] += len(line)
+                    carried.append(line[:-1] + " ")
                 else:
                     row_chars[0] += len(line)
-                    yield line
+                    yield "".join(carried) + line
+                    yield from ["\n"] * len(carried)  # empty lines: the next row keeps its line number
+                    carried.clear()
+            if carried:  # the file ends inside a row cut short
+                yield "".join(carried) + "\n"
 
         csv.field_size_limit(limit)  # never reached: lines() keeps every row under it
         rows = lines()
@@ -129,6 +155,8 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             return
         row_chars[0] = 0
         header = distinct_columns(header)
+        if not first.endswith("\r"):  # a file of classic Mac line ends has no stray returns to tell apart
+            shape.update(fields=len(header), delimiter=delimiter)
         if opts.text_field not in header:  # also checked up front by check_inputs
             yield Reject(source, f"line {1 + skipped}", f"no {opts.text_field!r} column", E_MISSING_COLUMN)
             return

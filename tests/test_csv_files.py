@@ -70,6 +70,29 @@ def test_csv_crlf_line_endings(tmp_path):
     assert "Two" in items[1].text and "lines." in items[1].text
 
 
+def test_a_stray_carriage_return_inside_a_row_does_not_cut_it(tmp_path):
+    """A scraped tweet with "\\r\\r" in an unquoted cell (as in twcs): the row is read whole, each return
+    as a space, and the rows after it keep their line numbers. It used to be two rejects."""
+    data = (b"id,text,when\n1,First.,mon\n2,@Acme \r\rI just love the start of email,tue\n3,Third.,wed\n"
+            b"4,\"Quoted\rcell\",thu\n5,Ends at the file's end \r")
+    items = read(write(tmp_path, "cr.csv", data))
+    assert [(r.id, r.position) for r in items[:4]] == [("1", "line 2"), ("2", "line 3"), ("3", "line 6"),
+                                                       ("4", "line 7")]
+    assert items[1].text == "@Acme   I just love the start of email" and items[1].meta == {"when": "tue"}
+    assert items[3].text == "Quoted\rcell"  # a return inside quotes is the cell's own, kept as it is
+    assert_reject(items[4], items[4].source, "line 9", E_BAD_FIELD, "row has 2 fields, header has 3")
+
+
+def test_rows_that_end_at_a_carriage_return_are_still_rows(tmp_path):
+    """Classic Mac line ends, and a row with all its fields before a bare return, are not joined."""
+    items = read(write(tmp_path, "mac.csv", b"id,text\r1,First.\r2,Second.\r"))
+    assert [(r.id, r.text) for r in items] == [("1", "First."), ("2", "Second.")]
+    mixed = read(write(tmp_path, "mixed.csv", b"id,text\n1,First.\r2,Second.\n"))
+    assert [(r.id, r.text) for r in mixed] == [("1", "First."), ("2", "Second.")]
+    short, third = read(write(tmp_path, "ragged.csv", b"id,text,when\r1\r3,Third.,wed\r"))  # a short row alone
+    assert short.code == E_BAD_FIELD and short.position == "line 2" and (third.id, third.text) == ("3", "Third.")
+
+
 def test_csv_empty_text_and_short_row_are_rejects(tmp_path):
     p = write(tmp_path, "gaps.csv", "id,text\n1,Good one.\n2,\n3,   \n4\n5,Another good one.\n")
     items = read(p)
