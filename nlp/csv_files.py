@@ -25,7 +25,13 @@ from .errors import E_BAD_FIELD, E_BAD_JSON, E_ENCODING, E_MISSING_COLUMN, Input
 from .records import ReadOptions, Record, Reject, has_surrogates, record_from_mapping
 
 
+#: A header's column name longer than this, or a number, is more likely the first row of a file without one.
+HEADER_NAME_CHARS = 40
+NUMBER = re.compile(r"[-+]?\d[\d,.]*")
+
+
 def check_csv_header(path: Path, opts: ReadOptions) -> None:
+    """Before any work: the header names the text column once (and the id column at most once)."""
     with path.open("rb") as fh:
         head = fh.read(65536)
     if not head.strip():
@@ -40,8 +46,12 @@ def check_csv_header(path: Path, opts: ReadOptions) -> None:
     delimiter = declared.group(1) if declared else csv_delimiter(first, opts.text_field)
     columns = next(csv.reader([first], delimiter=delimiter or ","), [])
     if opts.text_field not in columns:
-        raise InputError(f"{path}: line {at}: no {opts.text_field!r} column (columns: "
-                         f"{', '.join(columns) or 'none'}); name the text column with --text-field",
+        shown = ", ".join(c if len(c) <= HEADER_NAME_CHARS else c[:HEADER_NAME_CHARS] + "…" for c in columns)
+        fix = "name the text column with --text-field"
+        if any(len(c) > HEADER_NAME_CHARS or NUMBER.fullmatch(c.strip()) for c in columns):
+            fix = (f"it looks like a row, not a header: add a header line that names the columns ({opts.text_field!r} "
+                   f"for the text), or {fix}")
+        raise InputError(f"{path}: line {at}: no {opts.text_field!r} column (columns: {shown or 'none'}); {fix}",
                          code=E_MISSING_COLUMN)
     for name, option in ((opts.text_field, "--text-field"), (opts.id_field, "--id-field")):
         places = [i + 1 for i, column in enumerate(columns) if column == name]

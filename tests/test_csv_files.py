@@ -186,6 +186,16 @@ def test_csv_without_text_column_is_a_usage_error(tmp_path):
     check_inputs([p], ReadOptions(text_field="body"))  # naming the column fixes it
 
 
+def test_a_csv_without_a_header_is_told_to_add_one(tmp_path):
+    """A first line of data (a long tweet, a numeric id) read as the header: the message says so, and
+    shows each name cut to 40 characters instead of echoing the whole row."""
+    tweet = "@FC_HELP can I return online purchases to a House of Fraser concession if I have the note?"
+    p = write(tmp_path, "headless.csv", f"22631081115127808,{tweet},0,apparel\n")
+    with pytest.raises(InputError, match="it looks like a row, not a header: add a header line") as exc:
+        check_inputs([p], ReadOptions())
+    assert tweet not in str(exc.value) and tweet[:40] + "…" in str(exc.value)
+
+
 def test_csv_header_check_handles_bom_and_quoted_names(tmp_path):
     p = write(tmp_path, "q.csv", '\ufeff"id","text"\n1,hello\n')
     check_inputs([p], ReadOptions())
