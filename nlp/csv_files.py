@@ -24,7 +24,6 @@ from .decoding import (
 from .errors import E_BAD_FIELD, E_BAD_JSON, E_ENCODING, E_MISSING_COLUMN, InputError
 from .records import ReadOptions, Record, Reject, has_surrogates, record_from_mapping
 
-
 #: A header's column name longer than this, or a number, is more likely the first row of a file without one.
 HEADER_NAME_CHARS = 40
 NUMBER = re.compile(r"[-+]?\d[\d,.]*")
