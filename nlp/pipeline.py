@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import re
 from pathlib import Path
@@ -81,16 +82,32 @@ def _plain_settings(section: dict, prefix: str = "") -> Iterator[str]:
 
 
 def _check_settings(cfg: Config, packaged: Config, path: Path) -> None:
-    """A config file written for an older version can lack a setting added since: name it, instead
-    of failing later with a KeyError."""
-    for name in _plain_settings(packaged):
-        node: Any = cfg
-        for part in name.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise ConfigError(f"config {str(path)!r} has no setting {name} (the packaged config sets it to "
-                                  f"{_packaged_value(packaged, name)}); add it, or start again from "
-                                  f"{DEFAULT_CONFIG_PATH}", code=E_MISSING_SETTING)
-            node = node[part]
+    """A config file written for an older version can lack settings added since: name them all at
+    once, with their packaged values, instead of failing later with a KeyError (or one per run)."""
+    missing = [name for name in _plain_settings(packaged) if not _has_setting(cfg, name)]
+    if len(missing) == 1:
+        name = missing[0]
+        raise ConfigError(f"config {str(path)!r} has no setting {name} (the packaged config sets it to "
+                          f"{_packaged_value(packaged, name)}); add it, or start again from "
+                          f"{DEFAULT_CONFIG_PATH}", code=E_MISSING_SETTING)
+    if missing:
+        sections: dict[str, list[str]] = {}
+        for name in missing:
+            section, _, key = name.rpartition(".")
+            sections.setdefault(section, []).append(f"{key} = {_packaged_value(packaged, name)}")
+        listed = "; ".join(f"[{section}] {', '.join(lines)}" for section, lines in sections.items())
+        raise ConfigError(f"config {str(path)!r} lacks {len(missing)} settings, probably added since it was written; "
+                          f"add them with the packaged values ({listed}), or start again from "
+                          f"{DEFAULT_CONFIG_PATH}", code=E_MISSING_SETTING)
+
+
+def _has_setting(cfg: Config, name: str) -> bool:
+    node: Any = cfg
+    for part in name.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 #: The least value of settings that count something (0 would stall or reject everything);
@@ -139,7 +156,12 @@ def _value(cfg: Config, name: str) -> Any:
 
 
 def _packaged_value(packaged: Config, name: str) -> str:
-    return repr(_value(packaged, name))
+    """A setting's packaged value as a config file writes it (``false``, ``["a","b"]``)."""
+    value = _value(packaged, name)
+    try:
+        return json.dumps(value)
+    except TypeError:
+        return repr(value)
 
 
 def _validation_problem(name: str, factory: str, error: dict) -> str:

@@ -254,6 +254,23 @@ def test_a_config_file_lacking_a_setting_names_it(tmp_path):
     assert "lipservice.batch_chars" in message and "100000" in message and "mine.cfg" in message
 
 
+def test_a_config_lacking_several_settings_lists_them_all_ready_to_paste(tmp_path):
+    """An old copy lacking settings from several releases: one error lists every one, by section, with
+    the packaged value as a config file writes it, not one error per run."""
+    from nlp.pipeline import DEFAULT_CONFIG_PATH
+
+    lines = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8").splitlines()
+    gone = ("max_html_bytes =", "rating_field =", "sets =")
+    path = tmp_path / "old.cfg"
+    path.write_text("\n".join(line for line in lines if not line.startswith(gone)) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert info.value.code == "E304" and "lacks 3 settings" in message
+    assert "[lipservice] max_html_bytes = 50000000" in message and '[reviews] rating_field = "rating"' in message
+    assert '[learning_curve] sets = ["twcs", "missions"]' in message
+
+
 def test_a_copy_of_the_packaged_config_loads(tmp_path):
     from nlp.pipeline import DEFAULT_CONFIG_PATH
 
