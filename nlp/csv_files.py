@@ -103,11 +103,11 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
         shape = {"fields": 0, "delimiter": ","}  # the header's, once it is read; no fields: rows end at any "\r"
 
         def cut_at_bare_cr(pending: str, line: str) -> bool:
-            """Whether ``line`` ends at a carriage return inside a row, not at the row's end: scraped and
+            """Whether ``line``, which ends at a bare carriage return, ends inside a row, not at its end: scraped and
             exported text carries stray ``\\r`` in unquoted cells (twcs has one), and a row cut there
             has fewer fields than the header. The rest of the row is on the next line."""
-            if not shape["fields"] or not line.endswith("\r") or row_chars[0] > len(pending):
-                return False  # the header, a file whose rows end at "\r", a line that ends properly, or a quoted cell
+            if not shape["fields"] or row_chars[0] > len(pending):
+                return False  # the header, a file whose rows end at "\r", or the csv reader's quoted cell
             head = pending + line[:-1]
             if head.count('"') % 2:
                 return False  # an open quoted cell: the csv reader keeps the "\r" in it
@@ -136,7 +136,7 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
                         yield '"\n'
                     else:
                         yield "\n"
-                elif cut_at_bare_cr("".join(carried), line):
+                elif line.endswith("\r") and cut_at_bare_cr("".join(carried), line):  # rare: no call per line
                     row_chars[0] += len(line)
                     carried.append(line[:-1] + " ")
                 else:

@@ -102,11 +102,10 @@ def _check_settings(cfg: Config, packaged: Config, path: Path) -> None:
 
 
 def _has_setting(cfg: Config, name: str) -> bool:
-    node: Any = cfg
-    for part in name.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
+    try:
+        _value(cfg, name)
+    except (KeyError, TypeError):  # no such key, or a value where a section should be
+        return False
     return True
 
 
