@@ -7,6 +7,7 @@ import csv
 import io
 import itertools
 import re
+from collections import deque
 from pathlib import Path
 from typing import Iterator
 
@@ -101,6 +102,18 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
         over_limit: list[int] = []  # lines where a row went over the limit; the row is rejected there
         row_chars = [0]  # characters of the row being read, reset by the loop below after each row
         shape = {"fields": 0, "delimiter": ","}  # the header's, once it is read; no fields: rows end at any "\r"
+        # Lines as the csv reader counts them end at "\n", "\r\n" or a bare "\r"; the file's lines, as grep -n,
+        # sed and editors count them, end at "\n". The reader's lines ending at a bare "\r" not yet passed:
+        bare_cr: deque[int] = deque()
+        passed = [0]  # how many bare "\r" line ends lie before the row being reported
+        mac_ends = [False]  # whether the file's lines end at "\r" (classic Mac): then each one is a line end
+
+        def file_line(n: int) -> int:
+            """The file's line number of the csv reader's line ``n``; rows are reported in file order."""
+            while bare_cr and bare_cr[0] < n:
+                bare_cr.popleft()
+                passed[0] += 1
+            return n - passed[0]
 
         def cut_at_bare_cr(pending: str, line: str) -> bool:
             """Whether ``line``, which ends at a bare carriage return, ends inside a row, not at its end: scraped and
@@ -121,6 +134,10 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             skipping = False
             carried: list[str] = []  # the lines of a row cut short by stray carriage returns
             for lineno, line, _ in bounded_lines(text.readline, limit):
+                if lineno == 1:  # a file whose first line ends at "\r" (classic Mac) ends every line there
+                    mac_ends[0] = line is not None and line.endswith("\r")
+                elif line is not None and line.endswith("\r") and not mac_ends[0]:
+                    bare_cr.append(lineno)
                 if skipping:
                     skipping = line is None or line.count('"') % 2 == 0
                     yield "\n"
@@ -176,14 +193,15 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             except StopIteration:
                 break
             except csv.Error as err:
-                yield Reject(source, f"line {line_before}", f"malformed CSV row: {err}", E_BAD_JSON)
+                yield Reject(source, f"line {file_line(line_before)}", f"malformed CSV row: {err}", E_BAD_JSON)
                 continue
             finally:
                 row_chars[0] = 0
-            pos = f"line {line_before}"
+            at = file_line(line_before)
+            pos = f"line {at}"
             long_lines = [n for n in over_limit if line_before <= n <= reader.line_num + skipped]
             if long_lines:
-                where = "" if long_lines[0] == line_before else f" by line {long_lines[0]}"
+                where = "" if long_lines[0] == line_before else f" by line {file_line(long_lines[0])}"
                 yield too_long(source, pos, f"row is over the limit of {limit:,} characters{where}", opts)
                 continue
             if not any(cell.strip() for cell in row):
@@ -194,7 +212,7 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             if len(row) != len(header):
                 yield Reject(source, pos, f"row has {len(row)} fields, header has {len(header)}", E_BAD_FIELD)
                 continue
-            yield record_from_mapping(source, pos, f"{source}:{line_before}", dict(zip(header, row)), opts)
+            yield record_from_mapping(source, pos, f"{source}:{at}", dict(zip(header, row)), opts)
 
 
 #: Decoded bytes of one Parquet batch the reader aims for; a batch has 1 to 1,024 rows.

@@ -7,7 +7,6 @@ Real data (read from ``../shared/data``, evaluation only, never copied or traine
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -126,14 +125,31 @@ def _doc_level(nlp: Language, texts: list[str], gold: list[str], seed: int,
     return out
 
 
-def _tweets(shared: Path) -> list[dict]:
-    """The twcs rows with an authorship and a text, in file order."""
-    path = shared / "twcs-customer-support" / "twcs_sample_first5000.csv"
+TWCS_FILE = "twcs-customer-support/twcs_sample_first5000.csv"
+
+
+def table_rows(path: Path, text_field: str = "text", id_field: str = "id") -> list[dict]:
+    """A data set's CSV rows that have a text, each a dict of its columns, in file order, read as
+    ``annotate`` reads them: a stray carriage return in a cell stays in its row (twcs has one), where
+    Python's csv module would end the row there and cut the text. Rows the reader rejects are logged."""
     if not path.is_file():
         raise InputError(f"{path}: not found; pass --shared-dir pointing at shared/data", code=E_NOT_FOUND)
-    with path.open(encoding="utf-8", newline="") as fh:
-        return [r for r in csv.DictReader(fh)
-                if r.get("inbound") in ("True", "False") and (r.get("text") or "").strip()]
+    opts = ReadOptions(id_field=id_field, text_field=text_field, kind_field=None, max_chars=10**7)
+    rows, rejects = [], []
+    for item in read_inputs([str(path)], opts):
+        if isinstance(item, Reject):
+            rejects.append(item)
+        elif item.text.strip():
+            rows.append({id_field: item.id, text_field: item.text, **item.meta})
+    if rejects:
+        log.info("%s: %d rows without a usable text left out (the first: %s: %s)", path.name, len(rejects),
+                 rejects[0].position, rejects[0].reason)
+    return rows
+
+
+def _tweets(shared: Path) -> list[dict]:
+    """The twcs rows with an authorship and a text, in file order."""
+    return [r for r in table_rows(shared / TWCS_FILE, id_field="tweet_id") if r.get("inbound") in ("True", "False")]
 
 
 def _author(row: dict) -> str:
@@ -363,24 +379,21 @@ def evaluate_promises_real(nlp: Language, shared: Path = DEFAULT_SHARED) -> dict
                 texts.append(text)
                 gold.append(bool(row["promise"]))
         out["fortune500 mission statements (labelled sample)"] = _promise_doc_level(nlp, texts, gold)
-    twcs = shared / "twcs-customer-support" / "twcs_sample_first5000.csv"
-    if twcs.is_file() and PROMISE_REAL["twcs"].is_file():
+    if (shared / TWCS_FILE).is_file() and PROMISE_REAL["twcs"].is_file():
         labels = {}
         for line in PROMISE_REAL["twcs"].read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             labels[str(row["tweet_id"])] = row
         texts, gold = [], []
-        with twcs.open(encoding="utf-8", newline="") as fh:
-            for row in csv.DictReader(fh):
-                lab = labels.get(row["tweet_id"])
-                if lab and hashlib.sha1(row["text"].encode("utf-8")).hexdigest() == lab["sha1"]:
-                    texts.append(row["text"])
-                    gold.append(bool(lab["promise"]))
+        for row in table_rows(shared / TWCS_FILE, id_field="tweet_id"):
+            lab = labels.get(row["tweet_id"])
+            if lab and hashlib.sha1(row["text"].encode("utf-8")).hexdigest() == lab["sha1"]:
+                texts.append(row["text"])
+                gold.append(bool(lab["promise"]))
         out["twcs company replies (labelled sample)"] = _promise_doc_level(nlp, texts, gold)
     ver = shared / "verifiability-claims" / "regulation_room_test.csv"
     if ver.is_file():
-        with ver.open(encoding="utf-8", newline="") as fh:
-            rows = [r for r in csv.DictReader(fh) if r.get("text", "").strip()]
+        rows = table_rows(ver)
         docs = list(nlp.pipe([r["text"] for r in rows], batch_size=64))
         entities = nlp.get_pipe("promises").entities_of([d[:] for d in docs])
         pred = [specificity_of(r["text"], extract_quantities(r["text"]), ents) == "specific"

@@ -41,7 +41,8 @@ class Reject:
 class ReadOptions:
     id_field: str = "id"
     text_field: str = "text"
-    kind_field: str = "kind"
+    #: None: no column is the record's kind (a data set's own columns, all kept in ``meta``).
+    kind_field: str | None = "kind"
     default_kind: str = "auto"
     max_chars: int = 2_000_000
     #: An HTML page is mostly markup (scripts, inline images): its bytes get their own bound.

@@ -72,23 +72,36 @@ def test_csv_crlf_line_endings(tmp_path):
 
 def test_a_stray_carriage_return_inside_a_row_does_not_cut_it(tmp_path):
     """A scraped tweet with "\\r\\r" in an unquoted cell (as in twcs): the row is read whole, each return
-    as a space, and the rows after it keep their line numbers. It used to be two rejects."""
+    as a space. It used to be two rejects. Positions are the file's lines as grep -n and editors count
+    them, which end at "\\n": a bare return inside a line does not move them."""
     data = (b"id,text,when\n1,First.,mon\n2,@Acme \r\rI just love the start of email,tue\n3,Third.,wed\n"
             b"4,\"Quoted\rcell\",thu\n5,Ends at the file's end \r")
     items = read(write(tmp_path, "cr.csv", data))
-    assert [(r.id, r.position) for r in items[:4]] == [("1", "line 2"), ("2", "line 3"), ("3", "line 6"),
-                                                       ("4", "line 7")]
+    assert [(r.id, r.position) for r in items[:4]] == [("1", "line 2"), ("2", "line 3"), ("3", "line 4"),
+                                                       ("4", "line 5")]
     assert items[1].text == "@Acme   I just love the start of email" and items[1].meta == {"when": "tue"}
     assert items[3].text == "Quoted\rcell"  # a return inside quotes is the cell's own, kept as it is
-    assert_reject(items[4], items[4].source, "line 9", E_BAD_FIELD, "row has 2 fields, header has 3")
+    assert_reject(items[4], items[4].source, "line 6", E_BAD_FIELD, "row has 2 fields, header has 3")
+    unnamed = read(write(tmp_path, "noid.csv", b"text,when\nFirst \r\r line,mon\n\"A\r\rB\",tue\nThird,wed\n"))
+    assert [(r.id.rsplit(":", 1)[1], r.position) for r in unnamed] == [("2", "line 2"), ("3", "line 3"),
+                                                                          ("4", "line 4")]
+
+
+def test_positions_after_bare_returns_are_file_lines_in_rejects_too(tmp_path):
+    data = b"id,text\n1,\"One\rtwo\"\n2,\n3,\"" + b"x" * 30 + b"\r" + b"y" * 30 + b"\"\n4,Fine.\n"
+    items = read(write(tmp_path, "r.csv", data), ReadOptions(max_chars=10))
+    assert [(type(i).__name__, i.position) for i in items] == [("Record", "line 2"), ("Reject", "line 3"),
+                                                               ("Reject", "line 4"), ("Record", "line 5")]
+    assert "over the limit" in items[2].reason and items[3].id == "4"
 
 
 def test_rows_that_end_at_a_carriage_return_are_still_rows(tmp_path):
     """Classic Mac line ends, and a row with all its fields before a bare return, are not joined."""
     items = read(write(tmp_path, "mac.csv", b"id,text\r1,First.\r2,Second.\r"))
     assert [(r.id, r.text) for r in items] == [("1", "First."), ("2", "Second.")]
+    assert [r.position for r in items] == ["line 2", "line 3"]  # here "\\r" is the file's line end
     mixed = read(write(tmp_path, "mixed.csv", b"id,text\n1,First.\r2,Second.\n"))
-    assert [(r.id, r.text) for r in mixed] == [("1", "First."), ("2", "Second.")]
+    assert [(r.id, r.text, r.position) for r in mixed] == [("1", "First.", "line 2"), ("2", "Second.", "line 2")]
     short, third = read(write(tmp_path, "ragged.csv", b"id,text,when\r1\r3,Third.,wed\r"))  # a short row alone
     assert short.code == E_BAD_FIELD and short.position == "line 2" and (third.id, third.text) == ("3", "Third.")
 

@@ -305,6 +305,31 @@ def test_twcs_examples_read_authorship_and_skip_unusable_rows(tmp_path):
         twcs_examples(tmp_path / "nowhere")
 
 
+def test_twcs_examples_keep_a_tweet_whole_across_a_stray_carriage_return(tmp_path):
+    # twcs tweet 3399 has "\r\r" in its unquoted text; Python's csv module ended the row there and the
+    # evaluation scored "@AskPayPal " alone. Read as annotate reads it, the tweet is whole.
+    folder = tmp_path / "twcs-customer-support"
+    folder.mkdir()
+    (folder / "twcs_sample_first5000.csv").write_bytes(
+        b"tweet_id,inbound,text,created_at\n1,True,@AskPayPal \r\r I just love the start,Tue\n"
+        b"2,False,@bob We are sorry.,Wed\n")
+    texts, labels = twcs_examples(tmp_path)
+    assert texts == ["@AskPayPal    I just love the start", "@bob We are sorry."]
+    assert labels == ["customer", "company"]
+
+
+def test_table_rows_keep_every_column_and_read_no_column_as_the_record_kind(tmp_path, caplog):
+    path = tmp_path / "claims.csv"
+    path.write_text(',label,text,kind\n0,n,"Refunds in 5 days, always.",web\n1,u,,web\n2,u,I agree,x\n',
+                    encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="nlp.evaluate"):
+        rows = evaluate.table_rows(path)
+    assert rows == [{"id": f"{path}:2", "text": "Refunds in 5 days, always.", "": "0", "label": "n", "kind": "web"},
+                    {"id": f"{path}:4", "text": "I agree", "": "2", "label": "u", "kind": "x"}]
+    assert any("1 rows without a usable text" in r.getMessage() and "line 3" in r.getMessage()
+               for r in caplog.records)
+
+
 def _twcs_fixture(tmp_path, labels: list[tuple[str, str, str]]):
     folder = tmp_path / "twcs-customer-support"
     folder.mkdir()
