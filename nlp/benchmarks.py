@@ -153,7 +153,8 @@ def cfpb_narratives(path: Path, limit: int) -> tuple[list[str], list[str]]:
 
 def our_themes(nlp: Any, cfg: Config, texts: list[str], embeddings: np.ndarray) -> list[str]:
     """lipservice's theming of complaint texts: a taxonomy theme, else a discovered theme, else unassigned."""
-    from .themes import UNASSIGNED, cluster_terms, decide_themes, discover_themes
+    from .taxonomy import UNASSIGNED, decide_themes
+    from .themes import cluster_terms, discover_themes
 
     themes = nlp.get_pipe("themes")
     X = np.hstack([embeddings, embeddings @ themes.matcher.centroids().T])  # what theme_matrix builds

@@ -422,7 +422,7 @@ def _pair_themes(nlp: Language, texts: list[str], promise: bool) -> list[str | N
     """The theme the pipeline would give each text as a promise (the promises component's nearest
     theme) or as a complaint (the themes component's head, ``unassigned`` when unsure), whether or not
     the detector would flag it: the pairs measure the matching rule, not detection."""
-    from .themes import theme_matrix
+    from .taxonomy import theme_matrix
 
     if promise:
         matcher = nlp.get_pipe("promises").themes

@@ -18,7 +18,8 @@ import numpy as np
 
 from .errors import E_BAD_SETTING, ConfigError
 from .reviews import csv_safe
-from .themes import UNASSIGNED, DiscoveredTheme
+from .taxonomy import UNASSIGNED
+from .themes import DiscoveredTheme
 
 VERDICTS = ("kept", "at_risk", "broken", "untested")
 CONTRADICTED = "contradicted_by_complaints"

@@ -24,7 +24,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
 DEFAULT_CONFIG_PATH = PACKAGE_DIR / "config.cfg"
 #: Component settings that are file paths, resolved against the project root when relative.
-PATH_KEYS = ("model", "tuned_model", "taxonomy", "lexicon", "buzzwords")
+PATH_KEYS = ("model", "tuned_model", "theme_model", "taxonomy", "lexicon", "buzzwords")
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:

@@ -3,12 +3,14 @@
 A trained head finds promise sentences (explicit "we will / we guarantee" and implicit offer
 language such as "Free returns within 30 days"); rules read the attributes: strength from
 the wording, negation ("we cannot guarantee" is no promise), conditions ("subject to
-availability"), specificity from normalised quantities and numeric entities, and the theme
-from the taxonomy by embedding similarity. Each promise goes into ``doc.spans["promises"]``.
+availability"), specificity from normalised quantities and numeric entities. The theme is the
+theme head's, the one complaints are themed with (``theme_model``), or else the nearest theme
+description. Each promise goes into ``doc.spans["promises"]``.
 """
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -17,11 +19,12 @@ from spacy.tokens import Doc, Span
 
 from .component import HeadComponent
 from .encoder import ENCODER_CONFIG, SentenceEncoder
-from .errors import ConfigError
+from .errors import ConfigError, ModelMissingError
 from .extensions import install_extensions
+from .heads import load_head, save_head
 from .perspective_features import features_matrix, lexical_matrix
 from .quantities import extract_quantities
-from .taxonomy import Theme, load_taxonomy
+from .taxonomy import UNASSIGNED, ThemeMatcher, decide_themes, load_taxonomy
 
 HEAD_FILE = "promises.skops"
 SPANS_KEY = "promises"
@@ -60,6 +63,8 @@ DEFAULT_CONFIG = {
     "taxonomy": "",
     "threshold": 0.5,
     "theme_min_similarity": 0.2,
+    "theme_model": "",
+    "theme_min_p": 0.35,
     "entities": "ner",
 }
 
@@ -145,47 +150,27 @@ def is_conditional(text: str) -> bool:
     return bool(CONDITIONAL.search(_plain(text)))
 
 
-class ThemeMatcher:
-    """Nearest taxonomy theme by cosine similarity to the theme's description and seeds."""
-
-    def __init__(self, themes: list[Theme], encoder: SentenceEncoder, min_similarity: float) -> None:
-        self.themes = themes
-        self.encoder = encoder
-        self.min_similarity = min_similarity
-        self._centroids: np.ndarray | None = None
-
-    def centroids(self) -> np.ndarray:
-        if self._centroids is None:
-            rows = []
-            for theme in self.themes:
-                vecs = self.encoder.encode(theme.prompt_texts)
-                c = vecs.mean(axis=0)
-                rows.append(c / (np.linalg.norm(c) or 1.0))
-            self._centroids = np.stack(rows)
-        return self._centroids
-
-    def assign(self, embeddings: np.ndarray) -> list[tuple[str | None, float]]:
-        """(theme id or None when below ``min_similarity``, similarity) per row."""
-        if not len(embeddings):
-            return []
-        sims = embeddings @ self.centroids().T
-        best = sims.argmax(axis=1)
-        return [(self.themes[k].id if sims[i, k] >= self.min_similarity else None, round(float(sims[i, k]), 4))
-                for i, k in enumerate(best)]
-
-
 class PromisesComponent(HeadComponent):
     """Finds promise sentences and writes ``doc.spans["promises"]`` with ``span._.promise``."""
 
     head_file = HEAD_FILE
     missing_hint = "run `lipservice train --task promises`"
 
+    #: Where a saved pipeline keeps the theme head beside the promise head.
+    theme_head_file = "themes.skops"
+
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str,
-                 threshold: float, theme_min_similarity: float, entities: str = "ner") -> None:
+                 threshold: float, theme_min_similarity: float, entities: str = "ner", theme_model: str = "",
+                 theme_min_p: float = 0.35) -> None:
         install_extensions()
         super().__init__(name, model)
         self.encoder = encoder
         self.threshold = threshold
+        # The theme head the complaints are themed with (``lipservice_themes``), so that a promise and a
+        # complaint about the same thing get the same theme; without one, the nearest theme description.
+        self.theme_model = theme_model
+        self.theme_min_p = theme_min_p
+        self.theme_head = None
         # The entity recogniser, run on demand on the few promise sentences where an entity can
         # decide specificity; used only when the Doc carries no entities of its own.
         self.entity_recognizer = nlp.get_pipe(entities) if entities and entities in nlp.component_names else None
@@ -204,7 +189,7 @@ class PromisesComponent(HeadComponent):
             return [[] for _ in docs]
         X = promise_matrix(sents, self.encoder)
         p = head.predict_proba(X)[:, list(head.classes_).index(True)]
-        themes = self.themes.assign(self.encoder.encode([s.text.strip() for s in sents]))
+        themes = self.themes_of(self.encoder.encode([s.text.strip() for s in sents]))
         out, pending, i = [], [], 0
         for doc in docs:
             row = []
@@ -220,6 +205,40 @@ class PromisesComponent(HeadComponent):
         for (promise, _), found in zip(pending, self.entities_of([sent for _, sent in pending])):
             promise["specificity"] = specificity_of(promise["text"], promise["quantities"], found)
         return out
+
+    def require_theme_head(self):
+        """The theme head ``theme_model`` names, loaded on first use; None when it names none."""
+        if self.theme_head is None and self.theme_model:
+            try:
+                self.theme_head = load_head(self.theme_model)
+            except ModelMissingError as err:
+                raise ModelMissingError(f"the {self.name} component (theme_model): {err.args[0]}",
+                                        code=err.code) from None
+        return self.theme_head
+
+    def themes_of(self, embeddings: np.ndarray) -> list[tuple[str | None, float]]:
+        """(theme or None, best similarity to a theme description) per sentence embedding: the theme
+        head's theme when it is sure enough (``theme_min_p``), else None; without a head, the nearest
+        description at ``theme_min_similarity`` or more."""
+        head = self.require_theme_head()
+        if head is None or not len(embeddings):
+            return self.themes.assign(embeddings)
+        sims = embeddings @ self.themes.centroids().T
+        decided = decide_themes(head, self.themes, self.theme_min_p, np.hstack([embeddings, sims]))
+        return [(None if theme == UNASSIGNED else theme, round(float(best), 4))
+                for (theme, _, _), best in zip(decided, sims.max(axis=1))]
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """The promise head, and the theme head when one is configured, as skops files in ``path``."""
+        super().to_disk(path, exclude=exclude)
+        if self.require_theme_head() is not None:
+            save_head(self.theme_head, Path(path) / self.theme_head_file)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "PromisesComponent":
+        super().from_disk(path, exclude=exclude)
+        if (Path(path) / self.theme_head_file).is_file():
+            self.theme_head = load_head(Path(path) / self.theme_head_file)
+        return self
 
     def _attributes(self, sent: Span, p: float, theme: tuple[str | None, float]) -> dict[str, Any] | None:
         text = sent.text.strip()
@@ -267,5 +286,7 @@ class PromisesComponent(HeadComponent):
 @Language.factory("lipservice_promises", default_config=DEFAULT_CONFIG,
                   assigns=["doc.spans", "span._.promise"], requires=["doc.sents", "span._.perspective"])
 def make_promises(nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str,
-                  threshold: float, theme_min_similarity: float, entities: str) -> PromisesComponent:
-    return PromisesComponent(nlp, name, encoder, model, taxonomy, threshold, theme_min_similarity, entities)
+                  threshold: float, theme_min_similarity: float, theme_model: str, theme_min_p: float,
+                  entities: str) -> PromisesComponent:
+    return PromisesComponent(nlp, name, encoder, model, taxonomy, threshold, theme_min_similarity, entities,
+                             theme_model, theme_min_p)

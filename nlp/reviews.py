@@ -16,7 +16,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .themes import UNASSIGNED, DiscoveredTheme, cluster_terms, discover_themes
+from .taxonomy import UNASSIGNED
+from .themes import DiscoveredTheme, cluster_terms, discover_themes
 
 _RATING = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(?:(?:/|out of|of)\s*(\d+(?:[.,]\d+)?))?\s*(?:stars?|★)?\s*$", re.I)
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y",

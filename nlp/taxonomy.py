@@ -1,17 +1,27 @@
 """The editable theme taxonomy (``corpora/taxonomy.yaml``), validated on load.
 
 Shared by promises and complaints: each theme has an id, a label, a description and seed
-phrases. Errors name the file, the theme and what to fix.
+phrases. Errors name the file, the theme and what to fix. A sentence is matched to the themes
+here too, by similarity (``ThemeMatcher``) or by the trained theme head (``decide_themes``), so
+that a promise and a complaint about the same thing get the same theme.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
 
 from .errors import ConfigError
 
+if TYPE_CHECKING:
+    from .encoder import SentenceEncoder
+
 E_TAXONOMY = "E310"
+#: The theme of a sentence the theme head is not sure enough of (never a taxonomy id).
+UNASSIGNED = "unassigned"
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -72,3 +82,56 @@ def load_taxonomy(path: str | Path) -> list[Theme]:
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems), code=E_TAXONOMY)
     return themes
+
+
+class ThemeMatcher:
+    """Nearest taxonomy theme by cosine similarity to the theme's description and seeds."""
+
+    def __init__(self, themes: list[Theme], encoder: SentenceEncoder, min_similarity: float) -> None:
+        self.themes = themes
+        self.encoder = encoder
+        self.min_similarity = min_similarity
+        self._centroids: np.ndarray | None = None
+
+    def centroids(self) -> np.ndarray:
+        if self._centroids is None:
+            rows = []
+            for theme in self.themes:
+                vecs = self.encoder.encode(theme.prompt_texts)
+                c = vecs.mean(axis=0)
+                rows.append(c / (np.linalg.norm(c) or 1.0))
+            self._centroids = np.stack(rows)
+        return self._centroids
+
+    def assign(self, embeddings: np.ndarray) -> list[tuple[str | None, float]]:
+        """(theme id or None when below ``min_similarity``, similarity) per row."""
+        if not len(embeddings):
+            return []
+        sims = embeddings @ self.centroids().T
+        best = sims.argmax(axis=1)
+        return [(self.themes[k].id if sims[i, k] >= self.min_similarity else None, round(float(sims[i, k]), 4))
+                for i, k in enumerate(best)]
+
+
+def theme_matrix(texts: Sequence[str], encoder: SentenceEncoder, matcher: ThemeMatcher) -> np.ndarray:
+    """[embedding | cosine similarity to each theme] per sentence: the theme head's input."""
+    emb = encoder.encode(list(texts))
+    return np.hstack([emb, emb @ matcher.centroids().T])
+
+
+def decide_themes(head: Any, matcher: ThemeMatcher, min_p: float, X: np.ndarray) -> list[tuple[str, float, str | None]]:
+    """The head's best theme when it is likely enough, else ``unassigned`` and why (rows of :func:`theme_matrix`)."""
+    probs = head.predict_proba(X)
+    sims = X[:, -len(matcher.themes):]
+    out = []
+    for row, sim in zip(probs, sims):
+        k = int(np.argmax(row))
+        theme, p = str(head.classes_[k]), round(float(row[k]), 4)
+        if p >= min_p:
+            out.append((theme, p, None))
+        elif float(sim.max()) < matcher.min_similarity:
+            out.append((UNASSIGNED, p, f"like no taxonomy theme (best similarity {float(sim.max()):.2f} < "
+                                        f"{matcher.min_similarity})"))
+        else:
+            out.append((UNASSIGNED, p, f"no theme is likely enough (best: {theme} p={p:.2f} < {min_p})"))
+    return out

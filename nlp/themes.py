@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from spacy.language import Language
@@ -22,11 +22,9 @@ from .component import HeadComponent
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import ConfigError
 from .extensions import install_extensions
-from .promises import ThemeMatcher
-from .taxonomy import load_taxonomy
+from .taxonomy import ThemeMatcher, decide_themes, load_taxonomy, theme_matrix
 
 HEAD_FILE = "themes.skops"
-UNASSIGNED = "unassigned"
 
 DEFAULT_CONFIG = {
     "encoder": ENCODER_CONFIG,
@@ -36,12 +34,6 @@ DEFAULT_CONFIG = {
     "min_p": 0.35,
     "min_similarity": 0.2,
 }
-
-
-def theme_matrix(texts: Sequence[str], encoder: SentenceEncoder, matcher: ThemeMatcher) -> np.ndarray:
-    """[embedding | cosine similarity to each theme] per sentence: the theme head's input."""
-    emb = encoder.encode(list(texts))
-    return np.hstack([emb, emb @ matcher.centroids().T])
 
 
 class ThemesComponent(HeadComponent):
@@ -84,24 +76,6 @@ class ThemesComponent(HeadComponent):
                 span._.theme = theme
                 span._.theme_p = p
                 span._.theme_reason = reason
-
-
-def decide_themes(head: Any, matcher: ThemeMatcher, min_p: float, X: np.ndarray) -> list[tuple[str, float, str | None]]:
-    """The head's best theme when it is likely enough, else ``unassigned`` and why (rows of :func:`theme_matrix`)."""
-    probs = head.predict_proba(X)
-    sims = X[:, -len(matcher.themes):]
-    out = []
-    for row, sim in zip(probs, sims):
-        k = int(np.argmax(row))
-        theme, p = str(head.classes_[k]), round(float(row[k]), 4)
-        if p >= min_p:
-            out.append((theme, p, None))
-        elif float(sim.max()) < matcher.min_similarity:
-            out.append((UNASSIGNED, p, f"like no taxonomy theme (best similarity {float(sim.max()):.2f} < "
-                                        f"{matcher.min_similarity})"))
-        else:
-            out.append((UNASSIGNED, p, f"no theme is likely enough (best: {theme} p={p:.2f} < {min_p})"))
-    return out
 
 
 @Language.factory("lipservice_themes", default_config=DEFAULT_CONFIG,

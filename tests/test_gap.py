@@ -8,7 +8,8 @@ import pytest
 
 from nlp.errors import ConfigError
 from nlp.gap import CONTRADICTED, GapSettings, analyse_gap, contradicts, gap_csv, verdict
-from nlp.themes import UNASSIGNED, DiscoveredTheme
+from nlp.taxonomy import UNASSIGNED
+from nlp.themes import DiscoveredTheme
 
 S = GapSettings()
 LABELS = {"delivery": "Delivery", "staff": "Staff", "returns_refunds": "Returns and refunds",

@@ -2,6 +2,9 @@
 ``lipservice_promises`` component on the real pipeline."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 import spacy
 from conftest import doc_before
@@ -359,6 +362,51 @@ def test_obvious_themes(docs):
     assert promise_of(docs[SUPPORT])["theme"] == "support"
 
 
+def _component(nlp, cfg, **settings):
+    from nlp.promises import PromisesComponent
+
+    shipped = cfg["components"]["promises"]
+    return PromisesComponent(nlp, "promises", nlp.get_pipe("promises").encoder, project_path(shipped["model"]),
+                             project_path(shipped["taxonomy"]), 0.5, 0.2, **settings)
+
+
+def test_a_promise_is_themed_by_the_head_that_themes_complaints(nlp, cfg):
+    """A promise and a complaint about the same thing get the same theme: both are decided by the
+    theme head (``theme_model``), not the promise by nearest description and the complaint by the head."""
+    from nlp.taxonomy import UNASSIGNED
+
+    promises, themes = nlp.get_pipe("promises"), nlp.get_pipe("themes")
+    assert Path(promises.theme_model) == Path(themes.model_path)
+    texts = [REFUND, SUPPORT, "Your parcel arrives the next working day, tracked all the way.",
+             "Switch energy supplier in three clicks."]
+    emb = promises.encoder.encode(texts)
+    X = np.hstack([emb, emb @ themes.matcher.centroids().T])
+    expected = [None if t == UNASSIGNED else t for t, _, _ in themes.decide(X)]  # themes' own min_p is 0.35 too
+    assert [t for t, _ in promises.themes_of(emb)] == expected
+    assert expected[:3] == ["returns_refunds", "support", "delivery"]
+    unsure = _component(nlp, cfg, theme_model=promises.theme_model, theme_min_p=1.01)
+    assert [t for t, _ in unsure.themes_of(emb)] == [None] * 4  # below theme_min_p: no theme
+    # the similarity reported is the best one to a theme description, whichever way the theme is decided
+    assert [s for _, s in unsure.themes_of(emb)] == [s for _, s in promises.themes.assign(emb)]
+
+
+def test_without_a_theme_model_the_nearest_theme_description_decides(nlp, cfg):
+    nearest = _component(nlp, cfg, theme_model="")
+    emb = nearest.encoder.encode([REFUND, DESCRIPTION])
+    assert nearest.require_theme_head() is None
+    assert nearest.themes_of(emb) == nearest.themes.assign(emb)
+    doc = doc_before(nlp, "promises", REFUND)
+    assert nearest.predict([doc])[0][0]["theme"] == "returns_refunds"
+
+
+def test_a_missing_theme_model_is_one_error_naming_the_setting(nlp, cfg, tmp_path):
+    from nlp.errors import ModelMissingError
+
+    broken = _component(nlp, cfg, theme_model=str(tmp_path / "nowhere.skops"))
+    with pytest.raises(ModelMissingError, match=r"promises component \(theme_model\).*nowhere\.skops"):
+        broken.predict([doc_before(nlp, "promises", REFUND)])
+
+
 def test_only_promise_sentences_of_a_longer_text_become_spans(docs):
     doc = docs[MIXED]
     assert spans_text(doc) == [REFUND, RETURNS, UPGRADE]
@@ -409,6 +457,7 @@ def test_same_result_alone_and_in_a_batch(nlp, docs):
 def test_to_disk_and_spacy_load_round_trip(nlp, docs, tmp_path):
     nlp.to_disk(tmp_path / "pipeline")
     assert (tmp_path / "pipeline" / "promises" / HEAD_FILE).is_file()
+    assert (tmp_path / "pipeline" / "promises" / "themes.skops").is_file()  # the theme head travels with it
     loaded = spacy.load(tmp_path / "pipeline")
     assert loaded.pipe_names == nlp.pipe_names
     for text, doc in zip(TEXTS, loaded.pipe(TEXTS)):

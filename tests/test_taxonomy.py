@@ -1,14 +1,16 @@
 """The editable theme taxonomy: the shipped file loads; a broken one is refused with a message that
-names the file, the theme and what is wrong."""
+names the file, the theme and what is wrong. A sentence is matched to the themes by nearest
+description or by the theme head, which says why when it leaves a sentence unassigned."""
 from __future__ import annotations
 
 import textwrap
 
+import numpy as np
 import pytest
 
 from nlp.errors import ConfigError, UsageError
 from nlp.pipeline import PROJECT_ROOT, project_path
-from nlp.taxonomy import E_TAXONOMY, Theme, load_taxonomy
+from nlp.taxonomy import E_TAXONOMY, UNASSIGNED, Theme, ThemeMatcher, decide_themes, load_taxonomy
 
 SHIPPED = PROJECT_ROOT / "corpora" / "taxonomy.yaml"
 
@@ -148,3 +150,34 @@ def test_non_utf8_file_is_a_config_error(tmp_path):
     path = tmp_path / "taxonomy.yaml"
     path.write_bytes(b"themes:\n  - id: caf\xe9\n")
     refused(path)
+
+
+# --- matching a sentence to the themes -------------------------------------------------------------
+
+def test_the_nearest_theme_description_or_none_below_the_floor(encoder):
+    themes = load_taxonomy(SHIPPED)
+    emb = encoder.encode(["My parcel never arrived.", "Saturn has many moons."])
+    matcher = ThemeMatcher(themes, encoder, 0.2)
+    (late, late_sim), (other, other_sim) = matcher.assign(emb)
+    assert late == "delivery" and late_sim >= 0.2
+    assert other is None and other_sim < 0.2  # like no theme: no theme rather than the least bad one
+    assert ThemeMatcher(themes, encoder, -1.0).assign(emb)[1][0] is not None
+    assert matcher.assign(emb[:0]) == []
+
+
+def test_the_theme_head_decides_and_says_why_it_did_not():
+    """decide_themes reads rows of [embedding | similarity to each theme] with a real estimator."""
+    from sklearn.linear_model import LogisticRegression
+
+    themes = [Theme("delivery", "Delivery", "d", ("a", "b", "c")), Theme("billing", "Billing", "b", ("a", "b", "c"))]
+    matcher = ThemeMatcher(themes, encoder=None, min_similarity=0.2)
+    X = np.array([[1.0, 0.0, 0.6, 0.1], [0.9, 0.1, 0.5, 0.1], [0.0, 1.0, 0.1, 0.6], [0.1, 0.9, 0.1, 0.5]])
+    head = LogisticRegression(C=100.0).fit(X, ["delivery", "delivery", "billing", "billing"])
+    rows = np.array([[1.0, 0.0, 0.6, 0.1],  # clearly delivery
+                     [0.5, 0.5, 0.05, 0.05],  # torn, and like no theme's description
+                     [0.5, 0.5, 0.35, 0.35]])  # torn between two themes it resembles
+    sure, unlike, torn = decide_themes(head, matcher, 0.9, rows)
+    assert sure[0] == "delivery" and sure[1] >= 0.9 and sure[2] is None
+    assert unlike[0] == UNASSIGNED and "like no taxonomy theme (best similarity 0.05 < 0.2)" in unlike[2]
+    assert torn[0] == UNASSIGNED and "no theme is likely enough" in torn[2] and "< 0.9" in torn[2]
+    assert [t for t, _, _ in decide_themes(head, matcher, 0.0, rows)][0] == "delivery"
