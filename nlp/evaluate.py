@@ -419,14 +419,14 @@ def evaluate_complaints(nlp: Language, cfg) -> dict:
 
 
 def _pair_themes(nlp: Language, texts: list[str], promise: bool) -> list[str | None]:
-    """The theme the pipeline would give each text as a promise (the promises component's nearest
-    theme) or as a complaint (the themes component's head, ``unassigned`` when unsure), whether or not
+    """The theme the pipeline would give each text as a promise (the promises component's, None when
+    unsure) or as a complaint (the themes component's head, ``unassigned`` when unsure), whether or not
     the detector would flag it: the pairs measure the matching rule, not detection."""
     from .taxonomy import theme_matrix
 
     if promise:
-        matcher = nlp.get_pipe("promises").themes
-        return [t for t, _ in matcher.assign(matcher.encoder.encode(texts))]
+        promises = nlp.get_pipe("promises")
+        return [t for t, _ in promises.themes_of(promises.encoder.encode(texts))]
     themes = nlp.get_pipe("themes")
     return [t for t, _, _ in themes.decide(theme_matrix(texts, themes.encoder, themes.matcher))]
 

@@ -327,7 +327,8 @@ def save_tuned(tuned, path: Path) -> None:
 
 
 def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: str = "lipservice train") -> dict:
-    """Fit the complaint head and the theme head on the complaints corpus; measure both on its test split."""
+    """Fit the complaint head on the complaints corpus, and the theme head on its themed complaints and
+    the promise corpus's themed promises; measure them on the test splits."""
     from .taxonomy import ThemeMatcher, load_taxonomy, theme_matrix
 
     t0 = time.time()

@@ -397,6 +397,17 @@ def test_gap_pairs_are_measured_on_the_test_split_beside_baselines(nlp, cfg):
     assert systems["gap rule, pipeline themes"]["precision"] > sim_only["precision"]
 
 
+def test_gap_pairs_theme_a_promise_and_a_complaint_as_the_pipeline_does(nlp):
+    """The pairs measure the rule with the themes annotate would give: a promise's from the promises
+    component (the theme head), a complaint's from the themes component."""
+    promises = ["We will refund you within 48 hours.", "Every order ships free the next working day."]
+    complaints = ["My refund took three weeks to arrive.", "The parcel came a week late."]
+    assert evaluate._pair_themes(nlp, promises, True) == [
+        next(s._.promise["theme"] for s in doc.sents) for doc in nlp.pipe(promises)]
+    assert evaluate._pair_themes(nlp, complaints, False) == [
+        doc.spans["complaints"][0]._.theme for doc in nlp.pipe(complaints)]
+
+
 def test_gap_pairs_file_missing_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match=E_NOT_FOUND):
         evaluate.load_gap_pairs(tmp_path / "pairs.jsonl")
