@@ -381,29 +381,36 @@ def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: st
     matcher = ThemeMatcher(themes, encoder, float(comp["min_similarity"]))
     promise_corpus = str(cfg["training"]["promises"]["corpus"])
     themed = [e for e in examples if e.label and e.extra.get("theme") in ids]
-    promises = [e for e in load_promise_corpus(project_path(promise_corpus))
-                if e.label and e.extra.get("theme") in ids]
+    if any(project_path(promise_corpus).glob("*.jsonl")):
+        promises = [e for e in load_promise_corpus(project_path(promise_corpus))
+                    if e.label and e.extra.get("theme") in ids]
+    else:  # a complaints corpus of one's own, without promises: the head still themes promises
+        log.warning("%s: no promise corpus; the theme head learns from the complaints alone",
+                    project_path(promise_corpus))
+        promises = []
     th_train = [e for e in themed + promises if e.split == "train"]
     X = theme_matrix([e.text for e in th_train], encoder, matcher)
     theme_head = SentenceHead(n_embedding=X.shape[1], n_grammar=0, C=float(tcfg["theme_C"]),
                               class_weight=tcfg["class_weight"], max_iter=int(tcfg["max_iter"]),
                               random_state=int(cfg["system"]["seed"])).fit(X, [e.extra["theme"] for e in th_train])
     min_p = float(comp["min_p"])
-    theme_metrics = {
-        "complaint themes (gold complaint sentences)": theme_accuracy(
-            theme_head, matcher, min_p, [e for e in themed if e.split == "test"], encoder),
-        "promise themes (gold promises of the promise corpus)": theme_accuracy(
+    theme_metrics = {"complaint themes (gold complaint sentences)": theme_accuracy(
+        theme_head, matcher, min_p, [e for e in themed if e.split == "test"], encoder)}
+    if any(e.split == "test" for e in promises):
+        theme_metrics["promise themes (gold promises of the promise corpus)"] = theme_accuracy(
             theme_head, matcher, float(cfg["components"]["promises"]["theme_min_p"]),
-            [e for e in promises if e.split == "test"], encoder),
-    }
+            [e for e in promises if e.split == "test"], encoder)
+    learns = ("the themed complaints and the themed promises of the two corpora's train splits" if promises else
+              "the themed complaints of the corpus's train split (no promise corpus was found)")
     about = ("Gives each complaint sentence, and each promise, a theme of `corpora/taxonomy.yaml`, from its embedding "
              "and its similarity to each theme's description and seed phrases. One head for both, so that a promise "
-             "and a complaint about the same thing get the same theme: it learns from the themed complaints and "
-             "the themed promises of the two corpora's train splits. Below `min_p` a complaint is `unassigned` "
+             f"and a complaint about the same thing get the same theme: it learns from {learns}. "
+             "Below `min_p` a complaint is `unassigned` "
              "with a reason; unassigned complaints are clustered into discovered themes by `lipservice reviews`. "
              "A promise below the promises component's `theme_min_p` has no theme.")
     _save("themes", theme_head, cfg, out_dir, command, t1, about,
-          corpus_summary(f"{tcfg['corpus']} + {promise_corpus}", themed + promises, lambda e: e.extra["theme"]),
+          corpus_summary(f"{tcfg['corpus']} + {promise_corpus}" if promises else str(tcfg["corpus"]), themed + promises,
+                         lambda e: e.extra["theme"]),
           theme_metrics)
     result["themes"] = theme_metrics
     return result

@@ -486,7 +486,7 @@ def test_evaluate_learning_curve_prints_a_row_per_model_for_the_chosen_set(tmp_p
               "@Acme refund still missing after 3 weeks", "@jo We're on it, thanks for your patience.",
               "@Acme my bill doubled", "@kim Our team will look into this for you."]
     (twcs / "twcs_sample_first5000.csv").write_text("tweet_id,inbound,text\n" + "".join(
-        f"{i},{i % 2 == 0},{t}\n" for i, t in enumerate(tweets)), encoding="utf-8")
+        f'{i},{i % 2 == 0},"{t}"\n' for i, t in enumerate(tweets)), encoding="utf-8")  # texts with commas quoted
     args = ["evaluate", "--real", "--learning-curve", "--shared-dir", tmp_path / "shared",
             "--set", f"paths.corpora={corpora}", "--set", "training.perspective.tune_epochs=0",
             "--set", 'learning_curve.sets=["twcs"]', "--set", "learning_curve.folds=2",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -201,18 +202,40 @@ def write_complaint_corpus(root, doc_ids):
         {"text": FINE_TEXTS[i % 2].format(topic), "complaint": False, "theme": None}])
 
 
+PROMISE_TEXTS = [("Your {} order arrives the next working day.", "delivery"),
+                 ("We never charge a fee for {} payments.", "billing")]
+
+
+def write_promise_corpus(root, doc_ids):
+    return write_tiny(root, "promises", "web_copy", doc_ids, lambda i, topic: [
+        {"text": PROMISE_TEXTS[i % 2][0].format(topic), "promise": True, "theme": PROMISE_TEXTS[i % 2][1],
+         "specificity": "specific", "strength": "firm"},
+        {"text": FINE_TEXTS[i % 2].format(topic), "promise": False, "theme": None}])
+
+
 @pytest.mark.parametrize("epochs", [1, 0])
-def test_complaint_training_writes_the_head_and_its_fine_tuned_second_opinion(tmp_path, epochs):
+def test_complaint_training_writes_the_head_and_its_fine_tuned_second_opinion(tmp_path, epochs, caplog):
     from nlp.complaints import HEAD_FILE as COMPLAINTS_FILE
     from nlp.complaints import TUNED_FILE
     from nlp.train import train_complaints
 
     corpora = write_complaint_corpus(tmp_path / "corpora", DOC_IDS)
+    if epochs:  # the theme head learns from the promises too when there is a promise corpus
+        write_promise_corpus(corpora, DOC_IDS)
     cfg = load_config(overrides={"paths.corpora": str(corpora), "paths.models": str(tmp_path / "models"),
                                  "training.complaints.tune_epochs": epochs, "training.complaints.tune_batch_size": 4})
-    result = train_complaints(cfg, command=CMD)
+    with caplog.at_level(logging.WARNING, logger="nlp.train"):
+        result = train_complaints(cfg, command=CMD)
     models = tmp_path / "models"
     assert (models / COMPLAINTS_FILE).is_file() and (models / "themes.skops").is_file()
+    card = (models / "themes.md").read_text()
+    promise_themes = "promise themes (gold promises of the promise corpus)"
+    if epochs:
+        assert promise_themes in result["themes"] and result["themes"][promise_themes]["theme head, argmax"]["n"] == 2
+        assert "`complaints` and `promises`: 20 sentences" in card.replace(str(corpora) + "/", "")  # 10 + 10 themed
+    else:  # no promise corpus: the complaints alone, said in the log and the card
+        assert promise_themes not in result["themes"] and "no promise corpus was found" in card
+        assert any("no promise corpus" in r.getMessage() for r in caplog.records)
     systems = result["metrics"]["complaint detection (sentence)"]
     if epochs:
         assert (models / TUNED_FILE).is_file()
