@@ -460,5 +460,6 @@ def test_to_disk_and_spacy_load_round_trip(nlp, docs, tmp_path):
     assert (tmp_path / "pipeline" / "promises" / "themes.skops").is_file()  # the theme head travels with it
     loaded = spacy.load(tmp_path / "pipeline")
     assert loaded.pipe_names == nlp.pipe_names
+    loaded.get_pipe("promises").theme_model = str(tmp_path / "moved-away.skops")  # the saved copy is used
     for text, doc in zip(TEXTS, loaded.pipe(TEXTS)):
         assert promise_annotations(doc) == promise_annotations(docs[text]), text
