@@ -100,10 +100,12 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
                                 errors="surrogateescape" if encoding == "utf-8" else UNDECODABLE, newline="")
         limit = line_limit(opts.max_chars)
         over_limit: list[int] = []  # lines where a row went over the limit; the row is rejected there
-        row_chars = [0]  # characters of the row being read, reset by the loop below after each row
+        row_chars = [0, 0]  # characters and quote marks of the row being read, reset after each row
         shape = {"fields": 0, "delimiter": ","}  # the header's, once it is read; no fields: rows end at any "\r"
         # Lines as the csv reader counts them end at "\n", "\r\n" or a bare "\r"; the file's lines, as grep -n,
-        # sed and editors count them, end at "\n". The reader's lines ending at a bare "\r" not yet passed:
+        # sed and editors count them, end at "\n". A bare "\r" inside a row (a stray one joined, or one in a
+        # quoted cell) is no line end for positions; one that ends a row still is, so each row keeps a line
+        # (and a record without an id its own id). The reader's lines ending inside a row, not yet passed:
         bare_cr: deque[int] = deque()
         passed = [0]  # how many bare "\r" line ends lie before the row being reported
         mac_ends = [False]  # whether the file's lines end at "\r" (classic Mac): then each one is a line end
@@ -136,8 +138,6 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             for lineno, line, _ in bounded_lines(text.readline, limit):
                 if lineno == 1:  # a file whose first line ends at "\r" (classic Mac) ends every line there
                     mac_ends[0] = line is not None and line.endswith("\r")
-                elif line is not None and line.endswith("\r") and not mac_ends[0]:
-                    bare_cr.append(lineno)
                 if skipping:
                     skipping = line is None or line.count('"') % 2 == 0
                     yield "\n"
@@ -146,7 +146,7 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
                         yield "".join(carried) + "\n"
                         yield from ["\n"] * (len(carried) - 1)
                         carried.clear()
-                        row_chars[0] = 0
+                        row_chars[:] = [0, 0]
                     over_limit.append(lineno)
                     if row_chars[0]:  # a row spans lines only inside a quoted cell
                         skipping = line is None or line.count('"') % 2 == 0
@@ -156,8 +156,12 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
                 elif line.endswith("\r") and cut_at_bare_cr("".join(carried), line):  # rare: no call per line
                     row_chars[0] += len(line)
                     carried.append(line[:-1] + " ")
+                    bare_cr.append(lineno)
                 else:
                     row_chars[0] += len(line)
+                    row_chars[1] += line.count('"')
+                    if line.endswith("\r") and row_chars[1] % 2 and not mac_ends[0]:  # in an open quoted cell
+                        bare_cr.append(lineno)
                     yield "".join(carried) + line
                     yield from ["\n"] * len(carried)  # empty lines: the next row keeps its line number
                     carried.clear()
@@ -170,7 +174,7 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
         declared = EXCEL_SEP.match(first)
         if declared:  # Excel's "sep=;" line names the separator; the header is the next line
             first, skipped, delimiter = next(rows, ""), 1, declared.group(1)
-            row_chars[0] = 0
+            row_chars[:] = [0, 0]
         else:
             skipped, delimiter = 0, csv_delimiter(first, opts.text_field) or ","
         reader = csv.reader(itertools.chain([first], rows), delimiter=delimiter)
@@ -179,7 +183,7 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
         except (csv.Error, StopIteration) as err:
             yield Reject(source, f"line {1 + skipped}", f"unreadable CSV header: {err}", E_BAD_JSON)
             return
-        row_chars[0] = 0
+        row_chars[:] = [0, 0]
         header = distinct_columns(header)
         if not first.endswith("\r"):  # a file of classic Mac line ends has no stray returns to tell apart
             shape.update(fields=len(header), delimiter=delimiter)
@@ -196,7 +200,7 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
                 yield Reject(source, f"line {file_line(line_before)}", f"malformed CSV row: {err}", E_BAD_JSON)
                 continue
             finally:
-                row_chars[0] = 0
+                row_chars[:] = [0, 0]
             at = file_line(line_before)
             pos = f"line {at}"
             long_lines = [n for n in over_limit if line_before <= n <= reader.line_num + skipped]

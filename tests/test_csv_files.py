@@ -100,8 +100,12 @@ def test_rows_that_end_at_a_carriage_return_are_still_rows(tmp_path):
     items = read(write(tmp_path, "mac.csv", b"id,text\r1,First.\r2,Second.\r"))
     assert [(r.id, r.text) for r in items] == [("1", "First."), ("2", "Second.")]
     assert [r.position for r in items] == ["line 2", "line 3"]  # here "\\r" is the file's line end
-    mixed = read(write(tmp_path, "mixed.csv", b"id,text\n1,First.\r2,Second.\n"))
-    assert [(r.id, r.text, r.position) for r in mixed] == [("1", "First.", "line 2"), ("2", "Second.", "line 2")]
+    mixed = read(write(tmp_path, "mixed.csv", b"id,text\n1,First.\r2,Second.\n3,Third.\n"))
+    # a bare return that ends a row is a line end for positions too: each row keeps a line of its own
+    assert [(r.id, r.text, r.position) for r in mixed] == [("1", "First.", "line 2"), ("2", "Second.", "line 3"),
+                                                           ("3", "Third.", "line 4")]
+    unnamed = read(write(tmp_path, "noid.csv", b"text\nFirst.\rSecond.\n"))
+    assert len({r.id for r in unnamed}) == 2
     short, third = read(write(tmp_path, "ragged.csv", b"id,text,when\r1\r3,Third.,wed\r"))  # a short row alone
     assert short.code == E_BAD_FIELD and short.position == "line 2" and (third.id, third.text) == ("3", "Third.")
 
