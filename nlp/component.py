@@ -40,12 +40,18 @@ class HeadComponent:
         self.model_path = model
         self.head = None  # loaded on first use, so from_disk of a saved pipeline never needs the original
 
+    def load_setting(self, path: str | Path, setting: str = ""):
+        """The skops file a setting names; a missing one is an error that says which component (and
+        which of its settings) asked, then what ``load_head`` said."""
+        try:
+            return load_head(path)
+        except ModelMissingError as err:
+            where = f" ({setting})" if setting else ""
+            raise ModelMissingError(f"the {self.name} component{where}: {err.args[0]}", code=err.code) from None
+
     def require_head(self):
         if self.head is None and self.model_path:
-            try:
-                self.head = load_head(self.model_path)
-            except ModelMissingError as err:  # say which component, then what load_head said
-                raise ModelMissingError(f"the {self.name} component: {err.args[0]}", code=err.code) from None
+            self.head = self.load_setting(self.model_path)
         if self.head is None:
             raise ModelMissingError(f"the {self.name} component has no head: set its `model` in config.cfg to a "
                                     f".skops file, or {self.missing_hint}", code=E_NO_HEAD)
@@ -90,11 +96,7 @@ class TunedHeadComponent(HeadComponent):
     def require_tuned(self):
         """The fine-tuned classifier, or None when the config names none (the head decides alone)."""
         if self.tuned is None and self.tuned_path:
-            try:
-                self._use_tuned(load_head(self.tuned_path))
-            except ModelMissingError as err:
-                raise ModelMissingError(f"the {self.name} component (tuned_model): {err.args[0]}",
-                                        code=err.code) from None
+            self._use_tuned(self.load_setting(self.tuned_path, "tuned_model"))
         return self.tuned
 
     def _use_tuned(self, tuned) -> None:

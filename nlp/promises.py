@@ -19,7 +19,7 @@ from spacy.tokens import Doc, Span
 
 from .component import HeadComponent
 from .encoder import ENCODER_CONFIG, SentenceEncoder
-from .errors import ConfigError, ModelMissingError
+from .errors import ConfigError
 from .extensions import install_extensions
 from .heads import load_head, save_head
 from .perspective_features import features_matrix, lexical_matrix
@@ -209,11 +209,7 @@ class PromisesComponent(HeadComponent):
     def require_theme_head(self):
         """The theme head ``theme_model`` names, loaded on first use; None when it names none."""
         if self.theme_head is None and self.theme_model:
-            try:
-                self.theme_head = load_head(self.theme_model)
-            except ModelMissingError as err:
-                raise ModelMissingError(f"the {self.name} component (theme_model): {err.args[0]}",
-                                        code=err.code) from None
+            self.theme_head = self.load_setting(self.theme_model, "theme_model")
         return self.theme_head
 
     def themes_of(self, embeddings: np.ndarray) -> list[tuple[str | None, float]]:
