@@ -26,3 +26,15 @@ def audit_result(record: dict[str, Any], top: int = 5) -> dict[str, Any]:
         "rewrite_first": [{"text": s["text"], "start": s["start"], "perspective_p": s["perspective_p"]}
                           for s in company[:top]],
     }
+
+
+#: The scores two audits of the same copy are compared by (the demo's company and customer voice).
+COMPARED_SCORES = ("customer_share", "lip_service_score", "promise_count")
+
+
+def compare_audits(before: dict[str, Any], after: dict[str, Any],
+                   labels: tuple[str, str] = ("company voice", "customer voice")) -> dict[str, Any]:
+    """Two audits side by side, for the terminal and the HTML page alike: each one's label and source,
+    and per compared score its two values (a share is None when no sentence takes a side)."""
+    return {"labels": list(labels), "sources": [before["source"], after["source"]],
+            "scores": {k: [before["scores"][k], after["scores"][k]] for k in COMPARED_SCORES}}

@@ -35,7 +35,7 @@ from .errors import E_OUTPUT, E_RESUME, UsageError
 from .io import SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs
 from .progress import BatchProgress
 from .records import RepeatedIds
-from .shards import shard_name, table_bytes, to_table, write_atomic
+from .shards import shard_name, shard_paths, table_bytes, to_table, write_atomic
 from .sources import InputFile, describe_files, expand_inputs
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ def prepare_output(out: Path, plan: dict[str, Any], resume: bool) -> set[int]:
     (out / PARTS_DIR).mkdir(exist_ok=True)
     for stale in chain(out.glob("*.tmp"), (out / PARTS_DIR).glob("*.tmp")):
         stale.unlink()  # left by a killed run; the shard it belonged to is redone
-    return {int(p.name[5:10]) for p in out.glob("part-*.parquet") if (out / PARTS_DIR / _sidecar(int(p.name[5:10]))).is_file()}
+    return {index for index in shard_paths(out) if (out / PARTS_DIR / _sidecar(index)).is_file()}
 
 
 def _sidecar(index: int) -> str:
@@ -317,6 +317,9 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     shard_chars = int(config["batch"]["shard_chars"])
     if shard_chars < 1:
         raise UsageError(f"batch.shard_chars is {shard_chars}; it must be 1 or more characters (default 10000000)")
+    if opts.output.exists() and not opts.output.is_dir():
+        raise UsageError(f"--output {opts.output}: is a file; batch writes a directory of shards: choose a directory "
+                         "that does not exist yet, or an empty one", code=E_OUTPUT)
     started = time.time()
     files, found_rejects = expand_inputs(inputs, opts.output)
     if not files and not found_rejects:

@@ -16,7 +16,7 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from .component import HeadComponent
+from .component import HeadComponent, check_setting
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import ConfigError
 from .extensions import install_extensions
@@ -113,7 +113,7 @@ class ClaimsComponent(HeadComponent):
         install_extensions()
         super().__init__(name, model)
         self.encoder = encoder
-        self.threshold = threshold
+        self.threshold = check_setting(name, "threshold", threshold, DEFAULT_CONFIG["threshold"])
         self.per_sentence = buzzwords_per_sentence
         self.per_paragraph = buzzwords_per_paragraph
         self.lexicon = Lexicon(nlp, read_phrases(lexicon)) if lexicon else None

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import E_BAD_TASK, E_IO, E_OUTPUT, LipserviceError, UsageError
+from .errors import E_BAD_TASK, E_IO, E_OUTPUT, E_STDIN_TWICE, LipserviceError, UsageError
 from .report import printable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
@@ -44,6 +44,28 @@ def _print_reject(r) -> None:
               soft_wrap=True)
 
 
+#: Rejects shown on the terminal at most; the rest are counted, and all are in the rejects file or report.
+SHOWN_REJECTS = 10
+
+
+def _print_rejects(rejects: list, where: str) -> None:
+    """The first ``SHOWN_REJECTS`` rejects, and how many more there are and ``where`` they all are."""
+    for r in rejects[:SHOWN_REJECTS]:
+        _print_reject(r)
+    _print_more_rejects(len(rejects), where)
+
+
+def _report_rejects(json_path: Optional[Path]) -> str:
+    """Where a report command keeps all its rejects."""
+    return f'"rejects" of {json_path}' if json_path else '"rejects" of the report --json FILE writes'
+
+
+def _print_more_rejects(total: int, where: str) -> None:
+    if total > SHOWN_REJECTS:
+        err.print(printable(f"… and {total - SHOWN_REJECTS:,} more rejects, all in {where}"), highlight=False,
+                  markup=False, soft_wrap=True)
+
+
 def _config(config: Optional[Path], sets: Optional[List[str]], extra: Optional[dict] = None):
     from .pipeline import load_config, parse_overrides
 
@@ -67,6 +89,16 @@ def _run(fn):
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130)
+
+
+def _stdin_once(inputs: dict[str, List[str]]) -> None:
+    """Refuse ``-`` (stdin) given more than once across a command's inputs (``inputs`` maps each option to
+    its values), before any work: the first read takes all of stdin, so the next would find it empty."""
+    given = [option for option, values in inputs.items() for value in values if value == "-"]
+    if len(given) > 1:
+        where = " and ".join(dict.fromkeys(given))
+        raise UsageError(f"`-` (stdin) is given {len(given)} times ({where}); stdin can be read only once: save all "
+                         "but one of these inputs to files and pass their names", code=E_STDIN_TWICE)
 
 
 def _review_fields(rating_field: Optional[str], date_field: Optional[str]) -> dict:
@@ -179,6 +211,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
                                  f"({', '.join(sorted(DOCUMENT_EXTS))}, each also .gz); use `lipservice annotate` "
                                  "for records in JSONL, JSON, CSV or Parquet")
         opts = ReadOptions.from_config(cfg, default_kind="company")
+        _stdin_once({"FILES": files})
         check_inputs(files, opts)
         prepare_outputs(files, {"--json": json_path, "--html": html_path})
         bad = []
@@ -216,7 +249,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
     """Write the annotate contract (DESIGN.md) for every record; rejects go to OUT.rejects.jsonl."""
 
     def work():
-        from .io import KINDS, ReadOptions, check_inputs, prepare_outputs
+        from .io import KINDS, ReadOptions, check_inputs, prepare_outputs, written_whole
         from .records import RepeatedIds
 
         if kind not in KINDS:
@@ -225,6 +258,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
         extra = {"components.perspective.encoder.num_threads": 1} if n_workers > 1 else {}
         cfg = _config(config, sets, extra)
         opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind=kind)
+        _stdin_once({"INPUTS": inputs})
         check_inputs(inputs, opts)
         to_stdout = str(output) == "-"
         if to_stdout and rejects is None:
@@ -233,36 +267,30 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
         rejects_path = rejects or rejects_path_for(output)
         prepare_outputs(inputs, {"--output": None if to_stdout else output,
                                  "--rejects" if rejects else "--output's rejects file": rejects_path})
-        tmp = output.with_name(output.name + ".part")
         shown = 0
         ids = RepeatedIds()
-        try:
-            with contextlib.ExitStack() as files:
-                rej = files.enter_context(rejects_path.open("w", encoding="utf-8"))
-                write = sys.stdout.buffer.write if to_stdout else files.enter_context(tmp.open("wb")).write
+        with contextlib.ExitStack() as files:  # both files whole or neither replaced, so the pair reconciles
+            rej = files.enter_context(written_whole(rejects_path))
+            write = sys.stdout.buffer.write if to_stdout else files.enter_context(written_whole(output)).write
 
-                def on_reject(r):
-                    nonlocal shown
-                    rej.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
-                    if shown < 10:
-                        _print_reject(r)
-                    shown += 1
+            def on_reject(r):
+                nonlocal shown
+                rej.write((json.dumps(r.to_json(), ensure_ascii=False) + "\n").encode("utf-8"))
+                if shown < SHOWN_REJECTS:
+                    _print_reject(r)
+                shown += 1
 
-                annotator, records = _annotate(inputs, cfg, opts, n_workers, on_reject)
-                for rec in records:
-                    ids.add(rec["id"])
-                    write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
-        except BaseException:  # a full disk, Ctrl-C: no half-written OUT.part left beside the output
-            if not to_stdout:
-                tmp.unlink(missing_ok=True)
-            raise
+            annotator, records = _annotate(inputs, cfg, opts, n_workers, on_reject)
+            for rec in records:
+                ids.add(rec["id"])
+                write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
         if to_stdout:
             sys.stdout.flush()
-        else:
-            os.replace(tmp, output)
         c = annotator.counts
         err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected} → {'stdout' if to_stdout else output}"
-                  + (f" (rejects: {rejects_path})" if c.rejected else ""), highlight=False, markup=False)
+                  + (f" (rejects: {rejects_path})" if c.rejected else ""), highlight=False, markup=False,
+                  soft_wrap=True)  # one line, as scripts parse it
+        _print_more_rejects(shown, str(rejects_path))
         if not c.reconcile():  # a bug, never a user mistake: say so loudly
             raise LipserviceError(f"counts do not reconcile: read {c.read} != {c.annotated} + {c.rejected}")
         _warn_repeated_ids(ids.summary(), "each record is written as it came, in input order with its source; "
@@ -284,53 +312,51 @@ def demo(html_path: Optional[Path] = HtmlOpt, config: Optional[Path] = ConfigOpt
     then the gap between a demo shop's promises and its reviews."""
 
     def work():
-        from .audit import audit_result
-        from .io import ReadOptions
+        from .audit import audit_result, compare_audits
+        from .gap import GapSettings
+        from .io import ReadOptions, prepare_outputs
         from .pipeline import PROJECT_ROOT
-        from .report import print_audit
+        from .report import print_audit, print_comparison
 
         cfg = _config(config, sets)
-        files = [str(PROJECT_ROOT / "corpora" / "demo" / n) for n in ("company_voice.md", "customer_voice.md")]
+        GapSettings.from_config(cfg)  # bad thresholds fail before any work
+        folder = PROJECT_ROOT / "corpora" / "demo"
+        files = [str(folder / n) for n in ("company_voice.md", "customer_voice.md")]
+        gap_files = (str(folder / "gap" / "copy.md"), str(folder / "gap" / "reviews.jsonl"))
+        prepare_outputs([*files, *gap_files], {"--html": html_path})  # `-` or a directory: refused before any work
         opts = ReadOptions.from_config(cfg, default_kind="company")
         _, records = _annotate(files, cfg, opts, 1, lambda r: None)
         results = [audit_result(r, int(cfg["lipservice"]["rewrite_top"])) for r in records]
         for r in results:
             print_audit(out, r)
-        before, after = (r["scores"]["customer_share"] or 0.0 for r in results)
-        out.rule("[bold]The difference")
-        out.print(f"Customer-perspective share: company voice [red]{before:.0%}[/] → customer voice "
-                  f"[green]{after:.0%}[/] ({(after - before) * 100:+.0f} points).")
-        lip_before, lip_after = (r["scores"]["lip_service_score"] for r in results)
-        spec_before, spec_after = (r["scores"]["promise_count"] for r in results)
-        out.print(f"Lip-service score: [red]{lip_before}[/] → [green]{lip_after}[/] out of 100; "
-                  f"promises: {spec_before} → {spec_after}.")
-        _demo_gap(cfg, html_path)
+        comparison = compare_audits(*results)
+        print_comparison(out, comparison)
+        gap = _demo_gap(cfg, *gap_files)
+        if html_path:  # the whole demo: both voices, their difference, the shop's copy and the gap
+            _write_html(html_path, "lipservice demo", audits=[*results, *gap["copy"]], gap=gap, comparison=comparison)
+            out.print(f"HTML report: {escape(printable(html_path))}")
+        else:
+            out.print("[dim]lipservice demo --html report.html writes all of this as a page.[/]")
 
     _run(work)
 
 
-def _demo_gap(cfg, html_path: Optional[Path]) -> None:
-    """The demo's second part: a shop's copy against its reviews (``corpora/demo/gap/``)."""
+def _demo_gap(cfg, copy_file: str, reviews_file: str) -> dict:
+    """The demo's second part, printed and returned: a shop's copy against its reviews (``corpora/demo/gap/``)."""
     from .gap import gap_report
     from .io import ReadOptions, read_inputs
-    from .pipeline import PROJECT_ROOT
     from .report import print_gap
 
-    folder = PROJECT_ROOT / "corpora" / "demo" / "gap"
     bad = []
     copy_opts = ReadOptions.from_config(cfg, default_kind="company")
-    annotator, copy = _annotate([str(folder / "copy.md")], cfg, copy_opts, 1, bad.append)
+    annotator, copy = _annotate([copy_file], cfg, copy_opts, 1, bad.append)
     copy = list(copy)
     review_opts = ReadOptions.from_config(cfg, default_kind="review")
-    reviews = list(annotator.annotate(read_inputs([str(folder / "reviews.jsonl")], review_opts), bad.append))
+    reviews = list(annotator.annotate(read_inputs([reviews_file], review_opts), bad.append))
     out.rule("[bold]The gap: a shop's promises against its reviews")
     result = gap_report(annotator.nlp, copy, reviews, cfg)
     print_gap(out, result)
-    if html_path:
-        _write_html(html_path, "lipservice demo: the gap", gap=result)
-        out.print(f"HTML report: {escape(printable(html_path))}")
-    else:
-        out.print("[dim]lipservice demo --html report.html writes all of this as a page.[/]")
+    return result
 
 
 @app.command()
@@ -501,6 +527,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         from .report import print_reviews
         from .reviews import review_report, themes_csv
 
+        _stdin_once({"INPUTS": inputs})
         cfg = _config(config, sets, _review_fields(rating_field, date_field))
         opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="review")
         check_inputs(inputs, opts)
@@ -516,10 +543,10 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         print_reviews(out, summary)
         _warn_absent_fields(summary["fields"], rating_field, date_field)
         _write_outputs(summary, json_path, csv_path, themes_csv, html_path, "lipservice reviews", reviews=summary)
-        err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False, markup=False)
+        err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False, markup=False,
+                  soft_wrap=True)
         _warn_repeated_ids(summary["counts"]["repeated_ids"], REVIEWS_COUNTED_TWICE)
-        for b in bad[:10]:
-            _print_reject(b)
+        _print_rejects(bad, _report_rejects(json_path))
 
     _run(work)
 
@@ -544,6 +571,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         from .io import ReadOptions, check_inputs, prepare_outputs, read_inputs
         from .report import print_gap
 
+        _stdin_once({"--copy": copy, "--reviews": reviews_in})
         cfg = _config(config, sets, _review_fields(rating_field, date_field))
         GapSettings.from_config(cfg)  # bad thresholds fail before any work
         copy_opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="company")
@@ -566,10 +594,9 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         _warn_absent_fields(result["reviews_summary"]["fields"], rating_field, date_field)
         _write_outputs(result, json_path, csv_path, gap_csv, html_path, "lipservice gap", gap=result)
         err.print(f"read {c.read} · annotated {c.annotated} (copy {len(copy_records)}, reviews "
-                  f"{len(review_records)}) · rejected {c.rejected}", highlight=False, markup=False)
+                  f"{len(review_records)}) · rejected {c.rejected}", highlight=False, markup=False, soft_wrap=True)
         _warn_repeated_ids(result["counts"]["repeated_ids"], REVIEWS_COUNTED_TWICE)
-        for b in bad[:10]:
-            _print_reject(b)
+        _print_rejects(bad, _report_rejects(json_path))
 
     _run(work)
 

@@ -18,7 +18,7 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .component import TunedHeadComponent, per_doc, text_sentences
+from .component import TunedHeadComponent, check_setting, per_doc, text_sentences
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import ConfigError
 from .extensions import install_extensions
@@ -72,7 +72,7 @@ class ComplaintsComponent(TunedHeadComponent):
                              "with 0 <= low <= high <= 1 (the default is [0.1, 0.9]; [0.5, 0.5] never asks)")
         self.encoder = encoder
         self.second_opinion = (float(second_opinion[0]), float(second_opinion[1]))
-        self.threshold = threshold
+        self.threshold = check_setting(name, "threshold", threshold, DEFAULT_CONFIG["threshold"])
         self.round_digits = round_digits
 
     def predict(self, docs: list[Doc]) -> list[np.ndarray]:

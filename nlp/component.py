@@ -9,8 +9,23 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from .doc_memo import once_per_doc
-from .errors import E_NO_HEAD, ModelMissingError
+from .errors import E_BAD_SETTING, E_NO_HEAD, ConfigError, ModelMissingError
 from .heads import load_head, save_head
+
+#: The range of a probability threshold and of a cosine-similarity one.
+PROBABILITY = (0.0, 1.0, "a probability")
+SIMILARITY = (-1.0, 1.0, "a cosine similarity")
+
+
+def check_setting(component: str, setting: str, value: float, default: float,
+                  allowed: tuple[float, float, str] = PROBABILITY) -> float:
+    """A component's threshold, refused with its name, value and range when outside ``allowed``
+    (spaCy checks only its type): a probability of 2 would silently find nothing, -1 everything."""
+    low, high, what = allowed
+    if not low <= value <= high:  # also refuses NaN
+        raise ConfigError(f"components.{component}.{setting} = {value!r}: must lie in [{low:g}, {high:g}] ({what}; "
+                          f"the default is {default}); fix it in config.cfg or with --set", code=E_BAD_SETTING)
+    return float(value)
 
 
 def text_sentences(doc: Doc) -> list:

@@ -12,53 +12,38 @@ from pathlib import Path
 from typing import Iterator
 
 from .decoding import (
-    NUL,
     UNDECODABLE,
     bom_encoding,
     bounded_lines,
     invalid_encoding,
     line_limit,
+    looks_binary,
     open_binary,
     open_table,
+    read_head,
     too_long,
 )
 from .errors import E_BAD_FIELD, E_BAD_JSON, E_ENCODING, E_MISSING_COLUMN, InputError
-from .records import ReadOptions, Record, Reject, has_surrogates, record_from_mapping
-
-#: A header's column name longer than this, or a number, is more likely the first row of a file without one.
-HEADER_NAME_CHARS = 40
-NUMBER = re.compile(r"[-+]?\d[\d,.]*")
+from .records import ReadOptions, Record, Reject, columns_problem, has_surrogates, record_from_mapping
 
 
-def check_csv_header(path: Path, opts: ReadOptions) -> None:
+def check_csv_header(path: Path, compressed: bool, opts: ReadOptions) -> None:
     """Before any work: the header names the text column once (and the id column at most once)."""
-    with path.open("rb") as fh:
-        head = fh.read(65536)
+    with open_binary(path, compressed) as fh:
+        head = read_head(fh, 65536)[0]  # a stream broken this early is the reader's reject
     if not head.strip():
         return  # an empty file is a reject row, not a usage error
     encoding = bom_encoding(head)
-    if encoding == "utf-8" and NUL in head:
+    if encoding == "utf-8" and looks_binary(head):
         return  # binary: reported as a reject by the reader
     lines = head.decode(encoding, "replace").lstrip("\ufeff").splitlines() or [""]
     declared = EXCEL_SEP.match(lines[0])  # Excel's "sep=;" line: the header is the next one
     at = 2 if declared else 1
     first = lines[at - 1] if len(lines) >= at else ""
     delimiter = declared.group(1) if declared else csv_delimiter(first, opts.text_field)
-    columns = next(csv.reader([first], delimiter=delimiter or ","), [])
-    if opts.text_field not in columns:
-        shown = ", ".join(c if len(c) <= HEADER_NAME_CHARS else c[:HEADER_NAME_CHARS] + "…" for c in columns)
-        fix = "name the text column with --text-field"
-        if any(len(c) > HEADER_NAME_CHARS or NUMBER.fullmatch(c.strip()) for c in columns):
-            fix = (f"it looks like a row, not a header: add a header line that names the columns ({opts.text_field!r} "
-                   f"for the text), or {fix}")
-        raise InputError(f"{path}: line {at}: no {opts.text_field!r} column (columns: {shown or 'none'}); {fix}",
-                         code=E_MISSING_COLUMN)
-    for name, option in ((opts.text_field, "--text-field"), (opts.id_field, "--id-field")):
-        places = [i + 1 for i, column in enumerate(columns) if column == name]
-        if len(places) > 1:  # which one holds the text? Taking either would drop the other in silence
-            raise InputError(f"{path}: line {at}: the column {name!r} appears {len(places)} times (columns "
-                             f"{', '.join(map(str, places))}); rename all but one, or name another with {option}",
-                             code=E_MISSING_COLUMN)
+    problem = columns_problem(next(csv.reader([first], delimiter=delimiter or ","), []), opts)
+    if problem:
+        raise InputError(f"{path}: line {at}: {problem}", code=E_MISSING_COLUMN)
 
 
 EXCEL_SEP = re.compile(r'^"?sep=(.)"?\r?\n?$')
@@ -109,6 +94,7 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
         bare_cr: deque[int] = deque()
         passed = [0]  # how many bare "\r" line ends lie before the row being reported
         mac_ends = [False]  # whether the file's lines end at "\r" (classic Mac): then each one is a line end
+        ended = [False]  # whether the file's last line has been given to the csv reader
 
         def file_line(n: int) -> int:
             """The file's line number of the csv reader's line ``n``; rows are reported in file order."""
@@ -165,6 +151,7 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
                     yield "".join(carried) + line
                     yield from ["\n"] * len(carried)  # empty lines: the next row keeps its line number
                     carried.clear()
+            ended[0] = True
             if carried:  # the file ends inside a row cut short
                 yield "".join(carried) + "\n"
 
@@ -184,12 +171,13 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             yield Reject(source, f"line {1 + skipped}", f"unreadable CSV header: {err}", E_BAD_JSON)
             return
         row_chars[:] = [0, 0]
+        problem = columns_problem(header, opts)  # also checked up front by check_inputs, for files named
+        if problem:
+            yield Reject(source, f"line {1 + skipped}", problem, E_MISSING_COLUMN)
+            return
         header = distinct_columns(header)
         if not first.endswith("\r"):  # a file of classic Mac line ends has no stray returns to tell apart
             shape.update(fields=len(header), delimiter=delimiter)
-        if opts.text_field not in header:  # also checked up front by check_inputs
-            yield Reject(source, f"line {1 + skipped}", f"no {opts.text_field!r} column", E_MISSING_COLUMN)
-            return
         while True:
             line_before = reader.line_num + 1 + skipped
             try:
@@ -200,9 +188,16 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
                 yield Reject(source, f"line {file_line(line_before)}", f"malformed CSV row: {err}", E_BAD_JSON)
                 continue
             finally:
+                open_quote = row_chars[1] % 2 == 1
                 row_chars[:] = [0, 0]
             at = file_line(line_before)
             pos = f"line {at}"
+            last = reader.line_num + skipped
+            if ended[0] and open_quote and last > line_before:  # the csv reader put every line left into one cell
+                yield Reject(source, pos, f"a quoted cell opens on this line and is never closed, so lines {at}-"
+                             f"{file_line(last)} were read as one row; close the quote (a quote inside a quoted "
+                             'cell is written "") and read the file again', E_BAD_FIELD)
+                continue
             long_lines = [n for n in over_limit if line_before <= n <= reader.line_num + skipped]
             if long_lines:
                 where = "" if long_lines[0] == line_before else f" by line {file_line(long_lines[0])}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import re
+import zlib
 from pathlib import Path
 from typing import AnyStr, BinaryIO, Callable, Iterator
 
@@ -21,6 +22,10 @@ BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
 #: which the readers reject with the record's position (``surrogateescape`` cannot do this for them).
 UNDECODABLE = "lipservice-undecodable"
 codecs.register_error(UNDECODABLE, lambda err: ("\udcff", err.end))
+
+
+#: What a broken compressed stream raises while it is read.
+STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
 
 def open_binary(path: Path, compressed: bool) -> BinaryIO:
@@ -114,16 +119,52 @@ def _decode_declared(source: str, data: bytes, declared: str) -> tuple[str | Non
         return None, _undecodable(source, data, err, info.name, note=", the charset the page declares")
 
 
+#: Control bytes that text does not hold (all below 0x20 but tab, line ends and form feeds).
+_CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r\f\v")
+
+
+def looks_binary(head: bytes) -> bool:
+    """Whether a table file whose first bytes hold a NUL is binary data (or UTF-16 without its mark): not
+    UTF-8, or a tenth control bytes. A stray NUL in UTF-8 text is not: its row is the reject, wherever the
+    NUL stands (one in the first 64 KiB lost the whole file, one later only its row)."""
+    if NUL not in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.end < len(head) - 3:  # not merely a character cut at the end of the head
+            return True
+    return len(head) - len(head.translate(None, _CONTROL_BYTES)) > 0.1 * len(head)
+
+
 def open_table(source: str, fh: BinaryIO, what: str) -> tuple[Reject | None, str]:
     """An empty or binary table file is one reject; otherwise rewind and return its encoding."""
-    head = fh.read(65536)
-    if not head.strip() and not fh.read(1):
+    head, broken = read_head(fh, 65536)
+    if not head.strip() and not broken and not read_head(fh, 1)[0]:
         return Reject(source, "file", "empty file: no records", E_EMPTY_FILE), ""
     encoding = bom_encoding(head)
-    if encoding == "utf-8" and NUL in head:
+    if encoding == "utf-8" and looks_binary(head):
         return Reject(source, f"byte {head.find(NUL)}", binary_reason(head, f"not {what}"), E_BINARY), ""
     fh.seek(0)
     return None, encoding
+
+
+def read_head(fh: BinaryIO, size: int) -> tuple[bytes, bool]:
+    """Up to ``size`` first bytes, and whether a compressed stream broke within them. What came before
+    the break is kept: the reader meets the break again after the records before it, which it keeps
+    (a read of the whole head at once raised and lost them all)."""
+    parts: list[bytes] = []
+    got = 0
+    try:
+        while got < size:
+            chunk = fh.read(min(8192, size - got))
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+    except STREAM_ERRORS:
+        return b"".join(parts), True
+    return b"".join(parts), False
 
 
 def invalid_encoding(encoding: str) -> str:

@@ -312,6 +312,41 @@ def _scores_section(audits: list[dict], reviews: dict | None, gap: dict | None, 
     return '<section id="scores"><h2>Scores</h2>' + "".join(parts) + "</section>" if parts else ""
 
 
+# ---------------------------------------------------------------- comparison
+
+COMPARISON_NAMES = {"customer_share": "Customer-perspective share", "lip_service_score": "Lip-service score",
+                    "promise_count": "Promises"}
+
+
+def _change(key: str, before: Any, after: Any) -> str:
+    """How far a score moved: shares in percentage points, other scores as a signed number."""
+    if not (_is_num(before) and _is_num(after)):
+        return "n/a"
+    moved = after - before
+    if any(word in key for word in ("share", "rate", "ratio")):
+        return f"{moved * 100:+.0f} points"
+    return f"{moved:+,}" if isinstance(moved, int) else f"{moved:+,.2f}"
+
+
+def _comparison_section(comparison: dict, max_rows: int) -> str:
+    """Two audits of the same copy side by side (``nlp.audit.compare_audits``: the demo's company voice
+    and customer voice): each compared score before and after, and the change."""
+    labels, sources = _strings(comparison.get("labels")), _strings(comparison.get("sources"))
+    labels = labels[:2] if len(labels) >= 2 else ["before", "after"]
+    heads = [_clip(label, 80) + (f'<div class="rid">{_clip(sources[i], 200)}</div>' if i < len(sources) else "")
+             for i, label in enumerate(labels)]
+    items = [{"key": str(k), "values": v} for k, v in _mapping(comparison.get("scores")).items()
+             if isinstance(v, list) and len(v) == 2]
+    table = _table(["score", *heads, "change", "what it means"], items,
+                   lambda r: [_e(COMPARISON_NAMES.get(r["key"], r["key"])), _value(r["key"], r["values"][0]),
+                              _value(r["key"], r["values"][1]), _e(_change(r["key"], *r["values"])),
+                              _e(SCORE_EXPLANATIONS.get(r["key"], ""))],
+                   max_rows, noun="scores", table_id="comparison-table", table_class="scores",
+                   classes={1: "num", 2: "num", 3: "num", 4: "explain"})
+    return (f'<section id="comparison"><h2>The difference: {_clip(labels[0], 80)} against {_clip(labels[1], 80)}'
+            f"</h2>{table}</section>")
+
+
 # ---------------------------------------------------------------- copy
 
 LEGEND = (
@@ -619,18 +654,20 @@ def _input_section(counts: dict, rejects: list[dict], max_rows: int) -> str:
 
 
 def render_report(*, title: str, audits: list[dict] | None = None, reviews: dict | None = None,
-                  gap: dict | None = None, rejects: list[dict] | None = None, max_quotes: int = 3,
-                  max_rows: int = 40) -> str:
-    """One complete, self-contained HTML5 document for whichever of ``audits``, ``reviews`` and
-    ``gap`` are given. A gap brings its own copy (``gap["copy"]``) and reviews summary
-    (``gap["reviews_summary"]``); ``audits`` / ``reviews`` passed explicitly take precedence.
-    Rejected records come from ``rejects`` or the gap's / summary's own ``rejects``."""
+                  gap: dict | None = None, rejects: list[dict] | None = None, comparison: dict | None = None,
+                  max_quotes: int = 3, max_rows: int = 40) -> str:
+    """One complete, self-contained HTML5 document for whichever of ``audits``, ``reviews``, ``gap`` and
+    ``comparison`` (two audits side by side, ``nlp.audit.compare_audits``) are given. A gap brings its own
+    copy (``gap["copy"]``) and reviews summary (``gap["reviews_summary"]``); ``audits`` / ``reviews`` passed
+    explicitly take precedence. Rejected records come from ``rejects`` or the gap's / summary's own ``rejects``."""
     gap = gap if isinstance(gap, dict) else None
     docs = _dicts(audits) or (_dicts(gap.get("copy")) if gap else [])
     summary = reviews if isinstance(reviews, dict) else (
         _mapping(gap.get("reviews_summary")) or None if gap else None)
     max_quotes, max_rows = max(int(max_quotes), 0), max(int(max_rows), 1)
     sections = [
+        ("comparison", "Difference",
+         _comparison_section(comparison, max_rows) if isinstance(comparison, dict) else ""),
         ("scores", "Scores", _scores_section(docs, summary, gap, max_rows)),
         ("copy-section", "Copy", _copy_section(docs, max_rows)),
         ("reviews", "Reviews", _reviews_section(summary, max_quotes, max_rows) if summary is not None else ""),

@@ -11,18 +11,17 @@ HTML: :mod:`nlp.decoding`, :mod:`nlp.markup`) here, tables in :mod:`nlp.json_fil
 """
 from __future__ import annotations
 
-import gzip
+import contextlib
 import os
 import re
 import stat
 import sys
 import tempfile
-import zlib
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
 from .csv_files import check_csv_header, read_csv
-from .decoding import decode_text, html_charset, open_binary
+from .decoding import STREAM_ERRORS, decode_text, html_charset, open_binary
 from .errors import (
     E_CORRUPT,
     E_EMPTY_FILE,
@@ -41,7 +40,7 @@ from .records import KINDS, ReadOptions, Record, Reject, check_text, describe_po
 
 __all__ = ["DOCUMENT_EXTS", "FORMAT_ALIASES", "KINDS", "STDIN", "SUPPORTED_EXTS", "TABLE_EXTS", "ReadOptions",
            "Record", "Reject", "check_inputs", "describe_position", "format_of", "missing_reason", "not_a_file",
-           "prepare_outputs", "read_file", "read_inputs", "record_from_mapping", "source_name", "unknown_format"]
+           "prepare_outputs", "read_file", "written_whole", "read_inputs", "record_from_mapping", "source_name", "unknown_format"]
 
 TEXT_EXTS = {".txt", ".text"}
 MARKDOWN_EXTS = {".md", ".markdown"}
@@ -55,8 +54,6 @@ GZIP_SUFFIX = ".gz"
 #: Compressions that are not read, with their names, for an error that says what to do instead.
 OTHER_COMPRESSIONS = {".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".lz4": "lz4", ".zip": "zip", ".7z": "7-Zip",
                       ".tgz": "tar and gzip", ".tar": "tar"}
-#: What a broken compressed stream raises while it is read.
-STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 STDIN = "-"
 
 
@@ -73,8 +70,8 @@ def check_inputs(paths: list[str], opts: ReadOptions) -> None:
         ext, compressed = format_of(path)
         if ext not in SUPPORTED_EXTS:
             raise InputError(f"{p}: {unknown_format(ext)}", code=E_UNKNOWN_EXT)
-        if ext == ".csv" and not compressed:
-            check_csv_header(path, opts)
+        if ext == ".csv":
+            check_csv_header(path, compressed, opts)
         elif ext == ".parquet" and not compressed:
             check_parquet_columns(path, opts)
 
@@ -130,6 +127,10 @@ def prepare_outputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
         for other, other_path in given[i + 1:]:
             if same(path, other_path):
                 raise UsageError(f"{option} and {other} both write {path}; give them different files", code=E_OUTPUT)
+            for a, b, name in ((path, other_path, other), (other_path, path, option)):
+                if same(a, part_path(b)):
+                    raise UsageError(f"{option} and {other}: {a} is where {name} is written until it is whole; "
+                                     "give another file", code=E_OUTPUT)
         if path.is_dir():
             raise UsageError(f"{option} {path}: is a directory; give a file name in it", code=E_OUTPUT)
         try:
@@ -139,6 +140,30 @@ def prepare_outputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
         except OSError as err:
             raise UsageError(f"{option} {path}: cannot write there ({err.strerror}); choose another place",
                              code=E_OUTPUT) from None
+
+
+def part_path(path: Path) -> Path:
+    """Where :func:`written_whole` writes ``path`` until it is complete."""
+    return path.with_name(path.name + ".part")
+
+
+@contextlib.contextmanager
+def written_whole(path: Path) -> Iterator[BinaryIO]:
+    """A file that appears at ``path`` only when whole: written as ``PATH.part``, then renamed, so a run
+    stopped half-way (Ctrl-C, a full disk) leaves the file there was before, never half of a new one. A
+    device or pipe (``/dev/null``) is written to directly: renaming over it would replace the device."""
+    if path.exists() and not path.is_file():
+        with path.open("wb") as fh:
+            yield fh
+        return
+    tmp = part_path(path)
+    try:
+        with tmp.open("wb") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def unknown_format(ext: str) -> str:
@@ -254,7 +279,7 @@ def _read_document(source: str, data: bytes, ext: str, opts: ReadOptions) -> Ite
     meta: dict[str, Any] = {}
     if ext in HTML_EXTS:
         text, meta = extract_html(text, opts.max_chars)
-    elif ext in MARKDOWN_EXTS:
+    elif ext in MARKDOWN_EXTS and len(text) <= 2 * opts.max_chars:  # longer is rejected as too long either way
         text = markdown_to_text(text)
     reject = check_text(source, "file", text, opts)
     if reject:

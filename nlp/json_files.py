@@ -9,7 +9,16 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-from .decoding import UNDECODABLE, bounded_lines, invalid_encoding, line_limit, open_binary, open_table, too_long
+from .decoding import (
+    UNDECODABLE,
+    bounded_lines,
+    invalid_encoding,
+    line_limit,
+    open_binary,
+    open_table,
+    read_head,
+    too_long,
+)
 from .errors import E_BAD_JSON, E_ENCODING, E_MISSING_COLUMN, E_TOO_LARGE
 from .records import ReadOptions, Record, Reject, has_surrogates, record_from_mapping
 
@@ -62,7 +71,7 @@ def read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) -> 
                     continue
             else:
                 try:
-                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+                    line = raw.decode("utf-8-sig")  # a mark on any line: Windows exports joined with cat
                 except UnicodeDecodeError as err:
                     yield Reject(source, f"{pos}, byte {err.start}", invalid_encoding(encoding), E_ENCODING)
                     continue
@@ -89,7 +98,7 @@ def read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
         if reject:
             yield reject
             return
-        head = fh.read(65536).decode(encoding, "replace").lstrip("\ufeff \t\r\n")
+        head = read_head(fh, 65536)[0].decode(encoding, "replace").lstrip("\ufeff \t\r\n")
         if head[:1] == "{" and _one_object_per_line(head):
             yield from read_jsonl(source, path, compressed, opts)
             return

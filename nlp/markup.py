@@ -3,7 +3,6 @@ metadata, or all its visible text; Markdown without its markup.
 """
 from __future__ import annotations
 
-import html
 import logging
 import re
 from html.parser import HTMLParser
@@ -20,16 +19,23 @@ class _TextExtractor(HTMLParser):
              "header", "footer", "blockquote", "title", "ul", "ol", "table", "main", "nav"}
     SKIP = {"script", "style", "noscript", "template", "svg", "title"}
 
+    CELL = {"td", "th"}
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skip = 0
+        self._cells = 0  # cells so far in the table row: the next one is set off by " | ", as trafilatura does
 
     def handle_starttag(self, tag, attrs):
         if tag in self.SKIP:
             self._skip += 1
         elif tag in self.BLOCK:
             self.parts.append("\n\n")
+            self._cells = 0
+        elif tag in self.CELL:
+            self.parts.append(" | " if self._cells else "")
+            self._cells += 1
 
     def handle_endtag(self, tag):
         if tag in self.SKIP:
@@ -137,16 +143,51 @@ def html_to_text(markup: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
+#: Inline HTML whose content a browser does not show as text.
+_SKIPPED_INLINE = re.compile(r"<(/?)(script|style|noscript|template|svg)\b", re.I)
+
+
+def _inline_text(token: Any) -> str:
+    """The text a reader sees in one inline token: link and image text, inline code, no tags."""
+    parts: list[str] = []
+    skip = 0
+    for child in token.children or []:
+        if child.type == "html_inline":
+            tag = _SKIPPED_INLINE.match(child.content)
+            if tag:
+                skip = max(0, skip - 1) if tag.group(1) else skip + (not child.content.rstrip().endswith("/>"))
+        elif skip:
+            continue
+        elif child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type == "image":
+            parts.append(_inline_text(child))
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+    return "".join(parts).strip()
+
+
 def markdown_to_text(md: str) -> str:
-    """Markdown without its markup: headings, emphasis, links and images become plain text."""
-    text = re.sub(r"```.*?```", "", md, flags=re.S)
-    # bounded, so that a file of unclosed brackets costs linear time, not quadratic
-    text = re.sub(r"!\[([^\[\]]{0,1000})\]\([^)]{0,4000}\)", r"\1", text)
-    text = re.sub(r"\[([^\[\]]{0,1000})\]\([^)]{0,4000}\)", r"\1", text)
-    text = re.sub(r"^\s{0,3}#{1,6}\s*(.*)$", r"\1\n", text, flags=re.M)  # a heading is its own paragraph
-    text = re.sub(r"^\s{0,3}([-*+]|\d+\.)\s+", "", text, flags=re.M)
-    text = re.sub(r"^\s{0,3}>\s?", "", text, flags=re.M)
-    text = re.sub(r"(\*\*|\*|`)(\S(?:.*?\S)?)\1", r"\2", text)
-    # underscores only at word edges (CommonMark): identifiers like get_user_name survive
-    text = re.sub(r"(?<!\w)(__|_)([^_\s](?:[^_\n]*[^_\s])?)\1(?!\w)", r"\2", text)
-    return html.unescape(text)
+    """Markdown as a reader sees it (CommonMark, with tables): each heading, paragraph, list item and
+    table row its own paragraph; code, comments, scripts, styles and link definitions dropped."""
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark").enable("table")
+    parser.validateLink = lambda url: True  # a javascript: link's text is still text, not "[x](…)"
+    paragraphs: list[str] = []
+    row: list[str] | None = None
+    for token in parser.parse(md):
+        if token.type == "tr_open":
+            row = []
+        elif token.type == "tr_close" and row is not None:
+            paragraphs.append(" | ".join(cell for cell in row if cell))
+            row = None
+        elif token.type == "inline":
+            text = _inline_text(token)
+            if row is not None:
+                row.append(" ".join(text.split()))
+            else:
+                paragraphs.append(text)
+        elif token.type == "html_block":
+            paragraphs.append(html_to_text(token.content))
+    return "\n\n".join(p for p in paragraphs if p)

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 from .decoding import line_limit, too_long_reason
 from .errors import E_CORRUPT, E_MISSING_COLUMN, E_TOO_LARGE, InputError
-from .records import ReadOptions, Record, Reject, json_safe, over_max_chars, record_from_mapping
+from .records import ReadOptions, Record, Reject, columns_problem, json_safe, over_max_chars, record_from_mapping
 
 
 def check_parquet_columns(path: Path, opts: ReadOptions) -> None:
@@ -23,9 +23,9 @@ def check_parquet_columns(path: Path, opts: ReadOptions) -> None:
         columns = pq.read_schema(path).names
     except (pa.ArrowException, OSError):
         return
-    if opts.text_field not in columns:
-        raise InputError(f"{path}: no {opts.text_field!r} column (columns: {', '.join(columns) or 'none'}); name "
-                         "the text column with --text-field", code=E_MISSING_COLUMN)
+    problem = columns_problem(columns, opts)
+    if problem:
+        raise InputError(f"{path}: {problem}", code=E_MISSING_COLUMN)
 
 
 PARQUET_BATCH_BYTES = 64 * 2**20
@@ -51,9 +51,9 @@ def read_parquet(source: str, path: Path, compressed: bool, opts: ReadOptions) -
             yield Reject(source, "file", f"not a readable Parquet file ({_one_line(err)})", E_CORRUPT)
             return
         columns = pf.schema_arrow.names
-        if opts.text_field not in columns:
-            yield Reject(source, "file", f"no {opts.text_field!r} column (columns: {', '.join(columns) or 'none'}); "
-                                         "name the text column with --text-field", E_MISSING_COLUMN)
+        problem = columns_problem(columns, opts)
+        if problem:
+            yield Reject(source, "file", problem, E_MISSING_COLUMN)
             return
         batch_rows = parquet_batch_rows(pf.metadata)
         row = 0

@@ -114,8 +114,11 @@ def _has_setting(cfg: Config, name: str) -> bool:
 MINIMUM = {**dict.fromkeys(("lipservice.piece_chars", "lipservice.max_chars", "lipservice.max_html_bytes",
                             "lipservice.batch_size", "lipservice.batch_chars", "lipservice.rewrite_top",
                             "batch.shard_size", "batch.shard_chars", "batch.in_flight_per_worker",
-                            "serve.max_records", "serve.max_text_chars"), 1),
-           "lipservice.long_token_chars": 0}
+                            "serve.max_records", "serve.max_text_chars", "reviews.discovery_min_size",
+                            "reviews.discovery_max_points"), 1),
+           "lipservice.long_token_chars": 0, "reviews.examples": 0}
+#: Settings bounded both ways: (least, greatest, what the value is), each inclusive.
+RANGES = {"reviews.discovery_distance": (0.0, 2.0, "a cosine distance")}
 #: Settings that may also be null: scikit-learn's ``class_weight=None`` weighs every class alike.
 NULLABLE = ("class_weight",)
 KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", list: "a list"}
@@ -123,7 +126,8 @@ KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", s
 
 def _check_values(cfg: Config, packaged: Config) -> None:
     """Every setting the code reads directly has the packaged setting's type (a number where a
-    number is meant), counts are at least their ``MINIMUM``, and no setting is unknown: a typo in ``--set`` or in
+    number is meant), counts are at least their ``MINIMUM``, bounded values within their ``RANGES``, and no
+    setting is unknown: a typo in ``--set`` or in
     a config file fails at load with the setting's name, not later or never."""
     known = set(_plain_settings(packaged))
     for name in _plain_settings(cfg):
@@ -144,6 +148,10 @@ def _check_values(cfg: Config, packaged: Config) -> None:
                               f"{expected!r}", code=E_BAD_SETTING)
         if name in MINIMUM and value < MINIMUM[name]:
             raise ConfigError(f"{name} = {value!r}: must be {MINIMUM[name]} or more (packaged: {expected!r})",
+                              code=E_BAD_SETTING)
+        if name in RANGES and not RANGES[name][0] <= value <= RANGES[name][1]:  # also refuses NaN
+            low, high, what = RANGES[name]
+            raise ConfigError(f"{name} = {value!r}: must lie in [{low:g}, {high:g}] ({what}; packaged: {expected!r})",
                               code=E_BAD_SETTING)
 
 

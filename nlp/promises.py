@@ -17,7 +17,7 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .component import HeadComponent
+from .component import SIMILARITY, HeadComponent, check_setting
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import ConfigError
 from .extensions import install_extensions
@@ -165,7 +165,10 @@ class PromisesComponent(HeadComponent):
         install_extensions()
         super().__init__(name, model)
         self.encoder = encoder
-        self.threshold = threshold
+        self.threshold = check_setting(name, "threshold", threshold, DEFAULT_CONFIG["threshold"])
+        theme_min_p = check_setting(name, "theme_min_p", theme_min_p, DEFAULT_CONFIG["theme_min_p"])
+        theme_min_similarity = check_setting(name, "theme_min_similarity", theme_min_similarity,
+                                             DEFAULT_CONFIG["theme_min_similarity"], SIMILARITY)
         # The theme head the complaints are themed with (``lipservice_themes``), so that a promise and a
         # complaint about the same thing get the same theme; without one, the nearest theme description.
         self.theme_model = theme_model

@@ -6,6 +6,7 @@ A record is ``{"id", "text", "kind", "source", "meta"}``; :mod:`nlp.io` reads fi
 from __future__ import annotations
 
 import json
+import math
 import re
 from array import array
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 from .errors import E_BAD_FIELD, E_BINARY, E_EMPTY_TEXT, E_ENCODING, E_MISSING_COLUMN, E_TOO_LARGE
 
 KINDS = ("company", "review", "auto")
+DEFAULT_ID_FIELD = "id"
 
 
 @dataclass
@@ -39,7 +41,7 @@ class Reject:
 
 @dataclass
 class ReadOptions:
-    id_field: str = "id"
+    id_field: str = DEFAULT_ID_FIELD
     text_field: str = "text"
     #: None: no column is the record's kind (a data set's own columns, all kept in ``meta``).
     kind_field: str | None = "kind"
@@ -53,6 +55,36 @@ class ReadOptions:
         """Options with the ``[lipservice]`` input bounds of ``cfg`` and the given fields."""
         ls = cfg["lipservice"]
         return cls(**{"max_chars": int(ls["max_chars"]), "max_html_bytes": int(ls["max_html_bytes"]), **fields})
+
+
+#: A header's column name longer than this, or a number, is more likely the first row of a file without one.
+HEADER_NAME_CHARS = 40
+NUMBER = re.compile(r"[-+]?\d[\d,.]*")
+
+
+def columns_problem(columns: list[str], opts: ReadOptions) -> str | None:
+    """Why records cannot be read from a table with these columns (a CSV header, a Parquet schema): no
+    text column, an id column named with --id-field that is not there (every id would be made up), or
+    the text or id column twice (taking either would drop the other in silence); None when they can."""
+    if opts.text_field not in columns:
+        fix = "name the text column with --text-field"
+        if any(len(c) > HEADER_NAME_CHARS or NUMBER.fullmatch(c.strip()) for c in columns):
+            fix = (f"it looks like a row, not a header: add a header line that names the columns ({opts.text_field!r} "
+                   f"for the text), or {fix}")
+        return f"no {opts.text_field!r} column (columns: {_shown_columns(columns)}); {fix}"
+    if opts.id_field != DEFAULT_ID_FIELD and opts.id_field not in columns:
+        return (f"no {opts.id_field!r} column for the ids (columns: {_shown_columns(columns)}); name the id column "
+                "with --id-field, or leave it out to give each record its file and line")
+    for name, option in ((opts.text_field, "--text-field"), (opts.id_field, "--id-field")):
+        places = [i + 1 for i, column in enumerate(columns) if column == name]
+        if len(places) > 1:
+            return (f"the column {name!r} appears {len(places)} times (columns {', '.join(map(str, places))}); "
+                    f"rename all but one, or name another with {option}")
+    return None
+
+
+def _shown_columns(columns: list[str]) -> str:
+    return ", ".join(c if len(c) <= HEADER_NAME_CHARS else c[:HEADER_NAME_CHARS] + "…" for c in columns) or "none"
 
 
 def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reject | None:
@@ -93,13 +125,55 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
         return Reject(source, position, f"field {broken!r} contains unpaired surrogates (invalid Unicode)",
                       E_ENCODING)
     rid = obj.get(opts.id_field)
+    if isinstance(rid, float) and math.isnan(rid):
+        rid = None  # how pandas writes a missing value in a column of numbers
+    if not _id_like(rid):
+        return Reject(source, position, f"field {opts.id_field!r} is {_shown(rid)}, not a string or number; give "
+                                        "each record a text or numeric id, or name another field with --id-field",
+                      E_BAD_FIELD)
     rid = default_id if rid is None or str(rid).strip() == "" else str(rid)
     kind = obj.get(opts.kind_field)
     kind = (kind.strip().lower() if isinstance(kind, str) else kind) or opts.default_kind  # " Review" is review
     if kind not in KINDS:
         return Reject(source, position, f"kind {kind!r} is not one of {', '.join(KINDS)}", E_BAD_FIELD)
-    meta = {k: v for k, v in obj.items() if k not in (opts.id_field, opts.text_field, opts.kind_field)}
+    meta = {k: finite(v) for k, v in obj.items() if k not in (opts.id_field, opts.text_field, opts.kind_field)}
     return Record(id=rid, text=text, kind=kind, source=source, position=position, meta=meta)
+
+
+def _id_like(value: Any) -> bool:
+    """A string, a whole number or a finite number: what an id can be without a guess at its text."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return str(value)  # nan, inf
+    return f"{type(value).__name__} {json.dumps(value, ensure_ascii=False, default=str)[:60]}"
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN and infinity in it (Parquet floats, Python's JSON reader) made None: the
+    contract is JSON, which has no such numbers, and a strict reader rejects a line that holds one."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if not isinstance(value, (dict, list)) or not _has_non_finite(value):
+        return value
+    return json.loads(json.dumps(value, ensure_ascii=False), parse_constant=lambda _: None)
+
+
+def _has_non_finite(value: Any) -> bool:
+    stack = [value]  # a walk with a stack: JSON may nest deeper than Python's recursion limit
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def json_safe(obj: dict[str, Any], text_field: str = "text") -> dict[str, Any]:

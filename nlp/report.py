@@ -14,6 +14,8 @@ COLOURS = {"company": "red", "customer": "green", "neutral": "grey50"}
 #: Characters of a theme's example shown in the terminal (a complaint can run to pages; the JSON, CSV and
 #: HTML outputs keep it whole).
 MAX_EXAMPLE = 160
+#: Example quotes per theme shown in the terminal (``reviews.examples`` may keep more for the JSON and HTML).
+TERMINAL_EXAMPLES = 2
 
 
 #: Control characters (C0 but tab and newline, DEL, C1) shown as ``\x1b`` escapes, so that text from the
@@ -70,6 +72,19 @@ def print_audit(console: Console, result: dict[str, Any]) -> None:
             console.print(_line("  • ", plain(s["text"]), f" [dim](p={s['perspective_p']:.2f})[/]"))
     else:
         console.print("No company-centred sentences.")
+
+
+def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
+    """Two audits of the same copy (``nlp.audit.compare_audits``): the customer-perspective share, the
+    lip-service score and the promises, before → after."""
+    (first, second), scores = comparison["labels"], comparison["scores"]
+    before, after = (v or 0.0 for v in scores["customer_share"])
+    console.rule("[bold]The difference")
+    console.print(_line("Customer-perspective share: ", plain(first), f" [red]{before:.0%}[/] → ", plain(second),
+                        f" [green]{after:.0%}[/] ({(after - before) * 100:+.0f} points)."))
+    (lip_before, lip_after), (n_before, n_after) = scores["lip_service_score"], scores["promise_count"]
+    console.print(f"Lip-service score: [red]{lip_before}[/] → [green]{lip_after}[/] out of 100; "
+                  f"promises: {n_before} → {n_after}.")
 
 
 def print_metrics(console: Console, title: str, results: dict[str, dict]) -> None:
@@ -154,14 +169,15 @@ def print_reviews(console: Console, summary: dict[str, Any]) -> None:
         if not rows:
             continue
         rated = any(r["mean_rating"] is not None for r in rows)  # no column of blanks for unrated reviews
-        table = Table(title=title, show_lines=False, expand=True)
+        shown = max((len(r.get("examples") or []) for r in rows), default=0)
+        table = Table(title=title, show_lines=shown > 1, expand=True)  # a rule between rows of several quotes
         table.add_column("theme", ratio=2, overflow="fold")
         for col, width in (("complaints", 10), ("of complaints", 10), ("of reviews", 7)) + ((("mean rating", 6),)
                                                                                           if rated else ()):
             table.add_column(col, justify="right", width=width)  # headers wrap, so the example gets the room
-        table.add_column("example", ratio=3, overflow="fold")
+        table.add_column("examples" if shown > 1 else "example", ratio=3, overflow="fold")
         for r in rows:
-            quote = truncate(r["examples"][0]["text"], MAX_EXAMPLE) if r.get("examples") else ""
+            quote = _examples(r.get("examples") or [])
             rating = (plain("" if r["mean_rating"] is None else f"{r['mean_rating']:.2f}"),) if rated else ()
             table.add_row(plain(r["label"]), plain(str(r["complaints"])), plain(_pct(r["share_of_complaints"])),
                           plain(_pct(r["share_of_reviews"])), *rating, plain(quote))
@@ -179,6 +195,13 @@ def print_reviews(console: Console, summary: dict[str, Any]) -> None:
             where = f" (field {f['field']!r})" if f.get("field", name) != name else ""
             console.print(plain(f"{f['unreadable']} of {f['present']} {name} values{where} could not be read and "
                                 "were left out of the figures that use them", "yellow"))
+
+
+def _examples(examples: list[dict]) -> str:
+    """A theme's first ``TERMINAL_EXAMPLES`` quotes, each cut to ``MAX_EXAMPLE`` characters, one a line
+    (marked "• " when there are several)."""
+    quotes = [truncate(e["text"], MAX_EXAMPLE) for e in examples[:TERMINAL_EXAMPLES]]
+    return "\n".join(f"• {q}" for q in quotes) if len(quotes) > 1 else "".join(quotes)
 
 
 def _pct(value: float | None) -> str:
@@ -224,5 +247,5 @@ def print_gap(console: Console, result: dict[str, Any]) -> None:
                             _line(" (", plain(", ".join(c["reasons"])), ")") if c["reasons"] else ""))
     console.print(f"Kept {scores['kept']} · at risk {scores['at_risk']} · broken {scores['broken']} · "
                   f"untested {scores['untested']} · gap score "
-                  f"{'n/a' if scores['gap_score'] is None else scores['gap_score']}/100 · "
+                  f"{'n/a' if scores['gap_score'] is None else str(scores['gap_score']) + '/100'} · "
                   f"complaint rate {_pct(scores['complaint_rate'])}")

@@ -2,16 +2,18 @@
 
 Works on the annotate contract (records with their complaint sentences and themes). Ratings
 and dates come from the records' ``rating`` and ``date`` fields in whatever shape they arrive
-("5 stars", "4/5", ISO and US dates); values that cannot be read are counted and reported,
-never guessed.
+("5 stars", "4/5", ISO and US dates, epoch seconds or milliseconds); values that cannot be read
+(a rating of 0, a number that is no plausible date) are counted and reported, never guessed.
 """
 from __future__ import annotations
 
 import csv
 import io
+import math
+import numbers
 import re
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import numpy as np
@@ -22,40 +24,51 @@ from .themes import DiscoveredTheme, cluster_terms, discover_themes
 _RATING = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(?:(?:/|out of|of)\s*(\d+(?:[.,]\d+)?))?\s*(?:stars?|★)?\s*$", re.I)
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y",
                  "%B %d %Y", "%b %d %Y", "%Y-%m", "%a %b %d %H:%M:%S %z %Y")
+#: The numbers read as epoch seconds and as epoch milliseconds (JavaScript's ``Date.now()``): both
+#: span 1973-03 to 2096-10. Other numbers (a year, an Excel serial day, a count) are no date.
+EPOCH_SECONDS = (1e8, 4e9)
+EPOCH_MILLISECONDS = (1e11, 4e12)
+#: The lowest rating of a scale: stars and "n out of m" start at 1, so 0 (what exports write for
+#: "no rating") is not one.
+LOWEST_RATING = 1
 #: First characters that make a spreadsheet read a cell as a formula (OWASP, ASVS 1.2.10), with the
 #: full-width forms that East Asian input methods type and some spreadsheets take for the ASCII ones.
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def parse_rating(value: Any, scale: float = 5.0) -> float | None:
-    """A rating on a 1–5 scale from 4, "4", "4.5", "4/5", "8 out of 10", "5 stars" or "★★★★"; else None."""
+    """A rating on a 1–5 scale from 4, "4", "4.5", "4/5", "8 out of 10" (scaled: 4.0), "5 stars" or "★★★★";
+    else None, also for 0 and "☆☆☆☆☆", which exports write for "not rated"."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value) if 0 <= value <= scale else None
+    if isinstance(value, numbers.Real):
+        return float(value) if LOWEST_RATING <= value <= scale else None
     text = str(value).strip()
     if text and set(text) <= {"★", "☆"}:
         stars = float(text.count("★"))
-        return stars if stars <= scale else None
+        return stars if LOWEST_RATING <= stars <= scale else None
     m = _RATING.match(text)
     if not m:
         return None
     got = float(m.group(1).replace(",", "."))
     out_of = float(m.group(2).replace(",", ".")) if m.group(2) else scale
-    if out_of <= 0 or got > out_of:
+    if got < LOWEST_RATING or got > out_of:
         return None
     return round(got * scale / out_of, 2)
 
 
 def parse_month(value: Any) -> str | None:
     """``YYYY-MM`` from ISO dates and datetimes, US ``MM/DD/YYYY``, "3 May 2024", "May 3, 2024",
-    Twitter's "Tue Oct 31 22:10:47 +0000 2017", or epoch seconds; else None."""
+    Twitter's "Tue Oct 31 22:10:47 +0000 2017", ``YYYYMMDD`` (as a string or an 8-digit number), or
+    epoch seconds (1e8 to 4e9) or milliseconds (1e11 to 4e12); else None: a number outside those (a
+    year such as 2024, an Excel serial day such as 45000) is not taken for a date."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        if 0 < value < 4e9:
-            return datetime.utcfromtimestamp(value).strftime("%Y-%m")
-        return None
+    if isinstance(value, numbers.Real):
+        try:
+            return _month_of_number(float(value))
+        except OverflowError:  # a whole number too large for a float: no date either
+            return None
     text = str(value).strip()
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).strftime("%Y-%m")
@@ -69,11 +82,34 @@ def parse_month(value: Any) -> str | None:
     return None
 
 
+def _month_of_number(value: float) -> str | None:
+    """A number's month: an 8-digit whole number as ``YYYYMMDD``, else epoch seconds or milliseconds
+    in their plausible ranges (``EPOCH_SECONDS``, ``EPOCH_MILLISECONDS``); else None."""
+    if not math.isfinite(value):
+        return None
+    if value.is_integer() and 1e7 <= value < 1e8:
+        try:
+            return datetime.strptime(str(int(value)), "%Y%m%d").strftime("%Y-%m")
+        except ValueError:
+            return None
+    if EPOCH_MILLISECONDS[0] <= value < EPOCH_MILLISECONDS[1]:
+        value /= 1000
+    elif not EPOCH_SECONDS[0] <= value < EPOCH_SECONDS[1]:
+        return None
+    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m")
+
+
+#: What an import may trim before a cell's first character: any space (no-break, ideographic…) and the
+#: invisible byte-order mark and zero-width characters.
+_BLANK_START = re.compile(r"[\s\ufeff\u200b\u2060]*")
+
+
 def csv_safe(value: Any) -> str:
-    """A cell a spreadsheet shows as text: a leading = + - @ (after any spaces, which an import may trim)
+    """A cell a spreadsheet shows as text: a leading = + - @ (also after blanks an import may trim)
     would start a formula, so it is quoted."""
     text = "" if value is None else str(value)
-    return "'" + text if text.lstrip(" ").startswith(CSV_FORMULA_START) else text
+    after_blanks = text[_BLANK_START.match(text).end():]
+    return "'" + text if text.startswith(CSV_FORMULA_START) or after_blanks.startswith(CSV_FORMULA_START) else text
 
 
 def _field(record: dict, name: str) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -16,6 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 SHARD_PATTERN = "part-{:05d}.parquet"
+#: A shard's file name, and its index: ``part-00042.parquet``, or more digits past 99,999 shards.
+SHARD_NAME = re.compile(r"part-(\d{5,})\.parquet")
 
 _STR, _INT, _F64, _BOOL = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 
@@ -105,9 +108,15 @@ def _from_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def shard_paths(directory: str | Path) -> dict[int, Path]:
+    """The shards of a run directory by index; other files, such as a stray ``part-x.parquet``, are not shards."""
+    found = ((SHARD_NAME.fullmatch(p.name), p) for p in Path(directory).glob("part-*.parquet"))
+    return {int(m.group(1)): p for m, p in found if m}
+
+
 def read_shards(directory: str | Path) -> Iterator[dict[str, Any]]:
     """Contract dicts from every shard of a run directory, in shard order."""
-    for path in sorted(Path(directory).glob("part-*.parquet")):
+    for _, path in sorted(shard_paths(directory).items()):
         for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
             for row in batch.to_pylist():
                 yield _from_row(row)

@@ -18,7 +18,7 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .component import HeadComponent
+from .component import SIMILARITY, HeadComponent, check_setting
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import ConfigError
 from .extensions import install_extensions
@@ -50,7 +50,9 @@ class ThemesComponent(HeadComponent):
             raise ConfigError("the themes component needs `taxonomy` (corpora/taxonomy.yaml) in config.cfg")
         self.encoder = encoder
         self.spans_key = spans_key
-        self.min_p = min_p
+        self.min_p = check_setting(name, "min_p", min_p, DEFAULT_CONFIG["min_p"])
+        min_similarity = check_setting(name, "min_similarity", min_similarity, DEFAULT_CONFIG["min_similarity"],
+                                       SIMILARITY)
         self.matcher = ThemeMatcher(load_taxonomy(taxonomy), encoder, min_similarity)
 
     def predict(self, docs: list[Doc]) -> list[list[tuple[str, float, str | None]]]:

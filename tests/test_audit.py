@@ -61,3 +61,15 @@ def test_input_record_is_not_modified():
     before = copy.deepcopy(RECORD)
     audit_result(RECORD, top=2)
     assert RECORD == before
+
+
+def test_compare_audits_pairs_the_compared_scores_of_two_audits():
+    from nlp.audit import compare_audits
+
+    before = {"source": "company.md", "scores": {"customer_share": 0.25, "lip_service_score": 62, "promise_count": 2,
+                                                 "sentences": 8}}
+    after = {"source": "customer.md", "scores": {"customer_share": None, "lip_service_score": 8, "promise_count": 5,
+                                                 "sentences": 9}}
+    assert compare_audits(before, after) == {
+        "labels": ["company voice", "customer voice"], "sources": ["company.md", "customer.md"],
+        "scores": {"customer_share": [0.25, None], "lip_service_score": [62, 8], "promise_count": [2, 5]}}

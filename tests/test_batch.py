@@ -125,6 +125,15 @@ def test_output_directory_must_be_empty_without_resume(reference, cfg, corpus):
     assert e.value.code == E_OUTPUT and "--resume" in str(e.value)
 
 
+def test_output_that_is_a_file_is_refused_as_one(tmp_path, cfg, corpus):
+    """``batch x.txt --output x.txt`` said x.txt was "inside --output"; another file failed on mkdir."""
+    for target in (corpus / "page.txt", tmp_path / "notes.txt"):
+        target.touch()
+        with pytest.raises(UsageError, match="is a file; batch writes a directory of shards") as e:
+            run_batch([str(corpus / "page.txt")], small_cfg(cfg), BatchOptions(output=target))
+        assert e.value.code == E_OUTPUT
+
+
 def test_resume_needs_a_run_and_the_same_inputs(tmp_path, cfg, corpus, reference):
     with pytest.raises(UsageError) as e:
         run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=tmp_path / "none", resume=True))
@@ -150,6 +159,7 @@ def test_resume_after_lost_shards_and_a_torn_write_gives_the_same_records(tmp_pa
     (out / "part-00003.parquet").rename(out / "part-00003.parquet.tmp")  # a write the kill interrupted
     (out / PARTS_DIR / "part-00002.json").unlink()  # sidecar gone: the shard is redone too
     (out / MANIFEST_FILE).unlink()
+    (out / "part-x.parquet").touch()  # not a shard's name: neither a crash on resume nor read as one
     m = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
     assert records_of(out) == records_of(reference[0])
     assert m["counts"] == reference[1]["counts"]

@@ -196,6 +196,49 @@ def test_a_run_stopped_mid_way_leaves_no_part_file(tmp_path, monkeypatch):
     result = invoke(["annotate", tmp_path / "a.txt", "--output", tmp_path / "o.jsonl"])
     assert result.exit_code == 1 and "[E127]" in result.stderr and "No space left on device" in result.stderr
     assert not (tmp_path / "o.jsonl.part").exists() and not (tmp_path / "o.jsonl").exists()
+    assert not (tmp_path / "o.rejects.jsonl").exists() and not (tmp_path / "o.rejects.jsonl.part").exists()
+
+
+def test_a_rerun_stopped_mid_way_leaves_the_last_output_and_its_rejects_together(tmp_path, monkeypatch):
+    """Before, the rejects file was rewritten in place, so a stopped rerun left the old output beside new
+    rejects: a pair whose counts no longer reconciled."""
+    import nlp.cli
+
+    (tmp_path / "a.jsonl").write_text('{"id": "a", "text": "We care."}\n{"id": "b", "text": ""}\n', encoding="utf-8")
+    args = ["annotate", tmp_path / "a.jsonl", "--output", tmp_path / "o.jsonl"]
+    assert invoke(args).exit_code == 0
+    before = [(tmp_path / name).read_bytes() for name in ("o.jsonl", "o.rejects.jsonl")]
+
+    def reject_then_stop(paths, cfg, opts, workers, on_reject):
+        from nlp.records import Reject
+
+        def records():
+            on_reject(Reject("x", "line 9", "new reject", "E101"))
+            raise KeyboardInterrupt
+        return None, records()
+
+    monkeypatch.setattr(nlp.cli, "_annotate", reject_then_stop)
+    invoke(args)
+    assert [(tmp_path / name).read_bytes() for name in ("o.jsonl", "o.rejects.jsonl")] == before
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_annotate_writes_through_a_device_instead_of_replacing_it(tmp_path):
+    """``--output /dev/null`` (keep the rejects only) must not rename a file over the device. A link to it
+    stands in for the device here: a wrong rename replaces the link, never /dev/null."""
+    (tmp_path / "a.txt").write_text("We care.", encoding="utf-8")
+    null = tmp_path / "null"
+    null.symlink_to(os.devnull)
+    result = invoke(["annotate", tmp_path / "a.txt", "--output", null, "--rejects", tmp_path / "r.jsonl"])
+    assert result.exit_code == 0 and COUNTS.search(result.stderr).groups() == ("1", "1", "0")
+    assert null.is_symlink() and not list(tmp_path.glob("*.part"))
+
+
+def test_annotate_refuses_a_rejects_file_where_the_output_is_written_until_whole(tmp_path):
+    (tmp_path / "a.txt").write_text("We care.", encoding="utf-8")
+    result = invoke(["annotate", tmp_path / "a.txt", "--output", tmp_path / "o.jsonl",
+                     "--rejects", tmp_path / "o.jsonl.part"])
+    assert result.exit_code == 2 and "[E124]" in result.stderr and "until it is whole" in result.stderr
 
 
 def test_annotate_only_bad_inputs_writes_rejects_and_reconciles(tmp_path):
@@ -285,6 +328,15 @@ def test_annotate_to_stdout_streams_the_contract_and_needs_a_rejects_file(tmp_pa
     (tmp_path / "page.txt").write_text("We care.", encoding="utf-8")
     json_dash = invoke(["audit", tmp_path / "page.txt", "--json", "-"])
     assert json_dash.exit_code == 2 and "--json -: this output cannot go to stdout; give a file name" in json_dash.stderr
+
+
+def test_stdin_named_twice_is_refused_before_any_work(tmp_path):
+    """The second ``-`` found stdin read to its end: an "empty file" reject for input the user did give."""
+    for args in (["annotate", "-", "-", "--output", tmp_path / "o.jsonl"], ["audit", "-", "-"]):
+        result = invoke(args, input="We care.")
+        assert result.exit_code == 2 and "[E128]" in result.stderr and "stdin can be read only once" in result.stderr
+        assert not COUNTS.search(result.stderr)  # nothing was read
+    assert not (tmp_path / "o.jsonl").exists()
 
 
 def test_more_workers_than_cpus_are_cut_to_the_cpus_with_a_warning(capsys):
@@ -427,7 +479,28 @@ def test_demo_runs_and_prints_the_difference(tmp_path):
     assert "The difference" in out
     assert re.search(r"company voice \d+% → customer voice \d+%", out)
     assert "The gap" in out and "Unmet expectations" in out and re.search(r"broken|at_risk", out)
-    assert 'id="verdicts"' in (tmp_path / "demo.html").read_text(encoding="utf-8")
+    # the page carries the whole demo, as `demo --help` says: both voices, their difference, then the gap
+    page = (tmp_path / "demo.html").read_text(encoding="utf-8")
+    assert "<title>lipservice demo</title>" in page and "<script" not in page
+    assert 'id="comparison"' in page and "The difference: company voice against customer voice" in page
+    for source in ("company_voice.md", "customer_voice.md", "copy.md"):
+        assert re.search(rf'<article class="doc" id="doc-\d"><h3>[^<]*{source}</h3>', page), source
+    assert 'id="verdicts"' in page and 'id="reviews"' in page and "Unmet expectations" in page
+    share = re.search(r"company voice (\d+)% → customer voice (\d+)%", out).groups()
+    row = re.search(r"<tr><td>Customer-perspective share</td>(.*?)</tr>", page).group(1)
+    assert f">{share[0]}%<" in row and f">{share[1]}%<" in row  # the same figures as the terminal
+
+
+@pytest.mark.parametrize("target", ["-", "folder"])
+def test_demo_refuses_dash_or_a_directory_for_html_before_any_work(tmp_path, monkeypatch, target):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    result = invoke(["demo", "--html", target])
+    assert result.exit_code == 2
+    [line] = stderr_lines(result)
+    assert "[E124]" in line and f"--html {target}:" in line
+    assert "The difference" not in result.stdout  # refused before the demo ran, not after
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]  # no file named "-"
 
 
 @pytest.mark.parametrize("args", [["--half", "odd"], ["--real", "--half", "middle"],
@@ -519,3 +592,15 @@ def test_log_lines_go_to_the_stderr_of_the_moment(monkeypatch):
     monkeypatch.setattr(sys, "stderr", second)
     logging.getLogger("nlp.batch").warning("after the swap")
     assert "after the swap" in second.getvalue()
+
+
+def test_past_ten_rejects_the_terminal_says_how_many_more_and_where(tmp_path):
+    src = tmp_path / "many.jsonl"
+    src.write_text("".join(f'{{"id": "e{i}", "text": ""}}\n' for i in range(13)) + '{"id": "ok", "text": "Hi."}\n',
+                   encoding="utf-8")
+    out = tmp_path / "a-rather-long-directory-name-so-the-line-would-wrap" / "out.jsonl"
+    result = invoke(["annotate", src, "--output", out])
+    lines = stderr_lines(result)
+    assert sum(line.startswith("rejected: ") for line in lines) == 10
+    assert f"… and 3 more rejects, all in {out.with_name('out.rejects.jsonl')}" in lines
+    assert any(COUNTS.search(line) and line.endswith("out.rejects.jsonl)") for line in lines)  # one line, not wrapped

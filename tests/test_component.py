@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.component import HeadComponent
-from nlp.errors import E_NO_HEAD, ModelMissingError
+from nlp.component import PROBABILITY, SIMILARITY, HeadComponent, check_setting
+from nlp.errors import E_BAD_SETTING, E_NO_HEAD, ConfigError, ModelMissingError
 from nlp.heads import load_head
 from nlp.pipeline import PROJECT_ROOT
 
@@ -100,3 +100,21 @@ def test_the_base_class_leaves_predict_and_set_annotations_to_subclasses():
     with pytest.raises(NotImplementedError):
         base.set_annotations([], None)
 
+
+
+@pytest.mark.parametrize("value, allowed", [(0.0, PROBABILITY), (1, PROBABILITY), (0.35, PROBABILITY),
+                                            (-1.0, SIMILARITY), (0.2, SIMILARITY)])
+def test_check_setting_keeps_a_value_in_its_range(value, allowed):
+    assert check_setting("themes", "min_p", value, 0.35, allowed) == float(value)
+
+
+@pytest.mark.parametrize("value, allowed, says", [
+    (1.5, PROBABILITY, "components.themes.min_p = 1.5: must lie in [0, 1] (a probability; the default is 0.35)"),
+    (-0.1, PROBABILITY, "must lie in [0, 1]"),
+    (float("nan"), PROBABILITY, "= nan: must lie in [0, 1]"),
+    (-2, SIMILARITY, "= -2: must lie in [-1, 1] (a cosine similarity"),
+])
+def test_check_setting_refuses_a_value_outside_its_range_naming_it(value, allowed, says):
+    with pytest.raises(ConfigError) as info:
+        check_setting("themes", "min_p", value, 0.35, allowed)
+    assert info.value.code == E_BAD_SETTING and info.value.exit_code == 2 and says in str(info.value)

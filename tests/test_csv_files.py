@@ -147,6 +147,22 @@ def test_binary_csv_passes_check_inputs_and_becomes_a_reject(tmp_path):
     assert r.code == E_BINARY
 
 
+@pytest.mark.parametrize("rows_before", [0, 3000])
+def test_a_stray_nul_in_a_text_csv_rejects_its_row_wherever_it_stands(tmp_path, rows_before):
+    """One NUL in the first 64 KiB made the whole file "binary"; past them, only its row was rejected."""
+    rows = [f"r{i},Plain review number {i}." for i in range(rows_before)] + ["n1,Hello\x00 world.", "n2,We refund you."]
+    p = write(tmp_path, "nul.csv", "id,text\n" + "\n".join(rows) + "\n")
+    items = read(p)
+    assert_reject(items[rows_before], p, f"line {rows_before + 2}", E_BINARY, "NUL")
+    assert [r.id for r in records(items)][-1] == "n2" and len(items) == rows_before + 2
+
+
+def test_binary_data_named_csv_is_still_one_reject(tmp_path):
+    p = write(tmp_path, "sheet.csv", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xb5U\x9a" * 50)
+    [r] = read(p)
+    assert r.code == E_BINARY and r.position == "byte 5"
+
+
 def test_csv_with_excels_sep_line_uses_that_separator_and_keeps_file_line_numbers(tmp_path):
     p = write(tmp_path, "x.csv", "sep=;\r\nid;text\r\n1;We care, always.\r\n2;\r\n3;You get refunds.\r\n")
     check_inputs([p], ReadOptions())
@@ -163,6 +179,28 @@ def test_csv_repeated_text_or_id_column_is_a_usage_error(tmp_path):
     with pytest.raises(InputError) as err:
         check_inputs([p], ReadOptions())
     assert err.value.code == E_MISSING_COLUMN and "'text' appears 2 times (columns 2, 4)" in str(err.value)
+
+
+def test_a_gzipped_csv_gets_the_same_header_checks(tmp_path):
+    """Only a plain .csv was checked: a gzipped one took the first 'text' column in silence."""
+    twice = tmp_path / "twice.csv.gz"
+    twice.write_bytes(gzip.compress(b"id,text,text\n1,first,second\n"))
+    with pytest.raises(InputError, match="'text' appears 2 times"):
+        check_inputs([str(twice)], ReadOptions())
+    none = tmp_path / "none.csv.gz"
+    none.write_bytes(gzip.compress(b"id,body\n1,hello\n"))
+    with pytest.raises(InputError, match="no 'text' column \\(columns: id, body\\); name the text column"):
+        check_inputs([str(none)], ReadOptions())
+
+
+def test_a_header_the_checks_did_not_see_is_one_reject_saying_the_same(tmp_path):
+    """``batch`` reads the files a folder holds without the up-front checks: the reader says it all."""
+    p = write(tmp_path, "twice.csv", "id,text,text\n1,first,second\n")
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_MISSING_COLUMN, "'text' appears 2 times (columns 2, 3); rename all but one")
+    p = write(tmp_path, "none.csv", "id,body\n1,hello\n")
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_MISSING_COLUMN, "no 'text' column (columns: id, body); name the text column")
 
 
 def test_csv_repeated_other_columns_are_all_kept_in_meta(tmp_path):
@@ -240,3 +278,29 @@ def test_fuzz_csv_with_quotes_and_newlines_and_truncated_gzip(rows, cut):
         cut_file.write_bytes(packed[:cut])
         for item in read(cut_file):
             assert isinstance(item, (Record, Reject))
+
+
+def test_a_quote_never_closed_is_a_reject_naming_the_lines_it_swallowed(tmp_path):
+    """The csv reader reads every line after an unclosed quote into one cell: 100 reviews became one
+    record's text, with no reject and no warning."""
+    rows = ["id,text", "a0,Fine review here.", 'a1,"Great service and we refund you.'] + [
+        f"a{i},Plain review number {i}." for i in range(2, 102)]
+    p = write(tmp_path, "open.csv", "\n".join(rows) + "\n")
+    good, bad = read(p)
+    assert good.id == "a0"
+    assert_reject(bad, p, "line 3", E_BAD_FIELD, "never closed, so lines 3-103 were read as one row")
+
+
+def test_quotes_that_close_or_stand_inside_a_cell_are_no_unclosed_quote(tmp_path):
+    p = write(tmp_path, "ok.csv", 'id,text\nb1,"two\nlines ""quoted"" ok"\nb2,The 5" screen\nb3,"last\none"\n')
+    assert [(r.id, r.text) for r in records(read(p))] == [
+        ("b1", 'two\nlines "quoted" ok'), ("b2", 'The 5" screen'), ("b3", "last\none")]
+
+
+def test_an_id_column_named_with_id_field_that_is_not_there_is_a_usage_error(tmp_path):
+    """A mistyped --id-field gave every record a made-up file:line id, and the real id sat in meta."""
+    p = write(tmp_path, "ids.csv", "review_id,text\n7,We care.\n")
+    with pytest.raises(InputError, match="no 'reviewid' column for the ids \\(columns: review_id, text\\)"):
+        check_inputs([p], ReadOptions(id_field="reviewid"))
+    check_inputs([p], ReadOptions(id_field="review_id"))
+    check_inputs([p], ReadOptions())  # the default id field may be absent: records get file:line

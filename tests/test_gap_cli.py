@@ -62,3 +62,23 @@ def test_gap_missing_reviews_file_names_it(tmp_path):
     (tmp_path / "c.md").write_text(COPY)
     done = cli("gap", "--copy", tmp_path / "c.md", "--reviews", tmp_path / "nope.jsonl")
     assert done.returncode == 2 and "nope.jsonl: file not found" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_stdin_given_for_both_copy_and_reviews_is_refused_before_any_work(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "nlp.cli", "gap", "--copy", "-", "--reviews", "-"], input=COPY,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "[E128]" in line and "(--copy and --reviews)" in line and "read only once" in line
+    assert done.stdout == ""
+
+
+def test_a_gap_with_no_tested_promise_prints_n_a_not_n_a_out_of_100(tmp_path):
+    from nlp.pipeline import PROJECT_ROOT
+
+    (tmp_path / "hdr.csv").write_text("id,text\n")
+    copy = PROJECT_ROOT / "corpora" / "demo" / "gap" / "copy.md"
+    done = cli("gap", "--copy", copy, "--reviews", tmp_path / "hdr.csv")
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())
+    assert "gap score n/a ·" in out and "n/a/100" not in out

@@ -181,6 +181,32 @@ def test_nothing_given():
     assert "Nothing to report." in page
 
 
+def comparison() -> dict:
+    return {"labels": ["company voice", "customer voice"], "sources": ["company_voice.md", "customer_voice.md"],
+            "scores": {"customer_share": [0.25, 0.8], "lip_service_score": [62, 8], "promise_count": [2, 5]}}
+
+
+def test_a_comparison_shows_both_audits_side_by_side_with_the_change():
+    page = render_report(title="Demo", audits=[audit(), audit()], gap=gap(), comparison=comparison())
+    _assert_safe(page)
+    assert '<a href="#comparison">Difference</a>' in page and 'id="comparison-table"' in page
+    assert "The difference: company voice against customer voice" in page
+    assert "company_voice.md" in page and "customer_voice.md" in page
+    row = re.search(r"<tr><td>Customer-perspective share</td>(.*?)</tr>", page).group(1)
+    assert ">25%<" in row and ">80%<" in row and "+55 points" in row
+    row = re.search(r"<tr><td>Lip-service score</td>(.*?)</tr>", page).group(1)
+    assert "62/100" in row and "8/100" in row and ">-54<" in row
+    assert page.index('id="comparison"') < page.index('id="copy"') < page.index('id="verdicts"')
+    assert 'id="comparison"' not in render_report(title="t", audits=[audit()])  # only when asked for
+
+
+def test_a_comparison_with_odd_values_does_not_crash():
+    odd = {"labels": None, "scores": {"customer_share": [None, 0.5], "lip_service_score": "x", "promise_count": [1]}}
+    page = render_report(title="t", comparison=odd)
+    _assert_safe(page)
+    assert "The difference: before against after" in page and ">n/a<" in page
+
+
 def test_verdict_rows_carry_class_and_data_attribute():
     g = gap()
     g["promises"].append(_promise("Odd one.", "bogus<script>"))
@@ -254,8 +280,11 @@ def test_hostile_strings_everywhere_are_escaped():
     g = gap()
     g["rejects"] = [{"source": "r.jsonl", "position": "line 3", "reason": "not valid JSON", "code": "E116"}]
     g = _poison(g)
-    page = render_report(title=HOSTILE, audits=_poison([audit()]), reviews=_poison(reviews()), gap=g)
+    c = _poison(comparison())
+    c["scores"][HOSTILE] = [1, 2]
+    page = render_report(title=HOSTILE, audits=_poison([audit()]), reviews=_poison(reviews()), gap=g, comparison=c)
     _assert_safe(page)  # no script/img tag, no on* attribute, no unknown tag or attribute
+    assert "company_voice.md " + html.escape(HOSTILE) in page  # the comparison's sources too
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "&quot; onmouseover=&quot;alert(1)" in page

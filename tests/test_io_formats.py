@@ -70,12 +70,25 @@ def test_truncated_gzip_keeps_records_before_the_break(tmp_path):
     assert last.code == E_CORRUPT and "gzip" in last.reason and last.position.startswith("after line")
 
 
-def test_small_truncated_gzip_is_one_reject(tmp_path):
-    data = gzip.compress(jsonl_bytes(LINES))
+def test_small_truncated_gzip_keeps_the_records_before_the_break(tmp_path):
+    """A stream that breaks within its first 64 KiB lost every record: the break was met while the
+    format was sniffed, before any record was read, though the reject said they were kept."""
+    rows = [{"id": f"g{i}", "text": f"Record {i}. We refund you."} for i in range(400)]
+    data = gzip.compress(jsonl_bytes(rows))
     p = tmp_path / "cut.jsonl.gz"
-    p.write_bytes(data[: len(data) // 2])
+    p.write_bytes(data[:-30])
     items = read(p)
-    assert isinstance(items[-1], Reject) and items[-1].code == E_CORRUPT
+    recs = [i for i in items if isinstance(i, Record)]
+    assert [r.id for r in recs] == [f"g{i}" for i in range(len(recs))] and len(recs) >= 390
+    assert items[-1].code == E_CORRUPT and items[-1].position == f"after line {len(recs)}"
+
+
+def test_gzip_with_trailing_garbage_keeps_its_whole_records(tmp_path):
+    p = tmp_path / "tail.csv.gz"
+    p.write_bytes(gzip.compress(b"id,text\nt1,We refund you.\n") + b"garbage!")
+    items = read(p)
+    assert [i.id for i in items if isinstance(i, Record)] == ["t1"]
+    assert items[-1].code == E_CORRUPT and "records before this point were kept" in items[-1].reason
 
 
 def test_not_gzip_at_all_is_one_reject(tmp_path):

@@ -2,6 +2,7 @@
 with its position, and reading goes on."""
 from __future__ import annotations
 
+import codecs
 import json
 
 import pytest
@@ -167,3 +168,10 @@ def test_json_array_too_large_to_read_whole_says_how_to_make_json_lines(tmp_path
     p = write(tmp_path, "big.json", json.dumps([{"text": "We care about you."}] * 20))
     [r] = read(p)
     assert_reject(r, p, "file", E_TOO_LARGE, "make it JSON Lines (jq -c '.[]' big.json > records.jsonl)")
+
+
+def test_jsonl_files_joined_with_cat_keep_the_record_after_a_byte_order_mark(tmp_path):
+    """Two Windows exports joined: the second's mark stands at the start of a line in the middle."""
+    p = tmp_path / "joined.jsonl"
+    p.write_bytes(codecs.BOM_UTF8 + b'{"id": "a", "text": "First."}\n' + codecs.BOM_UTF8 + b'{"id": "b", "text": "Second."}\n')
+    assert [r.id for r in read(str(p))] == ["a", "b"]

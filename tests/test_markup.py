@@ -16,10 +16,35 @@ PAGE = ("<html><head><title>Acme | About</title><link rel='canonical' href='http
 
 
 def test_markdown_unclosed_brackets_stay_text_and_links_after_them_still_go():
-    """Brackets that open no link (a scraped page's noise) are left as they are; the link bound
-    of 1,000 characters of text and 4,000 of target keeps such a file linear to read."""
+    """Brackets that open no link (a scraped page's noise) are left as they are (CommonMark)."""
     md = "[draft [v2 ![x see [our terms](https://x.example/t) and [a long one](" + "u" * 5000 + ")."
-    assert markdown_to_text(md) == "[draft [v2 ![x see our terms and [a long one](" + "u" * 5000 + ")."
+    assert markdown_to_text(md) == "[draft [v2 ![x see our terms and a long one."
+
+
+def test_markdown_blocks_are_paragraphs_and_list_items_do_not_run_together():
+    """A heading, each list item and a quote are separate paragraphs, blank lines or not: merged, four
+    promises were read as one sentence."""
+    md = "# Why us\n\n- Free returns within 30 days\n- 24/7 support\n1. No hidden fees\n\n> We refund you.\nFast."
+    assert markdown_to_text(md).split("\n\n") == [
+        "Why us", "Free returns within 30 days", "24/7 support", "No hidden fees", "We refund you.\nFast."]
+
+
+def test_markdown_drops_what_a_reader_never_sees_as_copy():
+    md = ("Intro.\n\n<!-- We always refund within 1 hour. -->\n\n<style>p{content:'We lead'}</style>\n\n"
+          "~~~\nwe_refund()\n~~~\n\n```\nmore code\n```\n\n    indented code\n\n"
+          "[pol]: https://x.example \"We always refund you\"\n\n***\n\nTitle\n=====\n\n"
+          "Say <script>alert('We refund')</script>hi <!-- no -->there.")
+    assert markdown_to_text(md).split("\n\n") == ["Intro.", "Title", "Say hi there."]
+
+
+def test_markdown_links_keep_their_text_even_with_parentheses_in_the_address():
+    assert markdown_to_text("Read [our FAQ](https://en.wikipedia.org/wiki/Refund_(policy)) now.") == "Read our FAQ now."
+    assert markdown_to_text("See ![the chart](c.png) and [x](javascript:alert('x')).") == "See the chart and x."
+
+
+def test_markdown_tables_give_a_paragraph_per_row_and_html_blocks_their_visible_text():
+    md = "| Channel | Hours |\n|---|---|\n| Phone | 24/7 |\n\n<div>We <b>refund</b> you.</div>\n"
+    assert markdown_to_text(md).split("\n\n") == ["Channel | Hours", "Phone | 24/7", "We refund you."]
 
 
 def test_markdown_heading_is_its_own_paragraph():
@@ -42,6 +67,18 @@ def test_markdown_keeps_intra_word_underscores():
 def test_html_to_text_collapses_inline_whitespace_only():
     t = html_to_text("<p>one\n   two\tthree</p><p>four</p>")
     assert t == "one two three\n\nfour"
+
+
+def test_html_table_rows_are_paragraphs_with_their_cells_set_apart():
+    assert html_to_text("<table><tr><th>Channel</th><th>Hours</th></tr><tr><td>Support</td><td>24/7</td></tr>"
+                        "</table>") == "Channel | Hours\n\nSupport | 24/7"
+
+
+def test_html_main_text_keeps_its_tables():
+    """Rows are found in trafilatura's main text (which writes them as ``| a | b |``), not dropped."""
+    page = PAGE.replace("</article>", "<table><tr><td>Refunds</td><td>within 48 hours, to your card</td></tr>"
+                                      "</table></article>")
+    assert "Refunds | within 48 hours, to your card" in extract_html(page)[0].split("\n\n")
 
 
 def test_html_without_closing_head_keeps_body():

@@ -130,3 +130,11 @@ def test_unreadable_parquet_row_group_is_one_reject_and_the_next_groups_are_read
     [bad] = [x for x in items if isinstance(x, Reject)]
     assert bad.code == E_CORRUPT and bad.position == "rows 3-4" and "row group 2" in bad.reason
     assert "\n" not in bad.reason
+
+
+def test_parquet_id_column_named_but_absent_and_nan_values_in_meta(tmp_path):
+    p = write_parquet(tmp_path / "f.parquet", pa.table({"id": ["a"], "text": ["We care."], "ts": [float("nan")]}))
+    with pytest.raises(InputError, match="no 'doc' column for the ids"):
+        check_inputs([str(p)], ReadOptions(id_field="doc"))
+    [r] = read(p)
+    assert r.meta == {"ts": None}  # JSON has no NaN: a strict reader would refuse the output line

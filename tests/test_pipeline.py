@@ -151,6 +151,13 @@ def test_load_config_bad_override_is_a_config_error():
     ({"batch.shard_size": 0}, "must be 1 or more"),
     ({"serve.max_upload_mb": True}, "must be a number"),
     ({"gap.nosuch": 1}, "unknown setting gap.nosuch ([gap] has about_similarity,"),
+    ({"reviews.discovery_distance": -1}, "reviews.discovery_distance = -1: must lie in [0, 2] (a cosine distance; "
+                                         "packaged: 0.55)"),
+    ({"reviews.discovery_distance": 2.5}, "must lie in [0, 2]"),
+    ({"reviews.discovery_distance": float("nan")}, "must lie in [0, 2]"),
+    ({"reviews.examples": -1}, "reviews.examples = -1: must be 0 or more"),
+    ({"reviews.discovery_min_size": 0}, "reviews.discovery_min_size = 0: must be 1 or more"),
+    ({"reviews.discovery_max_points": 0}, "must be 1 or more"),
 ])
 def test_settings_must_have_the_packaged_type_and_counts_be_positive(overrides, says):
     with pytest.raises(ConfigError) as info:
@@ -160,7 +167,8 @@ def test_settings_must_have_the_packaged_type_and_counts_be_positive(overrides, 
 
 def test_settings_accept_what_their_type_allows():
     cfg = load_config(overrides={"training.perspective.C": 4, "training.perspective.class_weight": None,
-                                 "gap.about_similarity": 0, "lipservice.exclude": ["ner"]})
+                                 "gap.about_similarity": 0, "lipservice.exclude": ["ner"],
+                                 "reviews.discovery_distance": 2, "reviews.examples": 0})
     assert cfg["training"]["perspective"]["C"] == 4 and cfg["training"]["perspective"]["class_weight"] is None
 
 
@@ -177,6 +185,14 @@ def test_an_unknown_setting_in_a_config_file_is_named(tmp_path):
                                                               "is not float"),
     ({"components.perspective.encoder.batch_size": "abc"}, "components.perspective.encoder.batch_size: 'abc' "
                                                             "is not int"),
+    # thresholds spaCy cannot range-check: each component refuses its own (nlp.component.check_setting)
+    ({"components.themes.min_p": 1.5}, "components.themes.min_p = 1.5: must lie in [0, 1] (a probability"),
+    ({"components.themes.min_similarity": -2}, "components.themes.min_similarity = -2: must lie in [-1, 1]"),
+    ({"components.complaints.threshold": -0.1}, "components.complaints.threshold = -0.1: must lie in [0, 1]"),
+    ({"components.promises.threshold": 2}, "components.promises.threshold = 2"),
+    ({"components.promises.theme_min_p": -1}, "components.promises.theme_min_p = -1"),
+    ({"components.promises.theme_min_similarity": 1.5}, "components.promises.theme_min_similarity = 1.5"),
+    ({"components.claims.threshold": 1.01}, "components.claims.threshold = 1.01: must lie in [0, 1]"),
 ])
 def test_a_bad_component_setting_is_a_config_error_naming_it(overrides, says):
     with pytest.raises(ConfigError) as info:

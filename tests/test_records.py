@@ -115,3 +115,27 @@ def test_repeated_ids_hold_eight_bytes_a_record_not_the_ids():
         ids.add(f"https://example.com/a/very/long/page/address/number/{i}")
     assert ids._hashes.itemsize * len(ids._hashes) == 80_000 and ids.summary()["ids"] == 0
 
+
+
+@pytest.mark.parametrize("value, shown", [("true", "bool true"), ('["x"]', 'list ["x"]'), ('{"n": 1}', 'dict {"n": 1}'),
+                                          ("Infinity", "inf")])
+def test_an_id_that_is_not_a_string_or_number_is_a_reject_not_python_text(tmp_path, value, shown):
+    """Before, ``["x"]`` became the id "['x']" and ``true`` "True": ids nobody wrote, that no join would find."""
+    p = write(tmp_path, "ids.jsonl", '{"id": ' + value + ', "text": "Fine."}\n{"id": 7, "text": "Also fine."}\n')
+    items = read(p)
+    assert_reject(items[0], p, "line 1", E_BAD_FIELD, f"field 'id' is {shown}, not a string or number")
+    assert [x.id for x in records(items)] == ["7"]
+
+
+def test_a_nan_id_is_a_missing_one_and_gets_the_stable_default(tmp_path):
+    p = write(tmp_path, "nan.jsonl", '{"id": NaN, "text": "Fine."}\n')
+    assert [x.id for x in records(read(p))] == [f"{p}:1"]
+
+
+def test_nan_and_infinity_in_meta_become_null_so_every_output_line_is_strict_json(tmp_path):
+    import json
+
+    p = write(tmp_path, "m.jsonl", '{"text": "Fine.", "ts": NaN, "deep": [1, {"x": -Infinity}], "ok": 2.5}\n')
+    [rec] = records(read(p))
+    assert rec.meta == {"ts": None, "deep": [1, {"x": None}], "ok": 2.5}
+    json.dumps(rec.meta, allow_nan=False)  # what JSON.parse and jq accept

@@ -253,3 +253,50 @@ def test_gap_evidence_and_unmet_examples_are_shortened_too():
     out = con.export_text()
     assert out.count("The parcel came a week late") == 2 and "THE END." not in out
     assert "discovered" in out  # the source column holds its longest value on one line
+
+
+def test_a_reviews_theme_shows_two_examples_each_shortened():
+    """README: the theme table shows two example quotes, each cut to MAX_EXAMPLE characters."""
+    summary = reviews_summary(2.5)
+    long = summary["themes"][0]["examples"][0]["text"]
+    summary["themes"][0]["examples"] = [{"id": "r1", "text": long}, {"id": "r2", "text": "Nobody [b]answered[/b]."},
+                                        {"id": "r3", "text": "A third quote the terminal leaves out."}]
+    con = console()
+    print_reviews(con, summary)
+    out = con.export_text()
+    assert "• They charged me twice" in out and "so I closed the account" not in out
+    assert "• Nobody [b]answered[/b]." in out and "A third quote" not in out and "examples" in out
+
+
+def test_a_theme_with_one_example_shows_it_without_a_bullet():
+    summary = reviews_summary(None)
+    summary["themes"][0]["examples"] = [{"id": "r1", "text": "Charged twice."}]
+    con = console()
+    print_reviews(con, summary)
+    out = con.export_text()
+    assert "Charged twice." in out and "•" not in out and "examples" not in out
+
+
+def test_a_gap_without_a_tested_promise_prints_the_score_as_n_a_alone():
+    result = {"scores": {"reviews": 0, "kept": 0, "at_risk": 0, "broken": 0, "untested": 2, "gap_score": None,
+                         "complaint_rate": None}, "promises": [], "unmet": [], "claims": []}
+    con = console()
+    print_gap(con, result)
+    out = con.export_text()
+    assert "gap score n/a ·" in out and "n/a/100" not in out
+    result["scores"]["gap_score"] = 40
+    con = console()
+    print_gap(con, result)
+    assert "gap score 40/100 ·" in con.export_text()
+
+
+def test_a_comparison_prints_both_voices_and_the_change():
+    from nlp.report import print_comparison
+
+    con = console()
+    print_comparison(con, {"labels": ["company voice", "customer [b]voice[/b]"], "sources": ["a.md", "b.md"],
+                           "scores": {"customer_share": [None, 0.75], "lip_service_score": [62, 8],
+                                      "promise_count": [2, 5]}})
+    out = con.export_text()
+    assert "The difference" in out and "company voice 0% → customer [b]voice[/b] 75% (+75 points)." in out
+    assert "Lip-service score: 62 → 8 out of 100; promises: 2 → 5." in out

@@ -73,6 +73,20 @@ def test_parse_rating_refuses_too_many_stars():
     assert parse_rating("★★★★★★★") is None
 
 
+@pytest.mark.parametrize("value", [0, 0.0, "0", "0 stars", "☆☆☆☆☆", "0/5", "0 out of 10", 0.5, "0.5 stars"])
+def test_a_rating_of_zero_or_below_the_scale_is_no_rating(value):
+    """Exports write 0 for "not rated"; on a 1–5 scale it is no rating and must not pull a mean down."""
+    assert parse_rating(value) is None
+
+
+def test_a_zero_rating_is_counted_unreadable_and_left_out_of_the_mean():
+    records = [record("a", sentence("Late.", "delivery", 0.9), rating=0),
+               record("b", sentence("Late again.", "delivery", 0.9), rating="2/5")]
+    summary = summarise_reviews(records, LABELS)
+    assert summary["themes"][0]["mean_rating"] == 2.0
+    assert summary["fields"]["rating"] == {"field": "rating", "present": 2, "unreadable": 1}
+
+
 # -- parse_month -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value, expected", [
@@ -86,6 +100,11 @@ def test_parse_rating_refuses_too_many_stars():
     ("Tue Oct 31 22:10:47 +0000 2017", "2017-10"),
     (1714730000, "2024-05"),  # epoch seconds: 2024-05-03 09:53 UTC
     (1714730000.5, "2024-05"),
+    (1714730000123, "2024-05"),  # epoch milliseconds, as JavaScript exports them
+    (20240301, "2024-03"),  # an 8-digit number reads as YYYYMMDD, as the string does
+    ("20240301", "2024-03"),
+    (100000000, "1973-03"),  # the plausible range's ends
+    (3999999999, "2096-10"),
 ])
 def test_parse_month_reads_common_shapes(value, expected):
     assert parse_month(value) == expected
@@ -96,10 +115,21 @@ def test_parse_month_refuses_garbage(value):
     assert parse_month(value) is None
 
 
+@pytest.mark.parametrize("value", [2024, 45000, 45000.5, 202403, 20241399, 99999999, 99_999_999.5, 5e9, 5e10,
+                                   4e12, float("inf"), float("nan"), 10 ** 400])
+def test_a_number_that_is_no_plausible_date_is_unreadable_not_1970(value):
+    """A year, an Excel serial day, an impossible YYYYMMDD or a number outside the epoch ranges is
+    counted as unreadable ("never guessed"), where it used to read as epoch seconds in 1970."""
+    assert parse_month(value) is None
+    summary = summarise_reviews([record("a", praise(), date=value)], LABELS)
+    assert summary["trend"] == [] and summary["fields"]["date"]["unreadable"] == 1
+
+
 # -- csv_safe --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", ["=1+1", "+44 20 7946 0000", "-2", "@SUM(A1:A2)", "\tx", "\rx", "\n=1+1",
-                                   "\x00=1", "  =HYPERLINK(\"http://x\")", "\uff1d1+1", "\uff20SUM(A1)"])
+                                   "\x00=1", "  =HYPERLINK(\"http://x\")", "\uff1d1+1", "\uff20SUM(A1)",
+                                   "\u00a0=1+1", "\u3000=1+1", "\ufeff=1+1", "\u200b@SUM(A1)", " \t -2"])
 def test_csv_safe_quotes_formula_starts(value):
     assert csv_safe(value) == "'" + value
 

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 ROWS = [
     {"id": "a", "text": "My parcel was due Monday and still has not arrived. The driver was lovely though.",
      "rating": "2/5", "date": "2024-05-03"},
@@ -79,3 +81,35 @@ def test_rating_and_date_fields_are_named_per_run_and_a_misspelt_one_is_warned(t
     assert [t["month"] for t in report["trend"]] == ["2024-05", "2024-06"]
     done, out_json, _ = run(tmp_path, rows, "--rating-field", "Stars")
     assert "warning: no review has a 'Stars' field (--rating-field); check its name" in done.stderr
+
+
+def test_numeric_dates_and_zero_ratings_are_read_or_counted_unreadable_never_guessed(tmp_path):
+    rows = [{"id": "a", "text": "My parcel was due Monday and still has not arrived.", "rating": 0, "date": 20240301},
+            {"id": "b", "text": "I was charged twice for one order.", "rating": "2/5", "date": 1714730000123},
+            {"id": "c", "text": "Great coffee, friendly staff.", "rating": "☆☆☆☆☆", "date": 2024},
+            {"id": "d", "text": "Lovely cushions.", "rating": 5, "date": 45000}]
+    done, out_json, _ = run(tmp_path, rows)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out_json.read_text())
+    assert [t["month"] for t in report["trend"]] == ["2024-03", "2024-05"]  # never 1970
+    assert report["fields"]["date"]["unreadable"] == 2 and report["fields"]["rating"]["unreadable"] == 2
+    assert all(t["mean_rating"] in (None, 2.0) for t in report["themes"])  # a 0 does not pull a mean down
+
+
+@pytest.mark.parametrize("setting, says", [
+    ("reviews.discovery_distance=-1", "reviews.discovery_distance = -1: must lie in [0, 2] (a cosine distance"),
+    ("reviews.examples=-1", "reviews.examples = -1: must be 0 or more"),
+    ("components.themes.min_p=1.5", "components.themes.min_p = 1.5: must lie in [0, 1] (a probability"),
+    ("components.complaints.threshold=-0.5", "components.complaints.threshold = -0.5: must lie in [0, 1]"),
+])
+def test_a_bad_setting_is_one_coded_line_exit_2_before_any_work(tmp_path, setting, says):
+    done, out_json, _ = run(tmp_path, ROWS[:1], "--set", setting)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and not out_json.exists()
+    [line] = done.stderr.strip().splitlines()
+    assert "[E303]" in line and says in line
+
+
+def test_stdin_given_twice_is_refused(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "nlp.cli", "reviews", "-", "-"], input="Late again.",
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2 and "[E128]" in done.stderr and len(done.stderr.strip().splitlines()) == 1
