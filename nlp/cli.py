@@ -55,6 +55,27 @@ def _print_rejects(rejects: list, where: str) -> None:
     _print_more_rejects(len(rejects), where)
 
 
+def _language_screen(cfg):
+    """The batch job's language screen (``[batch.language]``), for commands that warn instead of rejecting."""
+    from spacy.util import registry
+
+    from . import language  # noqa: F401  (registers lipservice.LanguageScreen.v1)
+
+    return registry.resolve({"screen": cfg["batch"]["language"]})["screen"]
+
+
+def _warn_language(screen, record: dict) -> None:
+    """A warning under a document the screen finds confidently not English: its scores would look clean
+    (all neutral, no lip service) while meaning nothing."""
+    from .records import Record
+
+    text = " ".join(s["text"] for s in record["sentences"])
+    problem = screen.check(Record(id=record["id"], text=text, source=record.get("source", ""), position="file"))
+    if problem:
+        err.print(printable(f"warning: {problem.source}: {problem.reason}; its scores mean little"),
+                  highlight=False, markup=False, soft_wrap=True)
+
+
 def _report_rejects(json_path: Optional[Path]) -> str:
     """Where a report command keeps all its rejects."""
     return f'"rejects" of {json_path}' if json_path else '"rejects" of the report --json FILE writes'
@@ -107,12 +128,24 @@ def _review_fields(rating_field: Optional[str], date_field: Optional[str]) -> di
             if value is not None}
 
 
-def _warn_absent_fields(fields: dict, rating_field: Optional[str], date_field: Optional[str]) -> None:
-    """A field the user named that no review has is most likely misspelt: say so, not just show no ratings."""
+def _warn_absent_fields(fields: dict, rating_field: Optional[str], date_field: Optional[str],
+                        records: list[dict]) -> None:
+    """A rating or date field no review has: when the reviews have it in another case (``Rating``), name the
+    option that reads it; when the user named the field, it is most likely misspelt. Not just no ratings."""
+    keys = {k for rec in records for k in (rec.get("meta") or {})}
     for key, named in (("rating", rating_field), ("date", date_field)):
-        if named is not None and not fields[key]["present"]:
-            err.print(printable(f"warning: no review has a {named!r} field (--{key}-field); check its name"),
-                      highlight=False, markup=False, soft_wrap=True)
+        field = fields[key]["field"]
+        if fields[key]["present"]:
+            continue
+        other_case = sorted(k for k in keys if isinstance(k, str) and k.lower() == field.lower() and k != field)
+        if other_case:
+            line = (f"warning: no review has a {field!r} field, but they have {other_case[0]!r}: pass "
+                    f"--{key}-field {other_case[0]} to read it")
+        elif named is not None:
+            line = f"warning: no review has a {named!r} field (--{key}-field); check its name"
+        else:
+            continue
+        err.print(printable(line), highlight=False, markup=False, soft_wrap=True)
 
 
 def _repeated_ids(records: list[dict]) -> dict:
@@ -217,9 +250,11 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
         bad = []
         _, records = _annotate(files, cfg, opts, 1, bad.append)
         results = []
+        screen = _language_screen(cfg)
         for rec in records:
             results.append(audit_result(rec, int(cfg["lipservice"]["rewrite_top"])))
             print_audit(out, results[-1])
+            _warn_language(screen, rec)
         if json_path:
             _write_text(json_path, json.dumps({"documents": results, "errors": [b.to_json() for b in bad]},
                                               ensure_ascii=False, indent=2) + "\n")
@@ -541,7 +576,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
                              "repeated_ids": _repeated_ids(records)}
         summary["rejects"] = [b.to_json() for b in bad]
         print_reviews(out, summary)
-        _warn_absent_fields(summary["fields"], rating_field, date_field)
+        _warn_absent_fields(summary["fields"], rating_field, date_field, records)
         _write_outputs(summary, json_path, csv_path, themes_csv, html_path, "lipservice reviews", reviews=summary)
         err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False, markup=False,
                   soft_wrap=True)
@@ -582,6 +617,9 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         bad = []
         annotator, copy_records = _annotate(copy, cfg, copy_opts, 1, bad.append)
         copy_records = list(copy_records)
+        screen = _language_screen(cfg)
+        for rec in copy_records:
+            _warn_language(screen, rec)
         review_records = list(_progressing(annotator.annotate(read_inputs(reviews_in, review_opts), bad.append),
                                            reviews_in))
         result = gap_report(annotator.nlp, copy_records, review_records, cfg)
@@ -591,7 +629,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
                             "repeated_ids": _repeated_ids(review_records)}
         result["rejects"] = [b.to_json() for b in bad]
         print_gap(out, result)
-        _warn_absent_fields(result["reviews_summary"]["fields"], rating_field, date_field)
+        _warn_absent_fields(result["reviews_summary"]["fields"], rating_field, date_field, review_records)
         _write_outputs(result, json_path, csv_path, gap_csv, html_path, "lipservice gap", gap=result)
         err.print(f"read {c.read} · annotated {c.annotated} (copy {len(copy_records)}, reviews "
                   f"{len(review_records)}) · rejected {c.rejected}", highlight=False, markup=False, soft_wrap=True)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import charts
+from .report import BIDI_CONTROLS
 
 SCORE_EXPLANATIONS: dict[str, str] = {
     "sentences": "Sentences in the document.",
@@ -70,7 +71,7 @@ CSS = """
   --broken: #c62828; --untested: #616161; --line: #e0e0e0; --muted: #616161; }
 * { box-sizing: border-box; }
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #212121;
-  max-width: 1120px; margin: 0 auto; padding: 24px; }
+  max-width: 1120px; margin: 0 auto; padding: 24px; overflow-wrap: anywhere; }
 header { border-bottom: 3px solid #212121; margin-bottom: 12px; }
 h1 { margin: 0 0 4px; font-size: 28px; }
 h2 { margin-top: 2.2em; border-bottom: 1px solid #bdbdbd; padding-bottom: 4px; }
@@ -146,9 +147,13 @@ footer { margin-top: 3em; border-top: 1px solid var(--line); padding-top: 6px; }
 
 # ---------------------------------------------------------------- formatting helpers
 
+BIDI_SHOWN = {c: f"\\u{c:04x}" for c in BIDI_CONTROLS}
+
+
 def _e(value: Any) -> str:
-    """Escaped text: every datum goes through here before it reaches the markup."""
-    return html.escape(str(value), quote=True)
+    """Escaped text: every datum goes through here before it reaches the markup. Bidirectional overrides
+    are shown as ``\u202e``, as in the terminal, so that no quote reads in another order than it has."""
+    return html.escape(str(value).translate(BIDI_SHOWN), quote=True)
 
 
 def _clip(value: Any, limit: int = MAX_QUOTE) -> str:

@@ -23,10 +23,15 @@ TERMINAL_EXAMPLES = 2
 #: a carriage return, which would print over the line, is left out.
 CONTROL_CHARS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c not in (0x09, 0x0A)}
 CONTROL_CHARS[0x0D] = None
+#: Bidirectional embeddings, overrides and isolates, shown as ``\u202e``: they make a terminal show a
+#: sentence's words in another order than they have ("Trojan Source").
+BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+CONTROL_CHARS.update({c: f"\\u{c:04x}" for c in BIDI_CONTROLS})
 
 
 def printable(value: Any) -> str:
-    """A value from the input as the terminal may show it: its control characters escaped."""
+    """A value from the input as the terminal may show it: its control characters (and bidirectional
+    overrides) escaped."""
     return str(value).translate(CONTROL_CHARS)
 
 

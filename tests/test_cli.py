@@ -604,3 +604,18 @@ def test_past_ten_rejects_the_terminal_says_how_many_more_and_where(tmp_path):
     assert sum(line.startswith("rejected: ") for line in lines) == 10
     assert f"… and 3 more rejects, all in {out.with_name('out.rejects.jsonl')}" in lines
     assert any(COUNTS.search(line) and line.endswith("out.rejects.jsonl)") for line in lines)  # one line, not wrapped
+
+
+def test_audit_warns_under_copy_that_is_not_in_english(tmp_path):
+    """Chinese copy came out all neutral with a lip-service score of 0 and no word that it was not read."""
+    page = tmp_path / "zh.txt"
+    page.write_text("我们始终把客户放在第一位。我们的团队致力于为您提供最优质的服务，七天二十四小时随时为您解答问题。",
+                    encoding="utf-8")
+    en = tmp_path / "en.txt"
+    en.write_text("We refund you within 48 hours, and our team answers every call within two minutes.",
+                  encoding="utf-8")
+    result = invoke(["audit", page, en])
+    assert result.exit_code == 0
+    warnings = [line for line in stderr_lines(result) if line.startswith("warning:")]
+    assert warnings == [f"warning: {page}: text is in language 'zh' (p=0.98), not en; lipservice's models read "
+                        "English only; its scores mean little"]

@@ -300,3 +300,16 @@ def test_a_comparison_prints_both_voices_and_the_change():
     out = con.export_text()
     assert "The difference" in out and "company voice 0% → customer [b]voice[/b] 75% (+75 points)." in out
     assert "Lip-service score: 62 → 8 out of 100; promises: 2 → 5." in out
+
+
+def test_bidirectional_overrides_are_shown_not_obeyed_in_the_terminal_and_the_page():
+    """U+202E makes a terminal or browser show the words after it in reverse order: an auditor would
+    read another quote than the customer wrote ("Trojan Source")."""
+    from nlp.html_report import render_report
+
+    result = audit()
+    result["sentences"][0]["text"] = result["rewrite_first"][0]["text"] = "We refund \u202eyou never\u202c fast."
+    out = printed(result)
+    assert "\u202e" not in out and "We refund \\u202eyou never\\u202c fast." in out
+    page = render_report(title="t", audits=[result])
+    assert "\u202e" not in page and "\\u202eyou never\\u202c" in page

@@ -80,7 +80,17 @@ def test_rating_and_date_fields_are_named_per_run_and_a_misspelt_one_is_warned(t
     assert report["fields"]["rating"] == {"field": "stars", "present": 4, "unreadable": 1}
     assert [t["month"] for t in report["trend"]] == ["2024-05", "2024-06"]
     done, out_json, _ = run(tmp_path, rows, "--rating-field", "Stars")
-    assert "warning: no review has a 'Stars' field (--rating-field); check its name" in done.stderr
+    assert "warning: no review has a 'Stars' field, but they have 'stars': pass --rating-field stars to read it" \
+        in done.stderr
+    done, out_json, _ = run(tmp_path, rows, "--rating-field", "score")
+    assert "warning: no review has a 'score' field (--rating-field); check its name" in done.stderr
+
+
+def test_a_rating_or_date_column_in_another_case_is_named_with_the_option_that_reads_it(tmp_path):
+    """A CSV export with ``Rating`` and ``Date`` headers got no ratings and no trend, and no word why."""
+    rows = [{"id": r["id"], "text": r["text"], "Rating": r.get("rating"), "Date": r.get("date")} for r in ROWS]
+    done, _, _ = run(tmp_path, rows)
+    assert "pass --rating-field Rating to read it" in done.stderr and "pass --date-field Date to read it" in done.stderr
 
 
 def test_numeric_dates_and_zero_ratings_are_read_or_counted_unreadable_never_guessed(tmp_path):
