@@ -23,9 +23,19 @@ FONT = 12
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
-def _e(value: object) -> str:
-    """Escaped text, safe in element content and in quoted attributes."""
-    return html.escape(str(value), quote=True)
+#: Bidirectional embeddings, overrides and isolates: they make a terminal or a browser show a sentence's
+#: words in another order than they have ("Trojan Source"), so input text shows them as ``\u202e``.
+BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+BIDI_SHOWN = {c: f"\\u{c:04x}" for c in BIDI_CONTROLS}
+
+
+def escape(value: object) -> str:
+    """Input text for HTML: escaped, safe in element content and in quoted attributes, with bidirectional
+    overrides shown rather than obeyed, so that no quote reads in another order than it was written."""
+    return html.escape(str(value).translate(BIDI_SHOWN), quote=True)
+
+
+_e = escape
 
 
 def _n(x: float) -> str:

@@ -55,27 +55,6 @@ def _print_rejects(rejects: list, where: str) -> None:
     _print_more_rejects(len(rejects), where)
 
 
-def _language_screen(cfg):
-    """The batch job's language screen (``[batch.language]``), for commands that warn instead of rejecting."""
-    from spacy.util import registry
-
-    from . import language  # noqa: F401  (registers lipservice.LanguageScreen.v1)
-
-    return registry.resolve({"screen": cfg["batch"]["language"]})["screen"]
-
-
-def _warn_language(screen, record: dict) -> None:
-    """A warning under a document the screen finds confidently not English: its scores would look clean
-    (all neutral, no lip service) while meaning nothing."""
-    from .records import Record
-
-    text = " ".join(s["text"] for s in record["sentences"])
-    problem = screen.check(Record(id=record["id"], text=text, source=record.get("source", ""), position="file"))
-    if problem:
-        err.print(printable(f"warning: {problem.source}: {problem.reason}; its scores mean little"),
-                  highlight=False, markup=False, soft_wrap=True)
-
-
 def _report_rejects(json_path: Optional[Path]) -> str:
     """Where a report command keeps all its rejects."""
     return f'"rejects" of {json_path}' if json_path else '"rejects" of the report --json FILE writes'
@@ -146,6 +125,27 @@ def _warn_absent_fields(fields: dict, rating_field: Optional[str], date_field: O
         else:
             continue
         err.print(printable(line), highlight=False, markup=False, soft_wrap=True)
+
+
+def _language_screen(cfg):
+    """The batch job's language screen (``[batch.language]``), for commands that warn instead of rejecting."""
+    from spacy.util import registry
+
+    from . import language  # noqa: F401  (registers lipservice.LanguageScreen.v1)
+
+    return registry.resolve({"screen": cfg["batch"]["language"]})["screen"]
+
+
+def _warn_language(screen, record: dict) -> None:
+    """A warning under a document the screen finds confidently not English: its scores would look clean
+    (all neutral, no lip service) while meaning nothing."""
+    from .records import Record
+
+    text = " ".join(s["text"] for s in record["sentences"])
+    problem = screen.check(Record(id=record["id"], text=text, source=record.get("source", ""), position="file"))
+    if problem:
+        err.print(printable(f"warning: {problem.source}: {problem.reason}; its scores mean little"),
+                  highlight=False, markup=False, soft_wrap=True)
 
 
 def _repeated_ids(records: list[dict]) -> dict:

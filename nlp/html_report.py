@@ -7,14 +7,12 @@ Content-Security-Policy meta, every datum escaped, and evidence sampled (``max_q
 """
 from __future__ import annotations
 
-import html
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import charts
-from .report import BIDI_CONTROLS
 
 SCORE_EXPLANATIONS: dict[str, str] = {
     "sentences": "Sentences in the document.",
@@ -147,13 +145,10 @@ footer { margin-top: 3em; border-top: 1px solid var(--line); padding-top: 6px; }
 
 # ---------------------------------------------------------------- formatting helpers
 
-BIDI_SHOWN = {c: f"\\u{c:04x}" for c in BIDI_CONTROLS}
-
-
 def _e(value: Any) -> str:
-    """Escaped text: every datum goes through here before it reaches the markup. Bidirectional overrides
-    are shown as ``\u202e``, as in the terminal, so that no quote reads in another order than it has."""
-    return html.escape(str(value).translate(BIDI_SHOWN), quote=True)
+    """Escaped text: every datum goes through here before it reaches the markup (``charts.escape``:
+    bidirectional overrides are shown as ``\u202e``, as in the terminal)."""
+    return charts.escape(value)
 
 
 def _clip(value: Any, limit: int = MAX_QUOTE) -> str:

@@ -220,6 +220,9 @@ def read_file(p: str, opts: ReadOptions) -> Iterator[Record | Reject]:
             last, items = item.position, items + 1
             yield item
     except STREAM_ERRORS as err:
+        if not items:
+            yield Reject(source, "file", f"not a readable gzip file ({err})", E_CORRUPT)
+            return
         where = "file" if last == "file" else f"after {last}"
         yield Reject(source, where, f"broken gzip stream ({err}); records before this point were kept", E_CORRUPT)
         return
@@ -268,7 +271,7 @@ def document_byte_limit(max_chars: int) -> int:
 def _over_bytes(what: str, opts: ReadOptions, ext: str = ".txt") -> str:
     if ext in HTML_EXTS and opts.max_html_bytes >= document_byte_limit(opts.max_chars):
         return f"{what}, over the limit of {opts.max_html_bytes:,} bytes for an HTML page (raise lipservice.max_html_bytes)"
-    return f"{what}, over the limit of {opts.max_chars:,} characters (raise lipservice.max_chars)"
+    return f"{what}, over the limit of {opts.max_chars:,} characters (raise {opts.max_chars_setting})"
 
 
 def _read_document(source: str, data: bytes, ext: str, opts: ReadOptions) -> Iterator[Record | Reject]:

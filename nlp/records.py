@@ -49,6 +49,17 @@ class ReadOptions:
     max_chars: int = 2_000_000
     #: An HTML page is mostly markup (scripts, inline images): its bytes get their own bound.
     max_html_bytes: int = 50_000_000
+    #: The setting that raises ``max_chars``, named in rejects (the server has its own, lower one).
+    max_chars_setting: str = "lipservice.max_chars"
+    #: Whether the reader of a reject can name the fields (the CLI's --text-field / --id-field); the API
+    #: reads fixed names, so its rejects say to rename the field instead.
+    field_options: bool = True
+
+    def name_it(self, option: str, field: str) -> str:
+        """How to point lipservice at the right field: the CLI option, or the name the API reads."""
+        if self.field_options:
+            return f"name it with {option}"
+        return f"the API reads the {field!r} field: rename it in the file or request"
 
     @classmethod
     def from_config(cls, cfg: Any, **fields: Any) -> "ReadOptions":
@@ -67,19 +78,19 @@ def columns_problem(columns: list[str], opts: ReadOptions) -> str | None:
     text column, an id column named with --id-field that is not there (every id would be made up), or
     the text or id column twice (taking either would drop the other in silence); None when they can."""
     if opts.text_field not in columns:
-        fix = "name the text column with --text-field"
+        fix = opts.name_it("--text-field", opts.text_field)
         if any(len(c) > HEADER_NAME_CHARS or NUMBER.fullmatch(c.strip()) for c in columns):
             fix = (f"it looks like a row, not a header: add a header line that names the columns ({opts.text_field!r} "
                    f"for the text), or {fix}")
         return f"no {opts.text_field!r} column (columns: {_shown_columns(columns)}); {fix}"
     if opts.id_field != DEFAULT_ID_FIELD and opts.id_field not in columns:
-        return (f"no {opts.id_field!r} column for the ids (columns: {_shown_columns(columns)}); name the id column "
-                "with --id-field, or leave it out to give each record its file and line")
+        return (f"no {opts.id_field!r} column for the ids (columns: {_shown_columns(columns)}); "
+                f"{opts.name_it('--id-field', opts.id_field)}, or leave it out to give each record its file and line")
     for name, option in ((opts.text_field, "--text-field"), (opts.id_field, "--id-field")):
         places = [i + 1 for i, column in enumerate(columns) if column == name]
         if len(places) > 1:
             return (f"the column {name!r} appears {len(places)} times (columns {', '.join(map(str, places))}); "
-                    f"rename all but one, or name another with {option}")
+                    "rename all but one" + (f", or name another with {option}" if opts.field_options else ""))
     return None
 
 
@@ -107,7 +118,7 @@ def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reje
 
 
 def over_max_chars(chars: int, opts: ReadOptions) -> str:
-    return f"text is {chars:,} characters, over the limit of {opts.max_chars:,} (raise lipservice.max_chars)"
+    return f"text is {chars:,} characters, over the limit of {opts.max_chars:,} (raise {opts.max_chars_setting})"
 
 
 def record_from_mapping(source: str, position: str, default_id: str, obj: dict, opts: ReadOptions
@@ -115,7 +126,7 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
     """A record from one row/object (JSONL, CSV, Parquet, API), or a reject saying what is wrong."""
     if opts.text_field not in obj:
         return Reject(source, position, f"no {opts.text_field!r} field (fields: {', '.join(map(str, obj)) or 'none'}); "
-                                        "name it with --text-field", E_MISSING_COLUMN)
+                                        f"{opts.name_it('--text-field', opts.text_field)}", E_MISSING_COLUMN)
     text = obj[opts.text_field]
     reject = check_text(source, position, text, opts)
     if reject:
@@ -128,9 +139,9 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
     if isinstance(rid, float) and math.isnan(rid):
         rid = None  # how pandas writes a missing value in a column of numbers
     if not _id_like(rid):
+        fix = "name another field with --id-field" if opts.field_options else "leave it out"
         return Reject(source, position, f"field {opts.id_field!r} is {_shown(rid)}, not a string or number; give "
-                                        "each record a text or numeric id, or name another field with --id-field",
-                      E_BAD_FIELD)
+                                        f"each record a text or numeric id, or {fix}", E_BAD_FIELD)
     rid = default_id if rid is None or str(rid).strip() == "" else str(rid)
     kind = obj.get(opts.kind_field)
     kind = (kind.strip().lower() if isinstance(kind, str) else kind) or opts.default_kind  # " Review" is review

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .charts import truncate
+from .charts import BIDI_SHOWN, truncate
 
 COLOURS = {"company": "red", "customer": "green", "neutral": "grey50"}
 #: Characters of a theme's example shown in the terminal (a complaint can run to pages; the JSON, CSV and
@@ -23,10 +23,7 @@ TERMINAL_EXAMPLES = 2
 #: a carriage return, which would print over the line, is left out.
 CONTROL_CHARS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c not in (0x09, 0x0A)}
 CONTROL_CHARS[0x0D] = None
-#: Bidirectional embeddings, overrides and isolates, shown as ``\u202e``: they make a terminal show a
-#: sentence's words in another order than they have ("Trojan Source").
-BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
-CONTROL_CHARS.update({c: f"\\u{c:04x}" for c in BIDI_CONTROLS})
+CONTROL_CHARS.update(BIDI_SHOWN)  # bidirectional overrides, shown as \u202e (charts.BIDI_CONTROLS)
 
 
 def printable(value: Any) -> str:

@@ -7,18 +7,19 @@ No ``from __future__ import annotations`` here: FastAPI reads the route signatur
 and the request models are local to ``create_app``.
 """
 
-import html
 import logging
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
+from .charts import escape
 from .errors import (
     E_BAD_FIELD,
     E_BAD_REQUEST,
     E_EMPTY_REQUEST,
     E_MISSING_EXTRA,
+    E_NOT_FOUND,
     E_PORT,
     E_TOO_LARGE,
     E_TOO_MANY,
@@ -70,7 +71,11 @@ class Service:
         self.lock = threading.Lock()
 
     def options(self, kind: str) -> ReadOptions:
-        return ReadOptions.from_config(self.cfg, default_kind=kind, max_chars=self.max_chars)
+        """The readers' options: the server's text limit, named as its setting, and fixed field names."""
+        setting = "serve.max_text_chars" if self.max_chars < int(self.cfg["lipservice"]["max_chars"]) else \
+            "lipservice.max_chars"
+        return ReadOptions.from_config(self.cfg, default_kind=kind, max_chars=self.max_chars,
+                                       max_chars_setting=setting, field_options=False)
 
     # --- turning requests into records --------------------------------------------------------
     def records_from_json(self, items: list[dict], kind: str, source: str) -> list[Record | Reject]:
@@ -101,7 +106,7 @@ class Service:
             try:
                 check_inputs([str(path)], opts)
             except LipserviceError as err:
-                raise ServeError(422, err.code, str(err).replace(str(path), name)) from None
+                raise ServeError(422, err.code, err.args[0].replace(str(path), name)) from None
             out = []
             for item in read_inputs([str(path)], opts):
                 if isinstance(item, Reject):
@@ -111,6 +116,11 @@ class Service:
                     if item.id.startswith(str(path)):
                         item.id = name + item.id[len(str(path)):]
                 out.append(item)
+                if len(out) > self.max_records:  # a small gzip can hold millions of records
+                    raise ServeError(413, E_TOO_MANY, f"{name}: over {self.max_records:,} records, the limit per "
+                                                      "request (serve.max_records); send a smaller file")
+            if out and all(isinstance(i, Reject) and i.position == "file" for i in out):
+                raise ServeError(422, out[0].code, f"{name}: {out[0].reason}")  # not a file of its kind at all
             return out
 
     def copy_record(self, text: str, source: str = "pasted copy") -> Record:
@@ -191,18 +201,20 @@ also <a href="/redoc">/redoc</a>).</p>
 def form_page(service: Service, error: str = "", copy: str = "") -> str:
     """The paste-and-upload page; ``error`` and the pasted ``copy`` are shown escaped."""
     accept = ",".join(sorted(TABLE_EXTS | set(FORMAT_ALIASES)))
-    box = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return (FORM_PAGE.replace("{error}", box).replace("{copy}", html.escape(copy))
+    box = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    return (FORM_PAGE.replace("{error}", box).replace("{copy}", escape(copy))
             .replace("{accept}", accept).replace("{limit}", f"{service.max_upload_bytes / 1024 / 1024:g}"))
 
 
 def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     """The FastAPI application; builds the pipeline once (or uses ``nlp``)."""
     FastAPIOffline = _fastapi_offline()
-    from fastapi import File, Form, Request, UploadFile
+    from fastapi import File, Request, UploadFile
+    from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse
     from pydantic import BaseModel, ConfigDict, Field
+    from starlette.exceptions import HTTPException
 
     from .html_report import render_report
     from .pipeline import load_config
@@ -229,12 +241,26 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         copy_: list[Item] = Field(..., alias="copy", description="Company copy documents.")
         reviews: list[Item] = Field(..., description="Reviews, with optional rating and date.")
 
+    def error_response(path: str, exc: ServeError):
+        """The coded error, as JSON for the API and as the form with the message for the page."""
+        if path.startswith("/api/"):
+            return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status)
+        return HTMLResponse(form_page(service, f"[{exc.code}] {exc.message}"), status_code=exc.status)
+
     @app.exception_handler(ServeError)
     async def _serve_error(request: Request, exc: ServeError):
         log.info("%s %s: %s %s", request.method, request.url.path, exc.status, exc.message)
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status)
-        return HTMLResponse(form_page(service, f"[{exc.code}] {exc.message}"), status_code=exc.status)
+        return error_response(request.url.path, exc)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException):
+        """FastAPI's and Starlette's own refusals (a body that does not parse, broken multipart, an unknown
+        path or method) in the same coded form as every other error, not a bare ``{"detail": ...}``."""
+        code = {404: E_NOT_FOUND, 405: E_BAD_REQUEST}.get(exc.status_code, E_BAD_REQUEST)
+        fix = {404: "see /docs for the routes", 405: "see /docs for each route's method"}.get(
+            exc.status_code, "send JSON that parses (UTF-8, nested at most a few hundred levels) or a well-formed "
+                              "multipart form; see /docs")
+        return await _serve_error(request, ServeError(exc.status_code, code, f"{exc.detail}; {fix}"))
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError):
@@ -243,23 +269,32 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         return await _serve_error(request, ServeError(422, E_BAD_REQUEST, f"the request does not match the API "
                                                                           f"({problems}); see /docs"))
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > service.max_upload_bytes + 65536:
-            message = (f"request body of {int(length):,} bytes is over the limit of {service.max_upload_bytes:,} "
-                       "(serve.max_upload_mb)")
-            return await _serve_error(request, ServeError(413, E_TOO_LARGE, message))
-        return await call_next(request)
+    def too_large(path: str, size: int | None):
+        what = f"request body of {size:,} bytes" if size is not None else "request body (sent in chunks)"
+        return error_response(path, ServeError(413, E_TOO_LARGE, f"{what} is over the limit of "
+                                                                 f"{service.max_upload_bytes:,} bytes (serve.max_upload_mb)"))
+
+    app.add_middleware(BodyLimit, limit=service.max_upload_bytes + 65536, refuse=too_large)
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/", response_class=HTMLResponse, summary="The page: paste copy, upload reviews")
     def index() -> str:
         return form_page(service)
 
-    @app.post("/report", response_class=HTMLResponse, summary="The HTML report of pasted copy and uploaded reviews")
-    def report(copy_text: str = Form("", alias="copy"), reviews: UploadFile | None = File(None)):
+    @app.post("/report", response_class=HTMLResponse, summary="The HTML report of pasted copy and uploaded reviews",
+              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+                  "type": "object", "properties": {"copy": {"type": "string", "description": "Company copy"},
+                                                   "reviews": {"type": "string", "format": "binary",
+                                                               "description": "A reviews file (optional)"}}}}}}})
+    async def report(request: Request):
+        # read here, not with Form(): Starlette's default cap on a form field (1 MB) is below what
+        # serve.max_text_chars allows of non-ASCII copy (4 bytes a character, 12 once percent-encoded)
+        form = await request.form(max_files=1, max_fields=4, max_part_size=12 * service.max_chars + 65536)
+        copy_text, reviews = form.get("copy") or "", form.get("reviews")
+        copy_text = copy_text if isinstance(copy_text, str) else ""
+        reviews = reviews if reviews is not None and not isinstance(reviews, str) else None
         try:
-            return _report(copy_text, reviews)
+            return await run_in_threadpool(_report, copy_text, reviews)
         except ServeError as exc:  # back to the form, with the message and the pasted copy kept
             return HTMLResponse(form_page(service, f"[{exc.code}] {exc.message}", copy_text), status_code=exc.status)
 
@@ -278,7 +313,7 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
 
     @app.post("/api/audit", summary="Audit company copy: perspective, promises, claims, what to rewrite first")
     def api_audit(body: AuditRequest) -> dict:
-        return service.audit(service.records_from_json(_dump(body.documents), "company", "documents"))
+        return JSONResponse(service.audit(service.records_from_json(_dump(body.documents), "company", "documents")))
 
     @app.post("/api/annotate", summary="The annotate contract (DESIGN.md) for each record, rejects with reasons")
     def api_annotate(body: AnnotateRequest) -> dict:
@@ -286,25 +321,101 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
             raise ServeError(422, E_BAD_FIELD, f"kind {body.kind!r} is not one of company, review, auto")
         items = service.records_from_json(_dump(body.records), body.kind, "records")
         records, rejects = service.annotate(items)
-        return {"records": records, "rejects": rejects,
-                "counts": {"read": len(items), "annotated": len(records), "rejected": len(rejects)}}
+        return JSONResponse({"records": records, "rejects": rejects, "counts": counts(items, records, rejects)})
 
     @app.post("/api/gap", summary="Promises against complaints: verdicts, unmet expectations, claims")
     def api_gap(body: GapRequest) -> dict:
         if not body.copy_ and not body.reviews:
             raise ServeError(422, E_EMPTY_REQUEST, "nothing to analyse: send copy, reviews, or both")
-        return service.gap(service.records_from_json(_dump(body.copy_), "company", "copy"),
-                           service.records_from_json(_dump(body.reviews), "review", "reviews"))
+        return JSONResponse(service.gap(service.records_from_json(_dump(body.copy_), "company", "copy"),
+                                        service.records_from_json(_dump(body.reviews), "review", "reviews")))
 
     @app.post("/api/reviews", summary="Complaint rate, themes, discovered themes and the monthly trend")
     def api_reviews(file: UploadFile = File(..., description="A .jsonl, .csv or .parquet file of reviews.")) -> dict:
-        return service.reviews(service.records_from_upload(file.filename, _read_limited(file, service), "review"))
+        return JSONResponse(service.reviews(service.records_from_upload(file.filename, _read_limited(file, service),
+                                                                        "review")))
 
     return app
 
 
 def _dump(items: list) -> list[dict]:
-    return [item.model_dump(exclude_none=True) for item in items]
+    """The request's records as sent: a null stays (a null text is a reject that says so, a null rating is
+    kept in meta), where dropping nulls made "text": null read as "no 'text' field"."""
+    return [item.model_dump() for item in items]
+
+
+def counts(items: list, records: list[dict], rejects: list[dict]) -> dict[str, Any]:
+    """read = annotated + rejected, and how many ids occur more than once (a join on id would pair wrongly)."""
+    from .records import RepeatedIds
+
+    ids = RepeatedIds()
+    for rec in records:
+        ids.add(rec["id"])
+    return {"read": len(items), "annotated": len(records), "rejected": len(rejects), "repeated_ids": ids.summary()}
+
+
+class SecurityHeaders:
+    """ASGI middleware: every response says not to sniff its type, not to be framed (clickjacking: a
+    ``<meta>`` CSP cannot forbid that) and not to send the page's address on."""
+
+    HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+               (b"referrer-policy", b"no-referrer")]
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self.HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class _TooLarge(Exception):
+    """Raised inside a request's body stream once it passes the limit."""
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes gets a coded 413 from ``refuse(path, size)``,
+    whether it says its length (refused before it is read) or comes in chunks (counted as it arrives, and
+    refused as soon as it passes: a chunked body used to be read whole, whatever its size)."""
+
+    def __init__(self, app: Any, limit: int, refuse: Any) -> None:
+        self.app, self.limit, self.refuse = app, limit, refuse
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            return await self.refuse(scope["path"], int(length))(scope, receive, send)
+        received, over = 0, False
+
+        async def counted() -> dict:
+            nonlocal received, over
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                over = True
+                raise _TooLarge
+            return message
+
+        async def unless_over(message: dict) -> None:
+            if not over:  # what the app answers to the broken-off body is replaced by the 413
+                await send(message)
+
+        try:
+            await self.app(scope, counted, unless_over)
+        except Exception:
+            if not over:
+                raise
+        if over:
+            await self.refuse(scope["path"], None)(scope, receive, send)
 
 
 def _read_limited(upload: Any, service: Service) -> bytes:

@@ -139,3 +139,10 @@ def test_odd_numbers_are_tolerated():
                 charts.perspective_bar({"company": float("nan"), "customer": 2})):
         _check(svg)
         assert "nan" not in svg and "inf" not in svg
+
+
+def test_labels_show_bidirectional_overrides_rather_than_obey_them():
+    """A promise "Refunds \u202eevil" in the matrix's labels read reversed in the page's SVG."""
+    svg = charts.heatmap(["Refunds in 48 hours \u202eevil\u202c always."], ["delivery"], [[2]], title="t")
+    assert "\u202e" not in svg and "\\u202eevil\\u202c" in svg
+    ET.fromstring(svg)

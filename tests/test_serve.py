@@ -63,7 +63,7 @@ def test_api_annotate_keeps_order_and_rejects_with_reasons(client):
                                                        {"id": "c", "text": "We are award-winning."}]})
     body = r.json()
     assert r.status_code == 200 and [x["id"] for x in body["records"]] == ["a", "c"]
-    assert body["counts"] == {"read": 4, "annotated": 2, "rejected": 2}
+    assert body["counts"] == {"read": 4, "annotated": 2, "rejected": 2, "repeated_ids": {"ids": 0, "records": 0}}
     assert [x["position"] for x in body["rejects"]] == ["records[1]", "records[2]"]
     assert "empty text" in body["rejects"][0]["reason"] and "not a string" in body["rejects"][1]["reason"]
     assert set(body["records"][0]["sentences"][0]) >= {"text", "start", "end", "perspective", "complaint_p", "theme"}
@@ -83,8 +83,8 @@ def test_api_half_an_emoji_in_an_id_or_extra_field_is_a_reject_not_a_server_erro
 def test_upload_of_utf16_reviews_and_of_a_header_alone(client):
     body = client.post("/api/reviews", files={"file": ("r.csv", "id,text\r\n1,It broke.\r\n".encode("utf-16"))}).json()
     assert body["reviews"] == 1 and body["rejects"] == []
-    body = client.post("/api/reviews", files={"file": ("h.csv", b"id,text\n")}).json()
-    assert body["reviews"] == 0 and [r["reason"] for r in body["rejects"]] == ["no records: a header and no rows"]
+    header = client.post("/api/reviews", files={"file": ("h.csv", b"id,text\n")})  # nothing to read: as an empty file
+    assert header.status_code == 422 and header.json()["error"]["message"] == "h.csv: no records: a header and no rows"
 
 
 def test_api_gap(client):
@@ -142,6 +142,85 @@ def test_upload_limits_and_formats(cfg, nlp):
     assert "Our &lt;b&gt;copy&lt;/b&gt;</textarea>" in kept.text  # the pasted copy is kept, escaped
 
 
+def test_a_body_sent_in_chunks_is_held_to_the_same_limit(cfg, nlp):
+    """Only Content-Length was checked: a chunked body of any size was read whole and answered 200."""
+    small = cfg.copy()
+    small["serve"] = {**cfg["serve"], "max_upload_mb": 0.01}  # 10 KiB, plus 64 KiB for the form's own bytes
+
+    def chunks():
+        yield b'{"records": [{"text": "'
+        for _ in range(100):
+            yield b"a" * 10_000
+        yield b'"}]}'
+
+    c = TestClient(create_app(small, nlp))
+    r = c.post("/api/annotate", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "E114"
+    assert "request body (sent in chunks) is over the limit of 10,485 bytes" in r.json()["error"]["message"]
+    ok = c.post("/api/annotate", content=iter([b'{"records": [{"text": "We care."}]}']),
+                headers={"content-type": "application/json"})
+    assert ok.status_code == 200 and ok.json()["counts"]["annotated"] == 1
+
+
+def test_framework_refusals_are_coded_like_every_other_error(client):
+    """A body that does not parse, a path or method that does not exist: not a bare {"detail": ...}."""
+    bad_utf8 = client.post("/api/annotate", content=b'{"records": [{"text": "caf\xe9"}]}',
+                           headers={"content-type": "application/json"})
+    missing = client.get("/api/nothing")
+    for r, status, code in ((bad_utf8, 400, "E132"), (missing, 404, "E118")):
+        assert r.status_code == status and set(r.json()) == {"error"} and r.json()["error"]["code"] == code
+    assert "see /docs" in missing.json()["error"]["message"]
+
+
+def test_deeply_nested_meta_comes_back_and_nulls_are_kept(client):
+    """Nested 300 levels, meta made FastAPI's serializer give a 500 after the work was done."""
+    raw = b'{"records": [{"text": "We care.", "rating": null, "meta": ' + b"[" * 300 + b"]" * 300 + b"}, {\"text\": null}]}"
+    raw = raw.replace(b'\\"', b'"')
+    r = client.post("/api/annotate", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["records"][0]["meta"]["rating"] is None and body["counts"]["repeated_ids"] == {"ids": 0, "records": 0}
+    assert body["rejects"][0]["reason"] == "field 'text' is NoneType, not a string"
+
+
+def test_rejects_and_errors_give_the_api_s_fix_not_the_cli_s(cfg, nlp):
+    small = cfg.copy()
+    small["serve"] = {**cfg["serve"], "max_text_chars": 20}
+    c = TestClient(create_app(small, nlp))
+    r = c.post("/api/annotate", json={"records": [{"text": "x" * 30}]}).json()
+    assert [x["reason"] for x in r["rejects"]] == ["text is 30 characters, over the limit of 20 (raise "
+                                                   "serve.max_text_chars)"]
+    r = c.post("/api/reviews", files={"file": ("r.jsonl", b'{"body": "hi"}\n{"text": "Late."}\n')}).json()
+    assert [x["reason"] for x in r["rejects"]] == [
+        "no 'text' field (fields: body); the API reads the 'text' field: rename it in the file or request"]
+    nocol = c.post("/api/reviews", files={"file": ("r.csv", b"id,body\n1,late again\n")}).json()["error"]["message"]
+    assert nocol.startswith("r.csv: line 1: no 'text' column") and "[E115]" not in nocol and "--text-field" not in nocol
+
+
+def test_an_upload_is_held_to_the_record_limit(cfg, nlp):
+    """A 62 KB .jsonl.gz held 25,000 reviews, all processed: the record limit applied to JSON requests only."""
+    import gzip
+
+    small = cfg.copy()
+    small["serve"] = {**cfg["serve"], "max_records": 3}
+    c = TestClient(create_app(small, nlp))
+    r = c.post("/api/reviews", files={"file": ("r.jsonl.gz", gzip.compress(jsonl(REVIEWS[:4])))})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "E131"
+    broken = c.post("/api/reviews", files={"file": ("r.jsonl.gz", b"not gzip")})
+    assert broken.status_code == 422 and "not a readable gzip file" in broken.json()["error"]["message"]
+
+
+def test_pasted_copy_over_a_megabyte_within_the_character_limit_is_read(client):
+    """Starlette caps a form field at 1 MB: non-ASCII copy under serve.max_text_chars was refused."""
+    page = client.post("/report", data={"copy": "我们保证退款。" * 50_000 + " We refund you in 48 hours."})
+    assert page.status_code == 200 and "lipservice audit" in page.text
+
+
+def test_bidirectional_overrides_in_an_upload_name_are_shown_not_obeyed(client):
+    page = client.post("/report", data={"copy": "hi"}, files={"reviews": ("invoice\u202egpj.exe", b"hello")})
+    assert page.status_code == 415 and "\u202e" not in page.text and "invoice\\u202egpj.exe" in page.text
+
+
 def test_upload_rejects_are_reported_not_dropped(client):
     rows = jsonl(REVIEWS[:3]) + b'{"id": "broken", "text": \n' + b'{"id": "bin", "text": "a\\u0000b"}\n'
     body = client.post("/api/reviews", files={"file": ("mixed.jsonl", rows)}).json()
@@ -150,7 +229,9 @@ def test_upload_rejects_are_reported_not_dropped(client):
 
 
 def test_form_page_is_self_contained(client):
-    page = client.get("/").text
+    r = client.get("/")
+    assert (r.headers["x-frame-options"], r.headers["x-content-type-options"]) == ("DENY", "nosniff")
+    page = r.text
     assert '<textarea id="copy" name="copy"' in page and 'type="file"' in page
     assert "<script" not in page and "http://" not in page and "https://" not in page
 
