@@ -5,6 +5,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -854,6 +855,9 @@ def expand_multi_values(args: list[str], options: tuple[str, ...] = MULTI_VALUE_
 
 def main() -> None:
     logging.getLogger("transformers").setLevel(logging.ERROR)
+    # SIGTERM (timeout, docker stop, systemd) stops a run as Ctrl-C does, so outputs not yet whole are
+    # removed on the way out (it used to leave OUT.jsonl.part behind)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     app(args=expand_multi_values(sys.argv[1:]))
 
 

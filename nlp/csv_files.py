@@ -164,13 +164,21 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             row_chars[:] = [0, 0]
         else:
             skipped, delimiter = 0, csv_delimiter(first, opts.text_field) or ","
-        reader = csv.reader(itertools.chain([first], rows), delimiter=delimiter)
+        given: list[str] = []  # the lines of the row being read, as the csv reader was given them
+
+        def recorded(lines_in: Iterator[str]) -> Iterator[str]:
+            for line in lines_in:
+                given.append(line)
+                yield line
+
+        reader = csv.reader(recorded(itertools.chain([first], rows)), delimiter=delimiter)
         try:
             header = next(reader)
         except (csv.Error, StopIteration) as err:
             yield Reject(source, f"line {1 + skipped}", f"unreadable CSV header: {err}", E_BAD_JSON)
             return
         row_chars[:] = [0, 0]
+        given.clear()
         problem = columns_problem(header, opts)  # also checked up front by check_inputs, for files named
         if problem:
             yield Reject(source, f"line {1 + skipped}", problem, E_MISSING_COLUMN)
@@ -190,6 +198,8 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             finally:
                 open_quote = row_chars[1] % 2 == 1
                 row_chars[:] = [0, 0]
+                raw = "".join(given)
+                given.clear()
             at = file_line(line_before)
             pos = f"line {at}"
             last = reader.line_num + skipped
@@ -208,10 +218,27 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             if any(has_surrogates(cell) for cell in row):
                 yield Reject(source, pos, invalid_encoding(encoding), E_ENCODING)
                 continue
+            if last > line_before and _quotes_broken(raw, delimiter):  # a stray quote "closed" a cell opened lines before
+                yield Reject(source, pos, f"lines {at}-{file_line(last)} were read as one row, through a quote that does "
+                             'not close its cell (a quote inside a quoted cell is written ""); fix the quotes and '
+                             "read the file again", E_BAD_FIELD)
+                continue
             if len(row) != len(header):
-                yield Reject(source, pos, f"row has {len(row)} fields, header has {len(header)}", E_BAD_FIELD)
+                spans = f" (lines {at}-{file_line(last)} were read as one row)" if last > line_before else ""
+                yield Reject(source, pos, f"row has {len(row)} fields, header has {len(header)}{spans}", E_BAD_FIELD)
                 continue
             yield record_from_mapping(source, pos, f"{source}:{at}", dict(zip(header, row)), opts)
 
 
 #: Decoded bytes of one Parquet batch the reader aims for; a batch has 1 to 1,024 rows.
+
+
+def _quotes_broken(raw: str, delimiter: str) -> bool:
+    """Whether a row read over several lines has a quote that ends no cell (``"Amazing service,5`` closed
+    lines later by the inch mark of ``27" monitor``): the lenient csv reader merges the rows between
+    into one cell, the strict one refuses them."""
+    try:
+        list(csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return True
+    return False

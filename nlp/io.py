@@ -125,7 +125,8 @@ def prepare_outputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
                 raise UsageError(f"{option} {path}: is also an input; write the output to another file",
                                  code=E_OUTPUT)
         for other, other_path in given[i + 1:]:
-            if same(path, other_path):
+            discarded = path.exists() and not path.is_file() and not path.is_dir()  # both may go to /dev/null
+            if same(path, other_path) and not discarded:
                 raise UsageError(f"{option} and {other} both write {path}; give them different files", code=E_OUTPUT)
             for a, b, name in ((path, other_path, other), (other_path, path, option)):
                 if same(a, part_path(b)):
@@ -151,7 +152,10 @@ def part_path(path: Path) -> Path:
 def written_whole(path: Path) -> Iterator[BinaryIO]:
     """A file that appears at ``path`` only when whole: written as ``PATH.part``, then renamed, so a run
     stopped half-way (Ctrl-C, a full disk) leaves the file there was before, never half of a new one. A
-    device or pipe (``/dev/null``) is written to directly: renaming over it would replace the device."""
+    symbolic link is written through (its target is replaced, not the link), and a device or pipe
+    (``/dev/null``) is written to directly: renaming over it would replace the device."""
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     if path.exists() and not path.is_file():
         with path.open("wb") as fh:
             yield fh

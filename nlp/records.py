@@ -55,11 +55,11 @@ class ReadOptions:
     #: reads fixed names, so its rejects say to rename the field instead.
     field_options: bool = True
 
-    def name_it(self, option: str, field: str) -> str:
-        """How to point lipservice at the right field: the CLI option, or the name the API reads."""
+    def name_it(self, option: str, field: str, what: str) -> str:
+        """How to point lipservice at the right ``what`` ("text column"): the CLI option, or the name the API reads."""
         if self.field_options:
-            return f"name it with {option}"
-        return f"the API reads the {field!r} field: rename it in the file or request"
+            return f"name the {what} with {option}"
+        return f"the API reads the {field!r} {what.split()[-1]}: rename it in the file or request"
 
     @classmethod
     def from_config(cls, cfg: Any, **fields: Any) -> "ReadOptions":
@@ -78,14 +78,14 @@ def columns_problem(columns: list[str], opts: ReadOptions) -> str | None:
     text column, an id column named with --id-field that is not there (every id would be made up), or
     the text or id column twice (taking either would drop the other in silence); None when they can."""
     if opts.text_field not in columns:
-        fix = opts.name_it("--text-field", opts.text_field)
+        fix = opts.name_it("--text-field", opts.text_field, "text column")
         if any(len(c) > HEADER_NAME_CHARS or NUMBER.fullmatch(c.strip()) for c in columns):
             fix = (f"it looks like a row, not a header: add a header line that names the columns ({opts.text_field!r} "
                    f"for the text), or {fix}")
         return f"no {opts.text_field!r} column (columns: {_shown_columns(columns)}); {fix}"
     if opts.id_field != DEFAULT_ID_FIELD and opts.id_field not in columns:
         return (f"no {opts.id_field!r} column for the ids (columns: {_shown_columns(columns)}); "
-                f"{opts.name_it('--id-field', opts.id_field)}, or leave it out to give each record its file and line")
+                f"{opts.name_it('--id-field', opts.id_field, 'id column')}, or leave it out to give each record its file and line")
     for name, option in ((opts.text_field, "--text-field"), (opts.id_field, "--id-field")):
         places = [i + 1 for i, column in enumerate(columns) if column == name]
         if len(places) > 1:
@@ -126,7 +126,7 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
     """A record from one row/object (JSONL, CSV, Parquet, API), or a reject saying what is wrong."""
     if opts.text_field not in obj:
         return Reject(source, position, f"no {opts.text_field!r} field (fields: {', '.join(map(str, obj)) or 'none'}); "
-                                        f"{opts.name_it('--text-field', opts.text_field)}", E_MISSING_COLUMN)
+                                        f"{opts.name_it('--text-field', opts.text_field, 'text field')}", E_MISSING_COLUMN)
     text = obj[opts.text_field]
     reject = check_text(source, position, text, opts)
     if reject:
@@ -142,6 +142,8 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
         fix = "name another field with --id-field" if opts.field_options else "leave it out"
         return Reject(source, position, f"field {opts.id_field!r} is {_shown(rid)}, not a string or number; give "
                                         f"each record a text or numeric id, or {fix}", E_BAD_FIELD)
+    if isinstance(rid, float) and rid.is_integer():
+        rid = int(rid)  # pandas writes a column of whole numbers with a gap as floats: id 7, not "7.0"
     rid = default_id if rid is None or str(rid).strip() == "" else str(rid)
     kind = obj.get(opts.kind_field)
     kind = (kind.strip().lower() if isinstance(kind, str) else kind) or opts.default_kind  # " Review" is review

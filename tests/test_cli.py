@@ -232,6 +232,8 @@ def test_annotate_writes_through_a_device_instead_of_replacing_it(tmp_path):
     result = invoke(["annotate", tmp_path / "a.txt", "--output", null, "--rejects", tmp_path / "r.jsonl"])
     assert result.exit_code == 0 and COUNTS.search(result.stderr).groups() == ("1", "1", "0")
     assert null.is_symlink() and not list(tmp_path.glob("*.part"))
+    both = invoke(["annotate", tmp_path / "a.txt", "--output", null, "--rejects", null])  # keep nothing: allowed
+    assert both.exit_code == 0 and null.is_symlink()
 
 
 def test_annotate_refuses_a_rejects_file_where_the_output_is_written_until_whole(tmp_path):
@@ -619,3 +621,37 @@ def test_audit_warns_under_copy_that_is_not_in_english(tmp_path):
     warnings = [line for line in stderr_lines(result) if line.startswith("warning:")]
     assert warnings == [f"warning: {page}: text is in language 'zh' (p=0.98), not en; lipservice's models read "
                         "English only; its scores mean little"]
+
+
+def test_an_output_behind_a_link_is_written_through_it(tmp_path):
+    """The rename replaced the link with a file, and the file it pointed at kept the last run's output."""
+    (tmp_path / "a.txt").write_text("We care.", encoding="utf-8")
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "out.jsonl").write_text("old\n", encoding="utf-8")
+    link = tmp_path / "out.jsonl"
+    link.symlink_to(real / "out.jsonl")
+    assert invoke(["annotate", tmp_path / "a.txt", "--output", link]).exit_code == 0
+    assert link.is_symlink() and json.loads((real / "out.jsonl").read_text())["id"] == str(tmp_path / "a.txt")
+
+
+def test_sigterm_stops_annotate_without_leaving_part_files(tmp_path):
+    """timeout, docker stop and systemd send SIGTERM: it left OUT.jsonl.part and its rejects' .part."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "many.jsonl"
+    src.write_text("".join(json.dumps({"id": str(i), "text": f"Review {i}: the parcel came late again and nobody "
+                                                            "answered my emails for a week."}) + "\n"
+                           for i in range(20000)), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "nlp.cli", "annotate", str(src), "--output", str(tmp_path / "o.jsonl")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while not (tmp_path / "o.jsonl.part").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    assert not list(tmp_path.glob("*.part")) and not (tmp_path / "o.jsonl").exists()

@@ -304,3 +304,18 @@ def test_an_id_column_named_with_id_field_that_is_not_there_is_a_usage_error(tmp
         check_inputs([p], ReadOptions(id_field="reviewid"))
     check_inputs([p], ReadOptions(id_field="review_id"))
     check_inputs([p], ReadOptions())  # the default id field may be absent: records get file:line
+
+
+def test_a_quote_closed_lines_later_by_a_stray_one_is_a_reject_not_merged_rows(tmp_path):
+    """The inch mark of row 3 "closed" the quote row 1 opened: rows 2 and 3 became part of row 1's text."""
+    p = write(tmp_path, "merged.csv", 'id,text,rating\n1,"Amazing service,5\n2,Fast delivery,4\n'
+                                      '3,My 27" monitor arrived broken,1\n4,ok,3\n')
+    bad, good = read(p)
+    assert_reject(bad, p, "line 2", E_BAD_FIELD, "lines 2-4 were read as one row, through a quote that does not close")
+    assert good.id == "4" and good.position == "line 5"
+
+
+def test_a_row_of_the_wrong_width_read_over_several_lines_names_them(tmp_path):
+    p = write(tmp_path, "wide.csv", 'id,text\n1,"open,\nmore",x,y\n2,fine\n')
+    bad = read(p)[0]
+    assert bad.position == "line 2" and "(lines 2-3 were read as one row)" in bad.reason

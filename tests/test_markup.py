@@ -129,3 +129,34 @@ def test_drop_hidden_removes_what_the_lazy_regex_removed(parts):
 
     markup = "".join(parts)
     assert drop_hidden(markup) == re.sub(r"<(noscript|template)\b.*?</\1\s*>", "", markup, flags=re.S | re.I)
+
+
+def test_markdown_inline_br_breaks_the_line_and_front_matter_is_not_copy():
+    md = ("---\ntitle: Shipping promises\nlayout: page\n---\n\nCall us<br>We answer in 2 minutes.\n\n"
+          "| Channel | Hours |\n|---|---|\n| Phone | 24/7<br>Weekends included |\n")
+    assert markdown_to_text(md).split("\n\n") == ["Call us\nWe answer in 2 minutes.", "Channel | Hours",
+                                                  "Phone | 24/7 Weekends included"]
+    assert markdown_to_text("+++\ntitle = 'x'\n+++\nBody.") == "Body."
+    assert markdown_to_text("Intro.\n\n---\n\nMore.") == "Intro.\n\nMore."  # a rule is no front matter
+
+
+def test_markdown_nested_deeper_than_the_parser_goes_loses_nothing():
+    """markdown-it drops what lies past its nesting bound: a promise quoted 21 levels deep vanished."""
+    assert markdown_to_text(">" * 21 + " We refund you in 48 hours.\n\nAfter.") == "We refund you in 48 hours.\n\nAfter."
+    deeper = ">" * 1000 + " We refund you in 48 hours."
+    assert markdown_to_text(deeper).endswith("We refund you in 48 hours.")  # read as plain text
+    items = "".join("  " * i + f"- level {i}\n" for i in range(60))
+    assert markdown_to_text(items).split("\n\n") == [f"level {i}" for i in range(60)]
+
+
+def test_html_blocks_inside_a_table_cell_keep_the_row_whole_and_faq_elements_are_paragraphs():
+    """A <br> in a cell ended the row: the cells after it ran together and the row left the main text."""
+    filler = "<p>" + "We make shoes for people who walk a lot every single day of the year. " * 3 + "</p>"
+    page = ("<html><body><main><article><h1>Our service</h1>" + filler +
+            "<table><tr><td>Free returns<br>within 30 days</td><td>We refund you within 48 hours.</td></tr></table>"
+            "<dl><dt>Returns</dt><dd>Free within 30 days.</dd></dl>"
+            "<details><summary>How fast are refunds?</summary>Within two days.</details>" + filler +
+            "</article></main></body></html>")
+    paragraphs = extract_html(page)[0].split("\n\n")
+    assert paragraphs[2:-1] == ["Free returns within 30 days | We refund you within 48 hours.", "Returns",
+                                "Free within 30 days.", "How fast are refunds?", "Within two days."]

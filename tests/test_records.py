@@ -139,3 +139,9 @@ def test_nan_and_infinity_in_meta_become_null_so_every_output_line_is_strict_jso
     [rec] = records(read(p))
     assert rec.meta == {"ts": None, "deep": [1, {"x": None}], "ok": 2.5}
     json.dumps(rec.meta, allow_nan=False)  # what JSON.parse and jq accept
+
+
+def test_whole_number_ids_stored_as_floats_read_as_whole_numbers(tmp_path):
+    """pandas writes an id column of whole numbers with a gap as floats: "7.0" would join with no "7"."""
+    p = write(tmp_path, "f.jsonl", '{"id": 7.0, "text": "Fine."}\n{"id": 7.5, "text": "Also fine."}\n')
+    assert [r.id for r in records(read(p))] == ["7", "7.5"]
