@@ -297,6 +297,8 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
             return await run_in_threadpool(_report, copy_text, reviews)
         except ServeError as exc:  # back to the form, with the message and the pasted copy kept
             return HTMLResponse(form_page(service, f"[{exc.code}] {exc.message}", copy_text), status_code=exc.status)
+        finally:
+            await form.close()  # the upload's spooled temporary file
 
     def _report(copy: str, reviews: UploadFile | None) -> str:
         has_reviews = reviews is not None and bool(reviews.filename)
