@@ -241,6 +241,19 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         copy_: list[Item] = Field(..., alias="copy", description="Company copy documents.")
         reviews: list[Item] = Field(..., description="Reviews, with optional rating and date.")
 
+    class ErrorDetail(BaseModel):
+        code: str = Field(..., description="Stable error code (E114, E131, …).")
+        message: str = Field(..., description="What is wrong, what is allowed, and the fix.")
+
+    class ErrorBody(BaseModel):
+        error: ErrorDetail
+
+    errors = {status: {"model": ErrorBody, "description": what} for status, what in (
+        (400, "The body does not parse (not UTF-8 JSON, or a broken multipart form)"),
+        (413, "Over serve.max_upload_mb, serve.max_records or serve.max_text_chars"),
+        (415, "An uploaded file of a format lipservice does not read"),
+        (422, "The request does not match the API, or an uploaded file is empty or not of its kind"))}
+
     def error_response(path: str, exc: ServeError):
         """The coded error, as JSON for the API and as the form with the message for the page."""
         if path.startswith("/api/"):
@@ -313,11 +326,11 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         audited = service.audit(copy_items)
         return render_report(title="lipservice audit", audits=audited["documents"], rejects=audited["rejects"])
 
-    @app.post("/api/audit", summary="Audit company copy: perspective, promises, claims, what to rewrite first")
+    @app.post("/api/audit", responses=errors, summary="Audit company copy: perspective, promises, claims, what to rewrite first")
     def api_audit(body: AuditRequest) -> dict:
         return JSONResponse(service.audit(service.records_from_json(_dump(body.documents), "company", "documents")))
 
-    @app.post("/api/annotate", summary="The annotate contract (DESIGN.md) for each record, rejects with reasons")
+    @app.post("/api/annotate", responses=errors, summary="The annotate contract (DESIGN.md) for each record, rejects with reasons")
     def api_annotate(body: AnnotateRequest) -> dict:
         if body.kind not in ("company", "review", "auto"):
             raise ServeError(422, E_BAD_FIELD, f"kind {body.kind!r} is not one of company, review, auto")
@@ -325,14 +338,14 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         records, rejects = service.annotate(items)
         return JSONResponse({"records": records, "rejects": rejects, "counts": counts(items, records, rejects)})
 
-    @app.post("/api/gap", summary="Promises against complaints: verdicts, unmet expectations, claims")
+    @app.post("/api/gap", responses=errors, summary="Promises against complaints: verdicts, unmet expectations, claims")
     def api_gap(body: GapRequest) -> dict:
         if not body.copy_ and not body.reviews:
             raise ServeError(422, E_EMPTY_REQUEST, "nothing to analyse: send copy, reviews, or both")
         return JSONResponse(service.gap(service.records_from_json(_dump(body.copy_), "company", "copy"),
                                         service.records_from_json(_dump(body.reviews), "review", "reviews")))
 
-    @app.post("/api/reviews", summary="Complaint rate, themes, discovered themes and the monthly trend")
+    @app.post("/api/reviews", responses=errors, summary="Complaint rate, themes, discovered themes and the monthly trend")
     def api_reviews(file: UploadFile = File(..., description="A .jsonl, .csv or .parquet file of reviews.")) -> dict:
         return JSONResponse(service.reviews(service.records_from_upload(file.filename, _read_limited(file, service),
                                                                         "review")))

@@ -101,9 +101,14 @@ def test_api_reviews_upload(client):
     assert r.status_code == 200 and r.json()["reviews"] == 20
 
 
-def test_openapi_lists_every_route(client):
-    paths = client.get("/openapi.json").json()["paths"]
+def test_openapi_lists_every_route_and_the_errors_as_they_are_sent(client):
+    spec = client.get("/openapi.json").json()
+    paths = spec["paths"]
     assert {"/api/audit", "/api/annotate", "/api/gap", "/api/reviews", "/report", "/"} <= set(paths)
+    responses = paths["/api/annotate"]["post"]["responses"]
+    assert {"400", "413", "415", "422"} <= set(responses)  # not FastAPI's {"detail": [...]}, which is never sent
+    assert responses["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert "multipart/form-data" in paths["/report"]["post"]["requestBody"]["content"]
 
 
 @pytest.mark.parametrize("body,status,code", [
