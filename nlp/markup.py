@@ -104,7 +104,7 @@ def extract_html(markup: str, max_chars: int | None = None) -> tuple[str, dict[s
     markup = drop_hidden(markup)  # trafilatura keeps what browsers with JavaScript never show
     visible = html_to_text(markup)
     if max_chars is not None and len(visible) > 2 * max_chars:
-        return visible, {}
+        return _cells_apart(visible.split("\n\n")), {}
     try:
         doc = trafilatura.bare_extraction(markup, with_metadata=True, include_comments=False,
                                           include_tables=True, deduplicate=False,
@@ -116,12 +116,27 @@ def extract_html(markup: str, max_chars: int | None = None) -> tuple[str, dict[s
     meta = {k: found[k] for k in HTML_META if found.get(k)}
     main = " ".join((found.get("text") or "").split())
     if not main:
-        return visible, meta
-    # trafilatura decides what is main content; our parser keeps the paragraph structure
+        return _cells_apart(visible.split("\n\n")), meta
+    # trafilatura decides what is main content (its rows are matched whole); our parser keeps the paragraphs
     kept = _main_paragraphs(visible.split("\n\n"), found["text"], main)
-    if kept:
-        return "\n\n".join(kept), meta
-    return "\n\n".join(line.strip() for line in found["text"].splitlines() if line.strip()), meta
+    return _cells_apart(kept or found["text"].splitlines()), meta
+
+
+#: A table cell's edge in a row as ``html_to_text`` and trafilatura write it (``| Phone | 24/7 |``).
+_CELL_EDGE = re.compile(r"(?:^|\s)\|(?=\s|$)")
+#: A Markdown table's rule row (``|---|:--|``), which trafilatura writes under a header.
+_RULE_ROW = re.compile(r"[\s|:-]*-[\s|:-]*")
+
+
+def _cells_apart(paragraphs: list[str]) -> str:
+    """The page's text with each table cell a paragraph of its own: a row's cells, joined, were read as
+    one sentence ("| We refund you…" with its pipe), and a cell is one thing said."""
+    out = []
+    for p in paragraphs:
+        if _RULE_ROW.fullmatch(p):
+            continue
+        out.extend(c.strip() for c in _CELL_EDGE.split(p) if c.strip())
+    return "\n\n".join(out)
 
 
 #: Characters of substring search spent on paragraphs that are not one of trafilatura's lines; past
@@ -214,7 +229,7 @@ def markdown_to_text(md: str) -> str:
         if token.type == "tr_open":
             row = []
         elif token.type == "tr_close" and row is not None:
-            paragraphs.append(" | ".join(cell for cell in row if cell))
+            paragraphs.extend(row)  # each cell a paragraph, as in HTML (``_cells_apart``)
             row = None
         elif token.type == "inline":
             text = _inline_text(token)
