@@ -218,10 +218,10 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             if any(has_surrogates(cell) for cell in row):
                 yield Reject(source, pos, invalid_encoding(encoding), E_ENCODING)
                 continue
-            if last > line_before and _quotes_broken(raw, delimiter):  # a stray quote "closed" a cell opened lines before
-                yield Reject(source, pos, f"lines {at}-{file_line(last)} were read as one row, through a quote that does "
-                             'not close its cell (a quote inside a quoted cell is written ""); fix the quotes and '
-                             "read the file again", E_BAD_FIELD)
+            if last > line_before and _quotes_broken(raw, delimiter):  # a stray quote "closed" an earlier line's
+                yield Reject(source, pos, f"lines {at}-{file_line(last)} were read as one row, through a quote that "
+                             'does not close its cell (a quote inside a quoted cell is written ""); fix the quotes '
+                             "and read the file again", E_BAD_FIELD)
                 continue
             if len(row) != len(header):
                 spans = f" (lines {at}-{file_line(last)} were read as one row)" if last > line_before else ""

@@ -201,7 +201,8 @@ def bounded_lines(readline: Callable[[int], AnyStr], limit: int) -> Iterator[tup
 
 
 def too_long_reason(what: str, opts: ReadOptions) -> str:
-    return f"{what}, the most a record with a text of {opts.max_chars:,} characters can take (raise {opts.max_chars_setting})"
+    return (f"{what}, the most a record with a text of {opts.max_chars:,} characters can take "
+            f"(raise {opts.max_chars_setting})")
 
 
 def too_long(source: str, position: str, what: str, opts: ReadOptions) -> Reject:

@@ -40,7 +40,8 @@ from .records import KINDS, ReadOptions, Record, Reject, check_text, describe_po
 
 __all__ = ["DOCUMENT_EXTS", "FORMAT_ALIASES", "KINDS", "STDIN", "SUPPORTED_EXTS", "TABLE_EXTS", "ReadOptions",
            "Record", "Reject", "check_inputs", "describe_position", "format_of", "missing_reason", "not_a_file",
-           "prepare_outputs", "read_file", "written_whole", "read_inputs", "record_from_mapping", "source_name", "unknown_format"]
+           "prepare_outputs", "read_file", "read_inputs", "record_from_mapping", "source_name", "unknown_format",
+           "written_whole"]
 
 TEXT_EXTS = {".txt", ".text"}
 MARKDOWN_EXTS = {".md", ".markdown"}

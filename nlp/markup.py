@@ -208,7 +208,7 @@ def _inline_text(token: Any) -> str:
 
 def markdown_to_text(md: str) -> str:
     """Markdown as a reader sees it (CommonMark, with tables): each heading, paragraph, list item and
-    table row its own paragraph; front matter, code, comments, scripts, styles and link definitions dropped."""
+    table cell its own paragraph; front matter, code, comments, scripts, styles and link definitions dropped."""
     from markdown_it import MarkdownIt
 
     parser = MarkdownIt("commonmark", {"maxNesting": MARKDOWN_MAX_NESTING}).enable("table")

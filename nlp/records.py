@@ -85,7 +85,8 @@ def columns_problem(columns: list[str], opts: ReadOptions) -> str | None:
         return f"no {opts.text_field!r} column (columns: {_shown_columns(columns)}); {fix}"
     if opts.id_field != DEFAULT_ID_FIELD and opts.id_field not in columns:
         return (f"no {opts.id_field!r} column for the ids (columns: {_shown_columns(columns)}); "
-                f"{opts.name_it('--id-field', opts.id_field, 'id column')}, or leave it out to give each record its file and line")
+                f"{opts.name_it('--id-field', opts.id_field, 'id column')}, or leave it out to give each record its "
+                "file and line")
     for name, option in ((opts.text_field, "--text-field"), (opts.id_field, "--id-field")):
         places = [i + 1 for i, column in enumerate(columns) if column == name]
         if len(places) > 1:
@@ -126,7 +127,8 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
     """A record from one row/object (JSONL, CSV, Parquet, API), or a reject saying what is wrong."""
     if opts.text_field not in obj:
         return Reject(source, position, f"no {opts.text_field!r} field (fields: {', '.join(map(str, obj)) or 'none'}); "
-                                        f"{opts.name_it('--text-field', opts.text_field, 'text field')}", E_MISSING_COLUMN)
+                                        f"{opts.name_it('--text-field', opts.text_field, 'text field')}",
+                      E_MISSING_COLUMN)
     text = obj[opts.text_field]
     reject = check_text(source, position, text, opts)
     if reject:

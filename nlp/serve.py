@@ -284,8 +284,8 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
 
     def too_large(path: str, size: int | None):
         what = f"request body of {size:,} bytes" if size is not None else "request body (sent in chunks)"
-        return error_response(path, ServeError(413, E_TOO_LARGE, f"{what} is over the limit of "
-                                                                 f"{service.max_upload_bytes:,} bytes (serve.max_upload_mb)"))
+        limit = f"{service.max_upload_bytes:,} bytes (serve.max_upload_mb)"
+        return error_response(path, ServeError(413, E_TOO_LARGE, f"{what} is over the limit of {limit}"))
 
     app.add_middleware(BodyLimit, limit=service.max_upload_bytes + 65536, refuse=too_large)
     app.add_middleware(SecurityHeaders)
@@ -326,11 +326,13 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         audited = service.audit(copy_items)
         return render_report(title="lipservice audit", audits=audited["documents"], rejects=audited["rejects"])
 
-    @app.post("/api/audit", responses=errors, summary="Audit company copy: perspective, promises, claims, what to rewrite first")
+    @app.post("/api/audit", responses=errors,
+              summary="Audit company copy: perspective, promises, claims, what to rewrite first")
     def api_audit(body: AuditRequest) -> dict:
         return JSONResponse(service.audit(service.records_from_json(_dump(body.documents), "company", "documents")))
 
-    @app.post("/api/annotate", responses=errors, summary="The annotate contract (DESIGN.md) for each record, rejects with reasons")
+    @app.post("/api/annotate", responses=errors,
+              summary="The annotate contract (DESIGN.md) for each record, rejects with reasons")
     def api_annotate(body: AnnotateRequest) -> dict:
         if body.kind not in ("company", "review", "auto"):
             raise ServeError(422, E_BAD_FIELD, f"kind {body.kind!r} is not one of company, review, auto")
@@ -345,7 +347,8 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         return JSONResponse(service.gap(service.records_from_json(_dump(body.copy_), "company", "copy"),
                                         service.records_from_json(_dump(body.reviews), "review", "reviews")))
 
-    @app.post("/api/reviews", responses=errors, summary="Complaint rate, themes, discovered themes and the monthly trend")
+    @app.post("/api/reviews", responses=errors,
+              summary="Complaint rate, themes, discovered themes and the monthly trend")
     def api_reviews(file: UploadFile = File(..., description="A .jsonl, .csv or .parquet file of reviews.")) -> dict:
         return JSONResponse(service.reviews(service.records_from_upload(file.filename, _read_limited(file, service),
                                                                         "review")))
