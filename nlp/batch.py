@@ -26,13 +26,12 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from spacy.util import registry
 from thinc.api import Config
 
-from . import language  # noqa: F401  (registers lipservice.LanguageScreen.v1)
 from .annotate import usable_cpus
 from .errors import E_OUTPUT, E_RESUME, UsageError
 from .io import SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs
+from .language import screen_from_config
 from .progress import BatchProgress
 from .records import RepeatedIds
 from .shards import shard_name, shard_paths, table_bytes, to_table, write_atomic
@@ -91,7 +90,7 @@ class ShardWorker:
         from .annotate import Annotator
 
         self.annotator = Annotator.from_config(config)
-        self.screen = registry.resolve({"screen": config["batch"]["language"]})["screen"]
+        self.screen = screen_from_config(config)
         # Heads, matchers and the encoder load on first use; do it now, outside any memory zone,
         # so that their strings outlive the zones the shards run in.
         list(self.annotator._local([Record("warm-up", WARM_UP)]))

@@ -112,11 +112,13 @@ def _warn_absent_fields(fields: dict, rating_field: Optional[str], date_field: O
                         records: list[dict]) -> None:
     """A rating or date field no review has: when the reviews have it in another case (``Rating``), name the
     option that reads it; when the user named the field, it is most likely misspelt. Not just no ratings."""
-    keys = {k for rec in records for k in (rec.get("meta") or {})}
+    keys: set | None = None
     for key, named in (("rating", rating_field), ("date", date_field)):
         field = fields[key]["field"]
         if fields[key]["present"]:
             continue
+        if keys is None:  # the fields the reviews do have, read once and only when one is missing
+            keys = {k for rec in records for k in (rec.get("meta") or {})}
         other_case = sorted(k for k in keys if isinstance(k, str) and k.lower() == field.lower() and k != field)
         if other_case:
             line = (f"warning: no review has a {field!r} field, but they have {other_case[0]!r}: pass "
@@ -126,15 +128,6 @@ def _warn_absent_fields(fields: dict, rating_field: Optional[str], date_field: O
         else:
             continue
         err.print(printable(line), highlight=False, markup=False, soft_wrap=True)
-
-
-def _language_screen(cfg):
-    """The batch job's language screen (``[batch.language]``), for commands that warn instead of rejecting."""
-    from spacy.util import registry
-
-    from . import language  # noqa: F401  (registers lipservice.LanguageScreen.v1)
-
-    return registry.resolve({"screen": cfg["batch"]["language"]})["screen"]
 
 
 def _warn_language(screen, record: dict) -> None:
@@ -153,10 +146,7 @@ def _repeated_ids(records: list[dict]) -> dict:
     """How many ids repeat among annotated records held in memory (reviews, gap)."""
     from .records import RepeatedIds
 
-    ids = RepeatedIds()
-    for rec in records:
-        ids.add(rec["id"])
-    return ids.summary()
+    return RepeatedIds.of(rec["id"] for rec in records)
 
 
 def _warn_repeated_ids(summary: dict, consequence: str) -> None:
@@ -236,6 +226,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
     def work():
         from .audit import audit_result
         from .io import DOCUMENT_EXTS, ReadOptions, check_inputs, describe_position, format_of, prepare_outputs
+        from .language import screen_from_config
         from .report import print_audit
 
         cfg = _config(config, sets)
@@ -251,7 +242,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
         bad = []
         _, records = _annotate(files, cfg, opts, 1, bad.append)
         results = []
-        screen = _language_screen(cfg)
+        screen = screen_from_config(cfg)
         for rec in records:
             results.append(audit_result(rec, int(cfg["lipservice"]["rewrite_top"])))
             print_audit(out, results[-1])
@@ -605,6 +596,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
     def work():
         from .gap import GapSettings, gap_csv, gap_report
         from .io import ReadOptions, check_inputs, prepare_outputs, read_inputs
+        from .language import screen_from_config
         from .report import print_gap
 
         _stdin_once({"--copy": copy, "--reviews": reviews_in})
@@ -618,7 +610,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         bad = []
         annotator, copy_records = _annotate(copy, cfg, copy_opts, 1, bad.append)
         copy_records = list(copy_records)
-        screen = _language_screen(cfg)
+        screen = screen_from_config(cfg)
         for rec in copy_records:
             _warn_language(screen, rec)
         review_records = list(_progressing(annotator.annotate(read_inputs(reviews_in, review_opts), bad.append),

@@ -198,7 +198,7 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             finally:
                 open_quote = row_chars[1] % 2 == 1
                 row_chars[:] = [0, 0]
-                raw = "".join(given)
+                several = given[:] if len(given) > 1 else None  # a row over lines: kept to check its quotes
                 given.clear()
             at = file_line(line_before)
             pos = f"line {at}"
@@ -218,7 +218,7 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             if any(has_surrogates(cell) for cell in row):
                 yield Reject(source, pos, invalid_encoding(encoding), E_ENCODING)
                 continue
-            if last > line_before and _quotes_broken(raw, delimiter):  # a stray quote "closed" an earlier line's
+            if several and last > line_before and _quotes_broken("".join(several), delimiter):  # a stray quote "closed" an earlier line's
                 yield Reject(source, pos, f"lines {at}-{file_line(last)} were read as one row, through a quote that "
                              'does not close its cell (a quote inside a quoted cell is written ""); fix the quotes '
                              "and read the file again", E_BAD_FIELD)

@@ -6,7 +6,7 @@ detector is confident it is in a language the pipeline does not read.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from spacy.util import registry
 
@@ -44,6 +44,11 @@ class LanguageScreen:
         return Reject(record.source, record.position,
                       f"text is in language {lang!r} (p={p:.2f}), not {'/'.join(self.languages)}; "
                       "lipservice's models read English only", E_LANGUAGE)
+
+
+def screen_from_config(config: Any) -> LanguageScreen:
+    """The screen ``[batch.language]`` configures: batch rejects with it, audit and gap warn with it."""
+    return registry.resolve({"screen": config["batch"]["language"]})["screen"]
 
 
 @registry.misc("lipservice.LanguageScreen.v1")

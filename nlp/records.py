@@ -10,7 +10,7 @@ import math
 import re
 from array import array
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from .errors import E_BAD_FIELD, E_BINARY, E_EMPTY_TEXT, E_ENCODING, E_MISSING_COLUMN, E_TOO_LARGE
 
@@ -255,6 +255,14 @@ class RepeatedIds:
 
     def add(self, rid: str) -> None:
         self._hashes.append(hash(rid))
+
+    @classmethod
+    def of(cls, rids: Iterable[str]) -> dict[str, int]:
+        """The :meth:`summary` of these ids."""
+        ids = cls()
+        for rid in rids:
+            ids.add(rid)
+        return ids.summary()
 
     def summary(self) -> dict[str, int]:
         """``{"ids": ids that occur more than once, "records": the records that carry them}``."""

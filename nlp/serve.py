@@ -366,10 +366,8 @@ def counts(items: list, records: list[dict], rejects: list[dict]) -> dict[str, A
     """read = annotated + rejected, and how many ids occur more than once (a join on id would pair wrongly)."""
     from .records import RepeatedIds
 
-    ids = RepeatedIds()
-    for rec in records:
-        ids.add(rec["id"])
-    return {"read": len(items), "annotated": len(records), "rejected": len(rejects), "repeated_ids": ids.summary()}
+    return {"read": len(items), "annotated": len(records), "rejected": len(rejects),
+            "repeated_ids": RepeatedIds.of(rec["id"] for rec in records)}
 
 
 class SecurityHeaders:
