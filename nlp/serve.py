@@ -143,7 +143,8 @@ class Service:
 
         records, rejects = self.annotate(items)
         top = int(self.cfg["lipservice"]["rewrite_top"])
-        return {"documents": [audit_result(r, top) for r in records], "rejects": rejects}
+        return {"documents": [audit_result(r, top) for r in records], "rejects": rejects,
+                "counts": counts(items, records, rejects)}
 
     def reviews(self, items: list[Record | Reject]) -> dict[str, Any]:
         from .reviews import review_report
@@ -152,6 +153,7 @@ class Service:
         with self.lock:
             summary, _, _ = review_report(self.nlp, records, self.cfg)
         summary["rejects"] = rejects
+        summary["counts"] = counts(items, records, rejects)  # as `lipservice reviews --json` has them
         return summary
 
     def gap(self, copy: list[Record | Reject], reviews: list[Record | Reject]) -> dict[str, Any]:
@@ -162,7 +164,10 @@ class Service:
         with self.lock:
             result = gap_report(self.nlp, copy_records, review_records, self.cfg)
         result["rejects"] = copy_rejects + review_rejects
-        return result
+        result["counts"] = {**counts(copy + reviews, copy_records + review_records, result["rejects"]),
+                            "copy": len(copy_records), "reviews": len(review_records),
+                            "repeated_ids": counts(reviews, review_records, review_rejects)["repeated_ids"]}
+        return result  # counts as `lipservice gap --json` has them: repeated ids among the reviews
 
 
 FORM_PAGE = """<!doctype html>

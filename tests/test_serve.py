@@ -54,6 +54,7 @@ def test_api_audit_returns_the_audit_contract(client):
     assert r.status_code == 200
     doc = r.json()["documents"][0]
     assert doc["id"] == "page" and doc["scores"]["sentences"] >= 3
+    assert r.json()["counts"] == {"read": 1, "annotated": 1, "rejected": 0, "repeated_ids": {"ids": 0, "records": 0}}
     assert any(p["text"].startswith("Next-day delivery") for p in doc["promises"])
 
 
@@ -94,11 +95,15 @@ def test_api_gap(client):
     nd = next(p for p in gap["promises"] if p["text"].startswith("Next-day"))
     assert nd["verdict"] == "broken" and nd["ids"] == [f"r{i}" for i in range(6)]
     assert set(gap) >= {"promises", "unmet", "claims", "scores"}
+    assert gap["counts"] == {"read": 21, "annotated": 21, "rejected": 0, "copy": 1, "reviews": 20,
+                             "repeated_ids": {"ids": 0, "records": 0}}  # as `lipservice gap --json` counts
 
 
 def test_api_reviews_upload(client):
-    r = client.post("/api/reviews", files={"file": ("reviews.jsonl", jsonl(REVIEWS), "application/x-ndjson")})
-    assert r.status_code == 200 and r.json()["reviews"] == 20
+    r = client.post("/api/reviews", files={"file": ("reviews.jsonl", jsonl(REVIEWS + REVIEWS[:1]),
+                                                    "application/x-ndjson")})
+    assert r.status_code == 200 and r.json()["reviews"] == 21
+    assert r.json()["counts"] == {"read": 21, "annotated": 21, "rejected": 0, "repeated_ids": {"ids": 1, "records": 2}}
 
 
 def test_openapi_lists_every_route_and_the_errors_as_they_are_sent(client):
