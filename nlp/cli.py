@@ -277,7 +277,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
 
     def work():
         from .io import KINDS, ReadOptions, check_inputs, prepare_outputs, written_whole
-        from .records import RepeatedIds
+        from .records import DEFAULT_ID_FIELD, RepeatedIds
 
         if kind not in KINDS:
             raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
@@ -308,8 +308,10 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
                 shown += 1
 
             annotator, records = _annotate(inputs, cfg, opts, n_workers, on_reject)
+            made_up = 0  # records without the id field the user named: they get file:line (a mistyped --id-field)
             for rec in records:
                 ids.add(rec["id"])
+                made_up += id_field != DEFAULT_ID_FIELD and _made_up_id(rec)
                 write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
         if to_stdout:
             sys.stdout.flush()
@@ -322,8 +324,18 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
             raise LipserviceError(f"counts do not reconcile: read {c.read} != {c.annotated} + {c.rejected}")
         _warn_repeated_ids(ids.summary(), "each record is written as it came, in input order with its source; "
                                           "a join on id would pair them wrongly, so give unique ids")
+        if made_up:
+            err.print(printable(f"warning: {made_up:,} of {c.annotated:,} records have no {id_field!r} field "
+                                "(--id-field), so each got its file and position as id; check the field's name"),
+                      highlight=False, markup=False, soft_wrap=True)
 
     _run(work)
+
+
+def _made_up_id(record: dict) -> bool:
+    """Whether a table record's id is the ``file:line`` (or ``file[i]``) one given to records without an id."""
+    rid, source = record["id"], record.get("source", "")
+    return rid.startswith(source + ":") or rid.startswith(source + "[")
 
 
 def rejects_path_for(output: Path) -> Path:

@@ -655,3 +655,17 @@ def test_sigterm_stops_annotate_without_leaving_part_files(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) == 128 + signal.SIGTERM
     assert not list(tmp_path.glob("*.part")) and not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_jsonl_id_field_that_no_record_has_is_warned_about(tmp_path):
+    """CSV and Parquet headers are checked before any work; JSONL has none, so the run says it afterwards."""
+    src = tmp_path / "r.jsonl"
+    src.write_text('{"review_id": "a", "text": "We care."}\n{"review_id": "b", "text": "It broke."}\n', encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    result = invoke(["annotate", src, "--output", out, "--id-field", "reviewid"])
+    assert result.exit_code == 0
+    assert ("warning: 2 of 2 records have no 'reviewid' field (--id-field), so each got its file and position as id; "
+            "check the field's name") in stderr_lines(result)
+    quiet = invoke(["annotate", src, "--output", out, "--id-field", "review_id"])
+    assert not [line for line in stderr_lines(quiet) if line.startswith("warning")]
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b"]
