@@ -401,7 +401,7 @@ def _demo_gap(cfg, copy_file: str, reviews_file: str) -> dict:
 @app.command()
 def train(task: str = typer.Option("all", help="Which head to train: perspective, promises, claims, complaints "
                                                "or all."),
-          output: Optional[Path] = typer.Option(None, help="Directory for the heads (default: [paths] models)."),
+          output: Optional[Path] = typer.Option(None, help="Directory for the heads (default: \\[paths] models)."),
           real: bool = typer.Option(True, help="Also measure on ../shared/data and put it in the cards."),
           shared_dir: Optional[Path] = typer.Option(None, help="Where the shared data sets are."),
           config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
@@ -477,7 +477,8 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                                                              "train pairs, measured on the test pairs."),
              curve: bool = typer.Option(False, "--learning-curve",
                                         help="With --real --task perspective: how far labelled real documents "
-                                             "would move the model, cross-validated ([learning_curve]); slow."),
+                                             "would move the model, cross-validated (settings in "
+                                             "\\[learning_curve]); slow."),
              config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Held-out (or --real) metrics of a task, each beside its baseline."""
 

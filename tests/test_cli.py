@@ -670,3 +670,14 @@ def test_a_jsonl_id_field_that_no_record_has_is_warned_about(tmp_path):
     quiet = invoke(["annotate", src, "--output", out, "--id-field", "review_id"])
     assert not [line for line in stderr_lines(quiet) if line.startswith("warning")]
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b"]
+
+
+def test_every_commands_help_shows_the_config_sections_it_names():
+    # rich reads "[learning_curve]" as markup and drops it, leaving "cross-validated ();"
+    names = [c.name or c.callback.__name__ for c in app.registered_commands]
+    for name in names:
+        result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "300"})
+        assert result.exit_code == 0, name
+        assert "()" not in result.output, name
+    assert "[learning_curve]" in runner.invoke(app, ["evaluate", "--help"], env={"COLUMNS": "300"}).output
+    assert "[paths] models" in runner.invoke(app, ["train", "--help"], env={"COLUMNS": "300"}).output
