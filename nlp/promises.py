@@ -216,16 +216,17 @@ class PromisesComponent(HeadComponent):
         return self.theme_head
 
     def themes_of(self, embeddings: np.ndarray) -> list[tuple[str | None, float]]:
-        """(theme or None, best similarity to a theme description) per sentence embedding: the theme
-        head's theme when it is sure enough (``theme_min_p``), else None; without a head, the nearest
-        description at ``theme_min_similarity`` or more."""
+        """(theme or None, similarity) per sentence embedding: the theme head's theme when it is sure
+        enough (``theme_min_p``), else None; without a head, the nearest description at
+        ``theme_min_similarity`` or more. The similarity is to the theme given, or, with none, the best."""
         head = self.require_theme_head()
         if head is None or not len(embeddings):
             return self.themes.assign(embeddings)
         sims = embeddings @ self.themes.centroids().T
         decided = decide_themes(head, self.themes, self.theme_min_p, np.hstack([embeddings, sims]))
-        return [(None if theme == UNASSIGNED else theme, round(float(best), 4))
-                for (theme, _, _), best in zip(decided, sims.max(axis=1))]
+        column = {t.id: k for k, t in enumerate(self.themes.themes)}
+        return [(None, round(float(row.max()), 4)) if theme == UNASSIGNED else (theme, round(float(row[column[theme]]), 4))
+                for (theme, _, _), row in zip(decided, sims)]
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         """The promise head, and the theme head when one is configured, as skops files in ``path``."""

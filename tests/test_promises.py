@@ -386,8 +386,18 @@ def test_a_promise_is_themed_by_the_head_that_themes_complaints(nlp, cfg):
     assert expected[:3] == ["returns_refunds", "support", "delivery"]
     unsure = _component(nlp, cfg, theme_model=promises.theme_model, theme_min_p=1.0)
     assert [t for t, _ in unsure.themes_of(emb)] == [None] * 4  # below theme_min_p: no theme
-    # the similarity reported is the best one to a theme description, whichever way the theme is decided
+    # with no theme, the similarity reported is the best one to a theme description
     assert [s for _, s in unsure.themes_of(emb)] == [s for _, s in promises.themes.assign(emb)]
+    # with one, it is the similarity to that theme's description, not to whichever description is nearest
+    column = {t.id: k for k, t in enumerate(promises.themes.themes)}
+    sims = emb @ promises.themes.centroids().T
+    for (theme, similarity), row in zip(promises.themes_of(emb), sims):
+        if theme is not None:
+            assert similarity == round(float(row[column[theme]]), 4)
+    # the head themes this "staff", while the nearest description is another theme's
+    best = promises.encoder.encode(["We strive to offer the best service."])
+    (theme, similarity), = promises.themes_of(best)
+    assert theme == "staff" and similarity < float((best @ promises.themes.centroids().T).max())
 
 
 def test_without_a_theme_model_the_nearest_theme_description_decides(nlp, cfg):
