@@ -18,9 +18,9 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .component import TunedHeadComponent, check_setting, per_doc, text_sentences
+from .component import TunedHeadComponent, check_digits, check_setting, per_doc, text_sentences
 from .encoder import ENCODER_CONFIG, SentenceEncoder
-from .errors import ConfigError
+from .errors import E_BAD_SETTING, ConfigError
 from .extensions import install_extensions
 from .perspective import design_matrix
 
@@ -68,12 +68,13 @@ class ComplaintsComponent(TunedHeadComponent):
         install_extensions()
         super().__init__(name, model, tuned_model)
         if len(second_opinion) != 2 or not 0.0 <= second_opinion[0] <= second_opinion[1] <= 1.0:
-            raise ConfigError(f"components.{name}.second_opinion is {list(second_opinion)}; it must be [low, high] "
-                             "with 0 <= low <= high <= 1 (the default is [0.1, 0.9]; [0.5, 0.5] never asks)")
+            raise ConfigError(f"components.{name}.second_opinion = {list(second_opinion)}: must be [low, high] "
+                              "with 0 <= low <= high <= 1 (the default is [0.1, 0.9]; [0.5, 0.5] never asks); "
+                              "fix it in config.cfg or with --set", code=E_BAD_SETTING)
         self.encoder = encoder
         self.second_opinion = (float(second_opinion[0]), float(second_opinion[1]))
         self.threshold = check_setting(name, "threshold", threshold, DEFAULT_CONFIG["threshold"])
-        self.round_digits = round_digits
+        self.round_digits = check_digits(name, round_digits, DEFAULT_CONFIG["round_digits"])
 
     def predict(self, docs: list[Doc]) -> list[np.ndarray]:
         """Complaint probability per non-blank sentence, per doc. Docs are not modified."""

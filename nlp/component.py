@@ -28,6 +28,15 @@ def check_setting(component: str, setting: str, value: float, default: float,
     return float(value)
 
 
+def check_digits(component: str, value: int, default: int) -> int:
+    """``round_digits``, refused outside [2, 15]: decisions are taken on the probabilities as written, so
+    -1 or 0 digits would round them to 0 or 1 and turn every label and threshold into noise."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 15:
+        raise ConfigError(f"components.{component}.round_digits = {value!r}: must be a whole number in [2, 15] "
+                          f"(the default is {default}); fix it in config.cfg or with --set", code=E_BAD_SETTING)
+    return value
+
+
 def text_sentences(doc: Doc) -> list:
     """The sentences that carry text (whitespace-only "sentences" from blank lines are skipped)."""
     return list(once_per_doc(doc, "text_sentences", lambda d: [s for s in d.sents if s.text.strip()]))

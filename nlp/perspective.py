@@ -15,9 +15,8 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .component import TunedHeadComponent, per_doc, text_sentences
+from .component import TunedHeadComponent, check_digits, check_setting, per_doc, text_sentences
 from .encoder import ENCODER_CONFIG, SentenceEncoder
-from .errors import ConfigError
 from .extensions import install_extensions
 from .heads import PERSPECTIVE_LABELS
 from .perspective_features import features_matrix, lexical_matrix
@@ -77,12 +76,11 @@ class PerspectiveComponent(TunedHeadComponent):
                  second_opinion_below: float, round_digits: int) -> None:
         install_extensions()
         super().__init__(name, model, tuned_model)
-        if not 0.0 <= second_opinion_below <= 1.0:
-            raise ConfigError(f"components.{name}.second_opinion_below is {second_opinion_below!r}; it must lie in "
-                              "[0, 1] (the default is 0.95; 0 never asks, 1 always asks)")
         self.encoder = encoder
-        self.second_opinion_below = float(second_opinion_below)
-        self.round_digits = round_digits
+        # 0 never asks the second opinion, 1 always asks
+        self.second_opinion_below = check_setting(name, "second_opinion_below", second_opinion_below,
+                                                  DEFAULT_CONFIG["second_opinion_below"])
+        self.round_digits = check_digits(name, round_digits, DEFAULT_CONFIG["round_digits"])
 
     def predict(self, docs: list[Doc]) -> list[np.ndarray]:
         """Probabilities (n_sents × labels) per doc, for all sentences of the batch at once. Docs untouched."""

@@ -193,6 +193,11 @@ def test_an_unknown_setting_in_a_config_file_is_named(tmp_path):
     ({"components.promises.theme_min_p": -1}, "components.promises.theme_min_p = -1"),
     ({"components.promises.theme_min_similarity": 1.5}, "components.promises.theme_min_similarity = 1.5"),
     ({"components.claims.threshold": 1.01}, "components.claims.threshold = 1.01: must lie in [0, 1]"),
+    ({"components.perspective.second_opinion_below": 1.5}, "components.perspective.second_opinion_below = 1.5"),
+    ({"components.complaints.second_opinion": [0.9, 0.1]}, "components.complaints.second_opinion = [0.9, 0.1]"),
+    # decisions are taken on the probabilities as written: -1 digits made every one 0 and every sentence "company"
+    ({"components.perspective.round_digits": -1}, "components.perspective.round_digits = -1: must be a whole number"),
+    ({"components.complaints.round_digits": 0}, "components.complaints.round_digits = 0"),
 ])
 def test_a_bad_component_setting_is_a_config_error_naming_it(overrides, says):
     with pytest.raises(ConfigError) as info:
