@@ -9,13 +9,22 @@ Quick use::
 """
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
 __version__ = "0.1.0"
 
 __all__ = ["load", "__version__"]
 
 
-def load(config_path: str | None = None, overrides: dict | None = None):
-    """The lipservice spaCy pipeline, built from the packaged config (or ``config_path``)."""
+def load(config_path: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None) -> "Language":
+    """The lipservice spaCy pipeline, built from the packaged config (or ``config_path``).
+
+    ``overrides`` takes dotted keys, as ``--set`` does: ``{"components.claims.threshold": 0.6}``.
+    """
     from .pipeline import build_nlp, load_config
 
     return build_nlp(load_config(config_path, overrides))

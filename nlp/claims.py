@@ -9,14 +9,14 @@ service, with machine-readable reasons.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from .component import HeadComponent, check_setting
+from .component import HeadComponent, check_setting, resolved
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import ConfigError
 from .extensions import install_extensions
@@ -30,9 +30,9 @@ LEMMA_PIPES = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer")
 
 DEFAULT_CONFIG = {
     "encoder": ENCODER_CONFIG,
-    "model": "",
-    "lexicon": "",
-    "buzzwords": "",
+    "model": "models/claims.skops",  # relative paths are taken from the project root
+    "lexicon": "corpora/lexicons/claims.txt",
+    "buzzwords": "corpora/lexicons/buzzwords.txt",
     "threshold": 0.5,
     "buzzwords_per_sentence": 2,
     "buzzwords_per_paragraph": 3,
@@ -107,22 +107,60 @@ class ClaimsComponent(HeadComponent):
 
     head_file = HEAD_FILE
     missing_hint = "run `lipservice train --task claims`"
+    #: Where a saved pipeline keeps the two lexicons beside the head.
+    lexicon_files = {"lexicon": "claims.txt", "buzzwords": "buzzwords.txt"}
+    needs = ("parse", "lemmas", "perspective", "promises")
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, lexicon: str,
                  buzzwords: str, threshold: float, buzzwords_per_sentence: int, buzzwords_per_paragraph: int):
         install_extensions()
         super().__init__(name, model)
+        self.nlp = nlp
         self.encoder = encoder
         self.threshold = check_setting(name, "threshold", threshold, DEFAULT_CONFIG["threshold"])
         self.per_sentence = buzzwords_per_sentence
         self.per_paragraph = buzzwords_per_paragraph
-        self.lexicon = Lexicon(nlp, read_phrases(lexicon)) if lexicon else None
-        self.buzzwords = Lexicon(nlp, read_phrases(buzzwords)) if buzzwords else None
+        # read on first use: a saved pipeline brings its own copies
+        self.lexicon_paths = {"lexicon": resolved(lexicon), "buzzwords": resolved(buzzwords)}
+        self._lexicons: dict[str, Lexicon] = {}
+
+    def _lexicon(self, setting: str) -> Lexicon:
+        if setting not in self._lexicons:
+            if not self.lexicon_paths[setting]:
+                raise ConfigError(f"the {self.name} component needs `{setting}`, a lexicon file, in config.cfg")
+            self._lexicons[setting] = Lexicon(self.nlp, read_phrases(self.lexicon_paths[setting]))
+        return self._lexicons[setting]
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """Customer-centricity claim phrases."""
+        return self._lexicon("lexicon")
+
+    @property
+    def buzzwords(self) -> Lexicon:
+        """Buzzwords counted per sentence and paragraph."""
+        return self._lexicon("buzzwords")
+
+    def check_files(self) -> None:
+        super().check_files()
+        self.lexicon, self.buzzwords  # noqa: B018 - read and check both lexicons now
 
     def _require(self):
-        if self.lexicon is None or self.buzzwords is None:
-            raise ConfigError("the claims component needs `lexicon` and `buzzwords` files in config.cfg")
+        self.lexicon, self.buzzwords  # noqa: B018 - a missing lexicon is the first thing to say
         return self.require_head()
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """The head and both lexicons, in ``path``: a saved pipeline carries the phrases it matches."""
+        super().to_disk(path, exclude=exclude)
+        for setting, name in self.lexicon_files.items():
+            (Path(path) / name).write_text("\n".join(self._lexicon(setting).phrases) + "\n", encoding="utf-8")
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "ClaimsComponent":
+        super().from_disk(path, exclude=exclude)
+        self.lexicon_paths = {setting: str(Path(path) / name) for setting, name in self.lexicon_files.items()}
+        self._lexicons = {}
+        self.lexicon, self.buzzwords  # noqa: B018 - read now, while the saved directory is certainly there
+        return self
 
     def predict(self, docs: list[Doc]) -> list[list[dict[str, Any] | None]]:
         """Per doc, per sentence: the claim dict or None. Reads promises; modifies nothing."""

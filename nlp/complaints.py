@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from .component import TunedHeadComponent, check_digits, check_setting, per_doc, text_sentences
 from .encoder import ENCODER_CONFIG, SentenceEncoder
@@ -30,8 +30,8 @@ SPANS_KEY = "complaints"
 
 DEFAULT_CONFIG = {
     "encoder": ENCODER_CONFIG,
-    "model": "",
-    "tuned_model": "",
+    "model": "models/complaints.skops",  # relative paths are taken from the project root
+    "tuned_model": "models/complaints_tuned.skops",
     "second_opinion": [0.1, 0.9],
     "threshold": 0.5,
     "round_digits": 4,
@@ -93,7 +93,7 @@ class ComplaintsComponent(TunedHeadComponent):
             for sent, p in zip(text_sentences(doc), probs):
                 sent._.complaint_p = float(p)
                 if p >= self.threshold:
-                    spans.append(doc[sent.start:sent.end])
+                    spans.append(Span(doc, sent.start, sent.end, label="COMPLAINT"))
             doc.spans[SPANS_KEY] = spans
             doc._.complaint_p = float(probs.max()) if len(probs) else None
             doc._.complaint_rate = round(len(spans) / len(probs), 4) if len(probs) else None

@@ -3,14 +3,55 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from .doc_memo import once_per_doc
-from .errors import E_BAD_SETTING, E_NO_HEAD, ConfigError, ModelMissingError
+from .errors import E_BAD_SETTING, E_NEEDS_INPUT, E_NO_HEAD, ConfigError, ModelMissingError
 from .heads import load_head, save_head
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_path(value: str | Path) -> Path:
+    """Resolve a config path: absolute stays, relative is taken from the project root (the folder
+    holding models/ and corpora/), in config.cfg and in ``nlp.add_pipe(..., config=...)`` alike."""
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def resolved(value: str) -> str:
+    """A file setting as the component keeps it: "" (none) stays "", a path is resolved."""
+    return str(project_path(value)) if value else ""
+
+
+_PARSE_FIX = ("add it after a dependency parser (the base model's 'parser'; lipservice.exclude and "
+              "lipservice.disable must keep it), or use nlp.load(), which builds the whole pipeline")
+#: What a component reads off a Doc, how to tell the Doc has it, and how to give it.
+NEEDS: dict[str, tuple[str, Callable[[Doc], bool], str]] = {
+    "parse": ("a dependency parse", lambda d: d.has_annotation("DEP"), _PARSE_FIX),
+    "lemmas": ("lemmas", lambda d: d.has_annotation("LEMMA"),
+               "add it after a lemmatizer (the base model's 'lemmatizer'), or use nlp.load()"),
+    "perspective": ("sentence perspectives", lambda d: d._.perspective_counts is not None,
+                    "add lipservice_perspective before it, or use nlp.load()"),
+    "promises": ("promises", lambda d: "promises" in d.spans,
+                 "add lipservice_promises before it, or use nlp.load()"),
+}
+
+
+def check_inputs(component: str, docs: Iterable[Doc], needs: Iterable[str]) -> None:
+    """Refuse Docs that lack what a component reads (E305), instead of a spaCy error from deep
+    inside or, worse, output computed from nothing: claims without perspectives all read as lip service."""
+    for doc in docs:
+        if all(t.is_space for t in doc):  # an empty or blank Doc needs nothing: it gets empty annotations
+            continue
+        for need in needs:
+            what, present, fix = NEEDS[need]
+            if not present(doc):
+                raise ConfigError(f"the {component} component needs {what} on each Doc, and this one has none: "
+                                  f"{fix}", code=E_NEEDS_INPUT)
 
 #: The range of a probability threshold and of a cosine-similarity one.
 PROBABILITY = (0.0, 1.0, "a probability")
@@ -58,11 +99,20 @@ class HeadComponent:
 
     head_file = "head.skops"
     missing_hint = "run `lipservice train`"
+    #: What the component reads off each Doc (keys of ``NEEDS``), checked before ``predict``.
+    needs: tuple[str, ...] = ("parse",)
 
     def __init__(self, name: str, model: str) -> None:
         self.name = name
-        self.model_path = model
+        self.model_path = resolved(model)
         self.head = None  # loaded on first use, so from_disk of a saved pipeline never needs the original
+
+    def check_files(self) -> None:
+        """Load-time check that the files the settings name exist (``nlp.load`` calls it), so a wrong
+        path fails at once, not at the first document; a saved pipeline skips it (its files travel)."""
+        if self.head is None and self.model_path:
+            if not Path(self.model_path).is_file():
+                self.load_setting(self.model_path)  # raises the coded error naming the setting
 
     def load_setting(self, path: str | Path, setting: str = ""):
         """The skops file a setting names; a missing one is an error that says which component (and
@@ -72,6 +122,10 @@ class HeadComponent:
         except ModelMissingError as err:
             where = f" ({setting})" if setting else ""
             raise ModelMissingError(f"the {self.name} component{where}: {err.args[0]}", code=err.code) from None
+
+    def check_inputs(self, docs: list[Doc]) -> None:
+        """Refuse Docs that lack what ``predict`` reads (see ``check_inputs``)."""
+        check_inputs(self.name, docs, self.needs)
 
     def require_head(self):
         if self.head is None and self.model_path:
@@ -88,11 +142,13 @@ class HeadComponent:
         raise NotImplementedError
 
     def __call__(self, doc: Doc) -> Doc:
+        self.check_inputs([doc])
         self.set_annotations([doc], self.predict([doc]))
         return doc
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
         for batch in minibatch(stream, size=batch_size):
+            self.check_inputs(batch)
             self.set_annotations(batch, self.predict(batch))
             yield from batch
 
@@ -114,8 +170,13 @@ class TunedHeadComponent(HeadComponent):
 
     def __init__(self, name: str, model: str, tuned_model: str) -> None:
         super().__init__(name, model)
-        self.tuned_path = tuned_model
+        self.tuned_path = resolved(tuned_model)
         self.tuned = None  # loaded when the first unsure sentence asks for it
+
+    def check_files(self) -> None:
+        super().check_files()
+        if self.tuned is None and self.tuned_path and not Path(self.tuned_path).is_file():
+            self.load_setting(self.tuned_path, "tuned_model")
 
     def require_tuned(self):
         """The fine-tuned classifier, or None when the config names none (the head decides alone)."""

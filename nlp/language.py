@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from spacy.util import registry
 
-from .errors import E_LANGUAGE
+from .errors import E_BAD_SETTING, E_LANGUAGE, ConfigError
 from .records import Record, Reject
 
 
@@ -19,7 +19,12 @@ class LanguageScreen:
 
     def __init__(self, languages: Sequence[str] = ("en",), min_chars: int = 40, min_p: float = 0.9,
                  sample_chars: int = 2000) -> None:
-        self.languages = tuple(languages)
+        if isinstance(languages, str):  # "en" would be the languages "e" and "n"
+            languages = [languages]
+        self.languages = tuple(str(code).strip().lower() for code in languages)  # langid's codes are lowercase
+        if not 0.0 <= min_p <= 1.0:  # above 1 no language is ever sure enough: screening silently off
+            raise ConfigError(f"batch.language.min_p = {min_p!r}: must lie in [0, 1] (a probability; the "
+                              "default is 0.9); fix it in config.cfg or with --set", code=E_BAD_SETTING)
         self.min_chars = min_chars
         self.min_p = min_p
         self.sample_chars = sample_chars

@@ -26,8 +26,8 @@ TUNED_FILE = "perspective_tuned.skops"
 
 DEFAULT_CONFIG = {
     "encoder": ENCODER_CONFIG,
-    "model": "",
-    "tuned_model": "",
+    "model": "models/perspective.skops",  # relative paths are taken from the project root
+    "tuned_model": "models/perspective_tuned.skops",
     "second_opinion_below": 0.95,
     "round_digits": 4,
 }

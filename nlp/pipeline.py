@@ -13,6 +13,7 @@ from spacy.language import Language
 from thinc.api import Config, ConfigValidationError
 
 from . import claims, complaints, perspective, promises, segment, themes  # noqa: F401  (register the factories without entry points)
+from .component import PROJECT_ROOT, project_path  # noqa: F401  (where the CLI and training resolve paths)
 from .decoding import bom_encoding
 from .errors import E_BAD_SETTING, E_MISSING_SETTING, E_NO_SPACY_MODEL, ConfigError, ModelMissingError
 from .extensions import install_extensions
@@ -21,7 +22,6 @@ from .rule_pipes import speed_up_attribute_ruler
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = PACKAGE_DIR.parent
 DEFAULT_CONFIG_PATH = PACKAGE_DIR / "config.cfg"
 #: Component settings that are file paths, resolved against the project root when relative.
 PATH_KEYS = ("model", "tuned_model", "theme_model", "taxonomy", "lexicon", "buzzwords")
@@ -43,8 +43,21 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+def dotted(overrides: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"components": {"claims": {"threshold": 0.6}}}`` → ``{"components.claims.threshold": 0.6}``:
+    overrides may be nested, as the config reads, or dotted, as ``--set`` writes them."""
+    flat: dict[str, Any] = {}
+    for key, value in overrides.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(dotted(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    """Read the config (the packaged one by default), apply overrides, interpolate."""
+    """Read the config (the packaged one by default), apply overrides (dotted or nested), interpolate."""
     path = Path(path) if path else DEFAULT_CONFIG_PATH
     if path.is_dir():
         raise ConfigError(f"config {str(path)!r} is a directory; give the config file, e.g. {path / 'config.cfg'}")
@@ -58,7 +71,7 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         raise ConfigError(f"config {str(path)!r}: byte {err.start} is not {encoding.upper()}; save the file as "
                           "UTF-8") from None
     try:
-        cfg = Config().from_str(text, overrides=overrides or {}, interpolate=True)
+        cfg = Config().from_str(text, overrides=dotted(overrides or {}), interpolate=True)
     except Exception as err:  # confection raises several types for bad keys/values
         detail = "; ".join(" ".join(line.split()) for line in str(err).splitlines() if line.strip())
         raise ConfigError(f"cannot read config {str(path)!r}: {detail}") from None
@@ -180,12 +193,6 @@ def _validation_problem(name: str, factory: str, error: dict) -> str:
     return f"{'.'.join([f'components.{name}{nested}', *rest])}: {msg}"
 
 
-def project_path(value: str | Path) -> Path:
-    """Resolve a config path: absolute stays, relative is taken from the project root."""
-    p = Path(value).expanduser()
-    return p if p.is_absolute() else PROJECT_ROOT / p
-
-
 def load_base_model(names: list[str], exclude: list[str], disable: Iterable[str] = (),
                     fast_attribute_ruler: bool = True, long_token_chars: int | None = None) -> Language:
     """Load the first installed English pipeline among ``names``; ``disable``d components are
@@ -249,4 +256,11 @@ def build_nlp(config: Config | None = None) -> Language:
             problems = "; ".join(_validation_problem(name, factory, e) for e in (err.errors or []))
             raise ConfigError(f"{problems or err.title}; the component's settings are those of its factory "
                               f"{factory!r} (see nlp/config.cfg)", code=E_BAD_SETTING) from None
+    if "parser" not in nlp.pipe_names:  # every component reads the parse; it would fail at the first Doc
+        raise ConfigError(f"lipservice.exclude = {list(ls['exclude'])} and lipservice.disable = "
+                          f"{list(ls.get('disable', []))} leave no 'parser': every lipservice component reads the "
+                          "dependency parse; keep it", code=E_BAD_SETTING)
+    for _, component in nlp.pipeline:  # a wrong model, taxonomy or lexicon path fails now, not at the first Doc
+        if hasattr(component, "check_files"):
+            component.check_files()
     return nlp

@@ -17,14 +17,14 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .component import SIMILARITY, HeadComponent, check_setting
+from .component import SIMILARITY, HeadComponent, check_setting, resolved
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import ConfigError
 from .extensions import install_extensions
 from .heads import load_head, save_head
 from .perspective_features import features_matrix, lexical_matrix
 from .quantities import extract_quantities
-from .taxonomy import UNASSIGNED, ThemeMatcher, decide_themes, load_taxonomy
+from .taxonomy import UNASSIGNED, ThemeMatcher, decide_themes, load_taxonomy, save_taxonomy
 
 HEAD_FILE = "promises.skops"
 SPANS_KEY = "promises"
@@ -59,11 +59,11 @@ CUE_NAMES = ("explicit", "offer", "absolute", "hedged", "negated", "conditional"
 
 DEFAULT_CONFIG = {
     "encoder": ENCODER_CONFIG,
-    "model": "",
-    "taxonomy": "",
+    "model": "models/promises.skops",  # relative paths are taken from the project root
+    "taxonomy": "corpora/taxonomy.yaml",
     "threshold": 0.5,
     "theme_min_similarity": 0.2,
-    "theme_model": "",
+    "theme_model": "models/themes.skops",
     "theme_min_p": 0.35,
     "entities": "ner",
 }
@@ -156,8 +156,10 @@ class PromisesComponent(HeadComponent):
     head_file = HEAD_FILE
     missing_hint = "run `lipservice train --task promises`"
 
-    #: Where a saved pipeline keeps the theme head beside the promise head.
+    #: Where a saved pipeline keeps the theme head and the taxonomy beside the promise head.
     theme_head_file = "themes.skops"
+    taxonomy_file = "taxonomy.yaml"
+    needs = ("parse", "perspective")
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str,
                  threshold: float, theme_min_similarity: float, entities: str = "ner", theme_model: str = "",
@@ -171,17 +173,33 @@ class PromisesComponent(HeadComponent):
                                              DEFAULT_CONFIG["theme_min_similarity"], SIMILARITY)
         # The theme head the complaints are themed with (``lipservice_themes``), so that a promise and a
         # complaint about the same thing get the same theme; without one, the nearest theme description.
-        self.theme_model = theme_model
+        self.theme_model = resolved(theme_model)
         self.theme_min_p = theme_min_p
         self.theme_head = None
         # The entity recogniser, run on demand on the few promise sentences where an entity can
         # decide specificity; used only when the Doc carries no entities of its own.
         self.entity_recognizer = nlp.get_pipe(entities) if entities and entities in nlp.component_names else None
-        self.themes = ThemeMatcher(load_taxonomy(taxonomy), encoder, theme_min_similarity) if taxonomy else None
+        self.taxonomy_path = resolved(taxonomy)
+        self.theme_min_similarity = theme_min_similarity
+        self._themes: ThemeMatcher | None = None  # read on first use: a saved pipeline brings its own copy
+
+    @property
+    def themes(self) -> ThemeMatcher:
+        """The taxonomy's themes, read from ``taxonomy`` on first use."""
+        if self._themes is None:
+            if not self.taxonomy_path:
+                raise ConfigError(f"the {self.name} component needs `taxonomy` (corpora/taxonomy.yaml) in config.cfg")
+            self._themes = ThemeMatcher(load_taxonomy(self.taxonomy_path), self.encoder, self.theme_min_similarity)
+        return self._themes
+
+    def check_files(self) -> None:
+        super().check_files()
+        self.themes  # noqa: B018 - reads and validates the taxonomy now
+        if self.theme_head is None and self.theme_model and not Path(self.theme_model).is_file():
+            self.load_setting(self.theme_model, "theme_model")
 
     def _require(self):
-        if self.themes is None:
-            raise ConfigError("the promises component needs `taxonomy` (corpora/taxonomy.yaml) in config.cfg")
+        self.themes  # noqa: B018 - a missing taxonomy is the first thing to say
         return self.require_head()
 
     def predict(self, docs: list[Doc]) -> list[list[dict[str, Any] | None]]:
@@ -229,15 +247,19 @@ class PromisesComponent(HeadComponent):
                 for (theme, _, _), row in zip(decided, sims)]
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        """The promise head, and the theme head when one is configured, as skops files in ``path``."""
+        """The promise head, the theme head when one is configured, and the taxonomy, in ``path``: a
+        saved pipeline carries what it themes with, so editing corpora/taxonomy.yaml later leaves it be."""
         super().to_disk(path, exclude=exclude)
         if self.require_theme_head() is not None:
             save_head(self.theme_head, Path(path) / self.theme_head_file)
+        save_taxonomy(self.themes.themes, Path(path) / self.taxonomy_file)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "PromisesComponent":
         super().from_disk(path, exclude=exclude)
         if (Path(path) / self.theme_head_file).is_file():
             self.theme_head = load_head(Path(path) / self.theme_head_file)
+        self.taxonomy_path, self._themes = str(Path(path) / self.taxonomy_file), None
+        self.themes  # noqa: B018 - read now, while the saved directory is certainly there
         return self
 
     def _attributes(self, sent: Span, p: float, theme: tuple[str | None, float]) -> dict[str, Any] | None:

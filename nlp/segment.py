@@ -10,6 +10,8 @@ from spacy.attrs import IS_SPACE
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from .errors import E_NEEDS_INPUT, ConfigError
+
 
 @Language.factory("lipservice_paragraphs", default_config={"min_newlines": 2},
                   assigns=["token.is_sent_start"])
@@ -24,6 +26,10 @@ class ParagraphBreaks:
         self.min_newlines = min_newlines
 
     def __call__(self, doc: Doc) -> Doc:
+        if len(doc) and doc.has_annotation("DEP"):  # spaCy's E043 otherwise: a parsed Doc's boundaries are fixed
+            raise ConfigError("the lipservice_paragraphs component must run before the parser, which respects the "
+                              "boundaries it sets: nlp.add_pipe('lipservice_paragraphs', before='parser')",
+                              code=E_NEEDS_INPUT)
         # only whitespace tokens can hold a blank line: find them in C, not token by token in Python
         spaces = np.flatnonzero(doc.to_array(IS_SPACE)[:-1]) if len(doc) > 1 else ()
         for i in spaces:

@@ -84,6 +84,16 @@ def load_taxonomy(path: str | Path) -> list[Theme]:
     return themes
 
 
+def save_taxonomy(themes: Sequence[Theme], path: str | Path) -> None:
+    """Write themes as a taxonomy file ``load_taxonomy`` reads back to the same themes."""
+    import yaml
+
+    data = {"themes": [{"id": t.id, "label": t.label, "description": t.description, "seeds": list(t.seeds)}
+                       for t in themes]}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
+
+
 class ThemeMatcher:
     """Nearest taxonomy theme by cosine similarity to the theme's description and seeds."""
 

