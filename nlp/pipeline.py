@@ -12,7 +12,15 @@ import spacy
 from spacy.language import Language
 from thinc.api import Config, ConfigValidationError
 
-from . import claims, complaints, perspective, promises, segment, themes  # noqa: F401  (register the factories without entry points)
+from . import (  # noqa: F401  (importing the components registers their factories without entry points)
+    __version__,
+    claims,
+    complaints,
+    perspective,
+    promises,
+    segment,
+    themes,
+)
 from .component import PROJECT_ROOT, project_path  # noqa: F401  (where the CLI and training resolve paths)
 from .decoding import bom_encoding
 from .errors import E_BAD_SETTING, E_MISSING_SETTING, E_NO_SPACY_MODEL, ConfigError, ModelMissingError
@@ -263,4 +271,10 @@ def build_nlp(config: Config | None = None) -> Language:
     for _, component in nlp.pipeline:  # a wrong model, taxonomy or lexicon path fails now, not at the first Doc
         if hasattr(component, "check_files"):
             component.check_files()
+    # a saved pipeline says what it is and what it needs, not only which base model it grew from
+    base = f"{nlp.meta.get('lang', 'en')}_{nlp.meta.get('name', '')}"
+    nlp.meta.update(name=f"lipservice_{nlp.meta.get('name', '')}", version=__version__,
+                    description=f"lipservice {__version__}: perspective, promises, claims, complaints and themes "
+                                f"over {base} {nlp.meta.get('version', '')}",
+                    requirements=[*nlp.meta.get("requirements", []), f"lipservice>={__version__}"])
     return nlp

@@ -346,6 +346,9 @@ def test_a_saved_pipeline_carries_its_taxonomy_and_lexicons_and_loads_where_the_
     config.write_text(config.read_text(encoding="utf-8").replace(str(PROJECT_ROOT), "/nonexistent"), encoding="utf-8")
     assert "/nonexistent/corpora/taxonomy.yaml" in config.read_text(encoding="utf-8")
     loaded = spacy.load(saved)
+    # its meta says what it is, not only which base model it grew from
+    assert loaded.meta["name"].startswith("lipservice_") and any(r.startswith("lipservice>=")
+                                                                 for r in loaded.meta["requirements"])
     expected = [annotations(doc) for doc in nlp.pipe(ANNOTATED)]
     assert [annotations(doc) for doc in loaded.pipe(ANNOTATED)] == expected
     assert any(expected[1]["complaints"]) and any(expected[0]["claims"])
