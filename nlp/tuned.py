@@ -230,7 +230,17 @@ class TunedSentenceClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(texts), axis=1)]
 
     def __getstate__(self) -> dict:
+        """What a saved model holds (skops reads this): the learned weights, no runtime setting."""
         state = dict(self.__dict__)
         state.pop("_scorer", None)  # the loaded torch model is rebuilt from state_, never saved
         state.pop("_runtime_choice", None)
         return state
+
+    def __reduce_ex__(self, protocol):
+        """Pickling (a spawned ``nlp.pipe`` worker, a deep copy) keeps the runtime setting, so the copy
+        scores on the same runtime and shared encoder; skops saves only ``__getstate__``."""
+        reduced = super().__reduce_ex__(protocol)
+        choice = getattr(self, "_runtime_choice", None)
+        if choice is None or len(reduced) < 3 or not isinstance(reduced[2], dict):
+            return reduced
+        return (*reduced[:2], {**reduced[2], "_runtime_choice": choice}, *reduced[3:])

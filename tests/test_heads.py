@@ -103,3 +103,83 @@ def test_pipeline_outside_trusted_types_is_refused(data, tmp_path):
     sio.dump(make_pipeline(LogisticRegression(max_iter=200)).fit(X, y), path)
     with pytest.raises(ModelMissingError):
         load_head(path)
+
+
+@pytest.mark.parametrize("params", [dict(n_embedding=10_000), dict(n_embedding=2, n_grammar=10_000)],
+                         ids=["embedding-only", "embedding-and-grammar"])
+def test_the_head_passes_scikit_learns_estimator_checks(params):
+    """Every check of scikit-learn's estimator contract. The lexical block is TF-IDF over counts, which the
+    checks' negative data is not, so the layouts keep every column in the embedding and grammar blocks."""
+    from sklearn.utils.estimator_checks import check_estimator
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # tiny problems: BLAS threads only spin (minutes instead of a second)
+        results = check_estimator(PerspectiveHead(max_iter=200, **params), on_fail=None)
+    failed = [(r["check_name"], repr(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert not failed
+    assert len([r for r in results if r["status"] == "passed"]) > 40
+
+
+def test_lists_are_accepted_like_arrays():
+    rows, y = [[.1, .2, .3], [.3, .2, .1], [.2, .2, .2], [.3, .1, .1]], ["a", "b", "a", "b"]
+    from_list = PerspectiveHead(n_embedding=3).fit(rows, y)
+    from_array = PerspectiveHead(n_embedding=3).fit(np.array(rows), y)
+    np.testing.assert_array_equal(from_list.predict_proba(rows), from_array.predict_proba(np.array(rows)))
+    assert from_list.predict([[.1, .2, .3]]).tolist() == from_array.predict(np.array([[.1, .2, .3]])).tolist()
+
+
+def test_a_wrong_width_or_a_1d_row_is_refused_by_the_head(data):
+    X, y = data
+    head = PerspectiveHead(**PARAMS).fit(X, y)
+    with pytest.raises(ValueError, match=f"X has {X.shape[1] - 1} features, but SentenceHead is expecting "
+                                         f"{X.shape[1]} features"):
+        head.predict(X[:, 1:])
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+        head.predict(X[0])
+
+
+def test_fit_reports_iterations_and_honours_random_state(data):
+    X, y = data
+    head = PerspectiveHead(**PARAMS).fit(X, y)
+    assert head.n_iter_.shape == (1,) and 1 <= head.n_iter_[0] <= PARAMS["max_iter"]
+    assert head.clf_.random_state == PARAMS["random_state"]
+
+
+def test_a_fitted_head_saves_and_loads_with_the_trusted_types_only(data, tmp_path):
+    """What a head fitted now holds (n_iter_ among it) stays inside TRUSTED_TYPES, and loads back the same."""
+    from nlp.heads import save_head
+
+    X, y = data
+    head = PerspectiveHead(**PARAMS).fit(sparse.csr_matrix(X), y)
+    save_head(head, tmp_path / "head.skops")
+    loaded = load_head(tmp_path / "head.skops")
+    np.testing.assert_array_equal(loaded.predict_proba(X), head.predict_proba(X))
+    np.testing.assert_array_equal(loaded.n_iter_, head.n_iter_)
+    assert loaded.n_features_in_ == X.shape[1] and loaded.get_params() == head.get_params()
+
+
+def _old_probabilities(head, X) -> np.ndarray:
+    """What a head computed before it validated its input: the blocks, transformed and weighted, by hand."""
+    X = sparse.csr_matrix(X, dtype=np.float64)
+    e, g = head.n_embedding, head.n_embedding + head.n_grammar
+    parts = [X[:, :e]]
+    if head.scaler_ is not None:
+        parts.append(sparse.csr_matrix(head.scaler_.transform(X[:, e:g].toarray()) * head.grammar_weight))
+    if X.shape[1] > g:
+        parts.append(head.tfidf_.transform(X[:, g:]) * head.lexical_weight)
+    return head.clf_.predict_proba(sparse.hstack(parts).tocsr())
+
+
+@pytest.mark.parametrize("name", ["perspective", "promises", "claims", "complaints", "themes"])
+def test_the_shipped_heads_load_and_predict_as_before(name):
+    """models/*.skops were saved before n_iter_ and input validation: they load, predict exactly as the
+    hand-computed pipeline of their parts does, and report n_iter_."""
+    from pathlib import Path
+
+    head = load_head(Path(__file__).parent.parent / "models" / f"{name}.skops")
+    rng = np.random.default_rng(5)
+    rest = sparse.random(4, head.n_features_in_ - head.n_embedding, density=0.01, format="csr", random_state=5)
+    X = sparse.hstack([rng.normal(size=(4, head.n_embedding)) / 20, rest * 3]).tocsr()  # counts stay >= 0
+    np.testing.assert_array_equal(head.predict_proba(X), _old_probabilities(head, X))
+    assert head.predict(X).tolist() == head.classes_[_old_probabilities(head, X).argmax(1)].tolist()
+    np.testing.assert_array_equal(head.n_iter_, head.clf_.n_iter_)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import doc_before
 from spacy.util import registry
 
 from nlp import onnx_encoder
@@ -131,9 +132,12 @@ def test_hidden_states_of_more_sentences_than_the_cache_holds_are_all_returned(m
     assert len(small._hidden) == 1
 
 
-def test_only_inner_layers_can_be_tapped(int8):
-    with pytest.raises(ValueError, match="after 1 to 5 layers"):
-        int8.tap(6)
+@pytest.mark.parametrize("layer", [6, 0, "4", 2.0, [4]])
+def test_only_inner_layers_can_be_tapped(int8, layer):
+    with pytest.raises(ConfigError) as info:
+        int8.hidden_states(["x"], layer)
+    assert info.value.code == E_BAD_SETTING and f"layer {layer!r}" in str(info.value)
+    assert "after 1 to 5 layers" in str(info.value)
 
 
 def test_the_worker_tokenizer_gives_the_ids_of_transformers_autotokenizer():
@@ -231,3 +235,74 @@ def test_top_layers_that_would_score_differently_from_the_whole_model_are_refuse
         _on_onnx(fitted, encoder).predict_proba(TEXTS)
     assert info.value.code == E_BAD_SETTING and "tune_frozen_layers = 0" in str(info.value)
     assert "mpnet" in str(info.value) and not list(tmp_path.glob("onnx/*.onnx"))  # the refused top is not kept
+
+
+def test_a_pickled_onnx_encoder_gives_the_same_vectors_and_keeps_its_taps():
+    """Without its session, tokenizer (lambdas) and caches, rebuilt on first use: what a spawned
+    nlp.pipe worker receives. The layers a second opinion asked for stay tapped."""
+    import pickle
+
+    used = OnnxSentenceEncoder(DEFAULT_ENCODER, quantize="int8")
+    used.tap(4)
+    vectors = used.encode(TEXTS)
+    copy = pickle.loads(pickle.dumps(used))
+    assert copy._session is None and not copy._cache and not copy._hidden and copy._taps == {4}
+    assert np.array_equal(copy.encode(TEXTS), vectors)
+    assert len(copy._hidden) == len(TEXTS)  # tapped while encoding, as before pickling
+    assert all(np.array_equal(a, b) for a, b in zip(copy.hidden_states(TEXTS, 4), used.hidden_states(TEXTS, 4)))
+
+
+UNSURE = ["Thanks for the update. Prices may vary.", "Our team can help you get started."]
+
+
+def test_every_component_of_a_used_pipeline_pickles_and_the_copy_predicts_the_same(nlp, encoder):
+    """After use, each component (encoder, heads, the second opinion's ONNX scorer) pickles; the copy's
+    second opinion still runs on its encoder's runtime, from that encoder's hidden states."""
+    import pickle
+
+    list(nlp.pipe(UNSURE))
+    for name, proc in nlp.pipeline:
+        pickle.dumps(proc)
+    perspective = nlp.get_pipe("perspective")
+    assert perspective.tuned._runtime().bottom is encoder
+    copy = pickle.loads(pickle.dumps(perspective))
+    docs = [doc_before(nlp, "perspective", text) for text in UNSURE]
+    expected = perspective.predict(docs)
+    assert min(p.max() for doc in expected for p in doc) < perspective.second_opinion_below  # the second opinion ran
+    got = copy.predict(docs)
+    assert all(np.array_equal(a, b) for a, b in zip(got, expected))
+    scorer = copy.tuned._runtime()
+    assert scorer.runtime == encoder.runtime and scorer.bottom is copy.encoder and copy.encoder is not encoder
+
+
+SPAWN_SCRIPT = """
+import json, multiprocessing, sys
+import nlp
+
+def view(doc):
+    return [[s.text, s._.perspective_probs, s._.complaint_p, s._.promise is not None] for s in doc.sents]
+
+if __name__ == "__main__":
+    multiprocessing.set_start_method("spawn")
+    texts = json.loads(sys.argv[1])
+    pipeline = nlp.load()
+    one = [view(doc) for doc in pipeline.pipe(texts)]
+    two = [view(doc) for doc in pipeline.pipe(texts, n_process=2)]
+    print(json.dumps({"one": one, "two": two}))
+"""
+
+
+def test_nlp_pipe_with_spawned_workers_gives_what_one_process_gives(tmp_path):
+    """Under the spawn start method (macOS, Windows, or set by the user), a pipeline already used once
+    pickles into its workers, whose second opinions run on the same runtime: the same results."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "spawn_pipe.py"
+    script.write_text(SPAWN_SCRIPT, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script), json.dumps(UNSURE)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["two"] == result["one"] and len(result["one"]) == 2

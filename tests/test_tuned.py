@@ -139,3 +139,17 @@ def test_with_a_frozen_bottom_only_the_tuned_layers_leave_the_installed_weights(
     assert not is_frozen("encoder.layer.4.output.dense.weight", 4)
     assert not is_frozen("encoder.relative_attention_bias.weight", 0)
     assert is_frozen("embeddings.word_embeddings.weight", 0)
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnx-int8"])
+def test_a_pickled_second_opinion_keeps_its_runtime_and_scores_the_same(tuned, runtime):
+    """Pickling (a spawned nlp.pipe worker) keeps the runtime setting, which a saved model leaves out: the
+    copy scores on the same runtime, not silently on PyTorch, with no loaded model or ONNX session shipped."""
+    import pickle
+
+    used = twin(tuned).set_runtime(runtime)
+    scores = used.predict_proba(TEXTS)
+    copy = pickle.loads(pickle.dumps(used))
+    assert getattr(copy, "_scorer", None) is None
+    assert copy._runtime().runtime == runtime
+    assert np.array_equal(copy.predict_proba(TEXTS), scores)
