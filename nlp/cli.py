@@ -464,9 +464,14 @@ def _perspective_only(cfg):
 @app.command()
 def evaluate(task: str = typer.Option("perspective", help="What to measure: perspective, promises, claims, "
                                                         "complaints or gap."),
-             data: Optional[str] = typer.Option(None, help="Labelled JSONL/CSV (text, label) for perspective."),
-             label_field: str = typer.Option("label", help="Field holding the gold label in --data."),
-             text_field: str = typer.Option("text", help="Field holding the text in --data."),
+             data: Optional[str] = typer.Option(None, help="For --task perspective: labelled sentences, one per row "
+                                                           "(.jsonl, .json, .csv, .tsv, each also .gz, or .parquet) "
+                                                           "with a text and a label: company, customer or neutral, "
+                                                           "in any case."),
+             label_field: Optional[str] = typer.Option(None, help="Field holding the gold label in --data "
+                                                                  "(default: label)."),
+             text_field: Optional[str] = typer.Option(None, help="Field holding the text in --data "
+                                                                 "(default: text)."),
              real: bool = typer.Option(False, "--real", help="Measure on the real data sets in ../shared/data."),
              half: Optional[str] = typer.Option(None, help="With --real --task perspective: only the even- or "
                                                            "odd-numbered documents (odd: never read when writing "
@@ -492,6 +497,11 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                              code=E_BAD_TASK)
         if data and task != "perspective":
             raise UsageError("--data is for --task perspective (a labelled file of sentences)")
+        if (label_field or text_field) and not data:
+            raise UsageError("--label-field and --text-field name the fields of --data; give --data FILE too",
+                             code=E_BAD_TASK)
+        if tune and task != "gap":
+            raise UsageError("--tune is for --task gap (the thresholds of the contradiction rule)", code=E_BAD_TASK)
         if half is not None and not (real and task == "perspective"):
             raise UsageError("--half is for --task perspective --real (the halves of the real data sets)",
                              code=E_BAD_TASK)
@@ -515,14 +525,29 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                 for name, systems in results.items():
                     print_curve(out, name, systems)
             return
-        nlp = build_nlp(cfg)
+        labelled = None
+        if data:  # read before the models load: a wrong file is said at once
+            labelled = ev.load_labelled_file(data, text_field or "text", label_field or "label",
+                                             int(cfg["lipservice"]["piece_chars"]))
+        # perspective is measured with the perspective component alone: its heads are all it needs
+        nlp = build_nlp(_perspective_only(cfg) if task == "perspective" else cfg)
         results: dict = {}
         if task == "perspective":
-            if data:
-                texts, labels, rejects = ev.load_labelled_file(data, text_field, label_field)
-                for r in rejects:
-                    _print_reject(r)
+            if labelled:
+                texts, labels, rejects = labelled
+                _print_rejects(rejects, 'the "rejects" that --json prints')
+                repeated = len(texts) - len(set(texts))
+                if repeated:
+                    err.print(f"warning: {repeated:,} {'row repeats' if repeated == 1 else 'rows repeat'} an earlier "
+                              "row's text; each is counted",
+                              highlight=False, markup=False, soft_wrap=True)
+                err.print(f"read {len(texts) + len(rejects)} · evaluated {len(texts)} · rejected {len(rejects)}",
+                          highlight=False, markup=False, soft_wrap=True)
                 results[data] = ev.evaluate_sentences(nlp, cfg, texts, labels)
+                if json_out:  # the counts reconcile here too, and no reject is only on the terminal
+                    results[data]["counts"] = {"read": len(texts) + len(rejects), "evaluated": len(texts),
+                                               "rejected": len(rejects), "repeated_texts": repeated}
+                    results[data]["rejects"] = [r.to_json() for r in rejects]
             elif not real:
                 results["test split"] = ev.evaluate_split(nlp, cfg)
             if real:

@@ -21,7 +21,7 @@ from .claims import lip_service_verdict
 from .corpus import iter_documents, load_perspective_corpus, load_promise_corpus, split_of
 from .errors import E_BAD_LABELS, E_BAD_TASK, E_NOT_FOUND, InputError, UsageError
 from .heads import PERSPECTIVE_LABELS
-from .io import ReadOptions, Reject, check_inputs, format_of, read_inputs
+from .io import TABLE_EXTS, ReadOptions, Reject, check_inputs, format_of, read_inputs
 from .metrics import binary_metrics, classification_metrics, macro_f1_interval
 from .perspective import perspective_probabilities
 from .pipeline import PROJECT_ROOT, base_pipes, project_path
@@ -78,23 +78,33 @@ def evaluate_sentences(nlp: Language, cfg, texts: list[str], labels: list[str]) 
                                                        PERSPECTIVE_LABELS)}
 
 
-def load_labelled_file(path: str, text_field: str = "text", label_field: str = "label"
+def load_labelled_file(path: str, text_field: str = "text", label_field: str = "label", max_chars: int = 100_000,
+                       max_chars_setting: str = "lipservice.piece_chars"
                        ) -> tuple[list[str], list[str], list[Reject]]:
-    """Texts and labels from a JSONL, JSON or CSV file; rows with a bad label are returned as rejects."""
-    opts = ReadOptions(text_field=text_field)
+    """Texts and labels from a JSONL, JSON, CSV/TSV or Parquet file, one sentence per row; a label is read
+    whatever its case and padding (" Company"); rows with a bad label or a text over ``max_chars`` are
+    returned as rejects, so that rows read = texts + rejects."""
+    if label_field == text_field:
+        raise UsageError(f"--label-field and --text-field both name {text_field!r}; the label and the text must be "
+                         "two fields", code=E_BAD_LABELS)
+    # the label may be any field, even the one the reader takes as the record's kind (none here) or id
+    opts = ReadOptions(text_field=text_field, kind_field=None, max_chars=max_chars,
+                       max_chars_setting=max_chars_setting)
     check_inputs([path], opts)
-    if format_of(Path(path))[0] not in {".jsonl", ".json", ".csv"}:  # .tsv, .ndjson and .gz too
-        raise InputError(f"{path}: labelled data must be .jsonl, .json or .csv (each also .gz) with {text_field!r} "
-                         f"and {label_field!r} fields", code=E_BAD_LABELS)
+    if format_of(Path(path))[0] not in TABLE_EXTS:  # format_of maps .ndjson and .tsv, and sees through .gz
+        raise InputError(f"{path}: labelled data must be .jsonl, .json, .csv, .tsv or .parquet (each also .gz but "
+                         f"Parquet) with {text_field!r} and {label_field!r} fields", code=E_BAD_LABELS)
     texts, labels, rejects = [], [], []
     for item in read_inputs([path], opts):
         if isinstance(item, Reject):
             rejects.append(item)
             continue
-        label = item.meta.get(label_field)
+        fields = {**item.meta, opts.id_field: item.id} if label_field == opts.id_field else item.meta
+        raw = fields.get(label_field)
+        label = raw.strip().lower() if isinstance(raw, str) else raw
         if label not in PERSPECTIVE_LABELS:
-            problem = (f"no {label_field!r} field (name it with --label-field)" if label_field not in item.meta
-                       else f"{label_field} {label!r} is not one of {', '.join(PERSPECTIVE_LABELS)}")
+            problem = (f"no {label_field!r} field (name it with --label-field)" if label_field not in fields
+                       else f"{label_field} {raw!r} is not one of {', '.join(PERSPECTIVE_LABELS)}")
             rejects.append(Reject(item.source, item.position, problem, E_BAD_LABELS))
             continue
         texts.append(item.text)

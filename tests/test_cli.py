@@ -515,6 +515,34 @@ def test_evaluate_half_needs_perspective_real_and_even_or_odd(args):
     assert "--half" in line and "[E302]" in line
 
 
+@pytest.mark.parametrize("args, option", [(["--tune"], "--tune"), (["--label-field", "kind"], "--label-field"),
+                                          (["--task", "promises", "--text-field", "body"], "--label-field")])
+def test_evaluate_options_that_would_do_nothing_are_refused(args, option):
+    result = invoke(["evaluate", *args])
+    assert result.exit_code == 2, result.output
+    [line] = stderr_lines(result)
+    assert option in line and "[E302]" in line
+
+
+def test_evaluate_data_counts_what_it_read_and_its_json_holds_the_counts_and_every_reject(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    rows = [{"text": "We are the leading bank in Wales.", "label": "Company"},
+            {"text": "You get your money back within 48 hours.", "label": "customer"},
+            {"text": "You get your money back within 48 hours.", "label": "customer"},
+            {"text": "Terms and conditions apply.", "label": "maybe"}, {"text": "", "label": "neutral"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = invoke(["evaluate", "--data", path])
+    assert result.exit_code == 0, result.output
+    lines = stderr_lines(result)
+    assert lines[-1] == "read 5 · evaluated 3 · rejected 2"
+    assert "1 row repeats an earlier row's text" in lines[-2]
+    assert "n=3" in result.stdout
+    report = json.loads(invoke(["evaluate", "--data", path, "--json"]).stdout)[str(path)]
+    assert report["counts"] == {"read": 5, "evaluated": 3, "rejected": 2, "repeated_texts": 1}
+    assert [r["position"] for r in report["rejects"]] == ["line 4", "line 5"]
+    assert report["perspective component"]["n"] == 3
+
+
 @pytest.mark.parametrize("args", [["--learning-curve"], ["--task", "promises", "--real", "--learning-curve"],
                                   ["--real", "--half", "odd", "--learning-curve"]])
 def test_evaluate_learning_curve_needs_perspective_real_on_whole_sets(args):

@@ -57,9 +57,9 @@ def write_jsonl(path, rows):
 def test_jsonl_good_rows_are_returned_and_a_bad_label_is_a_reject(tmp_path):
     path = write_jsonl(tmp_path / "gold.jsonl", [
         {"text": "We are the best.", "label": "company"},
-        {"text": "Where is my parcel?", "label": "Customer"},  # wrong case: not a label
+        {"text": "Where is my parcel?", "label": "cust"},  # not a label
         {"text": "Terms apply.", "label": "neutral"},
-        {"text": "You save 10%.", "label": "customer"},
+        {"text": "You save 10%.", "label": " Customer "},  # a spreadsheet's case and padding: still the label
         {"text": "No label here."},
     ])
     texts, labels, rejects = load_labelled_file(path)
@@ -67,7 +67,40 @@ def test_jsonl_good_rows_are_returned_and_a_bad_label_is_a_reject(tmp_path):
     assert labels == ["company", "neutral", "customer"]
     assert [(r.position, r.code) for r in rejects] == [("line 2", E_BAD_LABELS), ("line 5", E_BAD_LABELS)]
     assert all(isinstance(r, Reject) and r.source == path for r in rejects)
-    assert "'Customer'" in rejects[0].reason and "company, customer, neutral" in rejects[0].reason
+    assert "'cust'" in rejects[0].reason and "company, customer, neutral" in rejects[0].reason
+
+
+@pytest.mark.parametrize("field", ["kind", "id"])
+def test_the_label_may_be_in_a_field_the_reader_otherwise_reads_as_kind_or_id(tmp_path, field):
+    # every row has a "kind" field, and was rejected for having none: the reader had taken it as the record's kind
+    path = write_jsonl(tmp_path / "gold.jsonl", [{"text": "We are the best.", field: "company"},
+                                                 {"text": "You save 10%.", field: "CUSTOMER"}])
+    assert load_labelled_file(path, label_field=field) == (["We are the best.", "You save 10%."],
+                                                           ["company", "customer"], [])
+
+
+def test_the_label_and_the_text_cannot_be_one_field(tmp_path):
+    path = write_jsonl(tmp_path / "gold.jsonl", [{"text": "company"}])
+    with pytest.raises(UsageError, match="both name 'text'"):
+        load_labelled_file(path, label_field="text")
+
+
+def test_a_row_longer_than_one_piece_is_a_reject_naming_the_setting(tmp_path):
+    # 1,053,000 characters passed max_chars and crashed the parser (spaCy's E088) with a traceback
+    path = write_jsonl(tmp_path / "gold.jsonl", [{"text": "Terms apply. " * 81000, "label": "neutral"},
+                                                 {"text": "We are great.", "label": "company"}])
+    texts, labels, rejects = load_labelled_file(path, max_chars=100_000)
+    assert texts == ["We are great."] and [r.position for r in rejects] == ["line 1"]
+    assert "over the limit of 100,000 (raise lipservice.piece_chars)" in rejects[0].reason
+
+
+def test_labelled_parquet_is_read(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "gold.parquet"
+    pq.write_table(pa.table({"text": ["We are great.", "You save 10%."], "label": ["company", "customer"]}), path)
+    assert load_labelled_file(str(path))[1:] == (["company", "customer"], [])
 
 
 def test_unreadable_rows_are_passed_on_as_rejects(tmp_path):
@@ -107,7 +140,7 @@ def test_rows_without_the_label_field_say_so_and_how_to_name_it(tmp_path):
 def test_a_txt_file_is_an_input_error(tmp_path):
     path = tmp_path / "gold.txt"
     path.write_text("We are great.\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"\.jsonl, \.json or \.csv") as info:
+    with pytest.raises(InputError, match=r"\.jsonl, \.json, \.csv, \.tsv or \.parquet") as info:
         load_labelled_file(str(path))
     assert info.value.code == E_BAD_LABELS
 
