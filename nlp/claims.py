@@ -107,6 +107,7 @@ class ClaimsComponent(HeadComponent):
 
     head_file = HEAD_FILE
     missing_hint = "run `lipservice train --task claims`"
+    head_classes = (False, True)
     #: Where a saved pipeline keeps the two lexicons beside the head.
     lexicon_files = {"lexicon": "claims.txt", "buzzwords": "buzzwords.txt"}
     needs = ("parse", "lemmas", "perspective", "promises")

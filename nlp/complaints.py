@@ -62,6 +62,7 @@ class ComplaintsComponent(TunedHeadComponent):
     head_file = HEAD_FILE
     tuned_file = TUNED_FILE
     missing_hint = "run `lipservice train --task complaints`"
+    head_classes = (False, True)
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, tuned_model: str,
                  second_opinion: Sequence[float], threshold: float, round_digits: int) -> None:

@@ -9,7 +9,7 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from .doc_memo import once_per_doc
-from .errors import E_BAD_SETTING, E_NEEDS_INPUT, E_NO_HEAD, ConfigError, ModelMissingError
+from .errors import E_BAD_HEAD, E_BAD_SETTING, E_NEEDS_INPUT, E_NO_HEAD, ConfigError, ModelMissingError
 from .heads import load_head, save_head
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -115,13 +115,36 @@ class HeadComponent:
                 self.load_setting(self.model_path)  # raises the coded error naming the setting
 
     def load_setting(self, path: str | Path, setting: str = ""):
-        """The skops file a setting names; a missing one is an error that says which component (and
-        which of its settings) asked, then what ``load_head`` said."""
+        """The skops file a setting names, checked to be the kind of head that setting takes; a missing,
+        damaged or foreign one is an error that says which component (and which of its settings) asked."""
+        where = f" ({setting or 'model'})"
         try:
-            return load_head(path)
+            head = load_head(path)
         except ModelMissingError as err:
-            where = f" ({setting})" if setting else ""
             raise ModelMissingError(f"the {self.name} component{where}: {err.args[0]}", code=err.code) from None
+        problem = self.head_problem(head, setting or "model")
+        if problem:
+            raise ModelMissingError(f"the {self.name} component{where}: {str(path)!r} {problem}; point the setting at "
+                                    f"this component's own head (`lipservice train` writes them)", code=E_BAD_HEAD)
+        return head
+
+    #: The classes this component's head predicts (None: not checked), and the second opinion's.
+    head_classes: tuple | None = None
+
+    def head_problem(self, head: Any, setting: str) -> str | None:
+        """Why ``head`` cannot serve as ``setting``, or None: a complaints head named as the perspective
+        model loads fine and fails at the first Doc with a NumPy error, a head as second opinion likewise."""
+        if not hasattr(head, "predict_proba") or not hasattr(head, "classes_"):
+            return f"holds a {type(head).__name__}, not a fitted classifier"
+        if setting == "tuned_model" and not hasattr(head, "set_runtime"):
+            return f"holds a {type(head).__name__}, not a fine-tuned encoder (a second opinion)"
+        if setting != "tuned_model" and hasattr(head, "set_runtime"):
+            return "holds a fine-tuned encoder, which is a second opinion (tuned_model), not a head"
+        wanted = self.head_classes if setting in ("model", "tuned_model") else None
+        if wanted is not None and sorted(map(str, head.classes_)) != sorted(map(str, wanted)):
+            return (f"predicts {', '.join(map(str, head.classes_))}, and this component needs "
+                    f"{', '.join(map(str, wanted))}")
+        return None
 
     def check_inputs(self, docs: list[Doc]) -> None:
         """Refuse Docs that lack what ``predict`` reads (see ``check_inputs``)."""
@@ -158,7 +181,7 @@ class HeadComponent:
         save_head(self.require_head(), Path(path) / self.head_file)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "HeadComponent":
-        self.head = load_head(Path(path) / self.head_file)
+        self.head = self.load_setting(Path(path) / self.head_file)
         return self
 
 
@@ -200,6 +223,6 @@ class TunedHeadComponent(HeadComponent):
         tuned = Path(path) / self.tuned_file
         self.tuned = None
         if tuned.is_file():
-            self._use_tuned(load_head(tuned))
+            self._use_tuned(self.load_setting(tuned, "tuned_model"))
         self.tuned_path = "" if self.tuned is None else str(tuned)
         return self

@@ -158,8 +158,9 @@ def load_head(path: str | Path) -> BaseEstimator:
     path = Path(path)
     if not path.is_file():
         raise ModelMissingError(
-            f"head file {str(path)!r} does not exist. Build it with `lipservice train`, or set the "
-            "component's `model` path in config.cfg to an existing .skops file.", code=E_NO_HEAD)
+            f"head file {str(path)!r} does not exist. Build it with `lipservice train`, or point the setting "
+            "at an existing .skops file (for a second opinion trained without fine-tuning: tuned_model = \"\").",
+            code=E_NO_HEAD)
     try:
         untrusted = sorted((set(sio.get_untrusted_types(file=path)) | _types_in(path)) - set(TRUSTED_TYPES) - _PLAIN)
     except Exception as err:  # noqa: BLE001 - any parse failure means "not a skops file"
@@ -169,4 +170,8 @@ def load_head(path: str | Path) -> BaseEstimator:
         raise ModelMissingError(
             f"{str(path)!r} contains types lipservice does not trust: {', '.join(untrusted)}. "
             "Only heads written by `lipservice train` load.", code=E_BAD_HEAD)
-    return sio.load(path, trusted=TRUSTED_TYPES)
+    try:
+        return sio.load(path, trusted=TRUSTED_TYPES)
+    except Exception as err:  # noqa: BLE001 - trusted types, damaged members (a cut array, a bad schema)
+        raise ModelMissingError(f"{str(path)!r} is a damaged skops file ({err.__class__.__name__}: {err}). Rebuild "
+                                "it with `lipservice train`.", code=E_BAD_HEAD) from None

@@ -71,6 +71,7 @@ class PerspectiveComponent(TunedHeadComponent):
     head_file = HEAD_FILE
     tuned_file = TUNED_FILE
     missing_hint = "run `lipservice train --task perspective`"
+    head_classes = PERSPECTIVE_LABELS
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, tuned_model: str,
                  second_opinion_below: float, round_digits: int) -> None:

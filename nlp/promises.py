@@ -21,7 +21,7 @@ from .component import SIMILARITY, HeadComponent, check_setting, resolved
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import ConfigError
 from .extensions import install_extensions
-from .heads import load_head, save_head
+from .heads import save_head
 from .perspective_features import features_matrix, lexical_matrix
 from .quantities import extract_quantities
 from .taxonomy import UNASSIGNED, ThemeMatcher, decide_themes, load_taxonomy, save_taxonomy
@@ -160,6 +160,7 @@ class PromisesComponent(HeadComponent):
     theme_head_file = "themes.skops"
     taxonomy_file = "taxonomy.yaml"
     needs = ("parse", "perspective")
+    head_classes = (False, True)
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str,
                  threshold: float, theme_min_similarity: float, entities: str = "ner", theme_model: str = "",
@@ -257,7 +258,7 @@ class PromisesComponent(HeadComponent):
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "PromisesComponent":
         super().from_disk(path, exclude=exclude)
         if (Path(path) / self.theme_head_file).is_file():
-            self.theme_head = load_head(Path(path) / self.theme_head_file)
+            self.theme_head = self.load_setting(Path(path) / self.theme_head_file, "theme_model")
         self.taxonomy_path, self._themes = str(Path(path) / self.taxonomy_file), None
         self.themes  # noqa: B018 - read now, while the saved directory is certainly there
         return self

@@ -180,3 +180,38 @@ def test_a_pipeline_disabling_a_component_others_read_is_refused_at_the_first_do
     with nlp.select_pipes(disable=["perspective"]):
         with pytest.raises(ConfigError, match="E305"):
             nlp(CLAIM)
+
+
+# --- a head file that is not this component's -------------------------------------------------------
+
+@pytest.mark.parametrize("setting, path, says", [
+    # a complaints head as the perspective model loaded, then failed at the first Doc with "np.False_ is not in list"
+    ("components.perspective.model", "models/complaints.skops", "predicts False, True, and this component needs "
+                                                                "company, customer, neutral"),
+    ("components.perspective.tuned_model", "models/perspective.skops", "not a fine-tuned encoder"),
+    ("components.complaints.model", "models/perspective_tuned.skops", "is a second opinion (tuned_model)"),
+    ("components.claims.model", "models/perspective.skops", "predicts company, customer, neutral"),
+])
+def test_another_components_head_is_refused_at_load_naming_the_setting(setting, path, says):
+    from nlp.pipeline import build_nlp, load_config
+
+    cfg = load_config(overrides={setting: str(PROJECT_ROOT / path)})
+    component = setting.split(".")[1]
+    with pytest.raises(ModelMissingError) as info:
+        build_nlp(cfg).get_pipe(component).require_head()
+        build_nlp(cfg).get_pipe(component).require_tuned()
+    assert info.value.code == "E204" and says in str(info.value)
+    assert f"the {component} component ({setting.split('.')[-1]})" in str(info.value)
+
+
+def test_a_skops_file_with_a_damaged_member_is_a_coded_error(tmp_path):
+    import zipfile
+
+    damaged = tmp_path / "damaged.skops"
+    with zipfile.ZipFile(PROJECT_ROOT / "models/perspective.skops") as src, zipfile.ZipFile(damaged, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            dst.writestr(item, data[:len(data) // 2] if item.filename.endswith(".npy") else data)
+    with pytest.raises(ModelMissingError) as info:
+        load_head(damaged)
+    assert info.value.code == "E204" and "damaged skops file" in str(info.value)

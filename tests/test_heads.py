@@ -105,6 +105,7 @@ def test_pipeline_outside_trusted_types_is_refused(data, tmp_path):
         load_head(path)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # pandas and array-API checks: not here
 @pytest.mark.parametrize("params", [dict(n_embedding=10_000), dict(n_embedding=2, n_grammar=10_000)],
                          ids=["embedding-only", "embedding-and-grammar"])
 def test_the_head_passes_scikit_learns_estimator_checks(params):
