@@ -137,9 +137,24 @@ MINIMUM = {**dict.fromkeys(("lipservice.piece_chars", "lipservice.max_chars", "l
                             "batch.shard_size", "batch.shard_chars", "batch.in_flight_per_worker",
                             "serve.max_records", "serve.max_text_chars", "reviews.discovery_min_size",
                             "reviews.discovery_max_points"), 1),
-           "lipservice.long_token_chars": 0, "reviews.examples": 0}
+           "lipservice.long_token_chars": 0, "reviews.examples": 0,
+           # every [training.*] section alike ("training.*"): scikit-learn and torch would refuse them only
+           # after minutes of encoding, with a traceback
+           **dict.fromkeys(("training.*.max_iter", "training.*.tune_batch_size", "training.*.tune_max_length"), 1),
+           **dict.fromkeys(("training.*.tune_epochs", "training.*.tune_layers", "training.*.tune_frozen_layers",
+                            "training.*.grammar_weight", "training.*.lexical_weight"), 0)}
+#: Settings that must be more than 0 (a regularisation strength or learning rate of 0 fits nothing).
+POSITIVE = ("training.*.C", "training.*.theme_C", "training.*.tune_learning_rate")
+#: Settings that take one of a few values.
+CHOICES = {"training.*.class_weight": ("balanced", None)}
 #: Settings bounded both ways: (least, greatest, what the value is), each inclusive.
 RANGES = {"reviews.discovery_distance": (0.0, 2.0, "a cosine distance")}
+
+
+def _bounds_key(name: str) -> str:
+    """The key a setting's bounds are listed under: ``training.claims.C`` → ``training.*.C``."""
+    parts = name.split(".")
+    return ".".join([parts[0], "*", *parts[2:]]) if parts[0] == "training" and len(parts) > 2 else name
 #: Settings that may also be null: scikit-learn's ``class_weight=None`` weighs every class alike.
 NULLABLE = ("class_weight",)
 KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", list: "a list"}
@@ -158,6 +173,10 @@ def _check_values(cfg: Config, packaged: Config) -> None:
             allowed = f"[{section}] has {', '.join(siblings)}" if siblings else "no such section is read"
             raise ConfigError(f"unknown setting {name} ({allowed}); check its spelling", code=E_BAD_SETTING)
         value, expected = _value(cfg, name), _value(packaged, name)
+        bounds = _bounds_key(name)
+        if bounds in CHOICES and value not in CHOICES[bounds]:
+            allowed = " or ".join("null" if c is None else json.dumps(c) for c in CHOICES[bounds])
+            raise ConfigError(f"{name} = {value!r}: must be {allowed} (packaged: {expected!r})", code=E_BAD_SETTING)
         if value is None and name.rpartition(".")[2] in NULLABLE:
             continue
         kind = type(expected)
@@ -167,9 +186,11 @@ def _check_values(cfg: Config, packaged: Config) -> None:
         if not fits:
             raise ConfigError(f"{name} = {value!r}: must be {KIND_NAMES.get(kind, kind.__name__)}, like the packaged "
                               f"{expected!r}", code=E_BAD_SETTING)
-        if name in MINIMUM and value < MINIMUM[name]:
-            raise ConfigError(f"{name} = {value!r}: must be {MINIMUM[name]} or more (packaged: {expected!r})",
+        if bounds in MINIMUM and not value >= MINIMUM[bounds]:  # also refuses NaN
+            raise ConfigError(f"{name} = {value!r}: must be {MINIMUM[bounds]} or more (packaged: {expected!r})",
                               code=E_BAD_SETTING)
+        if bounds in POSITIVE and not value > 0:
+            raise ConfigError(f"{name} = {value!r}: must be more than 0 (packaged: {expected!r})", code=E_BAD_SETTING)
         if name in RANGES and not RANGES[name][0] <= value <= RANGES[name][1]:  # also refuses NaN
             low, high, what = RANGES[name]
             raise ConfigError(f"{name} = {value!r}: must lie in [{low:g}, {high:g}] ({what}; packaged: {expected!r})",

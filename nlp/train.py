@@ -30,6 +30,7 @@ from .corpus import (
     load_promise_corpus,
 )
 from .encoder import SentenceEncoder, make_encoder_v2
+from .errors import E_BAD_SETTING, ConfigError
 from .heads import PERSPECTIVE_LABELS, SentenceHead, save_head
 from .metrics import binary_metrics, classification_metrics
 from .perspective import TUNED_FILE as PERSPECTIVE_TUNED
@@ -124,6 +125,7 @@ def perspective_training(cfg: Config) -> tuple[list[Example], list[Example], lis
 def train_perspective(cfg: Config, out_dir: str | Path | None = None, command: str = "lipservice train") -> dict:
     """Fit the perspective head (and its fine-tuned second opinion) on the train split, save them
     with their config and card."""
+    prepare_tuning(cfg, "perspective")
     t0 = time.time()
     tcfg = cfg["training"]["perspective"]
     examples, train, test = perspective_training(cfg)
@@ -267,6 +269,31 @@ def fit_complaint_head(cfg: Config, texts: list[str], labels: list[bool], base=N
                     int(cfg["system"]["seed"]), encoder.dim, len(FEATURE_NAMES))
 
 
+def prepare_tuning(cfg: Config, task: str) -> None:
+    """Before any work: with ``tune_epochs = 0`` no second opinion is written, so the config (and the
+    resolved copy saved beside the head) names none (``tuned_model = ""``) instead of a file that is
+    not there; and ``tune_layers`` / ``tune_frozen_layers`` must fit the encoder's layers, which
+    fine-tuning would otherwise find only after the head is trained."""
+    from .encoder import resolve_model_dir
+
+    tcfg, component = cfg["training"].get(task, {}), cfg["components"].get(task, {})
+    if "tune_epochs" not in tcfg or "tuned_model" not in component:
+        return
+    if int(tcfg["tune_epochs"]) <= 0:
+        component["tuned_model"] = ""
+        return
+    try:
+        settings = json.loads((Path(resolve_model_dir(component["encoder"]["model"])) / "config.json").read_text())
+        layers = int(settings["num_hidden_layers"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # a model without a readable config.json is refused by the encoder itself, with its own error
+    kept = int(tcfg.get("tune_layers", 0)) or layers
+    if not 0 <= int(tcfg.get("tune_frozen_layers", 0)) < kept <= layers:
+        raise ConfigError(f"training.{task}.tune_layers = {tcfg.get('tune_layers', 0)} and tune_frozen_layers = "
+                          f"{tcfg.get('tune_frozen_layers', 0)}: the encoder has {layers} layers; keep at most "
+                          f"{layers} (0: all) and freeze fewer than you keep", code=E_BAD_SETTING)
+
+
 def fit_tuned(cfg: Config, task: str, texts: list[str], labels: list, encoder: SentenceEncoder | None = None):
     """A component's second opinion: its encoder fine-tuned on the same sentences, with the
     ``tune_*`` settings of ``[training.<task>]`` (None when ``tune_epochs`` is 0). It scores on
@@ -331,6 +358,7 @@ def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: st
     the promise corpus's themed promises; measure them on the test splits."""
     from .taxonomy import ThemeMatcher, load_taxonomy, theme_matrix
 
+    prepare_tuning(cfg, "complaints")
     t0 = time.time()
     tcfg = cfg["training"]["complaints"]
     examples = load_complaint_corpus(project_path(tcfg["corpus"]))

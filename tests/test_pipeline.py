@@ -158,6 +158,16 @@ def test_load_config_bad_override_is_a_config_error():
     ({"reviews.examples": -1}, "reviews.examples = -1: must be 0 or more"),
     ({"reviews.discovery_min_size": 0}, "reviews.discovery_min_size = 0: must be 1 or more"),
     ({"reviews.discovery_max_points": 0}, "must be 1 or more"),
+    # training settings scikit-learn or torch refused only after minutes of encoding, with a traceback
+    ({"training.perspective.C": -1}, "training.perspective.C = -1: must be more than 0"),
+    ({"training.claims.C": 0}, "training.claims.C = 0: must be more than 0"),
+    ({"training.complaints.theme_C": 0.0}, "must be more than 0"),
+    ({"training.perspective.class_weight": "weird"}, "class_weight = 'weird': must be \"balanced\" or null"),
+    ({"training.promises.max_iter": 0}, "training.promises.max_iter = 0: must be 1 or more"),
+    ({"training.perspective.tune_batch_size": 0}, "must be 1 or more"),
+    ({"training.perspective.tune_epochs": -1}, "must be 0 or more"),
+    ({"training.perspective.lexical_weight": -3}, "must be 0 or more"),
+    ({"training.complaints.tune_learning_rate": 0}, "must be more than 0"),
 ])
 def test_settings_must_have_the_packaged_type_and_counts_be_positive(overrides, says):
     with pytest.raises(ConfigError) as info:

@@ -177,6 +177,24 @@ def test_without_fine_tuning_the_head_decides_alone_and_no_second_opinion_is_wri
     assert (tmp_path / "models" / HEAD_FILE).is_file() and not (tmp_path / "models" / TUNED_FILE).exists()
     assert set(result["metrics"]["test split"]) == {"perspective component", "pronoun baseline",
                                                     "perspective component, PyTorch float32 runtime"}
+    # the resolved config saved beside the head names no second opinion, so it loads as written
+    saved = load_config(tmp_path / "models" / "perspective.cfg")
+    assert saved["components"]["perspective"]["tuned_model"] == ""
+    from nlp.cli import _perspective_only
+    from nlp.pipeline import build_nlp
+
+    assert build_nlp(_perspective_only(saved)).get_pipe("perspective").require_tuned() is None
+
+
+@pytest.mark.parametrize("layers, frozen", [(0, 99), (3, 3), (9, 0)])
+def test_layers_the_encoder_has_not_are_refused_before_any_work(layers, frozen):
+    from nlp.errors import ConfigError
+    from nlp.train import prepare_tuning
+
+    cfg = load_config(overrides={"training.perspective.tune_layers": layers,
+                                 "training.perspective.tune_frozen_layers": frozen})
+    with pytest.raises(ConfigError, match=r"\[E303\] training.perspective.tune_layers .* the encoder has 6 layers"):
+        prepare_tuning(cfg, "perspective")
 
 
 def test_corpus_without_test_documents_is_handled(tmp_path):
