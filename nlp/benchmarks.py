@@ -5,10 +5,16 @@ complaint / not. :func:`cross_validate_complaints` runs the published protocol â
 10-fold cross-validation, fixed seed â€” on the complaint detector's training code
 (:func:`nlp.train.fit_complaint_head`); :func:`zero_shot_metrics` scores the shipped head,
 which never saw the benchmark, on all of it. VADER negativity is the baseline of both.
+
+A ``--data`` file is read as :data:`COMPLAINTS_FORMAT` says. Whatever stops it being that (a missing file,
+bytes that are not UTF-8, an empty file, a row with too few or too many fields, a label that is not 0/1,
+an empty text) is one coded error naming the file and the line, and so are too few rows of a label for the
+folds asked for, before any model is loaded. Blank lines and a header line are skipped.
 """
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import re
 from pathlib import Path
@@ -17,7 +23,8 @@ from typing import Any
 import numpy as np
 from thinc.api import Config
 
-from .errors import E_BAD_LABELS, E_NOT_FOUND, InputError
+from .decoding import binary_reason, decode_text
+from .errors import E_BAD_FIELD, E_BAD_LABELS, E_BINARY, E_EMPTY_FILE, E_NOT_FOUND, E_TOO_LARGE, InputError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -30,30 +37,119 @@ def normalise_tweet(text: str) -> str:
     return re.sub(r"@\w+", "@user", text).strip()
 
 
-def load_complaints_benchmark(path: str | Path) -> tuple[list[str], np.ndarray, list[str]]:
-    """(texts, labels 0/1, domains) from complaints-data.csv (no header: id, text, label, domain)."""
-    path = Path(path)
+#: What ``benchmark complaints --data`` reads; every error about the file ends with it.
+COMPLAINTS_FORMAT = ("expected: a UTF-8 CSV without a header, one tweet a row, as complaints-data.csv: "
+                     "id,text,label,domain (label 1 = complaint, 0 = not; domain optional; a text with commas "
+                     "in double quotes)")
+#: A benchmark file larger than this is not read into memory (complaints-data.csv is 0.4 MB).
+MAX_BENCHMARK_BYTES = 256 * 2**20
+
+
+def _benchmark_file(path: Path) -> Path:
+    """The CSV ``--data`` names: the file, or complaints-data.csv in a folder (or in the shared data folder)."""
     if path.is_dir():
-        path = path / Path(COMPLAINTS_FILE).name
+        found = [p for p in (path / Path(COMPLAINTS_FILE).name, path / COMPLAINTS_FILE) if p.is_file()]
+        if not found:
+            raise InputError(f"{path}: a folder without {Path(COMPLAINTS_FILE).name} (nor {COMPLAINTS_FILE}); "
+                             f"pass --data with the CSV itself, e.g. ../shared/data/{COMPLAINTS_FILE}",
+                             code=E_NOT_FOUND)
+        return found[0]
     if not path.is_file():
-        raise InputError(f"{path}: complaints benchmark not found; pass --data "
-                         f"../shared/data/{COMPLAINTS_FILE}", code=E_NOT_FOUND)
+        raise InputError(f"{path}: complaints benchmark not found; pass --data ../shared/data/{COMPLAINTS_FILE} "
+                         f"or a file of your own ({COMPLAINTS_FORMAT})", code=E_NOT_FOUND)
+    return path
+
+
+def _benchmark_text(path: Path) -> str:
+    """The file's text (UTF-8 with or without its byte-order mark, or UTF-16/32 with one), or a coded error."""
+    size = path.stat().st_size
+    if size > MAX_BENCHMARK_BYTES:
+        raise InputError(f"{path}: {size:,} bytes, more than the {MAX_BENCHMARK_BYTES:,} a benchmark file may have; "
+                         f"{COMPLAINTS_FORMAT}", code=E_TOO_LARGE)
+    data = path.read_bytes()
+    text, reject = decode_text(str(path), data)
+    if reject is None:
+        return text
+    reason = {E_EMPTY_FILE: "empty file: no rows", E_BINARY: binary_reason(data[:65536], "not a CSV")}.get(
+        reject.code, reject.reason)
+    where = "" if reject.position == "file" else f" {reject.position}:"
+    raise InputError(f"{path}:{where} {reason}; {COMPLAINTS_FORMAT}", code=reject.code)
+
+
+def _row_problem(row: list[str]) -> str | None:
+    """Why a row is not id,text,label[,domain], or None."""
+    if len(row) < 3 or len(row) > 4:
+        hint = (" (a quote that is never closed?)" if any("\n" in f for f in row)
+                else " (a text with commas not in double quotes?)" if len(row) > 4 else "")
+        return f"{len(row)} field{'s' * (len(row) != 1)}, not 4{hint}"
+    if row[2].strip() not in ("0", "1"):
+        return f"label {row[2][:40]!r} is not 0 or 1 (third field)"
+    if not row[1].strip():
+        return "empty text (second field)"
+    return None
+
+
+def load_complaints_benchmark(path: str | Path) -> tuple[list[str], np.ndarray, list[str]]:
+    """(texts, labels 0/1, domains) from a file laid out as complaints-data.csv (:data:`COMPLAINTS_FORMAT`);
+    a folder holding complaints-data.csv is read too. Every problem is an :class:`InputError` naming the line."""
+    path = _benchmark_file(Path(path))
     texts, labels, domains = [], [], []
-    with path.open(encoding="utf-8", newline="") as fh:
-        for n, row in enumerate(csv.reader(fh), start=1):
-            if len(row) < 3 or row[2] not in ("0", "1"):
-                raise InputError(f"{path}: line {n}: expected id,text,label(0/1),domain", code=E_BAD_LABELS)
+    bad: list[tuple[int, str]] = []
+    reader = csv.reader(io.StringIO(_benchmark_text(path), newline=""))
+    start = 1
+    try:
+        for row in reader:
+            line, start = start, reader.line_num + 1
+            if not any(f.strip() for f in row):
+                continue  # a blank line
+            if not texts and not bad and len(row) >= 3 and row[2].strip().lower() == "label":
+                continue  # a header line
+            problem = _row_problem(row)
+            if problem:
+                bad.append((line, problem))
+                continue
             texts.append(normalise_tweet(row[1]))
             labels.append(int(row[2]))
-            domains.append(row[3] if len(row) > 3 else "")
+            domains.append(row[3].strip() if len(row) > 3 else "")
+    except csv.Error as err:  # a field over csv's limit: a quote left open swallows the rest of the file
+        raise InputError(f"{path}: line {start}: {err} (a quote opened there that is never closed?); "
+                         f"{COMPLAINTS_FORMAT}", code=E_BAD_FIELD) from None
+    if bad:
+        (line, problem), more = bad[0], len(bad) - 1
+        others = f"; {more} more bad row{'s' * (more != 1)}" if more else ""
+        code = E_BAD_LABELS if problem.startswith("label") else E_BAD_FIELD
+        raise InputError(f"{path}: line {line}: {problem}{others}; {COMPLAINTS_FORMAT}", code=code)
+    if not texts:
+        raise InputError(f"{path}: no rows (only blank lines or a header); {COMPLAINTS_FORMAT}", code=E_EMPTY_FILE)
     return texts, np.array(labels), domains
+
+
+def check_folds(path: str | Path, y: np.ndarray, folds: int) -> None:
+    """Stratified k-fold needs every label ``folds`` times at least (and both labels, for a detector to
+    learn): refused with the counts and the --folds that would work, before any model work."""
+    complaints, others = int(np.sum(y == 1)), int(np.sum(y == 0))
+    fewest = min(complaints, others)
+    if folds < 2:
+        raise UsageError(f"--folds {folds}: cross-validation needs 2 folds at least", code=E_BAD_LABELS)
+    if fewest >= folds:
+        return
+    counts = (f"{path}: {len(y)} rows, {complaints} complaint{'s' * (complaints != 1)} (label 1) and {others} "
+              f"not (label 0)")
+    if not fewest:
+        raise UsageError(f"{counts}: a complaint detector cannot be cross-validated on one label; add rows labelled "
+                         f"{int(not complaints)} ({COMPLAINTS_FORMAT})", code=E_BAD_LABELS)
+    if fewest < 2:
+        raise UsageError(f"{counts}: stratified cross-validation (--folds 2 at the fewest) needs each label on 2 rows "
+                         "at least; add rows", code=E_BAD_LABELS)
+    raise UsageError(f"{counts}: stratified --folds {folds} needs each label on {folds} rows at least; use "
+                     f"--folds 2 to {fewest}, or add rows", code=E_BAD_LABELS)
 
 
 def _macro(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import f1_score, precision_score, recall_score
 
-    return {"macro_f1": round(float(f1_score(y, pred, average="macro")), 4),
-            "f1_complaint": round(float(f1_score(y, pred)), 4),
+    return {"macro_f1": round(float(f1_score(y, pred, average="macro", zero_division=0)), 4),
+            "f1_complaint": round(float(f1_score(y, pred, zero_division=0)), 4),
             "precision": round(float(precision_score(y, pred, zero_division=0)), 4),
             "recall": round(float(recall_score(y, pred, zero_division=0)), 4)}
 
@@ -68,6 +164,7 @@ def cross_validate_complaints(cfg: Config, path: str | Path, folds: int = 10) ->
     from .train import base_and_encoder, fit_head, fit_tuned, standalone_spans, vader_complaint
 
     texts, y, _ = load_complaints_benchmark(path)
+    check_folds(path, y, folds)
     seed = int(cfg["system"]["seed"])
     base, encoder = base_and_encoder(cfg, "complaints")
     X = design_matrix(standalone_spans(base, texts), encoder)  # features do not depend on the labels
@@ -101,18 +198,19 @@ def cross_validate_complaints(cfg: Config, path: str | Path, folds: int = 10) ->
 
 def zero_shot_metrics(nlp: Any, shared: Path) -> dict[str, dict]:
     """The shipped pipeline on the whole benchmark (a tweet is a complaint when one of its
-    sentences is), beside VADER, as classification metrics (macro-F1 is the benchmark's figure)."""
+    sentences is), beside VADER, as classification metrics (macro-F1 is the benchmark's figure).
+    ``shared`` is the shared data folder, or what ``--data`` names (the file, or a folder holding it)."""
     from .metrics import classification_metrics
     from .train import vader_complaint
 
-    texts, y, _ = load_complaints_benchmark(shared / COMPLAINTS_FILE)
+    texts, y, _ = load_complaints_benchmark(shared)
     cut = nlp.get_pipe("complaints").threshold
     name = {True: "complaint", False: "not complaint"}
     gold = [name[bool(v)] for v in y]
     pred = [name[(d._.complaint_p or 0.0) >= cut] for d in nlp.pipe(texts, batch_size=64)]
     vader = [name[v] for v in vader_complaint(texts)]
     labels = ("complaint", "not complaint")
-    return {"Twitter complaints benchmark, all 3,449 tweets (zero-shot)": {
+    return {f"Twitter complaints benchmark, all {len(texts):,} tweets (zero-shot)": {
         "complaints head (shipped, never trained on it)": classification_metrics(gold, pred, labels),
         "VADER negativity (baseline)": classification_metrics(gold, vader, labels)}}
 

@@ -1,4 +1,10 @@
-"""Classification metrics printed by ``evaluate`` and written to model cards."""
+"""Classification metrics printed by ``evaluate`` and written to model cards.
+
+Macro-F1 is averaged over the labels that occur in the gold labels or the predictions (sklearn's rule
+when it is not given ``labels``): a class absent from both has no F1 to average, and counting it as 0
+made one right ``customer`` row score 0.333. Every label still has its per-class row (an absent one
+has support 0 and zeros), and ``absent_labels`` names the ones the average left out.
+"""
 from __future__ import annotations
 
 from typing import Sequence
@@ -8,18 +14,23 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 
 def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict:
-    """Macro-F1 over ``labels``, per-class precision/recall/F1/support, and the confusion matrix."""
+    """Macro-F1 over the ``labels`` present in gold or predictions, per-class precision/recall/F1/support for
+    every label, the confusion matrix, and ``absent_labels``: the labels in neither, left out of the average."""
     labels = list(labels)
+    present = set(y_true) | set(y_pred)
+    absent = [lab for lab in labels if lab not in present]
     if not len(y_true):
-        return {"n": 0, "macro_f1": 0.0, "accuracy": 0.0, "labels": labels,
+        return {"n": 0, "macro_f1": 0.0, "accuracy": 0.0, "labels": labels, "absent_labels": absent,
                 "per_class": {lab: {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0} for lab in labels},
                 "confusion": [[0] * len(labels) for _ in labels]}
     p, r, f, n = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    averaged = [f[i] for i, lab in enumerate(labels) if lab in present]
     return {
         "n": len(y_true),
-        "macro_f1": round(float(f.mean()), 4),
+        "macro_f1": round(float(np.mean(averaged)), 4) if averaged else 0.0,
         "accuracy": round(sum(a == b for a, b in zip(y_true, y_pred)) / max(len(y_true), 1), 4),
         "labels": labels,
+        "absent_labels": absent,
         "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
                             "f1": round(float(f[i]), 4), "support": int(n[i])} for i, lab in enumerate(labels)},
         "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
@@ -42,7 +53,8 @@ def binary_metrics(y_true: Sequence[bool], y_pred: Sequence[bool]) -> dict:
 def macro_f1_interval(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], *, seed: int,
                       n_boot: int = 1000, level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of macro-F1 (documents resampled with replacement): how far the
-    figure could move on another sample of the same size, which matters on a few hundred documents."""
+    figure could move on another sample of the same size, which matters on a few hundred documents.
+    Each resample's macro-F1 is :func:`classification_metrics`'s: over the labels present in it."""
     labels = list(labels)
     n, k = len(y_true), len(labels) + 1  # the extra code holds predictions outside ``labels``
     if not n:
@@ -56,7 +68,8 @@ def macro_f1_interval(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequ
         full = np.bincount(pairs[rng.integers(0, n, n)], minlength=k * k).reshape(k, k)
         tp = np.diag(full)[:-1]
         denom = full.sum(axis=1)[:-1] + full.sum(axis=0)[:-1]  # 2tp + fp + fn, per label
-        scores[b] = np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0))
+        present = denom > 0  # in the resample's gold or predictions
+        scores[b] = float(np.mean(2 * tp[present] / denom[present])) if present.any() else 0.0
     tail = (1 - level) / 2 * 100
     lo, hi = np.percentile(scores, [tail, 100 - tail])
     return round(float(lo), 4), round(float(hi), 4)

@@ -98,10 +98,15 @@ def print_metrics(console: Console, title: str, results: dict[str, dict]) -> Non
             continue
         ci = m.get("macro_f1_ci95")
         ci = f" (95 % bootstrap interval {ci[0]:.3f}–{ci[1]:.3f})" if ci else ""
-        console.print(f"n={m['n']}  macro-F1 [bold]{m['macro_f1']:.3f}[/]{ci}  accuracy {m['accuracy']:.3f}")
+        absent = list(m.get("absent_labels") or [])
+        note = (f"  (averaged over {', '.join(lab for lab in m['labels'] if lab not in absent)}; "
+                f"{', '.join(absent)}: in neither gold nor predictions, left out)") if absent else ""
+        console.print(f"n={m['n']}  macro-F1 [bold]{m['macro_f1']:.3f}[/]{ci}  accuracy {m['accuracy']:.3f}"
+                      f"{note}")
         t = Table("label", "precision", "recall", "F1", "support")
         for lab, v in m["per_class"].items():
-            t.add_row(plain(lab), f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"]))
+            scores = ["—"] * 3 if lab in absent else [f"{v[k]:.3f}" for k in ("precision", "recall", "f1")]
+            t.add_row(plain(lab), *scores, str(v["support"]))
         console.print(t)
         cm = Table("gold \\ predicted", *m["labels"])
         for lab, row in zip(m["labels"], m["confusion"]):

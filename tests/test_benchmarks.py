@@ -6,7 +6,16 @@ import csv
 import pytest
 
 from nlp.benchmarks import cross_validate_complaints, load_complaints_benchmark, normalise_tweet
-from nlp.errors import InputError
+from nlp.errors import (
+    E_BAD_FIELD,
+    E_BAD_LABELS,
+    E_BINARY,
+    E_EMPTY_FILE,
+    E_ENCODING,
+    E_NOT_FOUND,
+    InputError,
+    UsageError,
+)
 
 COMPLAINTS = ["@Acme my parcel was due Monday and still has not arrived", "@Acme charged twice for one order!!",
               "@Acme the app keeps crashing when I pay", "@Acme third week waiting for my refund",
@@ -43,6 +52,90 @@ def test_reader_errors_name_the_file_and_line(tmp_path):
     bad.write_text("1,text,maybe,retail\n")
     with pytest.raises(InputError, match="line 1"):
         load_complaints_benchmark(bad)
+
+
+def refused(path, code: str, *has: str) -> str:
+    """The reader's error for ``path``: its code, the file's name, each of ``has``, and the expected format."""
+    with pytest.raises(InputError) as info:
+        load_complaints_benchmark(path)
+    message = str(info.value)
+    assert info.value.code == code and str(path) in message and "\n" not in message
+    assert "id,text,label,domain" in message or code == E_NOT_FOUND
+    for part in has:
+        assert part in message
+    return message
+
+
+def test_a_latin1_file_is_a_coded_error_with_line_and_byte(tmp_path):
+    p = tmp_path / "latin.csv"
+    p.write_bytes(b"1,Caf\xe9 was closed again,1,food\n2,ok,0,food\n")
+    refused(p, E_ENCODING, "line 1, byte 5", "0xe9", "re-save the file as UTF-8")
+
+
+@pytest.mark.parametrize("data, code, has", [
+    (b"", E_EMPTY_FILE, "empty file"),
+    (b"\n\n  \n", E_EMPTY_FILE, "empty file"),
+    (b"id,text,label,domain\n", E_EMPTY_FILE, "no rows"),
+    (b"1,fine,1,x\n2,Hello, world,0,food\n", E_BAD_FIELD, "line 2: 5 fields, not 4 (a text with commas"),
+    (b"1,fine,1,x\n2,Hello\n", E_BAD_FIELD, "line 2: 2 fields, not 4"),
+    (b"1,fine,1,x\n2,Hello,yes,food\n3,Hi,2,x\n", E_BAD_LABELS,
+     "line 2: label 'yes' is not 0 or 1 (third field); 1 more bad row"),
+    (b"1,,1,food\n", E_BAD_FIELD, "line 1: empty text"),
+    (b'1,"Hello,1,food\n2,ok,0,food\n', E_BAD_FIELD, "line 1: 2 fields, not 4 (a quote that is never closed?)"),
+    (b'1,"Hello,1,food\n' + b"2,ok,0,food\n" * 20000, E_BAD_FIELD, "line 1: field larger than field limit"),
+    (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", E_BINARY, "binary file"),
+])
+def test_a_file_that_is_not_the_benchmark_layout_is_one_coded_error(tmp_path, data, code, has):
+    p = tmp_path / "mine.csv"
+    p.write_bytes(data)
+    refused(p, code, has)
+
+
+def test_missing_files_and_folders(tmp_path):
+    refused(tmp_path / "missing.csv", E_NOT_FOUND, "not found", "pass --data")
+    refused(tmp_path, E_NOT_FOUND, "a folder without complaints-data.csv")
+
+
+def test_blank_lines_a_header_a_bom_and_utf16_are_read(tmp_path, bench_file):
+    rows = bench_file.read_text().splitlines()
+    p = tmp_path / "mine.csv"
+    p.write_text("\ufeffid,text,label,domain\r\n" + "\r\n\r\n".join(rows) + "\r\n\r\n", encoding="utf-8")
+    texts, y, domains = load_complaints_benchmark(p)
+    assert (texts, y.tolist(), domains) == tuple(
+        v.tolist() if hasattr(v, "tolist") else v for v in load_complaints_benchmark(bench_file))
+    p.write_text("\n".join(rows[:3]) + "\n", encoding="utf-16")
+    assert len(load_complaints_benchmark(p)[0]) == 3
+    assert load_complaints_benchmark(bench_file.parent)[0][0] == texts[0]  # a folder with complaints-data.csv
+
+
+def test_too_few_rows_for_the_folds_are_refused_before_any_model_is_loaded(tmp_path, cfg):
+    import copy
+
+    no_models = copy.deepcopy(cfg)
+    no_models["lipservice"]["base_models"] = ["no-such-spacy-model"]  # loading any model would fail
+    p = tmp_path / "six.csv"
+    p.write_text("".join(f"{i},tweet {i} about my order,{i % 2},retail\n" for i in range(6)))
+    with pytest.raises(UsageError, match=r"6 rows, 3 complaints \(label 1\) and 3 not \(label 0\): stratified "
+                                         r"--folds 10 needs each label on 10 rows at least; use --folds 2 to 3"):
+        cross_validate_complaints(no_models, p, folds=10)
+    p.write_text("".join(f"{i},tweet {i},1,retail\n" for i in range(6)))
+    with pytest.raises(UsageError, match="one label; add rows labelled 0") as info:
+        cross_validate_complaints(no_models, p, folds=2)
+    assert info.value.code == E_BAD_LABELS
+
+
+def test_the_cli_prints_one_coded_line_for_a_bad_data_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from nlp.cli import app
+
+    p = tmp_path / "latin.csv"
+    p.write_bytes(b"1,Caf\xe9 was closed again,1,food\n2,ok,0,food\n")
+    result = CliRunner().invoke(app, ["benchmark", "complaints", "--data", str(p)])
+    assert result.exit_code == 2 and "[E113]" in result.output and "Traceback" not in result.output
+    p.write_text("".join(f"{i},tweet {i} about my order,{i % 2},retail\n" for i in range(6)))
+    result = CliRunner().invoke(app, ["benchmark", "complaints", "--data", str(p)])
+    assert result.exit_code == 2 and "use --folds 2 to 3" in result.output
 
 
 def test_cross_validation_reports_every_fold_and_vader(cfg, bench_file):
@@ -102,3 +195,11 @@ def test_our_themes_give_every_text_a_label(nlp, cfg):
     labels = our_themes(nlp, cfg, texts, emb)
     assert len(labels) == len(texts) and all(isinstance(x, str) and x for x in labels)
     assert labels[0] == labels[1] == "staff" and labels[4] == "price_fees"
+
+
+def test_zero_shot_scores_the_file_data_names(nlp, bench_file):
+    from nlp.benchmarks import zero_shot_metrics
+
+    (title, systems), = zero_shot_metrics(nlp, bench_file).items()  # the file itself, not ../shared/data's
+    assert "all 24 tweets" in title and all(m["n"] == 24 for m in systems.values())
+    assert next(iter(zero_shot_metrics(nlp, bench_file.parent).values()))  # a folder holding complaints-data.csv

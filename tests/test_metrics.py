@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from nlp.metrics import classification_metrics, macro_f1_interval
 
@@ -24,13 +25,50 @@ def test_perfect_predictions():
     assert m["confusion"] == [[1, 0, 0], [0, 2, 0], [0, 0, 1]]
 
 
-def test_label_order_follows_the_labels_argument_and_absent_labels_count_as_zero():
+def test_label_order_follows_the_labels_argument_and_a_label_in_neither_is_left_out_of_the_average():
     m = classification_metrics(["x", "x"], ["x", "y"], ["z", "y", "x"])
     assert list(m["per_class"]) == ["z", "y", "x"]
-    assert m["per_class"]["z"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert m["per_class"]["z"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}  # row kept
     assert m["per_class"]["x"]["recall"] == 0.5 and m["per_class"]["x"]["precision"] == 1.0
-    assert m["macro_f1"] == round((0 + 0 + 2 / 3) / 3, 4)
+    assert m["absent_labels"] == ["z"]
+    assert m["macro_f1"] == round((0 + 2 / 3) / 2, 4)  # y was predicted, so it counts; z is in neither
     assert m["confusion"] == [[0, 0, 0], [0, 0, 0], [0, 1, 1]]
+
+
+THREE = ["company", "customer", "neutral"]
+
+
+def test_one_right_row_scores_one_not_a_third():
+    m = classification_metrics(["customer"], ["customer"], THREE)
+    assert m["macro_f1"] == 1.0 and m["accuracy"] == 1.0
+    assert m["absent_labels"] == ["company", "neutral"]
+    assert m["per_class"]["company"]["support"] == 0 and list(m["per_class"]) == THREE
+    assert classification_metrics(["company"] * 12, ["company"] * 12, THREE)["macro_f1"] == 1.0
+
+
+@pytest.mark.parametrize("gold, pred", [
+    (["customer"], ["customer"]),
+    (["company"] * 12, ["company"] * 11 + ["customer"]),
+    (["company", "customer", "company"], ["company", "company", "company"]),
+    (["customer", "customer"], ["neutral", "customer"]),
+    (["company", "customer", "neutral", "customer"], ["company", "neutral", "neutral", "customer"]),
+])
+def test_macro_f1_agrees_with_sklearn(gold, pred):
+    from sklearn.metrics import f1_score
+
+    m = classification_metrics(gold, pred, THREE)
+    assert m["macro_f1"] == round(float(f1_score(gold, pred, average="macro", zero_division=0)), 4)
+    assert m["absent_labels"] == [lab for lab in THREE if lab not in set(gold) | set(pred)]
+
+
+def test_with_every_label_present_the_figure_is_the_mean_over_all_labels():
+    from sklearn.metrics import f1_score
+
+    gold = ["company", "customer", "neutral", "customer", "company"]
+    pred = ["company", "company", "neutral", "customer", "neutral"]
+    m = classification_metrics(gold, pred, THREE)
+    assert m["absent_labels"] == []
+    assert m["macro_f1"] == round(float(f1_score(gold, pred, labels=THREE, average="macro")), 4)
 
 
 def test_result_is_json_serialisable():
@@ -63,6 +101,12 @@ def test_the_interval_holds_the_figure_is_seeded_and_narrows_with_more_documents
     assert macro_f1_interval(GOLD, PRED, ["company", "customer"], seed=1) == (lo, hi)
     lo10, hi10 = macro_f1_interval(GOLD * 10, PRED * 10, ["company", "customer"], seed=1)
     assert hi10 - lo10 < (hi - lo) / 2
+
+
+def test_the_interval_leaves_out_labels_absent_from_a_resample():
+    assert macro_f1_interval(["customer"] * 20, ["customer"] * 20, THREE, seed=3) == (1.0, 1.0)
+    lo, hi = macro_f1_interval(["company"] * 10, ["company"] * 9 + ["customer"], ["company", "customer"], seed=3)
+    assert hi == 1.0 and lo < 0.6  # a resample without the one miss scores 1; one with it, about 0.5
 
 
 def test_no_documents_give_an_empty_interval():

@@ -152,6 +152,15 @@ def test_print_metrics_with_classification_metrics():
         assert lab in text
 
 
+def test_print_metrics_says_which_labels_the_macro_f1_leaves_out():
+    # one file of company sentences: neutral and customer are in neither gold nor predictions
+    m = classification_metrics(["company"] * 3, ["company"] * 3, ("company", "customer", "neutral"))
+    text = metrics_text("mine.csv", {"perspective component": m})
+    assert "macro-F1 1.000 accuracy 1.000 (averaged over company; customer, neutral: in neither gold nor " \
+           "predictions, left out)" in " ".join(text.split())
+    assert [line.split()[2] for line in text.splitlines() if line.startswith("│ neutral")] == ["—"]
+
+
 def test_print_metrics_with_binary_metrics():
     m = binary_metrics([True, True, False, False], [True, False, False, True])
     text = metrics_text("claim detection", {"claims component": m})
