@@ -8,6 +8,9 @@ fill one by count). A shard is the unit of work, of parallelism and of
 at all (written under a temporary name, then renamed; its sidecar with counts and rejects
 is committed first). Resuming re-reads the input, skips committed shards and redoes the rest,
 so a run killed at any moment and resumed yields exactly the records of an uninterrupted run.
+Only the records of the files the plan (``run.json``) records are cut into shards: what a
+directory holds but cannot be read (a ``.docx``, a broken link) is a reject kept out of the
+shards, found anew by every run, so it can never shift a shard's boundary.
 
 Engines run one function, :func:`run_shard`, on each shard: in this process, in a pool of
 spawned worker processes, or on a Dask cluster (:mod:`nlp.dask_engine`). Workers build the
@@ -15,10 +18,12 @@ pipeline once and send back Parquet bytes; only this process writes to the outpu
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
 import logging
+import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -29,13 +34,13 @@ from typing import Any, Iterable, Iterator
 from thinc.api import Config
 
 from .annotate import usable_cpus
-from .errors import E_OUTPUT, E_RESUME, UsageError
+from .errors import E_BAD_TASK, E_OUTPUT, E_RESUME, UsageError
 from .io import SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs
 from .language import screen_from_config
 from .progress import BatchProgress
 from .records import RepeatedIds
 from .shards import shard_name, shard_paths, table_bytes, to_table, write_atomic
-from .sources import InputFile, describe_files, expand_inputs
+from .sources import InputFile, changed_files, describe_files, expand_inputs
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +49,7 @@ PLAN_FILE = "run.json"
 MANIFEST_FILE = "manifest.json"
 REJECTS_FILE = "rejects.jsonl"
 PARTS_DIR = "parts"
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: directory rejects are kept out of the shards, sidecars carry ids
 
 
 @dataclass
@@ -72,6 +77,7 @@ class ShardResult:
     rejected: int
     sentences: int
     seconds: float
+    ids: list[str] = field(default_factory=list)  # of the annotated records, for repeated_ids
 
     def sidecar(self) -> dict[str, Any]:
         out = asdict(self)
@@ -111,7 +117,8 @@ class ShardWorker:
             rows = list(self.annotator._local(records))
         return ShardResult(index=index, data=table_bytes(to_table(rows)), rejects=rejects, read=len(items),
                            annotated=len(rows), rejected=len(rejects),
-                           sentences=sum(len(r["sentences"]) for r in rows), seconds=time.perf_counter() - start)
+                           sentences=sum(len(r["sentences"]) for r in rows), seconds=time.perf_counter() - start,
+                           ids=[r["id"] for r in rows])
 
 
 _WORKERS: dict[str, ShardWorker] = {}
@@ -176,12 +183,14 @@ def estimate_records(files: list[str]) -> int | None:
 
 # -- the output directory ---------------------------------------------------------------------
 
-def make_plan(files: list[InputFile], config: Config, read: ReadOptions) -> dict[str, Any]:
-    """What must not change between a run and its resumption."""
+def make_plan(files: list[InputFile], config: Config, read: ReadOptions, started: float | None = None
+              ) -> dict[str, Any]:
+    """What must not change between a run and its resumption (and when the run started)."""
     config_str = config.to_str()
     return {"version": PLAN_VERSION, "inputs": [f.to_json() for f in files],
             "shard_size": int(config["batch"]["shard_size"]), "shard_chars": int(config["batch"]["shard_chars"]),
-            "config_sha256": hashlib.sha256(config_str.encode()).hexdigest(), "read": asdict(read)}
+            "config_sha256": hashlib.sha256(config_str.encode()).hexdigest(), "read": asdict(read),
+            "started": started}
 
 
 def _plan_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -205,7 +214,8 @@ def _plan_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 
 def prepare_output(out: Path, plan: dict[str, Any], resume: bool) -> set[int]:
-    """Create or check the output directory; return the shards already committed."""
+    """Create or check the output directory; return the shards already committed. On resume,
+    ``plan["started"]`` becomes the first run's start."""
     plan_path = out / PLAN_FILE
     if str(out) == "-":  # not a directory named "-": shards are files, they cannot stream to stdout
         raise UsageError("--output -: a batch run writes Parquet shards into a directory; name one", code=E_OUTPUT)
@@ -224,6 +234,7 @@ def prepare_output(out: Path, plan: dict[str, Any], resume: bool) -> set[int]:
         if diff:
             raise UsageError(f"--resume: cannot resume the run in {out}: {diff}. Resume with the same inputs and "
                              "settings, or start a new run in an empty directory", code=E_RESUME)
+        plan["started"] = old.get("started")
     else:
         if out.is_dir() and any(out.iterdir()):
             raise UsageError(f"--output {out}: directory is not empty; pass --resume to continue the run in it, or "
@@ -234,6 +245,22 @@ def prepare_output(out: Path, plan: dict[str, Any], resume: bool) -> set[int]:
     for stale in chain(out.glob("*.tmp"), (out / PARTS_DIR).glob("*.tmp")):
         stale.unlink()  # left by a killed run; the shard it belonged to is redone
     return {index for index in shard_paths(out) if (out / PARTS_DIR / _sidecar(index)).is_file()}
+
+
+def check_writable(out: Path) -> None:
+    """Before any work: the output directory, or the folder it will be made in, must be a folder this
+    process may write (a parent that is a file, or a read-only folder, used to fail as E127 after the setup)."""
+    target = Path(os.path.abspath(out))
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"--output {out}: {existing} is a file, so no directory can be made under it; choose "
+                         "another --output", code=E_OUTPUT)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "the output directory" if existing == target else f"{existing}, where it would be made,"
+        raise UsageError(f"--output {out}: {what} is not writable; choose another --output or fix its permissions",
+                         code=E_OUTPUT)
 
 
 def _sidecar(index: int) -> str:
@@ -258,7 +285,8 @@ def _local_engine(tasks: Iterable[tuple[int, list]], config_str: str, workers: i
 
     threads = threads_per_worker(workers)
     # spawn, never fork: a forked copy of an initialised torch can deadlock
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint)
+    try:
         pending: set = set()
         for index, items in tasks:
             pending.add(pool.submit(run_shard, config_str, threads, index, items))
@@ -268,6 +296,26 @@ def _local_engine(tasks: Iterable[tuple[int, list]], config_str: str, workers: i
                     yield fut.result()
         for fut in as_they_complete(pending):
             yield fut.result()
+    except BaseException:  # Ctrl-C, SIGTERM, a failed write: stop the workers now, not after their shards
+        _stop_pool(pool)
+        raise
+    pool.shutdown()
+
+
+def _ignore_sigint() -> None:
+    """A worker ignores Ctrl-C, which the terminal sends to every process of the group: the parent stops
+    it (a traceback per worker used to follow the parent's "interrupted")."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """End the pool's workers at once (what they were doing is redone by --resume) and let it go."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def as_they_complete(futures: set) -> Iterator:
@@ -310,6 +358,9 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
         raise UsageError(f"--engine {opts.engine!r}: choose one of {', '.join(ENGINES)}")
     if opts.workers < 1:
         raise UsageError(f"--workers {opts.workers}: give 1 or more worker processes")
+    if opts.scheduler and opts.engine != "dask":
+        raise UsageError(f"--scheduler {opts.scheduler}: a Dask scheduler is for --engine dask; add --engine dask, "
+                         "or drop --scheduler to run here", code=E_BAD_TASK)
     shard_size = int(config["batch"]["shard_size"])
     if shard_size < 1:
         raise UsageError(f"batch.shard_size is {shard_size}; it must be 1 or more records")
@@ -319,22 +370,24 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     if opts.output.exists() and not opts.output.is_dir():
         raise UsageError(f"--output {opts.output}: is a file; batch writes a directory of shards: choose a directory "
                          "that does not exist yet, or an empty one", code=E_OUTPUT)
+    check_writable(opts.output)
     started = time.time()
     files, found_rejects = expand_inputs(inputs, opts.output)
     if not files and not found_rejects:
         raise UsageError(f"no input files in {', '.join(inputs)} (readable: {', '.join(sorted(SUPPORTED_EXTS))})")
     described = describe_files(files)
-    plan = make_plan(described, config, opts.read)
+    plan = make_plan(described, config, opts.read, started)
     out = opts.output
     done = prepare_output(out, plan, opts.resume)
     if done:
         log.info("resuming: %d shard(s) already written", len(done))
     config_str = config.to_str()
     in_flight = int(config["batch"]["in_flight_per_worker"])
-    ids = RepeatedIds()
-    records = _noting_ids(read_inputs(files, opts.read), ids)
-    stream = shard_stream(chain(found_rejects, records), shard_size, shard_chars)
+    # only the records of the planned files are sharded: the rejects of what directories hold besides
+    # readable files are found anew by each run, so they must not move a shard's boundary
+    stream = shard_stream(read_inputs(files, opts.read), shard_size, shard_chars)
     n_shards = 0
+    this_run = {"annotated": 0, "sentences": 0, "shards": 0}
     progress = BatchProgress(estimate_records(files), live=opts.live_progress,
                              every=float(config["batch"]["progress_every"]))
 
@@ -357,39 +410,57 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
         for result in results:
             commit_shard(out, result)
             progress.advance(result.read, result.annotated, result.sentences)
-    return finish(out, n_shards, described, config, opts, started, ids.summary())
+            this_run["annotated"] += result.annotated
+            this_run["sentences"] += result.sentences
+            this_run["shards"] += 1
+    return finish(out, n_shards, described, config, opts, started, found_rejects, this_run,
+                  first_started=plan.get("started"))
 
 
-def _noting_ids(items: Iterable[Record | Reject], ids: RepeatedIds) -> Iterator[Record | Reject]:
-    """The items as they come, each record's id noted (a resumed run re-reads every input, so all are)."""
-    for item in items:
-        if isinstance(item, Record):
-            ids.add(item.id)
-        yield item
+def _stamp(t: float | None) -> str | None:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)) if t is not None else None
 
 
 def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opts: BatchOptions,
-           started: float, repeated_ids: dict[str, int] | None = None) -> dict[str, Any]:
-    """Gather every shard's sidecar into ``rejects.jsonl`` and ``manifest.json``."""
+           started: float, found_rejects: list[Reject] = (), this_run: dict[str, int] | None = None,
+           first_started: float | None = None) -> dict[str, Any]:
+    """Gather every shard's sidecar, and the rejects found among the inputs, into ``rejects.jsonl`` and
+    ``manifest.json``. Speeds are of this run alone: the documents it annotated over its own time."""
     sidecars = [json.loads((out / PARTS_DIR / _sidecar(i)).read_text()) for i in range(n_shards)]
-    lines = [json.dumps(r, ensure_ascii=False) + "\n" for s in sidecars for r in s["rejects"]]
+    found = [r.to_json() for r in found_rejects]
+    every = chain(found, (r for s in sidecars for r in s["rejects"]))
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in every]
     write_atomic(out / REJECTS_FILE, "".join(lines).encode())
     counts = {k: sum(s[k] for s in sidecars) for k in ("read", "annotated", "rejected", "sentences")}
+    counts["read"] += len(found)
+    counts["rejected"] += len(found)
+    repeated = RepeatedIds.of(rid for s in sidecars for rid in s.get("ids", ()))  # ids that reached the shards
+    changed = changed_files(files)
+    for path in changed:
+        log.warning("%s changed (size or modification time) while the run read it: its sha256 in the manifest "
+                    "is of its content before, and the shards may hold either; --resume will refuse it, so start "
+                    "a new run once it stops changing", path)
+    now = this_run or {"annotated": 0, "sentences": 0, "shards": 0}
     wall = time.time() - started
     manifest = {
-        "inputs": [f.to_json() for f in files],
+        "inputs": [{**f.to_json(), **({"changed_during_run": True} if f.path in changed else {})} for f in files],
+        "inputs_changed": changed,
         "counts": counts,
+        "input_rejects": len(found),  # unreadable entries of directories and globs: in rejects.jsonl, not a shard
         "reconciles": counts["read"] == counts["annotated"] + counts["rejected"],
-        "repeated_ids": repeated_ids or {"ids": 0, "records": 0},
+        "repeated_ids": repeated,
         "shards": [{"file": shard_name(s["index"]), **{k: s[k] for k in ("read", "annotated", "rejected",
                                                                            "sentences", "seconds")}}
                    for s in sidecars],
         "engine": opts.engine, "workers": opts.workers,
-        "timings": {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "timings": {"started": _stamp(first_started if first_started is not None else started),
+                    "this_run_started": _stamp(started),
+                    "resumed": bool(opts.resume),
                     "wall_seconds": round(wall, 3),
                     "shard_seconds": round(sum(s["seconds"] for s in sidecars), 3),
-                    "docs_per_s": round(counts["annotated"] / wall, 2) if wall else None,
-                    "sentences_per_s": round(counts["sentences"] / wall, 2) if wall else None},
+                    "this_run": now,
+                    "docs_per_s": round(now["annotated"] / wall, 2) if wall and now["shards"] else None,
+                    "sentences_per_s": round(now["sentences"] / wall, 2) if wall and now["shards"] else None},
         "models": model_versions(config),
         "config": config.to_str(),
         "rejects": REJECTS_FILE,

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -87,9 +88,11 @@ def _run(fn):
     except OSError as e:  # the machine's doing (disk full, a file gone, no permission), not a bug to trace
         where = f"{e.filename}: " if e.filename else ""
         _fail(LipserviceError(f"{where}{e.strerror or e}; the run stopped there", code=E_IO))
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130)
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated): one line, 128 + the signal, no traceback
+        signum = getattr(e, "signum", signal.SIGINT)
+        err.print(printable(str(e) or ("interrupted" if signum == signal.SIGINT else "terminated (SIGTERM)")),
+                  highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(128 + signum)
 
 
 def _stdin_once(inputs: dict[str, List[str]]) -> None:
@@ -410,16 +413,32 @@ def train(task: str = typer.Option("all", help="Which head to train: perspective
     def work():
         from .pipeline import build_nlp
         from .report import print_metrics
-        from .train import TASKS, TRAINERS, write_card
+        from .train import TASKS, TRAINERS, prepare_tuning, write_card
 
         tasks = list(TASKS) if task == "all" else [task]
         if any(t not in TASKS for t in tasks):
             raise UsageError(f"--task {task!r} is not one of: {', '.join(TASKS)}, all", code=E_BAD_TASK)
         extra = {"paths.models": str(output.resolve())} if output else {}
         cfg = _config(config, sets, extra)
+        for t in tasks:  # every setting checked before minutes of encoding, not after
+            prepare_tuning(cfg, t)
+        if output:  # an output that cannot be written is said now, not after the training
+            try:
+                output.mkdir(parents=True, exist_ok=True)
+                probe = output / ".lipservice-write-test"
+                probe.touch()
+                probe.unlink()
+            except OSError as e:
+                raise UsageError(f"--output {output}: cannot write there ({e.strerror or e}); choose a directory "
+                                 "you can write to", code=E_OUTPUT) from None
         command = ("lipservice train " + " ".join(sys.argv[2:])).strip()
         for t in tasks:
+            started = time.time()
+            err.print(f"training {t}: reading and encoding its corpus, then fitting (minutes)…", highlight=False,
+                      markup=False, soft_wrap=True)
             result = TRAINERS[t](cfg, output, command=command)
+            err.print(f"{t}: written to {result['out']} in {time.time() - started:.0f} s", highlight=False,
+                      markup=False, soft_wrap=True)
             for title, systems in {**result["metrics"], **result.get("themes", {})}.items():
                 print_metrics(out, f"{t}: {title}", systems)
             from .evaluate import DEFAULT_SHARED, evaluate_claims, evaluate_promises_real, evaluate_real
@@ -688,8 +707,10 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
 @app.command()
 def benchmark(name: str = typer.Argument(..., help="complaints (10-fold CV, VADER beside) or themes (NMI/ARI "
                                                   "against BERTopic)."),
-              data: Optional[Path] = typer.Option(None, help="complaints: complaints-data.csv; themes: the shared "
-                                                             "data folder. Default: ../shared/data."),
+              data: Optional[Path] = typer.Option(None, help="complaints: a CSV without a header, id,text,label,"
+                                                             "domain (label 1 = complaint, 0 = not), as "
+                                                             "complaints-data.csv, or a folder holding it; themes: "
+                                                             "the shared data folder. Default: ../shared/data."),
               folds: int = typer.Option(10, min=2, help="Folds of the stratified cross-validation (complaints)."),
               zero_shot: bool = typer.Option(False, "--zero-shot", help="complaints: also score the shipped model "
                                                                         "on all of it."),
@@ -721,9 +742,8 @@ def benchmark(name: str = typer.Argument(..., help="complaints (10-fold CV, VADE
             return
         path = data or DEFAULT_SHARED / COMPLAINTS_FILE
         result = cross_validate_complaints(cfg, path, folds)
-        if zero_shot:
-            shared = path.parent.parent if path.is_file() else path
-            result["zero_shot"] = zero_shot_metrics(build_nlp(cfg), shared)
+        if zero_shot:  # the file given, not the shared one beside it
+            result["zero_shot"] = zero_shot_metrics(build_nlp(cfg), path)
         if as_json:
             out.print_json(json.dumps(result))
             return
@@ -746,7 +766,8 @@ def benchmark(name: str = typer.Argument(..., help="complaints (10-fold CV, VADE
 def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or globs of .txt, .md, .html, .jsonl, .json, "
                                                       ".csv, .parquet (each also .gz)."),
           output: Path = typer.Option(..., "--output", "-o", help="Directory for part-NNNNN.parquet, rejects.jsonl "
-                                                                  "and manifest.json."),
+                                                                  "and manifest.json (read the shards as "
+                                                                  "OUTPUT/part-*.parquet)."),
           workers: int = typer.Option(1, min=1, help="Worker processes (local) or local Dask workers."),
           engine: str = typer.Option("local", help="local, or dask (needs the dask extra)."),
           scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address, e.g. tcp://host:8786; "
@@ -776,12 +797,27 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
                             read=ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field,
                                                          default_kind=kind))
         _log_to_stderr()
-        manifest = run_batch(inputs, cfg, opts)
+        try:
+            manifest = run_batch(inputs, cfg, opts)
+        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: say what is kept and how to go on
+            from .shards import shard_paths
+
+            kept = len(shard_paths(output)) if output.is_dir() else 0
+            what = "terminated (SIGTERM)" if getattr(e, "signum", signal.SIGINT) == signal.SIGTERM else "interrupted"
+            e.args = (f"{what}: the {kept} shard(s) written in {output} are kept; run the same command with "
+                      "--resume to finish the run (it writes manifest.json and rejects.jsonl)",)
+            raise
         c, t = manifest["counts"], manifest["timings"]
+        speed = (f"{t['docs_per_s']} docs/s, {t['sentences_per_s']} sentences/s" if t["docs_per_s"] is not None
+                 else "every shard was already written")
         err.print(f"read {c['read']:,} · annotated {c['annotated']:,} · rejected {c['rejected']:,} → {output} "
-                  f"({len(manifest['shards'])} shards, {t['docs_per_s']} docs/s, {t['sentences_per_s']} sentences/s)"
+                  f"({len(manifest['shards'])} shards, {speed})"
                   + (f"; rejects in {output / manifest['rejects']}" if c["rejected"] else ""),
-                  highlight=False, markup=False)
+                  highlight=False, markup=False, soft_wrap=True)
+        for path in manifest.get("inputs_changed", []):
+            err.print(printable(f"warning: {path} changed while the run read it; manifest.json marks it "
+                                "(changed_during_run) and --resume will refuse it"),
+                      highlight=False, markup=False, soft_wrap=True)
         if not manifest["reconciles"]:
             raise LipserviceError(f"counts do not reconcile: read {c['read']} != {c['annotated']} + {c['rejected']}")
         _warn_repeated_ids(manifest["repeated_ids"], "each record is in the shards, in input order with its "
@@ -799,7 +835,8 @@ def bench(docs: int = typer.Option(2000, "--docs", min=2, help="Documents in the
                                                    "limit, limit-runtime, limit-all, batch-1, batch-1-unbounded, "
                                                    "batch-2, dask-2, batch-half. "
                                                    "Default: all but batch-1-unbounded."),
-          data: Path = typer.Option(Path("../shared/data"), help="Real data mixed into the corpus when present."),
+          data: Optional[Path] = typer.Option(None, help="Real data mixed into the corpus when present "
+                                                        "(default: shared/data beside the project, as evaluate)."),
           style: str = typer.Option("pages", help="pages (scraped, boilerplate, mixed lengths), reviews "
                                                   "(one to three sentences) or long (20,000 to 400,000 "
                                                   "characters)."),
@@ -817,15 +854,18 @@ def bench(docs: int = typer.Option(2000, "--docs", min=2, help="Documents in the
         unknown = sorted(set(chosen) - set(CONTENDERS))
         if unknown:
             raise UsageError(f"--only {', '.join(unknown)}: choose among {', '.join(CONTENDERS)}")
+        from .evaluate import DEFAULT_SHARED
+
         cfg = _config(config, sets)
 
         def show(name, r):
             if not as_json:
                 err.print(f"{name:>10}: {r['docs']:,} docs in {r['seconds']} s = {r['docs_per_s']} docs/s"
                           + (f", {r['sentences_per_s']} sentences/s" if r.get("sentences_per_s") else "")
-                          + f", peak RSS {r['peak_rss_mb']} MB", highlight=False, markup=False)
+                          + f", peak RSS {r['peak_rss_mb']} MB", highlight=False, markup=False, soft_wrap=True)
 
-        result = run_bench(cfg, docs, chosen, int(cfg["system"]["seed"]), naive_docs, data,
+        shared = data if data is not None else DEFAULT_SHARED
+        result = run_bench(cfg, docs, chosen, int(cfg["system"]["seed"]), naive_docs, shared,
                            project_path(cfg["paths"]["corpora"]), on_result=show, style=style)
         if as_json:
             out.print_json(json.dumps(result))
@@ -834,7 +874,7 @@ def bench(docs: int = typer.Option(2000, "--docs", min=2, help="Documents in the
                         "ratio_vs_limit_all", "batch_chars_memory_ratio", "batch_chars_speed_ratio",
                         "scaling_2n_over_n", "peak_rss_mb"):
                 if key in result:
-                    out.print(f"{key}: {result[key]}", highlight=False)
+                    out.print(f"{key}: {result[key]}", highlight=False, soft_wrap=True)
 
     _run(work)
 
@@ -883,11 +923,24 @@ def expand_multi_values(args: list[str], options: tuple[str, ...] = MULTI_VALUE_
     return out
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as Ctrl-C's KeyboardInterrupt is, so every cleanup that runs for one runs for the
+    other; :func:`_run` says it in one line and exits 143."""
+
+    signum = signal.SIGTERM
+
+
+def _on_sigterm(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second SIGTERM must not break the cleanup
+    raise Terminated()
+
+
 def main() -> None:
     logging.getLogger("transformers").setLevel(logging.ERROR)
     # SIGTERM (timeout, docker stop, systemd) stops a run as Ctrl-C does, so outputs not yet whole are
-    # removed on the way out (it used to leave OUT.jsonl.part behind)
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    # removed on the way out (it used to leave OUT.jsonl.part behind). Not sys.exit: a SystemExit raised
+    # inside a thread's lock (Dask's shutdown) ended in "release unlocked lock" and pages of tracebacks
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app(args=expand_multi_values(sys.argv[1:]))
 
 

@@ -4,10 +4,23 @@ Each task runs :func:`nlp.batch.run_shard`, the same function as the local engin
 output is identical. A worker process builds the pipeline on its first shard and keeps it.
 Workers return Parquet bytes; the client writes them, so workers need no shared disk — but
 they need lipservice and its models installed (``pip install 'lipservice[dask]'``).
+
+Ctrl-C and SIGTERM must not land inside distributed's threads and locks (a ``SystemExit`` raised
+there ended in ``RuntimeError: release unlocked lock`` and pages of tracebacks): while the
+cluster runs, the signals only set a flag, which the client's wait loop checks; it then cancels
+what is queued, closes the client and cluster, and only then raises what the signal's own
+handler raises (``KeyboardInterrupt``, or the CLI's SIGTERM exception). Local workers ignore both
+signals (:func:`dask_setup`, a preload), so a Ctrl-C on the terminal, which reaches every process
+of the group, stops them through the client, not with a traceback of their own.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
+import threading
+import time
 import uuid
 from typing import Iterable, Iterator
 
@@ -27,6 +40,49 @@ def _distributed():
     return distributed
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+POLL_SECONDS = 0.1
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[list[int]]:
+    """Within the block SIGINT and SIGTERM only note themselves in the list it yields; on the way out
+    the handlers before are put back. Outside the main thread, where handlers cannot be set, a no-op."""
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    before = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    for sig in STOP_SIGNALS:
+        if before[sig] is not signal.SIG_IGN:
+            signal.signal(sig, lambda signum, frame: noted.append(signum))
+    try:
+        yield noted
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def dask_setup(worker) -> None:
+    """Run in each local worker process as it starts (``preload``): ignore Ctrl-C and SIGTERM, which reach
+    every process of the terminal's group; the client stops the workers when it is stopped."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def raise_for(signum: int, handlers: dict) -> None:
+    """What the handler in place before would have done for ``signum``: raise its exception, or end
+    the process by the signal when it had none."""
+    handler = handlers.get(signum)
+    if callable(handler):
+        handler(signum, None)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
 def dask_map(tasks: Iterable[tuple[int, list]], config_str: str, workers: int, scheduler: str | None,
              in_flight: int) -> Iterator:
     """Run shards on the cluster at ``scheduler`` (or a LocalCluster of ``workers`` processes).
@@ -37,32 +93,68 @@ def dask_map(tasks: Iterable[tuple[int, list]], config_str: str, workers: int, s
     distributed = _distributed()
     from .batch import run_shard, threads_per_worker
 
-    cluster = None
-    try:
-        if scheduler:
-            client = distributed.Client(scheduler, timeout="30s")
-        else:
-            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.WARNING)
-            client = distributed.Client(cluster)
-    except (OSError, TimeoutError) as err:
-        raise UsageError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({err}); check the address "
-                         "(tcp://host:8786) or omit --scheduler to start a local cluster") from None
-    n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
-    threads = threads_per_worker(n_workers) if cluster is not None else 0
-    run = uuid.uuid4().hex[:8]
-    try:
-        pending: set = set()
-        for index, items in tasks:
-            pending.add(client.submit(run_shard, config_str, threads, index, items,
-                                      key=f"lipservice-shard-{run}-{index}", pure=False))
-            if len(pending) >= in_flight * n_workers:
-                done, pending = distributed.wait(pending, return_when="FIRST_COMPLETED")
-                for fut in done:
+    handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    cluster = client = None
+    pending: set = set()
+    with deferred_signals() as noted:
+        try:
+            try:
+                if scheduler:
+                    client = distributed.Client(scheduler, timeout="30s")
+                else:
+                    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                       dashboard_address=None, silence_logs=logging.CRITICAL,
+                                                       preload=[__name__])  # dask_setup below
+                    client = distributed.Client(cluster)
+            except (OSError, TimeoutError) as err:
+                raise UsageError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({err}); check the "
+                                 "address (tcp://host:8786) or omit --scheduler to start a local cluster") from None
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
+            threads = threads_per_worker(n_workers) if cluster is not None else 0
+            run = uuid.uuid4().hex[:8]
+
+            def done_ones() -> list:
+                """The finished futures, waiting for one; raises what a signal noted meanwhile asks."""
+                while True:
+                    if noted:
+                        raise_for(noted[0], handlers)
+                    done = [f for f in pending if f.done()]
+                    if done:
+                        pending.difference_update(done)
+                        return done
+                    time.sleep(POLL_SECONDS)
+
+            for index, items in tasks:
+                if noted:
+                    raise_for(noted[0], handlers)
+                pending.add(client.submit(run_shard, config_str, threads, index, items,
+                                          key=f"lipservice-shard-{run}-{index}", pure=False))
+                if len(pending) >= in_flight * n_workers:
+                    for fut in done_ones():
+                        yield fut.result()
+            while pending:
+                for fut in done_ones():
                     yield fut.result()
-        for fut in distributed.as_completed(pending):
-            yield fut.result()
-    finally:
-        client.close()
+        finally:
+            _close(client, cluster, pending)
+
+
+def _close(client, cluster, pending: set) -> None:
+    """Cancel what is still queued and close the client and cluster, quietly: what a stopped run's
+    workers log on the way down (cancelled tasks, closed streams) is not the user's concern."""
+    quiet = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
+    levels = [q.level for q in quiet]
+    if pending:
+        for q in quiet:
+            q.setLevel(logging.CRITICAL + 1)
+    try:
+        if client is not None:
+            if pending:
+                with contextlib.suppress(Exception):
+                    client.cancel(list(pending))
+            client.close()
         if cluster is not None:
             cluster.close()
+    finally:
+        for q, level in zip(quiet, levels):
+            q.setLevel(level)

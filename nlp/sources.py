@@ -3,12 +3,20 @@
 A directory is walked recursively in sorted order, so the same arguments always give the
 same record sequence (what ``--resume`` relies on). A file found in a directory or glob
 with a format lipservice cannot read becomes a reject, never a silent skip.
+
+Directories and globs are expanded alike: neither follows a symbolic link to a directory (a
+link to ``..`` would read everything above; it is a reject), and neither reads hidden entries
+(names starting with ``.``, such as ``.git``), as the shell's globs do not; how many were left
+out is logged, and a hidden file or directory named, or matched by a pattern part that starts
+with ``.``, is read.
 """
 from __future__ import annotations
 
+import fnmatch
 import glob
 import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +35,7 @@ class InputFile:
     path: str
     bytes: int
     sha256: str = ""
+    mtime_ns: int = 0  # not in the manifest's record of it: a touched file with the same bytes is the same input
 
     def to_json(self) -> dict[str, object]:
         return {"path": self.path, "bytes": self.bytes, "sha256": self.sha256}
@@ -49,6 +58,7 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
     seen: set[Path] = set()
     out = output.resolve() if output is not None else None
     skipped: list[Path] = []
+    hidden: list[Path] = []
 
     def add(path: Path, named: bool) -> None:
         key = path.resolve()
@@ -69,15 +79,23 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
         else:
             rejects.append(Reject(source_name(str(path)), "file", unknown_format(format_of(path)[0]), E_UNKNOWN_EXT))
 
+    def entry(child: Path) -> None:
+        """A file found in a directory or glob: read, or a reject saying why not."""
+        problem = not_a_file(child)
+        if problem is None:
+            if child.is_file():
+                add(child, named=False)
+        elif out is None or not child.resolve().is_relative_to(out):
+            rejects.append(Reject(source_name(str(child)), "file", problem, E_NOT_FOUND))
+
     def walk(root: Path) -> None:
-        """A directory's files in sorted order; what is there but cannot be read is a reject."""
-        for child in sorted(root.rglob("*")):
-            problem = not_a_file(child)
-            if problem is None:
-                if child.is_file():
-                    add(child, named=False)
-            elif out is None or not child.resolve().is_relative_to(out):
+        """A directory's files in sorted order (a link to a directory is not followed); what is there but
+        cannot be read is a reject; hidden entries are left out and counted."""
+        for child, problem in _walk(root, hidden):
+            if problem:
                 rejects.append(Reject(source_name(str(child)), "file", problem, E_NOT_FOUND))
+            else:
+                entry(child)
 
     for arg in args:
         if arg == STDIN:
@@ -89,32 +107,130 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
         elif path.is_file():
             add(path, named=True)
         elif GLOB_CHARS & set(arg):
-            matches = sorted(glob.glob(arg, recursive=True))
+            matches = sorted(_glob(arg, hidden))
             if not matches:
                 raise InputError(f"{arg}: the pattern matches no files", code=E_NO_MATCH)
+            walked: list[str] = []
             for match in matches:
+                if any(match.startswith(w) for w in walked):
+                    continue  # `d/**` matches d/ and all under it: the walk of d/ read them
                 m = Path(match)
-                if m.is_dir():
+                if m.is_dir() and not m.is_symlink():
                     walk(m)
+                    walked.append(os.path.join(match, ""))
                 else:
-                    problem = not_a_file(m)
-                    if problem:
-                        rejects.append(Reject(source_name(match), "file", problem, E_NOT_FOUND))
-                    else:
-                        add(m, named=False)
+                    entry(m)
         else:
             raise InputError(f"{arg}: {not_a_file(path) or missing_reason(arg)}", code=E_NOT_FOUND)
     if skipped:
         log.warning("left out %d file(s) inside the output directory %s (e.g. %s): they are this run's output",
                     len(skipped), output, skipped[0])
+    hidden = list(dict.fromkeys(hidden))  # a glob and the walk of what it matched may both meet one
+    if hidden:
+        log.warning("left out %d hidden file(s) or folder(s) (e.g. %s), as the shell's globs do; name one to read "
+                    "it", len(hidden), hidden[0])
     return files, rejects
 
 
+def _hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _walk(root: Path, hidden: list[Path]) -> list[tuple[Path, str | None]]:
+    """Every entry under ``root`` but directories, depth first in sorted order (the order of
+    ``sorted(root.rglob("*"))``), never into a link to a directory, each with None or why a folder
+    could not be listed; hidden entries go to ``hidden`` instead, a hidden folder as one, not walked."""
+    found: list[tuple[Path, str | None]] = []
+
+    def visit(directory: Path) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as err:
+            found.append((directory, f"a folder that cannot be listed ({err.strerror or err})"))
+            return
+        for e in entries:
+            path = directory / e.name
+            if _hidden(e.name):
+                hidden.append(path)
+            elif e.is_dir(follow_symlinks=False):
+                visit(path)
+            else:
+                found.append((path, None))
+
+    visit(root)
+    return found
+
+
+def _glob(pattern: str, hidden: list[Path] | None = None) -> list[str]:
+    """What ``glob.glob(pattern, recursive=True)`` matches, without following links to directories:
+    a link matched by a part of the pattern is a match (a reject, if it points to a directory), never
+    a way into what it points to, at any depth and for ``**`` too. Hidden names match only a pattern
+    part that starts with ``.``, as in ``glob``; those a part would match otherwise go to ``hidden``."""
+    parts = Path(pattern).parts
+    literal = 0
+    while literal < len(parts) and not glob.has_magic(parts[literal]):
+        literal += 1
+    base = os.path.join(*parts[:literal]) if literal else ""
+    out: list[str] = []
+
+    def names(directory: str, part: str) -> list[str]:
+        try:
+            entries = sorted(e.name for e in os.scandir(directory or "."))
+        except OSError:
+            return []
+        matched = fnmatch.filter(entries, part)
+        if hidden is not None and not _hidden(part):
+            hidden.extend(Path(directory, n) for n in matched if _hidden(n))
+        return [n for n in matched if not _hidden(n) or _hidden(part)]
+
+    def below(directory: str) -> list[str]:
+        """Every entry under ``directory`` but hidden ones, in pre-order, never through a link."""
+        found = []
+        for name in names(directory, "*"):
+            path = os.path.join(directory, name)
+            found.append(path)
+            if os.path.isdir(path) and not os.path.islink(path):
+                found += below(path)
+        return found
+
+    def match(directory: str, rest: tuple[str, ...]) -> None:
+        if not rest:
+            out.append(directory)
+            return
+        part, tail = rest[0], rest[1:]
+        if part == "**":
+            if not tail:
+                if directory:
+                    out.append(os.path.join(directory, ""))
+                out.extend(below(directory))
+            else:
+                match(directory, tail)  # zero folders
+                for path in below(directory):
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        match(path, tail)
+            return
+        candidates = names(directory, part) if glob.has_magic(part) else (
+            [part] if os.path.lexists(os.path.join(directory, part)) else [])
+        for name in candidates:
+            path = os.path.join(directory, name)
+            if not tail:
+                out.append(path)
+            elif os.path.isdir(path) and (not os.path.islink(path) or not glob.has_magic(part)):
+                match(path, tail)  # a link is followed only when the pattern names it
+
+    if base and not os.path.isdir(base):
+        return []
+    match(base, parts[literal:])
+    return list(dict.fromkeys(out))
+
+
 def describe_files(files: list[str], checksums: bool = True) -> list[InputFile]:
-    """Size and SHA-256 of each input: what the manifest records and ``--resume`` checks."""
+    """Size and SHA-256 of each input: what the manifest records and ``--resume`` checks; and the
+    modification time before it was hashed, which :func:`changed_files` compares at the end."""
     out = []
     for f in files:
-        size = Path(f).stat().st_size
+        st = Path(f).stat()
+        size, mtime = st.st_size, st.st_mtime_ns
         digest = ""
         if checksums:
             h = hashlib.sha256()
@@ -122,5 +238,20 @@ def describe_files(files: list[str], checksums: bool = True) -> list[InputFile]:
                 while chunk := fh.read(1 << 20):
                     h.update(chunk)
             digest = h.hexdigest()
-        out.append(InputFile(f, size, digest))
+        out.append(InputFile(f, size, digest, mtime))
     return out
+
+
+def changed_files(files: list[InputFile]) -> list[str]:
+    """The inputs whose size or modification time differ from when :func:`describe_files` saw them
+    (or that are gone): their checksum may describe other content than the run read. One stat each."""
+    changed = []
+    for f in files:
+        try:
+            st = os.stat(f.path)
+        except OSError:
+            changed.append(f.path)
+            continue
+        if st.st_size != f.bytes or (f.mtime_ns and st.st_mtime_ns != f.mtime_ns):
+            changed.append(f.path)
+    return changed

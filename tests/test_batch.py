@@ -114,8 +114,10 @@ def test_manifest_records_inputs_models_and_timings(reference, corpus):
     assert m["models"]["encoder"]["model"] and m["models"]["base_model"]["name"]
     assert m["timings"]["wall_seconds"] > 0 and m["timings"]["docs_per_s"] > 0
     assert "[batch]" in m["config"]
-    assert sum(s["read"] for s in m["shards"]) == m["counts"]["read"]
+    assert sum(s["read"] for s in m["shards"]) + m["input_rejects"] == m["counts"]["read"]
+    assert m["input_rejects"] == 1  # junk.bin: in rejects.jsonl, in no shard
     assert m["repeated_ids"] == {"ids": 0, "records": 0}
+    assert m["inputs_changed"] == [] and m["timings"]["this_run"]["annotated"] == m["counts"]["annotated"]
 
 
 def test_output_directory_must_be_empty_without_resume(reference, cfg, corpus):
@@ -166,6 +168,81 @@ def test_resume_after_lost_shards_and_a_torn_write_gives_the_same_records(tmp_pa
     assert not list(out.rglob("*.tmp"))
 
 
+def _lines(n: int, prefix: str = "a") -> str:
+    return "".join(json.dumps({"id": f"{prefix}{i}", "text": TEXTS[i % len(TEXTS)]}) + "\n" for i in range(n))
+
+
+def test_resume_after_the_unreadable_entries_of_a_directory_changed_equals_an_uninterrupted_run(tmp_path, cfg):
+    """A directory's rejects were chained in front of the records: a .docx added before --resume moved every
+    shard boundary by one, so a record was in the shards twice, another missing, and the new reject lost."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text(_lines(9))
+    (corpus / "x.docx").write_text("x")
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    run_batch([str(corpus)], small_cfg(cfg, shard_size=3), BatchOptions(output=out, live_progress=False))
+    (out / "part-00001.parquet").unlink()  # as a kill -9 would leave it
+    (corpus / "y.docx").write_text("y")
+    resumed = run_batch([str(corpus)], small_cfg(cfg, shard_size=3), BatchOptions(output=out, resume=True,
+                                                                                     live_progress=False))
+    whole = run_batch([str(corpus)], small_cfg(cfg, shard_size=3), BatchOptions(output=ref, live_progress=False))
+    assert [r["id"] for r in records_of(out)] == [f"a{i}" for i in range(9)]
+    assert records_of(out) == records_of(ref)
+    assert (out / REJECTS_FILE).read_text() == (ref / REJECTS_FILE).read_text()
+    assert [json.loads(line)["source"] for line in (out / REJECTS_FILE).read_text().splitlines()] == [
+        str(corpus / "x.docx"), str(corpus / "y.docx")]
+    assert resumed["counts"] == whole["counts"] and resumed["counts"]["read"] == 11 == 9 + 2
+
+
+def test_a_file_changed_during_the_run_is_said_and_marked_and_not_resumed(tmp_path, cfg, monkeypatch, caplog):
+    """The manifest's sha256 is taken before the readers read: a file written meanwhile had the old checksum
+    beside the new records, without a word."""
+    import nlp.batch
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text(_lines(3))
+    (corpus / "b.jsonl").write_text(_lines(2, "b"))
+    described = nlp.batch.describe_files
+
+    def describe_then_append(files):  # the file grows after it was hashed, before it is read
+        infos = described(files)
+        with open(corpus / "a.jsonl", "a") as fh:
+            fh.write(json.dumps({"id": "z3", "text": TEXTS[3]}) + "\n")
+        return infos
+
+    monkeypatch.setattr(nlp.batch, "describe_files", describe_then_append)
+    out = tmp_path / "out"
+    m = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, live_progress=False))
+    assert "z3" in [r["id"] for r in records_of(out)]
+    assert m["inputs_changed"] == [str(corpus / "a.jsonl")]
+    assert [i.get("changed_during_run", False) for i in m["inputs"]] == [True, False]
+    assert "a.jsonl changed (size or modification time) while the run read it" in caplog.text
+    monkeypatch.undo()
+    (out / "part-00000.parquet").unlink()
+    with pytest.raises(UsageError) as e:
+        run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
+    assert e.value.code == E_RESUME and "a.jsonl changed" in str(e.value)
+
+
+def test_speeds_are_of_the_documents_this_run_annotated(tmp_path, cfg):
+    """Re-resuming a finished run wrote 68,521 docs/s; a partial resume divided every record by its time."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text(_lines(6))
+    out = tmp_path / "out"
+    first = run_batch([str(corpus)], small_cfg(cfg, shard_size=2), BatchOptions(output=out, live_progress=False))
+    again = run_batch([str(corpus)], small_cfg(cfg, shard_size=2), BatchOptions(output=out, resume=True,
+                                                                                   live_progress=False))
+    t = again["timings"]
+    assert t["docs_per_s"] is None and t["this_run"] == {"annotated": 0, "sentences": 0, "shards": 0}
+    assert t["started"] == first["timings"]["started"] and t["resumed"]
+    (out / "part-00002.parquet").unlink()
+    t = run_batch([str(corpus)], small_cfg(cfg, shard_size=2), BatchOptions(output=out, resume=True,
+                                                                               live_progress=False))["timings"]
+    assert t["this_run"]["annotated"] == 2 and t["docs_per_s"] == pytest.approx(2 / t["wall_seconds"], rel=0.2)
+
+
 def test_a_run_written_inside_its_input_directory_resumes_on_the_same_inputs(tmp_path, cfg, corpus, reference):
     """``batch corpus/ --output corpus/run1``, then ``--resume``: the shards are not new inputs."""
     import shutil
@@ -212,6 +289,17 @@ def test_repeated_ids_across_files_and_shards_are_counted_and_counted_again_on_r
     again = run_batch([str(corpus)], small_cfg(cfg, shard_size=2), BatchOptions(output=out, resume=True,
                                                                                    live_progress=False))
     assert again["repeated_ids"] == first["repeated_ids"]
+
+
+def test_repeated_ids_count_only_records_that_reach_the_shards(tmp_path, cfg):
+    """Two records with id x, one French: the shards hold x once, so no id repeats there."""
+    corpus = tmp_path / "fr"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text(json.dumps({"id": "x", "text": TEXTS[0]}) + "\n"
+                                    + json.dumps({"id": "x", "text": FRENCH}) + "\n")
+    m = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=tmp_path / "out", live_progress=False))
+    assert [r["id"] for r in records_of(tmp_path / "out")] == ["x"]
+    assert m["repeated_ids"] == {"ids": 0, "records": 0} and m["counts"]["rejected"] == 1
 
 
 def test_two_workers_give_identical_output(tmp_path, cfg, corpus, reference):
@@ -261,11 +349,55 @@ def test_kill_dash_nine_then_resume_loses_and_duplicates_nothing(tmp_path, cfg, 
     assert (out / REJECTS_FILE).read_text() == (reference[0] / REJECTS_FILE).read_text()
 
 
+def _stop_with(tmp_path, corpus, signum, *extra) -> tuple[subprocess.CompletedProcess, Path]:
+    """Start `batch` in its own process group, send ``signum`` to the group (as `timeout` and a terminal's
+    Ctrl-C do) once a shard is written, and return how it ended."""
+    out = tmp_path / "stopped"
+    proc = subprocess.Popen(_cli("batch", str(corpus), "--output", str(out), "--shard-size", "1", *extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while not (out / "part-00000.parquet").exists():
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(proc.pid, signum)
+    stdout, stderr = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), out
+
+
+@pytest.mark.parametrize("signum,code,says", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+                                              (signal.SIGINT, 130, "interrupted")])
+def test_sigterm_and_ctrl_c_end_a_run_cleanly_keeping_its_shards(tmp_path, corpus, signum, code, says):
+    """SIGTERM ended the local engine without a word (Ctrl-C said "interrupted"); both say what is kept."""
+    done, out = _stop_with(tmp_path, corpus, signum)
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"{says}: the ") and "--resume" in last
+    assert (out / "part-00000.parquet").exists() and not (out / MANIFEST_FILE).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_and_ctrl_c_end_a_dask_run_cleanly(tmp_path, corpus, signum, code):
+    """With Dask, SIGTERM gave exit 1 and pages of tracebacks (SystemExit inside a lock: "release unlocked
+    lock"), and Ctrl-C the workers' CancelledError tracebacks."""
+    pytest.importorskip("dask.distributed")
+    done, out = _stop_with(tmp_path, corpus, signum, "--engine", "dask", "--workers", "2")
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr and "ERROR" not in done.stderr
+    assert "--resume" in done.stderr.strip().splitlines()[-1]
+    assert (out / "part-00000.parquet").exists()
+
+
 def test_cli_prints_counts_and_exits_zero(tmp_path, corpus):
-    done = subprocess.run(_cli("batch", str(corpus / "a.jsonl"), "-o", str(tmp_path / "o"), "--shard-size", "50",
-                               "--batch-size", "8"), capture_output=True, text=True, timeout=600)
+    out = tmp_path / ("a-long-output-directory-name-" * 3)  # the summary line used to wrap at 80 columns
+    done = subprocess.run(_cli("batch", str(corpus / "a.jsonl"), "-o", str(out), "--shard-size", "50",
+                               "--batch-size", "8"), capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "COLUMNS": "80"})
     assert done.returncode == 0, done.stderr
-    assert "read 26 · annotated 24 · rejected 2" in done.stderr
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("read 26 · annotated 24 · rejected 2")]
+    assert line.endswith(f"; rejects in {out / REJECTS_FILE}") and "sentences/s)" in line
     assert "batch:" in done.stderr  # a progress log line when stderr is not a terminal
     assert "Traceback" not in done.stderr
 
@@ -273,8 +405,11 @@ def test_cli_prints_counts_and_exits_zero(tmp_path, corpus):
 @pytest.mark.parametrize("args,code", [
     (["--engine", "spark"], "E100"),
     (["--resume"], "E123"),
+    (["--scheduler", "tcp://10.0.0.5:8786"], "E302"),  # without --engine dask it was silently ignored
+    (["-o", "{corpus}/page.txt/sub"], "E124"),  # a parent that is a file: E127 and exit 1 after the setup
 ])
 def test_cli_usage_errors_exit_2_with_a_coded_line(tmp_path, corpus, args, code):
+    args = [a.format(corpus=corpus) for a in args]
     done = subprocess.run(_cli("batch", str(corpus), "-o", str(tmp_path / "o"), *args), capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 2
@@ -317,3 +452,19 @@ def test_output_dash_is_refused_not_made_a_directory_named_dash(tmp_path, monkey
         prepare_output(Path("-"), {}, resume=False)
     assert e.value.code == E_OUTPUT and "writes Parquet shards into a directory" in str(e.value)
     assert not (tmp_path / "-").exists()
+
+
+def test_an_output_that_cannot_be_made_is_refused_before_any_work(tmp_path, cfg, corpus):
+    from nlp.batch import check_writable
+
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(UsageError) as e:
+        run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=tmp_path / "afile" / "sub" / "run"))
+    assert e.value.code == E_OUTPUT and "is a file, so no directory can be made under it" in str(e.value)
+    check_writable(tmp_path / "new" / "run")  # a folder to be made in a writable one is fine
+    assert not (tmp_path / "new").exists()
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(UsageError, match="not writable"):
+            check_writable(locked / "run")

@@ -86,3 +86,31 @@ def test_a_small_run_measures_both_encoder_limits(cfg):
     assert corpus["sentences"] >= corpus["unique_sentences"] > 0
     assert result["contenders"]["batch-1"]["docs"] == 6
     assert min(result[k] for k in ("ratio_vs_limit", "ratio_vs_limit_all", "ratio_vs_limit_runtime")) > 0
+
+
+def test_bench_reads_the_shared_data_beside_the_project_and_never_wraps_its_lines(tmp_path, monkeypatch):
+    """--data defaulted to ../shared/data of the current directory, unlike evaluate; and its lines wrapped at 80
+    columns in pipes and logs (``… 134.67 \\nsentences/s``)."""
+    from typer.testing import CliRunner
+
+    import nlp.bench
+    from nlp.cli import app
+    from nlp.evaluate import DEFAULT_SHARED
+
+    seen = {}
+
+    def fake_run_bench(cfg, docs, chosen, seed, naive_docs, data, corpora, on_result=None, style="pages"):
+        seen["data"] = data
+        on_result("batch-2", {"docs": 123456, "seconds": 1234.56, "docs_per_s": 100.01, "sentences_per_s": 134.67,
+                              "peak_rss_mb": 2345.6})
+        return {"ratio_vs_limit_all": 1.11, "peak_rss_mb": {"batch-1": 1000.0, "batch-2": 2000.0, "dask-2": 2100.0,
+                                                          "naive": 900.0, "limit": 800.0, "limit-all": 850.0}}
+
+    monkeypatch.setattr(nlp.bench, "run_bench", fake_run_bench)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["bench", "--docs", "2", "--only", "batch-2"])
+    assert result.exit_code == 0, result.output
+    assert seen["data"] == DEFAULT_SHARED
+    lines = result.output.splitlines()
+    assert any("100.01 docs/s, 134.67 sentences/s, peak RSS 2345.6 MB" in line for line in lines), lines
+    assert any(line.startswith("peak_rss_mb: {") and line.endswith("}") for line in lines), lines

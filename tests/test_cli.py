@@ -709,3 +709,15 @@ def test_every_commands_help_shows_the_config_sections_it_names():
         assert "()" not in result.output, name
     assert "[learning_curve]" in runner.invoke(app, ["evaluate", "--help"], env={"COLUMNS": "300"}).output
     assert "[paths] models" in runner.invoke(app, ["train", "--help"], env={"COLUMNS": "300"}).output
+
+
+def test_train_refuses_an_output_it_cannot_write_and_impossible_layers_before_any_work(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    result = invoke(["train", "--task", "perspective", "--no-real", "--output", tmp_path / "afile" / "sub"])
+    assert result.exit_code == 2
+    [line] = stderr_lines(result)
+    assert "[E124] --output" in line and "cannot write there" in line
+    result = invoke(["train", "--task", "perspective", "--no-real", "--output", tmp_path / "models",
+                     "--set", "training.perspective.tune_frozen_layers=99"])
+    assert result.exit_code == 2 and "the encoder has 6 layers" in result.stderr
+    assert "training perspective" not in result.stderr  # refused before the corpus was read

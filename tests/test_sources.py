@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nlp.errors import E_NO_MATCH, E_NOT_FOUND, E_OUTPUT, E_UNKNOWN_EXT, InputError, UsageError
-from nlp.sources import describe_files, expand_inputs
+from nlp.sources import changed_files, describe_files, expand_inputs
 
 
 @pytest.fixture
@@ -108,3 +108,48 @@ def test_describe_files_gives_size_and_sha256(tree):
     [info] = describe_files([str(tree / "a.txt")])
     assert info.bytes == 2 and info.sha256 == hashlib.sha256(b"A.").hexdigest()
     assert describe_files([str(tree / "a.txt")], checksums=False)[0].sha256 == ""
+
+
+def test_a_glob_does_not_follow_a_link_to_a_directory_as_the_walk_does_not(tree):
+    """``batch 'd/*'`` with ``d/up -> ..`` read everything above d; the walk of ``d/`` rejected the link."""
+    d = tree / "d"
+    d.mkdir()
+    (d / "a.txt").write_text("We deliver.")
+    (d / "up").symlink_to("..")
+    walked = expand_inputs([str(d)])
+    for pattern in ("*", "**"):
+        files, rejects = expand_inputs([str(d / pattern)])
+        assert files == walked[0] == [str(d / "a.txt")], pattern
+        assert [(r.source, r.reason) for r in rejects] == [(r.source, r.reason) for r in walked[1]]
+        assert [r.source for r in rejects] == [str(d / "up")] and "not followed" in rejects[0].reason
+    assert expand_inputs([str(d / "**" / "*.*")]) == ([str(d / "a.txt")], [])
+    for through in (d / "*" / "b" / "*.jsonl", d / "*" / "*.txt"):  # the link would lead to tree/b, tree/a.txt
+        with pytest.raises(InputError) as e:
+            expand_inputs([str(through)])
+        assert e.value.code == E_NO_MATCH
+    assert expand_inputs([str(d / "up" / "b" / "*.jsonl")])[0] == [str(d / "up" / "b" / "c.jsonl")]  # named
+
+
+def test_hidden_entries_are_left_out_of_walks_and_globs_alike_and_said(tree, caplog):
+    """The walk read ``.git`` while a glob skipped it: both leave hidden entries out, and say how many."""
+    (tree / ".git").mkdir()
+    (tree / ".git" / "notes.txt").write_text("Internal.")
+    (tree / ".draft.txt").write_text("Draft.")
+    expected = [str(tree / "a.txt"), str(tree / "b" / "c.jsonl"), str(tree / "b" / "d.html.gz")]
+    for arg, files in ((tree, expected), (tree / "**", expected), (tree / "*", expected),
+                       (tree / "**" / "*.txt", [str(tree / "a.txt")])):
+        caplog.clear()
+        assert expand_inputs([str(arg)])[0] == files, arg
+        assert "left out 2 hidden file(s) or folder(s)" in caplog.text, arg
+    # named, or matched by a pattern that asks for hidden names, they are read
+    assert expand_inputs([str(tree / ".draft.txt")])[0] == [str(tree / ".draft.txt")]
+    assert expand_inputs([str(tree / ".git")])[0] == [str(tree / ".git" / "notes.txt")]
+    assert expand_inputs([str(tree / ".*.txt")])[0] == [str(tree / ".draft.txt")]
+
+
+def test_changed_files_sees_a_file_written_after_it_was_described(tree):
+    infos = describe_files([str(tree / "a.txt"), str(tree / "b" / "c.jsonl")])
+    assert changed_files(infos) == []
+    with open(tree / "a.txt", "a") as fh:
+        fh.write(" More.")
+    assert changed_files(infos) == [str(tree / "a.txt")]
