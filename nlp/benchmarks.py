@@ -95,6 +95,7 @@ def load_complaints_benchmark(path: str | Path) -> tuple[list[str], np.ndarray, 
     path = _benchmark_file(Path(path))
     texts, labels, domains = [], [], []
     bad: list[tuple[int, str]] = []
+    csv.field_size_limit(2**31 - 1)  # the file is read whole already; csv's limit is process-wide, so set it here
     reader = csv.reader(io.StringIO(_benchmark_text(path), newline=""))
     start = 1
     try:

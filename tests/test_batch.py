@@ -349,13 +349,20 @@ def test_kill_dash_nine_then_resume_loses_and_duplicates_nothing(tmp_path, cfg, 
     assert (out / REJECTS_FILE).read_text() == (reference[0] / REJECTS_FILE).read_text()
 
 
+def _sigint_as_on_a_terminal() -> None:
+    """In the child before it starts: Ctrl-C's default disposition. A suite run in the background (`cmd &`,
+    as CI may run it) inherits SIGINT ignored, and Python then leaves it ignored: nothing to interrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _stop_with(tmp_path, corpus, signum, *extra) -> tuple[subprocess.CompletedProcess, Path]:
     """Start `batch` in its own process group, send ``signum`` to the group (as `timeout` and a terminal's
     Ctrl-C do) once a shard is written, and return how it ended."""
     out = tmp_path / "stopped"
     proc = subprocess.Popen(_cli("batch", str(corpus), "--output", str(out), "--shard-size", "1", *extra),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 240
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_sigint_as_on_a_terminal)
+    deadline = time.monotonic() + 600  # a bound for a stuck run, not a speed: a loaded machine takes its time
     while not (out / "part-00000.parquet").exists():
         assert proc.poll() is None, proc.communicate()[1]
         assert time.monotonic() < deadline

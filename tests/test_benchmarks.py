@@ -82,7 +82,8 @@ def test_a_latin1_file_is_a_coded_error_with_line_and_byte(tmp_path):
      "line 2: label 'yes' is not 0 or 1 (third field); 1 more bad row"),
     (b"1,,1,food\n", E_BAD_FIELD, "line 1: empty text"),
     (b'1,"Hello,1,food\n2,ok,0,food\n', E_BAD_FIELD, "line 1: 2 fields, not 4 (a quote that is never closed?)"),
-    (b'1,"Hello,1,food\n' + b"2,ok,0,food\n" * 20000, E_BAD_FIELD, "line 1: field larger than field limit"),
+    # a quote left open swallows the rest of a long file too; whatever another reader set csv's limit to
+    (b'1,"Hello,1,food\n' + b"2,ok,0,food\n" * 20000, E_BAD_FIELD, "line 1: 2 fields, not 4 (a quote that is never"),
     (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", E_BINARY, "binary file"),
 ])
 def test_a_file_that_is_not_the_benchmark_layout_is_one_coded_error(tmp_path, data, code, has):
