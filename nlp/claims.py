@@ -16,7 +16,8 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from .component import HeadComponent, check_setting, resolved
+from .component import HeadComponent, check_count, check_setting, resolved
+from .decoding import bom_encoding
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import ConfigError
 from .extensions import install_extensions
@@ -42,9 +43,17 @@ DEFAULT_CONFIG = {
 def read_phrases(path: str | Path) -> list[str]:
     """Phrases of a lexicon file: one per line, ``#`` comments and blank lines skipped."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; set the component's lexicon path to a text file of phrases")
     if not path.is_file():
         raise ConfigError(f"{path}: lexicon file not found; set the component's lexicon path in config.cfg")
-    phrases = [line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    data = path.read_bytes()
+    encoding = bom_encoding(data) or "utf-8"  # Notepad's byte-order mark and "Unicode" (UTF-16) too
+    try:
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: byte {err.start} is not {encoding.upper()}; save the lexicon as UTF-8") from None
+    phrases = [line.split("#", 1)[0].strip() for line in text.splitlines()]
     phrases = [p for p in phrases if p]
     if not phrases:
         raise ConfigError(f"{path}: lexicon is empty; add one phrase per line")
@@ -119,8 +128,10 @@ class ClaimsComponent(HeadComponent):
         self.nlp = nlp
         self.encoder = encoder
         self.threshold = check_setting(name, "threshold", threshold, DEFAULT_CONFIG["threshold"])
-        self.per_sentence = buzzwords_per_sentence
-        self.per_paragraph = buzzwords_per_paragraph
+        self.per_sentence = check_count(name, "buzzwords_per_sentence", buzzwords_per_sentence,
+                                        DEFAULT_CONFIG["buzzwords_per_sentence"])
+        self.per_paragraph = check_count(name, "buzzwords_per_paragraph", buzzwords_per_paragraph,
+                                         DEFAULT_CONFIG["buzzwords_per_paragraph"])
         # read on first use: a saved pipeline brings its own copies
         self.lexicon_paths = {"lexicon": resolved(lexicon), "buzzwords": resolved(buzzwords)}
         self._lexicons: dict[str, Lexicon] = {}
@@ -175,6 +186,7 @@ class ClaimsComponent(HeadComponent):
         if not sents:  # explicit branch: empty docs
             return [[] for _ in docs]
         X = claim_matrix(sents, self.encoder, [h for r in rows for h in r[1]], [b for r in rows for b in r[2]])
+        self.check_width(head, X)
         p = head.predict_proba(X)[:, list(head.classes_).index(True)]
         out, i = [], 0
         for doc, (doc_sents, hits, buzz) in zip(docs, rows):

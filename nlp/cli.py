@@ -923,6 +923,30 @@ def expand_multi_values(args: list[str], options: tuple[str, ...] = MULTI_VALUE_
     return out
 
 
+def repeated_option(args: list[str]) -> str | None:
+    """The first option of the command in ``args`` that takes one value and is given more than once
+    (``--data a.csv --data b.csv``), said as an error; click keeps the last in silence."""
+    group = typer.main.get_command(app)  # typer's own click classes: read by what they have, not by type
+    command = group.get_command(None, args[0]) if args and hasattr(group, "get_command") else None
+    if command is None:
+        return None
+    single = {opt: param for param in command.params if getattr(param, "param_type_name", "") == "option"
+              and not (param.multiple or param.count or param.is_flag) for opt in param.opts}
+    seen: dict[str, list[str]] = {}
+    rest = iter(args[1:])
+    for arg in rest:
+        if arg == "--":
+            break
+        name, _, value = arg.partition("=")
+        if name in single:
+            values = seen.setdefault(single[name].name, [])
+            values.append(value if "=" in arg else next(rest, ""))
+            if len(values) > 1:
+                return (f"{name} is given {len(values)} times ({', '.join(values)}); it takes one value, and only the "
+                        "last would be used: give it once")
+    return None
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised as Ctrl-C's KeyboardInterrupt is, so every cleanup that runs for one runs for the
     other; :func:`_run` says it in one line and exits 143."""
@@ -941,7 +965,14 @@ def main() -> None:
     # removed on the way out (it used to leave OUT.jsonl.part behind). Not sys.exit: a SystemExit raised
     # inside a thread's lock (Dask's shutdown) ended in "release unlocked lock" and pages of tracebacks
     signal.signal(signal.SIGTERM, _on_sigterm)
-    app(args=expand_multi_values(sys.argv[1:]))
+    args = expand_multi_values(sys.argv[1:])
+    repeated = repeated_option(args)
+    if repeated:  # before the app runs: said as its own usage errors are, exit 2
+        try:
+            _fail(UsageError(repeated, code=E_BAD_TASK))
+        except typer.Exit as stop:
+            sys.exit(stop.exit_code)
+    app(args=args)
 
 
 if __name__ == "__main__":

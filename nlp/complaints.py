@@ -63,12 +63,14 @@ class ComplaintsComponent(TunedHeadComponent):
     tuned_file = TUNED_FILE
     missing_hint = "run `lipservice train --task complaints`"
     head_classes = (False, True)
+    needs = ("parse", "lemmas")  # the parse features read both
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, tuned_model: str,
                  second_opinion: Sequence[float], threshold: float, round_digits: int) -> None:
         install_extensions()
         super().__init__(name, model, tuned_model)
-        if len(second_opinion) != 2 or not 0.0 <= second_opinion[0] <= second_opinion[1] <= 1.0:
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in second_opinion)
+        if len(second_opinion) != 2 or not numbers or not 0.0 <= second_opinion[0] <= second_opinion[1] <= 1.0:
             raise ConfigError(f"components.{name}.second_opinion = {list(second_opinion)}: must be [low, high] "
                               "with 0 <= low <= high <= 1 (the default is [0.1, 0.9]; [0.5, 0.5] never asks); "
                               "fix it in config.cfg or with --set", code=E_BAD_SETTING)
@@ -84,8 +86,9 @@ class ComplaintsComponent(TunedHeadComponent):
         if not sents:  # explicit branch: empty or blank docs have nothing to score
             return [np.zeros(0) for _ in docs]
         tuned = self.require_tuned()  # first: it asks the encoder to keep the hidden states it reads
-        p = complaint_probability(head, complaint_matrix(sents, self.encoder), tuned,
-                                  [s.text.strip() for s in sents], self.second_opinion)
+        X = complaint_matrix(sents, self.encoder)
+        self.check_width(head, X)
+        p = complaint_probability(head, X, tuned, [s.text.strip() for s in sents], self.second_opinion)
         return per_doc(docs, np.round(p, self.round_digits))
 
     def set_annotations(self, docs: list[Doc], predictions: list[np.ndarray]) -> None:

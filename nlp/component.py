@@ -32,7 +32,7 @@ _PARSE_FIX = ("add it after a dependency parser (the base model's 'parser'; lips
 #: What a component reads off a Doc, how to tell the Doc has it, and how to give it.
 NEEDS: dict[str, tuple[str, Callable[[Doc], bool], str]] = {
     "parse": ("a dependency parse", lambda d: d.has_annotation("DEP"), _PARSE_FIX),
-    "lemmas": ("lemmas", lambda d: d.has_annotation("LEMMA"),
+    "lemmas": ("lemmas", lambda d: d.has_annotation("LEMMA", require_complete=True),
                "add it after a lemmatizer (the base model's 'lemmatizer'), or use nlp.load()"),
     "perspective": ("sentence perspectives", lambda d: d._.perspective_counts is not None,
                     "add lipservice_perspective before it, or use nlp.load()"),
@@ -63,10 +63,21 @@ def check_setting(component: str, setting: str, value: float, default: float,
     """A component's threshold, refused with its name, value and range when outside ``allowed``
     (spaCy checks only its type): a probability of 2 would silently find nothing, -1 everything."""
     low, high, what = allowed
+    if isinstance(value, bool) or not isinstance(value, (int, float)):  # "0.5" from a config failed deep inside
+        raise ConfigError(f"components.{component}.{setting} = {value!r}: must be a number in [{low:g}, {high:g}] "
+                          f"({what}; the default is {default}); fix it in config.cfg or with --set", code=E_BAD_SETTING)
     if not low <= value <= high:  # also refuses NaN
         raise ConfigError(f"components.{component}.{setting} = {value!r}: must lie in [{low:g}, {high:g}] ({what}; "
                           f"the default is {default}); fix it in config.cfg or with --set", code=E_BAD_SETTING)
     return float(value)
+
+
+def check_count(component: str, setting: str, value: int, default: int, least: int = 1) -> int:
+    """A whole-number setting of a component, refused below ``least`` or when not a whole number (E303)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(f"components.{component}.{setting} = {value!r}: must be a whole number, {least} or more "
+                          f"(the default is {default}); fix it in config.cfg or with --set", code=E_BAD_SETTING)
+    return value
 
 
 def check_digits(component: str, value: int, default: int) -> int:
@@ -131,6 +142,17 @@ class HeadComponent:
     #: The classes this component's head predicts (None: not checked), and the second opinion's.
     head_classes: tuple | None = None
 
+    def check_width(self, head: Any, X: Any, setting: str = "model") -> None:
+        """Refuse a head that reads another number of columns than this component gives it (E204):
+        another component's head with the same classes, or one trained with another encoder or
+        taxonomy, failed at the first Doc with scikit-learn's "X has 262557 features"."""
+        wanted = getattr(head, "n_features_in_", None)
+        if wanted is not None and X.shape[1] != wanted:
+            raise ModelMissingError(f"the {self.name} component ({setting}): its head reads {wanted} columns and this "
+                                    f"component gives it {X.shape[1]}: it is another component's head, or was trained "
+                                    "with another encoder or taxonomy; point the setting at this component's own head, "
+                                    "or retrain it (`lipservice train`)", code=E_BAD_HEAD)
+
     def head_problem(self, head: Any, setting: str) -> str | None:
         """Why ``head`` cannot serve as ``setting``, or None: a complaints head named as the perspective
         model loads fine and fails at the first Doc with a NumPy error, a head as second opinion likewise."""
@@ -181,8 +203,30 @@ class HeadComponent:
         save_head(self.require_head(), Path(path) / self.head_file)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "HeadComponent":
-        self.head = self.load_setting(Path(path) / self.head_file)
+        self.model_path = str(Path(path) / self.head_file)  # the file in use, not the config's original
+        self.head = self.load_setting(self.model_path)
         return self
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        """What ``to_disk`` writes, as bytes (``nlp.to_bytes`` skipped the components without a word)."""
+        import tempfile
+
+        import srsly
+
+        with tempfile.TemporaryDirectory() as tmp:
+            self.to_disk(tmp, exclude=exclude)
+            return srsly.msgpack_dumps({p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir())})
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> "HeadComponent":
+        """Read what ``to_bytes`` wrote, through ``from_disk``; the files are read before they go."""
+        import tempfile
+
+        import srsly
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, content in srsly.msgpack_loads(data).items():
+                (Path(tmp) / Path(name).name).write_bytes(content)
+            return self.from_disk(tmp, exclude=exclude)
 
 
 class TunedHeadComponent(HeadComponent):
@@ -217,6 +261,8 @@ class TunedHeadComponent(HeadComponent):
         super().to_disk(path, exclude=exclude)
         if self.require_tuned() is not None:
             save_head(self.tuned, Path(path) / self.tuned_file)
+        else:  # an earlier save's second opinion in the same directory would be loaded as this one's
+            (Path(path) / self.tuned_file).unlink(missing_ok=True)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "TunedHeadComponent":
         super().from_disk(path, exclude=exclude)

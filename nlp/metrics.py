@@ -3,7 +3,7 @@
 Macro-F1 is averaged over the labels that occur in the gold labels or the predictions (sklearn's rule
 when it is not given ``labels``): a class absent from both has no F1 to average, and counting it as 0
 made one right ``customer`` row score 0.333. Every label still has its per-class row (an absent one
-has support 0 and zeros), and ``absent_labels`` names the ones the average left out.
+has support 0 and null scores), and ``absent_labels`` names the ones the average left out.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels:
     absent = [lab for lab in labels if lab not in present]
     if not len(y_true):
         return {"n": 0, "macro_f1": 0.0, "accuracy": 0.0, "labels": labels, "absent_labels": absent,
-                "per_class": {lab: {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0} for lab in labels},
+                "per_class": {lab: {"precision": None, "recall": None, "f1": None, "support": 0} for lab in labels},
                 "confusion": [[0] * len(labels) for _ in labels]}
     p, r, f, n = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     averaged = [f[i] for i, lab in enumerate(labels) if lab in present]
@@ -31,8 +31,11 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels:
         "accuracy": round(sum(a == b for a, b in zip(y_true, y_pred)) / max(len(y_true), 1), 4),
         "labels": labels,
         "absent_labels": absent,
-        "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
-                            "f1": round(float(f[i]), 4), "support": int(n[i])} for i, lab in enumerate(labels)},
+        # an absent label has no scores (null), not zeros a reader would average back in
+        "per_class": {lab: {"precision": round(float(p[i]), 4) if lab in present else None,
+                            "recall": round(float(r[i]), 4) if lab in present else None,
+                            "f1": round(float(f[i]), 4) if lab in present else None, "support": int(n[i])}
+                      for i, lab in enumerate(labels)},
         "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
 

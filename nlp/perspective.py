@@ -72,6 +72,7 @@ class PerspectiveComponent(TunedHeadComponent):
     tuned_file = TUNED_FILE
     missing_hint = "run `lipservice train --task perspective`"
     head_classes = PERSPECTIVE_LABELS
+    needs = ("parse", "lemmas")  # the parse features read both
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, tuned_model: str,
                  second_opinion_below: float, round_digits: int) -> None:
@@ -90,8 +91,9 @@ class PerspectiveComponent(TunedHeadComponent):
         if not sents:  # explicit branch: empty or blank docs have nothing to encode
             return [np.zeros((0, len(head.classes_))) for _ in docs]
         tuned = self.require_tuned()  # first: it asks the encoder to keep the hidden states it reads
-        p = perspective_probabilities(head, design_matrix(sents, self.encoder), tuned,
-                                      [s.text.strip() for s in sents], self.second_opinion_below)
+        X = design_matrix(sents, self.encoder)
+        self.check_width(head, X)
+        p = perspective_probabilities(head, X, tuned, [s.text.strip() for s in sents], self.second_opinion_below)
         return per_doc(docs, np.round(p, self.round_digits))
 
     def set_annotations(self, docs: list[Doc], predictions: list[np.ndarray]) -> None:

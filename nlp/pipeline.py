@@ -59,8 +59,8 @@ def dotted(overrides: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         name = f"{prefix}{key}"
         if isinstance(value, dict) and value:
             flat.update(dotted(value, f"{name}."))
-        else:
-            flat[name] = value
+        else:  # a Path is the text of its path, as a config file writes it
+            flat[name] = str(value) if isinstance(value, Path) else value
     return flat
 
 
@@ -285,10 +285,12 @@ def build_nlp(config: Config | None = None) -> Language:
             problems = "; ".join(_validation_problem(name, factory, e) for e in (err.errors or []))
             raise ConfigError(f"{problems or err.title}; the component's settings are those of its factory "
                               f"{factory!r} (see nlp/config.cfg)", code=E_BAD_SETTING) from None
-    if "parser" not in nlp.pipe_names:  # every component reads the parse; it would fail at the first Doc
-        raise ConfigError(f"lipservice.exclude = {list(ls['exclude'])} and lipservice.disable = "
-                          f"{list(ls.get('disable', []))} leave no 'parser': every lipservice component reads the "
-                          "dependency parse; keep it", code=E_BAD_SETTING)
+    for needed in ("parser", "lemmatizer"):  # what the components read; without it they fail at the first Doc
+        if needed not in nlp.pipe_names:
+            raise ConfigError(f"lipservice.exclude = {list(ls['exclude'])} and lipservice.disable = "
+                              f"{list(ls.get('disable', []))} leave no '{needed}': the lipservice components read "
+                              f"its {'dependency parse' if needed == 'parser' else 'lemmas'}; keep it",
+                              code=E_BAD_SETTING)
     for _, component in nlp.pipeline:  # a wrong model, taxonomy or lexicon path fails now, not at the first Doc
         if hasattr(component, "check_files"):
             component.check_files()

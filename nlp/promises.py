@@ -19,12 +19,12 @@ from spacy.tokens import Doc, Span
 
 from .component import SIMILARITY, HeadComponent, check_setting, resolved
 from .encoder import ENCODER_CONFIG, SentenceEncoder
-from .errors import ConfigError
+from .errors import E_BAD_SETTING, ConfigError
 from .extensions import install_extensions
 from .heads import save_head
 from .perspective_features import features_matrix, lexical_matrix
 from .quantities import extract_quantities
-from .taxonomy import UNASSIGNED, ThemeMatcher, decide_themes, load_taxonomy, save_taxonomy
+from .taxonomy import UNASSIGNED, ThemeMatcher, check_theme_head, decide_themes, load_taxonomy, save_taxonomy
 
 HEAD_FILE = "promises.skops"
 SPANS_KEY = "promises"
@@ -159,7 +159,7 @@ class PromisesComponent(HeadComponent):
     #: Where a saved pipeline keeps the theme head and the taxonomy beside the promise head.
     theme_head_file = "themes.skops"
     taxonomy_file = "taxonomy.yaml"
-    needs = ("parse", "perspective")
+    needs = ("parse", "lemmas", "perspective")
     head_classes = (False, True)
 
     def __init__(self, nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str,
@@ -179,7 +179,12 @@ class PromisesComponent(HeadComponent):
         self.theme_head = None
         # The entity recogniser, run on demand on the few promise sentences where an entity can
         # decide specificity; used only when the Doc carries no entities of its own.
-        self.entity_recognizer = nlp.get_pipe(entities) if entities and entities in nlp.component_names else None
+        if entities and entities not in nlp.component_names:  # specificity would be judged without dates, in silence
+            raise ConfigError(f"components.{name}.entities = {entities!r}: the pipeline has no such component "
+                              f"(it has {', '.join(nlp.component_names)}); name its entity recogniser, or set "
+                              "entities = \"\" to judge specificity from the wording and quantities alone",
+                              code=E_BAD_SETTING)
+        self.entity_recognizer = nlp.get_pipe(entities) if entities else None
         self.taxonomy_path = resolved(taxonomy)
         self.theme_min_similarity = theme_min_similarity
         self._themes: ThemeMatcher | None = None  # read on first use: a saved pipeline brings its own copy
@@ -210,6 +215,7 @@ class PromisesComponent(HeadComponent):
         if not sents:  # explicit branch: nothing to encode
             return [[] for _ in docs]
         X = promise_matrix(sents, self.encoder)
+        self.check_width(head, X)
         p = head.predict_proba(X)[:, list(head.classes_).index(True)]
         themes = self.themes_of(self.encoder.encode([s.text.strip() for s in sents]))
         out, pending, i = [], [], 0
@@ -242,10 +248,13 @@ class PromisesComponent(HeadComponent):
         if head is None or not len(embeddings):
             return self.themes.assign(embeddings)
         sims = embeddings @ self.themes.centroids().T
-        decided = decide_themes(head, self.themes, self.theme_min_p, np.hstack([embeddings, sims]))
+        X = np.hstack([embeddings, sims])
+        check_theme_head(head, self.themes.themes, X)
+        self.check_width(head, X, "theme_model")
+        decided = decide_themes(head, self.themes, self.theme_min_p, X)
         column = {t.id: k for k, t in enumerate(self.themes.themes)}
-        return [(None, round(float(row.max()), 4)) if theme == UNASSIGNED else (theme, round(float(row[column[theme]]), 4))
-                for (theme, _, _), row in zip(decided, sims)]
+        return [(None, round(float(row.max()), 4)) if theme == UNASSIGNED
+                else (theme, round(float(row[column[theme]]), 4)) for (theme, _, _), row in zip(decided, sims)]
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         """The promise head, the theme head when one is configured, and the taxonomy, in ``path``: a
@@ -253,12 +262,16 @@ class PromisesComponent(HeadComponent):
         super().to_disk(path, exclude=exclude)
         if self.require_theme_head() is not None:
             save_head(self.theme_head, Path(path) / self.theme_head_file)
+        else:  # an earlier save's theme head in the same directory would be loaded as this one's
+            (Path(path) / self.theme_head_file).unlink(missing_ok=True)
         save_taxonomy(self.themes.themes, Path(path) / self.taxonomy_file)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "PromisesComponent":
         super().from_disk(path, exclude=exclude)
+        self.theme_model, self.theme_head = "", None
         if (Path(path) / self.theme_head_file).is_file():
-            self.theme_head = self.load_setting(Path(path) / self.theme_head_file, "theme_model")
+            self.theme_model = str(Path(path) / self.theme_head_file)
+            self.theme_head = self.load_setting(self.theme_model, "theme_model")
         self.taxonomy_path, self._themes = str(Path(path) / self.taxonomy_file), None
         self.themes  # noqa: B018 - read now, while the saved directory is certainly there
         return self

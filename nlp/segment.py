@@ -10,12 +10,15 @@ from spacy.attrs import IS_SPACE
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .errors import E_NEEDS_INPUT, ConfigError
+from .errors import E_BAD_SETTING, E_NEEDS_INPUT, ConfigError
 
 
 @Language.factory("lipservice_paragraphs", default_config={"min_newlines": 2},
                   assigns=["token.is_sent_start"])
 def make_paragraphs(nlp: Language, name: str, min_newlines: int) -> "ParagraphBreaks":
+    if isinstance(min_newlines, bool) or not isinstance(min_newlines, int) or min_newlines < 1:
+        raise ConfigError(f"components.{name}.min_newlines = {min_newlines!r}: must be a whole number, 1 or more "
+                          "(the default is 2: a blank line); fix it in config.cfg or with --set", code=E_BAD_SETTING)
     return ParagraphBreaks(min_newlines)
 
 

@@ -497,7 +497,7 @@ def _rows(title: str, systems: dict) -> list[str]:
     lines = [f"### {title}", "", "| system | n | main figure | details |", "|---|---|---|---|"]
     for system, m in systems.items():
         if "macro_f1" in m:
-            per = ", ".join(f"{lab} F1 {v['f1']:.3f}" for lab, v in m["per_class"].items())
+            per = ", ".join(f"{lab} F1 {v['f1']:.3f}" for lab, v in m["per_class"].items() if v["f1"] is not None)
             lines.append(f"| {system} | {m['n']} | macro-F1 {m['macro_f1']:.3f}{_interval(m)} (accuracy "
                          f"{m['accuracy']:.3f}) | {per} |")
         elif "f1" in m:

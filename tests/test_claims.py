@@ -286,3 +286,20 @@ def test_to_disk_and_spacy_load_round_trip(nlp, docs, tmp_path):
     assert loaded.pipe_names == nlp.pipe_names
     for text, doc in zip(TEXTS, loaded.pipe(TEXTS)):
         assert claim_annotations(doc) == claim_annotations(docs[text]), text
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_lexicon_saved_with_a_byte_order_mark_or_as_utf16_keeps_every_phrase(tmp_path, encoding):
+    # a byte-order mark stuck to the first phrase, which then never matched; UTF-16 was a UnicodeDecodeError
+    path = tmp_path / "claims.txt"
+    path.write_bytes("customers come first\nwe listen\n".encode(encoding))
+    assert read_phrases(path) == ["customers come first", "we listen"]
+
+
+def test_a_lexicon_in_another_encoding_or_a_directory_is_a_config_error(tmp_path):
+    path = tmp_path / "claims.txt"
+    path.write_bytes("caf\xe9 first\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"byte 3 is not UTF-8; save the lexicon as UTF-8"):
+        read_phrases(path)
+    with pytest.raises(ConfigError, match="is a directory"):
+        read_phrases(tmp_path)

@@ -721,3 +721,22 @@ def test_train_refuses_an_output_it_cannot_write_and_impossible_layers_before_an
                      "--set", "training.perspective.tune_frozen_layers=99"])
     assert result.exit_code == 2 and "the encoder has 6 layers" in result.stderr
     assert "training perspective" not in result.stderr  # refused before the corpus was read
+
+
+@pytest.mark.parametrize("args, says", [
+    (["evaluate", "--data", "two.csv", "--data", "one.csv"], "--data is given 2 times (two.csv, one.csv)"),
+    (["audit", "page.md", "--json=a.json", "--json", "b.json"], "--json is given 2 times (a.json, b.json)"),
+])
+def test_an_option_that_takes_one_value_given_twice_is_refused(args, says, monkeypatch, capsys):
+    """click kept the last value in silence: `--data two.csv --data one.csv` measured one.csv alone."""
+    from nlp.cli import main, repeated_option
+
+    assert says in repeated_option(args)
+    monkeypatch.setattr("sys.argv", ["lipservice", *args])
+    monkeypatch.setattr("nlp.cli.signal.signal", lambda *a: None)  # main's SIGTERM handler stays out of pytest
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2 and "[E302]" in capsys.readouterr().err
+    # options that take several values, and flags, may repeat
+    assert repeated_option(["annotate", "a.txt", "--set", "a.b=1", "--set", "c.d=2", "-o", "x"]) is None
+    assert repeated_option(["gap", "--copy", "a.md", "--copy", "b.md", "--reviews", "r.csv"]) is None

@@ -215,3 +215,62 @@ def test_a_skops_file_with_a_damaged_member_is_a_coded_error(tmp_path):
     with pytest.raises(ModelMissingError) as info:
         load_head(damaged)
     assert info.value.code == "E204" and "damaged skops file" in str(info.value)
+
+
+def test_a_binary_head_of_another_component_is_refused_by_its_width():
+    """claims, promises and complaints heads all predict False/True: the classes could not tell them apart, and
+    scikit-learn failed at the first Doc with "X has 262557 features, but SentenceHead is expecting 262559"."""
+    from nlp.pipeline import build_nlp, load_config
+
+    nlp = build_nlp(load_config(overrides={"components.complaints.model": str(PROJECT_ROOT / "models/claims.skops")}))
+    with pytest.raises(ModelMissingError) as info:
+        nlp("My parcel never arrived.")
+    assert info.value.code == "E204" and "the complaints component (model): its head reads" in str(info.value)
+
+
+def test_a_pipeline_without_the_lemmatizer_is_refused_at_the_first_doc():
+    # the attribute ruler sets a few lemmas ("we", "be"), so a check for any lemma passed and claims crashed (E155)
+    own = own_pipeline()
+    own.remove_pipe("lemmatizer")
+    with pytest.raises(ConfigError, match=r"\[E305\] the lipservice_perspective component needs lemmas"):
+        own("Customers come first.")
+
+
+def test_saving_without_a_second_opinion_over_an_earlier_save_leaves_none_behind(nlp, tmp_path):
+    import spacy
+
+    from nlp.pipeline import build_nlp, load_config
+
+    nlp.to_disk(tmp_path / "saved")
+    assert (tmp_path / "saved" / "perspective" / "perspective_tuned.skops").is_file()
+    alone = build_nlp(load_config(overrides={"components.perspective.tuned_model": ""}))
+    alone.to_disk(tmp_path / "saved")  # the same directory: the earlier second opinion must not come back
+    assert not (tmp_path / "saved" / "perspective" / "perspective_tuned.skops").exists()
+    loaded = spacy.load(tmp_path / "saved")
+    assert loaded.get_pipe("perspective").require_tuned() is None
+    assert loaded.get_pipe("perspective").model_path == str(tmp_path / "saved" / "perspective" / "perspective.skops")
+
+
+def test_to_bytes_and_from_bytes_carry_the_components(nlp):
+    """``nlp.to_bytes`` skipped the lipservice components without a word: ``from_bytes`` kept the defaults."""
+    from nlp.pipeline import build_nlp, load_config
+
+    alone = build_nlp(load_config(overrides={"components.perspective.tuned_model": ""}))
+    copy = build_nlp(load_config())
+    copy.from_bytes(alone.to_bytes())
+    assert copy.get_pipe("perspective").require_tuned() is None
+    text = "Our mission is to serve customers."
+    assert [s._.perspective_probs for s in copy(text).sents] == [s._.perspective_probs for s in alone(text).sents]
+
+
+@pytest.mark.parametrize("setting, value", [("components.complaints.threshold", "0.5"),
+                                            ("components.perspective.second_opinion_below", "0.9"),
+                                            ("components.complaints.second_opinion", ["0.1", "0.9"]),
+                                            ("components.claims.buzzwords_per_sentence", 0),
+                                            ("components.paragraphs.min_newlines", 0)])
+def test_a_number_given_as_text_or_below_its_least_is_a_coded_error(setting, value):
+    from nlp.pipeline import build_nlp, load_config
+
+    with pytest.raises(ConfigError) as info:
+        build_nlp(load_config(overrides={setting: value}))
+    assert info.value.code == "E303" and setting in str(info.value)

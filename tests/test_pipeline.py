@@ -24,9 +24,10 @@ TEXT = ("We are the leading provider of award-winning payment solutions. "
 
 @pytest.fixture(scope="module")
 def overridden():
-    """A second pipeline built with overrides: 2-digit probabilities and `ner` excluded."""
+    """A second pipeline built with overrides: 2-digit probabilities and `ner` excluded (which promises must
+    be told of: without it, specificity is judged from wording and quantities alone)."""
     return build_nlp(load_config(overrides={"components.perspective.round_digits": 2,
-                                            "lipservice.exclude": ["ner"]}))
+                                            "lipservice.exclude": ["ner"], "components.promises.entities": ""}))
 
 
 def test_build_nlp_honours_overrides(overridden):
@@ -383,3 +384,12 @@ def test_overrides_may_be_nested_as_the_config_reads_or_dotted_as_set_writes():
     nested = load_config(overrides={"components": {"claims": {"threshold": 0.6}}, "lipservice": {"rewrite_top": 3}})
     flat = load_config(overrides={"components.claims.threshold": 0.6, "lipservice.rewrite_top": 3})
     assert nested == flat and nested["components"]["claims"]["threshold"] == 0.6
+
+
+def test_a_pipeline_without_a_lemmatizer_is_refused_at_load():
+    with pytest.raises(ConfigError, match=r"\[E303\] .* leave no 'lemmatizer': .* its lemmas"):
+        build_nlp(load_config(overrides={"lipservice.disable": ["lemmatizer", "ner"]}))
+
+
+def test_a_path_in_overrides_is_taken_as_its_text(tmp_path):
+    assert load_config(overrides={"paths.models": tmp_path})["paths"]["models"] == str(tmp_path)

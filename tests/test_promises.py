@@ -473,3 +473,13 @@ def test_to_disk_and_spacy_load_round_trip(nlp, docs, tmp_path):
     loaded.get_pipe("promises").theme_model = str(tmp_path / "moved-away.skops")  # the saved copy is used
     for text, doc in zip(TEXTS, loaded.pipe(TEXTS)):
         assert promise_annotations(doc) == promise_annotations(docs[text]), text
+
+
+def test_an_entity_recogniser_the_pipeline_lacks_is_refused_not_ignored(nlp, cfg):
+    # without one, "by next Friday" silently stopped counting as specific
+    from nlp.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[E303\] components.promises.entities = 'nonexistent': the pipeline has "
+                                          r"no such component .* entities = \"\""):
+        _component(nlp, cfg, entities="nonexistent")
+    assert _component(nlp, cfg, entities="").entity_recognizer is None  # said on purpose: no entities

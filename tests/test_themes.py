@@ -131,3 +131,27 @@ def test_discovered_theme_to_json():
                             members=[4, 9, 11])
     assert theme.to_json() == {"id": "discovered_1", "label": "refund / money back",
                                "phrases": ["refund", "money back"], "size": 3}
+
+
+def test_a_taxonomy_whose_themes_changed_since_the_head_was_trained_is_a_coded_error(tmp_path):
+    """Adding a theme made scikit-learn fail on the width (399 features, expecting 398); renaming one
+    kept giving the old name, which is no longer in the taxonomy."""
+    import yaml
+
+    from nlp.errors import ConfigError
+    from nlp.pipeline import PROJECT_ROOT, build_nlp, load_config
+
+    data = yaml.safe_load((PROJECT_ROOT / "corpora/taxonomy.yaml").read_text(encoding="utf-8"))
+    data["themes"][0]["id"] = "shipping"  # was delivery
+    renamed = tmp_path / "taxonomy.yaml"
+    renamed.write_text(yaml.safe_dump(data), encoding="utf-8")
+    nlp = build_nlp(load_config(overrides={"paths.taxonomy": str(renamed)}))
+    with pytest.raises(ConfigError) as info:
+        nlp("My parcel never arrived and nobody answered my emails.")
+    assert info.value.code == "E310" and "it gives themes this one has not (delivery)" in str(info.value)
+    data["themes"][0]["id"] = "delivery"
+    data["themes"].append({**data["themes"][1], "id": "extra"})  # one theme more: the head reads one column less
+    renamed.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match="it was trained on 14 themes and this one has 15"):
+        build_nlp(load_config(overrides={"paths.taxonomy": str(renamed)}))("My parcel never arrived.")
+    assert "lipservice train --task complaints" in str(info.value)
