@@ -426,7 +426,12 @@ def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opt
            first_started: float | None = None) -> dict[str, Any]:
     """Gather every shard's sidecar, and the rejects found among the inputs, into ``rejects.jsonl`` and
     ``manifest.json``. Speeds are of this run alone: the documents it annotated over its own time."""
-    sidecars = [json.loads((out / PARTS_DIR / _sidecar(i)).read_text()) for i in range(n_shards)]
+    ids, sidecars = RepeatedIds(), []
+    for i in range(n_shards):  # one at a time: each id becomes 8 bytes, not a string kept for the whole corpus
+        sidecar = json.loads((out / PARTS_DIR / _sidecar(i)).read_text())
+        for rid in sidecar.pop("ids", ()):  # of the records that reached the shards
+            ids.add(rid)
+        sidecars.append(sidecar)
     found = [r.to_json() for r in found_rejects]
     every = chain(found, (r for s in sidecars for r in s["rejects"]))
     lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in every]
@@ -434,7 +439,7 @@ def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opt
     counts = {k: sum(s[k] for s in sidecars) for k in ("read", "annotated", "rejected", "sentences")}
     counts["read"] += len(found)
     counts["rejected"] += len(found)
-    repeated = RepeatedIds.of(rid for s in sidecars for rid in s.get("ids", ()))  # ids that reached the shards
+    repeated = ids.summary()
     changed = changed_files(files)
     for path in changed:
         log.warning("%s changed (size or modification time) while the run read it: its sha256 in the manifest "

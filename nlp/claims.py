@@ -169,7 +169,9 @@ class ClaimsComponent(HeadComponent):
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "ClaimsComponent":
         super().from_disk(path, exclude=exclude)
-        self.lexicon_paths = {setting: str(Path(path) / name) for setting, name in self.lexicon_files.items()}
+        for setting, name in self.lexicon_files.items():  # a save made before it carried them names them in its config
+            if (Path(path) / name).is_file():
+                self.lexicon_paths[setting] = str(Path(path) / name)
         self._lexicons = {}
         self.lexicon, self.buzzwords  # noqa: B018 - read now, while the saved directory is certainly there
         return self

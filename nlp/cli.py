@@ -797,6 +797,11 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
                             read=ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field,
                                                          default_kind=kind))
         _log_to_stderr()
+        if engine == "dask":  # a stopped run's cancelled tasks and closed streams are not the user's concern
+            from .dask_engine import SHUTDOWN_LOGGERS
+
+            for name in SHUTDOWN_LOGGERS:
+                logging.getLogger(name).setLevel(logging.CRITICAL + 1)
         try:
             manifest = run_batch(inputs, cfg, opts)
         except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: say what is kept and how to go on

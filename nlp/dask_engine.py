@@ -139,22 +139,17 @@ def dask_map(tasks: Iterable[tuple[int, list]], config_str: str, workers: int, s
             _close(client, cluster, pending)
 
 
+#: Loggers that report a stopped run's way down (cancelled tasks, closed streams) at ERROR level. The
+#: library leaves logging alone; the CLI quiets these (it decides where log lines go).
+SHUTDOWN_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
 def _close(client, cluster, pending: set) -> None:
-    """Cancel what is still queued and close the client and cluster, quietly: what a stopped run's
-    workers log on the way down (cancelled tasks, closed streams) is not the user's concern."""
-    quiet = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
-    levels = [q.level for q in quiet]
-    if pending:
-        for q in quiet:
-            q.setLevel(logging.CRITICAL + 1)
-    try:
-        if client is not None:
-            if pending:
-                with contextlib.suppress(Exception):
-                    client.cancel(list(pending))
-            client.close()
-        if cluster is not None:
-            cluster.close()
-    finally:
-        for q, level in zip(quiet, levels):
-            q.setLevel(level)
+    """Cancel what is still queued, then close the client and the cluster."""
+    if client is not None:
+        if pending:
+            with contextlib.suppress(Exception):
+                client.cancel(list(pending))
+        client.close()
+    if cluster is not None:
+        cluster.close()

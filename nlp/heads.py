@@ -156,6 +156,9 @@ def load_head(path: str | Path) -> BaseEstimator:
     import skops.io as sio
 
     path = Path(path)
+    if path.is_dir():
+        raise ModelMissingError(f"head file {str(path)!r} is a directory; point the setting at the .skops file "
+                                "inside it", code=E_NO_HEAD)
     if not path.is_file():
         raise ModelMissingError(
             f"head file {str(path)!r} does not exist. Build it with `lipservice train`, or point the setting "

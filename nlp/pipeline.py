@@ -106,6 +106,11 @@ def _check_settings(cfg: Config, packaged: Config, path: Path) -> None:
     """A config file written for an older version can lack settings added since: name them all at
     once, with their packaged values, instead of failing later with a KeyError (or one per run)."""
     missing = [name for name in _plain_settings(packaged) if not _has_setting(cfg, name)]
+    # a component's files too: its factory's default is the shipped file, so a config written when an
+    # absent tuned_model meant "the head alone" would now average in the shipped second opinion, in silence
+    missing += [f"components.{name}.{key}" for name, section in packaged["components"].items()
+                if name in cfg.get("components", {}) for key in PATH_KEYS
+                if key in section and key not in cfg["components"][name]]
     if len(missing) == 1:
         name = missing[0]
         raise ConfigError(f"config {str(path)!r} has no setting {name} (the packaged config sets it to "

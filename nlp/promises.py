@@ -24,7 +24,7 @@ from .extensions import install_extensions
 from .heads import save_head
 from .perspective_features import features_matrix, lexical_matrix
 from .quantities import extract_quantities
-from .taxonomy import UNASSIGNED, ThemeMatcher, check_theme_head, decide_themes, load_taxonomy, save_taxonomy
+from .taxonomy import UNASSIGNED, ThemeMatcher, decide_themes, load_taxonomy, save_taxonomy
 
 HEAD_FILE = "promises.skops"
 SPANS_KEY = "promises"
@@ -249,8 +249,7 @@ class PromisesComponent(HeadComponent):
             return self.themes.assign(embeddings)
         sims = embeddings @ self.themes.centroids().T
         X = np.hstack([embeddings, sims])
-        check_theme_head(head, self.themes.themes, X)
-        self.check_width(head, X, "theme_model")
+        self.check_width(head, X, "theme_model")  # then decide_themes checks the themes the head gives
         decided = decide_themes(head, self.themes, self.theme_min_p, X)
         column = {t.id: k for k, t in enumerate(self.themes.themes)}
         return [(None, round(float(row.max()), 4)) if theme == UNASSIGNED
@@ -272,7 +271,8 @@ class PromisesComponent(HeadComponent):
         if (Path(path) / self.theme_head_file).is_file():
             self.theme_model = str(Path(path) / self.theme_head_file)
             self.theme_head = self.load_setting(self.theme_model, "theme_model")
-        self.taxonomy_path, self._themes = str(Path(path) / self.taxonomy_file), None
+        if (Path(path) / self.taxonomy_file).is_file():  # a save made before it carried one names it in its config
+            self.taxonomy_path, self._themes = str(Path(path) / self.taxonomy_file), None
         self.themes  # noqa: B018 - read now, while the saved directory is certainly there
         return self
 

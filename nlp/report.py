@@ -89,6 +89,11 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
                   f"promises: {n_before} → {n_after}.")
 
 
+def _score(value: float | None) -> str:
+    """A score to three places, or "—" for a label in neither gold nor predictions (it has none)."""
+    return "—" if value is None else f"{value:.3f}"
+
+
 def print_metrics(console: Console, title: str, results: dict[str, dict]) -> None:
     """Macro-F1, per-class P/R/F1 and the confusion matrix for each system in ``results``."""
     for system, m in results.items():
@@ -105,7 +110,7 @@ def print_metrics(console: Console, title: str, results: dict[str, dict]) -> Non
                       f"{note}")
         t = Table("label", "precision", "recall", "F1", "support")
         for lab, v in m["per_class"].items():
-            scores = ["—"] * 3 if lab in absent else [f"{v[k]:.3f}" for k in ("precision", "recall", "f1")]
+            scores = [_score(v[k]) for k in ("precision", "recall", "f1")]
             t.add_row(plain(lab), *scores, str(v["support"]))
         console.print(t)
         cm = Table("gold \\ predicted", *m["labels"])
@@ -126,7 +131,7 @@ def print_curve(console: Console, title: str, systems: dict[str, dict]) -> None:
     for system, m in systems.items():
         lo, hi = m["macro_f1_ci95"]
         t.add_row(plain(system), f"{m['macro_f1']:.3f} [{lo:.3f}–{hi:.3f}]",
-                  *(f"{m['per_class'][lab]['f1']:.3f}" for lab in ("company", "customer")))
+                  *(_score(m["per_class"][lab]["f1"]) for lab in ("company", "customer")))
     console.print(t)
 
 

@@ -129,23 +129,21 @@ def theme_matrix(texts: Sequence[str], encoder: SentenceEncoder, matcher: ThemeM
     return np.hstack([emb, emb @ matcher.centroids().T])
 
 
-def check_theme_head(head: Any, themes: Sequence[Theme], X: np.ndarray) -> None:
-    """Refuse a theme head trained on another taxonomy than this one (E310), its rows ``X`` (:func:`theme_matrix`):
-    a theme added or removed since made scikit-learn fail on the width, and a renamed one was still given
-    its old name. (The head knows the themes it saw in training, which may be fewer than the taxonomy's.)"""
+def check_theme_head(head: Any, themes: Sequence[Theme]) -> None:
+    """Refuse a theme head that gives themes the taxonomy has not (E310): a theme renamed since training
+    was still given its old name. (A theme added or removed changes the columns the head reads, which the
+    component checks first; the head knows the themes it saw in training, which may be fewer.)"""
     ids = {t.id for t in themes}
     gone = sorted(str(c) for c in head.classes_ if str(c) not in ids)
-    columns = getattr(head, "n_features_in_", X.shape[1]) - (X.shape[1] - len(themes))
-    if gone or columns != len(themes):
-        what = f"it gives themes this one has not ({', '.join(gone)})" if gone else \
-            f"it was trained on {columns} themes and this one has {len(themes)}"
-        raise ConfigError(f"the taxonomy is not the one the theme head was trained on: {what}; retrain it with "
-                          "`lipservice train --task complaints`, or undo the change", code=E_TAXONOMY)
+    if gone:
+        raise ConfigError(f"the taxonomy is not the one the theme head was trained on: it gives themes this one "
+                          f"has not ({', '.join(gone)}); retrain it with `lipservice train --task complaints`, or "
+                          "undo the change", code=E_TAXONOMY)
 
 
 def decide_themes(head: Any, matcher: ThemeMatcher, min_p: float, X: np.ndarray) -> list[tuple[str, float, str | None]]:
     """The head's best theme when it is likely enough, else ``unassigned`` and why (rows of :func:`theme_matrix`)."""
-    check_theme_head(head, matcher.themes, X)
+    check_theme_head(head, matcher.themes)
     probs = head.predict_proba(X)
     sims = X[:, -len(matcher.themes):]
     out = []

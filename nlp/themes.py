@@ -23,7 +23,7 @@ from .component import SIMILARITY, HeadComponent, check_setting, resolved
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import E_NEEDS_INPUT, ConfigError
 from .extensions import install_extensions
-from .taxonomy import ThemeMatcher, check_theme_head, decide_themes, load_taxonomy, save_taxonomy, theme_matrix
+from .taxonomy import ThemeMatcher, decide_themes, load_taxonomy, save_taxonomy, theme_matrix
 
 HEAD_FILE = "themes.skops"
 TAXONOMY_FILE = "taxonomy.yaml"
@@ -84,7 +84,8 @@ class ThemesComponent(HeadComponent):
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "ThemesComponent":
         super().from_disk(path, exclude=exclude)
-        self.taxonomy_path, self._matcher = str(Path(path) / TAXONOMY_FILE), None
+        if (Path(path) / TAXONOMY_FILE).is_file():  # a save made before it carried one names it in its config
+            self.taxonomy_path, self._matcher = str(Path(path) / TAXONOMY_FILE), None
         self.matcher  # noqa: B018 - read now, while the saved directory is certainly there
         return self
 
@@ -104,8 +105,7 @@ class ThemesComponent(HeadComponent):
 
     def decide(self, X: np.ndarray) -> list[tuple[str, float, str | None]]:
         head = self.require_head()
-        check_theme_head(head, self.matcher.themes, X)
-        self.check_width(head, X)
+        self.check_width(head, X)  # then decide_themes checks the themes the head gives
         return decide_themes(head, self.matcher, self.min_p, X)
 
     def set_annotations(self, docs: list[Doc], predictions: list[list[tuple[str, float, str | None]]]) -> None:

@@ -192,16 +192,21 @@ def test_a_pipeline_disabling_a_component_others_read_is_refused_at_the_first_do
     ("components.complaints.model", "models/perspective_tuned.skops", "is a second opinion (tuned_model)"),
     ("components.claims.model", "models/perspective.skops", "predicts company, customer, neutral"),
 ])
-def test_another_components_head_is_refused_at_load_naming_the_setting(setting, path, says):
+def test_another_components_head_is_refused_when_first_used_naming_the_setting(setting, path, says):
     from nlp.pipeline import build_nlp, load_config
 
-    cfg = load_config(overrides={setting: str(PROJECT_ROOT / path)})
     component = setting.split(".")[1]
+    pipe = build_nlp(load_config(overrides={setting: str(PROJECT_ROOT / path)})).get_pipe(component)
     with pytest.raises(ModelMissingError) as info:
-        build_nlp(cfg).get_pipe(component).require_head()
-        build_nlp(cfg).get_pipe(component).require_tuned()
+        pipe.require_head()
+        pipe.require_tuned()
     assert info.value.code == "E204" and says in str(info.value)
     assert f"the {component} component ({setting.split('.')[-1]})" in str(info.value)
+
+
+def test_a_directory_named_as_a_head_is_said_to_be_one(tmp_path):
+    with pytest.raises(ModelMissingError, match="is a directory; point the setting at the .skops file"):
+        load_head(tmp_path)
 
 
 def test_a_skops_file_with_a_damaged_member_is_a_coded_error(tmp_path):

@@ -334,6 +334,19 @@ def test_component_settings_may_be_left_to_the_factory_defaults(tmp_path):
     assert "second_opinion_below" not in cfg["components"]["perspective"]
 
 
+def test_but_a_component_file_setting_a_config_file_lacks_is_named(tmp_path):
+    """The factories' file defaults are the shipped files: a config without tuned_model, which meant the head
+    alone, would average in the shipped second opinion without a word."""
+    lines = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8").splitlines()
+    start = lines.index("[components.perspective]")
+    tuned = next(i for i in range(start, len(lines)) if lines[i].startswith("tuned_model ="))
+    path = tmp_path / "mine.cfg"
+    path.write_text("\n".join(lines[:tuned] + lines[tuned + 1:]) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.code == "E304" and "components.perspective.tuned_model" in str(info.value)
+
+
 ANNOTATED = ["Customers come first: a person answers every call within two minutes, and refunds are paid within "
              "48 hours.", "We are the leading provider.\n\nMy parcel never arrived and nobody answered my emails.", ""]
 
@@ -393,3 +406,13 @@ def test_a_pipeline_without_a_lemmatizer_is_refused_at_load():
 
 def test_a_path_in_overrides_is_taken_as_its_text(tmp_path):
     assert load_config(overrides={"paths.models": tmp_path})["paths"]["models"] == str(tmp_path)
+
+
+def test_a_pipeline_saved_before_saves_carried_the_taxonomy_and_lexicons_still_loads(nlp, tmp_path):
+    """Such a save names corpora/taxonomy.yaml and the lexicons in its config.cfg; they are read from there."""
+    saved = tmp_path / "old"
+    nlp.to_disk(saved)
+    for part in ("promises/taxonomy.yaml", "themes/taxonomy.yaml", "claims/claims.txt", "claims/buzzwords.txt"):
+        (saved / part).unlink()
+    loaded = spacy.load(saved)
+    assert [annotations(doc) for doc in loaded.pipe(ANNOTATED)] == [annotations(doc) for doc in nlp.pipe(ANNOTATED)]

@@ -188,6 +188,16 @@ def test_print_curve_gives_one_row_per_model_with_its_interval():
     assert text.count("0.733 [0.500–1.000]") == 2
 
 
+def test_print_curve_shows_a_dash_for_a_side_in_neither_gold_nor_predictions():
+    # a fold of company documents only, all predicted company: customer has no F1 (None), which crashed :.3f
+    m = classification_metrics(["company"] * 2, ["company"] * 2, ("company", "customer"))
+    m["macro_f1_ci95"] = [1.0, 1.0]
+    c = console()
+    print_curve(c, "missions", {"project text only": m})
+    text = c.export_text()
+    assert "1.000 [1.000–1.000]" in text and "—" in text
+
+
 @pytest.mark.parametrize("title, system", [("[bold]t[/]", "[red]s[/red]"), ("a\\[b]", "\\[x]b")])
 def test_print_metrics_escapes_titles_and_system_names(title, system):
     text = metrics_text(title, {system: {"n": 1, "accuracy": 1.0}})
