@@ -144,6 +144,8 @@ _ENCODERS: "weakref.WeakSet[SentenceEncoder]" = weakref.WeakSet()
 def check_texts(texts: Any) -> list[str]:
     """``encode``'s input as a list of strings; a bare string or a non-string item is a coded
     error (a string would otherwise be encoded character by character)."""
+    if isinstance(texts, dict):  # its keys would be encoded, in silence
+        raise UsageError("encode() takes a list of texts, not a dict; pass list(d.values()) or list(d)")
     if isinstance(texts, (str, bytes)):
         raise UsageError(f"encode() takes a list of texts, not one {type(texts).__name__} ({texts[:40]!r}); "
                          "pass [text]")

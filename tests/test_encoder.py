@@ -164,7 +164,8 @@ def test_max_length_beyond_what_the_model_reads_is_refused_at_construction(runti
 
 
 @pytest.mark.parametrize("texts, says", [("one sentence", "not one str"), ([None], "text 0 is None"),
-                                         (["ok", b"bytes"], "text 1 is b'bytes'"), (5, "not int")])
+                                         (["ok", b"bytes"], "text 1 is b'bytes'"), (5, "not int"),
+                                         ({"a": 1}, "not a dict")])  # a dict's keys were encoded in silence
 def test_encode_refuses_what_is_not_a_list_of_strings(encoder, texts, says):
     """A bare string would otherwise be embedded character by character, a None fail inside the hashing."""
     with pytest.raises(UsageError) as info:
