@@ -48,7 +48,7 @@ def read_phrases(path: str | Path) -> list[str]:
     if not path.is_file():
         raise ConfigError(f"{path}: lexicon file not found; set the component's lexicon path in config.cfg")
     data = path.read_bytes()
-    encoding = bom_encoding(data) or "utf-8"  # Notepad's byte-order mark and "Unicode" (UTF-16) too
+    encoding = bom_encoding(data)  # Notepad's byte-order mark and "Unicode" (UTF-16) too
     try:
         text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as err:
