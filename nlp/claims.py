@@ -22,7 +22,7 @@ from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import ConfigError
 from .extensions import install_extensions
 from .perspective_features import features_matrix, lexical_matrix
-from .segment import paragraph_ids
+from .segment import ParagraphBreaks, paragraph_ids
 
 HEAD_FILE = "claims.skops"
 SPANS_KEY = "claims"
@@ -153,6 +153,12 @@ class ClaimsComponent(HeadComponent):
         """Buzzwords counted per sentence and paragraph."""
         return self._lexicon("buzzwords")
 
+    @property
+    def paragraph_newlines(self) -> int:
+        """The newlines that end a paragraph: the pipeline's ``lipservice_paragraphs`` setting, else a blank line."""
+        breaks = (pipe for _, pipe in self.nlp.components if isinstance(pipe, ParagraphBreaks))
+        return next((pipe.min_newlines for pipe in breaks), ParagraphBreaks().min_newlines)
+
     def check_files(self) -> None:
         super().check_files()
         self.lexicon, self.buzzwords  # noqa: B018 - read and check both lexicons now
@@ -190,9 +196,9 @@ class ClaimsComponent(HeadComponent):
         X = claim_matrix(sents, self.encoder, [h for r in rows for h in r[1]], [b for r in rows for b in r[2]])
         self.check_width(head, X)
         p = head.predict_proba(X)[:, list(head.classes_).index(True)]
-        out, i = [], 0
+        out, i, newlines = [], 0, self.paragraph_newlines
         for doc, (doc_sents, hits, buzz) in zip(docs, rows):
-            paras = paragraph_ids(doc)
+            paras = paragraph_ids(doc, newlines)
             backed: dict[int, bool] = {}
             buzz_para: dict[int, int] = {}
             for sent, para, b in zip(doc_sents, paras, buzz):

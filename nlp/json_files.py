@@ -20,7 +20,7 @@ from .decoding import (
     too_long,
 )
 from .errors import E_BAD_JSON, E_ENCODING, E_MISSING_COLUMN, E_TOO_LARGE
-from .records import ReadOptions, Record, Reject, has_surrogates, record_from_mapping
+from .records import ReadOptions, Record, Reject, has_surrogates, json_kind, record_from_mapping
 
 #: The most digits a JSON integer may have (Python's limit on converting digits to int).
 JSON_INT_DIGITS = sys.get_int_max_str_digits() or 4300
@@ -80,7 +80,7 @@ def read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) -> 
                 yield Reject(source, f"{pos}, column {where[1]}" if where else pos, problem, E_BAD_JSON)
                 continue
             if not isinstance(obj, dict):
-                yield Reject(source, pos, f"a JSON {type(obj).__name__}, not an object", E_BAD_JSON)
+                yield Reject(source, pos, f"{json_kind(obj)}, not an object (each record is a JSON object)", E_BAD_JSON)
                 continue
             yield record_from_mapping(source, pos, f"{source}:{lineno}", obj, opts)
 
@@ -130,7 +130,7 @@ def read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
         if isinstance(obj, dict):
             yield record_from_mapping(source, pos, f"{source}{pos}", obj, opts)
         else:
-            yield Reject(source, pos, f"a JSON {type(obj).__name__}, not an object", E_BAD_JSON)
+            yield Reject(source, pos, f"{json_kind(obj)}, not an object (each record is a JSON object)", E_BAD_JSON)
 
 
 def _one_object_per_line(head: str) -> bool:

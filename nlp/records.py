@@ -105,7 +105,7 @@ def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reje
         return Reject(source, position, f"field {opts.text_field!r} is binary data that is not UTF-8 text",
                       E_ENCODING)
     if not isinstance(text, str):
-        return Reject(source, position, f"field {opts.text_field!r} is {type(text).__name__}, not a string",
+        return Reject(source, position, f"field {opts.text_field!r} is {json_kind(text)}, not a string",
                       E_BAD_FIELD)
     if not text.strip():
         return Reject(source, position, "empty text", E_EMPTY_TEXT)
@@ -150,7 +150,7 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
     kind = obj.get(opts.kind_field)
     kind = (kind.strip().lower() if isinstance(kind, str) else kind) or opts.default_kind  # " Review" is review
     if kind not in KINDS:
-        return Reject(source, position, f"kind {kind!r} is not one of {', '.join(KINDS)}", E_BAD_FIELD)
+        return Reject(source, position, f"kind {_as_json(kind)} is not one of {', '.join(KINDS)}", E_BAD_FIELD)
     meta = {k: finite(v) for k, v in obj.items() if k not in (opts.id_field, opts.text_field, opts.kind_field)}
     return Record(id=rid, text=text, kind=kind, source=source, position=position, meta=meta)
 
@@ -165,7 +165,23 @@ def _id_like(value: Any) -> bool:
 def _shown(value: Any) -> str:
     if isinstance(value, float):
         return str(value)  # nan, inf
-    return f"{type(value).__name__} {json.dumps(value, ensure_ascii=False, default=str)[:60]}"
+    return f"{json_kind(value)} {_as_json(value)}"
+
+
+def _as_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)[:60]
+
+
+#: What a value is called in the file a user wrote (JSON's names), not in Python.
+_JSON_KINDS = ((bool, "a boolean"), ((int, float), "a number"), (str, "a string"), ((list, tuple), "an array"),
+               (dict, "an object"), (bytes, "binary data"))
+
+
+def json_kind(value: Any) -> str:
+    """``value``'s kind in the words of JSON ("an array", "null"), for reasons a user reads."""
+    if value is None:
+        return "null"
+    return next((name for types, name in _JSON_KINDS if isinstance(value, types)), f"a {type(value).__name__}")
 
 
 def finite(value: Any) -> Any:

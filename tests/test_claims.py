@@ -203,6 +203,16 @@ def test_a_promise_in_another_paragraph_does_not_substantiate(docs):
     assert paragraph_ids(doc) == [0, 1]
 
 
+def test_claims_count_paragraphs_as_the_pipelines_paragraph_setting_does():
+    """With three newlines to a paragraph, one blank line no longer parts the claim from its backing."""
+    from nlp.pipeline import build_nlp, load_config
+
+    nlp = build_nlp(load_config(overrides={"components.paragraphs.min_newlines": 3}))
+    assert nlp.get_pipe("claims").paragraph_newlines == 3
+    claim = claims_by_text(nlp(OTHER_PARAGRAPH))[CLAIM]
+    assert claim is not None and claim["substantiated"] is True and claim["lip_service"] is False
+
+
 def test_a_vague_promise_does_not_substantiate(docs):
     claim = claims_by_text(docs[VAGUE_BACKING])[CLAIM]
     assert claim is not None and claim["lip_service"] is True and claim["substantiated"] is False

@@ -16,7 +16,7 @@ from nlp.errors import (
     E_ENCODING,
     E_MISSING_COLUMN,
 )
-from nlp.records import Record, RepeatedIds, repeated_ids_warning
+from nlp.records import ReadOptions, Record, RepeatedIds, record_from_mapping, repeated_ids_warning
 
 
 def test_jsonl_missing_text_field(tmp_path):
@@ -34,18 +34,24 @@ def test_jsonl_empty_text(tmp_path, value):
     assert_reject(r, p, "line 2", E_EMPTY_TEXT, "empty text")
 
 
-@pytest.mark.parametrize("value, type_name", [("5", "int"), ("null", "NoneType"), ('["a"]', "list"),
-                                              ('{"a": 1}', "dict")])
+@pytest.mark.parametrize("value, type_name", [("5", "a number"), ("null", "null"), ('["a"]', "an array"),
+                                              ('{"a": 1}', "an object")])
 def test_jsonl_text_that_is_not_a_string(tmp_path, value, type_name):
     p = write(tmp_path, "badtype.jsonl", '{"text": ' + value + '}\n')
     [r] = read(p)
-    assert_reject(r, p, "line 1", E_BAD_FIELD, type_name)
+    assert_reject(r, p, "line 1", E_BAD_FIELD, f"field 'text' is {type_name}, not a string")
 
 
 def test_jsonl_unknown_kind_is_a_reject(tmp_path):
     p = write(tmp_path, "kind.jsonl", '{"text": "Hi.", "kind": "tweet"}\n')
     [r] = read(p)
-    assert_reject(r, p, "line 1", E_BAD_FIELD, "tweet")
+    assert_reject(r, p, "line 1", E_BAD_FIELD, 'kind "tweet" is not one of')
+
+
+def test_a_kind_that_is_not_text_is_shown_as_written():
+    opts = ReadOptions(default_kind="auto")
+    r = record_from_mapping("f.jsonl", "line 1", "f.jsonl:1", {"text": "Hi.", "kind": True}, opts)
+    assert r.reason.startswith("kind true is not one of")  # JSON's true, not Python's True
 
 
 def test_kind_is_read_whatever_its_case_and_spaces(tmp_path):
@@ -117,7 +123,8 @@ def test_repeated_ids_hold_eight_bytes_a_record_not_the_ids():
 
 
 
-@pytest.mark.parametrize("value, shown", [("true", "bool true"), ('["x"]', 'list ["x"]'), ('{"n": 1}', 'dict {"n": 1}'),
+@pytest.mark.parametrize("value, shown", [("true", "a boolean true"), ('["x"]', 'an array ["x"]'),
+                                          ('{"n": 1}', 'an object {"n": 1}'),
                                           ("Infinity", "inf")])
 def test_an_id_that_is_not_a_string_or_number_is_a_reject_not_python_text(tmp_path, value, shown):
     """Before, ``["x"]`` became the id "['x']" and ``true`` "True": ids nobody wrote, that no join would find."""

@@ -190,7 +190,7 @@ def test_deeply_nested_meta_comes_back_and_nulls_are_kept(client):
     assert r.status_code == 200
     body = r.json()
     assert body["records"][0]["meta"]["rating"] is None and body["counts"]["repeated_ids"] == {"ids": 0, "records": 0}
-    assert body["rejects"][0]["reason"] == "field 'text' is NoneType, not a string"
+    assert body["rejects"][0]["reason"] == "field 'text' is null, not a string"
 
 
 def test_rejects_and_errors_give_the_api_s_fix_not_the_cli_s(cfg, nlp):
