@@ -141,23 +141,21 @@ def _walk(root: Path, hidden: list[Path]) -> list[tuple[Path, str | None]]:
     ``sorted(root.rglob("*"))``), never into a link to a directory, each with None or why a folder
     could not be listed; hidden entries go to ``hidden`` instead, a hidden folder as one, not walked."""
     found: list[tuple[Path, str | None]] = []
-
-    def visit(directory: Path) -> None:
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError as err:
-            found.append((directory, f"a folder that cannot be listed ({err.strerror or err})"))
-            return
-        for e in entries:
-            path = directory / e.name
-            if _hidden(e.name):
-                hidden.append(path)
-            elif e.is_dir(follow_symlinks=False):
-                visit(path)
-            else:
-                found.append((path, None))
-
-    visit(root)
+    stack: list[Path | os.DirEntry] = [root]  # a stack, not recursion: a tree of any depth is walked
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Path):  # a folder to list: its entries go on the stack, last name first
+            try:
+                entries = sorted(os.scandir(item), key=lambda e: e.name)
+            except OSError as err:
+                found.append((item, f"a folder that cannot be listed ({err.strerror or err})"))
+                continue
+            stack.extend((item / e.name if e.is_dir(follow_symlinks=False) and not _hidden(e.name) else e)
+                         for e in reversed(entries))
+        elif _hidden(item.name):
+            hidden.append(Path(item.path))
+        else:
+            found.append((Path(item.path), None))
     return found
 
 
@@ -185,12 +183,15 @@ def _glob(pattern: str, hidden: list[Path] | None = None) -> list[str]:
 
     def below(directory: str) -> list[str]:
         """Every entry under ``directory`` but hidden ones, in pre-order, never through a link."""
-        found = []
-        for name in names(directory, "*"):
-            path = os.path.join(directory, name)
+        def children(folder: str) -> list[str]:
+            return [os.path.join(folder, n) for n in reversed(names(folder, "*"))]
+
+        found, stack = [], children(directory)  # a stack, not recursion: a tree of any depth
+        while stack:
+            path = stack.pop()
             found.append(path)
             if os.path.isdir(path) and not os.path.islink(path):
-                found += below(path)
+                stack.extend(children(path))
         return found
 
     def match(directory: str, rest: tuple[str, ...]) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,17 @@ def test_changed_files_sees_a_file_written_after_it_was_described(tree):
     with open(tree / "a.txt", "a") as fh:
         fh.write(" More.")
     assert changed_files(infos) == [str(tree / "a.txt")]
+
+
+
+def test_a_tree_deeper_than_pythons_recursion_limit_is_walked_and_globbed(tmp_path):
+    """The walk recursed: a folder deeper than Python's recursion limit (a scraper's mirror of a looping
+    site) raised RecursionError. 1,100 levels of ``d/`` stay under PATH_MAX."""
+    folder = tmp_path / "top"
+    folder.mkdir()
+    for _ in range(sys.getrecursionlimit() + 100):
+        folder = folder / "d"
+        folder.mkdir()  # one at a time: os.makedirs itself recurses
+    (folder / "page.txt").write_text("We deliver.")
+    for given in (tmp_path / "top", tmp_path / "top" / "**" / "*.txt"):
+        assert expand_inputs([str(given)]) == ([str(folder / "page.txt")], [])
