@@ -247,6 +247,17 @@ def prepare_output(out: Path, plan: dict[str, Any], resume: bool) -> set[int]:
     return {index for index in shard_paths(out) if (out / PARTS_DIR / _sidecar(index)).is_file()}
 
 
+def discard_run(out: Path, created: bool) -> None:
+    """Undo :func:`prepare_output` for a new run that wrote no shard: the plan, the empty parts folder,
+    and the output directory if this run made it, so the same command can simply be given again."""
+    (out / PLAN_FILE).unlink(missing_ok=True)
+    for stale in (out / PARTS_DIR).glob("*.tmp"):
+        stale.unlink()
+    for folder in ((out / PARTS_DIR, out) if created else (out / PARTS_DIR,)):
+        with contextlib.suppress(OSError):  # not empty: something else is in it, keep it
+            folder.rmdir()
+
+
 def check_writable(out: Path) -> None:
     """Before any work: the output directory, or the folder it will be made in, must be a folder this
     process may write (a parent that is a file, or a read-only folder, used to fail as E127 after the setup)."""
@@ -378,6 +389,7 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     described = describe_files(files)
     plan = make_plan(described, config, opts.read, started)
     out = opts.output
+    created = not out.exists()
     done = prepare_output(out, plan, opts.resume)
     if done:
         log.info("resuming: %d shard(s) already written", len(done))
@@ -400,19 +412,24 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
             else:
                 yield index, items
 
-    with progress:
-        if opts.engine == "dask":
-            from .dask_engine import dask_map
+    try:
+        with progress:
+            if opts.engine == "dask":
+                from .dask_engine import dask_map
 
-            results = dask_map(todo(), config_str, opts.workers, opts.scheduler, in_flight)
-        else:
-            results = _local_engine(todo(), config_str, opts.workers, in_flight)
-        for result in results:
-            commit_shard(out, result)
-            progress.advance(result.read, result.annotated, result.sentences)
-            this_run["annotated"] += result.annotated
-            this_run["sentences"] += result.sentences
-            this_run["shards"] += 1
+                results = dask_map(todo(), config_str, opts.workers, opts.scheduler, in_flight)
+            else:
+                results = _local_engine(todo(), config_str, opts.workers, in_flight)
+            for result in results:
+                commit_shard(out, result)
+                progress.advance(result.read, result.annotated, result.sentences)
+                this_run["annotated"] += result.annotated
+                this_run["sentences"] += result.sentences
+                this_run["shards"] += 1
+    except UsageError:  # no engine (Dask missing, no scheduler there): a new run leaves no run to --resume
+        if not opts.resume and not this_run["shards"]:
+            discard_run(out, created)
+        raise
     return finish(out, n_shards, described, config, opts, started, found_rejects, this_run,
                   first_started=plan.get("started"))
 

@@ -127,6 +127,24 @@ def test_output_directory_must_be_empty_without_resume(reference, cfg, corpus):
     assert e.value.code == E_OUTPUT and "--resume" in str(e.value)
 
 
+def test_a_run_whose_engine_cannot_start_leaves_nothing_to_resume(tmp_path, cfg, corpus, monkeypatch):
+    """A scheduler that could not be reached left run.json behind: the same command again said the
+    directory was not empty and to pass --resume, for a run that had never started."""
+    from nlp import dask_engine
+
+    def no_dask():
+        raise UsageError("Dask is not installed", code="E501")
+
+    monkeypatch.setattr(dask_engine, "_distributed", no_dask)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for out in (tmp_path / "new", empty):
+        with pytest.raises(UsageError, match="Dask is not installed"):
+            run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, engine="dask", live_progress=False))
+        assert not (tmp_path / "new").exists() and list(empty.iterdir()) == []
+    assert empty.is_dir()  # the user's own folder stays
+
+
 def test_output_that_is_a_file_is_refused_as_one(tmp_path, cfg, corpus):
     """``batch x.txt --output x.txt`` said x.txt was "inside --output"; another file failed on mkdir."""
     for target in (corpus / "page.txt", tmp_path / "notes.txt"):
