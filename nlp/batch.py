@@ -38,7 +38,7 @@ from .errors import E_BAD_TASK, E_OUTPUT, E_RESUME, UsageError
 from .io import SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs
 from .language import screen_from_config
 from .progress import BatchProgress
-from .records import RepeatedIds
+from .records import DEFAULT_ID_FIELD, RepeatedIds, made_up_id
 from .shards import shard_name, shard_paths, table_bytes, to_table, write_atomic
 from .sources import InputFile, changed_files, describe_files, expand_inputs
 
@@ -397,7 +397,9 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     in_flight = int(config["batch"]["in_flight_per_worker"])
     # only the records of the planned files are sharded: the rejects of what directories hold besides
     # readable files are found anew by each run, so they must not move a shard's boundary
-    stream = shard_stream(read_inputs(files, opts.read), shard_size, shard_chars)
+    made_up = [0]  # records without the --id-field the user named: their ids are file:line
+    stream = shard_stream(_counting_made_up_ids(read_inputs(files, opts.read), opts.read, made_up), shard_size,
+                          shard_chars)
     n_shards = 0
     this_run = {"annotated": 0, "sentences": 0, "shards": 0}
     progress = BatchProgress(estimate_records(files), live=opts.live_progress,
@@ -431,7 +433,18 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
             discard_run(out, created)
         raise
     return finish(out, n_shards, described, config, opts, started, found_rejects, this_run,
-                  first_started=plan.get("started"))
+                  first_started=plan.get("started"), ids_made_up=made_up[0])
+
+
+def _counting_made_up_ids(items: Iterable[Record | Reject], read: ReadOptions, made_up: list[int]
+                          ) -> Iterator[Record | Reject]:
+    """``items`` as they are, counting into ``made_up[0]`` the records a named id field was missing from."""
+    if read.id_field == DEFAULT_ID_FIELD:  # no field named: a made-up id is the documented default
+        yield from items
+        return
+    for item in items:
+        made_up[0] += isinstance(item, Record) and made_up_id(item.id, item.source)
+        yield item
 
 
 def _stamp(t: float | None) -> str | None:
@@ -440,7 +453,7 @@ def _stamp(t: float | None) -> str | None:
 
 def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opts: BatchOptions,
            started: float, found_rejects: list[Reject] = (), this_run: dict[str, int] | None = None,
-           first_started: float | None = None) -> dict[str, Any]:
+           first_started: float | None = None, ids_made_up: int = 0) -> dict[str, Any]:
     """Gather every shard's sidecar, and the rejects found among the inputs, into ``rejects.jsonl`` and
     ``manifest.json``. Speeds are of this run alone: the documents it annotated over its own time."""
     ids, sidecars = RepeatedIds(), []
@@ -471,6 +484,7 @@ def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opt
         "input_rejects": len(found),  # unreadable entries of directories and globs: in rejects.jsonl, not a shard
         "reconciles": counts["read"] == counts["annotated"] + counts["rejected"],
         "repeated_ids": repeated,
+        "ids_made_up": ids_made_up,  # records without the named --id-field (0 when none is named)
         "shards": [{"file": shard_name(s["index"]), **{k: s[k] for k in ("read", "annotated", "rejected",
                                                                            "sentences", "seconds")}}
                    for s in sidecars],

@@ -280,7 +280,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
 
     def work():
         from .io import KINDS, ReadOptions, check_inputs, prepare_outputs, written_whole
-        from .records import DEFAULT_ID_FIELD, RepeatedIds
+        from .records import DEFAULT_ID_FIELD, RepeatedIds, made_up_id, made_up_ids_warning
 
         if kind not in KINDS:
             raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
@@ -314,7 +314,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
             made_up = 0  # records without the id field the user named: they get file:line (a mistyped --id-field)
             for rec in records:
                 ids.add(rec["id"])
-                made_up += id_field != DEFAULT_ID_FIELD and _made_up_id(rec)
+                made_up += id_field != DEFAULT_ID_FIELD and made_up_id(rec["id"], rec.get("source", ""))
                 write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
         if to_stdout:
             sys.stdout.flush()
@@ -328,17 +328,10 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
         _warn_repeated_ids(ids.summary(), "each record is written as it came, in input order with its source; "
                                           "a join on id would pair them wrongly, so give unique ids")
         if made_up:
-            err.print(printable(f"warning: {made_up:,} of {c.annotated:,} records have no {id_field!r} field "
-                                "(--id-field), so each got its file and position as id; check the field's name"),
-                      highlight=False, markup=False, soft_wrap=True)
+            err.print(printable(made_up_ids_warning(made_up, id_field, c.annotated)), highlight=False, markup=False,
+                      soft_wrap=True)
 
     _run(work)
-
-
-def _made_up_id(record: dict) -> bool:
-    """Whether a table record's id is the ``file:line`` (or ``file[i]``) one given to records without an id."""
-    rid, source = record["id"], record.get("source", "")
-    return rid.startswith(source + ":") or rid.startswith(source + "[")
 
 
 def rejects_path_for(output: Path) -> Path:
@@ -786,6 +779,7 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
     def work():
         from .batch import BatchOptions, run_batch
         from .io import KINDS, ReadOptions
+        from .records import made_up_ids_warning
 
         if kind not in KINDS:
             raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
@@ -828,6 +822,9 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
         _warn_repeated_ids(manifest["repeated_ids"], "each record is in the shards, in input order with its "
                                                      "source; a join on id would pair them wrongly, so give unique "
                                                      "ids (manifest.json: repeated_ids)")
+        if manifest.get("ids_made_up"):
+            err.print(printable(made_up_ids_warning(manifest["ids_made_up"], id_field) + " (manifest.json: ids_made_up)"),
+                      highlight=False, markup=False, soft_wrap=True)
 
     _run(work)
 

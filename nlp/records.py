@@ -155,6 +155,18 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
     return Record(id=rid, text=text, kind=kind, source=source, position=position, meta=meta)
 
 
+def made_up_id(record_id: str, source: str) -> bool:
+    """Whether an id is the ``file:line`` (or ``file[i]``) one given to a record without an id."""
+    return record_id.startswith(source + ":") or record_id.startswith(source + "[")
+
+
+def made_up_ids_warning(made_up: int, id_field: str, records: int | None = None) -> str:
+    """The line that says a named ``--id-field`` was missing from records (a mistyped field name)."""
+    of = f" of {records:,}" if records is not None else ""
+    return (f"warning: {made_up:,}{of} records have no {id_field!r} field (--id-field), so each got its "
+            "file and position as id; check the field's name")
+
+
 def _id_like(value: Any) -> bool:
     """A string, a whole number or a finite number: what an id can be without a guess at its text."""
     if isinstance(value, float):

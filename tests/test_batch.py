@@ -145,6 +145,16 @@ def test_a_run_whose_engine_cannot_start_leaves_nothing_to_resume(tmp_path, cfg,
     assert empty.is_dir()  # the user's own folder stays
 
 
+def test_an_id_field_that_no_record_has_is_counted_in_the_manifest(tmp_path, cfg, corpus, reference):
+    """``annotate`` warned when a JSON file lacked the named --id-field; ``batch`` gave every record file:line
+    in silence."""
+    read = ReadOptions(id_field="review_id")
+    m = run_batch([str(corpus / "a.jsonl")], small_cfg(cfg), BatchOptions(output=tmp_path / "o", read=read,
+                                                                          live_progress=False))
+    assert m["ids_made_up"] == 25  # every record of the 26 lines but the broken one
+    assert reference[1]["ids_made_up"] == 0  # no field named: file:line is the documented default
+
+
 def test_output_that_is_a_file_is_refused_as_one(tmp_path, cfg, corpus):
     """``batch x.txt --output x.txt`` said x.txt was "inside --output"; another file failed on mkdir."""
     for target in (corpus / "page.txt", tmp_path / "notes.txt"):
@@ -418,11 +428,13 @@ def test_sigterm_and_ctrl_c_end_a_dask_run_cleanly(tmp_path, corpus, signum, cod
 def test_cli_prints_counts_and_exits_zero(tmp_path, corpus):
     out = tmp_path / ("a-long-output-directory-name-" * 3)  # the summary line used to wrap at 80 columns
     done = subprocess.run(_cli("batch", str(corpus / "a.jsonl"), "-o", str(out), "--shard-size", "50",
-                               "--batch-size", "8"), capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "COLUMNS": "80"})
+                               "--batch-size", "8", "--id-field", "review_id"), capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "COLUMNS": "80"})
     assert done.returncode == 0, done.stderr
     [line] = [line for line in done.stderr.splitlines() if line.startswith("read 26 · annotated 24 · rejected 2")]
     assert line.endswith(f"; rejects in {out / REJECTS_FILE}") and "sentences/s)" in line
+    assert ("warning: 25 records have no 'review_id' field (--id-field), so each got its file and position as id; "
+            "check the field's name (manifest.json: ids_made_up)") in done.stderr.splitlines()
     assert "batch:" in done.stderr  # a progress log line when stderr is not a terminal
     assert "Traceback" not in done.stderr
 

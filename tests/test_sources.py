@@ -160,11 +160,17 @@ def test_changed_files_sees_a_file_written_after_it_was_described(tree):
 def test_a_tree_deeper_than_pythons_recursion_limit_is_walked_and_globbed(tmp_path):
     """The walk recursed: a folder deeper than Python's recursion limit (a scraper's mirror of a looping
     site) raised RecursionError. 1,100 levels of ``d/`` stay under PATH_MAX."""
-    folder = tmp_path / "top"
-    folder.mkdir()
+    folders = [tmp_path / "top"]
     for _ in range(sys.getrecursionlimit() + 100):
-        folder = folder / "d"
+        folders.append(folders[-1] / "d")
+    for folder in folders:
         folder.mkdir()  # one at a time: os.makedirs itself recurses
-    (folder / "page.txt").write_text("We deliver.")
-    for given in (tmp_path / "top", tmp_path / "top" / "**" / "*.txt"):
-        assert expand_inputs([str(given)]) == ([str(folder / "page.txt")], [])
+    page = folders[-1] / "page.txt"
+    page.write_text("We deliver.")
+    try:
+        for given in (tmp_path / "top", tmp_path / "top" / "**" / "*.txt"):
+            assert expand_inputs([str(given)]) == ([str(page)], [])
+    finally:  # bottom up: shutil.rmtree, and so pytest's clean-up of old runs, recurses too
+        page.unlink()
+        for folder in reversed(folders):
+            folder.rmdir()
