@@ -555,10 +555,15 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                               highlight=False, markup=False, soft_wrap=True)
                 err.print(f"read {len(texts) + len(rejects)} · evaluated {len(texts)} · rejected {len(rejects)}",
                           highlight=False, markup=False, soft_wrap=True)
-                results[data] = ev.evaluate_sentences(nlp, cfg, texts, labels)
+                results[data], several = ev.evaluate_labelled(nlp, cfg, texts, labels)
+                if several:
+                    err.print(f"warning: {several:,} of {len(texts):,} rows hold more than one sentence; each row is "
+                              "scored as one sentence, so split such rows to measure sentence by sentence",
+                              highlight=False, markup=False, soft_wrap=True)
                 if json_out:  # the counts reconcile here too, and no reject is only on the terminal
                     results[data]["counts"] = {"read": len(texts) + len(rejects), "evaluated": len(texts),
-                                               "rejected": len(rejects), "repeated_texts": repeated}
+                                               "rejected": len(rejects), "repeated_texts": repeated,
+                                               "several_sentences": several}
                     results[data]["rejects"] = [r.to_json() for r in rejects]
             elif not real:
                 results["test split"] = ev.evaluate_split(nlp, cfg)

@@ -23,11 +23,11 @@ from .errors import E_BAD_LABELS, E_BAD_TASK, E_NOT_FOUND, InputError, UsageErro
 from .heads import PERSPECTIVE_LABELS
 from .io import TABLE_EXTS, ReadOptions, Reject, check_inputs, format_of, read_inputs
 from .metrics import binary_metrics, classification_metrics, macro_f1_interval
-from .perspective import perspective_probabilities
+from .perspective import design_matrix, perspective_probabilities
 from .pipeline import PROJECT_ROOT, base_pipes, project_path
 from .promises import specificity_of
 from .quantities import extract_quantities
-from .train import perspective_inputs
+from .train import standalone_spans
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +67,28 @@ def evaluate_split(nlp: Language, cfg) -> dict:
 
 
 def evaluate_sentences(nlp: Language, cfg, texts: list[str], labels: list[str]) -> dict:
+    """The perspective component's metrics on labelled sentences, beside the pronoun baseline."""
+    return evaluate_labelled(nlp, cfg, texts, labels)[0]
+
+
+def evaluate_labelled(nlp: Language, cfg, texts: list[str], labels: list[str]) -> tuple[dict, int]:
+    """:func:`evaluate_sentences`, and how many texts the parser reads as more than one sentence: a row
+    of a user's file that holds several is scored as one, as if it were a sentence."""
     comp = nlp.get_pipe("perspective")
     head = comp.require_head()
     with nlp.select_pipes(enable=base_pipes(nlp, cfg)):
-        X = perspective_inputs(cfg, texts, base=nlp, encoder=comp.encoder)
+        spans = standalone_spans(nlp, texts)
+    X = design_matrix(spans, comp.encoder)
+    several = sum(1 for span in spans if not _one_sentence(span.doc))
     probs = perspective_probabilities(head, X, comp.require_tuned(), texts, comp.second_opinion_below)
     pred = [str(head.classes_[k]) for k in probs.argmax(axis=1)]
-    return {"perspective component": classification_metrics(labels, pred, PERSPECTIVE_LABELS),
-            "pronoun baseline": classification_metrics(labels, [pronoun_baseline(t) for t in texts],
-                                                       PERSPECTIVE_LABELS)}
+    return ({"perspective component": classification_metrics(labels, pred, PERSPECTIVE_LABELS),
+             "pronoun baseline": classification_metrics(labels, [pronoun_baseline(t) for t in texts],
+                                                        PERSPECTIVE_LABELS)}, several)
+
+
+def _one_sentence(doc: Doc) -> bool:
+    return sum(1 for sent in doc.sents if not sent.text.isspace()) <= 1
 
 
 def load_labelled_file(path: str, text_field: str = "text", label_field: str = "label", max_chars: int = 100_000,

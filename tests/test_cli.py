@@ -524,6 +524,17 @@ def test_evaluate_options_that_would_do_nothing_are_refused(args, option):
     assert option in line and "[E302]" in line
 
 
+def test_evaluate_data_warns_of_rows_that_hold_several_sentences(tmp_path):
+    """A row of a paragraph was scored as one sentence in silence."""
+    path = tmp_path / "gold.csv"
+    path.write_text("text,label\nWe are the leading bank in Wales. You get your money back within 48 hours.,company\n"
+                    "You get your money back within 48 hours.,customer\n", encoding="utf-8")
+    result = invoke(["evaluate", "--data", path])
+    assert result.exit_code == 0, result.output
+    assert ("warning: 1 of 2 rows hold more than one sentence; each row is scored as one sentence, so split such "
+            "rows to measure sentence by sentence") in stderr_lines(result)
+
+
 def test_evaluate_data_counts_what_it_read_and_its_json_holds_the_counts_and_every_reject(tmp_path):
     path = tmp_path / "gold.jsonl"
     rows = [{"text": "We are the leading bank in Wales.", "label": "Company"},
@@ -538,7 +549,7 @@ def test_evaluate_data_counts_what_it_read_and_its_json_holds_the_counts_and_eve
     assert "1 row repeats an earlier row's text" in lines[-2]
     assert "n=3" in result.stdout
     report = json.loads(invoke(["evaluate", "--data", path, "--json"]).stdout)[str(path)]
-    assert report["counts"] == {"read": 5, "evaluated": 3, "rejected": 2, "repeated_texts": 1}
+    assert report["counts"] == {"read": 5, "evaluated": 3, "rejected": 2, "repeated_texts": 1, "several_sentences": 0}
     assert [r["position"] for r in report["rejects"]] == ["line 4", "line 5"]
     assert report["perspective component"]["n"] == 3
 
