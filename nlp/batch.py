@@ -190,7 +190,11 @@ def make_plan(files: list[InputFile], config: Config, read: ReadOptions, started
     return {"version": PLAN_VERSION, "inputs": [f.to_json() for f in files],
             "shard_size": int(config["batch"]["shard_size"]), "shard_chars": int(config["batch"]["shard_chars"]),
             "config_sha256": hashlib.sha256(config_str.encode()).hexdigest(), "read": asdict(read),
-            "started": started}
+            "started": started, "cwd": os.getcwd()}  # the folder the input paths are relative to
+
+
+def _absolute(inputs: dict[str, Any], cwd: str) -> list[str]:
+    return [os.path.normpath(os.path.join(cwd, path)) for path in inputs]
 
 
 def _plan_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -199,13 +203,19 @@ def _plan_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     old_inputs = {i["path"]: i for i in old.get("inputs", [])}
     new_inputs = {i["path"]: i for i in new["inputs"]}
     if list(old_inputs) != list(new_inputs):
+        if old.get("cwd") and _absolute(old_inputs, old["cwd"]) == _absolute(new_inputs, new["cwd"]):
+            return (f"the run was started in {old['cwd']} and names its inputs relative to it (as the shards' "
+                    "sources do); give the same command from that folder")
         added = sorted(set(new_inputs) - set(old_inputs))
         gone = sorted(set(old_inputs) - set(new_inputs))
         return (f"the input files differ (new: {', '.join(added[:3]) or 'none'}; missing: "
                 f"{', '.join(gone[:3]) or 'none'}; or their order)")
+    moved = old.get("cwd") not in (None, new["cwd"])  # the same names, read from another folder
     for path, info in new_inputs.items():
         if info != old_inputs[path]:
-            return f"{path} changed since the run started (size or checksum)"
+            return (f"{path} is another file than the run's: the run was started in {old['cwd']}, and its inputs "
+                    "are relative to it; give the same command from that folder" if moved else
+                    f"{path} changed since the run started (size or checksum)")
     for key, what in (("shard_size", "batch.shard_size"), ("shard_chars", "batch.shard_chars"),
                       ("config_sha256", "the config"), ("read", "the field options")):
         if old.get(key) != new[key]:

@@ -271,6 +271,27 @@ def test_speeds_are_of_the_documents_this_run_annotated(tmp_path, cfg):
     assert t["this_run"]["annotated"] == 2 and t["docs_per_s"] == pytest.approx(2 / t["wall_seconds"], rel=0.2)
 
 
+def test_a_resume_from_another_folder_says_which_folder_the_run_started_in(tmp_path, cfg, monkeypatch):
+    """Inputs are named as typed (the shards' sources too): resumed from elsewhere, the refusal said the
+    input files differed, or that a file had changed, not where to resume from."""
+    (tmp_path / "a" / "c").mkdir(parents=True)
+    (tmp_path / "a" / "c" / "x.jsonl").write_text(_lines(2))
+    (tmp_path / "b" / "c").mkdir(parents=True)
+    (tmp_path / "b" / "c" / "x.jsonl").write_text(_lines(3))  # the same name, another file
+    out = tmp_path / "out"
+    monkeypatch.chdir(tmp_path / "a")
+    run_batch(["c"], small_cfg(cfg), BatchOptions(output=out, live_progress=False))
+    monkeypatch.chdir(tmp_path)
+    for inputs in (["a/c"], ["c"]):
+        if inputs == ["c"]:
+            monkeypatch.chdir(tmp_path / "b")
+        with pytest.raises(UsageError) as e:
+            run_batch(inputs, small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
+        assert e.value.code == E_RESUME and f"the run was started in {tmp_path / 'a'}" in str(e.value), inputs
+    monkeypatch.chdir(tmp_path / "a")
+    assert run_batch(["c"], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))["reconciles"]
+
+
 def test_a_run_written_inside_its_input_directory_resumes_on_the_same_inputs(tmp_path, cfg, corpus, reference):
     """``batch corpus/ --output corpus/run1``, then ``--resume``: the shards are not new inputs."""
     import shutil
