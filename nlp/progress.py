@@ -42,6 +42,9 @@ class BatchProgress:
                                  console=Console(stderr=True), transient=False)
             self._bar.__enter__()
             self._task = self._bar.add_task("batch", total=self.total, rates="")
+        else:  # a log file shows the run has started, before its first shard is done
+            log.info("batch: started on %s records; a line every %gs as shards finish",
+                     f"~{self.total:,}" if self.total else "an unknown number of", self.every)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,8 +12,9 @@ def test_log_lines_when_not_a_terminal(caplog):
         p.advance(read=10, docs=9, sentences=40)
     lines = [r.getMessage() for r in caplog.records]
     assert lines and all(line.startswith("batch: ") for line in lines)
-    assert "10 of ~100 records (10%)" in lines[0] and "docs/s" in lines[0] and "sentences/s" in lines[0]
-    assert "ETA" in lines[0]
+    assert lines[0] == "batch: started on ~100 records; a line every 0s as shards finish"  # before any shard
+    assert "10 of ~100 records (10%)" in lines[1] and "docs/s" in lines[1] and "sentences/s" in lines[1]
+    assert "ETA" in lines[1]
 
 
 def test_skipped_records_count_toward_progress_not_rates(caplog):
