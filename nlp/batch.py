@@ -35,7 +35,7 @@ from thinc.api import Config
 
 from .annotate import usable_cpus
 from .errors import E_BAD_TASK, E_OUTPUT, E_RESUME, UsageError
-from .io import SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs
+from .io import SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs, source_name
 from .language import screen_from_config
 from .progress import BatchProgress
 from .records import DEFAULT_ID_FIELD, RepeatedIds, made_up_id
@@ -489,7 +489,7 @@ def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opt
     wall = time.time() - started
     manifest = {
         "inputs": [{**f.to_json(), **({"changed_during_run": True} if f.path in changed else {})} for f in files],
-        "inputs_changed": changed,
+        "inputs_changed": [source_name(path) for path in changed],
         "counts": counts,
         "input_rejects": len(found),  # unreadable entries of directories and globs: in rejects.jsonl, not a shard
         "reconciles": counts["read"] == counts["annotated"] + counts["rejected"],

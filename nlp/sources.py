@@ -38,7 +38,9 @@ class InputFile:
     mtime_ns: int = 0  # not in the manifest's record of it: a touched file with the same bytes is the same input
 
     def to_json(self) -> dict[str, object]:
-        return {"path": self.path, "bytes": self.bytes, "sha256": self.sha256}
+        """As run.json and manifest.json record it: a name's bytes that are not UTF-8 shown as ``\\xe9``, as
+        the shards' sources show them (JSON cannot hold them as they are)."""
+        return {"path": source_name(self.path), "bytes": self.bytes, "sha256": self.sha256}
 
 
 def supported(path: Path) -> bool:

@@ -317,6 +317,8 @@ def test_a_file_name_that_is_not_utf8_reaches_the_shards_escaped_and_resumes(tmp
     first = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, live_progress=False))
     assert first["counts"] == {"read": 1, "annotated": 1, "rejected": 0, "sentences": 1}
     assert [r["id"] for r in records_of(out)] == [f"{corpus}/caf\\xe9.txt"]
+    raw = (out / MANIFEST_FILE).read_bytes()  # strict JSON for any reader: no lone surrogate (\udce9) in it
+    assert b"\\udc" not in raw and [i["path"] for i in json.loads(raw)["inputs"]] == [f"{corpus}/caf\\xe9.txt"]
     again = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
     assert again["counts"] == first["counts"]
 
