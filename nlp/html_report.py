@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import charts
+from .scores import VERDICTS as CLAIM_VERDICTS
+from .scores import claim_verdict
 
 SCORE_EXPLANATIONS: dict[str, str] = {
     "sentences": "Sentences in the document.",
@@ -95,6 +97,7 @@ dl.facts dd { margin: 0; }
 .badge.untested, .badge.unknown { color: var(--untested); background: #f5f5f5; }
 .badge.lip, .badge.over { color: var(--company); background: #ffebee; }
 .badge.ok { color: var(--customer); background: #e8f5e9; }
+.badge.open { color: var(--at_risk); background: #fff3e0; }
 #verdicts td:first-child { min-width: 16em; }
 tr.verdict-broken td:first-child { border-left: 4px solid var(--broken); }
 tr.verdict-at_risk td:first-child { border-left: 4px solid var(--at_risk); }
@@ -112,15 +115,17 @@ ul.quotes li { margin-bottom: 2px; }
 .sent.unknown, .key-unknown { text-decoration: underline dashed var(--neutral) 1px; text-underline-offset: 4px; }
 mark { background: none; color: inherit; }
 mark.promise, .key-promise { background: #fff8d6; border: 1px solid #f9a825; border-radius: 3px; padding: 1px 2px; }
-mark.claim, .key-lip, .key-ok { border-radius: 3px; padding: 1px 2px; }
+mark.claim, .key-lip, .key-ok, .key-open { border-radius: 3px; padding: 1px 2px; }
 mark.claim.lip, .key-lip { border: 2px dashed var(--company); }
 mark.claim.ok, .key-ok { border: 2px solid var(--customer); }
+mark.claim.open, .key-open { border: 2px solid var(--at_risk); }
 .tag { font-size: 10px; font-weight: 700; letter-spacing: .03em; margin: 0 2px 0 5px; padding: 0 4px;
   border-radius: 2px; border: 1px solid currentColor; background: #fff; vertical-align: 2px; line-height: 1.4;
   white-space: nowrap; text-decoration: none; display: inline-block; }
 mark.promise > .tag, .key-promise .tag { color: #8d6e00; }
 mark.claim.lip > .tag, .key-lip .tag { color: var(--company); }
 mark.claim.ok > .tag, .key-ok .tag { color: var(--customer); }
+mark.claim.open > .tag, .key-open .tag { color: var(--at_risk); }
 .charts { display: flex; flex-wrap: wrap; gap: 18px 28px; align-items: flex-start; margin: .6em 0; }
 figure { margin: 0; max-width: 100%; }
 svg.chart { display: block; max-width: 100%; height: auto; }
@@ -359,6 +364,8 @@ LEGEND = (
     '<span><span class="key-lip">claim<span class="tag">LIP SERVICE</span></span> (red dashed box: '
     "customer-centric claim with nothing concrete behind it)</span>"
     '<span><span class="key-ok">claim<span class="tag">CLAIM</span></span> (green box: substantiated claim)</span>'
+    '<span><span class="key-open">claim<span class="tag">UNSUBSTANTIATED</span></span> (amber box: claim from the '
+    "customer's side with no specific promise behind it)</span>"
     "</div>"
 )
 
@@ -382,8 +389,12 @@ def _promise_label(p: dict) -> str:
     return " · ".join(["PROMISE", *(str(p[k]) for k in ("specificity", "strength") if p.get(k))])
 
 
+#: The tag on a claim marked in the text, by its verdict's kind.
+CLAIM_TAGS = {"lip": "LIP SERVICE", "ok": "CLAIM", "open": "UNSUBSTANTIATED"}
+
+
 def _claim_verdict(c: dict) -> str:
-    return _badge("lip service", "lip") if c.get("lip_service") else _badge("substantiated", "ok")
+    return _badge(*CLAIM_VERDICTS[claim_verdict(c)])
 
 
 def _reasons(c: dict) -> str:
@@ -394,9 +405,9 @@ def _sentence(s: dict, promise: dict | None, claim: dict | None) -> str:
     """One sentence: its perspective as a class, promise and claim marks with their label tags."""
     inner = _e(s.get("text", ""))
     if claim is not None:
-        lip = bool(claim.get("lip_service"))
-        inner = (f'<mark class="claim {"lip" if lip else "ok"}">{inner}'
-                 f'<span class="tag">{"LIP SERVICE" if lip else "CLAIM"}</span></mark>')
+        kind = CLAIM_VERDICTS[claim_verdict(claim)][1]  # lip, ok, open
+        inner = (f'<mark class="claim {kind}">{inner}'
+                 f'<span class="tag">{CLAIM_TAGS[kind]}</span></mark>')
     if promise is not None:
         inner = f'<mark class="promise">{inner}<span class="tag">{_e(_promise_label(promise))}</span></mark>'
     persp = _pick(s.get("perspective"), PERSPECTIVES)

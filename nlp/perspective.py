@@ -9,7 +9,7 @@ same sentences (nlp/tuned.py) is asked too and the two distributions are average
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 from spacy.language import Language
@@ -20,6 +20,7 @@ from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .extensions import install_extensions
 from .heads import PERSPECTIVE_LABELS
 from .perspective_features import features_matrix, lexical_matrix
+from .scores import customer_share
 
 HEAD_FILE = "perspective.skops"
 TUNED_FILE = "perspective_tuned.skops"
@@ -40,13 +41,6 @@ def design_matrix(sents: list, encoder: SentenceEncoder):
 
     dense = np.hstack([encoder.encode([s.text.strip() for s in sents]), features_matrix(sents)])
     return hstack([csr_matrix(dense), lexical_matrix(sents)]).tocsr()
-
-
-def customer_share(labels: Iterable[str]) -> float | None:
-    """Share of customer sentences among sentences that take a side; None when none does."""
-    labels = list(labels)
-    sided = sum(lab in ("company", "customer") for lab in labels)
-    return round(sum(lab == "customer" for lab in labels) / sided, 4) if sided else None
 
 
 def perspective_probabilities(head, X, tuned, texts: Sequence[str], below: float) -> np.ndarray:

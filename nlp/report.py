@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .charts import BIDI_SHOWN, truncate
+from .scores import VERDICTS, claim_verdict
 
 COLOURS = {"company": "red", "customer": "green", "neutral": "grey50"}
 #: Characters of a theme's example shown in the terminal (a complaint can run to pages; the JSON, CSV and
@@ -154,6 +155,14 @@ def _print_promises(console: Console, promises: list[dict], scores: dict) -> Non
     console.print(t)
 
 
+_VERDICT_STYLE = {"lip": "red", "ok": "green", "open": "yellow"}
+
+
+def _verdict(claim: dict) -> str:
+    words, kind = VERDICTS[claim_verdict(claim)]
+    return f"[{_VERDICT_STYLE[kind]}]{words}[/]"
+
+
 def _print_claims(console: Console, claims: list[dict], scores: dict) -> None:
     if claims:
         t = Table(title=f"Customer-centricity claims ({len(claims)}; cheap-talk ratio "
@@ -162,8 +171,7 @@ def _print_claims(console: Console, claims: list[dict], scores: dict) -> None:
         t.add_column("verdict", width=16)
         t.add_column("reasons", width=30)
         for c in claims:
-            verdict = "[red]lip service[/]" if c["lip_service"] else "[green]substantiated[/]"
-            t.add_row(plain(c["text"]), verdict, plain(", ".join(c["reasons"]) or "-"))
+            t.add_row(plain(c["text"]), _verdict(c), plain(", ".join(c["reasons"]) or "-"))
         console.print(t)
     else:
         console.print("Customer-centricity claims: none found.")
@@ -254,8 +262,7 @@ def print_gap(console: Console, result: dict[str, Any]) -> None:
     else:
         console.print("Unmet expectations: none (every complaint theme meets a promise).")
     for c in result["claims"]:
-        verdict = "[red]lip service[/]" if c["lip_service"] else "[green]substantiated[/]"
-        console.print(_line("Claim: ", plain(c["text"]), " — ", verdict,
+        console.print(_line("Claim: ", plain(c["text"]), " — ", _verdict(c),
                             _line(" (", plain(", ".join(c["reasons"])), ")") if c["reasons"] else ""))
     console.print(f"Kept {scores['kept']} · at risk {scores['at_risk']} · broken {scores['broken']} · "
                   f"untested {scores['untested']} · gap score "

@@ -7,9 +7,14 @@ buzzword density / claims) × 15. A document with no claims scores on voice and 
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
-from .perspective import customer_share
+def customer_share(labels: Iterable[str]) -> float | None:
+    """Share of customer sentences among sentences that take a side; None when none does."""
+    labels = list(labels)
+    sided = sum(lab in ("company", "customer") for lab in labels)
+    return round(sum(lab == "customer" for lab in labels) / sided, 4) if sided else None
+
 
 WEIGHTS = {"lip_service": 45, "company_voice": 25, "overpromising": 15, "buzzwords": 15}
 
@@ -60,3 +65,17 @@ def document_scores(sentences: list[dict[str, Any]]) -> dict[str, Any]:
         "lip_service_score": round(sum(contributions.values())),
         "lip_service_reasons": top,
     }
+
+
+#: A claim's verdict as reports show it: (words, kind) by whether it is lip service and whether a
+#: specific promise backs it. A claim from the customer's side without one is neither.
+VERDICTS = {"lip_service": ("lip service", "lip"), "substantiated": ("substantiated", "ok"),
+            "open": ("unsubstantiated", "open")}
+
+
+def claim_verdict(claim: dict) -> str:
+    """``lip_service``, ``substantiated``, or ``open``: a claim from the customer's side with no specific
+    promise behind it is not lip service, but not substantiated either (it counts in the cheap-talk ratio)."""
+    if claim.get("lip_service"):
+        return "lip_service"
+    return "substantiated" if claim.get("substantiated", True) else "open"

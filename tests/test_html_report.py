@@ -292,7 +292,8 @@ def test_hostile_strings_everywhere_are_escaped():
     assert {a.get("data-verdict") for t, a in tags if t == "tr" and "data-verdict" in a} == {"unknown"}
     assert {c for t, a in tags if t == "span" for c in (a.get("class") or "").split()} <= {
         "sent", "company", "customer", "neutral", "unknown", "badge", "tag", "muted", "rid", "lip", "ok", "over",
-        "kept", "at_risk", "broken", "untested", "key-company", "key-customer", "key-promise", "key-lip", "key-ok"}
+        "kept", "at_risk", "broken", "untested", "key-company", "key-customer", "key-promise", "key-lip", "key-ok",
+        "key-open", "open"}
     assert "javascript:alert(1)" not in "".join(str(v) for _, a in tags for k, v in a.items() if k == "href")
 
 
@@ -381,3 +382,13 @@ def test_rejects_and_counts_are_shown():
                                                                 "reason": "empty file", "code": "E111"}])
     assert "a.md" in page and "empty file" in page
     assert 'id="input"' not in render_report(title="t", audits=[audit()])
+
+
+def test_a_customer_side_claim_with_nothing_behind_it_gets_its_own_verdict():
+    """A claim not lip service but not backed by a promise had the green "substantiated" badge and box."""
+    a = audit()
+    a["claims"] = [{**a["claims"][0], "lip_service": False, "substantiated": False, "reasons": []}]
+    page = render_report(title="t", audits=[a])
+    assert '<span class="badge open">unsubstantiated</span>' in page
+    assert '<mark class="claim open">' in page and "UNSUBSTANTIATED</span></mark>" in page
+    assert "badge ok" not in page

@@ -18,7 +18,6 @@ from nlp.perspective import (
     HEAD_FILE,
     TUNED_FILE,
     PerspectiveComponent,
-    customer_share,
     design_matrix,
     perspective_probabilities,
 )
@@ -85,14 +84,6 @@ def test_doc_level_share_and_counts(nlp):
         sided = counts["company"] + counts["customer"]
         expected = round(counts["customer"] / sided, 4) if sided else None
         assert doc._.customer_share == expected
-
-
-def test_customer_share_function():
-    assert customer_share([]) is None
-    assert customer_share(["neutral", "neutral"]) is None
-    assert customer_share(["company"]) == 0.0
-    assert customer_share(["customer", "neutral"]) == 1.0
-    assert customer_share(["company", "customer", "customer", "neutral"]) == 0.6667
 
 
 @pytest.mark.parametrize("text", [

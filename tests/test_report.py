@@ -109,6 +109,17 @@ def test_claims_and_the_lip_service_score_are_shown():
     assert "Lip-service score: 62/100" in text
 
 
+def test_a_customer_side_claim_with_nothing_behind_it_is_not_shown_substantiated():
+    """The JSON said substantiated: false and the cheap-talk ratio counted it, the terminal said "substantiated"."""
+    result = audit()
+    result["claims"] = [{"text": CLAIM, "lip_service": False, "substantiated": False, "reasons": [], "start": 130},
+                        {"text": PROMISE, "lip_service": False, "substantiated": True, "reasons": [], "start": 80}]
+    text = printed(result)
+    lines = text[text.index("Customer-centricity claims"):].splitlines()
+    assert "│ unsubstantiated " in next(ln for ln in lines if CLAIM[:20] in ln)
+    assert "│ substantiated " in next(ln for ln in lines if PROMISE[:20] in ln)
+
+
 def test_an_audit_without_promises_claims_or_company_sentences():
     result = audit()
     result.update(promises=[], claims=[], rewrite_first=[])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.scores import WEIGHTS, document_scores
+from nlp.scores import VERDICTS, WEIGHTS, claim_verdict, customer_share, document_scores
 
 
 def sentence(text: str, perspective: str = "neutral", promise: dict | None = None, claim: dict | None = None) -> dict:
@@ -145,3 +145,24 @@ def test_input_is_not_modified():
     before = copy.deepcopy(CHEAP_TALK)
     document_scores(CHEAP_TALK)
     assert CHEAP_TALK == before
+
+
+def test_customer_share_function():
+    assert customer_share([]) is None
+    assert customer_share(["neutral", "neutral"]) is None
+    assert customer_share(["company"]) == 0.0
+    assert customer_share(["customer", "neutral"]) == 1.0
+    assert customer_share(["company", "customer", "customer", "neutral"]) == 0.6667
+
+
+@pytest.mark.parametrize("claim, verdict", [
+    ({"lip_service": True, "substantiated": False}, "lip_service"),
+    ({"lip_service": False, "substantiated": True}, "substantiated"),
+    ({"lip_service": False, "substantiated": False}, "open"),  # the customer's side, nothing behind it
+    ({"lip_service": False}, "substantiated"),  # a contract without the field: as the cheap-talk ratio reads it
+])
+def test_a_claim_is_shown_substantiated_only_when_a_promise_backs_it(claim, verdict):
+    """A customer-side claim with no promise behind it was shown "substantiated" in the terminal and the
+    HTML while the JSON said substantiated: false and the cheap-talk ratio counted it."""
+    assert claim_verdict(claim) == verdict
+    assert VERDICTS[verdict][0] != "substantiated" or verdict == "substantiated"
