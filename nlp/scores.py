@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+
 def customer_share(labels: Iterable[str]) -> float | None:
     """Share of customer sentences among sentences that take a side; None when none does."""
     labels = list(labels)
