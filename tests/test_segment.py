@@ -1,4 +1,4 @@
-"""A blank line always ends a sentence; a single newline does not."""
+"""A blank line always ends a sentence; a single newline ends one after a short unpunctuated line only."""
 from __future__ import annotations
 
 import pytest
@@ -27,6 +27,34 @@ def test_single_newline_does_not_force_a_break(nlp):
     assert sentences(nlp, text) == ["You can cancel your plan\nat any time without a fee."]
 
 
+def test_short_lines_without_punctuation_are_sentences_of_their_own(nlp):
+    """A pasted offer list was one sentence, so one promise where the page makes four."""
+    text = "Free returns within 30 days\nNext-day delivery on every order\nSupport 24/7\nNo hidden fees\n"
+    assert sentences(nlp, text) == ["Free returns within 30 days", "Next-day delivery on every order",
+                                    "Support 24/7", "No hidden fees"]
+    assert sentences(nlp, "What you get\nA refund within 5 days\n£5 off your next order") == [
+        "What you get", "A refund within 5 days", "£5 off your next order"]
+
+
+@pytest.mark.parametrize("text", [
+    "You can cancel your plan\nat any time without a fee.",  # the next line starts in lower case
+    "We will refund you within 14 days of receiving the item and\nThe courier collects it for free.",
+    "Our customers are at the heart of everything we do every day\nBecause they matter.",  # 12 words: wrapped
+    "Call us on 0800 123 456,\nMonday to Friday.",  # a comma goes on
+])
+def test_wrapped_prose_is_left_to_the_parser(nlp, text):
+    doc = ParagraphBreaks()(nlp.make_doc(text))
+    after = text.index("\n") + 1
+    assert not any(t.is_sent_start for t in doc if t.idx == after)
+
+
+def test_line_words_zero_turns_the_short_line_rule_off(nlp):
+    doc = ParagraphBreaks(line_words=0)(nlp.make_doc("Free returns\nNo hidden fees"))
+    assert [t.text for t in doc[1:] if t.is_sent_start] == []
+    doc = ParagraphBreaks(line_words=2)(nlp.make_doc("Free returns\nNo hidden fees\nNext day delivery on orders"))
+    assert [t.text for t in doc[1:] if t.is_sent_start] == ["No"]  # "No hidden fees" has three words
+
+
 def test_paragraph_component_sits_before_the_parser(nlp):
     names = nlp.pipe_names
     assert names.index("paragraphs") < names.index("parser")
@@ -43,7 +71,7 @@ def test_component_marks_only_tokens_after_blank_lines(nlp):
 
 def test_min_newlines_is_honoured(nlp):
     doc = nlp.make_doc("Heading\n\nText\n\n\nMore")
-    ParagraphBreaks(min_newlines=3)(doc)
+    ParagraphBreaks(min_newlines=3, line_words=0)(doc)  # the blank-line rule alone
     marked = [t.text for t in doc[1:] if t.is_sent_start is True and not t.is_space]
     assert marked == ["More"]
 
