@@ -194,14 +194,29 @@ def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: Binary
     opts = opts or ReadOptions()
     for p in paths:
         if p == STDIN:
+            pipe = stdin or sys.stdin.buffer
             limit = document_byte_limit(opts.max_chars)
-            data = (stdin or sys.stdin.buffer).read(limit + 1)  # an endless pipe is never read whole
+            data = pipe.read(limit + 1)  # an endless pipe is never read whole
+            ext = sniff_format(data)
+            if ext in HTML_EXTS and len(data) > limit < opts.max_html_bytes:  # a page has its own, larger bound
+                limit = opts.max_html_bytes
+                data += pipe.read(limit + 1 - len(data))
             if len(data) > limit:
-                yield Reject("<stdin>", "file", _over_bytes(f"input is over {limit:,} bytes", opts), E_TOO_LARGE)
+                yield Reject("<stdin>", "file", _over_bytes(f"input is over {limit:,} bytes", opts, ext), E_TOO_LARGE)
                 continue
-            yield from _read_document("<stdin>", data, ".txt", opts)
+            yield from _read_document("<stdin>", data, ext, opts)
         else:
             yield from read_file(p, opts)
+
+
+#: How an HTML page begins (after a byte-order mark, blank space and comments): ``curl URL | lipservice audit -``.
+_HTML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]",
+                         re.IGNORECASE | re.DOTALL)
+
+
+def sniff_format(data: bytes) -> str:
+    """What stdin holds, having no name: ``.html`` when it begins as an HTML page does, else ``.txt``."""
+    return ".html" if _HTML_START.match(data[:4096]) else ".txt"
 
 
 def read_file(p: str, opts: ReadOptions) -> Iterator[Record | Reject]:

@@ -132,6 +132,21 @@ def test_stdin_bad_input_is_a_reject(data, code, position):
     assert_reject(r, "<stdin>", position, code)
 
 
+@pytest.mark.parametrize("page", [b"<!DOCTYPE html><html><head><title>Acme</title></head>",
+                                  b"\xef\xbb\xbf\n  <!-- saved --> <html lang='en'><body>",
+                                  b"<HTML>\n<BODY>"])
+def test_stdin_that_is_an_html_page_is_read_as_one(page):
+    """``curl URL | lipservice audit -`` audited the markup: the first "sentence" was the doctype and title."""
+    [rec] = list(read_inputs(["-"], stdin=io.BytesIO(page + b"<script>var x;</script><p>We refund you in 5 days.</p>")))
+    assert rec.text.strip() == "We refund you in 5 days."
+
+
+def test_stdin_that_mentions_html_is_still_text():
+    text = "Reply with <html> tags and we fix it.\n<body> is fine too."
+    [rec] = list(read_inputs(["-"], stdin=io.BytesIO(text.encode())))
+    assert rec.text == text
+
+
 class EndlessPipe(io.RawIOBase):
     """``yes | lipservice annotate -``: a stdin that never ends, counting what was asked of it."""
 
