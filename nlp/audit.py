@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def audit_result(record: dict[str, Any], top: int = 5) -> dict[str, Any]:
-    """From an annotate-contract record: scores plus the most company-centred sentences.
+def audit_result(record: dict[str, Any], top: int = 5, warnings: list[str] | None = None) -> dict[str, Any]:
+    """From an annotate-contract record: scores plus the most company-centred sentences, and
+    ``warnings`` about the document (a language the models do not read).
 
     Sentences are ranked by p(company) among those labelled company, so the rewrite list
     starts with the sentences the model is surest talk about the company, not the customer.
@@ -16,6 +17,7 @@ def audit_result(record: dict[str, Any], top: int = 5) -> dict[str, Any]:
         "source": record["source"],
         "id": record["id"],
         "kind": record["kind"],
+        "warnings": list(warnings or []),
         "scores": record["scores"],
         "sentences": [{k: s[k] for k in ("text", "start", "end", "perspective", "perspective_p")}
                       for s in record["sentences"]],

@@ -133,16 +133,10 @@ def _warn_absent_fields(fields: dict, rating_field: Optional[str], date_field: O
         err.print(printable(line), highlight=False, markup=False, soft_wrap=True)
 
 
-def _warn_language(screen, record: dict) -> None:
-    """A warning under a document the screen finds confidently not English: its scores would look clean
-    (all neutral, no lip service) while meaning nothing."""
-    from .records import Record
-
-    text = " ".join(s["text"] for s in record["sentences"])
-    problem = screen.check(Record(id=record["id"], text=text, source=record.get("source", ""), position="file"))
-    if problem:
-        err.print(printable(f"warning: {problem.source}: {problem.reason}; its scores mean little"),
-                  highlight=False, markup=False, soft_wrap=True)
+def _print_warnings(audit: dict) -> None:
+    """A document's warnings (a language the models do not read), under its report."""
+    for warning in audit.get("warnings", ()):
+        err.print(printable(f"warning: {audit['source']}: {warning}"), highlight=False, markup=False, soft_wrap=True)
 
 
 def _repeated_ids(records: list[dict]) -> dict:
@@ -229,7 +223,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
     def work():
         from .audit import audit_result
         from .io import DOCUMENT_EXTS, ReadOptions, check_inputs, describe_position, format_of, prepare_outputs
-        from .language import screen_from_config
+        from .language import language_warnings, screen_from_config
         from .report import print_audit
 
         cfg = _config(config, sets)
@@ -247,9 +241,9 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
         results = []
         screen = screen_from_config(cfg)
         for rec in records:
-            results.append(audit_result(rec, int(cfg["lipservice"]["rewrite_top"])))
+            results.append(audit_result(rec, int(cfg["lipservice"]["rewrite_top"]), language_warnings(screen, rec)))
             print_audit(out, results[-1])
-            _warn_language(screen, rec)
+            _print_warnings(results[-1])
         if json_path:
             _write_text(json_path, json.dumps({"documents": results, "errors": [b.to_json() for b in bad]},
                                               ensure_ascii=False, indent=2) + "\n")
@@ -665,12 +659,11 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         bad = []
         annotator, copy_records = _annotate(copy, cfg, copy_opts, 1, bad.append)
         copy_records = list(copy_records)
-        screen = screen_from_config(cfg)
-        for rec in copy_records:
-            _warn_language(screen, rec)
         review_records = list(_progressing(annotator.annotate(read_inputs(reviews_in, review_opts), bad.append),
                                            reviews_in))
-        result = gap_report(annotator.nlp, copy_records, review_records, cfg)
+        result = gap_report(annotator.nlp, copy_records, review_records, cfg, screen_from_config(cfg))
+        for audit in result["copy"]:
+            _print_warnings(audit)
         c = annotator.counts
         result["counts"] = {"read": c.read, "annotated": c.annotated, "rejected": c.rejected,
                             "copy": len(copy_records), "reviews": len(review_records),

@@ -315,15 +315,18 @@ def _cells(*values: Any) -> list[str]:
     return [csv_safe(v) for v in (*head, *quotes, *[""] * (3 - len(quotes)))]
 
 
-def gap_report(nlp: Any, copy: list[dict], reviews: list[dict], cfg: Any) -> dict[str, Any]:
+def gap_report(nlp: Any, copy: list[dict], reviews: list[dict], cfg: Any, screen: Any = None) -> dict[str, Any]:
     """The whole gap stage with the config's settings: the reviews stage, then ``analyse_gap``; the
-    result also carries the copy's audit results so one report can show everything."""
+    result also carries the copy's audit results (warned about by ``screen``, a language screen) so one
+    report can show everything."""
     from .audit import audit_result
+    from .language import language_warnings
     from .reviews import review_report, theme_labels
 
     summary, found, unassigned = review_report(nlp, reviews, cfg)
     result = analyse_gap(copy, reviews, encoder=nlp.get_pipe("complaints").encoder, theme_labels=theme_labels(cfg),
                          settings=GapSettings.from_config(cfg), summary=summary, discovered=found,
                          unassigned=unassigned)
-    result["copy"] = [audit_result(r, int(cfg["lipservice"]["rewrite_top"])) for r in copy]
+    result["copy"] = [audit_result(r, int(cfg["lipservice"]["rewrite_top"]), language_warnings(screen, r))
+                      for r in copy]
     return result

@@ -466,8 +466,9 @@ def _audit(doc: dict, index: int, max_rows: int) -> str:
            else "") + "</li>" for r in rewrite[:max_rows]) + "</ol>" + _more(len(rewrite) - max_rows, "sentences")
         if rewrite else '<p class="muted">No company-centred sentences.</p>')
     text = text or '<span class="muted">No sentences.</span>'
+    warnings = "".join(f'<p class="warning">{_clip(w, 400)}</p>' for w in _strings(doc.get("warnings"))[:MAX_TERMS])
     return (f'<article class="doc" id="doc-{index}"><h3>{_clip(doc.get("source", doc.get("id", "")), 200)}</h3>'
-            f'<p class="muted">{" · ".join(meta)}</p>{_doc_charts(doc, promises)}'
+            f'<p class="muted">{" · ".join(meta)}</p>{warnings}{_doc_charts(doc, promises)}'
             f'<div class="text">{text}</div>'
             f"<h4>Promises</h4>{promise_table}<h4>Customer-centric claims</h4>{claim_table}"
             f"<h4>Rewrite first</h4>{rewrite_html}</article>")

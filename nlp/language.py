@@ -51,6 +51,16 @@ class LanguageScreen:
                       "lipservice's models read English only", E_LANGUAGE)
 
 
+def language_warnings(screen: LanguageScreen | None, record: dict) -> list[str]:
+    """Why an annotated document's scores mean little, if its text is confidently not English: they
+    would look clean (all neutral, no lip service). audit and gap carry it in every output."""
+    if screen is None:
+        return []
+    text = " ".join(s["text"] for s in record["sentences"])
+    problem = screen.check(Record(id=record["id"], text=text, source=record.get("source", ""), position="file"))
+    return [f"{problem.reason}; its scores mean little"] if problem else []
+
+
 def screen_from_config(config: Any) -> LanguageScreen:
     """The screen ``[batch.language]`` configures: batch rejects with it, audit and gap warn with it."""
     return registry.resolve({"screen": config["batch"]["language"]})["screen"]

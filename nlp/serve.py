@@ -59,6 +59,7 @@ class Service:
 
     def __init__(self, cfg: Any, nlp: Any = None) -> None:
         from .annotate import Annotator
+        from .language import screen_from_config
         from .pipeline import build_nlp
 
         sc = cfg["serve"]
@@ -68,6 +69,7 @@ class Service:
         self.max_chars = min(int(cfg["lipservice"]["max_chars"]), int(sc["max_text_chars"]))
         self.nlp = nlp if nlp is not None else build_nlp(cfg)
         self.annotator = Annotator.from_config(cfg, self.nlp)
+        self.screen = screen_from_config(cfg)  # audits of copy the models cannot read say so
         self.lock = threading.Lock()
 
     def options(self, kind: str) -> ReadOptions:
@@ -140,10 +142,12 @@ class Service:
 
     def audit(self, items: list[Record | Reject]) -> dict[str, Any]:
         from .audit import audit_result
+        from .language import language_warnings
 
         records, rejects = self.annotate(items)
         top = int(self.cfg["lipservice"]["rewrite_top"])
-        return {"documents": [audit_result(r, top) for r in records], "rejects": rejects,
+        return {"documents": [audit_result(r, top, language_warnings(self.screen, r)) for r in records],
+                "rejects": rejects,
                 "counts": counts(items, records, rejects)}
 
     def reviews(self, items: list[Record | Reject]) -> dict[str, Any]:
@@ -162,7 +166,7 @@ class Service:
         copy_records, copy_rejects = self.annotate(copy)
         review_records, review_rejects = self.annotate(reviews)
         with self.lock:
-            result = gap_report(self.nlp, copy_records, review_records, self.cfg)
+            result = gap_report(self.nlp, copy_records, review_records, self.cfg, self.screen)
         result["rejects"] = copy_rejects + review_rejects
         result["counts"] = {**counts(copy + reviews, copy_records + review_records, result["rejects"]),
                             "copy": len(copy_records), "reviews": len(review_records),

@@ -6,6 +6,7 @@ never a traceback. Model probabilities are not asserted, only their shape.
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -656,11 +657,15 @@ def test_audit_warns_under_copy_that_is_not_in_english(tmp_path):
     en = tmp_path / "en.txt"
     en.write_text("We refund you within 48 hours, and our team answers every call within two minutes.",
                   encoding="utf-8")
-    result = invoke(["audit", page, en])
+    result = invoke(["audit", page, en, "--json", tmp_path / "a.json", "--html", tmp_path / "a.html"])
     assert result.exit_code == 0
     warnings = [line for line in stderr_lines(result) if line.startswith("warning:")]
-    assert warnings == [f"warning: {page}: text is in language 'zh' (p=0.98), not en; lipservice's models read "
-                        "English only; its scores mean little"]
+    said = "text is in language 'zh' (p=0.98), not en; lipservice's models read English only; its scores mean little"
+    assert warnings == [f"warning: {page}: {said}"]
+    # the JSON and the page say it too: they were the ones showing a clean score of 0
+    docs = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["documents"]
+    assert [d["warnings"] for d in docs] == [[said], []]
+    assert f'<p class="warning">{html.escape(said)}</p>' in (tmp_path / "a.html").read_text(encoding="utf-8")
 
 
 def test_an_output_behind_a_link_is_written_through_it(tmp_path):

@@ -58,6 +58,18 @@ def test_api_audit_returns_the_audit_contract(client):
     assert any(p["text"].startswith("Next-day delivery") for p in doc["promises"])
 
 
+def test_api_audit_says_when_the_copy_is_not_in_english(client):
+    """The API and the /report page gave French copy a clean lip-service score of 0 without a word."""
+    french = ("Nous plaçons nos clients au cœur de tout ce que nous faisons. Notre équipe primée vous accompagne "
+              "avec passion et vous rembourse sous quarante-huit heures.")
+    r = client.post("/api/audit", json={"documents": [{"id": "fr", "text": french}, {"id": "en", "text": COPY}]})
+    assert r.status_code == 200
+    warnings = [d["warnings"] for d in r.json()["documents"]]
+    assert len(warnings[0]) == 1 and "language 'fr'" in warnings[0][0] and warnings[1] == []
+    page = client.post("/report", data={"copy": french}).text
+    assert '<p class="warning">text is in language &#x27;fr&#x27;' in page
+
+
 def test_api_annotate_keeps_order_and_rejects_with_reasons(client):
     r = client.post("/api/annotate", json={"records": [{"id": "a", "text": "You get your money back in 48 hours."},
                                                        {"id": "b", "text": "   "}, {"text": 42},
