@@ -71,7 +71,8 @@ class Counts:
 
 
 def resolve_kind(kind: str, text: str) -> str:
-    """``auto`` → ``review`` when the writer speaks as "I" at least as often as "we", else ``company``."""
+    """``auto`` → ``review`` when the writer speaks as "I" at least once and at least as often as "we", else
+    ``company`` (a text with neither pronoun too: marketing copy often has none)."""
     if kind != "auto":
         return kind
     words = pronoun_words(text)
