@@ -178,9 +178,11 @@ def analyse_gap(copy: list[dict], reviews: list[dict], *, encoder: Any, theme_la
 
     promise_rows = []
     themes_arr = np.array(c_theme, dtype=object)
+    answered: set[int] = set()  # complaints some promise is about: they are not unmet expectations
     for p, (rec, s) in enumerate(promises):
         theme = s["promise"].get("theme")
         rows = np.flatnonzero(_contradicting(theme, themes_arr, sims[p], settings)).tolist()
+        answered.update(rows)
         ids = _review_ids(rows, complaints, reviews)
         share = round(len(ids) / n, 4) if n else 0.0
         talk = max(int(mentions[p]), len(ids))  # a contradicting review talks about the promise too
@@ -192,7 +194,7 @@ def analyse_gap(copy: list[dict], reviews: list[dict], *, encoder: Any, theme_la
             "complaints": len(rows), "reviews": len(ids), "share": share, "mentions": talk, "ids": ids,
             "evidence": _evidence(rows, sims[p], complaints, reviews, settings.evidence)})
 
-    unmet = _unmet(promises, P, C, complaints, reviews, theme_labels, settings, discovered, unassigned)
+    unmet = _unmet(promises, P, C, complaints, reviews, theme_labels, settings, discovered, unassigned, answered)
     complaint_rate = (sum(any(s.get("complaint") for s in r["sentences"]) for r in reviews) / n) if n else None
     claim_rows = _claims(claims, Q, C, complaints, reviews, complaint_rate, settings)
     matrix = _matrix(promises, sims, c_theme, theme_labels, settings)
@@ -214,9 +216,10 @@ def analyse_gap(copy: list[dict], reviews: list[dict], *, encoder: Any, theme_la
 
 def _unmet(promises: list, P: np.ndarray, C: np.ndarray, complaints: list[tuple[int, dict]], reviews: list[dict],
            theme_labels: dict[str, str], settings: GapSettings, discovered: list[DiscoveredTheme] | None,
-           unassigned: list[tuple[int, dict]] | None) -> list[dict[str, Any]]:
+           unassigned: list[tuple[int, dict]] | None, answered: set[int] = frozenset()) -> list[dict[str, Any]]:
     """Complaint themes no promise addresses, most complaints first. A taxonomy theme is addressed
-    by a promise of that theme; a discovered theme by a promise similar to its centroid."""
+    by a promise of that theme; a discovered theme by a promise similar to its centroid. Complaints
+    in ``answered`` (a promise's contradicting ones, whatever their theme) are left out of them."""
     n = len(reviews)
     promised = {s["promise"].get("theme") for _, s in promises}
     groups: list[tuple[str, str, str, list[int]]] = []
@@ -236,6 +239,9 @@ def _unmet(promises: list, P: np.ndarray, C: np.ndarray, complaints: list[tuple[
                 groups.append((d.id, d.label, "discovered", rows))
     out = []
     for theme, label, source, rows in groups:
+        rows = [k for k in rows if k not in answered]
+        if not rows:
+            continue
         ids = _review_ids(rows, complaints, reviews)
         quotes = sorted(rows, key=lambda k: (-(complaints[k][1].get("complaint_p") or 0.0), k))
         out.append({"theme": theme, "label": label, "source": source, "complaints": len(rows), "reviews": len(ids),
@@ -296,16 +302,16 @@ def gap_csv(result: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["section", "text", "theme", "verdict", "complaints", "reviews", "share", "mentions", "reasons",
-                "evidence_1", "evidence_2", "evidence_3"])
+                "evidence_1", "evidence_2", "evidence_3", "theme_source"])
     for p in result["promises"]:
         w.writerow(_cells("promise", p["text"], p["theme"], p["verdict"], p["complaints"], p["reviews"], p["share"],
-                          p["mentions"], "", p["evidence"]))
-    for u in result["unmet"]:
-        w.writerow(_cells("unmet", u["label"], u["theme"], u["source"], u["complaints"], u["reviews"], u["share"],
-                          "", "", u["evidence"]))
+                          p["mentions"], "", p["evidence"]) + ["taxonomy" if p["theme"] else ""])
+    for u in result["unmet"]:  # the verdict column holds verdicts only: where the theme comes from is its own
+        w.writerow(_cells("unmet", u["label"], u["theme"], "unmet", u["complaints"], u["reviews"], u["share"],
+                          "", "", u["evidence"]) + [u["source"]])
     for c in result["claims"]:
         w.writerow(_cells("claim", c["text"], "", "lip_service" if c["lip_service"] else "substantiated", "", "", "",
-                          "", ";".join(c["reasons"]), c["evidence"]))
+                          "", ";".join(c["reasons"]), c["evidence"]) + [""])
     return buf.getvalue()
 
 

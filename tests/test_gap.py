@@ -109,6 +109,22 @@ def test_unmet_expectations_rank_unpromised_themes(encoder):
     assert result["scores"]["unmet_themes"] == 2
 
 
+def test_a_complaint_a_promise_answers_is_not_also_an_unmet_expectation(encoder):
+    """A delivery-fee complaint themed price_fees contradicted the free-delivery promise and was, as well, the
+    whole of an unmet price_fees row that "no promise addresses"."""
+    copy = [{"id": "p", "kind": "company", "source": "p.md", "scores": {}, "sentences": [
+        promise("Free delivery on every order, always.", "delivery")]}]
+    fee = "They charged me for delivery on my order even though delivery should be free."
+    reviews = [review(f"fee{i}", fee, "price_fees") for i in range(3)] + reviews_fixture(n_late=0, n_fine=5)
+    result = analyse_gap(copy, reviews, encoder=encoder, theme_labels=LABELS, settings=S)
+    assert result["promises"][0]["ids"] == ["fee0", "fee1", "fee2"]  # about the promise across themes
+    assert [u["theme"] for u in result["unmet"]] == ["staff"]  # price_fees held only the answered ones
+    rows = list(csv.reader(io.StringIO(gap_csv(result))))
+    header = rows[0]
+    unmet = next(dict(zip(header, r)) for r in rows[1:] if r[0] == "unmet")
+    assert unmet["verdict"] == "unmet" and unmet["theme_source"] == "taxonomy"  # not "taxonomy" as a verdict
+
+
 def test_discovered_theme_is_unmet_unless_a_promise_covers_it(encoder):
     reviews = reviews_fixture(n_rude=0) + [review(f"loy{i}", "The loyalty points vanished from my card.", UNASSIGNED)
                                            for i in range(4)]
