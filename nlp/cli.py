@@ -288,6 +288,9 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
         if to_stdout and rejects is None:
             raise UsageError("--output - writes the records to stdout; name a file for the rejects with --rejects",
                              code=E_OUTPUT)
+        if rejects is None and output.exists() and not output.is_file():  # /dev/null: nothing beside it to write
+            raise UsageError(f"--output {output} is not a regular file, so its rejects cannot be written beside it; "
+                             "name a file for them with --rejects (--rejects /dev/null drops them)", code=E_OUTPUT)
         rejects_path = rejects or rejects_path_for(output)
         prepare_outputs(inputs, {"--output": None if to_stdout else output,
                                  "--rejects" if rejects else "--output's rejects file": rejects_path})

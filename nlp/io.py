@@ -109,8 +109,9 @@ def not_a_file(path: Path) -> str | None:
 
 def prepare_outputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
     """Before any work: refuse an output that is one of the inputs, that another output also
-    writes, or that is a directory, and make each output's folder, so that a run of hours never
-    ends unable to write. ``outputs`` maps each option (``"--json"``) to its path, or None."""
+    writes, that is a directory, or whose folder does not exist (a mistyped folder is not made) or
+    cannot be written, so that a run of hours never ends unable to write. ``outputs`` maps each
+    option (``"--json"``) to its path, or None."""
     def same(a: Path, b: Path) -> bool:
         if a.exists() and b.exists():
             return a.samefile(b)  # also through links
@@ -135,9 +136,13 @@ def prepare_outputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
                                      "give another file", code=E_OUTPUT)
         if path.is_dir():
             raise UsageError(f"{option} {path}: is a directory; give a file name in it", code=E_OUTPUT)
+        folder = path.parent
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise UsageError(f"{option} {path}: {folder} {what}; create the folder first (mkdir -p {folder}) or "
+                             "choose another place", code=E_OUTPUT)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=path.parent):  # can a file be written there at all?
+            with tempfile.TemporaryFile(dir=folder):  # can a file be written there at all?
                 pass
         except OSError as err:
             raise UsageError(f"{option} {path}: cannot write there ({err.strerror}); choose another place",

@@ -214,7 +214,13 @@ def print_reviews(console: Console, summary: dict[str, Any]) -> None:
         if f["unreadable"]:
             where = f" (field {f['field']!r})" if f.get("field", name) != name else ""
             console.print(plain(f"{f['unreadable']} of {f['present']} {name} values{where} could not be read and "
-                                "were left out of the figures that use them", "yellow"))
+                                f"were left out of the figures that use them{_first_unreadable(f)}", "yellow"))
+
+
+def _first_unreadable(field: dict) -> str:
+    """``; first: id r7 ("five"), …``: where to look."""
+    shown = [f"id {e['id']} ({e['value']!r})" for e in field.get("unreadable_examples", [])]
+    return f"; first: {', '.join(shown)}" if shown else ""
 
 
 def _examples(examples: list[dict]) -> str:

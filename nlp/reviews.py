@@ -36,6 +36,33 @@ LOWEST_RATING = 1
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
+#: Unreadable values a report names (id and value), so that they can be found and fixed.
+UNREADABLE_SHOWN = 3
+_NUMBER_TEXT = re.compile(r"\s*\d+(?:\.\d+)?\s*")
+
+
+def _absent(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def not_rated(value: Any) -> bool:
+    """0 and "☆☆☆☆☆": what exports write for a review without a rating; no rating, not an unreadable one."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, numbers.Real):
+        return value == 0
+    text = str(value).strip()
+    return text in ("0", "0.0", "0/5", "0 stars") or (bool(text) and set(text) == {"☆"})
+
+
+def _field_counts(records: list[dict], field: str, present: list[bool], parsed: list[Any]) -> dict[str, Any]:
+    """How many records give ``field``, how many of those could not be read, and the first of them."""
+    bad = [i for i, (h, v) in enumerate(zip(present, parsed)) if h and v is None]
+    return {"field": field, "present": sum(present), "unreadable": len(bad),
+            "unreadable_examples": [{"id": records[i]["id"], "value": str(_field(records[i], field))[:80]}
+                                    for i in bad[:UNREADABLE_SHOWN]]}
+
+
 def parse_rating(value: Any, scale: float = 5.0) -> float | None:
     """A rating on a 1–5 scale from 4, "4", "4.5", "4/5", "8 out of 10" (scaled: 4.0), "5 stars" or "★★★★";
     else None, also for 0 and "☆☆☆☆☆", which exports write for "not rated"."""
@@ -70,6 +97,8 @@ def parse_month(value: Any) -> str | None:
         except OverflowError:  # a whole number too large for a float: no date either
             return None
     text = str(value).strip()
+    if _NUMBER_TEXT.fullmatch(text):  # a CSV cell is text: "1712900000" is the number it spells
+        return _month_of_number(float(text))
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).strftime("%Y-%m")
     except ValueError:
@@ -126,8 +155,8 @@ def summarise_reviews(records: list[dict], theme_labels: dict[str, str], *, n_ex
     n = len(records)
     ratings = [parse_rating(_field(r, rating_field)) for r in records]
     months = [parse_month(_field(r, date_field)) for r in records]
-    has_rating = [_field(r, rating_field) not in (None, "") for r in records]
-    has_date = [_field(r, date_field) not in (None, "") for r in records]
+    has_rating = [not _absent(_field(r, rating_field)) and not not_rated(_field(r, rating_field)) for r in records]
+    has_date = [not _absent(_field(r, date_field)) for r in records]
     complaint_records = [any(s.get("complaint") for s in r["sentences"]) for r in records]
     by_theme: dict[str, list[tuple[int, dict]]] = defaultdict(list)
     for i, r in enumerate(records):
@@ -171,10 +200,8 @@ def summarise_reviews(records: list[dict], theme_labels: dict[str, str], *, n_ex
         "themes": table,
         "discovered": found,
         "trend": trend,
-        "fields": {"rating": {"field": rating_field, "present": sum(has_rating),
-                              "unreadable": sum(h and r is None for h, r in zip(has_rating, ratings))},
-                   "date": {"field": date_field, "present": sum(has_date),
-                            "unreadable": sum(h and m is None for h, m in zip(has_date, months))}},
+        "fields": {"rating": _field_counts(records, rating_field, has_rating, ratings),
+                   "date": _field_counts(records, date_field, has_date, months)},
     }
 
 

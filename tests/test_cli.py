@@ -88,6 +88,7 @@ def test_annotate_mixed_inputs_contract_order_rejects_and_counts(tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     out = tmp_path / "out" / "result.jsonl"
+    out.parent.mkdir()
     paths = [tmp_path / n for n in ("good.txt", "mixed.jsonl", "mixed.csv", "empty.txt", "binary.txt")]
 
     result = invoke(["annotate", *paths, "--output", out])
@@ -399,6 +400,7 @@ def test_audit_markdown_prints_share_and_writes_json(tmp_path):
     page.write_text(md, encoding="utf-8")
     report = tmp_path / "audit.json"
     html_page = tmp_path / "report" / "audit.html"
+    html_page.parent.mkdir()
 
     result = invoke(["audit", page, "--json", report, "--html", html_page])
 
@@ -642,6 +644,7 @@ def test_past_ten_rejects_the_terminal_says_how_many_more_and_where(tmp_path):
     src.write_text("".join(f'{{"id": "e{i}", "text": ""}}\n' for i in range(13)) + '{"id": "ok", "text": "Hi."}\n',
                    encoding="utf-8")
     out = tmp_path / "a-rather-long-directory-name-so-the-line-would-wrap" / "out.jsonl"
+    out.parent.mkdir()
     result = invoke(["annotate", src, "--output", out])
     lines = stderr_lines(result)
     assert sum(line.startswith("rejected: ") for line in lines) == 10
@@ -666,6 +669,16 @@ def test_audit_warns_under_copy_that_is_not_in_english(tmp_path):
     docs = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["documents"]
     assert [d["warnings"] for d in docs] == [[said], []]
     assert f'<p class="warning">{html.escape(said)}</p>' in (tmp_path / "a.html").read_text(encoding="utf-8")
+
+
+def test_annotate_to_dev_null_asks_where_the_rejects_go(tmp_path):
+    """``--output /dev/null`` wrote the rejects to a new regular file, /dev/null.rejects.jsonl."""
+    (tmp_path / "a.txt").write_text("We care.", encoding="utf-8")
+    result = invoke(["annotate", tmp_path / "a.txt", "--output", os.devnull])
+    assert result.exit_code == 2 and "[E124]" in stderr_lines(result)[-1] and "--rejects" in stderr_lines(result)[-1]
+    assert not Path(os.devnull + ".rejects.jsonl").exists()
+    done = invoke(["annotate", tmp_path / "a.txt", "--output", os.devnull, "--rejects", os.devnull])
+    assert done.exit_code == 0, done.output
 
 
 def test_an_output_behind_a_link_is_written_through_it(tmp_path):

@@ -30,6 +30,7 @@ def test_gap_json_html_csv_from_several_files(tmp_path):
         w.writeheader()
         w.writerows(ROWS[15:])
     out = tmp_path / "out"
+    out.mkdir()
     done = cli("gap", "--copy", tmp_path / "about.md", tmp_path / "faq.txt", "--reviews", tmp_path / "a.jsonl",
                tmp_path / "b.csv", "--json", out / "gap.json", "--html", out / "gap.html", "--csv", out / "gap.csv")
     assert done.returncode == 0, done.stderr

@@ -271,8 +271,16 @@ def test_an_output_that_is_an_input_or_another_output_is_refused(tmp_path):
         assert exc.value.code == E_OUTPUT and exc.value.exit_code == 2 and "is also an input" in str(exc.value)
     with pytest.raises(UsageError, match="--json and --html both write"):
         prepare_outputs([src], {"--json": tmp_path / "r.json", "--html": tmp_path / "r.json"})
-    prepare_outputs([src, "-"], {"--output": tmp_path / "new" / "o.jsonl", "--json": None})  # nothing to refuse
-    assert (tmp_path / "new").is_dir()  # its folder is made before the work, not after
+    prepare_outputs([src, "-"], {"--output": tmp_path / "o.jsonl", "--json": None})  # nothing to refuse
+
+
+def test_an_output_in_a_folder_that_does_not_exist_is_refused_not_made(tmp_path):
+    """``--json /nonexist/x.json`` made /nonexist at the root: a mistyped folder became a tree of folders."""
+    with pytest.raises(UsageError) as exc:
+        prepare_outputs([], {"--json": tmp_path / "typo" / "deeper" / "x.json"})
+    assert exc.value.code == E_OUTPUT and exc.value.exit_code == 2
+    assert f"{tmp_path / 'typo' / 'deeper'} does not exist; create the folder first" in str(exc.value)
+    assert not (tmp_path / "typo").exists()
 
 
 def test_an_output_that_cannot_be_written_is_refused_before_any_work(tmp_path):
@@ -282,7 +290,7 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(tmp_path):
     blocker.write_text("a file, not a folder")
     with pytest.raises(UsageError) as exc:
         prepare_outputs([], {"--output": blocker / "out.jsonl"})
-    assert exc.value.code == E_OUTPUT and "cannot write there" in str(exc.value)
+    assert exc.value.code == E_OUTPUT and f"{blocker} is not a folder" in str(exc.value)
 
 
 def test_unknown_extension_is_a_usage_error(tmp_path):

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from nlp.reviews import csv_safe, parse_month, parse_rating, summarise_reviews, themes_csv
+from nlp.reviews import csv_safe, not_rated, parse_month, parse_rating, summarise_reviews, themes_csv
 from nlp.themes import DiscoveredTheme
 
 LABELS = {"delivery": "Delivery", "refund": "Refunds"}
@@ -79,12 +79,27 @@ def test_a_rating_of_zero_or_below_the_scale_is_no_rating(value):
     assert parse_rating(value) is None
 
 
-def test_a_zero_rating_is_counted_unreadable_and_left_out_of_the_mean():
+def test_not_rated_is_no_rating_and_below_the_scale_is_unreadable_with_the_record_named():
+    """0 and "☆☆☆☆☆" mean "not rated" (as the README says): they were reported as values that "could not be
+    read", and no warning said which records held the unreadable ones."""
     records = [record("a", sentence("Late.", "delivery", 0.9), rating=0),
-               record("b", sentence("Late again.", "delivery", 0.9), rating="2/5")]
+               record("b", sentence("Late again.", "delivery", 0.9), rating="2/5"),
+               record("c", sentence("Late once more.", "delivery", 0.9), rating="☆☆☆☆☆"),
+               record("d", sentence("Still late.", "delivery", 0.9), rating="0.5 stars")]
     summary = summarise_reviews(records, LABELS)
     assert summary["themes"][0]["mean_rating"] == 2.0
-    assert summary["fields"]["rating"] == {"field": "rating", "present": 2, "unreadable": 1}
+    assert summary["fields"]["rating"] == {"field": "rating", "present": 2, "unreadable": 1,
+                                           "unreadable_examples": [{"id": "d", "value": "0.5 stars"}]}
+
+
+@pytest.mark.parametrize("value", [0, "0", "☆☆☆☆☆", " 0 stars "])
+def test_not_rated_values(value):
+    assert not_rated(value) and parse_rating(value) is None
+
+
+@pytest.mark.parametrize("value", [0.5, "0 out of 10", "", None, "★☆☆☆☆", 3])
+def test_values_that_are_not_the_not_rated_mark(value):
+    assert not not_rated(value)
 
 
 # -- parse_month -----------------------------------------------------------------------------------
@@ -103,6 +118,9 @@ def test_a_zero_rating_is_counted_unreadable_and_left_out_of_the_mean():
     (1714730000123, "2024-05"),  # epoch milliseconds, as JavaScript exports them
     (20240301, "2024-03"),  # an 8-digit number reads as YYYYMMDD, as the string does
     ("20240301", "2024-03"),
+    ("1714730000", "2024-05"),  # a CSV cell holds text: epoch seconds and milliseconds were never read from CSV
+    (" 1714730000123 ", "2024-05"),
+    ("1714730000.5", "2024-05"),
     (100000000, "1973-03"),  # the plausible range's ends
     (3999999999, "2096-10"),
 ])
@@ -110,7 +128,8 @@ def test_parse_month_reads_common_shapes(value, expected):
     assert parse_month(value) == expected
 
 
-@pytest.mark.parametrize("value", ["yesterday", "", "31/12/2023", "2024-13-01", None, True, -5, 1e13])
+@pytest.mark.parametrize("value", ["yesterday", "", "31/12/2023", "2024-13-01", None, True, -5, 1e13, "2024", "45000",
+                                   "-1714730000"])
 def test_parse_month_refuses_garbage(value):
     assert parse_month(value) is None
 
@@ -209,21 +228,27 @@ def test_records_without_rating_or_date():
     summary = summarise_reviews(records, LABELS)
     assert summary["themes"][0]["mean_rating"] is None
     assert summary["trend"] == []
-    assert summary["fields"] == {"rating": {"field": "rating", "present": 0, "unreadable": 0},
-                                 "date": {"field": "date", "present": 0, "unreadable": 0}}
+    assert summary["fields"] == {"rating": {"field": "rating", "present": 0, "unreadable": 0, "unreadable_examples": []},
+                                 "date": {"field": "date", "present": 0, "unreadable": 0, "unreadable_examples": []}}
 
 
 def test_unreadable_ratings_and_dates_are_counted(corpus):
-    assert summarise_reviews(corpus, LABELS)["fields"] == {"rating": {"field": "rating", "present": 5, "unreadable": 1},
-                                                         "date": {"field": "date", "present": 5, "unreadable": 1}}
+    assert summarise_reviews(corpus, LABELS)["fields"] == {
+        "rating": {"field": "rating", "present": 5, "unreadable": 1, "unreadable_examples": [{"id": "r5",
+                                                                                              "value": "great"}]},
+        "date": {"field": "date", "present": 5, "unreadable": 1, "unreadable_examples": [{"id": "r5",
+                                                                                          "value": "someday"}]}}
 
 
 def test_ratings_and_dates_are_read_from_the_fields_named(corpus):
     renamed = [{**r, "meta": {{"rating": "stars", "date": "when"}.get(k, k): v for k, v in r.get("meta", {}).items()}}
                for r in corpus]
     summary = summarise_reviews(renamed, LABELS, rating_field="stars", date_field="when")
-    assert summary["fields"] == {"rating": {"field": "stars", "present": 5, "unreadable": 1},
-                                 "date": {"field": "when", "present": 5, "unreadable": 1}}
+    assert summary["fields"] == {
+        "rating": {"field": "stars", "present": 5, "unreadable": 1, "unreadable_examples": [{"id": "r5",
+                                                                                             "value": "great"}]},
+        "date": {"field": "when", "present": 5, "unreadable": 1, "unreadable_examples": [{"id": "r5",
+                                                                                         "value": "someday"}]}}
     assert summary["trend"] == summarise_reviews(corpus, LABELS)["trend"]
     assert summarise_reviews(renamed, LABELS)["fields"]["rating"]["present"] == 0  # the default name finds none
 

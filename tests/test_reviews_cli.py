@@ -77,7 +77,8 @@ def test_rating_and_date_fields_are_named_per_run_and_a_misspelt_one_is_warned(t
     done, out_json, _ = run(tmp_path, rows, "--rating-field", "stars", "--date-field", "when")
     assert done.returncode == 0, done.stderr
     report = json.loads(out_json.read_text())
-    assert report["fields"]["rating"] == {"field": "stars", "present": 4, "unreadable": 1}
+    assert report["fields"]["rating"] == {"field": "stars", "present": 4, "unreadable": 1,
+                                          "unreadable_examples": [{"id": "d", "value": "great"}]}
     assert [t["month"] for t in report["trend"]] == ["2024-05", "2024-06"]
     done, out_json, _ = run(tmp_path, rows, "--rating-field", "Stars")
     assert "warning: no review has a 'Stars' field, but they have 'stars': pass --rating-field stars to read it" \
@@ -93,7 +94,7 @@ def test_a_rating_or_date_column_in_another_case_is_named_with_the_option_that_r
     assert "pass --rating-field Rating to read it" in done.stderr and "pass --date-field Date to read it" in done.stderr
 
 
-def test_numeric_dates_and_zero_ratings_are_read_or_counted_unreadable_never_guessed(tmp_path):
+def test_numeric_dates_are_read_or_counted_unreadable_never_guessed_and_not_rated_is_no_rating(tmp_path):
     rows = [{"id": "a", "text": "My parcel was due Monday and still has not arrived.", "rating": 0, "date": 20240301},
             {"id": "b", "text": "I was charged twice for one order.", "rating": "2/5", "date": 1714730000123},
             {"id": "c", "text": "Great coffee, friendly staff.", "rating": "☆☆☆☆☆", "date": 2024},
@@ -102,8 +103,11 @@ def test_numeric_dates_and_zero_ratings_are_read_or_counted_unreadable_never_gue
     assert done.returncode == 0, done.stderr
     report = json.loads(out_json.read_text())
     assert [t["month"] for t in report["trend"]] == ["2024-03", "2024-05"]  # never 1970
-    assert report["fields"]["date"]["unreadable"] == 2 and report["fields"]["rating"]["unreadable"] == 2
+    assert report["fields"]["date"]["unreadable"] == 2
+    assert report["fields"]["rating"] == {"field": "rating", "present": 2, "unreadable": 0, "unreadable_examples": []}
     assert all(t["mean_rating"] in (None, 2.0) for t in report["themes"])  # a 0 does not pull a mean down
+    assert "date values could not be read and were left out of the figures that use them; first: id c ('2024'), " \
+           "id d ('45000')" in " ".join(done.stdout.split())  # which records to fix
 
 
 @pytest.mark.parametrize("setting, says", [
