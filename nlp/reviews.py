@@ -168,7 +168,13 @@ def summarise_reviews(records: list[dict], theme_labels: dict[str, str], *, n_ex
     def row(theme: str, label: str, members: list[tuple[int, dict]]) -> dict[str, Any]:
         docs = sorted({i for i, _ in members})
         rated = [ratings[i] for i in docs if ratings[i] is not None]
-        quotes = sorted(members, key=lambda m: (-(m[1].get("complaint_p") or 0), m[0]))[:n_examples]
+        quotes, seen = [], set()
+        for i, s in sorted(members, key=lambda m: (-(m[1].get("complaint_p") or 0), m[0])):
+            if len(quotes) == n_examples:
+                break
+            if s["text"] not in seen:  # distinct quotes: a complaint written twice is shown once
+                seen.add(s["text"])
+                quotes.append((i, s))
         return {"theme": theme, "label": label, "complaints": len(members),
                 "share_of_complaints": round(len(members) / total_complaints, 4) if total_complaints else 0.0,
                 "share_of_reviews": round(len(docs) / n, 4) if n else 0.0,
@@ -224,14 +230,17 @@ def themes_csv(summary: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["theme", "label", "source", "complaints", "share_of_complaints", "share_of_reviews", "mean_rating",
-                "example_1", "example_2"])
-    rows: Iterable[tuple[str, dict]] = [("taxonomy", r) for r in summary["themes"]] + \
-        [("discovered", r) for r in summary["discovered"]]
-    for source, r in rows:
+                "example_1", "example_2", "within"])
+    # the taxonomy rows and the unassigned one share the complaints out (their shares sum to 1); a
+    # discovered theme is a cluster of the unassigned complaints, so it is a part of that row, not beside it
+    rows: Iterable[tuple[str, str, dict]] = [
+        ("unassigned" if r["theme"] == UNASSIGNED else "taxonomy", "", r) for r in summary["themes"]] + \
+        [("discovered", UNASSIGNED, r) for r in summary["discovered"]]
+    for source, within, r in rows:
         quotes = [e["text"] for e in r.get("examples", [])] + ["", ""]
         w.writerow([csv_safe(v) for v in (r.get("theme", r.get("id")), r["label"], source, r["complaints"],
                                           r["share_of_complaints"], r["share_of_reviews"], r["mean_rating"],
-                                          quotes[0], quotes[1])])
+                                          quotes[0], quotes[1], within)])
     return buf.getvalue()
 
 

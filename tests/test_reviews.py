@@ -284,11 +284,21 @@ def test_themes_csv_has_header_and_one_row_per_theme(corpus):
     found = [DiscoveredTheme(id="discovered_1", label="lid / fit", phrases=["lid", "fit"], members=[0])]
     rows = parsed_csv(summarise_reviews(corpus, LABELS, discovered=found, unassigned=unassigned))
     assert rows[0] == ["theme", "label", "source", "complaints", "share_of_complaints", "share_of_reviews",
-                       "mean_rating", "example_1", "example_2"]
-    assert [(r[0], r[2], r[3]) for r in rows[1:]] == [
-        ("delivery", "taxonomy", "3"), ("refund", "taxonomy", "2"), ("unassigned", "taxonomy", "1"),
-        ("discovered_1", "discovered", "1")]
-    assert rows[1][7:] == ["The parcel arrived two weeks late.", "Courier left it in the rain."]
+                       "mean_rating", "example_1", "example_2", "within"]
+    # a discovered theme is a part of the unassigned row, which is no taxonomy theme: shares summed twice
+    assert [(r[0], r[2], r[3], r[9]) for r in rows[1:]] == [
+        ("delivery", "taxonomy", "3", ""), ("refund", "taxonomy", "2", ""), ("unassigned", "unassigned", "1", ""),
+        ("discovered_1", "discovered", "1", "unassigned")]
+    assert sum(float(r[4]) for r in rows[1:] if r[9] == "") == pytest.approx(1.0, abs=1e-3)
+    assert rows[1][7:9] == ["The parcel arrived two weeks late.", "Courier left it in the rain."]
+
+
+def test_a_complaint_written_twice_is_quoted_once():
+    same = "The parcel arrived two weeks late."
+    records = [record(rid, sentence(same, "delivery", 0.9)) for rid in ("a", "b")]
+    records.append(record("c", sentence("Courier left it in the rain.", "delivery", 0.8)))
+    examples = summarise_reviews(records, LABELS)["themes"][0]["examples"]
+    assert [e["text"] for e in examples] == [same, "Courier left it in the rain."]
 
 
 def test_themes_csv_neutralises_formula_quotes():
