@@ -27,12 +27,17 @@ _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 #: words in another order than they have ("Trojan Source"), so input text shows them as ``\u202e``.
 BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
 BIDI_SHOWN = {c: f"\\u{c:04x}" for c in BIDI_CONTROLS}
+#: Control characters but tab and line breaks (NUL, ESC, BEL, DEL, C1), which no page should carry raw
+#: (a NUL ends the text in some readers), shown as ``\x1b`` the way the terminal shows them.
+CONTROLS_SHOWN = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in "\t\n\r"}
+_SHOWN = {**BIDI_SHOWN, **CONTROLS_SHOWN}
 
 
 def escape(value: object) -> str:
     """Input text for HTML: escaped, safe in element content and in quoted attributes, with bidirectional
-    overrides shown rather than obeyed, so that no quote reads in another order than it was written."""
-    return html.escape(str(value).translate(BIDI_SHOWN), quote=True)
+    overrides shown rather than obeyed, so that no quote reads in another order than it was written, and
+    control characters shown as ``\\x1b``, not written raw."""
+    return html.escape(str(value).translate(_SHOWN), quote=True)
 
 
 _e = escape

@@ -17,6 +17,7 @@ from .charts import escape
 from .errors import (
     E_BAD_FIELD,
     E_BAD_REQUEST,
+    E_BINARY,
     E_EMPTY_REQUEST,
     E_MISSING_EXTRA,
     E_NOT_FOUND,
@@ -131,6 +132,8 @@ class Service:
         if len(text) > self.max_chars:
             raise ServeError(413, E_TOO_LARGE, f"the copy is {len(text):,} characters, over the limit of "
                                                f"{self.max_chars:,} (serve.max_text_chars)")
+        if "\x00" in text:  # as /api/audit refuses it (E112): binary data, not copy
+            raise ServeError(422, E_BINARY, "the copy contains NUL bytes (binary data); paste text")
         return Record(id=source, text=text, kind="company", source=source)
 
     # --- the work -------------------------------------------------------------------------------

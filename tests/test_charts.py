@@ -146,3 +146,8 @@ def test_labels_show_bidirectional_overrides_rather_than_obey_them():
     svg = charts.heatmap(["Refunds in 48 hours \u202eevil\u202c always."], ["delivery"], [[2]], title="t")
     assert "\u202e" not in svg and "\\u202eevil\\u202c" in svg
     ET.fromstring(svg)
+
+
+def test_control_characters_are_shown_not_written_raw():
+    """ESC and BEL from a scraped page reached the HTML report as raw bytes; tabs and line breaks stay."""
+    assert charts.escape("a\x1b[31mb\x07c\x00d\x7f\x85e\tf\ng") == "a\\x1b[31mb\\x07c\\x00d\\x7f\\x85e\tf\ng"

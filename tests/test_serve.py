@@ -70,6 +70,12 @@ def test_api_audit_says_when_the_copy_is_not_in_english(client):
     assert '<p class="warning">text is in language &#x27;fr&#x27;' in page
 
 
+def test_the_report_page_refuses_binary_copy_as_the_api_does(client):
+    """/report returned 200 with 20 raw NUL and 18 ESC bytes in the page; /api/audit refused the same text."""
+    page = client.post("/report", data={"copy": "We care.\x00\x00\x1b[31m"})
+    assert page.status_code == 422 and "[E112]" in page.text and "\x00" not in page.text
+
+
 def test_api_annotate_keeps_order_and_rejects_with_reasons(client):
     r = client.post("/api/annotate", json={"records": [{"id": "a", "text": "You get your money back in 48 hours."},
                                                        {"id": "b", "text": "   "}, {"text": 42},
