@@ -98,10 +98,18 @@ def _undecodable(source: str, data: bytes, err: UnicodeDecodeError, name: str, l
                  note: str = "") -> Reject:
     """The reject of bytes that are not ``name``: the line (in encodings where a newline is one byte) and
     the byte where it breaks, the byte's value, and the fix."""
-    line = data.count(b"\n", 0, err.start) + 1
-    where = f"line {line}, byte {err.start}" if lines else f"byte {err.start}"
+    where = byte_position(data, err.start) if lines else f"byte {err.start}"
     return Reject(source, where, f"invalid {name} (byte 0x{data[err.start]:02x}){note}; re-save the file as UTF-8",
                   E_ENCODING)
+
+
+def byte_position(data: bytes, start: int, first_line: int = 1) -> str:
+    """``line L, column C`` of the byte at ``start``: C counts the characters before it on its line from 1
+    (as an editor does), not bytes from the file's start."""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode("utf-8", "replace")) + 1
+    line = first_line + data.count(b"\n", 0, line_start)
+    return f"line {line}, column {column}"
 
 
 def _decode_declared(source: str, data: bytes, declared: str) -> tuple[str | None, Reject | None]:

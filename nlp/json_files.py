@@ -12,6 +12,7 @@ from typing import Any, Iterator
 from .decoding import (
     UNDECODABLE,
     bounded_lines,
+    byte_position,
     invalid_encoding,
     line_limit,
     open_binary,
@@ -73,7 +74,7 @@ def read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) -> 
                 try:
                     line = raw.decode("utf-8-sig")  # a mark on any line: Windows exports joined with cat
                 except UnicodeDecodeError as err:
-                    yield Reject(source, f"{pos}, byte {err.start}", invalid_encoding(encoding), E_ENCODING)
+                    yield Reject(source, byte_position(raw, err.start, lineno), invalid_encoding(encoding), E_ENCODING)
                     continue
             obj, where, problem = _parse_json(line.rstrip("\r\n"))
             if problem:  # the column is the file line's
@@ -116,7 +117,8 @@ def read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
     try:
         text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as err:
-        yield Reject(source, f"byte {err.start}", invalid_encoding(encoding), E_ENCODING)
+        where = byte_position(data, err.start) if encoding == "utf-8" else f"byte {err.start}"
+        yield Reject(source, where, invalid_encoding(encoding), E_ENCODING)
         return
     items, where, problem = _parse_json(text)
     if problem:

@@ -66,10 +66,10 @@ def refused(path, code: str, *has: str) -> str:
     return message
 
 
-def test_a_latin1_file_is_a_coded_error_with_line_and_byte(tmp_path):
+def test_a_latin1_file_is_a_coded_error_with_line_and_column(tmp_path):
     p = tmp_path / "latin.csv"
     p.write_bytes(b"1,Caf\xe9 was closed again,1,food\n2,ok,0,food\n")
-    refused(p, E_ENCODING, "line 1, byte 5", "0xe9", "re-save the file as UTF-8")
+    refused(p, E_ENCODING, "line 1, column 6", "0xe9", "re-save the file as UTF-8")
 
 
 @pytest.mark.parametrize("data, code, has", [

@@ -253,7 +253,7 @@ def test_annotate_only_bad_inputs_writes_rejects_and_reconciles(tmp_path):
     result = invoke(["annotate", tmp_path / "e.jsonl", tmp_path / "u.txt", "-o", out])
     assert out.exists() and read_jsonl(out) == []
     rejects = read_jsonl(tmp_path / "none.rejects.jsonl")
-    assert [r["position"] for r in rejects] == ["file", "line 2, byte 8"]
+    assert [r["position"] for r in rejects] == ["file", "line 2, column 4"]
     assert counts(result) == (2, 0, 2)
 
 

@@ -125,7 +125,7 @@ def test_stdin_is_read_as_one_document():
     (b"", E_EMPTY_FILE, "file"),
     (b"  \n\t\n", E_EMPTY_FILE, "file"),
     (b"ab\x00cd", E_BINARY, "byte 2"),
-    (b"ok\n\xff\xfe bad\n", E_ENCODING, "line 2, byte 3"),
+    (b"ok\n\xff\xfe bad\n", E_ENCODING, "line 2, column 1"),
 ])
 def test_stdin_bad_input_is_a_reject(data, code, position):
     [r] = list(read_inputs(["-"], stdin=io.BytesIO(data)))

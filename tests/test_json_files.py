@@ -76,11 +76,11 @@ def test_jsonl_line_that_is_not_an_object(tmp_path, line, kind_name):
     assert items[1].reason.startswith(kind_name + ",")  # JSON's names for what the line holds, not Python's
 
 
-def test_jsonl_invalid_utf8_line_names_line_and_byte(tmp_path):
+def test_jsonl_invalid_utf8_line_names_line_and_column(tmp_path):
     p = write(tmp_path, "enc.jsonl", b'{"text": "one"}\n{"text": "t\xe9st"}\n{"text": "three"}\n')
     one, bad, three = read(p)
     assert one.text == "one" and three.text == "three"
-    assert_reject(bad, p, "line 2, byte 11", E_ENCODING, "utf-8")
+    assert_reject(bad, p, "line 2, column 12", E_ENCODING, "utf-8")
 
 
 def test_jsonl_deeply_nested_line_is_a_reject(tmp_path):
