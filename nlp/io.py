@@ -87,7 +87,8 @@ def missing_reason(arg: str) -> str:
 
 def not_a_file(path: Path) -> str | None:
     """Why a directory entry is not read: a broken link, a link to a directory (not followed, as a
-    link to ``..`` would read everything above), or a pipe, socket or device (reading may never end).
+    link to ``..`` would read everything above), or a pipe, socket or device, or a link to one (reading
+    may never end).
     None for a file, a link to one, a directory, or a path that is not there at all."""
     try:
         if path.is_symlink():
@@ -95,8 +96,7 @@ def not_a_file(path: Path) -> str | None:
                 return f"a broken symbolic link (to {os.readlink(path)}); nothing to read"
             if path.is_dir():
                 return f"a symbolic link to a directory, not followed; name it ({path}/) to read it"
-            return None
-        mode = path.stat().st_mode
+        mode = path.stat().st_mode  # through a link: one to /dev/zero is a device too
     except FileNotFoundError:
         return None
     except OSError as err:
@@ -282,8 +282,9 @@ def _read_document_file(source: str, path: Path, ext: str, compressed: bool, opt
             data = fh.read(limit + 1)
     except (*STREAM_ERRORS, OSError) as err:
         return Reject(source, "file", f"not a readable gzip file ({err})", E_CORRUPT)
-    if len(data) > limit:
-        return Reject(source, "file", _over_bytes(f"decompresses to over {limit:,} bytes", opts, ext), E_TOO_LARGE)
+    if len(data) > limit:  # uncompressed: a file that grew since its size was read, or no regular file
+        what = "decompresses to" if compressed else "reads as"
+        return Reject(source, "file", _over_bytes(f"{what} over {limit:,} bytes", opts, ext), E_TOO_LARGE)
     return next(_read_document(source, data, ext, opts))
 
 

@@ -92,7 +92,9 @@ def test_what_a_directory_holds_besides_files_is_a_reject_not_a_silent_skip(tree
 def test_a_named_broken_link_or_pipe_is_a_usage_error_saying_so(tree):
     (tree / "gone.txt").symlink_to(tree / "nowhere.txt")
     os.mkfifo(tree / "pipe.txt")
-    for name, says in (("gone.txt", "a broken symbolic link"), ("pipe.txt", "a named pipe")):
+    (tree / "zero.txt").symlink_to("/dev/zero")  # read as a file, it was "over 8,000,004 bytes" after 8 MB
+    for name, says in (("gone.txt", "a broken symbolic link"), ("pipe.txt", "a named pipe"),
+                       ("zero.txt", "a device, not a regular file")):
         with pytest.raises(InputError) as e:
             expand_inputs([str(tree / name)])
         assert e.value.code == E_NOT_FOUND and says in str(e.value)
