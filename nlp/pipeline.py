@@ -78,9 +78,11 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     except UnicodeDecodeError as err:
         raise ConfigError(f"config {str(path)!r}: byte {err.start} is not {encoding.upper()}; save the file as "
                           "UTF-8") from None
+    flat = dotted(overrides or {})
     try:
-        cfg = Config().from_str(text, overrides=dotted(overrides or {}), interpolate=True)
+        cfg = Config().from_str(text, overrides=flat, interpolate=True)
     except Exception as err:  # confection raises several types for bad keys/values
+        _check_override_sections(text, flat)  # the override's fault, said as such, rather than the file's
         detail = "; ".join(" ".join(line.split()) for line in str(err).splitlines() if line.strip())
         raise ConfigError(f"cannot read config {str(path)!r}: {detail}") from None
     packaged = Config().from_disk(DEFAULT_CONFIG_PATH, interpolate=True)
@@ -88,6 +90,26 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         _check_settings(cfg, packaged, path)
     _check_values(cfg, packaged)
     return cfg
+
+
+def _check_override_sections(text: str, overrides: dict[str, Any]) -> None:
+    """Refuse an override whose section the config has not (``nosuch.key``) with the sections it has: the
+    config parser said the packaged file could not be read."""
+    try:
+        base = Config().from_str(text, interpolate=False)
+    except Exception:  # noqa: BLE001 - the file itself is at fault: said by the caller
+        return
+    for name in overrides:
+        *section, _ = name.split(".")
+        node: Any = base
+        for depth, part in enumerate(section):
+            if not isinstance(node, dict) or not isinstance(node.get(part), dict):
+                where = ".".join(section[:depth])
+                have = sorted(k for k, v in (node.items() if isinstance(node, dict) else ()) if isinstance(v, dict))
+                raise ConfigError(f"unknown setting {name}: the config has no section [{'.'.join(section[:depth + 1])}]"
+                                  f" ({f'[{where}] has' if where else 'sections:'} {', '.join(have) or 'none'}); "
+                                  "check its spelling", code=E_BAD_SETTING)
+            node = node[part]
 
 
 def _plain_settings(section: dict, prefix: str = "") -> Iterator[str]:

@@ -139,9 +139,15 @@ def test_load_config_unreadable_file_is_a_config_error(tmp_path):
         load_config(bad)
 
 
-def test_load_config_bad_override_is_a_config_error():
-    with pytest.raises(ConfigError):
+def test_an_override_of_a_section_the_config_has_not_is_named_with_the_sections_it_has():
+    """``--set nosuch.key=1`` said the packaged config.cfg could not be read."""
+    with pytest.raises(ConfigError) as e:
         load_config(overrides={"no_such_section.key": 1})
+    assert e.value.code == "E303" and "config.cfg" not in str(e.value)
+    assert "unknown setting no_such_section.key: the config has no section [no_such_section] (sections: batch, " \
+           "components, gap" in str(e.value)
+    with pytest.raises(ConfigError, match=r"no section \[components.perspectiv\] \(\[components\] has claims, "):
+        load_config(overrides={"components.perspectiv.model": "x"})
 
 
 @pytest.mark.parametrize("overrides, says", [
