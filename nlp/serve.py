@@ -289,6 +289,13 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError):
+        sent = request.headers.get("content-type", "").split(";")[0].strip().lower() or "none"
+        wants = MULTIPART_ROUTES.get(request.url.path, "application/json")
+        if sent != wants:  # the body was never what the route reads: say which type to send, not which field
+            how = ("upload the file as a form (curl -F file=@reviews.csv)" if wants == "multipart/form-data"
+                   else "send the records as JSON (curl -H 'Content-Type: application/json' -d @request.json)")
+            return await _serve_error(request, ServeError(415, E_BAD_REQUEST, f"{request.url.path} reads {wants}, "
+                                                                              f"not {sent}; {how}; see /docs"))
         problems = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
                              for e in exc.errors()[:5])
         return await _serve_error(request, ServeError(422, E_BAD_REQUEST, f"the request does not match the API "
@@ -366,6 +373,10 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
                                                                         "review")))
 
     return app
+
+
+#: The routes that read a multipart form (an upload); every other POST route reads JSON.
+MULTIPART_ROUTES = {"/api/reviews": "multipart/form-data", "/report": "multipart/form-data"}
 
 
 def _dump(items: list) -> list[dict]:

@@ -76,6 +76,19 @@ def test_the_report_page_refuses_binary_copy_as_the_api_does(client):
     assert page.status_code == 422 and "[E112]" in page.text and "\x00" not in page.text
 
 
+@pytest.mark.parametrize("route, kwargs, says", [
+    ("/api/audit", {"content": b"We care.", "headers": {"content-type": "text/plain"}},
+     "/api/audit reads application/json, not text/plain; send the records as JSON"),
+    ("/api/reviews", {"json": {"file": "r.csv"}},
+     "/api/reviews reads multipart/form-data, not application/json; upload the file as a form"),
+])
+def test_a_body_of_the_wrong_type_is_415_saying_which_type_to_send(client, route, kwargs, says):
+    """A text body to /api/audit got 422 "Input should be a valid dictionary"; JSON to /api/reviews
+    "body.file: Field required"."""
+    r = client.post(route, **kwargs)
+    assert r.status_code == 415 and says in r.json()["error"]["message"]
+
+
 def test_api_annotate_keeps_order_and_rejects_with_reasons(client):
     r = client.post("/api/annotate", json={"records": [{"id": "a", "text": "You get your money back in 48 hours."},
                                                        {"id": "b", "text": "   "}, {"text": 42},
