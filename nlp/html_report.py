@@ -584,7 +584,8 @@ def _matrix(matrix: dict, max_rows: int) -> str:
     keep_c = sorted(sorted(range(ncols), key=lambda c: -totals[c])[:max_rows])
     svg = charts.heatmap([rows[r] for r in keep_r], [names[c] for c in keep_c],
                          [[at(counts, r, c) for c in keep_c] for r in keep_r],
-                         [[at(marked, r, c) is True for c in keep_c] for r in keep_r],
+                         [[at(marked, r, c) is True and _is_num(n := at(counts, r, c)) and n > 0 for c in keep_c]
+                          for r in keep_r],  # an empty cell contradicts nothing
                          title="Complaint sentences per promise and theme")
     cut = []
     if len(rows) > len(keep_r):

@@ -17,6 +17,11 @@ def customer_share(labels: Iterable[str]) -> float | None:
     return round(sum(lab == "customer" for lab in labels) / sided, 4) if sided else None
 
 
+def _of(k: int, n: int, noun: str) -> str:
+    """``1 of 3 promises is`` / ``2 of 3 promises are`` / ``1 of 1 promise is``."""
+    return f"{k} of {n} {noun}{'' if n == 1 else 's'} {'is' if k == 1 else 'are'}"
+
+
 WEIGHTS = {"lip_service": 45, "company_voice": 25, "overpromising": 15, "buzzwords": 15}
 
 
@@ -39,12 +44,12 @@ def document_scores(sentences: list[dict[str, Any]]) -> dict[str, Any]:
     }
     contributions = {k: WEIGHTS[k] * v for k, v in signals.items()}
     words = {
-        "lip_service": f"{len(lip)} of {n_c} customer-centric claims are lip service: said from the company's side "
-                       "with no concrete commitment behind them",
+        "lip_service": f"{_of(len(lip), n_c, 'customer-centric claim')} lip service: said from the company's side "
+                       f"with no concrete commitment behind {'it' if len(lip) == 1 else 'them'}",
         "company_voice": f"{round(signals['company_voice'] * 100)}% of the sentences that take a side speak from "
                          "the company's perspective, not the customer's",
-        "overpromising": f"{len(over)} of {n_p} promises are absolute but vague (overpromising)",
-        "buzzwords": f"{len(buzz)} of {n_c} claims are buried in buzzwords",
+        "overpromising": f"{_of(len(over), n_p, 'promise')} absolute but vague (overpromising)",
+        "buzzwords": f"{_of(len(buzz), n_c, 'claim')} buried in buzzwords",
     }
     top = [words[k] for k, v in sorted(contributions.items(), key=lambda kv: -kv[1]) if v > 0][:3]
     complaint_ps = [s["complaint_p"] for s in sentences if s.get("complaint_p") is not None]

@@ -392,3 +392,11 @@ def test_a_customer_side_claim_with_nothing_behind_it_gets_its_own_verdict():
     assert '<span class="badge open">unsubstantiated</span>' in page
     assert '<mark class="claim open">' in page and "UNSUBSTANTIATED</span></mark>" in page
     assert "badge ok" not in page
+
+
+def test_an_empty_matrix_cell_is_not_marked_contradicting():
+    """Cells with 0 complaints carried the red outline and "(contradicting)" in their tooltip."""
+    g = gap()
+    g["matrix"]["contradicting"][2] = [False, False, True]  # Support's own theme: no complaint there
+    page = render_report(title="t", gap=g)
+    assert page.count("(contradicting)") == 2  # the two cells with complaints of the promise's own theme

@@ -113,6 +113,15 @@ def test_reasons_are_at_most_three_sentences_in_words_largest_first():
     assert not any("{" in r for r in reasons)
 
 
+def test_reasons_agree_in_number():
+    """"1 of 1 customer-centric claims are lip service", "1 of 5 promises are …"."""
+    s = document_scores([sentence("x", "company", promise=promise("absolute", "vague"),
+                                  claim=claim(True, False, ["company_perspective", "buzzword_density"]))])
+    assert "1 of 1 customer-centric claim is lip service: said from the company's side with no concrete " \
+           "commitment behind it" in s["lip_service_reasons"]
+    assert "1 of 1 promise is absolute but vague (overpromising)" in s["lip_service_reasons"]
+
+
 def test_no_reasons_when_nothing_is_wrong():
     assert document_scores(SUBSTANTIATED)["lip_service_reasons"] == []
 
