@@ -105,6 +105,21 @@ def _stdin_once(inputs: dict[str, List[str]]) -> None:
                          "but one of these inputs to files and pass their names", code=E_STDIN_TWICE)
 
 
+def _warn_repeated_files(inputs: dict[str, List[str]]) -> None:
+    """A warning for a file given more than once (``audit a.md a.md``, ``--copy p.md --copy p.md``): each
+    time is read, so its promises, claims or reviews count that many times."""
+    seen: dict[str, list[str]] = {}
+    for option, values in inputs.items():
+        for value in values:
+            if value != "-" and Path(value).is_file():
+                seen.setdefault(os.path.realpath(value), []).append(f"{option} {value}")
+    for given in seen.values():
+        if len(given) > 1:
+            err.print(printable(f"warning: one file is given {len(given)} times ({', '.join(given)}); it is read each "
+                                f"time, so what it holds counts {len(given)} times"),
+                      highlight=False, markup=False, soft_wrap=True)
+
+
 def _review_fields(rating_field: Optional[str], date_field: Optional[str]) -> dict:
     """--rating-field and --date-field as overrides of ``[reviews]``."""
     return {f"reviews.{name}": value for name, value in (("rating_field", rating_field), ("date_field", date_field))
@@ -234,6 +249,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
                                  "for records in JSONL, JSON, CSV or Parquet")
         opts = ReadOptions.from_config(cfg, default_kind="company")
         _stdin_once({"FILES": files})
+        _warn_repeated_files({"FILES": files})
         check_inputs(files, opts)
         prepare_outputs(files, {"--json": json_path, "--html": html_path})
         bad = []
@@ -652,6 +668,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         from .report import print_gap
 
         _stdin_once({"--copy": copy, "--reviews": reviews_in})
+        _warn_repeated_files({"--copy": copy, "--reviews": reviews_in})
         cfg = _config(config, sets, _review_fields(rating_field, date_field))
         GapSettings.from_config(cfg)  # bad thresholds fail before any work
         copy_opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="company")

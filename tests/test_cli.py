@@ -681,6 +681,16 @@ def test_annotate_to_dev_null_asks_where_the_rejects_go(tmp_path):
     assert done.exit_code == 0, done.output
 
 
+def test_audit_warns_of_a_file_given_twice(tmp_path):
+    """``audit p.md p.md`` audited it twice with the same id and no word, where annotate and reviews warn."""
+    page = tmp_path / "p.md"
+    page.write_text("We refund you within 48 hours.", encoding="utf-8")
+    result = invoke(["audit", page, tmp_path / "." / "p.md"])
+    assert result.exit_code == 0
+    assert (f"warning: one file is given 2 times (FILES {page}, FILES {tmp_path / '.' / 'p.md'}); it is read each "
+            "time, so what it holds counts 2 times") in stderr_lines(result)
+
+
 def test_an_output_behind_a_link_is_written_through_it(tmp_path):
     """The rename replaced the link with a file, and the file it pointed at kept the last run's output."""
     (tmp_path / "a.txt").write_text("We care.", encoding="utf-8")
