@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import E_BAD_TASK, E_IO, E_OUTPUT, E_STDIN_TWICE, LipserviceError, UsageError
+from .errors import E_BAD_TASK, E_EMPTY_FILE, E_IO, E_OUTPUT, E_STDIN_TWICE, LipserviceError, UsageError
 from .report import printable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
@@ -118,6 +118,16 @@ def _warn_repeated_files(inputs: dict[str, List[str]]) -> None:
             err.print(printable(f"warning: one file is given {len(given)} times ({', '.join(given)}); it is read each "
                                 f"time, so what it holds counts {len(given)} times"),
                       highlight=False, markup=False, soft_wrap=True)
+
+
+def _refuse_nothing_read(annotated: dict[str, int], rejected: int) -> None:
+    """Exit 2 when every record of a kind the command needs was rejected: its report (0 reviews, a gap
+    score of n/a) is written, but a script must not take it for a result."""
+    none = [kind for kind, n in annotated.items() if not n]
+    if none and rejected:
+        raise UsageError(f"no {' and no '.join(none)} record could be read: the {rejected} rejected "
+                         f"input{'s are' if rejected != 1 else ' is'} listed above; fix them and run again",
+                         code=E_EMPTY_FILE)
 
 
 def _review_fields(rating_field: Optional[str], date_field: Optional[str]) -> dict:
@@ -642,6 +652,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
                   soft_wrap=True)
         _warn_repeated_ids(summary["counts"]["repeated_ids"], REVIEWS_COUNTED_TWICE)
         _print_rejects(bad, _report_rejects(json_path))
+        _refuse_nothing_read({"review": c.annotated}, c.rejected)
 
     _run(work)
 
@@ -696,6 +707,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
                   f"{len(review_records)}) · rejected {c.rejected}", highlight=False, markup=False, soft_wrap=True)
         _warn_repeated_ids(result["counts"]["repeated_ids"], REVIEWS_COUNTED_TWICE)
         _print_rejects(bad, _report_rejects(json_path))
+        _refuse_nothing_read({"copy": len(copy_records), "review": len(review_records)}, c.rejected)
 
     _run(work)
 

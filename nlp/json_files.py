@@ -100,7 +100,7 @@ def read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
             yield reject
             return
         head = read_head(fh, 65536)[0].decode(encoding, "replace").lstrip("\ufeff \t\r\n")
-        if head[:1] == "{" and _one_object_per_line(head):
+        if head[:1] == "{" and _one_object_per_line(head) and not _records_inside(head, opts):
             yield from read_jsonl(source, path, compressed, opts)
             return
         if head[:1] not in ("[", "{"):
@@ -141,6 +141,17 @@ def _one_object_per_line(head: str) -> bool:
     taken to be a record; a broken one is the JSON Lines reader's reject for that line alone."""
     first, newline, _ = head.partition("\n")
     return not newline or first.rstrip().endswith("}")
+
+
+def _records_inside(head: str, opts: ReadOptions) -> bool:
+    """Whether a file of one line is one object that holds the records under a key (``{"data": [...]}``,
+    a minified export) rather than JSON Lines of one record: read whole, its reject names the key."""
+    first, _, rest = head.partition("\n")
+    if rest.strip():
+        return False
+    obj = _parse_json(first)[0]
+    return isinstance(obj, dict) and opts.text_field not in obj and any(
+        isinstance(v, list) and v and isinstance(v[0], dict) for v in obj.values())
 
 
 def _json_object(source: str, path: Path, obj: dict[str, Any], opts: ReadOptions) -> Record | Reject:

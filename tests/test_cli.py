@@ -582,7 +582,7 @@ def test_evaluate_learning_curve_with_a_bad_setting_says_which(tmp_path, setting
     ("lipservice.batch_size=abc", "lipservice.batch_size = 'abc': must be a whole number, like the packaged 64"),
     ("lipservice.batch_chars=0", "lipservice.batch_chars = 0: must be 1 or more"),
     ("lipservice.batchsize=32", "unknown setting lipservice.batchsize ([lipservice] has base_models, batch_chars,"),
-    ("nosuch.key=1", "nosuch -> key not a section value that can be overridden"),
+    ("nosuch.key=1", "unknown setting nosuch.key: the config has no section [nosuch] (sections: batch,"),
 ])
 def test_a_mistyped_setting_stops_annotate_before_any_work(tmp_path, setting, says):
     src = tmp_path / "in.txt"

@@ -80,6 +80,7 @@ def test_a_gap_with_no_tested_promise_prints_n_a_not_n_a_out_of_100(tmp_path):
     (tmp_path / "hdr.csv").write_text("id,text\n")
     copy = PROJECT_ROOT / "corpora" / "demo" / "gap" / "copy.md"
     done = cli("gap", "--copy", copy, "--reviews", tmp_path / "hdr.csv")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 2, done.stderr  # the report is printed, but no review could be read
     out = " ".join(done.stdout.split())
     assert "gap score n/a ·" in out and "n/a/100" not in out
+    assert done.stderr.strip().splitlines()[-1].startswith("error: [E111] no review record could be read")

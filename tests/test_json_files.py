@@ -175,3 +175,18 @@ def test_jsonl_files_joined_with_cat_keep_the_record_after_a_byte_order_mark(tmp
     p = tmp_path / "joined.jsonl"
     p.write_bytes(codecs.BOM_UTF8 + b'{"id": "a", "text": "First."}\n' + codecs.BOM_UTF8 + b'{"id": "b", "text": "Second."}\n')
     assert [r.id for r in read(str(p))] == ["a", "b"]
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_an_object_holding_the_records_names_its_key_minified_or_pretty_printed(tmp_path, indent):
+    """A minified ``{"data": [...]}`` was read as JSON Lines: "no 'text' field (fields: data); name the
+    text field with --text-field", where the pretty-printed one named the key and the jq command."""
+    p = write(tmp_path, "export.json", json.dumps({"data": [{"text": "a"}, {"text": "b"}]}, indent=indent))
+    [r] = read(p)
+    assert_reject(r, p, "file", E_MISSING_COLUMN, "the records look to be under 'data': jq -c '.[\"data\"][]'")
+
+
+def test_a_one_line_json_file_of_one_record_is_still_read(tmp_path):
+    p = write(tmp_path, "one.json", '{"id": "x", "text": "We care.", "tags": [{"a": 1}]}\n')
+    [r] = read(p)
+    assert isinstance(r, Record) and r.id == "x" and r.text == "We care."

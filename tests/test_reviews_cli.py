@@ -72,6 +72,15 @@ def test_a_broken_taxonomy_is_a_usage_error(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr and str(bad) in done.stderr
 
 
+def test_when_every_review_is_rejected_the_run_fails_after_writing_its_report(tmp_path):
+    """An empty or binary file gave "Reviews: 0" and exit 0: a pipeline could not tell it from a result."""
+    done, out_json, _ = run(tmp_path, [{"id": "a", "text": ""}, {"id": "b", "text": 42}])
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: [E111] no review record could be read: the 2 rejected inputs are listed above")
+    assert json.loads(out_json.read_text())["counts"]["rejected"] == 2  # the report still says what happened
+
+
 def test_rating_and_date_fields_are_named_per_run_and_a_misspelt_one_is_warned(tmp_path):
     rows = [{"id": r["id"], "text": r["text"], "stars": r.get("rating"), "when": r.get("date")} for r in ROWS]
     done, out_json, _ = run(tmp_path, rows, "--rating-field", "stars", "--date-field", "when")
