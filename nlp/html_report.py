@@ -513,6 +513,15 @@ def _reviews_section(reviews: dict, max_quotes: int, max_rows: int) -> str:
     facts = [("Reviews", _count(reviews.get("reviews"))), ("With a complaint", _pct(reviews.get("complaint_rate"))),
              ("Complaint sentences", _count(reviews.get("complaint_sentences")))]
     facts += [(k.capitalize(), _count(counts[k])) for k in ("read", "annotated", "rejected") if k in counts]
+    ratings = _mapping(reviews.get("ratings"))
+    if _is_num(ratings.get("rated")) and ratings["rated"] > 0:
+        for name, key in (("Mean rating", "mean"), ("Mean rating, with a complaint", "mean_with_complaint"),
+                          ("Mean rating, without a complaint", "mean_without_complaint")):
+            value = ratings.get(key)
+            facts.append((name, f"{value:.2f}" if _is_num(value) else "n/a"))
+        stars = _mapping(ratings.get("distribution"))
+        facts.append((f"Ratings ({_count(ratings['rated'])} rated)",
+                      " · ".join(f"{_e(k)}★ {_count(v)}" for k, v in list(stars.items())[:10])))
     figs = [_theme_chart(themes, discovered, max_rows)] if themes or discovered else []
     if trend:
         figs.append(_figure(charts.trend_chart([(t.get("month", "?"), t.get("complaint_rate")) for t in trend],

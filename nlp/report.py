@@ -185,6 +185,14 @@ def print_reviews(console: Console, summary: dict[str, Any]) -> None:
     console.print(_line("Reviews: ", plain(str(summary["reviews"]), "bold"), " · with a complaint: ",
                         plain(_pct(summary["complaint_rate"]), "bold"), " · complaint sentences: ",
                         plain(str(summary["complaint_sentences"]))))
+    r = summary.get("ratings") or {}
+    if r.get("rated"):
+        def mean(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.2f}"
+
+        stars = " · ".join(f"{k}★ {v}" for k, v in r["distribution"].items())
+        console.print(plain(f"Ratings: {r['rated']} rated · mean {mean(r['mean'])} · with a complaint "
+                            f"{mean(r['mean_with_complaint'])} · without {mean(r['mean_without_complaint'])} · {stars}"))
     for title, rows in (("Complaint themes", summary["themes"]), ("Discovered themes", summary["discovered"])):
         if not rows:
             continue

@@ -55,6 +55,20 @@ def not_rated(value: Any) -> bool:
     return text in ("0", "0.0", "0/5", "0 stars") or (bool(text) and set(text) == {"☆"})
 
 
+def rating_summary(ratings: list[float | None], complaint: list[bool]) -> dict[str, Any]:
+    """The ratings over all reviews: how many are rated, the mean, the count per star (rounded half up)
+    and the mean of reviews with and without a complaint, which says what the complaints cost."""
+    def mean(values: list[float]) -> float | None:
+        return round(float(np.mean(values)), 2) if values else None
+
+    rated = [(r, c) for r, c in zip(ratings, complaint) if r is not None]
+    stars = Counter(min(5, max(1, int(math.floor(r + 0.5)))) for r, _ in rated)
+    return {"rated": len(rated), "mean": mean([r for r, _ in rated]),
+            "distribution": {str(k): stars.get(k, 0) for k in range(1, 6)},
+            "mean_with_complaint": mean([r for r, c in rated if c]),
+            "mean_without_complaint": mean([r for r, c in rated if not c])}
+
+
 def _field_counts(records: list[dict], field: str, present: list[bool], parsed: list[Any]) -> dict[str, Any]:
     """How many records give ``field``, how many of those could not be read, and the first of them."""
     bad = [i for i, (h, v) in enumerate(zip(present, parsed)) if h and v is None]
@@ -203,6 +217,7 @@ def summarise_reviews(records: list[dict], theme_labels: dict[str, str], *, n_ex
         "reviews": n,
         "complaint_rate": round(sum(complaint_records) / n, 4) if n else None,
         "complaint_sentences": total_complaints,
+        "ratings": rating_summary(ratings, complaint_records),
         "themes": table,
         "discovered": found,
         "trend": trend,

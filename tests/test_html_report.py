@@ -400,3 +400,12 @@ def test_an_empty_matrix_cell_is_not_marked_contradicting():
     g["matrix"]["contradicting"][2] = [False, False, True]  # Support's own theme: no complaint there
     page = render_report(title="t", gap=g)
     assert page.count("(contradicting)") == 2  # the two cells with complaints of the promise's own theme
+
+
+def test_the_reviews_section_shows_the_ratings():
+    r = reviews()
+    r["ratings"] = {"rated": 900, "mean": 3.41, "distribution": {"1": 200, "2": 100, "3": 100, "4": 200, "5": 300},
+                    "mean_with_complaint": 2.05, "mean_without_complaint": 4.02}
+    page = render_report(title="t", reviews=r)
+    assert "<dt>Mean rating</dt><dd>3.41</dd>" in page and "<dd>2.05</dd>" in page
+    assert "<dt>Ratings (900 rated)</dt><dd>1★ 200 · 2★ 100 · 3★ 100 · 4★ 200 · 5★ 300</dd>" in page

@@ -256,6 +256,16 @@ def reviews_summary(rating: float | None) -> dict:
                         "share_of_reviews": 0.67, "mean_rating": rating, "examples": [{"id": "r1", "text": long}]}]}
 
 
+def test_reviews_print_the_ratings_overall_and_with_and_without_a_complaint():
+    summary = reviews_summary(2.5)
+    summary["ratings"] = {"rated": 3, "mean": 3.0, "distribution": {"1": 1, "2": 0, "3": 0, "4": 1, "5": 1},
+                          "mean_with_complaint": 1.0, "mean_without_complaint": None}
+    con = console()
+    print_reviews(con, summary)
+    assert ("Ratings: 3 rated · mean 3.00 · with a complaint 1.00 · without n/a · 1★ 1 · 2★ 0 · 3★ 0 · 4★ 1 · 5★ 1"
+            in con.export_text())
+
+
 def test_a_reviews_theme_example_is_shortened_and_unrated_reviews_get_no_rating_column():
     # a complaint can run to pages: the terminal shows its start, the JSON, CSV and HTML keep it whole
     con = console()

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from nlp.reviews import csv_safe, not_rated, parse_month, parse_rating, summarise_reviews, themes_csv
+from nlp.reviews import csv_safe, not_rated, parse_month, parse_rating, rating_summary, summarise_reviews, themes_csv
 from nlp.themes import DiscoveredTheme
 
 LABELS = {"delivery": "Delivery", "refund": "Refunds"}
@@ -308,3 +308,18 @@ def test_themes_csv_neutralises_formula_quotes():
     assert row[7] == '\'=HYPERLINK("http://evil.example","click")'
     assert row[8] == "'@SUM(A1:A9)"
     assert row[6] == ""  # no rating: empty cell, not "None"
+
+
+def test_ratings_over_all_reviews_with_and_without_a_complaint():
+    """The help promised ratings, and the only figure was each theme's mean: no overall mean, no spread,
+    nothing on what a complaint costs."""
+    r = rating_summary([5.0, 4.5, None, 1.0, 2.0, 4.0], [False, False, True, True, True, False])
+    assert r == {"rated": 5, "mean": 3.3, "distribution": {"1": 1, "2": 1, "3": 0, "4": 1, "5": 2},
+                 "mean_with_complaint": 1.5, "mean_without_complaint": 4.5}
+    assert rating_summary([None], [True]) == {"rated": 0, "mean": None, "distribution": dict.fromkeys("12345", 0),
+                                             "mean_with_complaint": None, "mean_without_complaint": None}
+
+
+def test_the_summary_carries_the_ratings(corpus):
+    ratings = summarise_reviews(corpus, LABELS)["ratings"]
+    assert ratings["rated"] == 4 and sum(ratings["distribution"].values()) == 4
