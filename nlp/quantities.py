@@ -1,6 +1,8 @@
-"""Normalised quantities in promise text: durations in hours, money with currency, percentages,
-counts and deadlines. "two business days" → 48 h (business); "48hrs" → 48 h; "£5" and "5 GBP"
-→ 5 GBP; "half price" → 50 %; "by 9am" → deadline 09:00.
+"""Normalised quantities in promise text: durations in hours, money with currency (and the period
+it is per), percentages, counts, frequencies, availability, opening hours and deadlines. "two business
+days" → 48 h (business); "48hrs" → 48 h; "£5" and "5 GBP" → 5 GBP; "£4.99/mo" → 4.99 GBP per 730 h;
+"50p" → 0.50 GBP; "half price" → 50 %; "by 9am" → deadline 09:00, "by noon" → 12:00; "7 days a week"
+→ availability; "three times a year" → a frequency, not a duration; "8am to 8pm" → hours 08:00–20:00.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ NUMBER_WORDS = {
     "a dozen": 12, "dozen": 12, "a couple of": 2, "couple of": 2, "a few": 3,
 }
 HOURS = {"minute": 1 / 60, "min": 1 / 60, "mins": 1 / 60, "hour": 1, "hr": 1, "hrs": 1, "h": 1, "day": 24,
-         "week": 168, "wk": 168, "month": 730, "year": 8760, "yr": 8760}
+         "week": 168, "wk": 168, "fortnight": 336, "month": 730, "mo": 730, "year": 8760, "yr": 8760}
 CURRENCY_SYMBOLS = {"£": "GBP", "$": "USD", "€": "EUR", "¥": "JPY", "₹": "INR"}
 CURRENCY_CODES = {"gbp", "usd", "eur", "cad", "aud", "chf", "jpy", "inr", "nzd", "sek", "nok", "dkk"}
 CURRENCY_WORDS = {"pounds": "GBP", "pound": "GBP", "quid": "GBP", "dollars": "USD", "dollar": "USD",
@@ -22,7 +24,7 @@ CURRENCY_WORDS = {"pounds": "GBP", "pound": "GBP", "quid": "GBP", "dollars": "US
 
 _NUM = r"(?:\d+(?:[.,]\d+)?|" + "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True)) + r")"
 _RANGE = rf"(?P<lo>{_NUM})(?:\s*(?:-|–|to)\s*(?P<hi>{_NUM}))?"
-_UNIT = r"(?P<business>business\s+|working\s+|calendar\s+)?(?P<unit>minutes?|mins?|hours?|hrs?|h|days?|weeks?|wks?|months?|years?|yrs?)"
+_UNIT = r"(?P<business>business\s+|working\s+|calendar\s+)?(?P<unit>minutes?|mins?|hours?|hrs?|h|days?|weeks?|wks?|fortnights?|months?|years?|yrs?)"
 DURATION = re.compile(r"(?<![\w£$€])" + _RANGE + r"[\s-]*" + _UNIT + r"\b", re.I)
 MONEY_SYMBOL = re.compile(r"(?P<sym>[£$€¥₹])\s?(?P<amt>\d+(?:,\d{3})*(?:\.\d+)?)(?P<k>k\b)?")
 MONEY_CODE = re.compile(r"\b(?P<amt>\d+(?:,\d{3})*(?:\.\d+)?)\s?(?P<code>[A-Za-z]{3})\b")
@@ -31,6 +33,17 @@ PERCENT = re.compile(r"(?<!\d)(?P<num>\d+(?:\.\d+)?)\s?(?:%|per\s?cent|percent)"
 FRACTION = re.compile(r"\b(?P<frac>half|a third|a quarter)\s(?:price|off)\b", re.I)
 DEADLINE = re.compile(r"\b(?P<prep>by|before|until|till)\s(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s?(?P<ap>am|pm|a\.m\.|p\.m\.)?", re.I)
 PER_DAY = re.compile(r"\b24\s?/\s?7\b|\b24\s?hours?\s+a\s+day\b|\bround[- ]the[- ]clock\b", re.I)
+_WEEKDAYS = r"(?P<days>[1-7]|one|two|three|four|five|six|seven)"
+PER_WEEK = re.compile(rf"\b{_WEEKDAYS}\s+days?\s+(?:a|per|each)\s+week\b|\b(?P<year>365)\s+days\s+(?:a|per)\s+year\b",
+                      re.I)
+FREQUENCY = re.compile(rf"\b(?:(?P<num>{_NUM})\s+times?|(?P<word>once|twice))\s+(?:a|per|each|every)\s+"
+                       r"(?P<unit>day|week|fortnight|month|year)\b", re.I)
+_CLOCK = r"(?P<h{n}>\d{{1,2}})(?::(?P<m{n}>\d{{2}}))?\s?(?P<a{n}>am|pm|a\.m\.|p\.m\.)"
+OPENING = re.compile(r"\b" + _CLOCK.format(n=1) + r"\s*(?:-|–|—|to|until|till)\s*" + _CLOCK.format(n=2), re.I)
+NAMED_DEADLINE = re.compile(r"\b(?P<prep>by|before|until|till)\s+(?P<name>noon|midday|midnight)\b", re.I)
+PENCE = re.compile(r"(?<![\w.£$€])(?P<amt>\d+)p\b")
+#: What follows a price to say what period it is per: "£4.99/mo", "$10 per month", "5 GBP/yr".
+PER_PERIOD = re.compile(r"\s*(?:/|per\s+|a\s+)(?P<unit>mo|month|yr|year|wk|week|day|night)\b\.?", re.I)
 COUNT = re.compile(rf"\b(?P<num>{_NUM})\s(?:free\s)?(?P<what>months?|orders?|calls?|returns?|items?|bags?|nights?|visits?|users?|devices?|lines?)\b", re.I)
 
 
@@ -42,6 +55,12 @@ def _number(token: str) -> float | None:
         return float(t.replace(",", ""))
     except ValueError:
         return None
+
+
+def _clock(m: re.Match, n: int) -> str:
+    """``HH:MM`` of the ``n``-th time of an :data:`OPENING` match (12 am is midnight, 12 pm noon)."""
+    h = int(m.group(f"h{n}")) % 12 + (12 if m.group(f"a{n}").lower().startswith("p") else 0)
+    return f"{h:02d}:{m.group(f'm{n}') or '00'}"
 
 
 def extract_quantities(text: str) -> list[dict[str, Any]]:
@@ -60,14 +79,39 @@ def extract_quantities(text: str) -> list[dict[str, Any]]:
 
     for m in PER_DAY.finditer(text):
         add(m, {"type": "availability", "hours_per_day": 24, "days_per_week": 7})
+    for m in PER_WEEK.finditer(text):
+        if free(m):
+            add(m, {"type": "availability", "days_per_week": 7 if m.group("year") else int(_number(m.group("days")))})
+    for m in FREQUENCY.finditer(text):  # "three times a year" is how often, not how long
+        if free(m):
+            word = (m.group("word") or "").lower()
+            n = {"once": 1.0, "twice": 2.0}.get(word) or _number(m.group("num") or "")
+            if n is not None:
+                add(m, {"type": "frequency", "times": n, "per_hours": HOURS[m.group("unit").lower()]})
+    for m in OPENING.finditer(text):
+        if free(m):
+            add(m, {"type": "hours", "from": _clock(m, 1), "to": _clock(m, 2)})
+    def add_money(m: re.Match, amount: float, currency: str) -> None:
+        item: dict[str, Any] = {"type": "money", "amount": amount, "currency": currency}
+        per = PER_PERIOD.match(text, m.end())
+        if per and not text[per.start():per.end()].strip().lower().startswith("a "):  # "£5 a month": below
+            item["per_hours"] = HOURS[{"night": "day"}.get(per.group("unit").lower(), per.group("unit").lower())]
+            taken.append((m.start(), per.end()))
+            item["text"], item["start"] = text[m.start():per.end()].rstrip(), m.start()
+            found.append(item)
+            return
+        add(m, item)
+
     for m in MONEY_SYMBOL.finditer(text):
         if free(m):
-            amount = float(m.group("amt").replace(",", "")) * (1000 if m.group("k") else 1)
-            add(m, {"type": "money", "amount": amount, "currency": CURRENCY_SYMBOLS[m.group("sym")]})
+            add_money(m, float(m.group("amt").replace(",", "")) * (1000 if m.group("k") else 1),
+                      CURRENCY_SYMBOLS[m.group("sym")])
     for m in MONEY_CODE.finditer(text):
         if free(m) and m.group("code").lower() in CURRENCY_CODES:
-            add(m, {"type": "money", "amount": float(m.group("amt").replace(",", "")),
-                    "currency": m.group("code").upper()})
+            add_money(m, float(m.group("amt").replace(",", "")), m.group("code").upper())
+    for m in PENCE.finditer(text):
+        if free(m):
+            add_money(m, round(int(m.group("amt")) / 100, 2), "GBP")
     for m in MONEY_WORD.finditer(text):
         if free(m):
             amount, cur = _number(m.group("amt")), CURRENCY_WORDS[m.group("word").lower()]
@@ -100,6 +144,9 @@ def extract_quantities(text: str) -> list[dict[str, Any]]:
         if m.group("business"):
             item["business"] = m.group("business").strip().lower() in {"business", "working"}
         add(m, item)
+    for m in NAMED_DEADLINE.finditer(text):
+        if free(m):
+            add(m, {"type": "deadline", "time": "00:00" if m.group("name").lower() == "midnight" else "12:00"})
     for m in DEADLINE.finditer(text):
         if free(m) and (m.group("ap") or m.group("m")):
             h = int(m.group("h")) % 12 + (12 if (m.group("ap") or "").lower().startswith("p") else 0)

@@ -162,3 +162,54 @@ def test_percent_matches_what_it_did_before_it_was_anchored_to_a_numbers_start(p
     text = "".join(parts)
     unanchored = re.compile(r"(?P<num>\d+(?:\.\d+)?)\s?(?:%|per\s?cent|percent)", re.I)
     assert [m.group(0) for m in PERCENT.finditer(text)] == [m.group(0) for m in unanchored.finditer(text)]
+
+
+# --- what an auditor found missing --------------------------------------------------------------
+
+@pytest.mark.parametrize("text, days", [("Support seven days a week.", 7), ("Open 7 days a week.", 7),
+                                        ("Open 365 days a year.", 7), ("Open five days a week.", 5)])
+def test_days_a_week_is_availability_not_two_durations(text, days):
+    """"seven days a week" came out as two durations of 168 h each."""
+    [q] = extract_quantities(text)
+    assert q["type"] == "availability" and q["days_per_week"] == days
+
+
+def test_a_fortnight_is_two_weeks():
+    assert only("Refunds within a fortnight.", "duration")["hours"] == 336
+
+
+def test_pence_written_as_p_are_money():
+    q = only("Only 50p per item.", "money")
+    assert q["amount"] == 0.5 and q["currency"] == "GBP"
+    assert extract_quantities("Streams in 1080 pixels.") == []  # a number without its p is no price
+
+
+@pytest.mark.parametrize("text, time", [("Order by noon.", "12:00"), ("Order before midday.", "12:00"),
+                                        ("Cancel until midnight.", "00:00")])
+def test_named_times_are_deadlines(text, time):
+    assert only(text, "deadline")["time"] == time
+
+
+@pytest.mark.parametrize("text, times, per", [("Up to three times a year we call.", 3, 8760),
+                                              ("We call twice a month.", 2, 730), ("Serviced once a week.", 1, 168)])
+def test_how_often_is_a_frequency_not_a_duration(text, times, per):
+    """"up to three times a year" was a duration of 8,760 h."""
+    [q] = extract_quantities(text)
+    assert q == {"type": "frequency", "times": times, "per_hours": per, "text": q["text"]}
+
+
+@pytest.mark.parametrize("text, start, end", [("Open 8am to 8pm.", "08:00", "20:00"),
+                                              ("Phones 8am–10pm.", "08:00", "22:00"),
+                                              ("Lines open 9:30 a.m. - 5:30 p.m.", "09:30", "17:30"),
+                                              ("Open 12pm to 12am.", "12:00", "00:00")])
+def test_opening_hours(text, start, end):
+    q = only(text, "hours")
+    assert (q["from"], q["to"]) == (start, end)
+
+
+@pytest.mark.parametrize("text, amount, per", [("Just £4.99/mo.", 4.99, 730), ("$10 per month.", 10, 730),
+                                               ("5 GBP/yr for cover.", 5, 8760), ("£89 per night.", 89, 24)])
+def test_a_price_per_period(text, amount, per):
+    """"£4.99/mo." had no period, where "£5 a month" had one."""
+    q = only(text, "money")
+    assert q["amount"] == amount and q["per_hours"] == per
