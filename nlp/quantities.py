@@ -162,3 +162,35 @@ def extract_quantities(text: str) -> list[dict[str, Any]]:
     for q in found:
         del q["start"]
     return found
+
+
+_PERIODS = {24: "day", 168: "week", 336: "fortnight", 730: "month", 8760: "year"}
+
+
+def describe(q: dict[str, Any]) -> str:
+    """A quantity's normalised value in a few words, for reports: "48 h (business)", "4.99 GBP/month",
+    "by 09:00", "24/7", "3×/year", "08:00–20:00"."""
+    kind = q.get("type")
+    per = _PERIODS.get(q.get("per_hours"), f"{q.get('per_hours')} h") if q.get("per_hours") else ""
+    if kind == "duration":
+        def span(h: float) -> str:
+            return f"{round(h * 60, 1):g} min" if h < 1 else f"{h:g} h"
+
+        hours = f"{span(q['min_hours'])}–{span(q['hours'])}" if "min_hours" in q else span(q["hours"])
+        return hours + {True: " (business)", False: " (calendar)"}.get(q.get("business"), "")
+    if kind == "money":
+        return f"{q['amount']:g} {q['currency']}" + (f"/{per}" if per else "")
+    if kind == "percentage":
+        return f"{q['value']:g} %"
+    if kind == "deadline":
+        return f"by {q['time']}"
+    if kind == "availability":
+        hours = q.get("hours_per_day")
+        return "24/7" if hours == 24 and q.get("days_per_week") == 7 else f"{q.get('days_per_week')} days/week"
+    if kind == "frequency":
+        return f"{q['times']:g}×/{per}"
+    if kind == "hours":
+        return f"{q['from']}–{q['to']}"
+    if kind == "count":
+        return f"{q['value']:g} {q['unit']}"
+    return str(q.get("text", ""))

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .charts import BIDI_SHOWN, truncate
+from .quantities import describe
 from .scores import VERDICTS, claim_verdict
 
 COLOURS = {"company": "red", "customer": "green", "neutral": "grey50"}
@@ -142,16 +143,15 @@ def _print_promises(console: Console, promises: list[dict], scores: dict) -> Non
         return
     t = Table(title=f"Promises ({len(promises)}; specific {scores['promise_share_specific']:.0%}, "
                     f"absolute {scores['promise_share_absolute']:.0%})", expand=True, title_justify="left")
-    t.add_column("promise", ratio=1)
-    t.add_column("theme", width=16)
-    t.add_column("specificity", width=11)
-    t.add_column("strength", width=9)
-    t.add_column("quantities", width=18)
+    t.add_column("promise", ratio=3, min_width=24)
+    t.add_column("theme", ratio=1, overflow="fold")  # a long theme id wraps, never cut to "cancellation_co…"
+    t.add_column("specificity strength", width=11)
+    t.add_column("quantities", ratio=1, overflow="fold")  # normalised: "48 h (business)", "by 09:00"
     for p in promises:
         flag = " [bold red](overpromising)[/]" if p["overpromising"] else ""
-        qty = ", ".join(q["text"] for q in p["quantities"]) or "-"
-        t.add_row(_line(plain(p["text"]), flag), plain(p["theme"] or "-"), plain(p["specificity"]),
-                  plain(p["strength"]), plain(qty))
+        qty = "\n".join(describe(q) for q in p["quantities"]) or "-"
+        t.add_row(_line(plain(p["text"]), flag), plain(p["theme"] or "-"),
+                  plain(f"{p['specificity']}\n{p['strength']}"), plain(qty))
     console.print(t)
 
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nlp.quantities import extract_quantities
+from nlp.quantities import describe, extract_quantities
 
 
 def only(text: str, kind: str) -> dict:
@@ -213,3 +213,15 @@ def test_a_price_per_period(text, amount, per):
     """"£4.99/mo." had no period, where "£5 a month" had one."""
     q = only(text, "money")
     assert q["amount"] == amount and q["per_hours"] == per
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("Refunds within two business days.", "48 h (business)"), ("Answered within 2 minutes.", "2 min"),
+    ("Just £4.99/mo.", "4.99 GBP/month"), ("Half price.", "50 %"), ("Order by 9am.", "by 09:00"),
+    ("Support 24/7.", "24/7"), ("Open 5 days a week.", "5 days/week"), ("We call twice a year.", "2×/year"),
+    ("Open 8am to 8pm.", "08:00–20:00"), ("Delivered in 2-3 days.", "48 h–72 h"), ("Get 3 free months.", "3 month"),
+])
+def test_describe_says_the_normalised_value_a_report_shows(text, shown):
+    """The terminal showed the matched text ("two business days"), so a wrong normalisation went unseen."""
+    [q] = extract_quantities(text)
+    assert describe(q) == shown
