@@ -309,8 +309,11 @@ def _scores_section(audits: list[dict], reviews: dict | None, gap: dict | None, 
     if gap is not None:
         parts.append("<h3>Gap between promises and reviews</h3>" + _scores_table(_mapping(gap.get("scores")), max_rows))
     for doc in audits:
+        scores = _mapping(doc.get("scores"))
+        if doc.get("kind") == "company":  # complaints are what reviews hold: in copy they are promises misread
+            scores = {k: v for k, v in scores.items() if not str(k).startswith("complaint_")}
         parts.append(f"<h3>Copy: {_clip(doc.get('source', doc.get('id', '')), 200)}</h3>"
-                     + _scores_table(_mapping(doc.get("scores")), max_rows))
+                     + _scores_table(scores, max_rows))
     if reviews is not None:
         keys = ("reviews", "complaint_rate", "complaint_sentences")
         parts.append("<h3>Reviews</h3>" + _scores_table({k: reviews.get(k) for k in keys}, max_rows))

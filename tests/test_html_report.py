@@ -409,3 +409,14 @@ def test_the_reviews_section_shows_the_ratings():
     page = render_report(title="t", reviews=r)
     assert "<dt>Mean rating</dt><dd>3.41</dd>" in page and "<dd>2.05</dd>" in page
     assert "<dt>Ratings (900 rated)</dt><dd>1★ 200 · 2★ 100 · 3★ 100 · 4★ 200 · 5★ 300</dd>" in page
+
+
+def test_company_copy_shows_no_complaint_scores():
+    """An audit of marketing copy showed "complaint_rate 33%": its offers read as complaints."""
+    a = audit()
+    a["kind"] = "company"
+    a["scores"] = {**a["scores"], "complaint_count": 4, "complaint_rate": 0.33}
+    page = render_report(title="t", audits=[a])
+    assert "complaint_rate" not in page and "complaint_count" not in page
+    a["kind"] = "review"
+    assert "complaint_rate" in render_report(title="t", audits=[a])
