@@ -105,6 +105,13 @@ def _stdin_once(inputs: dict[str, List[str]]) -> None:
                          "but one of these inputs to files and pass their names", code=E_STDIN_TWICE)
 
 
+def _patterns(paths: List[str]) -> List[str]:
+    """Quoted patterns expanded as the shell would have (see :func:`nlp.io.expand_patterns`)."""
+    from .io import expand_patterns
+
+    return expand_patterns(list(paths))
+
+
 def _warn_repeated_files(inputs: dict[str, List[str]]) -> None:
     """A warning for a file given more than once (``audit a.md a.md``, ``--copy p.md --copy p.md``): each
     time is read, so its promises, claims or reviews count that many times."""
@@ -244,6 +251,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
           html_path: Optional[Path] = HtmlOpt,
           config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Each sentence's perspective, the customer-perspective share, and what to rewrite first."""
+    files = _patterns(files)  # 'site/*.md' in quotes: the shell left it to us
 
     def work():
         from .audit import audit_result
@@ -297,6 +305,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
              workers: int = typer.Option(1, min=1, help="Worker processes for nlp.pipe."),
              config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Write the annotate contract (DESIGN.md) for every record; rejects go to OUT.rejects.jsonl."""
+    inputs = _patterns(inputs)
 
     def work():
         from .io import KINDS, ReadOptions, check_inputs, prepare_outputs, written_whole
@@ -626,6 +635,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
             rating_field: Optional[str] = RatingFieldOpt, date_field: Optional[str] = DateFieldOpt,
             config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Complaint rate, complaint themes (taxonomy and discovered), ratings and the monthly trend."""
+    inputs = _patterns(inputs)
 
     def work():
         from .io import ReadOptions, check_inputs, prepare_outputs
@@ -671,6 +681,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         rating_field: Optional[str] = RatingFieldOpt, date_field: Optional[str] = DateFieldOpt,
         config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Promises against complaints: verdicts with evidence, unmet expectations, contradicted claims."""
+    copy, reviews_in = _patterns(copy), _patterns(reviews_in)
 
     def work():
         from .gap import GapSettings, gap_csv, gap_report

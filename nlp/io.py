@@ -12,6 +12,7 @@ HTML: :mod:`nlp.decoding`, :mod:`nlp.markup`) here, tables in :mod:`nlp.json_fil
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import stat
@@ -82,7 +83,20 @@ def missing_reason(arg: str) -> str:
     if re.match(r"(?i)(https?|ftp|s3|gs)://", arg):
         return ("a remote address; lipservice reads local files and never goes online: copy it here first "
                 "(curl -o page.html URL, aws s3 cp ...) and pass the file")
+    if glob.has_magic(arg):
+        return "no file matches this pattern"
     return "file not found"
+
+
+def expand_patterns(paths: list[str]) -> list[str]:
+    """``paths`` with each pattern that names no file itself (``'copy*.md'``, quoted, so the shell left it
+    alone) replaced by the files it matches, sorted; a pattern that matches none stays, for
+    :func:`check_inputs` to say so."""
+    out: list[str] = []
+    for p in paths:
+        matches = sorted(glob.glob(p)) if p != STDIN and glob.has_magic(p) and not os.path.lexists(p) else []
+        out += matches or [p]
+    return out
 
 
 def not_a_file(path: Path) -> str | None:

@@ -691,6 +691,19 @@ def test_audit_warns_of_a_file_given_twice(tmp_path):
             "time, so what it holds counts 2 times") in stderr_lines(result)
 
 
+def test_a_quoted_pattern_is_expanded_and_one_that_matches_nothing_says_so(tmp_path):
+    """``audit 'site/*.md'`` (quoted, so the shell left it alone) was "file not found"."""
+    for name in ("b.md", "a.md"):
+        (tmp_path / name).write_text("We refund you within 48 hours.", encoding="utf-8")
+    out = tmp_path / "a.json"
+    result = invoke(["audit", str(tmp_path / "*.md"), "--json", out])
+    assert result.exit_code == 0, result.output
+    assert [d["source"] for d in json.loads(out.read_text())["documents"]] == [str(tmp_path / n) for n in ("a.md",
+                                                                                                             "b.md")]
+    missing = invoke(["audit", str(tmp_path / "*.html")])
+    assert missing.exit_code == 2 and stderr_lines(missing)[-1].endswith("no file matches this pattern")
+
+
 def test_an_output_behind_a_link_is_written_through_it(tmp_path):
     """The rename replaced the link with a file, and the file it pointed at kept the last run's output."""
     (tmp_path / "a.txt").write_text("We care.", encoding="utf-8")
