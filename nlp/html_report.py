@@ -22,7 +22,8 @@ SCORE_EXPLANATIONS: dict[str, str] = {
     "perspective_counts": "Sentences written from the company's side, the customer's side, or neither.",
     "promise_count": "Sentences that promise the customer something.",
     "promise_share_specific": "Share of promises that say something checkable (a number, a time, a condition).",
-    "promise_share_absolute": "Share of promises made without any hedge (always, every, guaranteed).",
+    "promise_share_absolute": "Share of promises made absolute (always, never, every, guaranteed), not merely "
+                              "firm (we will) or hedged.",
     "overpromising": "Promises that are absolute but vague.",
     "claim_count": "Sentences claiming to put the customer first.",
     "lip_service_count": "Customer-centric claims that are lip service: company voice or buzzwords, nothing concrete.",
