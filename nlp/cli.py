@@ -864,8 +864,8 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
                                                      "source; a join on id would pair them wrongly, so give unique "
                                                      "ids (manifest.json: repeated_ids)")
         if manifest.get("ids_made_up"):
-            err.print(printable(made_up_ids_warning(manifest["ids_made_up"], id_field) + " (manifest.json: ids_made_up)"),
-                      highlight=False, markup=False, soft_wrap=True)
+            line = made_up_ids_warning(manifest["ids_made_up"], id_field) + " (manifest.json: ids_made_up)"
+            err.print(printable(line), highlight=False, markup=False, soft_wrap=True)
 
     _run(work)
 

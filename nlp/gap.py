@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import E_BAD_SETTING, ConfigError
 from .reviews import csv_safe
+from .scores import claim_verdict
 from .taxonomy import UNASSIGNED
 from .themes import DiscoveredTheme
 
@@ -271,7 +272,9 @@ def _claims(claims: list, Q: np.ndarray, C: np.ndarray, complaints: list[tuple[i
         if contradicted and not rows:  # broadly contradicted: the complaints most like the claim
             rows = list(range(len(complaints)))
         out.append({"text": s["text"], "source": rec.get("source"), "id": rec["id"],
-                    "lip_service": bool(s["claim"].get("lip_service")) or contradicted, "reasons": reasons,
+                    "lip_service": bool(s["claim"].get("lip_service")) or contradicted,
+                    "substantiated": bool(s["claim"].get("substantiated", not s["claim"].get("lip_service"))),
+                    "reasons": reasons,
                     "evidence": _evidence(rows, sims[q], complaints, reviews, settings.evidence)
                     if contradicted else []})
     return out
@@ -310,8 +313,9 @@ def gap_csv(result: dict[str, Any]) -> str:
         w.writerow(_cells("unmet", u["label"], u["theme"], "unmet", u["complaints"], u["reviews"], u["share"],
                           "", "", u["evidence"]) + [u["source"]])
     for c in result["claims"]:
-        w.writerow(_cells("claim", c["text"], "", "lip_service" if c["lip_service"] else "substantiated", "", "", "",
-                          "", ";".join(c["reasons"]), c["evidence"]) + [""])
+        verdict = {"open": "unsubstantiated"}.get(claim_verdict(c), claim_verdict(c))  # as reports show it
+        w.writerow(_cells("claim", c["text"], "", verdict, "", "", "", "", ";".join(c["reasons"]),
+                          c["evidence"]) + [""])
     return buf.getvalue()
 
 

@@ -184,3 +184,16 @@ def test_csv_is_spreadsheet_safe(encoder):
     for cell in (c for r in rows for c in r):
         assert not cell.startswith(("=", "+", "-", "@"))
     assert any(c.startswith("'=HYPERLINK") for r in rows for c in r)
+
+
+def test_a_claim_with_nothing_behind_it_keeps_its_verdict_in_the_gap(encoder):
+    """The gap's claims lost "substantiated": a customer-side claim with no promise behind it was shown, and
+    written to the CSV, as substantiated."""
+    open_claim = {"text": "You come first with us.", "lip_service": False, "substantiated": False, "reasons": []}
+    copy = [{"id": "p", "kind": "company", "source": "p.md", "scores": {}, "sentences": [
+        sentence("You come first with us.", claim=open_claim)]}]
+    result = analyse_gap(copy, reviews_fixture(n_late=0, n_rude=0, n_fine=3), encoder=encoder, theme_labels=LABELS,
+                         settings=S)
+    assert result["claims"][0]["substantiated"] is False and result["claims"][0]["lip_service"] is False
+    rows = list(csv.DictReader(io.StringIO(gap_csv(result))))
+    assert [r["verdict"] for r in rows if r["section"] == "claim"] == ["unsubstantiated"]
