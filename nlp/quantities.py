@@ -43,7 +43,7 @@ OPENING = re.compile(r"\b" + _CLOCK.format(n=1) + r"\s*(?:-|–|—|to|until|til
 NAMED_DEADLINE = re.compile(r"\b(?P<prep>by|before|until|till)\s+(?P<name>noon|midday|midnight)\b", re.I)
 PENCE = re.compile(r"(?<![\w.£$€])(?P<amt>\d+)p\b")
 #: What follows a price to say what period it is per: "£4.99/mo", "$10 per month", "5 GBP/yr".
-PER_PERIOD = re.compile(r"\s*(?:/|per\s+|a\s+)(?P<unit>mo|month|yr|year|wk|week|day|night)\b\.?", re.I)
+PER_PERIOD = re.compile(r"\s*(?:/|per\s+)(?P<unit>mo|month|yr|year|wk|week|day|night)\b\.?", re.I)
 COUNT = re.compile(rf"\b(?P<num>{_NUM})\s(?:free\s)?(?P<what>months?|orders?|calls?|returns?|items?|bags?|nights?|visits?|users?|devices?|lines?)\b", re.I)
 
 
@@ -91,10 +91,12 @@ def extract_quantities(text: str) -> list[dict[str, Any]]:
     for m in OPENING.finditer(text):
         if free(m):
             add(m, {"type": "hours", "from": _clock(m, 1), "to": _clock(m, 2)})
+
     def add_money(m: re.Match, amount: float, currency: str) -> None:
+        """A price, with the period after it ("/mo", "per night"); "£5 a month" is the durations' to see."""
         item: dict[str, Any] = {"type": "money", "amount": amount, "currency": currency}
         per = PER_PERIOD.match(text, m.end())
-        if per and not text[per.start():per.end()].strip().lower().startswith("a "):  # "£5 a month": below
+        if per:
             item["per_hours"] = HOURS[{"night": "day"}.get(per.group("unit").lower(), per.group("unit").lower())]
             taken.append((m.start(), per.end()))
             item["text"], item["start"] = text[m.start():per.end()].rstrip(), m.start()
