@@ -1,23 +1,25 @@
 """The ``lipservice_paragraphs`` component: a blank line always ends a sentence, and so does the
-newline after a short line with no final punctuation (a heading, a list line, an offer).
+newline between two lines of a list (a heading and its items, offers one a line).
 
 Headings, list items and HTML blocks carry no final punctuation, so the parser would glue
 them to the next sentence ("Free returns within 30 days\nNext-day delivery" read as one promise).
-A line longer than ``line_words`` words is taken for wrapped prose and left to the parser, as is
-one ending in a comma, colon or joining word, or followed by a line that starts in lower case.
-This runs before the parser, which respects preset boundaries.
+Two lines are a list's when both are short (``line_words`` words at most) and neither has a
+sentence end inside it; the first must not end in a comma, colon or joining word and the second
+must start as a sentence or an item does. Such a line is then one sentence: the parser may not cut
+it. Anything else (wrapped prose) is left to the parser. This runs before the parser, which
+respects preset boundaries.
 """
 from __future__ import annotations
 
 import numpy as np
-from spacy.attrs import IS_SPACE
+from spacy.attrs import IS_PUNCT, IS_SPACE, ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from .errors import E_BAD_SETTING, E_NEEDS_INPUT, ConfigError
 
 #: What a line that goes on in the next one ends with: the parser decides there.
-CONTINUES = frozenset({",", ":", ";", "-", "–", "—", "&", "/", "(", "and", "or", "but", "nor", "to", "of", "the",
+CONTINUES = frozenset({",", ";", "-", "–", "—", "&", "/", "(", "and", "or", "but", "nor", "to", "of", "the",
                        "a", "an", "with", "for", "in", "on", "at", "by", "from", "your", "our", "we", "you"})
 
 
@@ -45,39 +47,67 @@ class ParagraphBreaks:
             raise ConfigError("the lipservice_paragraphs component must run before the parser, which respects the "
                               "boundaries it sets: nlp.add_pipe('lipservice_paragraphs', before='parser')",
                               code=E_NEEDS_INPUT)
+        if len(doc) < 2:
+            return doc
         # only whitespace tokens can hold a newline: find them in C, not token by token in Python
-        spaces = np.flatnonzero(doc.to_array(IS_SPACE)[:-1]) if len(doc) > 1 else ()
-        for i in spaces:
-            i = int(i)
-            newlines = doc[i].text.count("\n")
-            if newlines >= self.min_newlines or (newlines and self.ends_a_short_line(doc, i)):
+        breaks = [int(i) for i in np.flatnonzero(doc.to_array(IS_SPACE)[:-1]) if "\n" in doc[int(i)].text]
+        lines = _Lines(doc, breaks) if self.line_words and breaks else None
+        for k, i in enumerate(breaks):
+            if doc[i].text.count("\n") >= self.min_newlines:
                 doc[i + 1].is_sent_start = True
+            elif lines is not None and self.list_lines(doc, lines, k):
+                doc[i + 1].is_sent_start = True
+                for line in (k, k + 1):  # a line of a list is one sentence: the parser cut "Free | delivery"
+                    for j in range(lines.first[line] + 1, lines.end[line]):
+                        doc[j].is_sent_start = False
         return doc
 
-    def ends_a_short_line(self, doc: Doc, i: int) -> bool:
-        """Whether the newline at token ``i`` ends a line of ``line_words`` words or fewer that ends without
-        punctuation or a joining word, before a line that starts as a sentence or a list item would."""
-        if not self.line_words or i == 0:
+    def list_lines(self, doc: Doc, lines: "_Lines", k: int) -> bool:
+        """Whether the newline between line ``k`` and line ``k + 1`` parts two lines of a list or a heading
+        from its first item: both short (``line_words`` words at most), neither with a sentence end inside
+        it, the first not ending in a joining word, the second starting as a sentence or an item does.
+        Wrapped prose fails one of these ("…Northwind Outdoor\nSupplies. Every order ships…")."""
+        if not all(lines.short(line, self.line_words) for line in (k, k + 1)):
             return False
-        nxt, last = doc[i + 1], doc[i - 1]
-        if last.is_space or last.text.lower() in CONTINUES or not (nxt.text[:1].isupper() or nxt.text[:1].isdigit()
-                                                                      or nxt.is_punct or nxt.is_currency):
-            return False
-        words = 0
-        for j in range(i - 1, -1, -1):  # back to the line's start: at most line_words + 1 words
-            token = doc[j]
-            if "\n" in token.text:
-                break
-            words += not (token.is_punct or token.is_space)
-            if words > self.line_words:
-                return False
-        return True
+        last, nxt = doc[lines.end[k] - 1], doc[lines.first[k + 1]]
+        return (last.text.lower() not in CONTINUES
+                and (nxt.text[:1].isupper() or nxt.text[:1].isdigit() or nxt.is_punct or nxt.is_currency))
 
     def to_disk(self, path, *, exclude=()):  # stateless: nothing to save
         return None
 
     def from_disk(self, path, *, exclude=()):
         return self
+
+
+class _Lines:
+    """A Doc's lines between its newline tokens: each line's first and after-last non-space token, its
+    word count and whether a sentence ends inside it, from arrays spaCy fills in C."""
+
+    STOPS = (".", "!", "?", "…")
+
+    def __init__(self, doc: Doc, breaks: list[int]) -> None:
+        arr = doc.to_array([IS_SPACE, IS_PUNCT, ORTH])
+        space, punct = arr[:, 0].astype(bool), arr[:, 1].astype(bool)
+        stop = np.isin(arr[:, 2], [doc.vocab.strings.add(s) for s in self.STOPS])
+        words = np.concatenate([[0], np.cumsum(~space & ~punct)])
+        stops = np.concatenate([[0], np.cumsum(stop)])
+        self.first, self.end, self.words, self.inner_stop = [], [], [], []
+        for a, b in zip([0, *(i + 1 for i in breaks)], [*breaks, len(doc)]):
+            while a < b and space[a]:
+                a += 1
+            while b > a and space[b - 1]:
+                b -= 1
+            self.first.append(a)
+            self.end.append(b)
+            self.words.append(int(words[b] - words[a]))
+            inner = int(stops[b - 1] - stops[a]) if b - a > 1 else 0  # the line's last token may end it
+            if inner and b - a > 2 and stop[a + 1] and doc[a].text.isdigit():
+                inner -= 1  # "2. Cancel anytime": a numbered item's mark, not a sentence's end
+            self.inner_stop.append(inner > 0)
+
+    def short(self, k: int, most: int) -> bool:
+        return 0 < self.words[k] <= most and not self.inner_stop[k]
 
 
 def paragraph_ids(doc: Doc, min_newlines: int = 2) -> list[int]:
