@@ -14,9 +14,10 @@ NUMBER_WORDS = {
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14, "fifteen": 15, "twenty": 20,
     "thirty": 30, "forty": 40, "forty-eight": 48, "fifty": 50, "sixty": 60, "ninety": 90, "hundred": 100,
     "a dozen": 12, "dozen": 12, "a couple of": 2, "couple of": 2, "a few": 3,
+    "half a": 0.5, "half an": 0.5, "a quarter of a": 0.25, "a quarter of an": 0.25, "quarter of an": 0.25,
 }
 HOURS = {"minute": 1 / 60, "min": 1 / 60, "mins": 1 / 60, "hour": 1, "hr": 1, "hrs": 1, "h": 1, "day": 24,
-         "week": 168, "wk": 168, "fortnight": 336, "month": 730, "mo": 730, "year": 8760, "yr": 8760}
+         "week": 168, "wk": 168, "fortnight": 336, "month": 730, "mo": 730, "mth": 730, "year": 8760, "yr": 8760}
 CURRENCY_SYMBOLS = {"£": "GBP", "$": "USD", "€": "EUR", "¥": "JPY", "₹": "INR"}
 CURRENCY_CODES = {"gbp", "usd", "eur", "cad", "aud", "chf", "jpy", "inr", "nzd", "sek", "nok", "dkk"}
 CURRENCY_WORDS = {"pounds": "GBP", "pound": "GBP", "quid": "GBP", "dollars": "USD", "dollar": "USD",
@@ -25,25 +26,30 @@ CURRENCY_WORDS = {"pounds": "GBP", "pound": "GBP", "quid": "GBP", "dollars": "US
 _NUM = r"(?:\d+(?:[.,]\d+)?|" + "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True)) + r")"
 _RANGE = rf"(?P<lo>{_NUM})(?:\s*(?:-|–|to)\s*(?P<hi>{_NUM}))?"
 _UNIT = r"(?P<business>business\s+|working\s+|calendar\s+)?(?P<unit>minutes?|mins?|hours?|hrs?|h|days?|weeks?|wks?|fortnights?|months?|years?|yrs?)"
-DURATION = re.compile(r"(?<![\w£$€])" + _RANGE + r"[\s-]*" + _UNIT + r"\b", re.I)
+DURATION = re.compile(r"(?<![\w£$€])" + _RANGE + r"[\s-]*" + _UNIT + r"\b(?P<half>\s+and\s+a\s+half\b)?", re.I)
 MONEY_SYMBOL = re.compile(r"(?P<sym>[£$€¥₹])\s?(?P<amt>\d+(?:,\d{3})*(?:\.\d+)?)(?P<k>k\b)?")
 MONEY_CODE = re.compile(r"\b(?P<amt>\d+(?:,\d{3})*(?:\.\d+)?)\s?(?P<code>[A-Za-z]{3})\b")
 MONEY_WORD = re.compile(rf"\b(?P<amt>{_NUM})\s(?P<word>pounds|pound|quid|dollars|dollar|euros|euro|pence|cents)\b", re.I)
 PERCENT = re.compile(r"(?<!\d)(?P<num>\d+(?:\.\d+)?)\s?(?:%|per\s?cent|percent)", re.I)  # starts a number: linear
 FRACTION = re.compile(r"\b(?P<frac>half|a third|a quarter)\s(?:price|off)\b", re.I)
-DEADLINE = re.compile(r"\b(?P<prep>by|before|until|till)\s(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s?(?P<ap>am|pm|a\.m\.|p\.m\.)?", re.I)
+DEADLINE = re.compile(r"\b(?P<prep>by|before|until|till)\s(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s?(?P<ap>am|pm|a\.m\.|p\.m\.)?",
+                      re.I)
 PER_DAY = re.compile(r"\b24\s?/\s?7\b|\b24\s?hours?\s+a\s+day\b|\bround[- ]the[- ]clock\b", re.I)
 _WEEKDAYS = r"(?P<days>[1-7]|one|two|three|four|five|six|seven)"
 PER_WEEK = re.compile(rf"\b{_WEEKDAYS}\s+days?\s+(?:a|per|each)\s+week\b|\b(?P<year>365)\s+days\s+(?:a|per)\s+year\b",
                       re.I)
 FREQUENCY = re.compile(rf"\b(?:(?P<num>{_NUM})\s+times?|(?P<word>once|twice))\s+(?:a|per|each|every)\s+"
                        r"(?P<unit>day|week|fortnight|month|year)\b", re.I)
-_CLOCK = r"(?P<h{n}>\d{{1,2}})(?::(?P<m{n}>\d{{2}}))?\s?(?P<a{n}>am|pm|a\.m\.|p\.m\.)"
-OPENING = re.compile(r"\b" + _CLOCK.format(n=1) + r"\s*(?:-|–|—|to|until|till)\s*" + _CLOCK.format(n=2), re.I)
+_CLOCK = r"(?P<h{n}>\d{{1,2}})(?:[:.](?P<m{n}>\d{{2}}))?\s?(?P<a{n}>am|pm|a\.m\.|p\.m\.)"
+_TO = r"\s*(?:-|–|—|to|until|till)\s*"
+OPENING = re.compile(r"(?<![\d.:])" + _CLOCK.format(n=1) + _TO + _CLOCK.format(n=2), re.I)
+#: "9:00-17:00": a 24-hour clock, minutes required (so that "2-3 days" is no opening time).
+OPENING_24H = re.compile(r"(?<![\d.:])(?P<h1>[01]?\d|2[0-3])[:.](?P<m1>[0-5]\d)" + _TO
+                         + r"(?P<h2>[01]?\d|2[0-4])[:.](?P<m2>[0-5]\d)(?![\d])")
 NAMED_DEADLINE = re.compile(r"\b(?P<prep>by|before|until|till)\s+(?P<name>noon|midday|midnight)\b", re.I)
-PENCE = re.compile(r"(?<![\w.£$€])(?P<amt>\d+)p\b")
+PENCE = re.compile(r"(?<![\w.,£$€])(?P<amt>\d{1,3}(?:,\d{3})+|\d+)p\b")
 #: What follows a price to say what period it is per: "£4.99/mo", "$10 per month", "5 GBP/yr".
-PER_PERIOD = re.compile(r"\s*(?:/|per\s+)(?P<unit>mo|month|yr|year|wk|week|day|night)\b\.?", re.I)
+PER_PERIOD = re.compile(r"\s*(?:/\s*|per\s+)(?P<unit>mo|mth|month|yr|year|wk|week|day|night)\b\.?", re.I)
 COUNT = re.compile(rf"\b(?P<num>{_NUM})\s(?:free\s)?(?P<what>months?|orders?|calls?|returns?|items?|bags?|nights?|visits?|users?|devices?|lines?)\b", re.I)
 
 
@@ -91,6 +97,10 @@ def extract_quantities(text: str) -> list[dict[str, Any]]:
     for m in OPENING.finditer(text):
         if free(m):
             add(m, {"type": "hours", "from": _clock(m, 1), "to": _clock(m, 2)})
+    for m in OPENING_24H.finditer(text):
+        if free(m):
+            add(m, {"type": "hours", "from": f"{int(m.group('h1')):02d}:{m.group('m1')}",
+                    "to": f"{int(m.group('h2')) % 24:02d}:{m.group('m2')}"})
 
     def add_money(m: re.Match, amount: float, currency: str) -> None:
         """A price, with the period after it ("/mo", "per night"); "£5 a month" is the durations' to see."""
@@ -113,7 +123,7 @@ def extract_quantities(text: str) -> list[dict[str, Any]]:
             add_money(m, float(m.group("amt").replace(",", "")), m.group("code").upper())
     for m in PENCE.finditer(text):
         if free(m):
-            add_money(m, round(int(m.group("amt")) / 100, 2), "GBP")
+            add_money(m, round(int(m.group("amt").replace(",", "")) / 100, 2), "GBP")
     for m in MONEY_WORD.finditer(text):
         if free(m):
             amount, cur = _number(m.group("amt")), CURRENCY_WORDS[m.group("word").lower()]
@@ -140,6 +150,8 @@ def extract_quantities(text: str) -> list[dict[str, Any]]:
             money[-1]["per_hours"] = HOURS[unit]
             taken.append((m.start(), m.end()))
             continue
+        if m.group("half"):  # "an hour and a half"
+            lo, hi = lo + 0.5, (hi + 0.5 if hi is not None else None)
         item: dict[str, Any] = {"type": "duration", "hours": round((hi or lo) * HOURS[unit], 4)}
         if hi is not None:
             item["min_hours"] = round(lo * HOURS[unit], 4)

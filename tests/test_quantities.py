@@ -225,3 +225,27 @@ def test_describe_says_the_normalised_value_a_report_shows(text, shown):
     """The terminal showed the matched text ("two business days"), so a wrong normalisation went unseen."""
     [q] = extract_quantities(text)
     assert describe(q) == shown
+
+
+@pytest.mark.parametrize("text, kind, value", [
+    ("Advisers from 8.30am to 6pm.", "hours", ("08:30", "18:00")),  # was 06:00-18:00, read from "30am"
+    ("Open 9.30am-5.30pm.", "hours", ("09:30", "17:30")),
+    ("Open 9:00-17:00.", "hours", ("09:00", "17:00")),
+    ("Order by 5.30pm.", "deadline", "17:30"),
+])
+def test_times_with_a_dot_and_24_hour_ranges(text, kind, value):
+    q = only(text, kind)
+    assert ((q["from"], q["to"]) if kind == "hours" else q["time"]) == value
+
+
+@pytest.mark.parametrize("text, hours", [("within half an hour", 0.5), ("within half a day", 12),
+                                         ("in an hour and a half", 1.5), ("in a quarter of an hour", 0.25)])
+def test_halves_and_quarters(text, hours):
+    """"half an hour" was 1 h: "an hour" was read and the half dropped."""
+    assert only(text, "duration")["hours"] == hours
+
+
+def test_pence_with_thousands_and_periods_with_spaces():
+    assert only("We refund 1,000p to your card.", "money")["amount"] == 10  # was 0.0 from "000p"
+    assert only("£4.99 / month", "money")["per_hours"] == 730
+    assert only("€5/mth", "money")["per_hours"] == 730
