@@ -150,7 +150,9 @@ def prepare_outputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
                                      "give another file", code=E_OUTPUT)
         if path.is_dir():
             raise UsageError(f"{option} {path}: is a directory; give a file name in it", code=E_OUTPUT)
-        folder = path.parent
+        if path.exists() and not path.is_file():  # a device or a pipe (/dev/null, /dev/stdout): written to as it is
+            continue
+        folder = Path(os.path.realpath(path)).parent if path.is_symlink() else path.parent  # a link's target
         if not folder.is_dir():
             what = "is not a folder" if folder.exists() else "does not exist"
             raise UsageError(f"{option} {path}: {folder} {what}; create the folder first (mkdir -p {folder}) or "
@@ -174,12 +176,12 @@ def written_whole(path: Path) -> Iterator[BinaryIO]:
     stopped half-way (Ctrl-C, a full disk) leaves the file there was before, never half of a new one. A
     symbolic link is written through (its target is replaced, not the link), and a device or pipe
     (``/dev/null``) is written to directly: renaming over it would replace the device."""
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))
-    if path.exists() and not path.is_file():
+    if path.exists() and not path.is_file():  # through a link: /dev/stdout is one to a pipe with no name
         with path.open("wb") as fh:
             yield fh
         return
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     tmp = part_path(path)
     try:
         with tmp.open("wb") as fh:

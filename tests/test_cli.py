@@ -704,6 +704,25 @@ def test_a_quoted_pattern_is_expanded_and_one_that_matches_nothing_says_so(tmp_p
     assert missing.exit_code == 2 and stderr_lines(missing)[-1].endswith("no file matches this pattern")
 
 
+def test_annotate_to_dev_stdout_in_a_pipe_writes_the_records(tmp_path):
+    """``--output /dev/stdout | wc -c`` printed 0 and failed with E127 on "/proc/…/fd/pipe:[…].part" after the run."""
+    import subprocess
+    import sys
+
+    (tmp_path / "a.txt").write_text("We refund you within 48 hours.", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "nlp.cli", "annotate", str(tmp_path / "a.txt"), "--output",
+                           "/dev/stdout", "--rejects", os.devnull], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == [str(tmp_path / "a.txt")]
+
+
+def test_an_output_link_into_a_missing_folder_is_refused_before_any_work(tmp_path):
+    (tmp_path / "a.txt").write_text("We care.", encoding="utf-8")
+    (tmp_path / "out.jsonl").symlink_to(tmp_path / "gone" / "out.jsonl")
+    result = invoke(["annotate", tmp_path / "a.txt", "--output", tmp_path / "out.jsonl"])
+    assert result.exit_code == 2 and f"{tmp_path / 'gone'} does not exist" in stderr_lines(result)[-1]
+
+
 def test_an_output_behind_a_link_is_written_through_it(tmp_path):
     """The rename replaced the link with a file, and the file it pointed at kept the last run's output."""
     (tmp_path / "a.txt").write_text("We care.", encoding="utf-8")
