@@ -319,6 +319,11 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
                                                    "reviews": {"type": "string", "format": "binary",
                                                                "description": "A reviews file (optional)"}}}}}}})
     async def report(request: Request):
+        sent = request.headers.get("content-type", "").split(";")[0].strip().lower() or "none"
+        if sent not in ("multipart/form-data", "application/x-www-form-urlencoded"):  # as the API routes say it
+            return error_response(request.url.path, ServeError(
+                415, E_BAD_REQUEST, f"/report reads a form (multipart/form-data), not {sent}; send the copy as a form "
+                                    "field (curl -F copy=@page.txt) or use /api/audit for JSON; see /docs"))
         # read here, not with Form(): Starlette's default cap on a form field (1 MB) is below what
         # serve.max_text_chars allows of non-ASCII copy (4 bytes a character, 12 once percent-encoded)
         form = await request.form(max_files=1, max_fields=4, max_part_size=12 * service.max_chars + 65536)

@@ -3,6 +3,7 @@ real headless Chromium driven by Playwright: paste copy, upload reviews, read th
 input in every field runs nothing."""
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -81,12 +82,14 @@ def test_the_report_page_refuses_binary_copy_as_the_api_does(client):
      "/api/audit reads application/json, not text/plain; send the records as JSON"),
     ("/api/reviews", {"json": {"file": "r.csv"}},
      "/api/reviews reads multipart/form-data, not application/json; upload the file as a form"),
+    ("/report", {"json": {"copy": "x"}}, "/report reads a form (multipart/form-data), not application/json"),
 ])
 def test_a_body_of_the_wrong_type_is_415_saying_which_type_to_send(client, route, kwargs, says):
     """A text body to /api/audit got 422 "Input should be a valid dictionary"; JSON to /api/reviews
     "body.file: Field required"."""
     r = client.post(route, **kwargs)
-    assert r.status_code == 415 and says in r.json()["error"]["message"]
+    message = r.json()["error"]["message"] if route.startswith("/api/") else html.unescape(r.text)  # the form page
+    assert r.status_code == 415 and says in message
 
 
 def test_api_annotate_keeps_order_and_rejects_with_reasons(client):
