@@ -215,8 +215,12 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
                 continue
             if not any(cell.strip() for cell in row):
                 continue  # blank line
-            if any(has_surrogates(cell) for cell in row):
-                yield Reject(source, pos, invalid_encoding(encoding), E_ENCODING)
+            bad = next((k for k, cell in enumerate(row) if has_surrogates(cell)), None)
+            if bad is not None:  # the field, and the character in it: a spreadsheet shows fields, not bytes
+                name = f" ({header[bad]!r})" if bad < len(header) else ""
+                char = next(i for i, ch in enumerate(row[bad]) if "\ud800" <= ch <= "\udfff") + 1
+                yield Reject(source, f"{pos}, field {bad + 1}{name}, character {char}", invalid_encoding(encoding),
+                             E_ENCODING)
                 continue
             if several and last > line_before and _quotes_broken("".join(several), delimiter):  # a stray quote "closed" an earlier line's
                 yield Reject(source, pos, f"lines {at}-{file_line(last)} were read as one row, through a quote that "

@@ -123,7 +123,7 @@ def test_csv_row_with_invalid_utf8_other_rows_survive(tmp_path):
     p = write(tmp_path, "enc.csv", b"id,text\n1,Caf\xc3\xa9 is fine.\n2,Caf\xe9 is not.\n3,Last row.\n")
     a, bad, c = read(p)
     assert a.text == "Café is fine." and c.text == "Last row."
-    assert_reject(bad, p, "line 3", E_ENCODING, "utf-8")
+    assert_reject(bad, p, "line 3, field 2 ('text'), character 4", E_ENCODING, "utf-8")  # where to fix it
 
 
 def test_csv_without_text_column_reader_still_rejects_not_raises(tmp_path):
