@@ -244,11 +244,18 @@ def _unmet(promises: list, P: np.ndarray, C: np.ndarray, complaints: list[tuple[
         if not rows:
             continue
         ids = _review_ids(rows, complaints, reviews)
-        quotes = sorted(rows, key=lambda k: (-(complaints[k][1].get("complaint_p") or 0.0), k))
+        ranked = sorted(rows, key=lambda k: (-(complaints[k][1].get("complaint_p") or 0.0), k))
+        quotes, seen = [], set()
+        for k in ranked:  # distinct texts: a complaint written twice is quoted once
+            if len(quotes) == settings.evidence:
+                break
+            if complaints[k][1]["text"] not in seen:
+                seen.add(complaints[k][1]["text"])
+                quotes.append(k)
         out.append({"theme": theme, "label": label, "source": source, "complaints": len(rows), "reviews": len(ids),
                     "share": round(len(ids) / n, 4) if n else 0.0, "ids": ids,
                     "evidence": [{"id": reviews[complaints[k][0]]["id"], "text": complaints[k][1]["text"]}
-                                 for k in quotes[:settings.evidence]]})
+                                 for k in quotes]})
     out.sort(key=lambda u: (-u["complaints"], u["theme"]))
     return out
 

@@ -197,3 +197,11 @@ def test_a_claim_with_nothing_behind_it_keeps_its_verdict_in_the_gap(encoder):
     assert result["claims"][0]["substantiated"] is False and result["claims"][0]["lip_service"] is False
     rows = list(csv.DictReader(io.StringIO(gap_csv(result))))
     assert [r["verdict"] for r in rows if r["section"] == "claim"] == ["unsubstantiated"]
+
+
+def test_an_unmet_themes_quotes_are_distinct(encoder):
+    """Two reviews with the same words gave the same quote twice."""
+    same = "The delivery driver was rude and swore at me."
+    reviews = [review("r1", same, "staff"), review("r2", same, "staff"), review("r3", "Staff ignored me.", "staff")]
+    [unmet] = analyse_gap(COPY, reviews, encoder=encoder, theme_labels=LABELS, settings=S)["unmet"]
+    assert [e["text"] for e in unmet["evidence"]] == [same, "Staff ignored me."]
