@@ -119,11 +119,13 @@ def _warn_repeated_files(inputs: dict[str, List[str]]) -> None:
     for option, values in inputs.items():
         for value in values:
             if value != "-" and Path(value).is_file():
-                seen.setdefault(os.path.realpath(value), []).append(f"{option} {value}")
+                seen.setdefault(os.path.realpath(value), []).append(value if option.isupper() else f"{option} {value}")
     for given in seen.values():
         if len(given) > 1:
-            err.print(printable(f"warning: one file is given {len(given)} times ({', '.join(given)}); it is read each "
-                                f"time, so what it holds counts {len(given)} times"),
+            names = list(dict.fromkeys(given))
+            said = f"{names[0]} is" if len(names) == 1 else f"{' and '.join(names)} are one file,"
+            err.print(printable(f"warning: {said} given {len(given)} times; it is read each time, so what it holds "
+                                f"counts {len(given)} times"),
                       highlight=False, markup=False, soft_wrap=True)
 
 
@@ -643,6 +645,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         from .reviews import review_report, themes_csv
 
         _stdin_once({"INPUTS": inputs})
+        _warn_repeated_files({"INPUTS": inputs})
         cfg = _config(config, sets, _review_fields(rating_field, date_field))
         opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="review")
         check_inputs(inputs, opts)

@@ -211,12 +211,13 @@ def print_reviews(console: Console, summary: dict[str, Any]) -> None:
                           plain(_pct(r["share_of_reviews"])), *rating, plain(quote))
         console.print(table)
     if summary["trend"]:
+        labels = {r["theme"]: r["label"] for r in summary["themes"]}  # as the theme table names them
         table = Table(title="Trend per month")
         for col in ("month", "reviews", "with a complaint", "top themes"):
             table.add_column(col)
         for t in summary["trend"]:
             table.add_row(plain(t["month"]), plain(str(t["reviews"])), plain(_pct(t["complaint_rate"])),
-                          plain(", ".join(t["top_themes"])))
+                          plain(", ".join(labels.get(theme, theme) for theme in t["top_themes"])))
         console.print(table)
     for name, f in summary["fields"].items():
         if f["unreadable"]:

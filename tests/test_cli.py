@@ -687,8 +687,12 @@ def test_audit_warns_of_a_file_given_twice(tmp_path):
     page.write_text("We refund you within 48 hours.", encoding="utf-8")
     result = invoke(["audit", page, tmp_path / "." / "p.md"])
     assert result.exit_code == 0
-    assert (f"warning: one file is given 2 times (FILES {page}, FILES {tmp_path / '.' / 'p.md'}); it is read each "
-            "time, so what it holds counts 2 times") in stderr_lines(result)
+    assert f"warning: {page} is given 2 times; it is read each time, so what it holds counts 2 times" \
+        in stderr_lines(result)
+    (tmp_path / "sub").mkdir()
+    twice = invoke(["gap", "--copy", page, "--copy", tmp_path / "sub" / ".." / "p.md", "--reviews", page])
+    assert (f"warning: --copy {page} and --copy {tmp_path / 'sub' / '..' / 'p.md'} and --reviews {page} are one "
+            "file, given 3 times") in " ".join(stderr_lines(twice))
 
 
 def test_a_quoted_pattern_is_expanded_and_one_that_matches_nothing_says_so(tmp_path):
