@@ -344,6 +344,9 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         if not copy.strip() and not has_reviews:
             raise ServeError(422, E_EMPTY_REQUEST, "nothing to analyse: paste copy, upload a reviews file, or both")
         copy_items = [service.copy_record(copy)] if copy.strip() else []
+        if has_reviews and not copy_items:  # reviews alone: their report, not a gap where every theme is unmet
+            summary = service.reviews(review_items)
+            return render_report(title="lipservice reviews", reviews=summary, rejects=summary["rejects"])
         if has_reviews:
             result = service.gap(copy_items, review_items)
             return render_report(title="lipservice gap report", gap=result)

@@ -92,6 +92,14 @@ def test_a_body_of_the_wrong_type_is_415_saying_which_type_to_send(client, route
     assert r.status_code == 415 and says in message
 
 
+def test_the_report_page_with_reviews_alone_shows_the_reviews_report(client):
+    """With no copy pasted, the page showed a gap report in which every complaint theme was "unmet"."""
+    rows = "id,text,rating\nr1,My parcel arrived two weeks late.,1\nr2,Lovely cushions.,5\n"
+    page = client.post("/report", data={"copy": ""}, files={"reviews": ("r.csv", rows.encode())})
+    assert page.status_code == 200
+    assert '<section id="reviews">' in page.text and "Unmet expectations" not in page.text
+
+
 def test_api_annotate_keeps_order_and_rejects_with_reasons(client):
     r = client.post("/api/annotate", json={"records": [{"id": "a", "text": "You get your money back in 48 hours."},
                                                        {"id": "b", "text": "   "}, {"text": 42},
