@@ -229,10 +229,32 @@ class Annotator:
 _WORKER: Annotator | None = None
 
 
+#: How often a worker process looks whether its parent is still there.
+PARENT_POLL_SECONDS = 1.0
+
+
+def exit_with_parent() -> None:
+    """In a worker process: exit as soon as the parent is gone. A parent killed with ``kill -9`` cannot stop
+    its pool, and its workers, each holding a pipeline (about 750 MB), would wait on the pool's pipe for ever."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lipservice-parent-watch", daemon=True).start()
+
+
 def _worker_init(config_str: str, piece_chars: int, batch_size: int, batch_chars: int) -> None:
     """Build the pipeline once per worker process, with the parent annotator's settings."""
     global _WORKER
     from .pipeline import build_nlp
+
+    exit_with_parent()
 
     _WORKER = Annotator(build_nlp(Config().from_str(config_str)), piece_chars=piece_chars, batch_size=batch_size,
                         batch_chars=batch_chars)

@@ -33,7 +33,7 @@ from typing import Any, Iterable, Iterator
 
 from thinc.api import Config
 
-from .annotate import usable_cpus
+from .annotate import exit_with_parent, usable_cpus
 from .errors import E_BAD_TASK, E_OUTPUT, E_RESUME, UsageError
 from .io import SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs, source_name
 from .language import screen_from_config
@@ -325,10 +325,11 @@ def _local_engine(tasks: Iterable[tuple[int, list]], config_str: str, workers: i
 
 def _ignore_sigint() -> None:
     """A worker ignores Ctrl-C, which the terminal sends to every process of the group: the parent stops
-    it (a traceback per worker used to follow the parent's "interrupted")."""
+    it (a traceback per worker used to follow the parent's "interrupted"); and it exits with its parent."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:

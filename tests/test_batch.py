@@ -406,6 +406,26 @@ def _sigint_as_on_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow
+def test_workers_exit_when_their_parent_is_killed(tmp_path, corpus):
+    """``kill -9`` of the parent alone (not its group) left both spawn workers, 750 MB each, waiting on the
+    pool's pipe for ever; the README's advice after a crash is to --resume, so they piled up."""
+    psutil = pytest.importorskip("psutil")
+    out = tmp_path / "orphans"
+    proc = subprocess.Popen(_cli("batch", str(corpus), "--output", str(out), "--shard-size", "1", "--workers", "2"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 600  # a bound for a stuck run, not a speed
+    while not (out / "part-00000.parquet").exists():  # the workers are up and working
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert len(children) >= 2
+    proc.kill()  # the parent only
+    proc.wait()
+    _, alive = psutil.wait_procs(children, timeout=60)
+    assert not alive, [c.cmdline()[-3:] for c in alive]
+
+
 def _stop_with(tmp_path, corpus, signum, *extra) -> tuple[subprocess.CompletedProcess, Path]:
     """Start `batch` in its own process group, send ``signum`` to the group (as `timeout` and a terminal's
     Ctrl-C do) once a shard is written, and return how it ended."""
