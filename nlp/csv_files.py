@@ -103,16 +103,23 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
                 passed[0] += 1
             return n - passed[0]
 
-        def cut_at_bare_cr(pending: str, line: str) -> bool:
+        def fields(text_: str) -> int:
+            return len(next(csv.reader([text_], delimiter=shape["delimiter"]), []))
+
+        def cut_at_bare_cr(pending: str, line: str, after: str | None) -> bool:
             """Whether ``line``, which ends at a bare carriage return, ends inside a row, not at its end: scraped and
-            exported text carries stray ``\\r`` in unquoted cells (twcs has one), and a row cut there
-            has fewer fields than the header. The rest of the row is on the next line."""
+            exported text carries stray ``\\r`` in unquoted cells (twcs has one). A row cut there has fewer
+            fields than the header; or, cut in its last cell, it has them all and the line ``after`` it has
+            too few to be a row of its own ("13,stray\\rcarriage return"). The rest of the row is on the next line."""
             if not shape["fields"] or row_chars[0] > len(pending):
                 return False  # the header, a file whose rows end at "\r", or the csv reader's quoted cell
             head = pending + line[:-1]
             if head.count('"') % 2:
                 return False  # an open quoted cell: the csv reader keeps the "\r" in it
-            return len(next(csv.reader([head], delimiter=shape["delimiter"]), [])) < shape["fields"]
+            if fields(head) < shape["fields"]:
+                return True
+            return (after is not None and not mac_ends[0] and after.strip() != ""
+                    and after.count('"') % 2 == 0 and fields(after.rstrip("\r\n")) < shape["fields"])
 
         def lines() -> Iterator[str]:
             """The file's lines for the csv reader, a row never over ``limit`` characters. A row that
@@ -121,7 +128,19 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
             short by a stray carriage return is joined to its next line, the return read as a space."""
             skipping = False
             carried: list[str] = []  # the lines of a row cut short by stray carriage returns
-            for lineno, line, _ in bounded_lines(text.readline, limit):
+            read = bounded_lines(text.readline, limit)
+            broken: list[BaseException] = []
+
+            def peek():  # one line of lookahead: what follows a bare return tells a cut from a row end
+                try:
+                    return next(read, None)
+                except Exception as err:  # noqa: BLE001 - a broken stream: raised once the lines before it are out
+                    broken.append(err)
+                    return None
+
+            ahead = peek()
+            while ahead is not None:
+                (lineno, line, _), ahead = ahead, peek()
                 if lineno == 1:  # a file whose first line ends at "\r" (classic Mac) ends every line there
                     mac_ends[0] = line is not None and line.endswith("\r")
                 if skipping:
@@ -139,7 +158,8 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
                         yield '"\n'
                     else:
                         yield "\n"
-                elif line.endswith("\r") and cut_at_bare_cr("".join(carried), line):  # rare: no call per line
+                elif line.endswith("\r") and cut_at_bare_cr("".join(carried), line,
+                                                             ahead[1] if ahead is not None else None):  # rare
                     row_chars[0] += len(line)
                     carried.append(line[:-1] + " ")
                     bare_cr.append(lineno)
@@ -151,6 +171,8 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
                     yield "".join(carried) + line
                     yield from ["\n"] * len(carried)  # empty lines: the next row keeps its line number
                     carried.clear()
+            if broken:
+                raise broken[0]
             ended[0] = True
             if carried:  # the file ends inside a row cut short
                 yield "".join(carried) + "\n"

@@ -95,6 +95,16 @@ def test_positions_after_bare_returns_are_file_lines_in_rejects_too(tmp_path):
     assert "over the limit" in items[2].reason and items[3].id == "4"
 
 
+def test_a_stray_return_in_the_last_cell_is_a_space_not_a_row_end(tmp_path):
+    """In the last column the row before the return had all its fields, so the text was cut ("stray") and
+    the rest ("carriage return") became a reject on the wrong line."""
+    p = write(tmp_path, "last.csv", b"id,text\n1,one\n2,two\n13,stray\rcarriage return\n14,next row\n")
+    items = read(p)
+    assert [(r.id, r.text, r.position) for r in items] == [
+        ("1", "one", "line 2"), ("2", "two", "line 3"), ("13", "stray carriage return", "line 4"),
+        ("14", "next row", "line 5")]
+
+
 def test_rows_that_end_at_a_carriage_return_are_still_rows(tmp_path):
     """Classic Mac line ends, and a row with all its fields before a bare return, are not joined."""
     items = read(write(tmp_path, "mac.csv", b"id,text\r1,First.\r2,Second.\r"))
