@@ -35,7 +35,7 @@ from thinc.api import Config
 
 from .annotate import exit_with_parent, usable_cpus
 from .errors import E_BAD_TASK, E_OUTPUT, E_RESUME, UsageError
-from .io import SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs, source_name
+from .io import FORMAT_ALIASES, SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs, source_name
 from .language import screen_from_config
 from .progress import BatchProgress
 from .records import DEFAULT_ID_FIELD, RepeatedIds, made_up_id
@@ -204,6 +204,9 @@ def _plan_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     new_inputs = {i["path"]: i for i in new["inputs"]}
     if list(old_inputs) != list(new_inputs):
         if old.get("cwd") and _absolute(old_inputs, old["cwd"]) == _absolute(new_inputs, new["cwd"]):
+            if old["cwd"] == new["cwd"]:  # the same files, typed otherwise (/abs/corpus for corpus/)
+                return (f"the inputs are the run's but named otherwise (it named {', '.join(list(old_inputs)[:2])}"
+                        f"{', …' if len(old_inputs) > 2 else ''}, as the shards' sources do); give them as the run did")
             return (f"the run was started in {old['cwd']} and names its inputs relative to it (as the shards' "
                     "sources do); give the same command from that folder")
         added = sorted(set(new_inputs) - set(old_inputs))
@@ -396,7 +399,11 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     started = time.time()
     files, found_rejects = expand_inputs(inputs, opts.output)
     if not files and not found_rejects:
-        raise UsageError(f"no input files in {', '.join(inputs)} (readable: {', '.join(sorted(SUPPORTED_EXTS))})")
+        if any(os.path.isdir(i) and os.path.realpath(i) == os.path.realpath(opts.output) for i in inputs):
+            raise UsageError(f"--output {opts.output} is the input folder itself; write the shards to another "
+                             "folder (one inside it is fine: it is left out of the inputs)", code=E_OUTPUT)
+        readable = sorted(SUPPORTED_EXTS | set(FORMAT_ALIASES))
+        raise UsageError(f"no input files in {', '.join(inputs)} (readable: {', '.join(readable)}, each also .gz)")
     described = describe_files(files)
     plan = make_plan(described, config, opts.read, started)
     out = opts.output

@@ -852,7 +852,7 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
             raise
         c, t = manifest["counts"], manifest["timings"]
         speed = (f"{t['docs_per_s']} docs/s, {t['sentences_per_s']} sentences/s" if t["docs_per_s"] is not None
-                 else "every shard was already written")
+                 else "every shard was already written" if manifest["shards"] else "no record to annotate")
         err.print(f"read {c['read']:,} · annotated {c['annotated']:,} · rejected {c['rejected']:,} → {output} "
                   f"({len(manifest['shards'])} shards, {speed})"
                   + (f"; rejects in {output / manifest['rejects']}" if c["rejected"] else ""),

@@ -289,7 +289,21 @@ def test_a_resume_from_another_folder_says_which_folder_the_run_started_in(tmp_p
             run_batch(inputs, small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
         assert e.value.code == E_RESUME and f"the run was started in {tmp_path / 'a'}" in str(e.value), inputs
     monkeypatch.chdir(tmp_path / "a")
+    with pytest.raises(UsageError) as e:  # from the right folder, but typed otherwise: the folder is not the fault
+        run_batch([str(tmp_path / "a" / "c")], small_cfg(cfg), BatchOptions(output=out, resume=True,
+                                                                            live_progress=False))
+    assert "the inputs are the run's but named otherwise (it named c/x.jsonl" in str(e.value)
     assert run_batch(["c"], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))["reconciles"]
+
+
+def test_an_output_that_is_the_input_folder_is_named_as_such(tmp_path, cfg):
+    """``batch samed --output samed`` said "no input files in samed"."""
+    (tmp_path / "samed").mkdir()
+    (tmp_path / "samed" / "a.md").write_text("We care.")
+    with pytest.raises(UsageError) as e:
+        run_batch([str(tmp_path / "samed")], small_cfg(cfg), BatchOptions(output=tmp_path / "samed",
+                                                                         live_progress=False))
+    assert e.value.code == E_OUTPUT and "is the input folder itself" in str(e.value)
 
 
 def test_a_run_written_inside_its_input_directory_resumes_on_the_same_inputs(tmp_path, cfg, corpus, reference):
