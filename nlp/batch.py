@@ -33,6 +33,7 @@ from typing import Any, Iterable, Iterator
 
 from thinc.api import Config
 
+from . import __version__
 from .annotate import exit_with_parent, usable_cpus
 from .errors import E_BAD_TASK, E_OUTPUT, E_RESUME, UsageError
 from .io import FORMAT_ALIASES, SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs, source_name
@@ -187,7 +188,7 @@ def make_plan(files: list[InputFile], config: Config, read: ReadOptions, started
               ) -> dict[str, Any]:
     """What must not change between a run and its resumption (and when the run started)."""
     config_str = config.to_str()
-    return {"version": PLAN_VERSION, "inputs": [f.to_json() for f in files],
+    return {"version": PLAN_VERSION, "lipservice": __version__, "inputs": [f.to_json() for f in files],
             "shard_size": int(config["batch"]["shard_size"]), "shard_chars": int(config["batch"]["shard_chars"]),
             "config_sha256": hashlib.sha256(config_str.encode()).hexdigest(), "read": asdict(read),
             "started": started, "cwd": os.getcwd()}  # the folder the input paths are relative to
@@ -200,6 +201,8 @@ def _absolute(inputs: dict[str, Any], cwd: str) -> list[str]:
 def _plan_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     if old.get("version") != new["version"]:
         return "it was written by another version of lipservice"
+    if old.get("lipservice") not in (None, new["lipservice"]):  # its shards were annotated by other code
+        return f"it was started by lipservice {old['lipservice']}, and this is {new['lipservice']}"
     old_inputs = {i["path"]: i for i in old.get("inputs", [])}
     new_inputs = {i["path"]: i for i in new["inputs"]}
     if list(old_inputs) != list(new_inputs):

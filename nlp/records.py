@@ -79,6 +79,10 @@ def columns_problem(columns: list[str], opts: ReadOptions) -> str | None:
     the text or id column twice (taking either would drop the other in silence); None when they can."""
     if opts.text_field not in columns:
         fix = opts.name_it("--text-field", opts.text_field, "text column")
+        cased = next((c for c in columns if c.strip().lower() == opts.text_field.lower()), None)
+        if cased is not None:  # "Text" for "text": said with what reads it
+            fix = (f"the column {cased!r} differs only in case: name it with --text-field {cased!r}"
+                   if opts.field_options else f"the API reads {opts.text_field!r}: rename the column {cased!r}")
         if any(len(c) > HEADER_NAME_CHARS or NUMBER.fullmatch(c.strip()) for c in columns):
             fix = (f"it looks like a row, not a header: add a header line that names the columns ({opts.text_field!r} "
                    f"for the text), or {fix}")

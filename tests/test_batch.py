@@ -296,6 +296,22 @@ def test_a_resume_from_another_folder_says_which_folder_the_run_started_in(tmp_p
     assert run_batch(["c"], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))["reconciles"]
 
 
+def test_a_run_started_by_another_release_is_not_resumed(tmp_path, cfg):
+    """The plan named its format version only: a run resumed after an upgrade mixed shards of two releases,
+    which may cut sentences otherwise."""
+    from nlp.batch import PLAN_FILE
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "x.jsonl").write_text(_lines(2))
+    out = tmp_path / "out"
+    run_batch([str(tmp_path / "c")], small_cfg(cfg), BatchOptions(output=out, live_progress=False))
+    plan = json.loads((out / PLAN_FILE).read_text())
+    (out / PLAN_FILE).write_text(json.dumps({**plan, "lipservice": "0.0.9"}))
+    with pytest.raises(UsageError) as e:
+        run_batch([str(tmp_path / "c")], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
+    assert e.value.code == E_RESUME and "it was started by lipservice 0.0.9, and this is" in str(e.value)
+
+
 def test_an_output_that_is_the_input_folder_is_named_as_such(tmp_path, cfg):
     """``batch samed --output samed`` said "no input files in samed"."""
     (tmp_path / "samed").mkdir()

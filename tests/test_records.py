@@ -152,3 +152,14 @@ def test_whole_number_ids_stored_as_floats_read_as_whole_numbers(tmp_path):
     """pandas writes an id column of whole numbers with a gap as floats: "7.0" would join with no "7"."""
     p = write(tmp_path, "f.jsonl", '{"id": 7.0, "text": "Fine."}\n{"id": 7.5, "text": "Also fine."}\n')
     assert [r.id for r in records(read(p))] == ["7", "7.5"]
+
+
+def test_a_text_column_in_another_case_is_named_with_the_option_that_reads_it(tmp_path):
+    """A CSV with "Text" got "no 'text' column … name the text column with --text-field", no word of "Text"."""
+    from nlp.errors import InputError
+    from nlp.io import check_inputs
+
+    p = write(tmp_path, "cased.csv", "id,Text\n1,We care.\n")
+    with pytest.raises(InputError) as e:
+        check_inputs([str(p)], ReadOptions())
+    assert "the column 'Text' differs only in case: name it with --text-field 'Text'" in str(e.value)
