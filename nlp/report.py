@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .charts import BIDI_SHOWN, truncate
+from .charts import BIDI_SHOWN, CONTROLS_SHOWN, truncate
 from .quantities import describe
 from .scores import VERDICTS, claim_verdict
 
@@ -20,12 +20,10 @@ MAX_EXAMPLE = 160
 TERMINAL_EXAMPLES = 2
 
 
-#: Control characters (C0 but tab and newline, DEL, C1) shown as ``\x1b`` escapes, so that text from the
-#: input cannot drive the terminal (colours, the window title, cursor moves, clearing the screen);
-#: a carriage return, which would print over the line, is left out.
-CONTROL_CHARS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c not in (0x09, 0x0A)}
-CONTROL_CHARS[0x0D] = None
-CONTROL_CHARS.update(BIDI_SHOWN)  # bidirectional overrides, shown as \u202e (charts.BIDI_CONTROLS)
+#: Control characters (C0 but tab and newline, DEL, C1) shown as ``\x1b`` escapes, as the HTML shows them,
+#: so that text from the input cannot drive the terminal (colours, the window title, cursor moves, clearing
+#: the screen); a carriage return, which would print over the line, is left out.
+CONTROL_CHARS = {**CONTROLS_SHOWN, 0x0D: None, **BIDI_SHOWN}  # bidirectional overrides shown as \u202e
 
 
 def printable(value: Any) -> str:
