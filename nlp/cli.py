@@ -847,8 +847,10 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
 
             kept = len(shard_paths(output)) if output.is_dir() else 0
             what = "terminated (SIGTERM)" if getattr(e, "signum", signal.SIGINT) == signal.SIGTERM else "interrupted"
-            e.args = (f"{what}: the {kept} shard(s) written in {output} are kept; run the same command with "
-                      "--resume to finish the run (it writes manifest.json and rejects.jsonl)",)
+            e.args = ((f"{what}: the {kept} shard(s) written in {output} are kept; run the same command with "
+                       "--resume to finish the run (it writes manifest.json and rejects.jsonl)") if kept else
+                      (f"{what} before any shard was written; run the same command with --resume to do the run "
+                       f"(the plan is in {output})"),)
             raise
         c, t = manifest["counts"], manifest["timings"]
         speed = (f"{t['docs_per_s']} docs/s, {t['sentences_per_s']} sentences/s" if t["docs_per_s"] is not None

@@ -225,13 +225,19 @@ def _has_non_finite(value: Any) -> bool:
 
 def json_safe(obj: dict[str, Any], text_field: str = "text") -> dict[str, Any]:
     """Values JSON can carry: dates, decimals and bytes from Parquet become strings. Bytes that are UTF-8
-    become that text: writers that store strings as plain BINARY (older Hive, Impala) are common."""
-    obj = {k: _utf8_or_bytes(v) for k, v in obj.items()}
+    become that text: writers that store strings as plain BINARY (older Hive, Impala) are common. Other
+    bytes in a field besides the text show their bytes as ``\\xff``, as file names do (not ``b'\\xff'``);
+    in the text they stay bytes, for :func:`check_text` to reject."""
+    obj = {k: _utf8_or_bytes(v) if k == text_field else _utf8_or_escaped(v) for k, v in obj.items()}
     text = obj.get(text_field)
     safe = json.loads(json.dumps(obj, default=str, ensure_ascii=False))
     if text_field in obj and not isinstance(text, str):
         safe[text_field] = text  # keep the wrong type visible to check_text
     return safe
+
+
+def _utf8_or_escaped(value: Any) -> Any:
+    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
 
 
 def _utf8_or_bytes(value: Any) -> Any:

@@ -437,6 +437,27 @@ def _sigint_as_on_a_terminal() -> None:
 
 
 @pytest.mark.slow
+def test_sigterm_before_any_shard_says_so(tmp_path, corpus):
+    """Stopped while the models loaded, the run said "the 0 shard(s) written in … are kept"."""
+    from nlp.batch import PLAN_FILE
+
+    out = tmp_path / "early"
+    proc = subprocess.Popen(_cli("batch", str(corpus), "--output", str(out), "--shard-size", "1000"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not (out / PLAN_FILE).exists():  # planned; the first shard needs the models, seconds away
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    if list(out.glob("part-*.parquet")):
+        pytest.skip("a shard was written before the signal arrived")
+    assert proc.returncode == 143
+    assert stderr.strip().splitlines()[-1].endswith("terminated (SIGTERM) before any shard was written; run the same "
+                                                    f"command with --resume to do the run (the plan is in {out})")
+
+
+@pytest.mark.slow
 def test_workers_exit_when_their_parent_is_killed(tmp_path, corpus):
     """``kill -9`` of the parent alone (not its group) left both spawn workers, 750 MB each, waiting on the
     pool's pipe for ever; the README's advice after a crash is to --resume, so they piled up."""
