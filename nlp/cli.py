@@ -847,10 +847,7 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
 
             kept = len(shard_paths(output)) if output.is_dir() else 0
             what = "terminated (SIGTERM)" if getattr(e, "signum", signal.SIGINT) == signal.SIGTERM else "interrupted"
-            e.args = ((f"{what}: the {kept} shard(s) written in {output} are kept; run the same command with "
-                       "--resume to finish the run (it writes manifest.json and rejects.jsonl)") if kept else
-                      (f"{what} before any shard was written; run the same command with --resume to do the run "
-                       f"(the plan is in {output})"),)
+            e.args = (stopped_batch_message(what, kept, output),)
             raise
         c, t = manifest["counts"], manifest["timings"]
         speed = (f"{t['docs_per_s']} docs/s, {t['sentences_per_s']} sentences/s" if t["docs_per_s"] is not None
@@ -873,6 +870,15 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
             err.print(printable(line), highlight=False, markup=False, soft_wrap=True)
 
     _run(work)
+
+
+def stopped_batch_message(what: str, kept: int, output: Path) -> str:
+    """What a stopped ``batch`` says: the shards it keeps and how to go on (none yet: the plan is kept)."""
+    if not kept:
+        return (f"{what} before any shard was written; run the same command with --resume to do the run (the "
+                f"plan is in {output})")
+    return (f"{what}: the {kept} shard(s) written in {output} are kept; run the same command with --resume to "
+            "finish the run (it writes manifest.json and rejects.jsonl)")
 
 
 @app.command()

@@ -436,25 +436,14 @@ def _sigint_as_on_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-@pytest.mark.slow
-def test_sigterm_before_any_shard_says_so(tmp_path, corpus):
+def test_a_run_stopped_before_any_shard_says_so():
     """Stopped while the models loaded, the run said "the 0 shard(s) written in … are kept"."""
-    from nlp.batch import PLAN_FILE
+    from nlp.cli import stopped_batch_message
 
-    out = tmp_path / "early"
-    proc = subprocess.Popen(_cli("batch", str(corpus), "--output", str(out), "--shard-size", "1000"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 600
-    while not (out / PLAN_FILE).exists():  # planned; the first shard needs the models, seconds away
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=120)
-    if list(out.glob("part-*.parquet")):
-        pytest.skip("a shard was written before the signal arrived")
-    assert proc.returncode == 143
-    assert stderr.strip().splitlines()[-1].endswith("terminated (SIGTERM) before any shard was written; run the same "
-                                                    f"command with --resume to do the run (the plan is in {out})")
+    assert stopped_batch_message("terminated (SIGTERM)", 0, Path("run1")) == (
+        "terminated (SIGTERM) before any shard was written; run the same command with --resume to do the run "
+        "(the plan is in run1)")
+    assert stopped_batch_message("interrupted", 3, Path("run1")).startswith("interrupted: the 3 shard(s) written")
 
 
 @pytest.mark.slow
