@@ -4,7 +4,7 @@ newline between two lines of a list (a heading and its items, offers one a line)
 Headings, list items and HTML blocks carry no final punctuation, so the parser would glue
 them to the next sentence ("Free returns within 30 days\nNext-day delivery" read as one promise).
 Two lines are a list's when both are short (``line_words`` words at most) and neither has a
-sentence end inside it; the first must not end in a comma, colon or joining word and the second
+sentence end inside it; the first must not end in a comma, dash or joining word and the second
 must start as a sentence or an item does. Such a line is then one sentence: the parser may not cut
 it. Anything else (wrapped prose) is left to the parser. This runs before the parser, which
 respects preset boundaries.
@@ -36,7 +36,8 @@ def make_paragraphs(nlp: Language, name: str, min_newlines: int, line_words: int
 
 class ParagraphBreaks:
     """Mark the token after a whitespace run with ``min_newlines`` or more newlines as a sentence start,
-    and the token after one newline that ends a short unpunctuated line (``line_words`` words at most)."""
+    and the token after a single newline between two lines of a list (:meth:`list_lines`), each then
+    kept one sentence."""
 
     def __init__(self, min_newlines: int = 2, line_words: int = 8) -> None:
         self.min_newlines = min_newlines
@@ -51,7 +52,8 @@ class ParagraphBreaks:
             return doc
         # only whitespace tokens can hold a newline: find them in C, not token by token in Python
         breaks = [int(i) for i in np.flatnonzero(doc.to_array(IS_SPACE)[:-1]) if "\n" in doc[int(i)].text]
-        lines = _Lines(doc, breaks) if self.line_words and breaks else None
+        single = self.line_words and any(doc[i].text.count("\n") < self.min_newlines for i in breaks)
+        lines = _Lines(doc, breaks) if single else None  # only a single newline can part two lines of a list
         for k, i in enumerate(breaks):
             if doc[i].text.count("\n") >= self.min_newlines:
                 doc[i + 1].is_sent_start = True
