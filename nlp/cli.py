@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import E_BAD_TASK, E_EMPTY_FILE, E_IO, E_OUTPUT, E_STDIN_TWICE, LipserviceError, UsageError
+from .errors import E_BAD_TASK, E_IO, E_OUTPUT, E_STDIN_TWICE, LipserviceError, UsageError, nothing_read
 from .report import printable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
@@ -130,13 +130,10 @@ def _warn_repeated_files(inputs: dict[str, List[str]]) -> None:
 
 
 def _refuse_nothing_read(annotated: dict[str, int], rejected: int) -> None:
-    """Exit 2 when every record of a kind the command needs was rejected: its report (0 reviews, a gap
-    score of n/a) is written, but a script must not take it for a result."""
-    none = [kind for kind, n in annotated.items() if not n]
-    if none and rejected:
-        raise UsageError(f"no {' and no '.join(none)} record could be read: the {rejected} rejected "
-                         f"input{'s are' if rejected != 1 else ' is'} listed above; fix them and run again",
-                         code=E_EMPTY_FILE)
+    """Exit 2 (E111) when every record of a kind the command needs was rejected (``errors.nothing_read``)."""
+    refusal = nothing_read(annotated, rejected)
+    if refusal:
+        raise refusal
 
 
 def _review_fields(rating_field: Optional[str], date_field: Optional[str]) -> dict:

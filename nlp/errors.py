@@ -75,3 +75,13 @@ E_BAD_TASK = "E302"
 E_BAD_SETTING = "E303"
 E_MISSING_SETTING = "E304"
 E_NEEDS_INPUT = "E305"
+
+
+def nothing_read(annotated: dict[str, int], rejected: int, where: str = "listed above") -> UsageError | None:
+    """E111 when every record of a kind the report needs was rejected, else None: the report (0 reviews, a
+    gap score of n/a) is still written, but a script must not take it for a result."""
+    none = [kind for kind, n in annotated.items() if not n]
+    if not (none and rejected):
+        return None
+    return UsageError(f"no {' and no '.join(none)} record could be read: the {rejected} rejected "
+                      f"input{'s are' if rejected != 1 else ' is'} {where}; fix them and run again", code=E_EMPTY_FILE)

@@ -27,6 +27,7 @@ from .errors import (
     E_UNKNOWN_EXT,
     LipserviceError,
     UsageError,
+    nothing_read,
 )
 from .io import FORMAT_ALIASES, SUPPORTED_EXTS, TABLE_EXTS, format_of, unknown_format
 from .records import ReadOptions, Record, Reject, record_from_mapping
@@ -264,7 +265,8 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         (400, "The body does not parse (not UTF-8 JSON, or a broken multipart form)"),
         (413, "Over serve.max_upload_mb, serve.max_records or serve.max_text_chars"),
         (415, "An uploaded file of a format lipservice does not read"),
-        (422, "The request does not match the API, or an uploaded file is empty or not of its kind"))}
+        (422, "The request does not match the API, or an uploaded file is empty or not of its kind; or every "
+              "record of a kind the report needs was rejected (E111: the report comes beside the error)"))}
 
     def error_response(path: str, exc: ServeError):
         """The coded error, as JSON for the API and as the form with the message for the page."""
@@ -356,7 +358,8 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     @app.post("/api/audit", responses=errors,
               summary="Audit company copy: perspective, promises, claims, what to rewrite first")
     def api_audit(body: AuditRequest) -> dict:
-        return JSONResponse(service.audit(service.records_from_json(_dump(body.documents), "company", "documents")))
+        result = service.audit(service.records_from_json(_dump(body.documents), "company", "documents"))
+        return reported(result, {"document": len(result["documents"])})
 
     @app.post("/api/annotate", responses=errors,
               summary="The annotate contract (DESIGN.md) for each record, rejects with reasons")
@@ -371,20 +374,33 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     def api_gap(body: GapRequest) -> dict:
         if not body.copy_ and not body.reviews:
             raise ServeError(422, E_EMPTY_REQUEST, "nothing to analyse: send copy, reviews, or both")
-        return JSONResponse(service.gap(service.records_from_json(_dump(body.copy_), "company", "copy"),
-                                        service.records_from_json(_dump(body.reviews), "review", "reviews")))
+        result = service.gap(service.records_from_json(_dump(body.copy_), "company", "copy"),
+                             service.records_from_json(_dump(body.reviews), "review", "reviews"))
+        sent = {"copy": (body.copy_, result["counts"]["copy"]), "review": (body.reviews, result["counts"]["reviews"])}
+        return reported(result, {kind: n for kind, (items, n) in sent.items() if items})
 
     @app.post("/api/reviews", responses=errors,
               summary="Complaint rate, themes, discovered themes and the monthly trend")
     def api_reviews(file: UploadFile = File(..., description="A .jsonl, .csv or .parquet file of reviews.")) -> dict:
-        return JSONResponse(service.reviews(service.records_from_upload(file.filename, _read_limited(file, service),
-                                                                        "review")))
+        result = service.reviews(service.records_from_upload(file.filename, _read_limited(file, service), "review"))
+        return reported(result, {"review": result["counts"]["annotated"]})
 
     return app
 
 
 #: The routes that read a multipart form (an upload); every other POST route reads JSON.
 MULTIPART_ROUTES = {"/api/reviews": "multipart/form-data", "/report": "multipart/form-data"}
+
+
+def reported(result: dict[str, Any], annotated: dict[str, int]) -> Any:
+    """The report, with 422 and an E111 ``error`` beside it when every record of a kind it needs was
+    rejected, as the CLI exits 2: a client must not take "0 reviews" for a result."""
+    from fastapi.responses import JSONResponse
+
+    refusal = nothing_read(annotated, result["counts"]["rejected"], "in rejects")
+    if refusal is None:
+        return JSONResponse(result)
+    return JSONResponse({"error": {"code": refusal.code, "message": refusal.args[0]}, **result}, status_code=422)
 
 
 def _dump(items: list) -> list[dict]:

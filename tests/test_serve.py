@@ -280,6 +280,23 @@ def test_upload_rejects_are_reported_not_dropped(client):
     assert all(r["source"] == "mixed.jsonl" for r in body["rejects"])
 
 
+def test_reports_of_nothing_readable_are_422_with_the_report_beside_the_error(client):
+    # as the CLI exits 2 (E111): "0 reviews" with 200 would read as a result
+    empty = {"id": "e", "text": ""}
+    gap = client.post("/api/gap", json={"copy": [{"id": "page", "text": COPY}], "reviews": [empty, empty]})
+    assert gap.status_code == 422 and gap.json()["error"]["code"] == "E111"
+    assert "no review record" in gap.json()["error"]["message"] and gap.json()["counts"]["rejected"] == 2
+    assert len(gap.json()["rejects"]) == 2 and gap.json()["copy"]
+    reviews = client.post("/api/reviews", files={"file": ("bad.jsonl", b'{"text": ""}\n{"text": 3}\n')})
+    assert reviews.status_code == 422 and reviews.json()["error"]["code"] == "E111"
+    assert (reviews.json()["counts"]["read"], reviews.json()["counts"]["rejected"]) == (2, 2)
+    audit = client.post("/api/audit", json={"documents": [empty]})
+    assert audit.status_code == 422 and audit.json()["documents"] == []
+    # some readable: the report, as before; reviews alone are not "no copy"
+    assert client.post("/api/gap", json={"copy": [], "reviews": REVIEWS[:2] + [empty]}).status_code == 200
+    assert client.post("/api/audit", json={"documents": [empty, {"id": "p", "text": COPY}]}).status_code == 200
+
+
 def test_form_page_is_self_contained(client):
     r = client.get("/")
     assert (r.headers["x-frame-options"], r.headers["x-content-type-options"]) == ("DENY", "nosniff")
