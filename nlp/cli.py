@@ -638,6 +638,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
 
     def work():
         from .io import ReadOptions, check_inputs, prepare_outputs
+        from .language import screen_from_config
         from .report import print_reviews
         from .reviews import review_report, themes_csv
 
@@ -650,7 +651,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         bad = []
         annotator, records = _annotate(inputs, cfg, opts, 1, bad.append)
         records = list(_progressing(records, inputs))
-        summary, _, _ = review_report(annotator.nlp, records, cfg)
+        summary, _, _ = review_report(annotator.nlp, records, cfg, screen_from_config(cfg))
         c = annotator.counts
         summary["counts"] = {"read": c.read, "annotated": c.annotated, "rejected": c.rejected,
                              "repeated_ids": _repeated_ids(records)}

@@ -340,7 +340,7 @@ def gap_report(nlp: Any, copy: list[dict], reviews: list[dict], cfg: Any, screen
     from .language import language_warnings
     from .reviews import review_report, theme_labels
 
-    summary, found, unassigned = review_report(nlp, reviews, cfg)
+    summary, found, unassigned = review_report(nlp, reviews, cfg, screen)
     result = analyse_gap(copy, reviews, encoder=nlp.get_pipe("complaints").encoder, theme_labels=theme_labels(cfg),
                          settings=GapSettings.from_config(cfg), summary=summary, discovered=found,
                          unassigned=unassigned)

@@ -547,7 +547,7 @@ def _reviews_section(reviews: dict, max_quotes: int, max_rows: int) -> str:
                          max_rows, noun="months", classes=_num_cols(1, 2))
     if len(trend) > len(recent):
         trend_table += f'<p class="more">… and {len(trend) - len(recent):,} earlier months not shown.</p>'
-    notes = []
+    notes = [f'<p class="warning">{_clip(w, 400)}</p>' for w in _strings(reviews.get("warnings"))[:MAX_TERMS]]
     for name, f in _mapping(reviews.get("fields")).items():
         f = _mapping(f)
         if _is_num(f.get("unreadable")) and f["unreadable"] > 0:

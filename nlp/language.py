@@ -61,6 +61,36 @@ def language_warnings(screen: LanguageScreen | None, record: dict) -> list[str]:
     return [f"{problem.reason}; its scores mean little"] if problem else []
 
 
+def review_languages(screen: LanguageScreen | None, records: list[dict], shown: int = 3) -> dict[str, Any]:
+    """How many reviews are confidently in a language the models do not read, by language, with the first
+    ids: their complaint scores mean little, so the reviews report says so rather than counting them quietly."""
+    by_language: dict[str, int] = {}
+    first: list[str] = []
+    for record in records if screen is not None and screen.languages else ():
+        text = " ".join(s["text"] for s in record["sentences"])
+        if len(text.strip()) < screen.min_chars:
+            continue
+        lang, p = screen.detect(text)
+        if lang in screen.languages or p < screen.min_p:
+            continue
+        by_language[lang] = by_language.get(lang, 0) + 1
+        if len(first) < shown:
+            first.append(str(record["id"]))
+    return {"not_read": sum(by_language.values()), "by_language": dict(sorted(by_language.items())),
+            "first_ids": first}
+
+
+def review_language_warnings(languages: dict[str, Any], reviews: int) -> list[str]:
+    """The reviews report's warning for ``review_languages``' count, or none."""
+    n = languages.get("not_read", 0)
+    if not n:
+        return []
+    which = ", ".join(f"{lang} {k}" for lang, k in languages["by_language"].items())
+    return [f"{n} of {reviews} review{'s' if reviews != 1 else ''} {'are' if n != 1 else 'is'} not in English "
+            f"({which}; first: id {', id '.join(languages['first_ids'])}); lipservice's models read English only, "
+            "so their complaint scores mean little"]
+
+
 def screen_from_config(config: Any) -> LanguageScreen:
     """The screen ``[batch.language]`` configures: batch rejects with it, audit and gap warn with it."""
     return registry.resolve({"screen": config["batch"]["language"]})["screen"]

@@ -217,6 +217,8 @@ def print_reviews(console: Console, summary: dict[str, Any]) -> None:
             table.add_row(plain(t["month"]), plain(str(t["reviews"])), plain(_pct(t["complaint_rate"])),
                           plain(", ".join(labels.get(theme, theme) for theme in t["top_themes"])))
         console.print(table)
+    for warning in summary.get("warnings", ()):
+        console.print(plain(warning, "yellow"))
     for name, f in summary["fields"].items():
         if f["unreadable"]:
             where = f" (field {f['field']!r})" if f.get("field", name) != name else ""
@@ -281,3 +283,5 @@ def print_gap(console: Console, result: dict[str, Any]) -> None:
                   f"untested {scores['untested']} · gap score "
                   f"{'n/a' if scores['gap_score'] is None else str(scores['gap_score']) + '/100'} · "
                   f"complaint rate {_pct(scores['complaint_rate'])}")
+    for warning in (result.get("reviews_summary") or {}).get("warnings", ()):
+        console.print(plain(warning, "yellow"))

@@ -259,10 +259,12 @@ def themes_csv(summary: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def review_report(nlp: Any, records: list[dict], cfg: Any) -> tuple[dict[str, Any], list[DiscoveredTheme],
-                                                                    list[tuple[int, dict]]]:
+def review_report(nlp: Any, records: list[dict], cfg: Any, screen: Any = None
+                  ) -> tuple[dict[str, Any], list[DiscoveredTheme], list[tuple[int, dict]]]:
     """The whole reviews stage on annotated records, with ``[reviews]`` settings: the summary, the
-    discovered themes and the unassigned complaints they cluster (the gap stage needs all three)."""
+    discovered themes and the unassigned complaints they cluster (the gap stage needs all three).
+    ``screen`` (a ``LanguageScreen``) counts and warns of reviews not in English."""
+    from .language import review_language_warnings, review_languages
 
     rc = cfg["reviews"]
     found, unassigned = discover_unassigned(nlp, records, seed=int(cfg["system"]["seed"]),
@@ -272,6 +274,8 @@ def review_report(nlp: Any, records: list[dict], cfg: Any) -> tuple[dict[str, An
     summary = summarise_reviews(records, theme_labels(cfg), n_examples=int(rc["examples"]), discovered=found,
                                 unassigned=unassigned, rating_field=str(rc["rating_field"]),
                                 date_field=str(rc["date_field"]))
+    summary["languages"] = review_languages(screen, records)
+    summary["warnings"] = review_language_warnings(summary["languages"], len(records))
     return summary, found, unassigned
 
 

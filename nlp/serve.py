@@ -159,7 +159,7 @@ class Service:
 
         records, rejects = self.annotate(items)
         with self.lock:
-            summary, _, _ = review_report(self.nlp, records, self.cfg)
+            summary, _, _ = review_report(self.nlp, records, self.cfg, self.screen)
         summary["rejects"] = rejects
         summary["counts"] = counts(items, records, rejects)  # as `lipservice reviews --json` has them
         return summary

@@ -60,3 +60,21 @@ def test_a_min_p_above_one_is_refused_not_a_screen_silently_off():
 
     with pytest.raises(ConfigError, match=r"\[E303\] batch.language.min_p = 5.0: must lie in \[0, 1\]"):
         LanguageScreen(min_p=5.0)
+
+
+def annotated(rid, text):
+    return {"id": rid, "sentences": [{"text": text}]}
+
+
+def test_reviews_not_in_english_are_counted_by_language_with_their_first_ids():
+    from nlp.language import review_language_warnings, review_languages
+
+    records = [annotated("a", FRENCH), annotated("b", ENGLISH), annotated("c", GERMAN), annotated("d", FRENCH),
+               annotated("e", "Trop tard.")]  # short: not judged
+    found = review_languages(LanguageScreen(), records, shown=2)
+    assert found == {"not_read": 3, "by_language": {"de": 1, "fr": 2}, "first_ids": ["a", "c"]}
+    [warning] = review_language_warnings(found, len(records))
+    assert warning.startswith("3 of 5 reviews are not in English (de 1, fr 2; first: id a, id c)")
+    assert review_language_warnings(review_languages(LanguageScreen(), records[1:2]), 1) == []
+    assert review_languages(None, records)["not_read"] == 0  # no screen, nothing judged
+    assert review_languages(LanguageScreen(languages=[]), records)["not_read"] == 0  # screening off

@@ -136,3 +136,15 @@ def test_stdin_given_twice_is_refused(tmp_path):
     done = subprocess.run([sys.executable, "-m", "nlp.cli", "reviews", "-", "-"], input="Late again.",
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 2 and "[E128]" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_reviews_in_another_language_are_kept_counted_and_warned_about(tmp_path):
+    french = {"id": "fr1", "text": "Le colis est arrivé avec quatre jours de retard et personne au service client "
+                                   "ne répond au téléphone.", "rating": 1}
+    done, out_json, _ = run(tmp_path, ROWS[:2] + [french])
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out_json.read_text())
+    assert report["reviews"] == 3 and report["languages"] == {"not_read": 1, "by_language": {"fr": 1},
+                                                              "first_ids": ["fr1"]}
+    assert report["warnings"] and "1 of 3 reviews is not in English (fr 1; first: id fr1)" in report["warnings"][0]
+    assert "not in English" in done.stdout
