@@ -39,7 +39,7 @@ from .errors import E_BAD_TASK, E_OUTPUT, E_RESUME, UsageError
 from .io import FORMAT_ALIASES, SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs, source_name
 from .language import screen_from_config
 from .progress import BatchProgress
-from .records import DEFAULT_ID_FIELD, RepeatedIds, made_up_id
+from .records import MadeUpIds, RepeatedIds
 from .shards import shard_name, shard_paths, table_bytes, to_table, write_atomic
 from .sources import InputFile, changed_files, describe_files, expand_inputs
 
@@ -418,8 +418,8 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     in_flight = int(config["batch"]["in_flight_per_worker"])
     # only the records of the planned files are sharded: the rejects of what directories hold besides
     # readable files are found anew by each run, so they must not move a shard's boundary
-    made_up = [0]  # records without the --id-field the user named: their ids are file:line
-    stream = shard_stream(_counting_made_up_ids(read_inputs(files, opts.read), opts.read, made_up), shard_size,
+    made_up = MadeUpIds(opts.read.id_field)  # records given file:line as id: a mistyped --id-field?
+    stream = shard_stream(_counting_made_up_ids(read_inputs(files, opts.read), made_up), shard_size,
                           shard_chars)
     n_shards = 0
     this_run = {"annotated": 0, "sentences": 0, "shards": 0}
@@ -454,17 +454,14 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
             discard_run(out, created)
         raise
     return finish(out, n_shards, described, config, opts, started, found_rejects, this_run,
-                  first_started=plan.get("started"), ids_made_up=made_up[0])
+                  first_started=plan.get("started"), made_up=made_up)
 
 
-def _counting_made_up_ids(items: Iterable[Record | Reject], read: ReadOptions, made_up: list[int]
-                          ) -> Iterator[Record | Reject]:
-    """``items`` as they are, counting into ``made_up[0]`` the records a named id field was missing from."""
-    if read.id_field == DEFAULT_ID_FIELD:  # no field named: a made-up id is the documented default
-        yield from items
-        return
+def _counting_made_up_ids(items: Iterable[Record | Reject], made_up: MadeUpIds) -> Iterator[Record | Reject]:
+    """``items`` as they are, counting into ``made_up`` the records given ``file:line`` as id."""
     for item in items:
-        made_up[0] += isinstance(item, Record) and made_up_id(item.id, item.source)
+        if isinstance(item, Record):
+            made_up.add(item.id, item.source)
         yield item
 
 
@@ -474,7 +471,7 @@ def _stamp(t: float | None) -> str | None:
 
 def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opts: BatchOptions,
            started: float, found_rejects: list[Reject] = (), this_run: dict[str, int] | None = None,
-           first_started: float | None = None, ids_made_up: int = 0) -> dict[str, Any]:
+           first_started: float | None = None, made_up: MadeUpIds | None = None) -> dict[str, Any]:
     """Gather every shard's sidecar, and the rejects found among the inputs, into ``rejects.jsonl`` and
     ``manifest.json``. Speeds are of this run alone: the documents it annotated over its own time."""
     ids, sidecars = RepeatedIds(), []
@@ -505,7 +502,8 @@ def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opt
         "input_rejects": len(found),  # unreadable entries of directories and globs: in rejects.jsonl, not a shard
         "reconciles": counts["read"] == counts["annotated"] + counts["rejected"],
         "repeated_ids": repeated,
-        "ids_made_up": ids_made_up,  # records without the named --id-field (0 when none is named)
+        # records given file:line as id, and records whose id field gave one: cli warns from both
+        "ids_made_up": made_up.made_up if made_up else 0, "ids_given": made_up.given if made_up else 0,
         "shards": [{"file": shard_name(s["index"]), **{k: s[k] for k in ("read", "annotated", "rejected",
                                                                            "sentences", "seconds")}}
                    for s in sidecars],

@@ -308,7 +308,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
 
     def work():
         from .io import KINDS, ReadOptions, check_inputs, prepare_outputs, written_whole
-        from .records import DEFAULT_ID_FIELD, RepeatedIds, made_up_id, made_up_ids_warning
+        from .records import MadeUpIds, RepeatedIds
 
         if kind not in KINDS:
             raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
@@ -342,10 +342,10 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
                 shown += 1
 
             annotator, records = _annotate(inputs, cfg, opts, n_workers, on_reject)
-            made_up = 0  # records without the id field the user named: they get file:line (a mistyped --id-field)
+            made_up = MadeUpIds(opts.id_field)  # records given file:line as id: a mistyped --id-field?
             for rec in records:
                 ids.add(rec["id"])
-                made_up += id_field != DEFAULT_ID_FIELD and made_up_id(rec["id"], rec.get("source", ""))
+                made_up.add(rec["id"], rec.get("source", ""))
                 write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
         if to_stdout:
             sys.stdout.flush()
@@ -358,9 +358,8 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
             raise LipserviceError(f"counts do not reconcile: read {c.read} != {c.annotated} + {c.rejected}")
         _warn_repeated_ids(ids.summary(), "each record is written as it came, in input order with its source; "
                                           "a join on id would pair them wrongly, so give unique ids")
-        if made_up:
-            err.print(printable(made_up_ids_warning(made_up, id_field, c.annotated)), highlight=False, markup=False,
-                      soft_wrap=True)
+        if made_up.warning():
+            err.print(printable(made_up.warning()), highlight=False, markup=False, soft_wrap=True)
 
     _run(work)
 
@@ -821,7 +820,7 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
     def work():
         from .batch import BatchOptions, run_batch
         from .io import KINDS, ReadOptions
-        from .records import made_up_ids_warning
+        from .records import MadeUpIds
 
         if kind not in KINDS:
             raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
@@ -863,9 +862,10 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
         _warn_repeated_ids(manifest["repeated_ids"], "each record is in the shards, in input order with its "
                                                      "source; a join on id would pair them wrongly, so give unique "
                                                      "ids (manifest.json: repeated_ids)")
-        if manifest.get("ids_made_up"):
-            line = made_up_ids_warning(manifest["ids_made_up"], id_field) + " (manifest.json: ids_made_up)"
-            err.print(printable(line), highlight=False, markup=False, soft_wrap=True)
+        warning = MadeUpIds(id_field, manifest.get("ids_made_up", 0), manifest.get("ids_given", 0)).warning()
+        if warning:
+            err.print(printable(warning + " (manifest.json: ids_made_up)"), highlight=False, markup=False,
+                      soft_wrap=True)
 
     _run(work)
 

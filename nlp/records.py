@@ -171,6 +171,35 @@ def made_up_ids_warning(made_up: int, id_field: str, records: int | None = None)
             "file and position as id; check the field's name")
 
 
+@dataclass
+class MadeUpIds:
+    """Counts the records that got ``file:line`` as id against those whose id field gave one, and says
+    when that looks like a mistake: a named ``--id-field`` missing, or some records' ids empty, null or
+    missing among records that have them (a default id is expected only where no record has one)."""
+
+    id_field: str = DEFAULT_ID_FIELD
+    made_up: int = 0
+    given: int = 0
+
+    def add(self, record_id: str, source: str) -> None:
+        if made_up_id(record_id, source):
+            self.made_up += 1
+        elif record_id != source:  # a whole file is one record (.txt): its id is its path, given by no field
+            self.given += 1
+
+    def warning(self) -> str | None:
+        """The warning line, or None."""
+        if not self.made_up:
+            return None
+        if self.id_field != DEFAULT_ID_FIELD:
+            return made_up_ids_warning(self.made_up, self.id_field, self.made_up + self.given)
+        if not self.given:
+            return None
+        return (f"warning: {self.made_up:,} of {self.made_up + self.given:,} records have an empty, null or no "
+                f"{self.id_field!r} while the others have one, so each got its file and position as id; give "
+                "every record an id for joins on it")
+
+
 def _id_like(value: Any) -> bool:
     """A string, a whole number or a finite number: what an id can be without a guess at its text."""
     if isinstance(value, float):

@@ -775,6 +775,20 @@ def test_a_jsonl_id_field_that_no_record_has_is_warned_about(tmp_path):
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b"]
 
 
+def test_empty_or_missing_ids_among_given_ones_are_warned_about(tmp_path):
+    """``"id": ""``, ``null`` or no id beside records that have one: each got file:line in silence."""
+    src = tmp_path / "r.jsonl"
+    src.write_text('{"id": "a", "text": "We care."}\n{"id": "", "text": "It broke."}\n{"id": null, "text": "Late."}\n'
+                   '{"text": "Rude."}\n', encoding="utf-8")
+    result = invoke(["annotate", src, "--output", tmp_path / "o.jsonl"])
+    assert result.exit_code == 0
+    assert any(line.startswith("warning: 3 of 4 records have an empty, null or no 'id' while the others have one")
+               for line in stderr_lines(result))
+    src.write_text('{"text": "We care."}\n{"text": "It broke."}\n', encoding="utf-8")  # none has one: the default
+    quiet = invoke(["annotate", src, "--output", tmp_path / "o.jsonl"])
+    assert not [line for line in stderr_lines(quiet) if line.startswith("warning")]
+
+
 def test_every_commands_help_shows_the_config_sections_it_names():
     # rich reads "[learning_curve]" as markup and drops it, leaving "cross-validated ();"
     names = [c.name or c.callback.__name__ for c in app.registered_commands]

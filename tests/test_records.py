@@ -16,7 +16,7 @@ from nlp.errors import (
     E_ENCODING,
     E_MISSING_COLUMN,
 )
-from nlp.records import ReadOptions, Record, RepeatedIds, record_from_mapping, repeated_ids_warning
+from nlp.records import MadeUpIds, ReadOptions, Record, RepeatedIds, record_from_mapping, repeated_ids_warning
 
 
 def test_jsonl_missing_text_field(tmp_path):
@@ -163,3 +163,18 @@ def test_a_text_column_in_another_case_is_named_with_the_option_that_reads_it(tm
     with pytest.raises(InputError) as e:
         check_inputs([str(p)], ReadOptions())
     assert "the column 'Text' differs only in case: name it with --text-field 'Text'" in str(e.value)
+
+
+def test_made_up_ids_warn_when_a_named_field_is_missing_or_some_ids_are_empty_among_given_ones():
+    def counted(id_field, ids, source="in.jsonl"):
+        made_up = MadeUpIds(id_field)
+        for rid in ids:
+            made_up.add(rid, source)
+        return made_up
+
+    assert counted("id", ["in.jsonl:1", "in.jsonl:2"]).warning() is None  # no record has one: the default
+    assert counted("id", ["a", "b"]).warning() is None
+    mixed = counted("id", ["a", "in.jsonl:2", "in.jsonl[3]"])
+    assert (mixed.made_up, mixed.given) == (2, 1) and mixed.warning().startswith("warning: 2 of 3 records have an")
+    assert counted("review_id", ["in.jsonl:1"]).warning().startswith("warning: 1 of 1 records have no 'review_id'")
+    assert counted("id", ["page.txt"], source="page.txt").given == 0  # a whole file's id is its path, no field's
