@@ -676,8 +676,12 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         html_path: Optional[Path] = HtmlOpt,
         csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write promises, unmet themes and claims as "
                                                                     "CSV here."),
-        id_field: str = typer.Option("id", help="Field holding the record id."),
-        text_field: str = typer.Option("text", help="Field holding the text."),
+        id_field: str = typer.Option("id", help="Field holding the record id (copy and reviews)."),
+        text_field: str = typer.Option("text", help="Field holding the text (copy and reviews)."),
+        review_id_field: Optional[str] = typer.Option(None, help="Field holding the reviews' id, when it differs "
+                                                                 "from the copy's (default: --id-field)."),
+        review_text_field: Optional[str] = typer.Option(None, help="Field holding the reviews' text, when it "
+                                                                   "differs from the copy's (default: --text-field)."),
         rating_field: Optional[str] = RatingFieldOpt, date_field: Optional[str] = DateFieldOpt,
         config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Promises against complaints: verdicts with evidence, unmet expectations, contradicted claims."""
@@ -694,7 +698,10 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         cfg = _config(config, sets, _review_fields(rating_field, date_field))
         GapSettings.from_config(cfg)  # bad thresholds fail before any work
         copy_opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="company")
-        review_opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="review")
+        review_opts = ReadOptions.from_config(  # hints name the option that reads the reviews' field
+            cfg, default_kind="review", id_field=review_id_field or id_field, text_field=review_text_field or text_field,
+            id_option="--review-id-field" if review_id_field else "--id-field (or --review-id-field)",
+            text_option="--review-text-field" if review_text_field else "--text-field (or --review-text-field)")
         check_inputs(copy, copy_opts)
         check_inputs(reviews_in, review_opts)
         prepare_outputs([*copy, *reviews_in], {"--json": json_path, "--csv": csv_path, "--html": html_path})

@@ -162,7 +162,7 @@ def _json_object(source: str, path: Path, obj: dict[str, Any], opts: ReadOptions
     arrays = [str(k) for k, v in obj.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
     hint = (f"; the records look to be under {arrays[0]!r}: jq -c '.[{json.dumps(arrays[0])}][]' {path.name} > "
             "records.jsonl, then read that" if arrays
-            else f"; {opts.name_it('--text-field', opts.text_field, 'text field')}")
+            else f"; {opts.name_it(opts.text_option, opts.text_field, 'text field')}")
     return Reject(source, "file", f"a JSON object without a {opts.text_field!r} field, not an array of "
                                   f"records{hint}", E_MISSING_COLUMN)
 

@@ -54,6 +54,9 @@ class ReadOptions:
     #: Whether the reader of a reject can name the fields (the CLI's --text-field / --id-field); the API
     #: reads fixed names, so its rejects say to rename the field instead.
     field_options: bool = True
+    #: The CLI options that name the fields, as the command calls them (gap's reviews: --review-text-field).
+    text_option: str = "--text-field"
+    id_option: str = "--id-field"
 
     def name_it(self, option: str, field: str, what: str) -> str:
         """How to point lipservice at the right ``what`` ("text column"): the CLI option, or the name the API reads."""
@@ -78,10 +81,10 @@ def columns_problem(columns: list[str], opts: ReadOptions) -> str | None:
     text column, an id column named with --id-field that is not there (every id would be made up), or
     the text or id column twice (taking either would drop the other in silence); None when they can."""
     if opts.text_field not in columns:
-        fix = opts.name_it("--text-field", opts.text_field, "text column")
+        fix = opts.name_it(opts.text_option, opts.text_field, "text column")
         cased = next((c for c in columns if c.strip().lower() == opts.text_field.lower()), None)
         if cased is not None:  # "Text" for "text": said with what reads it
-            fix = (f"the column {cased!r} differs only in case: name it with --text-field {cased!r}"
+            fix = (f"the column {cased!r} differs only in case: name it with {opts.text_option} {cased!r}"
                    if opts.field_options else f"the API reads {opts.text_field!r}: rename the column {cased!r}")
         if any(len(c) > HEADER_NAME_CHARS or NUMBER.fullmatch(c.strip()) for c in columns):
             fix = (f"it looks like a row, not a header: add a header line that names the columns ({opts.text_field!r} "
@@ -89,9 +92,9 @@ def columns_problem(columns: list[str], opts: ReadOptions) -> str | None:
         return f"no {opts.text_field!r} column (columns: {_shown_columns(columns)}); {fix}"
     if opts.id_field != DEFAULT_ID_FIELD and opts.id_field not in columns:
         return (f"no {opts.id_field!r} column for the ids (columns: {_shown_columns(columns)}); "
-                f"{opts.name_it('--id-field', opts.id_field, 'id column')}, or leave it out to give each record its "
+                f"{opts.name_it(opts.id_option, opts.id_field, 'id column')}, or leave it out to give each record its "
                 "file and line")
-    for name, option in ((opts.text_field, "--text-field"), (opts.id_field, "--id-field")):
+    for name, option in ((opts.text_field, opts.text_option), (opts.id_field, opts.id_option)):
         places = [i + 1 for i, column in enumerate(columns) if column == name]
         if len(places) > 1:
             return (f"the column {name!r} appears {len(places)} times (columns {', '.join(map(str, places))}); "
@@ -131,7 +134,7 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
     """A record from one row/object (JSONL, CSV, Parquet, API), or a reject saying what is wrong."""
     if opts.text_field not in obj:
         return Reject(source, position, f"no {opts.text_field!r} field (fields: {', '.join(map(str, obj)) or 'none'}); "
-                                        f"{opts.name_it('--text-field', opts.text_field, 'text field')}",
+                                        f"{opts.name_it(opts.text_option, opts.text_field, 'text field')}",
                       E_MISSING_COLUMN)
     text = obj[opts.text_field]
     reject = check_text(source, position, text, opts)
@@ -145,7 +148,7 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
     if isinstance(rid, float) and math.isnan(rid):
         rid = None  # how pandas writes a missing value in a column of numbers
     if not _id_like(rid):
-        fix = "name another field with --id-field" if opts.field_options else "leave it out"
+        fix = f"name another field with {opts.id_option}" if opts.field_options else "leave it out"
         return Reject(source, position, f"field {opts.id_field!r} is {_shown(rid)}, not a string or number; give "
                                         f"each record a text or numeric id, or {fix}", E_BAD_FIELD)
     if isinstance(rid, float) and rid.is_integer():

@@ -84,3 +84,21 @@ def test_a_gap_with_no_tested_promise_prints_n_a_not_n_a_out_of_100(tmp_path):
     out = " ".join(done.stdout.split())
     assert "gap score n/a ·" in out and "n/a/100" not in out
     assert done.stderr.strip().splitlines()[-1].startswith("error: [E111] no review record could be read")
+
+
+def test_reviews_fields_can_be_named_apart_from_the_copys(tmp_path):
+    """--text-field named both inputs' field: copy in .jsonl ``text`` and reviews in a CSV ``body`` could not meet."""
+    (tmp_path / "copy.jsonl").write_text(json.dumps({"id": "page", "text": COPY}) + "\n")
+    with (tmp_path / "r.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["rid", "body"])
+        w.writerows([[f"late{i}", LATE] for i in range(3)])
+    plain = cli("gap", "--copy", tmp_path / "copy.jsonl", "--reviews", tmp_path / "r.csv")
+    assert plain.returncode == 2 and "--text-field (or --review-text-field)" in plain.stderr
+    done = cli("gap", "--copy", tmp_path / "copy.jsonl", "--reviews", tmp_path / "r.csv", "--review-text-field",
+               "body", "--review-id-field", "rid", "--json", tmp_path / "g.json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "g.json").read_text())
+    assert report["counts"]["copy"] == 1 and report["counts"]["reviews"] == 3 and report["copy"][0]["id"] == "page"
+    assert {e["id"] for p in report["promises"] for e in p["evidence"]} <= {"late0", "late1", "late2"}
+    assert any(p["evidence"] for p in report["promises"])
