@@ -428,6 +428,7 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
 
     def todo() -> Iterator[tuple[int, list]]:
         nonlocal n_shards
+        progress.begin()  # the engine is up and asks for its first shard
         for index, items in stream:
             n_shards = index + 1
             if index in done:

@@ -31,6 +31,7 @@ class BatchProgress:
         self._start = self._last = time.monotonic()
         self._bar: Any = None
         self._task: Any = None
+        self._begun = False
 
     def __enter__(self) -> BatchProgress:
         if self.live:
@@ -42,15 +43,23 @@ class BatchProgress:
                                  console=Console(stderr=True), transient=False)
             self._bar.__enter__()
             self._task = self._bar.add_task("batch", total=self.total, rates="")
-        else:  # a log file shows the run has started, before its first shard is done
+        return self
+
+    def begin(self) -> None:
+        """The engine takes its first shard: a log file shows the run has started, before that shard is
+        done (not before the engine is up: a scheduler that cannot be reached starts nothing)."""
+        if self._bar is None and not self._begun:
             log.info("batch: started on %s records; a line every %gs as shards finish",
                      f"~{self.total:,}" if self.total else "an unknown number of", self.every)
-        return self
+        self._begun = True
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
+            if exc[0] is None and self._begun:  # done: what was read is the total, however high the estimate was
+                self.total = self.read
+                self._bar.update(self._task, completed=self.read, total=self.total)
             self._bar.__exit__(*exc)
-        else:
+        elif self._begun:
             self._log()
 
     def rates(self) -> tuple[float, float]:

@@ -9,6 +9,7 @@ from nlp.progress import BatchProgress
 def test_log_lines_when_not_a_terminal(caplog):
     caplog.set_level(logging.INFO, logger="nlp.progress")
     with BatchProgress(100, live=False, every=0) as p:
+        p.begin()
         p.advance(read=10, docs=9, sentences=40)
     lines = [r.getMessage() for r in caplog.records]
     assert lines and all(line.startswith("batch: ") for line in lines)
@@ -20,6 +21,7 @@ def test_log_lines_when_not_a_terminal(caplog):
 def test_skipped_records_count_toward_progress_not_rates(caplog):
     caplog.set_level(logging.INFO, logger="nlp.progress")
     with BatchProgress(None, live=False, every=3600) as p:
+        p.begin()
         p.skip(50)
         assert p.read == 50 and p.docs == 0
     assert "50 of ? records" in caplog.records[-1].getMessage()
@@ -35,3 +37,26 @@ def test_live_bar_runs_without_a_terminal():
     with BatchProgress(10, live=True) as p:
         p.advance(read=10, docs=10, sentences=30)
     assert p.rates()[0] > 0
+
+
+def test_an_engine_that_never_starts_logs_no_start_and_no_progress(caplog):
+    """An unreachable scheduler logged "started" and "0 of ~N records" before its error."""
+    caplog.set_level(logging.INFO, logger="nlp.progress")
+    try:
+        with BatchProgress(100, live=False, every=0):
+            raise OSError("no scheduler")  # what the engine raises before asking for a shard
+    except OSError:
+        pass
+    assert caplog.records == []
+    with BatchProgress(100, live=False, every=0) as p:
+        p.begin()
+        p.begin()  # once
+    assert [r.getMessage() for r in caplog.records].count(
+        "batch: started on ~100 records; a line every 0s as shards finish") == 1
+
+
+def test_a_finished_run_ends_its_bar_at_100_percent_when_the_estimate_was_high():
+    with BatchProgress(1000, live=True) as p:
+        p.begin()
+        p.advance(read=980, docs=980, sentences=980)
+    assert p.total == 980 and p._bar.tasks[0].percentage == 100.0
