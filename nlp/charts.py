@@ -264,7 +264,9 @@ def trend_chart(points: Sequence[tuple[str, object]], *, title: str = "Complaint
     fmt = (lambda v: f"{v:.0%}") if percent else _count_text
     known = [v for _, v in pts if v is not None]
     top = _nice_top(max(known, default=0.0))
-    left, right, top_m, plot_h, width = 48.0, 16.0, 10.0, 130.0, 600.0
+    longest = max(len(truncate(m, 10)) for m, _ in pts)
+    # the last month's label is centred on the right edge of the plot: leave half of it as margin
+    left, right, top_m, plot_h, width = 48.0, max(16.0, longest * CHAR_W / 2 + 4), 10.0, 130.0, 600.0
     plot_w = width - left - right
     step = plot_w / max(len(pts) - 1, 1)
     base = top_m + plot_h

@@ -127,6 +127,17 @@ def test_trend_chart_thins_month_labels():
     assert 2 <= len(months) < 30
 
 
+def test_trend_chart_month_labels_stay_inside_the_chart():
+    """The last month's label, centred on the plot's right edge, was cut off by the viewBox."""
+    for months in (["2024-01", "2024-02"], [f"2024-{i:02d}" for i in range(1, 13)], ["Jan 2024", "December 2024"]):
+        root = _check(charts.trend_chart([(m, 0.1) for m in months]))
+        width = float(root.get("viewBox").split()[2])
+        for el in root.iter("text"):
+            if el.get("text-anchor") == "middle" and el.text:
+                x = float(el.get("x"))
+                assert 0 <= x - len(el.text) * charts.CHAR_W / 2 and x + len(el.text) * charts.CHAR_W / 2 <= width
+
+
 def test_truncate():
     assert charts.truncate("abc", 5) == "abc"
     assert charts.truncate("abcdefgh", 5) == "abcd…"
