@@ -113,28 +113,35 @@ def dask_map(tasks: Iterable[tuple[int, list]], config_str: str, workers: int, s
             threads = threads_per_worker(n_workers) if cluster is not None else 0
             run = uuid.uuid4().hex[:8]
 
-            def done_ones() -> list:
-                """The finished futures, waiting for one; raises what a signal noted meanwhile asks."""
+            def stop_if_noted() -> None:
+                """Raise what a signal noted meanwhile asks."""
+                if noted:
+                    raise_for(noted[0], handlers)
+
+            def done_ones() -> Iterator:
+                """The finished futures' results, waiting for one; a signal noted meanwhile stops them, also
+                between two results (one that came while the caller wrote a shard was lost when no wait
+                followed: the run went on to the end and exited 0)."""
                 while True:
-                    if noted:
-                        raise_for(noted[0], handlers)
+                    stop_if_noted()
                     done = [f for f in pending if f.done()]
                     if done:
                         pending.difference_update(done)
-                        return done
+                        for fut in done:
+                            stop_if_noted()
+                            yield fut.result()
+                        return
                     time.sleep(POLL_SECONDS)
 
             for index, items in tasks:
-                if noted:
-                    raise_for(noted[0], handlers)
+                stop_if_noted()
                 pending.add(client.submit(run_shard, config_str, threads, index, items,
                                           key=f"lipservice-shard-{run}-{index}", pure=False))
                 if len(pending) >= in_flight * n_workers:
-                    for fut in done_ones():
-                        yield fut.result()
+                    yield from done_ones()
             while pending:
-                for fut in done_ones():
-                    yield fut.result()
+                yield from done_ones()
+            stop_if_noted()  # noted while the last shard was written: the run was stopped, not finished
         finally:
             _close(client, cluster, pending)
 
