@@ -110,13 +110,16 @@ def sentence_dict(sent, offset: int, complaint_starts: frozenset[int] = frozense
     }
 
 
-def record_dict(record: Record, pieces: list[tuple[int, Doc]]) -> dict[str, Any]:
-    """The contract line for one record, from its annotated pieces."""
+def record_dict(record: Record, pieces: list[tuple[int, Doc]], output_text: bool = False) -> dict[str, Any]:
+    """The contract line for one record, from its annotated pieces; with ``output_text`` also the text
+    its sentences' offsets index (for markup, the extracted text, which is in no file)."""
     sentences = [sentence_dict(s, off, frozenset(c.start for c in doc.spans.get("complaints", [])))
                  for off, doc in pieces for s in doc.sents if s.text.strip()]
     scores = document_scores(sentences)
     out = {"id": record.id, "kind": resolve_kind(record.kind, record.text), "scores": scores,
            "sentences": sentences, "source": record.source}
+    if output_text:
+        out["text"] = record.text
     if record.meta:
         out["meta"] = record.meta
     return out
@@ -132,7 +135,8 @@ class Annotator:
     """
 
     def __init__(self, nlp: Language | None, *, piece_chars: int = 100_000, batch_size: int = 32,
-                 batch_chars: int = 100_000, workers: int = 1, config: Config | None = None):
+                 batch_chars: int = 100_000, workers: int = 1, config: Config | None = None,
+                 output_text: bool = False):
         for name, value in (("piece_chars", piece_chars), ("batch_chars", batch_chars)):
             if value < 1:
                 raise ConfigError(f"lipservice.{name} is {value}; it must be a positive number of characters "
@@ -147,6 +151,7 @@ class Annotator:
         self.batch_chars = batch_chars
         self.workers = workers
         self.config = config
+        self.output_text = output_text
         self.counts = Counts()
 
     @classmethod
@@ -159,7 +164,8 @@ class Annotator:
             nlp = build_nlp(config)
         ls = config["lipservice"]
         return cls(nlp, piece_chars=int(ls["piece_chars"]), batch_size=int(ls["batch_size"]),
-                   batch_chars=int(ls["batch_chars"]), workers=workers, config=config)
+                   batch_chars=int(ls["batch_chars"]), workers=workers, config=config,
+                   output_text=bool(ls.get("output_text", False)))
 
     def _records(self, items: Iterable[Record | Reject], on_reject: Callable[[Reject], None]) -> Iterator[Record]:
         for item in items:
@@ -204,7 +210,7 @@ class Annotator:
             for doc, (n, offset) in self.nlp.pipe(batch, as_tuples=True, batch_size=len(batch)):
                 done.append((offset, doc))  # nlp.pipe keeps order: a record's pieces are contiguous
                 if len(done) == expected[n]:
-                    yield record_dict(pending.pop(n), done)
+                    yield record_dict(pending.pop(n), done, self.output_text)
                     done = []
 
     def _pool(self, records: Iterable[Record]) -> Iterator[dict[str, Any]]:
@@ -216,7 +222,7 @@ class Annotator:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init,
                                  initargs=(self.config.to_str(), self.piece_chars, self.batch_size,
-                                           self.batch_chars)) as pool:
+                                           self.batch_chars, self.output_text)) as pool:
             in_flight: deque = deque()
             for chunk in minibatch(records, size=chunk_size):
                 in_flight.append(pool.submit(_worker_run, list(chunk)))
@@ -249,7 +255,7 @@ def exit_with_parent() -> None:
     threading.Thread(target=watch, name="lipservice-parent-watch", daemon=True).start()
 
 
-def _worker_init(config_str: str, piece_chars: int, batch_size: int, batch_chars: int) -> None:
+def _worker_init(config_str: str, piece_chars: int, batch_size: int, batch_chars: int, output_text: bool) -> None:
     """Build the pipeline once per worker process, with the parent annotator's settings."""
     global _WORKER
     from .pipeline import build_nlp
@@ -257,7 +263,7 @@ def _worker_init(config_str: str, piece_chars: int, batch_size: int, batch_chars
     exit_with_parent()
 
     _WORKER = Annotator(build_nlp(Config().from_str(config_str)), piece_chars=piece_chars, batch_size=batch_size,
-                        batch_chars=batch_chars)
+                        batch_chars=batch_chars, output_text=output_text)
 
 
 def _worker_run(records: list[Record]) -> list[dict[str, Any]]:

@@ -302,6 +302,9 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
              text_field: str = typer.Option("text", help="Field holding the text."),
              kind: str = typer.Option("auto", help="Kind for records without one: company, review or auto."),
              workers: int = typer.Option(1, min=1, help="Worker processes for nlp.pipe."),
+             with_text: bool = typer.Option(False, "--with-text", help="Write each record's text beside its "
+                                            "sentences: the text their offsets index (of .md and .html, the "
+                                            "visible text extracted; [lipservice] output_text)."),
              config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Write the annotate contract (DESIGN.md) for every record; rejects go to OUT.rejects.jsonl."""
     inputs = _patterns(inputs)
@@ -314,6 +317,8 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
             raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
         n_workers = local_workers(workers)
         extra = {"components.perspective.encoder.num_threads": 1} if n_workers > 1 else {}
+        if with_text:
+            extra["lipservice.output_text"] = True
         cfg = _config(config, sets, extra)
         opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind=kind)
         _stdin_once({"INPUTS": inputs})

@@ -289,6 +289,13 @@ def test_workers_with_a_config_need_no_pipeline(cfg):
     assert annotator.workers == 2 and annotator.nlp is None and annotator.counts.reconcile()
 
 
+def test_output_text_is_a_setting_of_the_config_workers_are_built_from(cfg):
+    from nlp.pipeline import load_config
+
+    on = load_config(overrides={"lipservice.output_text": True})
+    assert Annotator.from_config(on, workers=2).output_text and not Annotator.from_config(cfg, workers=2).output_text
+
+
 def test_a_non_positive_piece_size_is_refused():
     from nlp.errors import LipserviceError
 

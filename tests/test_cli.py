@@ -789,6 +789,25 @@ def test_empty_or_missing_ids_among_given_ones_are_warned_about(tmp_path):
     assert not [line for line in stderr_lines(quiet) if line.startswith("warning")]
 
 
+def test_with_text_writes_the_text_the_offsets_of_markdown_and_html_index(tmp_path):
+    """Of .md and .html the offsets index the extracted text, which no output held: a reader could not use them."""
+    (tmp_path / "a.md").write_text("# Returns\n\nWe refund you within **14 days**. Free returns within "
+                                   "[30 days](http://x).\n", encoding="utf-8")
+    (tmp_path / "b.html").write_text("<html><head><title>Shop</title></head><body><p>We refund you within 14 days."
+                                     "</p></body></html>", encoding="utf-8")
+    (tmp_path / "c.jsonl").write_text('{"id": "c", "text": "  Late again. We are sorry."}\n', encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert invoke(["annotate", tmp_path / "a.md", tmp_path / "b.html", tmp_path / "c.jsonl", "-o", out,
+                   "--with-text"]).exit_code == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert records[0]["text"].startswith("Returns\n\nWe refund you within 14 days.")
+    assert records[2]["text"] == "  Late again. We are sorry."
+    for rec in records:
+        assert [rec["text"][s["start"]:s["end"]] for s in rec["sentences"]] == [s["text"] for s in rec["sentences"]]
+    assert invoke(["annotate", tmp_path / "c.jsonl", "-o", out]).exit_code == 0
+    assert "text" not in json.loads(out.read_text())  # the contract as it was, unless asked
+
+
 def test_every_commands_help_shows_the_config_sections_it_names():
     # rich reads "[learning_curve]" as markup and drops it, leaving "cross-validated ();"
     names = [c.name or c.callback.__name__ for c in app.registered_commands]
