@@ -6,13 +6,15 @@ them to the next sentence ("Free returns within 30 days\nNext-day delivery" read
 Two lines are a list's when both are short (``line_words`` words at most) and neither has a
 sentence end inside it; the first must not end in a comma, dash or joining word and the second
 must start as a sentence or an item does. Such a line is then one sentence: the parser may not cut
-it. Anything else (wrapped prose) is left to the parser. This runs before the parser, which
-respects preset boundaries.
+it. Anything else (wrapped prose) is left to the parser. With ``words_whole`` no sentence starts inside
+a word: spaCy's tokenizer cuts "id" into "i" + "d" and "5pm" into "5" + "pm", and the parser could end a
+sentence between the two ("Float i | d whole."). This runs before the parser, which respects preset
+boundaries.
 """
 from __future__ import annotations
 
 import numpy as np
-from spacy.attrs import IS_PUNCT, IS_SPACE, ORTH
+from spacy.attrs import IS_ALPHA, IS_DIGIT, IS_PUNCT, IS_SPACE, ORTH, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -23,25 +25,30 @@ CONTINUES = frozenset({",", ";", "-", "–", "—", "&", "/", "(", "and", "or", 
                        "a", "an", "with", "for", "in", "on", "at", "by", "from", "your", "our", "we", "you"})
 
 
-@Language.factory("lipservice_paragraphs", default_config={"min_newlines": 2, "line_words": 8},
+@Language.factory("lipservice_paragraphs", default_config={"min_newlines": 2, "line_words": 8, "words_whole": True},
                   assigns=["token.is_sent_start"])
-def make_paragraphs(nlp: Language, name: str, min_newlines: int, line_words: int) -> "ParagraphBreaks":
+def make_paragraphs(nlp: Language, name: str, min_newlines: int, line_words: int,
+                    words_whole: bool = True) -> "ParagraphBreaks":
     for setting, value, least in (("min_newlines", min_newlines, 1), ("line_words", line_words, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             default = {"min_newlines": "2: a blank line", "line_words": "8; 0 turns the rule off"}[setting]
             raise ConfigError(f"components.{name}.{setting} = {value!r}: must be a whole number, {least} or more "
                               f"(the default is {default}); fix it in config.cfg or with --set", code=E_BAD_SETTING)
-    return ParagraphBreaks(min_newlines, line_words)
+    if not isinstance(words_whole, bool):
+        raise ConfigError(f"components.{name}.words_whole = {words_whole!r}: must be true or false (the default is "
+                          "true); fix it in config.cfg or with --set", code=E_BAD_SETTING)
+    return ParagraphBreaks(min_newlines, line_words, words_whole)
 
 
 class ParagraphBreaks:
     """Mark the token after a whitespace run with ``min_newlines`` or more newlines as a sentence start,
     and the token after a single newline between two lines of a list (:meth:`list_lines`), each then
-    kept one sentence."""
+    kept one sentence; and, with ``words_whole``, no sentence start inside a word."""
 
-    def __init__(self, min_newlines: int = 2, line_words: int = 8) -> None:
+    def __init__(self, min_newlines: int = 2, line_words: int = 8, words_whole: bool = True) -> None:
         self.min_newlines = min_newlines
         self.line_words = line_words
+        self.words_whole = words_whole
 
     def __call__(self, doc: Doc) -> Doc:
         if len(doc) and doc.has_annotation("DEP"):  # spaCy's E043 otherwise: a parsed Doc's boundaries are fixed
@@ -50,6 +57,9 @@ class ParagraphBreaks:
                               code=E_NEEDS_INPUT)
         if len(doc) < 2:
             return doc
+        if self.words_whole:
+            for i in self.inside_words(doc):
+                doc[i].is_sent_start = False
         # only whitespace tokens can hold a newline: find them in C, not token by token in Python
         breaks = [int(i) for i in np.flatnonzero(doc.to_array(IS_SPACE)[:-1]) if "\n" in doc[int(i)].text]
         single = self.line_words and any(doc[i].text.count("\n") < self.min_newlines for i in breaks)
@@ -63,6 +73,14 @@ class ParagraphBreaks:
                     for j in range(lines.first[line] + 1, lines.end[line]):
                         doc[j].is_sent_start = False
         return doc
+
+    @staticmethod
+    def inside_words(doc: Doc) -> list[int]:
+        """Tokens that go on a word of letters or digits with no space between ("i|d", "5|pm"): found in C."""
+        a = doc.to_array([SPACY, IS_ALPHA, IS_DIGIT])
+        word = (a[:, 1] | a[:, 2]).astype(bool)
+        joined = (a[:-1, 0] == 0) & word[:-1] & word[1:]
+        return [int(i) + 1 for i in np.flatnonzero(joined)]
 
     def list_lines(self, doc: Doc, lines: "_Lines", k: int) -> bool:
         """Whether the newline between line ``k`` and line ``k + 1`` parts two lines of a list or a heading

@@ -93,3 +93,20 @@ def test_whitespace_only_and_trailing_blank_lines_do_not_crash(nlp):
     for text in ["", "\n\n", "Heading\n\n", "\n\nHeading"]:
         doc = ParagraphBreaks()(nlp.make_doc(text))
         assert doc.text == text
+
+
+def test_no_sentence_starts_inside_a_word_the_tokenizer_cut(nlp):
+    """spaCy reads "id" as "i" + "d" (I'd): the parser ended a sentence between them ("Float i" | "d whole.")."""
+    assert sentences(nlp, "Float id whole.") == ["Float id whole."]
+    doc = nlp.make_doc("Float id whole. Open 9am to 5pm. We'd call.Next day")
+    cut = ParagraphBreaks.inside_words(doc)
+    assert [doc[i].text for i in cut] == ["d", "am", "pm"]  # "We|'d", "call.Next": punctuation, left to the parser
+    assert ParagraphBreaks(words_whole=False)(nlp.make_doc("Float id whole."))[2].is_sent_start is None
+
+
+def test_words_whole_must_be_true_or_false(nlp):
+    from nlp.errors import ConfigError
+    from nlp.segment import make_paragraphs
+
+    with pytest.raises(ConfigError, match="words_whole = 'yes': must be true or false"):
+        make_paragraphs(nlp, "paragraphs", 2, 8, "yes")
