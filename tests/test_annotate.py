@@ -239,6 +239,9 @@ def test_explicit_kinds_are_kept_whatever_the_text(kind):
     ("We are the leading provider. Our team serves you.", "company"),
     ("The shop opens at nine.", "company"),  # neither: company
     ("", "company"),
+    ("We verify your ID before every delivery.", "company"),  # "ID" is not "I'd": it made copy a review
+    ("Enter your user id to log in.", "company"),
+    ("I'd like my money back.", "review"),
 ])
 def test_auto_kind_compares_i_with_we(text, expected):
     assert resolve_kind("auto", text) == expected
