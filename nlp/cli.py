@@ -270,21 +270,29 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
         check_inputs(files, opts)
         prepare_outputs(files, {"--json": json_path, "--html": html_path})
         bad = []
-        _, records = _annotate(files, cfg, opts, 1, bad.append)
+        annotator, records = _annotate(files, cfg, opts, 1, bad.append)
         results = []
         screen = screen_from_config(cfg)
         for rec in records:
             results.append(audit_result(rec, int(cfg["lipservice"]["rewrite_top"]), language_warnings(screen, rec)))
             print_audit(out, results[-1])
             _print_warnings(results[-1])
-        if json_path:
-            _write_text(json_path, json.dumps({"documents": results, "errors": [b.to_json() for b in bad]},
-                                              ensure_ascii=False, indent=2) + "\n")
+        rejects = [b.to_json() for b in bad]
+        c = annotator.counts
+        counts = {"read": c.read, "annotated": c.annotated, "rejected": c.rejected,
+                  "repeated_ids": _repeated_ids(results)}
+        if json_path:  # "rejects" and "counts" as every other report has them; "errors", as audit first named them
+            _write_text(json_path, json.dumps({"documents": results, "rejects": rejects, "counts": counts,
+                                               "errors": rejects}, ensure_ascii=False, indent=2) + "\n")
         if html_path:
-            _write_html(html_path, "lipservice audit", audits=results, rejects=[b.to_json() for b in bad])
-        for b in bad:
+            _write_html(html_path, "lipservice audit", audits=results, rejects=rejects)
+        for b in bad[:SHOWN_REJECTS]:
             err.print(f"[red]error:[/] {escape(printable(f'[{b.code}] {describe_position(b)}'))}", highlight=False,
                       soft_wrap=True)
+        _print_more_rejects(len(bad), _report_rejects(json_path))
+        if c.read > 1:  # a single file's error stays one line
+            err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False,
+                      markup=False, soft_wrap=True)
         if bad:
             raise typer.Exit(2)
 

@@ -408,7 +408,8 @@ def test_audit_markdown_prints_share_and_writes_json(tmp_path):
     m = re.search(r"Customer-perspective share: (\d+)%", ANSI.sub("", result.stdout))
     assert m, result.stdout
     data = json.loads(report.read_text(encoding="utf-8"))
-    assert data["errors"] == []
+    assert data["errors"] == data["rejects"] == []
+    assert data["counts"] == {"read": 1, "annotated": 1, "rejected": 0, "repeated_ids": {"ids": 0, "records": 0}}
     [doc] = data["documents"]
     assert doc["source"] == str(page)
     share = doc["scores"]["customer_share"]
@@ -806,6 +807,24 @@ def test_with_text_writes_the_text_the_offsets_of_markdown_and_html_index(tmp_pa
         assert [rec["text"][s["start"]:s["end"]] for s in rec["sentences"]] == [s["text"] for s in rec["sentences"]]
     assert invoke(["annotate", tmp_path / "c.jsonl", "-o", out]).exit_code == 0
     assert "text" not in json.loads(out.read_text())  # the contract as it was, unless asked
+
+
+def test_audit_counts_and_names_its_rejects_as_the_other_reports_do(tmp_path):
+    """audit --json had "errors" and no counts, where every other report has "rejects" and "counts"; its
+    terminal listed every reject and no counts."""
+    (tmp_path / "page.md").write_text("We refund you within 14 days.\n", encoding="utf-8")
+    empties = [tmp_path / f"e{i:02d}.txt" for i in range(12)]
+    for e in empties:
+        e.write_text("", encoding="utf-8")
+    result = invoke(["audit", tmp_path / "page.md", *empties, "--json", tmp_path / "a.json"])
+    assert result.exit_code == 2
+    data = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
+    assert len(data["rejects"]) == 12 and data["errors"] == data["rejects"] and len(data["documents"]) == 1
+    assert (data["counts"]["read"], data["counts"]["annotated"], data["counts"]["rejected"]) == (13, 1, 12)
+    lines = stderr_lines(result)
+    assert sum(line.startswith("error:") for line in lines) == 10
+    assert f'… and 2 more rejects, all in "rejects" of {tmp_path / "a.json"}' in lines
+    assert "read 13 · annotated 1 · rejected 12" in lines
 
 
 def test_every_commands_help_shows_the_config_sections_it_names():
