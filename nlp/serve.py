@@ -87,7 +87,7 @@ class Service:
             raise ServeError(413, E_TOO_MANY, f"{source}: {len(items):,} records, over the limit of "
                                               f"{self.max_records:,} per request (serve.max_records); send fewer")
         opts = self.options(kind)
-        return [record_from_mapping(source, f"{source}[{i}]", f"{source}:{i}", dict(item), opts)
+        return [record_from_mapping(source, f"{source}[{i}]", f"{source}[{i}]", dict(item), opts)
                 for i, item in enumerate(items)]
 
     def records_from_upload(self, filename: str, data: bytes, kind: str) -> list[Record | Reject]:
@@ -240,7 +240,8 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
 
     class Item(BaseModel):
         model_config = ConfigDict(extra="allow")
-        text: Any = Field(..., description="The text (records with an empty or non-string text are rejected).")
+        text: Any = Field(None, description="The text (a record without one, or with an empty or non-string "
+                                            "one, is rejected with the reason; the others are annotated).")
         id: Any = Field(None, description="Record id; a stable one is made when missing.")
 
     class AuditRequest(BaseModel):
@@ -405,8 +406,9 @@ def reported(result: dict[str, Any], annotated: dict[str, int]) -> Any:
 
 def _dump(items: list) -> list[dict]:
     """The request's records as sent: a null stays (a null text is a reject that says so, a null rating is
-    kept in meta), where dropping nulls made "text": null read as "no 'text' field"."""
-    return [item.model_dump() for item in items]
+    kept in meta), where dropping nulls made "text": null read as "no 'text' field"; a field not sent is
+    absent (a record without a text is one reject, as in a JSONL file, not a refused request)."""
+    return [item.model_dump(exclude_unset=True) for item in items]
 
 
 def counts(items: list, records: list[dict], rejects: list[dict]) -> dict[str, Any]:

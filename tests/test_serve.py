@@ -163,7 +163,7 @@ def test_openapi_lists_every_route_and_the_errors_as_they_are_sent(client):
     ({"records": [{"text": "hi"}], "kind": "robot"}, 422, "E120"),
     ({"copy": [], "reviews": []}, 422, "E130"),
     ({"documents": "not a list"}, 422, "E132"),
-    ({"records": [{"id": "no text"}]}, 422, "E132"),
+    ({"records": [{"text": "hi"}, "not an object"]}, 422, "E132"),
 ])
 def test_api_bad_requests_get_clear_4xx(client, body, status, code):
     route = {"documents": "/api/audit", "records": "/api/annotate", "copy": "/api/gap"}[next(iter(body))]
@@ -295,6 +295,23 @@ def test_reports_of_nothing_readable_are_422_with_the_report_beside_the_error(cl
     # some readable: the report, as before; reviews alone are not "no copy"
     assert client.post("/api/gap", json={"copy": [], "reviews": REVIEWS[:2] + [empty]}).status_code == 200
     assert client.post("/api/audit", json={"documents": [empty, {"id": "p", "text": COPY}]}).status_code == 200
+
+
+def test_records_without_an_id_get_their_place_in_the_request_as_a_json_file_s_do(client):
+    """The API made "records:0" where `annotate arr.json` makes "arr.json[0]" and its own rejects say "records[0]"."""
+    body = client.post("/api/annotate", json={"records": [{"text": "We refund in 3 days."}, {"text": ""},
+                                                          {"text": "Third one."}]}).json()
+    assert [r["id"] for r in body["records"]] == ["records[0]", "records[2]"]
+    assert body["rejects"][0]["position"] == "records[1]"
+
+
+def test_a_record_without_text_is_one_reject_not_a_refused_request(client):
+    body = client.post("/api/annotate", json={"records": [{"id": "a"}, {"id": "b", "text": "We refund in 3 days."},
+                                                          {"id": "c", "text": None}]})
+    assert body.status_code == 200
+    [a, c] = body.json()["rejects"]
+    assert a["position"] == "records[0]" and "no 'text' field" in a["reason"] and "null" in c["reason"]
+    assert [r["id"] for r in body.json()["records"]] == ["b"]
 
 
 def test_form_page_is_self_contained(client):
