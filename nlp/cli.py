@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .errors import E_BAD_TASK, E_IO, E_OUTPUT, E_STDIN_TWICE, LipserviceError, UsageError, nothing_read
-from .report import printable
+from .report import printable, truncate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="lipservice: whose perspective customer-centric text takes, and whether it is only talk.")
@@ -596,6 +596,13 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                     err.print(f"warning: {repeated:,} {'row repeats' if repeated == 1 else 'rows repeat'} an earlier "
                               "row's text; each is counted",
                               highlight=False, markup=False, soft_wrap=True)
+                conflicts = ev.label_conflicts(texts, labels)
+                if conflicts:
+                    text, both = conflicts[0]
+                    err.print(printable(f"warning: {len(conflicts):,} {'text has' if len(conflicts) == 1 else 'texts have'}"
+                                        f" different labels in different rows (first: {truncate(text, 60)!r}: "
+                                        f"{', '.join(both)}); the model can be right on one of them only"),
+                              highlight=False, markup=False, soft_wrap=True)
                 err.print(f"read {len(texts) + len(rejects)} · evaluated {len(texts)} · rejected {len(rejects)}",
                           highlight=False, markup=False, soft_wrap=True)
                 results[data], several = ev.evaluate_labelled(nlp, cfg, texts, labels)
@@ -606,6 +613,7 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                 if json_out:  # the counts reconcile here too, and no reject is only on the terminal
                     results[data]["counts"] = {"read": len(texts) + len(rejects), "evaluated": len(texts),
                                                "rejected": len(rejects), "repeated_texts": repeated,
+                                               "conflicting_labels": len(conflicts),
                                                "several_sentences": several}
                     results[data]["rejects"] = [r.to_json() for r in rejects]
             elif not real:

@@ -18,7 +18,12 @@ from spacy.tokens import Doc
 
 from .baselines import keyword_promise_baseline, pronoun_baseline
 from .claims import lip_service_verdict
-from .corpus import iter_documents, load_perspective_corpus, load_promise_corpus, split_of
+from .corpus import (
+    iter_documents,
+    load_perspective_corpus,
+    load_promise_corpus,
+    split_of,
+)
 from .errors import E_BAD_LABELS, E_BAD_TASK, E_NOT_FOUND, InputError, UsageError
 from .heads import PERSPECTIVE_LABELS
 from .io import TABLE_EXTS, ReadOptions, Reject, check_inputs, format_of, read_inputs
@@ -27,6 +32,7 @@ from .perspective import design_matrix, perspective_probabilities
 from .pipeline import PROJECT_ROOT, base_pipes, project_path
 from .promises import specificity_of
 from .quantities import extract_quantities
+from .records import as_json
 from .train import standalone_spans
 
 log = logging.getLogger(__name__)
@@ -117,7 +123,7 @@ def load_labelled_file(path: str, text_field: str = "text", label_field: str = "
         label = raw.strip().lower() if isinstance(raw, str) else raw
         if label not in PERSPECTIVE_LABELS:
             problem = (f"no {label_field!r} field (name it with --label-field)" if label_field not in fields
-                       else f"{label_field} {raw!r} is not one of {', '.join(PERSPECTIVE_LABELS)}")
+                       else f"{label_field} {as_json(raw)} is not one of {', '.join(PERSPECTIVE_LABELS)}")
             rejects.append(Reject(item.source, item.position, problem, E_BAD_LABELS))
             continue
         texts.append(item.text)
@@ -126,6 +132,17 @@ def load_labelled_file(path: str, text_field: str = "text", label_field: str = "
         first = f"; the first: {rejects[0].position}: {rejects[0].reason}" if rejects else ""
         raise UsageError(f"{path}: no usable labelled rows ({len(rejects)} rejected{first})", code=E_BAD_LABELS)
     return texts, labels, rejects
+
+
+def label_conflicts(texts: list[str], labels: list[str]) -> list[tuple[str, list[str]]]:
+    """Texts given different gold labels in different rows, with their labels in first-seen order: a model
+    can be right on one of those rows only, so the figure's ceiling is below 1."""
+    seen: dict[str, list[str]] = {}
+    for text, label in zip(texts, labels):
+        found = seen.setdefault(text, [])
+        if label not in found:
+            found.append(label)
+    return [(text, found) for text, found in seen.items() if len(found) > 1]
 
 
 def side_metrics(gold: list[str], pred: list[str], seed: int) -> dict:

@@ -157,7 +157,7 @@ def record_from_mapping(source: str, position: str, default_id: str, obj: dict, 
     kind = obj.get(opts.kind_field)
     kind = (kind.strip().lower() if isinstance(kind, str) else kind) or opts.default_kind  # " Review" is review
     if kind not in KINDS:
-        return Reject(source, position, f"kind {_as_json(kind)} is not one of {', '.join(KINDS)}", E_BAD_FIELD)
+        return Reject(source, position, f"kind {as_json(kind)} is not one of {', '.join(KINDS)}", E_BAD_FIELD)
     meta = {k: finite(v) for k, v in obj.items() if k not in (opts.id_field, opts.text_field, opts.kind_field)}
     return Record(id=rid, text=text, kind=kind, source=source, position=position, meta=meta)
 
@@ -213,10 +213,11 @@ def _id_like(value: Any) -> bool:
 def _shown(value: Any) -> str:
     if isinstance(value, float):
         return str(value)  # nan, inf
-    return f"{json_kind(value)} {_as_json(value)}"
+    return f"{json_kind(value)} {as_json(value)}"
 
 
-def _as_json(value: Any) -> str:
+def as_json(value: Any) -> str:
+    """A value as the JSON a user wrote it in (``null``, ``true``, ``"x"``), cut to 60 characters."""
     return json.dumps(value, ensure_ascii=False, default=str)[:60]
 
 

@@ -200,8 +200,8 @@ def summarise_reviews(records: list[dict], theme_labels: dict[str, str], *, n_ex
     found = []
     for d in discovered or []:
         members = [unassigned[k] for k in d.members] if unassigned else []
-        found.append({**d.to_json(), **{k: v for k, v in row(d.id, d.label, members).items()
-                                        if k not in ("theme", "label")}})
+        # "theme" as the theme table and the gap's unmet rows name it; "id", as discovered themes first did
+        found.append({**d.to_json(), **{k: v for k, v in row(d.id, d.label, members).items() if k != "label"}})
     trend = []
     per_month: dict[str, list[int]] = defaultdict(list)
     for i, m in enumerate(months):

@@ -553,9 +553,24 @@ def test_evaluate_data_counts_what_it_read_and_its_json_holds_the_counts_and_eve
     assert "1 row repeats an earlier row's text" in lines[-2]
     assert "n=3" in result.stdout
     report = json.loads(invoke(["evaluate", "--data", path, "--json"]).stdout)[str(path)]
-    assert report["counts"] == {"read": 5, "evaluated": 3, "rejected": 2, "repeated_texts": 1, "several_sentences": 0}
+    assert report["counts"] == {"read": 5, "evaluated": 3, "rejected": 2, "repeated_texts": 1, "conflicting_labels": 0,
+                                "several_sentences": 0}
     assert [r["position"] for r in report["rejects"]] == ["line 4", "line 5"]
     assert report["perspective component"]["n"] == 3
+
+
+def test_evaluate_data_warns_of_a_text_labelled_two_ways(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    rows = [{"text": "We are big.", "label": "company"}, {"text": "We are big.", "label": "customer"},
+            {"text": "You save.", "label": "customer"}, {"text": "Posted.", "label": None}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = invoke(["evaluate", "--data", path])
+    lines = stderr_lines(result)
+    assert ("warning: 1 text has different labels in different rows (first: 'We are big.': company, customer); the "
+            "model can be right on one of them only") in lines
+    assert any("label null is not one of company, customer, neutral" in line for line in lines)  # JSON's word
+    report = json.loads(invoke(["evaluate", "--data", path, "--json"]).stdout)[str(path)]
+    assert report["counts"]["conflicting_labels"] == 1
 
 
 @pytest.mark.parametrize("args", [["--learning-curve"], ["--task", "promises", "--real", "--learning-curve"],

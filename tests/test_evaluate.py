@@ -67,7 +67,7 @@ def test_jsonl_good_rows_are_returned_and_a_bad_label_is_a_reject(tmp_path):
     assert labels == ["company", "neutral", "customer"]
     assert [(r.position, r.code) for r in rejects] == [("line 2", E_BAD_LABELS), ("line 5", E_BAD_LABELS)]
     assert all(isinstance(r, Reject) and r.source == path for r in rejects)
-    assert "'cust'" in rejects[0].reason and "company, customer, neutral" in rejects[0].reason
+    assert '"cust"' in rejects[0].reason and "company, customer, neutral" in rejects[0].reason
 
 
 @pytest.mark.parametrize("field", ["kind", "id"])
@@ -128,7 +128,7 @@ def test_a_file_with_no_usable_rows_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="no usable labelled rows") as info:
         load_labelled_file(path)
     assert info.value.code == E_BAD_LABELS and info.value.exit_code == 2
-    assert "2 rejected; the first: line 1: label 'x' is not one of company, customer, neutral" in str(info.value)
+    assert '2 rejected; the first: line 1: label "x" is not one of company, customer, neutral' in str(info.value)
 
 
 def test_rows_without_the_label_field_say_so_and_how_to_name_it(tmp_path):

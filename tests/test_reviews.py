@@ -293,6 +293,13 @@ def test_themes_csv_has_header_and_one_row_per_theme(corpus):
     assert rows[1][7:9] == ["The parcel arrived two weeks late.", "Courier left it in the rain."]
 
 
+def test_discovered_themes_name_their_theme_as_the_theme_table_does(corpus):
+    """A reader keyed on "theme" found it in themes[] and the gap's unmet[], but discovered[] had only "id"."""
+    found = [DiscoveredTheme(id="discovered_1", label="lid / fit", phrases=["lid", "fit"], members=[0])]
+    [d] = summarise_reviews(corpus, LABELS, discovered=found, unassigned=[(3, corpus[3]["sentences"][1])])["discovered"]
+    assert d["theme"] == d["id"] == "discovered_1" and d["label"] == "lid / fit" and d["complaints"] == 1
+
+
 def test_a_complaint_written_twice_is_quoted_once():
     same = "The parcel arrived two weeks late."
     records = [record(rid, sentence(same, "delivery", 0.9)) for rid in ("a", "b")]
