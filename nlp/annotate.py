@@ -41,6 +41,11 @@ _CUTS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+")
 
 def split_pieces(text: str, limit: int) -> list[tuple[int, str]]:
     """Cut ``text`` into ``(offset, piece)`` with ``len(piece) <= limit``; pieces concatenate back to text."""
+    if not isinstance(text, str):
+        raise TypeError(f"split_pieces cuts a str, not {type(text).__name__}; decode bytes first")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"split_pieces: limit {limit!r} must be a whole number of characters, 1 or more "
+                         "(lipservice.piece_chars is 100000); a limit of 0 would cut empty pieces for ever")
     if len(text) <= limit:
         return [(0, text)]
     pieces: list[tuple[int, str]] = []

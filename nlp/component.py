@@ -10,6 +10,7 @@ from spacy.util import minibatch
 
 from .doc_memo import once_per_doc
 from .errors import E_BAD_HEAD, E_BAD_SETTING, E_NEEDS_INPUT, E_NO_HEAD, ConfigError, ModelMissingError
+from .extensions import install_extensions
 from .heads import load_head, save_head
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -119,11 +120,16 @@ class HeadComponent:
         self.head = None  # loaded on first use, so from_disk of a saved pipeline never needs the original
 
     def check_files(self) -> None:
-        """Load-time check that the files the settings name exist (``nlp.load`` calls it), so a wrong
-        path fails at once, not at the first document; a saved pipeline skips it (its files travel)."""
-        if self.head is None and self.model_path:
-            if not Path(self.model_path).is_file():
-                self.load_setting(self.model_path)  # raises the coded error naming the setting
+        """Load-time check of the head the settings name (``nlp.load`` calls it): none, a wrong path, a
+        damaged file or another kind of head fails at once, not at the first document. The head is loaded
+        here (the first document needs it anyway); a saved pipeline skips this (its files travel)."""
+        self.require_head()
+
+    def __setstate__(self, state: dict) -> None:
+        """A component unpickled in a fresh process (a pipeline pickled by its user, or sent to a spawned
+        worker) installs the extensions it writes, as its factory does."""
+        install_extensions()
+        self.__dict__.update(state)
 
     def load_setting(self, path: str | Path, setting: str = ""):
         """The skops file a setting names, checked to be the kind of head that setting takes; a missing,

@@ -289,6 +289,11 @@ def base_pipes(nlp: Language, cfg: Config) -> list[str]:
     return [name for name in nlp.pipe_names if name not in cfg["components"]]
 
 
+#: Base pipes the lipservice components read, and what of theirs.
+NEEDED_PIPES = {"tagger": "part-of-speech tags", "parser": "dependency parse", "attribute_ruler": "coarse "
+                "part-of-speech tags (the lemmatizer and the parse features read them)", "lemmatizer": "lemmas"}
+
+
 def build_nlp(config: Config | None = None) -> Language:
     """The full pipeline. Component settings come from ``[components.*]``, resolved by spaCy."""
     install_extensions()
@@ -312,17 +317,20 @@ def build_nlp(config: Config | None = None) -> Language:
             problems = "; ".join(_validation_problem(name, factory, e) for e in (err.errors or []))
             raise ConfigError(f"{problems or err.title}; the component's settings are those of its factory "
                               f"{factory!r} (see nlp/config.cfg)", code=E_BAD_SETTING) from None
-    for needed in ("parser", "lemmatizer"):  # what the components read; without it they fail at the first Doc
+    # what the components read: without the parser or lemmatizer they fail at the first Doc; without the
+    # tagger or attribute ruler every score moves in silence (the features and the lemmatizer read POS)
+    for needed, what in NEEDED_PIPES.items():
         if needed not in nlp.pipe_names:
             raise ConfigError(f"lipservice.exclude = {list(ls['exclude'])} and lipservice.disable = "
                               f"{list(ls.get('disable', []))} leave no '{needed}': the lipservice components read "
-                              f"its {'dependency parse' if needed == 'parser' else 'lemmas'}; keep it",
-                              code=E_BAD_SETTING)
+                              f"its {what}; keep it", code=E_BAD_SETTING)
     for _, component in nlp.pipeline:  # a wrong model, taxonomy or lexicon path fails now, not at the first Doc
         if hasattr(component, "check_files"):
             component.check_files()
     # a saved pipeline says what it is and what it needs, not only which base model it grew from
     base = f"{nlp.meta.get('lang', 'en')}_{nlp.meta.get('name', '')}"
+    nlp.meta.update(author="lipservice", email="", url="", license="MIT (lipservice) and the base model's "
+                                                                  f"{nlp.meta.get('license', '')}".strip())
     nlp.meta.update(name=f"lipservice_{nlp.meta.get('name', '')}", version=__version__,
                     description=f"lipservice {__version__}: perspective, promises, claims, complaints and themes "
                                 f"over {base} {nlp.meta.get('version', '')}",

@@ -148,6 +148,14 @@ from hypothesis import strategies as st
 from nlp.annotate import Counts, resolve_kind  # noqa: E402
 
 
+@pytest.mark.parametrize("text, limit", [("ab", 0), ("Para one.\n\nPara two.", -1), ("ab", 2.5), ("ab", "5"),
+                                         ("ab", True), (b"ab", 5), (None, 5)])
+def test_split_pieces_refuses_a_limit_or_text_it_cannot_cut_by(text, limit):
+    """A limit of 0 never moved on: it added empty pieces until the machine ran out of memory."""
+    with pytest.raises((ValueError, TypeError), match="split_pieces"):
+        split_pieces(text, limit)
+
+
 def check_pieces(text: str, pieces: list[tuple[int, str]], limit: int) -> None:
     assert "".join(p for _, p in pieces) == text
     for offset, piece in pieces:

@@ -405,6 +405,46 @@ def test_overrides_may_be_nested_as_the_config_reads_or_dotted_as_set_writes():
     assert nested == flat and nested["components"]["claims"]["threshold"] == 0.6
 
 
+@pytest.mark.parametrize("setting", ["lipservice.exclude", "lipservice.disable"])
+@pytest.mark.parametrize("pipe", ["tagger", "attribute_ruler"])
+def test_a_pipeline_without_what_sets_the_tags_is_refused_at_load(setting, pipe):
+    """Without them every probability moved, with spaCy's lemmatizer warning the only sign."""
+    with pytest.raises(ConfigError, match=rf"\[E303\] .* leave no '{pipe}': .* part-of-speech tags"):
+        build_nlp(load_config(overrides={setting: [pipe] if setting.endswith("exclude") else [pipe, "ner"]}))
+
+
+@pytest.mark.parametrize("setting", ["components.perspective.model", "components.claims.model",
+                                     "components.complaints.model", "components.promises.model",
+                                     "components.themes.model"])
+def test_a_head_setting_that_names_no_file_fails_at_load(setting):
+    """``model = ""`` loaded and failed at the first document (E203)."""
+    with pytest.raises(ModelMissingError, match=r"\[E203\] the \w+ component has no head"):
+        build_nlp(load_config(overrides={setting: ""}))
+
+
+def test_a_damaged_head_fails_at_load(tmp_path):
+    (tmp_path / "bad.skops").write_text("not a model", encoding="utf-8")
+    with pytest.raises(ModelMissingError, match="bad.skops"):
+        build_nlp(load_config(overrides={"components.claims.model": str(tmp_path / "bad.skops")}))
+
+
+def test_a_pipeline_pickled_by_its_user_runs_in_a_fresh_process(nlp, tmp_path):
+    """Unpickled where no factory had run, the components wrote extensions that were not registered (E047)."""
+    import pickle
+    import subprocess
+    import sys
+
+    (tmp_path / "p.pkl").write_bytes(pickle.dumps(nlp))
+    code = ("import pickle, sys; P = pickle.loads(open(sys.argv[1], 'rb').read()); "
+            "doc = P('We put customers first. You get your money back in 48 hours.'); "
+            "print(doc._.customer_share, [s._.perspective for s in doc.sents])")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "p.pkl")], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    doc = nlp("We put customers first. You get your money back in 48 hours.")
+    assert done.stdout.strip() == f"{doc._.customer_share} {[s._.perspective for s in doc.sents]}"
+
+
 def test_a_pipeline_without_a_lemmatizer_is_refused_at_load():
     with pytest.raises(ConfigError, match=r"\[E303\] .* leave no 'lemmatizer': .* its lemmas"):
         build_nlp(load_config(overrides={"lipservice.disable": ["lemmatizer", "ner"]}))
