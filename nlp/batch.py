@@ -40,14 +40,12 @@ from .io import FORMAT_ALIASES, SUPPORTED_EXTS, ReadOptions, Record, Reject, for
 from .language import screen_from_config
 from .progress import BatchProgress
 from .records import MadeUpIds, RepeatedIds
-from .shards import shard_name, shard_paths, table_bytes, to_table, write_atomic
+from .shards import MANIFEST_FILE, PLAN_FILE, shard_name, shard_paths, table_bytes, to_table, write_atomic
 from .sources import InputFile, changed_files, describe_files, expand_inputs
 
 log = logging.getLogger(__name__)
 
 ENGINES = ("local", "dask")
-PLAN_FILE = "run.json"
-MANIFEST_FILE = "manifest.json"
 REJECTS_FILE = "rejects.jsonl"
 PARTS_DIR = "parts"
 PLAN_VERSION = 2  # 2: directory rejects are kept out of the shards, sidecars carry ids

@@ -16,6 +16,8 @@ from typing import Any, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .errors import E_NOT_FOUND, UsageError
+
 SHARD_PATTERN = "part-{:05d}.parquet"
 #: A shard's file name, and its index: ``part-00042.parquet``, or more digits past 99,999 shards.
 SHARD_NAME = re.compile(r"part-(\d{5,})\.parquet")
@@ -114,9 +116,30 @@ def shard_paths(directory: str | Path) -> dict[int, Path]:
     return {int(m.group(1)): p for m, p in found if m}
 
 
+PLAN_FILE = "run.json"
+MANIFEST_FILE = "manifest.json"
+#: What a batch run's directory holds, shards or not (a run of no records has none).
+RUN_FILES = (PLAN_FILE, MANIFEST_FILE)
+
+
 def read_shards(directory: str | Path) -> Iterator[dict[str, Any]]:
-    """Contract dicts from every shard of a run directory, in shard order."""
-    for _, path in sorted(shard_paths(directory).items()):
+    """Contract dicts from every shard of a run directory, in shard order. A path that is no run's
+    directory is an error at the call, not an empty run (a mistyped path read as "no records")."""
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"read_shards takes a batch run's directory (a str or Path), not {type(directory).__name__}")
+    path = Path(directory)
+    if not path.is_dir():
+        raise UsageError(f"{path}: {'is a file' if path.exists() else 'does not exist'}; read_shards reads the "
+                         "directory a `lipservice batch` run wrote (its --output)", code=E_NOT_FOUND)
+    shards = shard_paths(path)
+    if not shards and not any((path / name).is_file() for name in RUN_FILES):
+        raise UsageError(f"{path}: holds no shards (part-NNNNN.parquet) and no {' or '.join(RUN_FILES)}: not a "
+                         "directory a `lipservice batch` run wrote", code=E_NOT_FOUND)
+    return _rows(shards)
+
+
+def _rows(shards: dict[int, Path]) -> Iterator[dict[str, Any]]:
+    for _, path in sorted(shards.items()):
         for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
             for row in batch.to_pylist():
                 yield _from_row(row)

@@ -70,3 +70,19 @@ def test_annotate_output_fits_the_schema(nlp):
     [out] = list(Annotator(nlp).annotate([Record("a", "We guarantee delivery within 24 hours. Customers come "
                                                       "first at Acme.")], lambda r: None))
     to_table([out])  # raises if the pipeline emits a field the shards would drop
+
+
+def test_a_path_that_is_no_run_directory_is_an_error_not_an_empty_run(tmp_path):
+    from nlp.errors import UsageError
+
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    for path, says in ((tmp_path / "nope", "does not exist"), (tmp_path / "notes.txt", "is a file"),
+                       (tmp_path / "empty", "not a directory a `lipservice batch` run wrote")):
+        with pytest.raises(UsageError, match=says) as info:
+            read_shards(path)  # at the call, before any iteration
+        assert info.value.code == "E118"
+    with pytest.raises(TypeError, match="not NoneType"):
+        read_shards(None)
+    (tmp_path / "empty" / "manifest.json").write_text("{}", encoding="utf-8")
+    assert list(read_shards(tmp_path / "empty")) == []  # a run of no records
