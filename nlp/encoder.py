@@ -297,13 +297,15 @@ class SentenceEncoder:
 def _single_thread_in_forked_child() -> None:
     """A forked copy of torch's thread pool deadlocks (spaCy's ``nlp.pipe(n_process=N)`` forks):
     children run torch on one thread instead. A lock another thread of the parent held would never
-    be released in the child either: every encoder gets a fresh one."""
+    be released in the child either: every encoder gets a fresh one. Only once a lipservice encoder
+    exists: a host application that imports lipservice and forks for its own work keeps its threads."""
     import sys
 
+    encoders = list(_ENCODERS)
     torch = sys.modules.get("torch")
-    if torch is not None:
+    if torch is not None and encoders:
         torch.set_num_threads(1)
-    for encoder in list(_ENCODERS):
+    for encoder in encoders:
         encoder._lock = threading.RLock()
 
 

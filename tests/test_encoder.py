@@ -260,3 +260,29 @@ def test_one_encoder_shared_by_threads_with_a_tiny_cache_gives_every_thread_its_
     finally:
         sys.setswitchinterval(interval)
     assert not errors, errors[0]
+
+
+def test_importing_lipservice_leaves_a_host_s_forked_children_their_threads():
+    """The fork hook set torch to one thread in every forked child of any program that imported lipservice;
+    it is for lipservice's own encoders (a forked copy of their thread pool deadlocks)."""
+    import subprocess
+    import sys
+
+    code = """
+import multiprocessing as mp, os, torch
+torch.set_num_threads(2)
+def threads(_):
+    import torch
+    return torch.get_num_threads()
+import nlp.encoder
+ctx = mp.get_context("fork")
+with ctx.Pool(1) as pool:
+    print(pool.map(threads, [0])[0])
+from nlp.encoder import SentenceEncoder
+keep = SentenceEncoder()
+with ctx.Pool(1) as pool:
+    print(pool.map(threads, [0])[0])
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2", "1"]
