@@ -4,9 +4,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import math
+import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 import spacy
 from spacy.language import Language
@@ -66,8 +68,17 @@ def dotted(overrides: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
     """Read the config (the packaged one by default), apply overrides (dotted or nested), interpolate."""
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"the config path is {type(path).__name__} {path!r}: give a str or Path to a config "
+                          "file, or None for the packaged one", code=E_BAD_SETTING)
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ConfigError(f"overrides are {type(overrides).__name__}, not a dict of setting → value: write e.g. "
+                          "{'components.claims.threshold': 0.6}", code=E_BAD_SETTING)
     path = Path(path) if path else DEFAULT_CONFIG_PATH
     if path.is_dir():
+        if (path / "meta.json").is_file() and (path / "config.cfg").is_file():  # what nlp.to_disk writes
+            raise ConfigError(f"config {str(path)!r} is a saved pipeline (nlp.to_disk), not a lipservice config; "
+                              f"load it with spacy.load({str(path)!r})")
         raise ConfigError(f"config {str(path)!r} is a directory; give the config file, e.g. {path / 'config.cfg'}")
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist; omit --config to use the packaged one")
@@ -79,6 +90,7 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         raise ConfigError(f"config {str(path)!r}: byte {err.start} is not {encoding.upper()}; save the file as "
                           "UTF-8") from None
     flat = dotted(overrides or {})
+    _check_override_values(text, flat)
     try:
         cfg = Config().from_str(text, overrides=flat, interpolate=True)
     except Exception as err:  # confection raises several types for bad keys/values
@@ -89,7 +101,28 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     if path.resolve() != DEFAULT_CONFIG_PATH.resolve():
         _check_settings(cfg, packaged, path)
     _check_values(cfg, packaged)
+    for name, value in flat.items():  # what the checks above do not range: spaCy's E961 from deep inside
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{name} = {value!r}: a config holds finite numbers only; give a number",
+                              code=E_BAD_SETTING)
     return cfg
+
+
+def _check_override_values(text: str, overrides: dict[str, Any]) -> None:
+    """Refuse a plain value where the config has a section (``{"components.claims": 1}``: a TypeError at build)."""
+    if not overrides:
+        return
+    try:
+        base = Config().from_str(text, interpolate=False)
+    except Exception:  # noqa: BLE001 - the file itself is at fault: said when it is read
+        return
+    for name, value in overrides.items():
+        node: Any = base
+        for part in name.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and not isinstance(value, dict):
+            raise ConfigError(f"{name} is a section of the config ([{name}]), not a setting: override one of its "
+                              f"settings ({', '.join(f'{name}.{k}' for k in list(node)[:4])}, …)", code=E_BAD_SETTING)
 
 
 def _check_override_sections(text: str, overrides: dict[str, Any]) -> None:

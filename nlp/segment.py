@@ -52,9 +52,10 @@ class ParagraphBreaks:
 
     def __call__(self, doc: Doc) -> Doc:
         if len(doc) and doc.has_annotation("DEP"):  # spaCy's E043 otherwise: a parsed Doc's boundaries are fixed
-            raise ConfigError("the lipservice_paragraphs component must run before the parser, which respects the "
-                              "boundaries it sets: nlp.add_pipe('lipservice_paragraphs', before='parser')",
-                              code=E_NEEDS_INPUT)
+            raise ConfigError("this Doc is parsed already, and lipservice_paragraphs must run before the parser, "
+                              "which respects the boundaries it sets: pass the pipeline text, not a Doc another "
+                              "pipeline (or this one) made; in a pipeline you build, nlp.add_pipe("
+                              "'lipservice_paragraphs', before='parser')", code=E_NEEDS_INPUT)
         if len(doc) < 2:
             return doc
         if self.words_whole:

@@ -176,6 +176,12 @@ def test_components_without_a_parse_or_after_the_parser_say_where_they_go():
         late("One.\n\nTwo.")
 
 
+def test_a_doc_the_pipeline_made_is_refused_as_parsed_already(nlp):
+    """nlp(nlp(text)) said to move lipservice_paragraphs before the parser, where it is."""
+    with pytest.raises(ConfigError, match=r"this Doc is parsed already.*pass the pipeline text"):
+        nlp(nlp("We will refund you."))
+
+
 def test_a_pipeline_disabling_a_component_others_read_is_refused_at_the_first_doc(nlp):
     with nlp.select_pipes(disable=["perspective"]):
         with pytest.raises(ConfigError, match="E305"):

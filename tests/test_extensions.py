@@ -36,3 +36,22 @@ def test_an_extension_set_elsewhere_is_left_alone():
     before = obj.get_extension(name)
     install_extensions()
     assert obj.get_extension(name) == before
+
+
+def test_an_extension_other_code_registered_under_a_lipservice_name_is_refused():
+    """Doc.set_extension("complaint_rate", getter=...) before loading hid lipservice's value in silence."""
+    import pytest
+
+    from nlp.errors import ConfigError
+
+    install_extensions()
+    Doc.remove_extension("complaint_rate")
+    Doc.set_extension("complaint_rate", getter=lambda doc: 42)
+    try:
+        with pytest.raises(ConfigError, match=r"Doc._.complaint_rate is registered already, by other code, with a "
+                                              r"getter.*Doc.remove_extension\('complaint_rate'\)"):
+            install_extensions()
+    finally:
+        Doc.remove_extension("complaint_rate")
+        install_extensions()
+    assert Doc.get_extension("complaint_rate") == (None, None, None, None)

@@ -328,6 +328,13 @@ def test_a_config_saved_with_a_byte_order_mark_loads(tmp_path, encoding):
 def test_a_config_that_is_a_directory_or_not_utf8_says_so(tmp_path):
     with pytest.raises(ConfigError, match="is a directory; give the config file"):
         load_config(tmp_path)
+    saved = tmp_path / "saved"  # what nlp.to_disk writes: its config is spaCy's, which nlp.load does not read
+    saved.mkdir()
+    (saved / "meta.json").write_text("{}", encoding="utf-8")
+    (saved / "config.cfg").write_text("[nlp]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"is a saved pipeline \(nlp.to_disk\), not a lipservice config; load it "
+                                          r"with spacy.load"):
+        load_config(saved)
     latin = tmp_path / "latin.cfg"
     latin.write_bytes(b"# caf\xe9\n" + DEFAULT_CONFIG_PATH.read_bytes())
     with pytest.raises(ConfigError, match="byte 5 is not UTF-8; save the file as UTF-8"):
@@ -462,3 +469,19 @@ def test_a_pipeline_saved_before_saves_carried_the_taxonomy_and_lexicons_still_l
         (saved / part).unlink()
     loaded = spacy.load(saved)
     assert [annotations(doc) for doc in loaded.pipe(ANNOTATED)] == [annotations(doc) for doc in nlp.pipe(ANNOTATED)]
+
+
+@pytest.mark.parametrize("kwargs, says", [
+    ({"config_path": b"/x.cfg"}, "the config path is bytes"),
+    ({"config_path": 3}, "the config path is int"),
+    ({"overrides": [("a", 1)]}, "overrides are list, not a dict"),
+    ({"overrides": {"components.claims": 1}}, r"components.claims is a section of the config"),
+    ({"overrides": {"components.promises.threshold": float("nan")}}, "finite numbers only"),
+])
+def test_nlp_load_refuses_arguments_of_the_wrong_kind_with_a_coded_error(kwargs, says):
+    """Each was a raw TypeError, AttributeError or spaCy's E961 from deep inside."""
+    import nlp as lipservice
+
+    with pytest.raises(ConfigError, match=says) as info:
+        lipservice.load(**kwargs)
+    assert info.value.code == "E303"
