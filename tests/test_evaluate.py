@@ -120,7 +120,7 @@ def test_csv_with_custom_field_names(tmp_path):
     assert texts == ["We are the best.", "You get a refund, fast."]
     assert labels == ["company", "customer"]
     assert [(r.position, r.code) for r in rejects] == [("line 4", E_BAD_LABELS)]
-    assert "gold 'unsure'" in rejects[0].reason
+    assert 'gold "unsure"' in rejects[0].reason
 
 
 def test_a_file_with_no_usable_rows_is_a_usage_error(tmp_path):
