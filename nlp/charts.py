@@ -282,7 +282,7 @@ def trend_chart(points: Sequence[tuple[str, object]], *, title: str = "Complaint
     dots = []
     for i, (month, value) in enumerate(pts):
         x = left + step * i if len(pts) > 1 else left + plot_w / 2
-        if i % every == 0:
+        if (len(pts) - 1 - i) % every == 0:  # counted from the newest month, which is always labelled
             body.append(_text(x, base + 16, truncate(month, 10), anchor="middle", fill="#616161"))
         if value is None:
             segments.append([])

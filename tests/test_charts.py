@@ -138,6 +138,14 @@ def test_trend_chart_month_labels_stay_inside_the_chart():
                 assert 0 <= x - len(el.text) * charts.CHAR_W / 2 and x + len(el.text) * charts.CHAR_W / 2 <= width
 
 
+def test_trend_chart_labels_the_newest_month_whatever_their_number():
+    for n in (13, 14, 99, 100):
+        months = [f"2020-{i:03d}" for i in range(n)]
+        root = _check(charts.trend_chart([(m, 0.1) for m in months]))
+        shown = [el.text for el in root.iter("text") if el.text and el.text.startswith("2020-")]
+        assert shown[-1] == months[-1] and len(shown) < n
+
+
 def test_truncate():
     assert charts.truncate("abc", 5) == "abc"
     assert charts.truncate("abcdefgh", 5) == "abcd…"
