@@ -97,6 +97,12 @@ def dask_map(tasks: Iterable[tuple[int, list]], config_str: str, workers: int, s
     cluster = client = None
     pending: set = set()
     with deferred_signals() as noted:
+
+        def stop_if_noted() -> None:
+            """Raise what a signal noted meanwhile asks."""
+            if noted:
+                raise_for(noted[0], handlers)
+
         try:
             try:
                 if scheduler:
@@ -107,16 +113,12 @@ def dask_map(tasks: Iterable[tuple[int, list]], config_str: str, workers: int, s
                                                        preload=[__name__])  # dask_setup below
                     client = distributed.Client(cluster)
             except (OSError, TimeoutError) as err:
+                stop_if_noted()  # stopped while it tried: the stop, not the address, is what the user asked about
                 raise UsageError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({err}); check the "
                                  "address (tcp://host:8786) or omit --scheduler to start a local cluster") from None
             n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
             threads = threads_per_worker(n_workers) if cluster is not None else 0
             run = uuid.uuid4().hex[:8]
-
-            def stop_if_noted() -> None:
-                """Raise what a signal noted meanwhile asks."""
-                if noted:
-                    raise_for(noted[0], handlers)
 
             def done_ones() -> Iterator:
                 """The finished futures' results, waiting for one; a signal noted meanwhile stops them, also
@@ -141,9 +143,9 @@ def dask_map(tasks: Iterable[tuple[int, list]], config_str: str, workers: int, s
                     yield from done_ones()
             while pending:
                 yield from done_ones()
-            stop_if_noted()  # noted while the last shard was written: the run was stopped, not finished
         finally:
             _close(client, cluster, pending)
+        stop_if_noted()  # noted while the last shard was written or the cluster closed: stopped, not finished
 
 
 #: Loggers that report a stopped run's way down (cancelled tasks, closed streams) at ERROR level. The

@@ -95,6 +95,22 @@ def test_a_signal_that_comes_while_a_shard_is_written_stops_the_run(monkeypatch)
             for index in dask_map_of(dask_engine, 1):
                 os.kill(os.getpid(), signal.SIGTERM)
         assert sorted(dask_map_of(dask_engine, 3)) == [0, 1, 2]  # no signal: every result
+
+        class ClosingClient(_Client):
+            def close(self):  # the signal comes while the cluster shuts down, after every shard
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        monkeypatch.setattr(dask_engine, "_distributed", lambda: types.SimpleNamespace(Client=ClosingClient))
+        with pytest.raises(_Stopped):
+            list(dask_map_of(dask_engine, 2))
+
+        def unreachable(*args, **kwargs):  # stopped while it tried to connect: the stop, not E100
+            os.kill(os.getpid(), signal.SIGTERM)
+            raise OSError("timed out")
+
+        monkeypatch.setattr(dask_engine, "_distributed", lambda: types.SimpleNamespace(Client=unreachable))
+        with pytest.raises(_Stopped):
+            list(dask_map_of(dask_engine, 2))
     finally:
         signal.signal(signal.SIGTERM, before)
 
