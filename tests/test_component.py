@@ -230,12 +230,12 @@ def test_a_skops_file_with_a_damaged_member_is_a_coded_error(tmp_path):
 def test_a_binary_head_of_another_component_is_refused_by_its_width():
     """claims, promises and complaints heads all predict False/True: the classes could not tell them apart, and
     scikit-learn failed at the first Doc with "X has 262557 features, but SentenceHead is expecting 262559"."""
-    from nlp.pipeline import build_nlp, load_config
-
-    nlp = build_nlp(load_config(overrides={"components.complaints.model": str(PROJECT_ROOT / "models/claims.skops")}))
+    own = own_pipeline()  # assembled by hand, so no load checks it (nlp.load() does: tests/test_pipeline.py)
+    own.replace_pipe("lipservice_complaints", "lipservice_complaints",
+                     config={"model": str(PROJECT_ROOT / "models/claims.skops")})
     with pytest.raises(ModelMissingError) as info:
-        nlp("My parcel never arrived.")
-    assert info.value.code == "E204" and "the complaints component (model): its head reads" in str(info.value)
+        own("My parcel never arrived.")
+    assert info.value.code == "E204" and "the lipservice_complaints component (model): its head reads" in str(info.value)
 
 
 def test_a_pipeline_without_the_lemmatizer_is_refused_at_the_first_doc():

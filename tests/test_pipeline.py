@@ -429,6 +429,14 @@ def test_a_head_setting_that_names_no_file_fails_at_load(setting):
         build_nlp(load_config(overrides={setting: ""}))
 
 
+@pytest.mark.parametrize("setting, head", [("components.claims.model", "promises.skops"),
+                                           ("components.complaints.model", "claims.skops")])
+def test_another_components_head_of_the_same_classes_fails_at_load(setting, head):
+    """Both predict True/False, so only the width of what they read tells them apart: it failed at the first Doc."""
+    with pytest.raises(ModelMissingError, match=r"\[E204\] .* it is another component's head"):
+        build_nlp(load_config(overrides={setting: str(PROJECT_ROOT / "models" / head)}))
+
+
 def test_a_damaged_head_fails_at_load(tmp_path):
     (tmp_path / "bad.skops").write_text("not a model", encoding="utf-8")
     with pytest.raises(ModelMissingError, match="bad.skops"):
