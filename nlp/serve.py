@@ -16,6 +16,7 @@ from typing import Any
 from .charts import escape
 from .errors import (
     E_BAD_FIELD,
+    E_BAD_JSON,
     E_BAD_REQUEST,
     E_BINARY,
     E_EMPTY_REQUEST,
@@ -30,7 +31,7 @@ from .errors import (
     nothing_read,
 )
 from .io import FORMAT_ALIASES, SUPPORTED_EXTS, TABLE_EXTS, format_of, unknown_format
-from .records import ReadOptions, Record, Reject, record_from_mapping
+from .records import ReadOptions, Record, Reject, json_kind, record_from_mapping
 
 log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'lipservice[serve]'"
@@ -87,7 +88,9 @@ class Service:
             raise ServeError(413, E_TOO_MANY, f"{source}: {len(items):,} records, over the limit of "
                                               f"{self.max_records:,} per request (serve.max_records); send fewer")
         opts = self.options(kind)
-        return [record_from_mapping(source, f"{source}[{i}]", f"{source}[{i}]", dict(item), opts)
+        return [record_from_mapping(source, f"{source}[{i}]", f"{source}[{i}]", item, opts) if isinstance(item, dict)
+                else Reject(source, f"{source}[{i}]", f"{json_kind(item)}, not an object (each record is a JSON "
+                                                      "object with a 'text')", E_BAD_JSON)
                 for i, item in enumerate(items)]
 
     def records_from_upload(self, filename: str, data: bytes, kind: str) -> list[Record | Reject]:
@@ -245,15 +248,15 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         id: Any = Field(None, description="Record id; a stable one is made when missing.")
 
     class AuditRequest(BaseModel):
-        documents: list[Item] = Field(..., description="Company copy to audit, one item per document.")
+        documents: list[Item | Any] = Field(..., description="Company copy to audit, one item per document.")
 
     class AnnotateRequest(BaseModel):
-        records: list[Item] = Field(..., description="Records; each may carry kind, rating, date and more.")
+        records: list[Item | Any] = Field(..., description="Records; each may carry kind, rating, date and more.")
         kind: str = Field("auto", description="Kind for records without one: company, review or auto.")
 
     class GapRequest(BaseModel):
-        copy_: list[Item] = Field(..., alias="copy", description="Company copy documents.")
-        reviews: list[Item] = Field(..., description="Reviews, with optional rating and date.")
+        copy_: list[Item | Any] = Field(..., alias="copy", description="Company copy documents.")
+        reviews: list[Item | Any] = Field(..., description="Reviews, with optional rating and date.")
 
     class ErrorDetail(BaseModel):
         code: str = Field(..., description="Stable error code (E114, E131, …).")
@@ -408,7 +411,7 @@ def _dump(items: list) -> list[dict]:
     """The request's records as sent: a null stays (a null text is a reject that says so, a null rating is
     kept in meta), where dropping nulls made "text": null read as "no 'text' field"; a field not sent is
     absent (a record without a text is one reject, as in a JSONL file, not a refused request)."""
-    return [item.model_dump(exclude_unset=True) for item in items]
+    return [item.model_dump(exclude_unset=True) if hasattr(item, "model_dump") else item for item in items]
 
 
 def counts(items: list, records: list[dict], rejects: list[dict]) -> dict[str, Any]:

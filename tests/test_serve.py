@@ -163,7 +163,7 @@ def test_openapi_lists_every_route_and_the_errors_as_they_are_sent(client):
     ({"records": [{"text": "hi"}], "kind": "robot"}, 422, "E120"),
     ({"copy": [], "reviews": []}, 422, "E130"),
     ({"documents": "not a list"}, 422, "E132"),
-    ({"records": [{"text": "hi"}, "not an object"]}, 422, "E132"),
+    ({"records": [{"text": "hi"}], "kind": 5}, 422, "E132"),
 ])
 def test_api_bad_requests_get_clear_4xx(client, body, status, code):
     route = {"documents": "/api/audit", "records": "/api/annotate", "copy": "/api/gap"}[next(iter(body))]
@@ -312,6 +312,14 @@ def test_a_record_without_text_is_one_reject_not_a_refused_request(client):
     [a, c] = body.json()["rejects"]
     assert a["position"] == "records[0]" and "no 'text' field" in a["reason"] and "null" in c["reason"]
     assert [r["id"] for r in body.json()["records"]] == ["b"]
+
+
+def test_a_record_that_is_not_an_object_is_one_reject_not_a_refused_request(client):
+    body = client.post("/api/audit", json={"documents": [None, {"text": COPY}, "We care."]})
+    assert body.status_code == 200 and len(body.json()["documents"]) == 1
+    assert [(r["position"], r["code"]) for r in body.json()["rejects"]] == [("documents[0]", "E116"),
+                                                                           ("documents[2]", "E116")]
+    assert body.json()["rejects"][0]["reason"].startswith("null, not an object")
 
 
 def test_form_page_is_self_contained(client):
