@@ -77,6 +77,8 @@ class ShardResult:
     sentences: int
     seconds: float
     ids: list[str] = field(default_factory=list)  # of the annotated records, for repeated_ids
+    #: source → [ids made up, ids given] of the annotated records (a language reject is none of them)
+    id_origins: dict[str, list[int]] = field(default_factory=dict)
 
     def sidecar(self) -> dict[str, Any]:
         out = asdict(self)
@@ -114,10 +116,13 @@ class ShardWorker:
                 records.append(item)
         with self.annotator.nlp.memory_zone():  # strings a shard adds to the vocab are freed after it
             rows = list(self.annotator._local(records))
+        origins = MadeUpIds()
+        for r in rows:
+            origins.add(r["id"], r["source"])
         return ShardResult(index=index, data=table_bytes(to_table(rows)), rejects=rejects, read=len(items),
                            annotated=len(rows), rejected=len(rejects),
                            sentences=sum(len(r["sentences"]) for r in rows), seconds=time.perf_counter() - start,
-                           ids=[r["id"] for r in rows])
+                           ids=[r["id"] for r in rows], id_origins=origins.per_source)
 
 
 _WORKERS: dict[str, ShardWorker] = {}
@@ -416,8 +421,7 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     in_flight = int(config["batch"]["in_flight_per_worker"])
     # only the records of the planned files are sharded: the rejects of what directories hold besides
     # readable files are found anew by each run, so they must not move a shard's boundary
-    made_up = MadeUpIds(opts.read.id_field)  # records given file:line as id: a mistyped --id-field?
-    stream = shard_stream(_counting_made_up_ids(read_inputs(files, opts.read), made_up), shard_size,
+    stream = shard_stream(read_inputs(files, opts.read), shard_size,
                           shard_chars)
     n_shards = 0
     this_run = {"annotated": 0, "sentences": 0, "shards": 0}
@@ -453,15 +457,7 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
             discard_run(out, created)
         raise
     return finish(out, n_shards, described, config, opts, started, found_rejects, this_run,
-                  first_started=plan.get("started"), made_up=made_up)
-
-
-def _counting_made_up_ids(items: Iterable[Record | Reject], made_up: MadeUpIds) -> Iterator[Record | Reject]:
-    """``items`` as they are, counting into ``made_up`` the records given ``file:line`` as id."""
-    for item in items:
-        if isinstance(item, Record):
-            made_up.add(item.id, item.source)
-        yield item
+                  first_started=plan.get("started"))
 
 
 def _stamp(t: float | None) -> str | None:
@@ -470,14 +466,15 @@ def _stamp(t: float | None) -> str | None:
 
 def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opts: BatchOptions,
            started: float, found_rejects: list[Reject] = (), this_run: dict[str, int] | None = None,
-           first_started: float | None = None, made_up: MadeUpIds | None = None) -> dict[str, Any]:
+           first_started: float | None = None) -> dict[str, Any]:
     """Gather every shard's sidecar, and the rejects found among the inputs, into ``rejects.jsonl`` and
     ``manifest.json``. Speeds are of this run alone: the documents it annotated over its own time."""
-    ids, sidecars = RepeatedIds(), []
+    ids, sidecars, made_up = RepeatedIds(), [], MadeUpIds(opts.read.id_field)
     for i in range(n_shards):  # one at a time: each id becomes 8 bytes, not a string kept for the whole corpus
         sidecar = json.loads((out / PARTS_DIR / _sidecar(i)).read_text())
         for rid in sidecar.pop("ids", ()):  # of the records that reached the shards
             ids.add(rid)
+        made_up.merge(sidecar.pop("id_origins", {}))  # records given file:line as id: a mistyped --id-field?
         sidecars.append(sidecar)
     found = [r.to_json() for r in found_rejects]
     every = chain(found, (r for s in sidecars for r in s["rejects"]))
@@ -501,8 +498,9 @@ def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opt
         "input_rejects": len(found),  # unreadable entries of directories and globs: in rejects.jsonl, not a shard
         "reconciles": counts["read"] == counts["annotated"] + counts["rejected"],
         "repeated_ids": repeated,
-        # records given file:line as id, and records whose id field gave one: cli warns from both
-        "ids_made_up": made_up.made_up if made_up else 0, "ids_given": made_up.given if made_up else 0,
+        # of the annotated records: given file:line as id, given one by their id field, and how many of the
+        # first in files where others have one (what the CLI warns from)
+        **made_up.counts(),
         "shards": [{"file": shard_name(s["index"]), **{k: s[k] for k in ("read", "annotated", "rejected",
                                                                            "sentences", "seconds")}}
                    for s in sidecars],

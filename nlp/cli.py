@@ -170,6 +170,18 @@ def _print_warnings(audit: dict) -> None:
         err.print(printable(f"warning: {audit['source']}: {warning}"), highlight=False, markup=False, soft_wrap=True)
 
 
+def _warn_made_up_ids(records: list[dict], id_field: str, whose: str = "") -> None:
+    """Say when records held in memory (reviews, gap) got ``file:line`` ids by mistake (``MadeUpIds``)."""
+    from .records import MadeUpIds
+
+    made_up = MadeUpIds(id_field)
+    for rec in records:
+        made_up.add(rec["id"], rec.get("source", ""))
+    if made_up.warning():
+        line = made_up.warning().replace("warning: ", f"warning: {whose}: ", 1) if whose else made_up.warning()
+        err.print(printable(line), highlight=False, markup=False, soft_wrap=True)
+
+
 def _repeated_ids(records: list[dict]) -> dict:
     """How many ids repeat among annotated records held in memory (reviews, gap)."""
     from .records import RepeatedIds
@@ -678,6 +690,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
         summary["rejects"] = [b.to_json() for b in bad]
         print_reviews(out, summary)
         _warn_absent_fields(summary["fields"], rating_field, date_field, records)
+        _warn_made_up_ids(records, opts.id_field)
         _write_outputs(summary, json_path, csv_path, themes_csv, html_path, "lipservice reviews", reviews=summary)
         err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False, markup=False,
                   soft_wrap=True)
@@ -741,6 +754,8 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         result["rejects"] = [b.to_json() for b in bad]
         print_gap(out, result)
         _warn_absent_fields(result["reviews_summary"]["fields"], rating_field, date_field, review_records)
+        _warn_made_up_ids(copy_records, copy_opts.id_field, "copy")
+        _warn_made_up_ids(review_records, review_opts.id_field, "reviews")
         _write_outputs(result, json_path, csv_path, gap_csv, html_path, "lipservice gap", gap=result)
         err.print(f"read {c.read} · annotated {c.annotated} (copy {len(copy_records)}, reviews "
                   f"{len(review_records)}) · rejected {c.rejected}", highlight=False, markup=False, soft_wrap=True)
@@ -848,7 +863,7 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
     def work():
         from .batch import BatchOptions, run_batch
         from .io import KINDS, ReadOptions
-        from .records import MadeUpIds
+        from .records import made_up_ids_warning_of
 
         if kind not in KINDS:
             raise UsageError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
@@ -890,7 +905,7 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
         _warn_repeated_ids(manifest["repeated_ids"], "each record is in the shards, in input order with its "
                                                      "source; a join on id would pair them wrongly, so give unique "
                                                      "ids (manifest.json: repeated_ids)")
-        warning = MadeUpIds(id_field, manifest.get("ids_made_up", 0), manifest.get("ids_given", 0)).warning()
+        warning = made_up_ids_warning_of(id_field, manifest)
         if warning:
             err.print(printable(warning + " (manifest.json: ids_made_up)"), highlight=False, markup=False,
                       soft_wrap=True)

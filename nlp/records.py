@@ -176,31 +176,67 @@ def made_up_ids_warning(made_up: int, id_field: str, records: int | None = None)
 
 @dataclass
 class MadeUpIds:
-    """Counts the records that got ``file:line`` as id against those whose id field gave one, and says
-    when that looks like a mistake: a named ``--id-field`` missing, or some records' ids empty, null or
-    missing among records that have them (a default id is expected only where no record has one)."""
+    """Counts, per file, the records that got ``file:line`` as id against those whose id field gave one,
+    and says when that looks like a mistake: a named ``--id-field`` missing, or in a file some records' ids
+    empty, null or missing beside records that have one (a file in which no record has one gets its
+    ``file:line`` ids in silence: that is the documented default)."""
 
     id_field: str = DEFAULT_ID_FIELD
-    made_up: int = 0
-    given: int = 0
+    #: source → [made up, given]
+    per_source: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, record_id: str, source: str) -> None:
+        counts = self.per_source.setdefault(source, [0, 0])
         if made_up_id(record_id, source):
-            self.made_up += 1
+            counts[0] += 1
         elif record_id != source:  # a whole file is one record (.txt): its id is its path, given by no field
-            self.given += 1
+            counts[1] += 1
+
+    def merge(self, per_source: dict[str, list[int]]) -> "MadeUpIds":
+        """Add another count's ``per_source`` (a batch shard's)."""
+        for source, (made_up, given) in per_source.items():
+            counts = self.per_source.setdefault(source, [0, 0])
+            counts[0] += made_up
+            counts[1] += given
+        return self
+
+    @property
+    def made_up(self) -> int:
+        return sum(m for m, _ in self.per_source.values())
+
+    @property
+    def given(self) -> int:
+        return sum(g for _, g in self.per_source.values())
+
+    @property
+    def beside_given(self) -> tuple[int, int]:
+        """(made-up ids, records) in the files where other records gave one."""
+        mixed = [(m, m + g) for m, g in self.per_source.values() if m and g]
+        return sum(m for m, _ in mixed), sum(n for _, n in mixed)
+
+    def counts(self) -> dict[str, int]:
+        """What a batch manifest keeps, and :func:`made_up_ids_warning_of` reads."""
+        mixed, records = self.beside_given
+        return {"ids_made_up": self.made_up, "ids_given": self.given, "ids_made_up_beside_given": mixed,
+                "records_beside_given": records}
 
     def warning(self) -> str | None:
         """The warning line, or None."""
-        if not self.made_up:
-            return None
-        if self.id_field != DEFAULT_ID_FIELD:
-            return made_up_ids_warning(self.made_up, self.id_field, self.made_up + self.given)
-        if not self.given:
-            return None
-        return (f"warning: {self.made_up:,} of {self.made_up + self.given:,} records have an empty, null or no "
-                f"{self.id_field!r} while the others have one, so each got its file and position as id; give "
-                "every record an id for joins on it")
+        return made_up_ids_warning_of(self.id_field, self.counts())
+
+
+def made_up_ids_warning_of(id_field: str, counts: dict[str, int]) -> str | None:
+    """The warning :class:`MadeUpIds` counts call for (``counts`` as its :meth:`~MadeUpIds.counts`), or None."""
+    made_up, given = counts.get("ids_made_up", 0), counts.get("ids_given", 0)
+    if not made_up:
+        return None
+    if id_field != DEFAULT_ID_FIELD:
+        return made_up_ids_warning(made_up, id_field, made_up + given)
+    mixed, records = counts.get("ids_made_up_beside_given", 0), counts.get("records_beside_given", 0)
+    if not mixed:
+        return None
+    return (f"warning: {mixed:,} of {records:,} records have an empty, null or no {id_field!r} in files whose "
+            "other records have one, so each got its file and position as id; give every record an id for joins on it")
 
 
 def _id_like(value: Any) -> bool:

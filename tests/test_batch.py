@@ -28,7 +28,7 @@ from nlp.batch import (
 )
 from nlp.errors import E_OUTPUT, E_RESUME, UsageError
 from nlp.io import ReadOptions, Record, Reject, read_inputs
-from nlp.records import MadeUpIds
+from nlp.records import made_up_ids_warning_of
 from nlp.shards import read_shards
 
 TEXTS = [
@@ -152,7 +152,7 @@ def test_an_id_field_that_no_record_has_is_counted_in_the_manifest(tmp_path, cfg
     read = ReadOptions(id_field="review_id")
     m = run_batch([str(corpus / "a.jsonl")], small_cfg(cfg), BatchOptions(output=tmp_path / "o", read=read,
                                                                           live_progress=False))
-    assert m["ids_made_up"] == 25  # every record of the 26 lines but the broken one
+    assert m["ids_made_up"] == 24  # every record of the 26 lines but the broken one and the French one
     assert reference[1]["ids_made_up"] == 0  # every record has its id
 
 
@@ -161,9 +161,13 @@ def test_empty_ids_among_given_ones_are_counted_in_the_manifest(tmp_path, cfg):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in ({"id": "a", "text": TEXTS[0]}, {"id": "", "text": TEXTS[1]},
                                                           {"text": TEXTS[2]})))
-    m = run_batch([str(src)], small_cfg(cfg), BatchOptions(output=tmp_path / "o", live_progress=False))
-    assert (m["ids_made_up"], m["ids_given"]) == (2, 1)
-    assert "2 of 3 records have an empty, null or no 'id'" in MadeUpIds("id", 2, 1).warning()
+    (tmp_path / "none.jsonl").write_text(json.dumps({"text": TEXTS[3]}) + "\n")  # no record has one: the default
+    (tmp_path / "de.jsonl").write_text(json.dumps({"text": FRENCH}) + "\n" + json.dumps({"id": "x", "text": TEXTS[0]})
+                                       + "\n")  # the language screen rejects the first: it is no record of the run
+    m = run_batch([str(src), str(tmp_path / "none.jsonl"), str(tmp_path / "de.jsonl")], small_cfg(cfg),
+                  BatchOptions(output=tmp_path / "o", live_progress=False))
+    assert (m["ids_made_up"], m["ids_given"], m["ids_made_up_beside_given"], m["records_beside_given"]) == (3, 2, 2, 3)
+    assert made_up_ids_warning_of("id", m).startswith("warning: 2 of 3 records have an empty, null or no 'id' in files")
 
 
 def test_output_that_is_a_file_is_refused_as_one(tmp_path, cfg, corpus):
@@ -527,7 +531,7 @@ def test_cli_prints_counts_and_exits_zero(tmp_path, corpus):
     assert done.returncode == 0, done.stderr
     [line] = [line for line in done.stderr.splitlines() if line.startswith("read 26 · annotated 24 · rejected 2")]
     assert line.endswith(f"; rejects in {out / REJECTS_FILE}") and "sentences/s)" in line
-    assert ("warning: 25 of 25 records have no 'review_id' field (--id-field), so each got its file and position as id; "
+    assert ("warning: 24 of 24 records have no 'review_id' field (--id-field), so each got its file and position as id; "
             "check the field's name (manifest.json: ids_made_up)") in done.stderr.splitlines()
     assert "batch:" in done.stderr  # a progress log line when stderr is not a terminal
     assert "Traceback" not in done.stderr

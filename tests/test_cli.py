@@ -798,10 +798,13 @@ def test_empty_or_missing_ids_among_given_ones_are_warned_about(tmp_path):
                    '{"text": "Rude."}\n', encoding="utf-8")
     result = invoke(["annotate", src, "--output", tmp_path / "o.jsonl"])
     assert result.exit_code == 0
-    assert any(line.startswith("warning: 3 of 4 records have an empty, null or no 'id' while the others have one")
-               for line in stderr_lines(result))
-    src.write_text('{"text": "We care."}\n{"text": "It broke."}\n', encoding="utf-8")  # none has one: the default
-    quiet = invoke(["annotate", src, "--output", tmp_path / "o.jsonl"])
+    assert any(line.startswith("warning: 3 of 4 records have an empty, null or no 'id' in files whose other records "
+                               "have one") for line in stderr_lines(result))
+    none = tmp_path / "none.jsonl"
+    none.write_text('{"text": "We care."}\n{"text": "It broke."}\n', encoding="utf-8")  # none has one: the default
+    with_ids = tmp_path / "ids.jsonl"
+    with_ids.write_text('{"id": "a", "text": "We care."}\n', encoding="utf-8")
+    quiet = invoke(["annotate", none, with_ids, "--output", tmp_path / "o.jsonl"])  # each file as it is
     assert not [line for line in stderr_lines(quiet) if line.startswith("warning")]
 
 

@@ -178,3 +178,8 @@ def test_made_up_ids_warn_when_a_named_field_is_missing_or_some_ids_are_empty_am
     assert (mixed.made_up, mixed.given) == (2, 1) and mixed.warning().startswith("warning: 2 of 3 records have an")
     assert counted("review_id", ["in.jsonl:1"]).warning().startswith("warning: 1 of 1 records have no 'review_id'")
     assert counted("id", ["page.txt"], source="page.txt").given == 0  # a whole file's id is its path, no field's
+    two_files = counted("id", ["a.jsonl:1", "a.jsonl:2"], source="a.jsonl")
+    two_files.add("x", "b.jsonl")  # one file without ids, another with: each as it is, no warning
+    assert two_files.warning() is None and two_files.counts() == {
+        "ids_made_up": 2, "ids_given": 1, "ids_made_up_beside_given": 0, "records_beside_given": 0}
+    assert two_files.merge({"b.jsonl": [1, 0]}).warning().startswith("warning: 1 of 2 records have an empty")

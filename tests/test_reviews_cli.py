@@ -148,3 +148,10 @@ def test_reviews_in_another_language_are_kept_counted_and_warned_about(tmp_path)
                                                               "first_ids": ["fr1"]}
     assert report["warnings"] and "1 of 3 reviews is not in English (fr 1; first: id fr1)" in report["warnings"][0]
     assert "not in English" in done.stdout
+
+
+def test_an_id_field_no_review_has_is_warned_about(tmp_path):
+    done, out_json, _ = run(tmp_path, ROWS[:3], "--id-field", "review_id")
+    assert done.returncode == 0, done.stderr
+    assert "warning: 3 of 3 records have no 'review_id' field (--id-field)" in done.stderr
+    assert json.loads(out_json.read_text())["themes"][0]["examples"][0]["id"].startswith(str(tmp_path / "r.jsonl:"))
