@@ -9,6 +9,7 @@ proportion to the characters of a batch (about 4 KB each), so long documents mus
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import re
 from dataclasses import dataclass
@@ -43,8 +44,13 @@ def split_pieces(text: str, limit: int) -> list[tuple[int, str]]:
     """Cut ``text`` into ``(offset, piece)`` with ``len(piece) <= limit``; pieces concatenate back to text."""
     if not isinstance(text, str):
         raise TypeError(f"split_pieces cuts a str, not {type(text).__name__}; decode bytes first")
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"split_pieces: limit {limit!r} must be a whole number of characters, 1 or more "
+    given = limit
+    try:
+        limit = operator.index(limit) if not isinstance(limit, bool) else 0  # an int, or NumPy's
+    except TypeError:
+        limit = 0
+    if limit < 1:
+        raise ValueError(f"split_pieces: limit {given!r} must be a whole number of characters, 1 or more "
                          "(lipservice.piece_chars is 100000); a limit of 0 would cut empty pieces for ever")
     if len(text) <= limit:
         return [(0, text)]

@@ -61,8 +61,10 @@ def dotted(overrides: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         name = f"{prefix}{key}"
         if isinstance(value, dict) and value:
             flat.update(dotted(value, f"{name}."))
-        else:  # a Path is the text of its path, as a config file writes it
-            flat[name] = str(value) if isinstance(value, Path) else value
+        elif isinstance(value, Path):  # the text of its path, as a config file writes it
+            flat[name] = str(value)
+        else:  # a NumPy number is the Python one (the config could not write np.int64(32))
+            flat[name] = value.item() if type(value).__module__ == "numpy" and hasattr(value, "item") else value
     return flat
 
 

@@ -148,6 +148,12 @@ from hypothesis import strategies as st
 from nlp.annotate import Counts, resolve_kind  # noqa: E402
 
 
+def test_split_pieces_takes_a_numpy_whole_number():
+    import numpy as np
+
+    assert split_pieces("Para one.\n\nPara two.", np.int64(12)) == [(0, "Para one.\n\n"), (11, "Para two.")]
+
+
 @pytest.mark.parametrize("text, limit", [("ab", 0), ("Para one.\n\nPara two.", -1), ("ab", 2.5), ("ab", "5"),
                                          ("ab", True), (b"ab", 5), (None, 5)])
 def test_split_pieces_refuses_a_limit_or_text_it_cannot_cut_by(text, limit):

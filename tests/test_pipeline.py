@@ -493,3 +493,9 @@ def test_nlp_load_refuses_arguments_of_the_wrong_kind_with_a_coded_error(kwargs,
     with pytest.raises(ConfigError, match=says) as info:
         lipservice.load(**kwargs)
     assert info.value.code == "E303"
+
+
+def test_a_numpy_number_in_overrides_is_the_python_number():
+    import numpy as np
+
+    assert load_config(overrides={"lipservice.batch_size": np.int64(32)})["lipservice"]["batch_size"] == 32
