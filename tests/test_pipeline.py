@@ -499,3 +499,11 @@ def test_a_numpy_number_in_overrides_is_the_python_number():
     import numpy as np
 
     assert load_config(overrides={"lipservice.batch_size": np.int64(32)})["lipservice"]["batch_size"] == 32
+
+
+@pytest.mark.parametrize("setting", ["lipservice.exclude", "lipservice.disable"])
+def test_a_component_name_the_base_model_has_not_is_refused(setting):
+    """"nerr" for "ner" was passed over by spaCy: the entity recogniser kept running, in silence."""
+    with pytest.raises(ConfigError, match=rf"\[E303\] {setting} names 'nerr', which .* has no component of \(it has "
+                                          r"tok2vec, tagger, parser"):
+        build_nlp(load_config(overrides={setting: ["nerr"]}))
