@@ -68,12 +68,22 @@ class ParagraphBreaks:
         for k, i in enumerate(breaks):
             if doc[i].text.count("\n") >= self.min_newlines:
                 doc[i + 1].is_sent_start = True
+                self.first_word_stays(doc, i + 1)
             elif lines is not None and self.list_lines(doc, lines, k):
                 doc[i + 1].is_sent_start = True
                 for line in (k, k + 1):  # a line of a list is one sentence: the parser cut "Free | delivery"
                     for j in range(lines.first[line] + 1, lines.end[line]):
                         doc[j].is_sent_start = False
         return doc
+
+    @staticmethod
+    def first_word_stays(doc: Doc, start: int) -> None:
+        """A paragraph's first word is no sentence of its own when a space, not a line break, follows it:
+        the parser made "Brightwave" one sentence and "Energy is the UK's leading provider…" the next once
+        a heading stood above the paragraph."""
+        first = doc[start]
+        if start + 1 < len(doc) and first.is_alpha and first.whitespace_ and not doc[start + 1].is_space:
+            doc[start + 1].is_sent_start = False
 
     @staticmethod
     def inside_words(doc: Doc) -> list[int]:

@@ -110,3 +110,11 @@ def test_words_whole_must_be_true_or_false(nlp):
 
     with pytest.raises(ConfigError, match="words_whole = 'yes': must be true or false"):
         make_paragraphs(nlp, "paragraphs", 2, 8, "yes")
+
+
+def test_a_paragraphs_first_word_is_not_a_sentence_of_its_own(nlp):
+    """Under a heading, the parser cut the demo's first sentence after "Brightwave" (stop 28 left this)."""
+    text = "About Brightwave Energy\n\nBrightwave Energy is the UK's leading provider of innovative energy solutions."
+    assert sentences(nlp, text) == ["About Brightwave Energy",
+                                    "Brightwave Energy is the UK's leading provider of innovative energy solutions."]
+    assert sentences(nlp, "Contact\n\nHi there. We answer.") == ["Contact", "Hi there.", "We answer."]
