@@ -1067,7 +1067,20 @@ def main() -> None:
             _fail(UsageError(repeated, code=E_BAD_TASK))
         except typer.Exit as stop:
             sys.exit(stop.exit_code)
-    app(args=args)
+    try:  # not standalone: a bad option is one coded line, as every other mistake, not a box of usage
+        code = app(args=args, standalone_mode=False, prog_name="lipservice")
+    except typer.Abort:  # Ctrl-C while the arguments were read
+        sys.exit(130)
+    except Exception as e:  # noqa: BLE001 - click's UsageError (typer vendors its own click): by its shape
+        if getattr(e, "exit_code", None) != 2 or not hasattr(e, "format_message"):
+            raise
+        ctx = getattr(e, "ctx", None)
+        command = ctx.command_path if ctx is not None else "lipservice"
+        if e.format_message():  # none when no arguments at all: the help was shown
+            err.print(printable(f"error: [{UsageError.code}] {command}: {e.format_message()} (see {command} --help)"),
+                      highlight=False, markup=False, soft_wrap=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -885,3 +885,21 @@ def test_an_option_that_takes_one_value_given_twice_is_refused(args, says, monke
     # options that take several values, and flags, may repeat
     assert repeated_option(["annotate", "a.txt", "--set", "a.b=1", "--set", "c.d=2", "-o", "x"]) is None
     assert repeated_option(["gap", "--copy", "a.md", "--copy", "b.md", "--reviews", "r.csv"]) is None
+
+
+@pytest.mark.parametrize("args, says", [
+    (["annotate", "in.jsonl", "--output", "o.jsonl", "--bogus"], "lipservice annotate: No such option: --bogus"),
+    (["annotate", "in.jsonl"], "lipservice annotate: Missing option '--output' / '-o'."),
+    (["annotate", "in.jsonl", "-o", "o.jsonl", "--workers", "0"], "Invalid value for '--workers'"),
+    (["nosuchcmd"], "lipservice: No such command 'nosuchcmd'."),
+])
+def test_a_bad_option_is_one_coded_line_and_exit_2(tmp_path, args, says):
+    """A bad option printed the framework's box of usage with no code, where every other mistake is one line."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "nlp.cli", *args], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: [E100] ") and says in line and line.endswith("--help)")
