@@ -312,7 +312,7 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         limit = f"{service.max_upload_bytes:,} bytes (serve.max_upload_mb)"
         return error_response(path, ServeError(413, E_TOO_LARGE, f"{what} is over the limit of {limit}"))
 
-    app.add_middleware(BodyLimit, limit=service.max_upload_bytes + 65536, refuse=too_large)
+    app.add_middleware(BodyLimit, limit=service.max_upload_bytes, refuse=too_large, framing=FORM_FRAMING)
     app.add_middleware(SecurityHeaders)
 
     @app.get("/", response_class=HTMLResponse, summary="The page: paste copy, upload reviews")
@@ -332,7 +332,7 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
                                     "field (curl -F copy=@page.txt) or use /api/audit for JSON; see /docs"))
         # read here, not with Form(): Starlette's default cap on a form field (1 MB) is below what
         # serve.max_text_chars allows of non-ASCII copy (4 bytes a character, 12 once percent-encoded)
-        form = await request.form(max_files=1, max_fields=4, max_part_size=12 * service.max_chars + 65536)
+        form = await request.form(max_files=1, max_fields=4, max_part_size=12 * service.max_chars + FORM_FRAMING)
         copy_text, reviews = form.get("copy") or "", form.get("reviews")
         copy_text = copy_text if isinstance(copy_text, str) else ""
         reviews = reviews if reviews is not None and not isinstance(reviews, str) else None
@@ -392,6 +392,8 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     return app
 
 
+#: Bytes a multipart form may carry besides its file (boundaries, part headers, the pasted copy's field).
+FORM_FRAMING = 65536
 #: The routes that read a multipart form (an upload); every other POST route reads JSON.
 MULTIPART_ROUTES = {"/api/reviews": "multipart/form-data", "/report": "multipart/form-data"}
 
@@ -451,16 +453,18 @@ class _TooLarge(Exception):
 class BodyLimit:
     """ASGI middleware: a request body over ``limit`` bytes gets a coded 413 from ``refuse(path, size)``,
     whether it says its length (refused before it is read) or comes in chunks (counted as it arrives, and
-    refused as soon as it passes: a chunked body used to be read whole, whatever its size)."""
+    refused as soon as it passes: a chunked body used to be read whole, whatever its size). A form's
+    routes (``MULTIPART_ROUTES``) allow ``framing`` bytes more, so a file of the limit fits with its form."""
 
-    def __init__(self, app: Any, limit: int, refuse: Any) -> None:
-        self.app, self.limit, self.refuse = app, limit, refuse
+    def __init__(self, app: Any, limit: int, refuse: Any, framing: int = 0) -> None:
+        self.app, self.base, self.refuse, self.framing = app, limit, refuse, framing
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.base + (self.framing if scope["path"] in MULTIPART_ROUTES else 0)
         length = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.limit:
+        if length.isdigit() and int(length) > limit:
             return await self.refuse(scope["path"], int(length))(scope, receive, send)
         received, over = 0, False
 
@@ -468,7 +472,7 @@ class BodyLimit:
             nonlocal received, over
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.limit:
+            if received > limit:
                 over = True
                 raise _TooLarge
             return message

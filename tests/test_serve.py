@@ -197,7 +197,7 @@ def test_upload_limits_and_formats(cfg, nlp):
 def test_a_body_sent_in_chunks_is_held_to_the_same_limit(cfg, nlp):
     """Only Content-Length was checked: a chunked body of any size was read whole and answered 200."""
     small = cfg.copy()
-    small["serve"] = {**cfg["serve"], "max_upload_mb": 0.01}  # 10 KiB, plus 64 KiB for the form's own bytes
+    small["serve"] = {**cfg["serve"], "max_upload_mb": 0.01}  # 10 KiB (a form: plus 64 KiB for its own bytes)
 
     def chunks():
         yield b'{"records": [{"text": "'
@@ -212,6 +212,11 @@ def test_a_body_sent_in_chunks_is_held_to_the_same_limit(cfg, nlp):
     ok = c.post("/api/annotate", content=iter([b'{"records": [{"text": "We care."}]}']),
                 headers={"content-type": "application/json"})
     assert ok.status_code == 200 and ok.json()["counts"]["annotated"] == 1
+    # a JSON body is held to the limit itself; only a form gets room for its framing beside the file
+    just_over = b'{"records": [{"text": "' + b"a" * 10_500 + b'"}]}'
+    assert c.post("/api/annotate", content=just_over, headers={"content-type": "application/json"}).status_code == 413
+    form = c.post("/api/reviews", files={"file": ("r.jsonl", b'{"text": "Late again."}\n' * 400)})  # 10,000 bytes
+    assert form.status_code == 200 and form.json()["counts"]["read"] == 400
 
 
 def test_framework_refusals_are_coded_like_every_other_error(client):
