@@ -421,8 +421,7 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     in_flight = int(config["batch"]["in_flight_per_worker"])
     # only the records of the planned files are sharded: the rejects of what directories hold besides
     # readable files are found anew by each run, so they must not move a shard's boundary
-    stream = shard_stream(read_inputs(files, opts.read), shard_size,
-                          shard_chars)
+    stream = shard_stream(read_inputs(files, opts.read), shard_size, shard_chars)
     n_shards = 0
     this_run = {"annotated": 0, "sentences": 0, "shards": 0}
     progress = BatchProgress(estimate_records(files), live=opts.live_progress,

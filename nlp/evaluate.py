@@ -18,12 +18,7 @@ from spacy.tokens import Doc
 
 from .baselines import keyword_promise_baseline, pronoun_baseline
 from .claims import lip_service_verdict
-from .corpus import (
-    iter_documents,
-    load_perspective_corpus,
-    load_promise_corpus,
-    split_of,
-)
+from .corpus import iter_documents, load_perspective_corpus, load_promise_corpus, split_of
 from .errors import E_BAD_LABELS, E_BAD_TASK, E_NOT_FOUND, InputError, UsageError
 from .heads import PERSPECTIVE_LABELS
 from .io import TABLE_EXTS, ReadOptions, Reject, check_inputs, format_of, read_inputs

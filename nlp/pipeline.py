@@ -387,9 +387,9 @@ def build_nlp(config: Config | None = None) -> Language:
     nlp(LOAD_PROBE)
     # a saved pipeline says what it is and what it needs, not only which base model it grew from
     base = f"{nlp.meta.get('lang', 'en')}_{nlp.meta.get('name', '')}"
-    nlp.meta.update(author="lipservice", email="", url="", license="MIT (lipservice) and the base model's "
-                                                                  f"{nlp.meta.get('license', '')}".strip())
-    nlp.meta.update(name=f"lipservice_{nlp.meta.get('name', '')}", version=__version__,
+    nlp.meta.update(author="lipservice", email="", url="",  # not the base model's authors: they wrote part of it
+                    license=f"MIT (lipservice) and the base model's {nlp.meta.get('license', '')}".strip(),
+                    name=f"lipservice_{nlp.meta.get('name', '')}", version=__version__,
                     description=f"lipservice {__version__}: perspective, promises, claims, complaints and themes "
                                 f"over {base} {nlp.meta.get('version', '')}",
                     requirements=[*nlp.meta.get("requirements", []), f"lipservice>={__version__}"])
