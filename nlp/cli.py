@@ -89,6 +89,7 @@ def _run(fn):
         where = f"{e.filename}: " if e.filename else ""
         _fail(LipserviceError(f"{where}{e.strerror or e}; the run stopped there", code=E_IO))
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated): one line, 128 + the signal, no traceback
+        _STOPS["said"] = True
         signum = getattr(e, "signum", signal.SIGINT)
         err.print(printable(str(e) or ("interrupted" if signum == signal.SIGINT else "terminated (SIGTERM)")),
                   highlight=False, markup=False, soft_wrap=True)
@@ -170,11 +171,11 @@ def _print_warnings(audit: dict) -> None:
         err.print(printable(f"warning: {audit['source']}: {warning}"), highlight=False, markup=False, soft_wrap=True)
 
 
-def _warn_made_up_ids(records: list[dict], id_field: str, whose: str = "") -> None:
+def _warn_made_up_ids(records: list[dict], id_field: str, whose: str = "", option: str = "--id-field") -> None:
     """Say when records held in memory (reviews, gap) got ``file:line`` ids by mistake (``MadeUpIds``)."""
     from .records import MadeUpIds
 
-    made_up = MadeUpIds(id_field)
+    made_up = MadeUpIds(id_field, id_option=option)
     for rec in records:
         made_up.add(rec["id"], rec.get("source", ""))
     if made_up.warning():
@@ -755,7 +756,7 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         print_gap(out, result)
         _warn_absent_fields(result["reviews_summary"]["fields"], rating_field, date_field, review_records)
         _warn_made_up_ids(copy_records, copy_opts.id_field, "copy")
-        _warn_made_up_ids(review_records, review_opts.id_field, "reviews")
+        _warn_made_up_ids(review_records, review_opts.id_field, "reviews", review_opts.id_option)
         _write_outputs(result, json_path, csv_path, gap_csv, html_path, "lipservice gap", gap=result)
         err.print(f"read {c.read} · annotated {c.annotated} (copy {len(copy_records)}, reviews "
                   f"{len(review_records)}) · rejected {c.rejected}", highlight=False, markup=False, soft_wrap=True)
@@ -1049,9 +1050,27 @@ class Terminated(KeyboardInterrupt):
     signum = signal.SIGTERM
 
 
+#: Whether a stop was said by a command (``_run``), and whether SIGTERM came: the framework turns a stop
+#: that comes outside a command (while the arguments are read) into a silent 130 whatever its signal.
+_STOPS = {"said": False, "sigterm": False}
+
+
 def _on_sigterm(signum, frame) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second SIGTERM must not break the cleanup
+    _STOPS["sigterm"] = True
     raise Terminated()
+
+
+def _stopped_outside_a_command() -> None:
+    """Say a stop the framework took (exit 130 with no word) as a command says one, with its own code."""
+    sigterm = _STOPS["sigterm"]
+    err.print("terminated (SIGTERM)" if sigterm else "interrupted", highlight=False, markup=False, soft_wrap=True)
+    sys.exit(143 if sigterm else 130)
+
+
+def _command_names() -> set[str]:
+    """The subcommands, as typed."""
+    return {c.name or c.callback.__name__ for c in app.registered_commands}
 
 
 def main() -> None:
@@ -1069,17 +1088,21 @@ def main() -> None:
             sys.exit(stop.exit_code)
     try:  # not standalone: a bad option is one coded line, as every other mistake, not a box of usage
         code = app(args=args, standalone_mode=False, prog_name="lipservice")
-    except typer.Abort:  # Ctrl-C while the arguments were read
-        sys.exit(130)
+    except typer.Abort:  # a framework that raises its Abort rather than returning 130
+        _stopped_outside_a_command()
     except Exception as e:  # noqa: BLE001 - click's UsageError (typer vendors its own click): by its shape
         if getattr(e, "exit_code", None) != 2 or not hasattr(e, "format_message"):
             raise
         ctx = getattr(e, "ctx", None)
         command = ctx.command_path if ctx is not None else "lipservice"
+        if command == "lipservice" and args and args[0] in _command_names():  # an option's missing value: no ctx
+            command = f"lipservice {args[0]}"
         if e.format_message():  # none when no arguments at all: the help was shown
             err.print(printable(f"error: [{UsageError.code}] {command}: {e.format_message()} (see {command} --help)"),
                       highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)
+    if code == 130 and not _STOPS["said"]:  # Ctrl-C or SIGTERM outside a command's own handling
+        _stopped_outside_a_command()
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -345,7 +345,7 @@ def base_pipes(nlp: Language, cfg: Config) -> list[str]:
 LOAD_PROBE = "We will refund you within 14 days. My parcel arrived two weeks late."
 
 #: Base pipes the lipservice components read, and what of theirs.
-NEEDED_PIPES = {"tagger": "part-of-speech tags", "parser": "dependency parse", "attribute_ruler": "coarse "
+NEEDED_PIPES = {"tok2vec": "token vectors (the tagger and parser read them)", "tagger": "part-of-speech tags", "parser": "dependency parse", "attribute_ruler": "coarse "
                 "part-of-speech tags (the lemmatizer and the parse features read them)", "lemmatizer": "lemmas"}
 
 
@@ -373,7 +373,7 @@ def build_nlp(config: Config | None = None) -> Language:
             raise ConfigError(f"{problems or err.title}; the component's settings are those of its factory "
                               f"{factory!r} (see nlp/config.cfg)", code=E_BAD_SETTING) from None
     # what the components read: without the parser or lemmatizer they fail at the first Doc; without the
-    # tagger or attribute ruler every score moves in silence (the features and the lemmatizer read POS)
+    # token vectors, tagger or attribute ruler every score moves in silence (the features read POS and the parse)
     for needed, what in NEEDED_PIPES.items():
         if needed not in nlp.pipe_names:
             raise ConfigError(f"lipservice.exclude = {list(ls['exclude'])} and lipservice.disable = "

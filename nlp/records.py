@@ -167,10 +167,10 @@ def made_up_id(record_id: str, source: str) -> bool:
     return record_id.startswith(source + ":") or record_id.startswith(source + "[")
 
 
-def made_up_ids_warning(made_up: int, id_field: str, records: int | None = None) -> str:
-    """The line that says a named ``--id-field`` was missing from records (a mistyped field name)."""
+def made_up_ids_warning(made_up: int, id_field: str, records: int | None = None, option: str = "--id-field") -> str:
+    """The line that says a named ``--id-field`` (``option``) was missing from records (a mistyped field name)."""
     of = f" of {records:,}" if records is not None else ""
-    return (f"warning: {made_up:,}{of} records have no {id_field!r} field (--id-field), so each got its "
+    return (f"warning: {made_up:,}{of} records have no {id_field!r} field ({option}), so each got its "
             "file and position as id; check the field's name")
 
 
@@ -184,6 +184,8 @@ class MadeUpIds:
     id_field: str = DEFAULT_ID_FIELD
     #: source → [made up, given]
     per_source: dict[str, list[int]] = field(default_factory=dict)
+    #: The option that named ``id_field`` (gap's reviews: --review-id-field).
+    id_option: str = "--id-field"
 
     def add(self, record_id: str, source: str) -> None:
         counts = self.per_source.setdefault(source, [0, 0])
@@ -222,16 +224,16 @@ class MadeUpIds:
 
     def warning(self) -> str | None:
         """The warning line, or None."""
-        return made_up_ids_warning_of(self.id_field, self.counts())
+        return made_up_ids_warning_of(self.id_field, self.counts(), self.id_option)
 
 
-def made_up_ids_warning_of(id_field: str, counts: dict[str, int]) -> str | None:
+def made_up_ids_warning_of(id_field: str, counts: dict[str, int], option: str = "--id-field") -> str | None:
     """The warning :class:`MadeUpIds` counts call for (``counts`` as its :meth:`~MadeUpIds.counts`), or None."""
     made_up, given = counts.get("ids_made_up", 0), counts.get("ids_given", 0)
     if not made_up:
         return None
     if id_field != DEFAULT_ID_FIELD:
-        return made_up_ids_warning(made_up, id_field, made_up + given)
+        return made_up_ids_warning(made_up, id_field, made_up + given, option)
     mixed, records = counts.get("ids_made_up_beside_given", 0), counts.get("records_beside_given", 0)
     if not mixed:
         return None

@@ -310,6 +310,9 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     def too_large(path: str, size: int | None):
         what = f"request body of {size:,} bytes" if size is not None else "request body (sent in chunks)"
         limit = f"{service.max_upload_bytes:,} bytes (serve.max_upload_mb)"
+        if path in MULTIPART_ROUTES:  # what BodyLimit held the body to
+            limit = (f"{service.max_upload_bytes + FORM_FRAMING:,} bytes for a form (serve.max_upload_mb, plus "
+                     f"{FORM_FRAMING // 1024} KiB for the form's framing)")
         return error_response(path, ServeError(413, E_TOO_LARGE, f"{what} is over the limit of {limit}"))
 
     app.add_middleware(BodyLimit, limit=service.max_upload_bytes, refuse=too_large, framing=FORM_FRAMING)

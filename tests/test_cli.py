@@ -892,6 +892,7 @@ def test_an_option_that_takes_one_value_given_twice_is_refused(args, says, monke
     (["annotate", "in.jsonl"], "lipservice annotate: Missing option '--output' / '-o'."),
     (["annotate", "in.jsonl", "-o", "o.jsonl", "--workers", "0"], "Invalid value for '--workers'"),
     (["nosuchcmd"], "lipservice: No such command 'nosuchcmd'."),
+    (["annotate", "in.jsonl", "--output"], "lipservice annotate: Option '--output' requires an argument."),
 ])
 def test_a_bad_option_is_one_coded_line_and_exit_2(tmp_path, args, says):
     """A bad option printed the framework's box of usage with no code, where every other mistake is one line."""
@@ -903,3 +904,26 @@ def test_a_bad_option_is_one_coded_line_and_exit_2(tmp_path, args, says):
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("error: [E100] ") and says in line and line.endswith("--help)")
+
+
+@pytest.mark.parametrize("stop, code, says", [("Terminated", 143, "terminated (SIGTERM)"),
+                                              ("KeyboardInterrupt", 130, "interrupted")])
+def test_a_stop_outside_a_commands_own_handling_says_so_with_its_code(monkeypatch, capsys, stop, code, says):
+    """The framework turns a KeyboardInterrupt (SIGTERM's Terminated is one) into its Abort: exit 130, silent."""
+    import signal
+    import sys
+
+    from nlp import cli
+
+    def stopped(fn):
+        if stop == "Terminated":
+            cli._on_sigterm(signal.SIGTERM, None)  # what SIGTERM runs: it raises Terminated
+        raise KeyboardInterrupt()
+
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # the handler's own "once" would change this process's
+    monkeypatch.setattr(cli, "_STOPS", {"said": False, "sigterm": False})
+    monkeypatch.setattr(cli, "_run", stopped)
+    monkeypatch.setattr(sys, "argv", ["lipservice", "audit", "page.md"])
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == code and capsys.readouterr().err.strip() == says

@@ -413,10 +413,10 @@ def test_overrides_may_be_nested_as_the_config_reads_or_dotted_as_set_writes():
 
 
 @pytest.mark.parametrize("setting", ["lipservice.exclude", "lipservice.disable"])
-@pytest.mark.parametrize("pipe", ["tagger", "attribute_ruler"])
+@pytest.mark.parametrize("pipe", ["tok2vec", "tagger", "attribute_ruler"])
 def test_a_pipeline_without_what_sets_the_tags_is_refused_at_load(setting, pipe):
     """Without them every probability moved, with spaCy's lemmatizer warning the only sign."""
-    with pytest.raises(ConfigError, match=rf"\[E303\] .* leave no '{pipe}': .* part-of-speech tags"):
+    with pytest.raises(ConfigError, match=rf"\[E303\] .* leave no '{pipe}': .* (part-of-speech tags|token vectors)"):
         build_nlp(load_config(overrides={setting: [pipe] if setting.endswith("exclude") else [pipe, "ner"]}))
 
 

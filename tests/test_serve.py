@@ -217,6 +217,9 @@ def test_a_body_sent_in_chunks_is_held_to_the_same_limit(cfg, nlp):
     assert c.post("/api/annotate", content=just_over, headers={"content-type": "application/json"}).status_code == 413
     form = c.post("/api/reviews", files={"file": ("r.jsonl", b'{"text": "Late again."}\n' * 400)})  # 10,000 bytes
     assert form.status_code == 200 and form.json()["counts"]["read"] == 400
+    big_form = c.post("/api/reviews", files={"file": ("r.jsonl", b"a" * 80_000)})
+    assert big_form.status_code == 413 and "76,021 bytes for a form (serve.max_upload_mb, plus 64 KiB" in \
+        big_form.json()["error"]["message"]
 
 
 def test_framework_refusals_are_coded_like_every_other_error(client):
