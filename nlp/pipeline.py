@@ -345,8 +345,10 @@ def base_pipes(nlp: Language, cfg: Config) -> list[str]:
 LOAD_PROBE = "We will refund you within 14 days. My parcel arrived two weeks late."
 
 #: Base pipes the lipservice components read, and what of theirs.
-NEEDED_PIPES = {"tok2vec": "token vectors (the tagger and parser read them)", "tagger": "part-of-speech tags", "parser": "dependency parse", "attribute_ruler": "coarse "
-                "part-of-speech tags (the lemmatizer and the parse features read them)", "lemmatizer": "lemmas"}
+NEEDED_PIPES = {"tok2vec": "token vectors (the tagger and parser read them)", "tagger": "part-of-speech tags",
+                "parser": "dependency parse",
+                "attribute_ruler": "coarse part-of-speech tags (the lemmatizer and the parse features read them)",
+                "lemmatizer": "lemmas"}
 
 
 def build_nlp(config: Config | None = None) -> Language:
