@@ -612,9 +612,10 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                 conflicts = ev.label_conflicts(texts, labels)
                 if conflicts:
                     text, both = conflicts[0]
-                    err.print(printable(f"warning: {len(conflicts):,} {'text has' if len(conflicts) == 1 else 'texts have'}"
-                                        f" different labels in different rows (first: {truncate(text, 60)!r}: "
-                                        f"{', '.join(both)}); the model can be right on one of them only"),
+                    many = "text has" if len(conflicts) == 1 else "texts have"
+                    err.print(printable(f"warning: {len(conflicts):,} {many} different labels in different rows "
+                                        f"(first: {truncate(text, 60)!r}: {', '.join(both)}); the model can be right "
+                                        "on one of them only"),
                               highlight=False, markup=False, soft_wrap=True)
                 err.print(f"read {len(texts) + len(rejects)} · evaluated {len(texts)} · rejected {len(rejects)}",
                           highlight=False, markup=False, soft_wrap=True)
@@ -734,7 +735,8 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
         GapSettings.from_config(cfg)  # bad thresholds fail before any work
         copy_opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="company")
         review_opts = ReadOptions.from_config(  # hints name the option that reads the reviews' field
-            cfg, default_kind="review", id_field=review_id_field or id_field, text_field=review_text_field or text_field,
+            cfg, default_kind="review", id_field=review_id_field or id_field,
+            text_field=review_text_field or text_field,
             id_option="--review-id-field" if review_id_field else "--id-field (or --review-id-field)",
             text_option="--review-text-field" if review_text_field else "--text-field (or --review-text-field)")
         check_inputs(copy, copy_opts)

@@ -235,7 +235,8 @@ def test_a_binary_head_of_another_component_is_refused_by_its_width():
                      config={"model": str(PROJECT_ROOT / "models/claims.skops")})
     with pytest.raises(ModelMissingError) as info:
         own("My parcel never arrived.")
-    assert info.value.code == "E204" and "the lipservice_complaints component (model): its head reads" in str(info.value)
+    assert info.value.code == "E204"
+    assert "the lipservice_complaints component (model): its head reads" in str(info.value)
 
 
 def test_a_pipeline_without_the_lemmatizer_is_refused_at_the_first_doc():
