@@ -86,21 +86,16 @@ class ShardResult:
         return out
 
 
-WARM_UP = ("Customers come first: we deliver within 24 hours, guaranteed. Our innovative, world-class, "
-           "customer-centric solutions put you at the heart of everything we do.")
-
-
 class ShardWorker:
     """The pipeline, language screen and annotator of one process, built once."""
 
     def __init__(self, config: Config) -> None:
         from .annotate import Annotator
 
+        # build_nlp runs its LOAD_PROBE through the pipeline, outside any memory zone: heads, matchers and the
+        # encoder are loaded there, so their strings outlive the zones the shards run in
         self.annotator = Annotator.from_config(config)
         self.screen = screen_from_config(config)
-        # Heads, matchers and the encoder load on first use; do it now, outside any memory zone,
-        # so that their strings outlive the zones the shards run in.
-        list(self.annotator._local([Record("warm-up", WARM_UP)]))
 
     def run(self, index: int, items: list[Record | Reject]) -> ShardResult:
         start = time.perf_counter()

@@ -341,8 +341,11 @@ def base_pipes(nlp: Language, cfg: Config) -> list[str]:
     return [name for name in nlp.pipe_names if name not in cfg["components"]]
 
 
-#: What ``build_nlp`` runs through a new pipeline, so every head meets a document before the user's do.
-LOAD_PROBE = "We will refund you within 14 days. My parcel arrived two weeks late."
+#: What ``build_nlp`` runs through a new pipeline, so every head meets a document before the user's do (a
+#: head of the wrong width fails at load), and heads, matchers and the encoder are loaded outside any of the
+#: memory zones ``batch`` runs its shards in: a claim, a promise with a number, a complaint.
+LOAD_PROBE = ("Customers come first: we deliver within 24 hours, guaranteed. Our innovative, world-class, "
+              "customer-centric solutions put you at the heart of everything we do. My parcel arrived two weeks late.")
 
 #: Base pipes the lipservice components read, and what of theirs.
 NEEDED_PIPES = {"tok2vec": "token vectors (the tagger and parser read them)", "tagger": "part-of-speech tags",

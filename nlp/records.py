@@ -167,13 +167,6 @@ def made_up_id(record_id: str, source: str) -> bool:
     return record_id.startswith(source + ":") or record_id.startswith(source + "[")
 
 
-def made_up_ids_warning(made_up: int, id_field: str, records: int | None = None, option: str = "--id-field") -> str:
-    """The line that says a named ``--id-field`` (``option``) was missing from records (a mistyped field name)."""
-    of = f" of {records:,}" if records is not None else ""
-    return (f"warning: {made_up:,}{of} records have no {id_field!r} field ({option}), so each got its "
-            "file and position as id; check the field's name")
-
-
 @dataclass
 class MadeUpIds:
     """Counts, per file, the records that got ``file:line`` as id against those whose id field gave one,
@@ -232,8 +225,9 @@ def made_up_ids_warning_of(id_field: str, counts: dict[str, int], option: str = 
     made_up, given = counts.get("ids_made_up", 0), counts.get("ids_given", 0)
     if not made_up:
         return None
-    if id_field != DEFAULT_ID_FIELD:
-        return made_up_ids_warning(made_up, id_field, made_up + given, option)
+    if id_field != DEFAULT_ID_FIELD:  # a field the user named (``option``) and records lack: a mistyped name?
+        return (f"warning: {made_up:,} of {made_up + given:,} records have no {id_field!r} field ({option}), so each "
+                "got its file and position as id; check the field's name")
     mixed, records = counts.get("ids_made_up_beside_given", 0), counts.get("records_beside_given", 0)
     if not mixed:
         return None
