@@ -10,6 +10,7 @@ and the request models are local to ``create_app``.
 import logging
 import tempfile
 import threading
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from .errors import (
     E_BAD_REQUEST,
     E_BINARY,
     E_EMPTY_REQUEST,
+    E_ENCODING,
     E_MISSING_EXTRA,
     E_NOT_FOUND,
     E_PORT,
@@ -30,6 +32,7 @@ from .errors import (
     UsageError,
     nothing_read,
 )
+from .decoding import byte_position
 from .io import FORMAT_ALIASES, SUPPORTED_EXTS, TABLE_EXTS, format_of, unknown_format
 from .records import ReadOptions, Record, Reject, json_kind, record_from_mapping
 
@@ -335,11 +338,13 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
                                     "field (curl -F copy=@page.txt) or use /api/audit for JSON; see /docs"))
         # read here, not with Form(): Starlette's default cap on a form field (1 MB) is below what
         # serve.max_text_chars allows of non-ASCII copy (4 bytes a character, 12 once percent-encoded)
+        body = await request.body()  # kept for not_utf8; the form is parsed from it
         form = await request.form(max_files=1, max_fields=4, max_part_size=12 * service.max_chars + FORM_FRAMING)
         copy_text, reviews = form.get("copy") or "", form.get("reviews")
         copy_text = copy_text if isinstance(copy_text, str) else ""
         reviews = reviews if reviews is not None and not isinstance(reviews, str) else None
         try:
+            not_utf8(sent, body, copy_text)
             return await run_in_threadpool(_report, copy_text, reviews)
         except ServeError as exc:  # back to the form, with the message and the pasted copy kept
             return HTMLResponse(form_page(service, f"[{exc.code}] {exc.message}", copy_text), status_code=exc.status)
@@ -393,6 +398,23 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         return reported(result, {"review": result["counts"]["annotated"]})
 
     return app
+
+
+def not_utf8(sent: str, body: bytes, copy_text: str) -> None:
+    """Refuse pasted copy whose bytes are not UTF-8, as the CLI refuses such a file. Starlette reads such
+    a field in silence: a multipart one as Latin-1, a urlencoded one with U+FFFD for each bad byte."""
+    if sent == "multipart/form-data":
+        if copy_text.isascii() or copy_text.encode("utf-8", "surrogatepass") in body:
+            return  # decoded as UTF-8: its UTF-8 bytes are the field's bytes
+        raw = copy_text.encode("latin-1", "replace")
+    else:
+        fields = urllib.parse.parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+        raw = next((value for name, value in fields if name == "copy"), "").encode("latin-1")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ServeError(400, E_ENCODING, f"the pasted copy is not UTF-8 at {byte_position(raw, err.start)} "
+                                          f"(byte 0x{raw[err.start]:02x}); send it as UTF-8 (a browser does)")
 
 
 #: Bytes a multipart form may carry besides its file (boundaries, part headers, the pasted copy's field).

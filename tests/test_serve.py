@@ -497,3 +497,24 @@ def test_serve_on_a_port_in_use_or_a_foreign_host_stops_before_the_models_load()
         assert "choose another --port" in result.stderr
     result = CliRunner().invoke(app, ["serve", "--host", "192.0.2.1", "--port", str(port)])  # TEST-NET: not ours
     assert result.exit_code == 2 and "use an address of this machine" in result.stderr
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"files": {"copy": (None, b"We refund you.\nCaf\xe9 owners love us.")}},  # multipart, Latin-1 bytes
+    {"content": b"copy=We+refund+you.%0ACaf%E9+owners+love+us.",
+     "headers": {"content-type": "application/x-www-form-urlencoded"}},
+])
+def test_the_report_page_refuses_copy_that_is_not_utf8_and_says_where(client, kwargs):
+    """Starlette read such a field as Latin-1 (multipart) or with U+FFFD (urlencoded), in silence; the CLI
+    refuses a file that is not UTF-8, so the page does too, naming the line and the byte."""
+    page = client.post("/report", **kwargs)
+    assert page.status_code == 400
+    assert "[E113]" in page.text
+    assert "not UTF-8 at line 2, column 4 (byte 0xe9)" in page.text
+
+
+def test_the_report_page_reads_utf8_copy_with_accents_in_both_form_encodings(client):
+    for kwargs in ({"files": {"copy": (None, "Café owners: we refund you in 48 hours.".encode())}},
+                   {"data": {"copy": "Café owners: we refund you in 48 hours."}}):
+        page = client.post("/report", **kwargs)
+        assert page.status_code == 200 and "Café owners" in page.text
