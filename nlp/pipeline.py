@@ -281,6 +281,10 @@ def _validation_problem(name: str, factory: str, error: dict) -> str:
     head, *rest = [str(part) for part in error.get("loc", [])] or [factory]
     nested = head[len(factory):] if head.startswith(factory) else ""
     msg = str(error.get("msg", "")).replace("at root: ", "").replace("<class '", "").replace("'>", "")
+    if rest == ["runtime"] and "unexpected" in msg:  # the packaged runtime is merged into every encoder section
+        msg += ("; lipservice.Encoder.v1 (PyTorch float32) takes no runtime: keep lipservice.Encoder.v2 and set "
+                "components.perspective.encoder.runtime = \"torch\", which is the same model run the same way "
+                "(every component's encoder follows it)")
     return f"{'.'.join([f'components.{name}{nested}', *rest])}: {msg}"
 
 

@@ -215,6 +215,11 @@ def test_an_unknown_setting_in_a_config_file_is_named(tmp_path):
     # decisions are taken on the probabilities as written: -1 digits made every one 0 and every sentence "company"
     ({"components.perspective.round_digits": -1}, "components.perspective.round_digits = -1: must be a whole number"),
     ({"components.complaints.round_digits": 0}, "components.complaints.round_digits = 0"),
+    # the packaged runtime is merged into every encoder section, so Encoder.v1 cannot be chosen by an override:
+    # the error says the way that can (v2 with runtime "torch" is v1)
+    ({"components.perspective.encoder.@misc": "lipservice.Encoder.v1"},
+     'components.perspective.encoder.runtime: unexpected argument: \'runtime\'; lipservice.Encoder.v1 (PyTorch '
+     'float32) takes no runtime: keep lipservice.Encoder.v2 and set components.perspective.encoder.runtime = "torch"'),
 ])
 def test_a_bad_component_setting_is_a_config_error_naming_it(overrides, says):
     with pytest.raises(ConfigError) as info:
