@@ -86,6 +86,8 @@ def test_a_small_run_measures_both_encoder_limits(cfg):
     assert corpus["sentences"] >= corpus["unique_sentences"] > 0
     assert result["contenders"]["batch-1"]["docs"] == 6
     assert min(result[k] for k in ("ratio_vs_limit", "ratio_vs_limit_all", "ratio_vs_limit_runtime")) > 0
+    # the limits' clocks start once the model is loaded; what they left out is reported beside them
+    assert all(result["contenders"][k]["load_seconds"] > 0 for k in ("limit", "limit-runtime", "limit-all"))
 
 
 def test_bench_reads_the_shared_data_beside_the_project_and_never_wraps_its_lines(tmp_path, monkeypatch):
