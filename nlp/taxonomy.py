@@ -141,9 +141,26 @@ def check_theme_head(head: Any, themes: Sequence[Theme]) -> None:
                           "undo the change", code=E_TAXONOMY)
 
 
+def aligned_to_head(head: Any, themes: Sequence[Theme], X: np.ndarray) -> np.ndarray:
+    """Rows of :func:`theme_matrix` with the similarity columns in the order of the taxonomy the head was
+    trained with (``themes_``, recorded by training): themes only reordered since then are read as before,
+    where the head used to read each column as another theme's, in silence."""
+    trained, now = [str(t) for t in getattr(head, "themes_", ())], [t.id for t in themes]
+    if not trained or trained == now:
+        return X
+    if sorted(trained) != sorted(now):
+        added, gone = sorted(set(now) - set(trained)), sorted(set(trained) - set(now))
+        raise ConfigError(f"the taxonomy is not the one the theme head was trained on (new: {', '.join(added) or '-'}; "
+                          f"gone: {', '.join(gone) or '-'}); retrain it with `lipservice train --task complaints`, "
+                          "or undo the change", code=E_TAXONOMY)
+    k = len(now)
+    return np.hstack([X[:, :-k], X[:, -k:][:, [now.index(t) for t in trained]]])
+
+
 def decide_themes(head: Any, matcher: ThemeMatcher, min_p: float, X: np.ndarray) -> list[tuple[str, float, str | None]]:
     """The head's best theme when it is likely enough, else ``unassigned`` and why (rows of :func:`theme_matrix`)."""
     check_theme_head(head, matcher.themes)
+    X = aligned_to_head(head, matcher.themes, X)
     probs = head.predict_proba(X)
     sims = X[:, -len(matcher.themes):]
     out = []

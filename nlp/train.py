@@ -421,6 +421,7 @@ def train_complaints(cfg: Config, out_dir: str | Path | None = None, command: st
     theme_head = SentenceHead(n_embedding=X.shape[1], n_grammar=0, C=float(tcfg["theme_C"]),
                               class_weight=tcfg["class_weight"], max_iter=int(tcfg["max_iter"]),
                               random_state=int(cfg["system"]["seed"])).fit(X, [e.extra["theme"] for e in th_train])
+    theme_head.themes_ = [t.id for t in themes]  # the order of X's similarity columns (taxonomy.aligned_to_head)
     min_p = float(comp["min_p"])
     theme_metrics = {"complaint themes (gold complaint sentences)": theme_accuracy(
         theme_head, matcher, min_p, [e for e in themed if e.split == "test"], encoder)}

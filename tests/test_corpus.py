@@ -91,3 +91,16 @@ def test_directory_without_corpus_files(tmp_path):
     with pytest.raises(UsageError) as info:
         load_perspective_corpus(tmp_path)
     assert str(tmp_path) in str(info.value)
+
+
+def test_every_industry_has_one_spelling_across_the_corpora():
+    """The model cards listed airline and airlines, bank, banking and banks, fooddelivery beside food_delivery:
+    an industry counted two or three times over."""
+    import re
+
+    seen: dict[str, set[str]] = {}
+    for path in project_path("corpora").glob("*/*.jsonl"):
+        for name in re.findall(r'"industry": "([^"]*)"', path.read_text(encoding="utf-8")):
+            key = re.sub(r"(?<=[a-z])(ies|s)$", "", name.replace("_", "").replace("and", ""))
+            seen.setdefault(key, set()).add(name)
+    assert not {key: names for key, names in seen.items() if len(names) > 1}

@@ -181,3 +181,23 @@ def test_the_theme_head_decides_and_says_why_it_did_not():
     assert unlike[0] == UNASSIGNED and "like no taxonomy theme (best similarity 0.05 < 0.2)" in unlike[2]
     assert torn[0] == UNASSIGNED and "no theme is likely enough" in torn[2] and "< 0.9" in torn[2]
     assert [t for t, _, _ in decide_themes(head, matcher, 0.0, rows)][0] == "delivery"
+
+
+def test_a_theme_head_reads_a_reordered_taxonomy_as_before_and_names_a_changed_one():
+    """The head's last columns are similarities in the taxonomy's order: reordering the file fed each column
+    to the head as another theme's, in silence. Training records the order (``themes_``)."""
+    from sklearn.linear_model import LogisticRegression
+
+    delivery, billing = (Theme(i, i.title(), i, ("a", "b", "c")) for i in ("delivery", "billing"))
+    X = np.array([[0.0, 0.9, 0.1], [0.0, 0.8, 0.2], [0.0, 0.1, 0.9], [0.0, 0.2, 0.8]])
+    head = LogisticRegression(C=100.0).fit(X, ["delivery", "delivery", "billing", "billing"])
+    head.themes_ = ["delivery", "billing"]
+    rows = np.array([[0.0, 0.85, 0.1], [0.0, 0.1, 0.85]])  # built in the trained order
+    as_trained = decide_themes(head, ThemeMatcher([delivery, billing], None, 0.0), 0.0, rows)
+    reordered = decide_themes(head, ThemeMatcher([billing, delivery], None, 0.0), 0.0, rows[:, [0, 2, 1]])
+    assert [t for t, _, _ in as_trained] == [t for t, _, _ in reordered] == ["delivery", "billing"]
+    assert [p for _, p, _ in as_trained] == [p for _, p, _ in reordered]
+    refunds = Theme("refunds", "Refunds", "r", ("a", "b", "c"))
+    with pytest.raises(ConfigError, match=r"new: refunds; gone: -\); retrain it") as info:
+        decide_themes(head, ThemeMatcher([delivery, refunds, billing], None, 0.0), 0.0, rows)
+    assert info.value.code == E_TAXONOMY

@@ -156,3 +156,26 @@ def test_a_taxonomy_whose_themes_changed_since_the_head_was_trained_is_a_coded_e
     with pytest.raises(ModelMissingError, match="its head reads 398 columns and this component gives it 399"):
         build_nlp(load_config(overrides={"paths.taxonomy": str(renamed)}))
     assert "lipservice train --task complaints" in str(info.value)
+
+
+def test_the_shipped_theme_head_gives_the_same_themes_with_the_taxonomy_reordered(tmp_path, nlp):
+    """The head records the order of the themes it was trained with; a taxonomy whose themes were only
+    reordered is read as before (each similarity column went to another theme, in silence)."""
+    import yaml
+
+    from nlp.pipeline import PROJECT_ROOT, build_nlp, load_config
+
+    data = yaml.safe_load((PROJECT_ROOT / "corpora/taxonomy.yaml").read_text(encoding="utf-8"))
+    data["themes"].reverse()
+    reordered = tmp_path / "taxonomy.yaml"
+    reordered.write_text(yaml.safe_dump(data), encoding="utf-8")
+    texts = ["My parcel never arrived and the tracking has not moved in a week.",
+             "They charged my card twice for the same bill.",
+             "The agent hung up on me when I asked for a manager."]
+    other = build_nlp(load_config(overrides={"paths.taxonomy": str(reordered)}))
+
+    def themes_of(pipe):
+        return [(s._.theme, s._.theme_p) for doc in pipe.pipe(texts) for s in doc.sents]
+
+    assert themes_of(other) == themes_of(nlp)
+    assert {t for t, _ in themes_of(nlp)} >= {"delivery", "billing", "staff"}
