@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .charts import escape
+from .decoding import byte_position
 from .errors import (
     E_BAD_FIELD,
     E_BAD_JSON,
@@ -32,7 +33,6 @@ from .errors import (
     UsageError,
     nothing_read,
 )
-from .decoding import byte_position
 from .io import FORMAT_ALIASES, SUPPORTED_EXTS, TABLE_EXTS, format_of, unknown_format
 from .records import ReadOptions, Record, Reject, json_kind, record_from_mapping
 
