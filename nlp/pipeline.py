@@ -283,8 +283,8 @@ def _validation_problem(name: str, factory: str, error: dict) -> str:
     msg = str(error.get("msg", "")).replace("at root: ", "").replace("<class '", "").replace("'>", "")
     if rest == ["runtime"] and "unexpected" in msg:  # the packaged runtime is merged into every encoder section
         msg += ("; lipservice.Encoder.v1 (PyTorch float32) takes no runtime: keep lipservice.Encoder.v2 and set "
-                "components.perspective.encoder.runtime = \"torch\", which is the same model run the same way "
-                "(every component's encoder follows it)")
+                f"components.{name}.encoder.runtime = \"torch\", which is the same model run the same way "
+                "(components.perspective.encoder.runtime sets it for every component, whose encoders follow it)")
     return f"{'.'.join([f'components.{name}{nested}', *rest])}: {msg}"
 
 

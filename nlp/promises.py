@@ -24,7 +24,7 @@ from .extensions import install_extensions
 from .heads import save_head
 from .perspective_features import features_matrix, lexical_matrix
 from .quantities import extract_quantities
-from .taxonomy import UNASSIGNED, ThemeMatcher, decide_themes, load_taxonomy, save_taxonomy
+from .taxonomy import UNASSIGNED, ThemeMatcher, check_theme_head, decide_themes, load_taxonomy, save_taxonomy
 
 HEAD_FILE = "promises.skops"
 SPANS_KEY = "promises"
@@ -249,7 +249,8 @@ class PromisesComponent(HeadComponent):
             return self.themes.assign(embeddings)
         sims = embeddings @ self.themes.centroids().T
         X = np.hstack([embeddings, sims])
-        self.check_width(head, X, "theme_model")  # then decide_themes checks the themes the head gives
+        check_theme_head(head, self.themes.themes)  # names a changed taxonomy, before the count of columns
+        self.check_width(head, X, "theme_model")
         decided = decide_themes(head, self.themes, self.theme_min_p, X)
         column = {t.id: k for k, t in enumerate(self.themes.themes)}
         return [(None, round(float(row.max()), 4)) if theme == UNASSIGNED

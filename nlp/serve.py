@@ -313,12 +313,15 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     def too_large(path: str, size: int | None):
         what = f"request body of {size:,} bytes" if size is not None else "request body (sent in chunks)"
         limit = f"{service.max_upload_bytes:,} bytes (serve.max_upload_mb)"
-        if path in MULTIPART_ROUTES:  # what BodyLimit held the body to
-            limit = (f"{service.max_upload_bytes + FORM_FRAMING:,} bytes for a form (serve.max_upload_mb, plus "
-                     f"{FORM_FRAMING // 1024} KiB for the form's framing)")
+        if path in framing:  # what BodyLimit held the body to
+            copy = " and the pasted copy's 4 bytes a character of serve.max_text_chars" if path == "/report" else ""
+            limit = (f"{service.max_upload_bytes + framing[path]:,} bytes for a form (serve.max_upload_mb, plus "
+                     f"{FORM_FRAMING // 1024} KiB for the form's framing{copy})")
         return error_response(path, ServeError(413, E_TOO_LARGE, f"{what} is over the limit of {limit}"))
 
-    app.add_middleware(BodyLimit, limit=service.max_upload_bytes, refuse=too_large, framing=FORM_FRAMING)
+    # a form holds its framing beside a file of the limit, and /report a pasted copy of the limit as well
+    framing = {"/api/reviews": FORM_FRAMING, "/report": FORM_FRAMING + 4 * service.max_chars}
+    app.add_middleware(BodyLimit, limit=service.max_upload_bytes, refuse=too_large, framing=framing)
     app.add_middleware(SecurityHeaders)
 
     @app.get("/", response_class=HTMLResponse, summary="The page: paste copy, upload reviews")
@@ -335,16 +338,16 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         if sent not in ("multipart/form-data", "application/x-www-form-urlencoded"):  # as the API routes say it
             return error_response(request.url.path, ServeError(
                 415, E_BAD_REQUEST, f"/report reads a form (multipart/form-data), not {sent}; send the copy as a form "
-                                    "field (curl -F copy=@page.txt) or use /api/audit for JSON; see /docs"))
+                                    "field (curl -F \"copy=<page.txt\") or use /api/audit for JSON; see /docs"))
         # read here, not with Form(): Starlette's default cap on a form field (1 MB) is below what
         # serve.max_text_chars allows of non-ASCII copy (4 bytes a character, 12 once percent-encoded)
-        body = await request.body()  # kept for not_utf8; the form is parsed from it
+        body = await request.body()  # kept for copy_of_form; the form is parsed from it
         form = await request.form(max_files=1, max_fields=4, max_part_size=12 * service.max_chars + FORM_FRAMING)
         copy_text, reviews = form.get("copy") or "", form.get("reviews")
         copy_text = copy_text if isinstance(copy_text, str) else ""
         reviews = reviews if reviews is not None and not isinstance(reviews, str) else None
         try:
-            not_utf8(sent, body, copy_text)
+            copy_text = copy_of_form(request.headers.get("content-type", ""), body, copy_text)
             return await run_in_threadpool(_report, copy_text, reviews)
         except ServeError as exc:  # back to the form, with the message and the pasted copy kept
             return HTMLResponse(form_page(service, f"[{exc.code}] {exc.message}", copy_text), status_code=exc.status)
@@ -400,21 +403,30 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     return app
 
 
-def not_utf8(sent: str, body: bytes, copy_text: str) -> None:
-    """Refuse pasted copy whose bytes are not UTF-8, as the CLI refuses such a file. Starlette reads such
-    a field in silence: a multipart one as Latin-1, a urlencoded one with U+FFFD for each bad byte."""
-    if sent == "multipart/form-data":
+def copy_of_form(content_type: str, body: bytes, copy_text: str) -> str:
+    """The pasted copy as UTF-8 text, or E113 saying where its bytes are not UTF-8, as the CLI refuses such
+    a file. Starlette reads such a field in silence: a multipart one as Latin-1 (or in a charset the request
+    declares), a urlencoded one as Latin-1 bytes with U+FFFD for each bad escape; so a urlencoded copy is
+    read here from the body (its last ``copy`` field, as Starlette's), and a multipart one is checked."""
+    kind, _, params = content_type.partition(";")
+    if kind.strip().lower() == "multipart/form-data":
+        charset = next((v.strip().strip('"').lower() for k, _, v in (p.partition("=") for p in params.split(";"))
+                        if k.strip().lower() == "charset"), "utf-8")
+        if charset not in ("utf-8", "utf8"):
+            raise ServeError(400, E_ENCODING, f"the form declares charset {charset!r}; send it as UTF-8, without a "
+                                              "charset (as a browser does)")
         if copy_text.isascii() or copy_text.encode("utf-8", "surrogatepass") in body:
-            return  # decoded as UTF-8: its UTF-8 bytes are the field's bytes
-        raw = copy_text.encode("latin-1", "replace")
+            return copy_text  # decoded as UTF-8: its UTF-8 bytes are the field's bytes
+        raw = copy_text.encode("latin-1", "replace")  # Starlette's fallback: the field's own bytes
     else:
-        fields = urllib.parse.parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
-        raw = next((value for name, value in fields if name == "copy"), "").encode("latin-1")
+        values = [value for name, _, value in (field.partition(b"=") for field in body.split(b"&"))
+                  if urllib.parse.unquote_plus(name.decode("latin-1")) == "copy"]
+        raw = urllib.parse.unquote_to_bytes(values[-1].replace(b"+", b" ")) if values else b""
     try:
-        raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ServeError(400, E_ENCODING, f"the pasted copy is not UTF-8 at {byte_position(raw, err.start)} "
-                                          f"(byte 0x{raw[err.start]:02x}); send it as UTF-8 (a browser does)")
+                                          f"(byte 0x{raw[err.start]:02x}); send it as UTF-8 (a browser does)") from None
 
 
 #: Bytes a multipart form may carry besides its file (boundaries, part headers, the pasted copy's field).
@@ -479,15 +491,15 @@ class BodyLimit:
     """ASGI middleware: a request body over ``limit`` bytes gets a coded 413 from ``refuse(path, size)``,
     whether it says its length (refused before it is read) or comes in chunks (counted as it arrives, and
     refused as soon as it passes: a chunked body used to be read whole, whatever its size). A form's
-    routes (``MULTIPART_ROUTES``) allow ``framing`` bytes more, so a file of the limit fits with its form."""
+    routes allow ``framing[path]`` bytes more, so a file of the limit fits with the rest of its form."""
 
-    def __init__(self, app: Any, limit: int, refuse: Any, framing: int = 0) -> None:
-        self.app, self.base, self.refuse, self.framing = app, limit, refuse, framing
+    def __init__(self, app: Any, limit: int, refuse: Any, framing: dict[str, int] | None = None) -> None:
+        self.app, self.base, self.refuse, self.framing = app, limit, refuse, dict(framing or {})
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit = self.base + (self.framing if scope["path"] in MULTIPART_ROUTES else 0)
+        limit = self.base + self.framing.get(scope["path"], 0)
         length = dict(scope.get("headers") or []).get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
             return await self.refuse(scope["path"], int(length))(scope, receive, send)

@@ -131,9 +131,15 @@ def theme_matrix(texts: Sequence[str], encoder: SentenceEncoder, matcher: ThemeM
 
 def check_theme_head(head: Any, themes: Sequence[Theme]) -> None:
     """Refuse a theme head that gives themes the taxonomy has not (E310): a theme renamed since training
-    was still given its old name. (A theme added or removed changes the columns the head reads, which the
-    component checks first; the head knows the themes it saw in training, which may be fewer.)"""
+    was still given its old name; a theme added, removed or renamed, named from the themes training recorded
+    (``themes_``), before the component's count of columns could only say that their number changed."""
     ids = {t.id for t in themes}
+    trained = {str(t) for t in getattr(head, "themes_", ())}  # recorded by training (older heads have none)
+    if trained and trained != ids:
+        added, removed = sorted(ids - trained), sorted(trained - ids)
+        raise ConfigError(f"the taxonomy is not the one the theme head was trained on (new: {', '.join(added) or '-'}; "
+                          f"gone: {', '.join(removed) or '-'}); retrain it with `lipservice train --task complaints`, "
+                          "or undo the change", code=E_TAXONOMY)
     gone = sorted(str(c) for c in head.classes_ if str(c) not in ids)
     if gone:
         raise ConfigError(f"the taxonomy is not the one the theme head was trained on: it gives themes this one "
@@ -145,22 +151,17 @@ def aligned_to_head(head: Any, themes: Sequence[Theme], X: np.ndarray) -> np.nda
     """Rows of :func:`theme_matrix` with the similarity columns in the order of the taxonomy the head was
     trained with (``themes_``, recorded by training): themes only reordered since then are read as before,
     where the head used to read each column as another theme's, in silence."""
+    check_theme_head(head, themes)
     trained, now = [str(t) for t in getattr(head, "themes_", ())], [t.id for t in themes]
     if not trained or trained == now:
         return X
-    if sorted(trained) != sorted(now):
-        added, gone = sorted(set(now) - set(trained)), sorted(set(trained) - set(now))
-        raise ConfigError(f"the taxonomy is not the one the theme head was trained on (new: {', '.join(added) or '-'}; "
-                          f"gone: {', '.join(gone) or '-'}); retrain it with `lipservice train --task complaints`, "
-                          "or undo the change", code=E_TAXONOMY)
     k = len(now)
     return np.hstack([X[:, :-k], X[:, -k:][:, [now.index(t) for t in trained]]])
 
 
 def decide_themes(head: Any, matcher: ThemeMatcher, min_p: float, X: np.ndarray) -> list[tuple[str, float, str | None]]:
     """The head's best theme when it is likely enough, else ``unassigned`` and why (rows of :func:`theme_matrix`)."""
-    check_theme_head(head, matcher.themes)
-    X = aligned_to_head(head, matcher.themes, X)
+    X = aligned_to_head(head, matcher.themes, X)  # checks the themes first
     probs = head.predict_proba(X)
     sims = X[:, -len(matcher.themes):]
     out = []

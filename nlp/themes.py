@@ -23,7 +23,7 @@ from .component import SIMILARITY, HeadComponent, check_setting, resolved
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import E_NEEDS_INPUT, ConfigError
 from .extensions import install_extensions
-from .taxonomy import ThemeMatcher, decide_themes, load_taxonomy, save_taxonomy, theme_matrix
+from .taxonomy import ThemeMatcher, check_theme_head, decide_themes, load_taxonomy, save_taxonomy, theme_matrix
 
 HEAD_FILE = "themes.skops"
 TAXONOMY_FILE = "taxonomy.yaml"
@@ -105,7 +105,8 @@ class ThemesComponent(HeadComponent):
 
     def decide(self, X: np.ndarray) -> list[tuple[str, float, str | None]]:
         head = self.require_head()
-        self.check_width(head, X)  # then decide_themes checks the themes the head gives
+        check_theme_head(head, self.matcher.themes)  # names a changed taxonomy, before the count of columns
+        self.check_width(head, X)
         return decide_themes(head, self.matcher, self.min_p, X)
 
     def set_annotations(self, docs: list[Doc], predictions: list[list[tuple[str, float, str | None]]]) -> None:

@@ -220,6 +220,10 @@ def test_a_body_sent_in_chunks_is_held_to_the_same_limit(cfg, nlp):
     big_form = c.post("/api/reviews", files={"file": ("r.jsonl", b"a" * 80_000)})
     assert big_form.status_code == 413 and "76,021 bytes for a form (serve.max_upload_mb, plus 64 KiB" in \
         big_form.json()["error"]["message"]
+    # /report holds a pasted copy as well as a file: each within its own limit, together over the file's
+    copy = "We refund you in 48 hours. " * 3_000  # 81,000 characters
+    both = c.post("/report", data={"copy": copy}, files={"reviews": ("r.jsonl", b'{"text": "Late again."}\n' * 400)})
+    assert both.status_code == 200, both.text[-300:]
 
 
 def test_framework_refusals_are_coded_like_every_other_error(client):
@@ -513,8 +517,28 @@ def test_the_report_page_refuses_copy_that_is_not_utf8_and_says_where(client, kw
     assert "not UTF-8 at line 2, column 4 (byte 0xe9)" in page.text
 
 
+URLENCODED = {"content-type": "application/x-www-form-urlencoded"}
+
+
 def test_the_report_page_reads_utf8_copy_with_accents_in_both_form_encodings(client):
     for kwargs in ({"files": {"copy": (None, "Café owners: we refund you in 48 hours.".encode())}},
-                   {"data": {"copy": "Café owners: we refund you in 48 hours."}}):
+                   {"data": {"copy": "Café owners: we refund you in 48 hours."}},
+                   # curl -d sends UTF-8 unescaped: Starlette read it as Latin-1 ("CafÃ©"), in silence
+                   {"content": "copy=Café owners: we refund you in 48 hours.".encode(), "headers": URLENCODED}):
         page = client.post("/report", **kwargs)
-        assert page.status_code == 200 and "Café owners" in page.text
+        assert page.status_code == 200 and "Café owners" in page.text and "CafÃ©" not in page.text
+
+
+def test_the_report_page_checks_the_copy_field_it_reads_when_a_form_has_two(client):
+    page = client.post("/report", content=b"copy=We+refund+you.&copy=Caf%E9+owners.", headers=URLENCODED)
+    assert page.status_code == 400 and "[E113] the pasted copy is not UTF-8 at line 1, column 4" in page.text
+
+
+@pytest.mark.parametrize("charset", ["iso-8859-1", "us-ascii", "utf-16", "bogus-xyz"])
+def test_a_form_declaring_a_charset_other_than_utf8_is_refused_not_misread(client, charset):
+    """Starlette decoded the fields in the declared charset: valid UTF-8 copy became "CafÃ©"."""
+    body = b'--b\r\nContent-Disposition: form-data; name="copy"\r\n\r\nCaf\xc3\xa9 owners.\r\n--b--\r\n'
+    page = client.post("/report", content=body,
+                       headers={"content-type": f"multipart/form-data; boundary=b; charset={charset}"})
+    says = html.escape(f"[E113] the form declares charset '{charset}'; send it as UTF-8")
+    assert page.status_code == 400 and says in page.text
