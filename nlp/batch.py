@@ -172,12 +172,26 @@ def estimate_records(files: list[str]) -> int | None:
                 from .decoding import open_binary
 
                 with open_binary(Path(f), compressed) as fh:
-                    total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+                    total += csv_rows(fh) if ext == ".csv" else sum(
+                        chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
             else:
                 total += 1
     except Exception:  # noqa: BLE001 - an estimate only; the readers report the real problem
         return None
     return total
+
+
+def csv_rows(fh: Any) -> int:
+    """The rows of a CSV after its header, counting only the line ends outside quotes: a complaint narrative
+    of several paragraphs is one row (its lines were counted, and the ETA was about 4 times too long)."""
+    rows, quoted = 0, False
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        for k, part in enumerate(chunk.split(b'"')):
+            if k:  # a quote between this part and the last: "" inside a quoted cell toggles twice
+                quoted = not quoted
+            if not quoted:
+                rows += part.count(b"\n")
+    return max(rows - 1, 0)
 
 
 # -- the output directory ---------------------------------------------------------------------

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import io
+import json
 import os
 import re
 import stat
@@ -34,7 +36,7 @@ from .errors import (
     InputError,
     UsageError,
 )
-from .json_files import read_json, read_jsonl
+from .json_files import jsonl_records, read_json, read_jsonl
 from .markup import extract_html, markdown_to_text
 from .parquet_files import check_parquet_columns, read_parquet
 from .records import KINDS, ReadOptions, Record, Reject, check_text, describe_position, record_from_mapping
@@ -217,7 +219,14 @@ def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: Binary
         if p == STDIN:
             pipe = stdin or sys.stdin.buffer
             limit = document_byte_limit(opts.max_chars)
-            data = pipe.read(limit + 1)  # an endless pipe is never read whole
+            size = min(STDIN_HEAD, limit + 1)
+            data = pipe.read(size)  # enough to tell JSON Lines; an endless pipe is never read whole
+            if is_json_lines(data, ended=len(data) < size):  # records, streamed: `zcat d.jsonl.gz | lipservice …`
+                data += pipe.read(STDIN_HEAD - len(data)) if len(data) == size else b""  # the head the readers rewind
+                yield from jsonl_records("<stdin>", io.BufferedReader(Replayed(data, pipe)), opts)
+                continue
+            if len(data) <= limit:
+                data += pipe.read(limit + 1 - len(data))
             ext = sniff_format(data)
             if ext in HTML_EXTS and len(data) > limit < opts.max_html_bytes:  # a page has its own, larger bound
                 limit = opts.max_html_bytes
@@ -233,6 +242,60 @@ def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: Binary
 #: How an HTML page begins (after a byte-order mark, blank space and comments): ``curl URL | lipservice audit -``.
 _HTML_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]",
                          re.IGNORECASE | re.DOTALL)
+
+
+#: What is read of stdin before telling what it holds (JSON Lines, an HTML page or text).
+STDIN_HEAD = 2**18
+
+
+def is_json_lines(head: bytes, ended: bool) -> bool:
+    """Whether stdin's first bytes (all of it when ``ended``) are JSON Lines: its first line a JSON object, or
+    the start of one longer than the head, as no review or page begins. Such stdin was read as one text."""
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if not text.startswith("{"):
+        return False
+    line, newline, _ = text.partition("\n")
+    if not newline and not ended:
+        return line.lstrip("{ \t\r").startswith('"')  # one long record: its first key
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+class Replayed(io.RawIOBase):
+    """A pipe whose head, already read, is read again first; it rewinds within the head only, as the
+    readers do after reading a file's start (its encoding, whether it is binary)."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        super().__init__()
+        self._head, self._rest, self._pos = head, rest, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = offset + (self._pos if whence == io.SEEK_CUR else 0)
+        if whence == io.SEEK_END or not 0 <= target <= len(self._head) or self._pos > len(self._head):
+            raise io.UnsupportedOperation("stdin rewinds within its first bytes only")
+        self._pos = target
+        return target
+
+    def readinto(self, buffer: Any) -> int:
+        if self._pos < len(self._head):
+            chunk = self._head[self._pos:self._pos + len(buffer)]
+        else:
+            read1 = getattr(self._rest, "read1", self._rest.read)  # what the pipe has: a stream is not waited on
+            chunk = read1(len(buffer))
+        buffer[:len(chunk)] = chunk
+        self._pos += len(chunk)
+        return len(chunk)
 
 
 def sniff_format(data: bytes) -> str:

@@ -49,41 +49,46 @@ def _parse_json(text: str) -> tuple[Any, tuple[int, int] | None, str]:
 
 def read_jsonl(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
     with open_binary(path, compressed) as fh:
-        reject, encoding = open_table(source, fh, "JSON Lines")
-        if reject:
-            yield reject
-            return
-        limit = line_limit(opts.max_chars)
-        # UTF-8 is decoded line by line, so that a bad byte is one line's reject; UTF-16/32 by a text reader
-        readline = fh.readline if encoding == "utf-8" else io.TextIOWrapper(
-            fh, encoding=encoding, errors=UNDECODABLE, newline="").readline
-        for lineno, raw, length in bounded_lines(readline, limit):
-            if raw is None:
-                unit = "bytes" if encoding == "utf-8" else "characters"
-                yield too_long(source, f"line {lineno}", f"line is {length:,} {unit}, over the limit of {limit:,}", opts)
+        yield from jsonl_records(source, fh, opts)
+
+
+def jsonl_records(source: str, fh: Any, opts: ReadOptions) -> Iterator[Record | Reject]:
+    """The records of JSON Lines read from ``fh`` (a file, or stdin that can rewind its head)."""
+    reject, encoding = open_table(source, fh, "JSON Lines")
+    if reject:
+        yield reject
+        return
+    limit = line_limit(opts.max_chars)
+    # UTF-8 is decoded line by line, so that a bad byte is one line's reject; UTF-16/32 by a text reader
+    readline = fh.readline if encoding == "utf-8" else io.TextIOWrapper(
+        fh, encoding=encoding, errors=UNDECODABLE, newline="").readline
+    for lineno, raw, length in bounded_lines(readline, limit):
+        if raw is None:
+            unit = "bytes" if encoding == "utf-8" else "characters"
+            yield too_long(source, f"line {lineno}", f"line is {length:,} {unit}, over the limit of {limit:,}", opts)
+            continue
+        if not raw.strip():
+            continue  # blank lines are not records
+        pos = f"line {lineno}"
+        if isinstance(raw, str):
+            line = raw
+            if has_surrogates(line):
+                yield Reject(source, pos, invalid_encoding(encoding), E_ENCODING)
                 continue
-            if not raw.strip():
-                continue  # blank lines are not records
-            pos = f"line {lineno}"
-            if isinstance(raw, str):
-                line = raw
-                if has_surrogates(line):
-                    yield Reject(source, pos, invalid_encoding(encoding), E_ENCODING)
-                    continue
-            else:
-                try:
-                    line = raw.decode("utf-8-sig")  # a mark on any line: Windows exports joined with cat
-                except UnicodeDecodeError as err:
-                    yield Reject(source, byte_position(raw, err.start, lineno), invalid_encoding(encoding), E_ENCODING)
-                    continue
-            obj, where, problem = _parse_json(line.rstrip("\r\n"))
-            if problem:  # the column is the file line's
-                yield Reject(source, f"{pos}, column {where[1]}" if where else pos, problem, E_BAD_JSON)
+        else:
+            try:
+                line = raw.decode("utf-8-sig")  # a mark on any line: Windows exports joined with cat
+            except UnicodeDecodeError as err:
+                yield Reject(source, byte_position(raw, err.start, lineno), invalid_encoding(encoding), E_ENCODING)
                 continue
-            if not isinstance(obj, dict):
-                yield Reject(source, pos, f"{json_kind(obj)}, not an object (each record is a JSON object)", E_BAD_JSON)
-                continue
-            yield record_from_mapping(source, pos, f"{source}:{lineno}", obj, opts)
+        obj, where, problem = _parse_json(line.rstrip("\r\n"))
+        if problem:  # the column is the file line's
+            yield Reject(source, f"{pos}, column {where[1]}" if where else pos, problem, E_BAD_JSON)
+            continue
+        if not isinstance(obj, dict):
+            yield Reject(source, pos, f"{json_kind(obj)}, not an object (each record is a JSON object)", E_BAD_JSON)
+            continue
+        yield record_from_mapping(source, pos, f"{source}:{lineno}", obj, opts)
 
 
 #: The largest JSON array read (whole: a JSON array cannot be streamed without a parser of its own, and

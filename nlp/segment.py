@@ -8,10 +8,13 @@ sentence end inside it; the first must not end in a comma, dash or joining word 
 must start as a sentence or an item does. Such a line is then one sentence: the parser may not cut
 it. Anything else (wrapped prose) is left to the parser. With ``words_whole`` no sentence starts inside
 a word: spaCy's tokenizer cuts "id" into "i" + "d" and "5pm" into "5" + "pm", and the parser could end a
-sentence between the two ("Float i | d whole."). This runs before the parser, which respects preset
-boundaries.
+sentence between the two ("Float i | d whole."). With ``items_whole`` a list item's number or letter
+stays with its item ("1. The account is not mine." is one sentence, not "1." and the rest: a sentence of a
+number alone was scored as a complaint). This runs before the parser, which respects preset boundaries.
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 from spacy.attrs import IS_ALPHA, IS_DIGIT, IS_PUNCT, IS_SPACE, ORTH, SPACY
@@ -23,32 +26,41 @@ from .errors import E_BAD_SETTING, E_NEEDS_INPUT, ConfigError
 #: What a line that goes on in the next one ends with: the parser decides there.
 CONTINUES = frozenset({",", ";", "-", "–", "—", "&", "/", "(", "and", "or", "but", "nor", "to", "of", "the",
                        "a", "an", "with", "for", "in", "on", "at", "by", "from", "your", "our", "we", "you"})
+#: A list item's number or letter ("1", "b", "iv"), before its "." or ")".
+ENUMERATOR = re.compile(r"\d{1,3}|[A-Za-z]|[ivxIVX]{2,4}")
+#: What may stand before an item's number: the start of a sentence or a line ("(" as in "(iv)").
+ITEM_FOLLOWS = frozenset({".", "!", "?", ":", ";"})
 
 
-@Language.factory("lipservice_paragraphs", default_config={"min_newlines": 2, "line_words": 8, "words_whole": True},
+@Language.factory("lipservice_paragraphs",
+                  default_config={"min_newlines": 2, "line_words": 8, "words_whole": True, "items_whole": True},
                   assigns=["token.is_sent_start"])
 def make_paragraphs(nlp: Language, name: str, min_newlines: int, line_words: int,
-                    words_whole: bool = True) -> "ParagraphBreaks":
+                    words_whole: bool = True, items_whole: bool = True) -> "ParagraphBreaks":
     for setting, value, least in (("min_newlines", min_newlines, 1), ("line_words", line_words, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             default = {"min_newlines": "2: a blank line", "line_words": "8; 0 turns the rule off"}[setting]
             raise ConfigError(f"components.{name}.{setting} = {value!r}: must be a whole number, {least} or more "
                               f"(the default is {default}); fix it in config.cfg or with --set", code=E_BAD_SETTING)
-    if not isinstance(words_whole, bool):
-        raise ConfigError(f"components.{name}.words_whole = {words_whole!r}: must be true or false (the default is "
-                          "true); fix it in config.cfg or with --set", code=E_BAD_SETTING)
-    return ParagraphBreaks(min_newlines, line_words, words_whole)
+    for setting, value in (("words_whole", words_whole), ("items_whole", items_whole)):
+        if not isinstance(value, bool):
+            raise ConfigError(f"components.{name}.{setting} = {value!r}: must be true or false (the default is "
+                              "true); fix it in config.cfg or with --set", code=E_BAD_SETTING)
+    return ParagraphBreaks(min_newlines, line_words, words_whole, items_whole)
 
 
 class ParagraphBreaks:
     """Mark the token after a whitespace run with ``min_newlines`` or more newlines as a sentence start,
     and the token after a single newline between two lines of a list (:meth:`list_lines`), each then
-    kept one sentence; and, with ``words_whole``, no sentence start inside a word."""
+    kept one sentence; with ``words_whole``, no sentence start inside a word; with ``items_whole``, none
+    just after a list item's number."""
 
-    def __init__(self, min_newlines: int = 2, line_words: int = 8, words_whole: bool = True) -> None:
+    def __init__(self, min_newlines: int = 2, line_words: int = 8, words_whole: bool = True,
+                 items_whole: bool = True) -> None:
         self.min_newlines = min_newlines
         self.line_words = line_words
         self.words_whole = words_whole
+        self.items_whole = items_whole
 
     def __call__(self, doc: Doc) -> Doc:
         if len(doc) and doc.has_annotation("DEP"):  # spaCy's E043 otherwise: a parsed Doc's boundaries are fixed
@@ -60,6 +72,9 @@ class ParagraphBreaks:
             return doc
         if self.words_whole:
             for i in self.inside_words(doc):
+                doc[i].is_sent_start = False
+        if self.items_whole:
+            for i in self.item_texts(doc):
                 doc[i].is_sent_start = False
         # only whitespace tokens can hold a newline: find them in C, not token by token in Python
         breaks = [int(i) for i in np.flatnonzero(doc.to_array(IS_SPACE)[:-1]) if "\n" in doc[int(i)].text]
@@ -92,6 +107,26 @@ class ParagraphBreaks:
         word = (a[:, 1] | a[:, 2]).astype(bool)
         joined = (a[:-1, 0] == 0) & word[:-1] & word[1:]
         return [int(i) + 1 for i in np.flatnonzero(joined)]
+
+    @staticmethod
+    def item_texts(doc: Doc) -> list[int]:
+        """The first token of a list item's text, after its number or letter and its "." or ")" at the start
+        of a sentence or a line ("…my report. 1. The account…", "\n(iv) Nothing"): the parser made "1." a
+        sentence of its own. "Version 2. The…" and "$1. The…" are left to the parser."""
+        out = []
+        for j in np.flatnonzero(doc.to_array(IS_PUNCT)[:-1]).tolist():
+            if doc[j].text not in (".", ")") or j == 0 or doc[j].whitespace_ == "" or doc[j + 1].is_space:
+                continue
+            k = j - 1
+            if not ENUMERATOR.fullmatch(doc[k].text) or doc[k].whitespace_:
+                continue
+            if k > 0 and doc[k - 1].text == "(" and not doc[k - 1].whitespace_:
+                k -= 1
+            before = doc[k - 1] if k > 0 else None
+            if before is None or (before.is_space and "\n" in before.text) or (
+                    before.text in ITEM_FOLLOWS and before.whitespace_):
+                out.append(j + 1)
+        return out
 
     def list_lines(self, doc: Doc, lines: "_Lines", k: int) -> bool:
         """Whether the newline between line ``k`` and line ``k + 1`` parts two lines of a list or a heading

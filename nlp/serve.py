@@ -78,12 +78,15 @@ class Service:
         self.screen = screen_from_config(cfg)  # audits of copy the models cannot read say so
         self.lock = threading.Lock()
 
-    def options(self, kind: str) -> ReadOptions:
-        """The readers' options: the server's text limit, named as its setting, and fixed field names."""
+    def options(self, kind: str, fields: dict[str, str] | None = None) -> ReadOptions:
+        """The readers' options: the server's text limit, named as its setting; fixed field names, or for an
+        upload the ``fields`` its form names (``text_field``, ``id_field``), named in rejects as form fields."""
         setting = "serve.max_text_chars" if self.max_chars < int(self.cfg["lipservice"]["max_chars"]) else \
             "lipservice.max_chars"
+        named = {} if fields is None else {**fields, "field_options": True, "text_option": "the form field text_field",
+                                           "id_option": "the form field id_field"}
         return ReadOptions.from_config(self.cfg, default_kind=kind, max_chars=self.max_chars,
-                                       max_chars_setting=setting, field_options=False)
+                                       max_chars_setting=setting, **{"field_options": False, **named})
 
     # --- turning requests into records --------------------------------------------------------
     def records_from_json(self, items: list[dict], kind: str, source: str) -> list[Record | Reject]:
@@ -96,8 +99,10 @@ class Service:
                                                       "object with a 'text')", E_BAD_JSON)
                 for i, item in enumerate(items)]
 
-    def records_from_upload(self, filename: str, data: bytes, kind: str) -> list[Record | Reject]:
-        """Records of an uploaded file, read by the same readers as the CLI (rejects included)."""
+    def records_from_upload(self, filename: str, data: bytes, kind: str,
+                            fields: dict[str, str] | None = None) -> list[Record | Reject]:
+        """Records of an uploaded file, read by the same readers as the CLI (rejects included); ``fields``
+        names its text and id columns (``text_field``, ``id_field``) when they are not ``text`` and ``id``."""
         from .io import check_inputs, read_inputs
 
         name = Path(filename or "upload").name or "upload"
@@ -112,7 +117,7 @@ class Service:
         with tempfile.TemporaryDirectory(prefix="lipservice-upload-") as tmp:
             path = Path(tmp) / ("upload" + ext + (".gz" if compressed else ""))
             path.write_bytes(data)
-            opts = self.options(kind)
+            opts = self.options(kind, fields)
             try:
                 check_inputs([str(path)], opts)
             except LipserviceError as err:
@@ -228,7 +233,7 @@ def form_page(service: Service, error: str = "", copy: str = "") -> str:
 def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     """The FastAPI application; builds the pipeline once (or uses ``nlp``)."""
     FastAPIOffline = _fastapi_offline()
-    from fastapi import File, Request, UploadFile
+    from fastapi import File, Form, Request, UploadFile
     from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse
@@ -299,7 +304,7 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError):
         sent = request.headers.get("content-type", "").split(";")[0].strip().lower() or "none"
-        wants = MULTIPART_ROUTES.get(request.url.path, "application/json")
+        wants = "multipart/form-data" if request.url.path in FORM_ROUTES else "application/json"
         if sent != wants:  # the body was never what the route reads: say which type to send, not which field
             how = ("upload the file as a form (curl -F file=@reviews.csv)" if wants == "multipart/form-data"
                    else "send the records as JSON (curl -H 'Content-Type: application/json' -d @request.json)")
@@ -320,7 +325,7 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         return error_response(path, ServeError(413, E_TOO_LARGE, f"{what} is over the limit of {limit}"))
 
     # a form holds its framing beside a file of the limit, and /report a pasted copy of the limit as well
-    framing = {"/api/reviews": FORM_FRAMING, "/report": FORM_FRAMING + 4 * service.max_chars}
+    framing = {path: FORM_FRAMING + (4 * service.max_chars if path == "/report" else 0) for path in FORM_ROUTES}
     app.add_middleware(BodyLimit, limit=service.max_upload_bytes, refuse=too_large, framing=framing)
     app.add_middleware(SecurityHeaders)
 
@@ -396,8 +401,16 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
 
     @app.post("/api/reviews", responses=errors,
               summary="Complaint rate, themes, discovered themes and the monthly trend")
-    def api_reviews(file: UploadFile = File(..., description="A .jsonl, .csv or .parquet file of reviews.")) -> dict:
-        result = service.reviews(service.records_from_upload(file.filename, _read_limited(file, service), "review"))
+    def api_reviews(file: UploadFile = File(..., description="A .jsonl, .csv or .parquet file of reviews."),
+                    text_field: str = Form("text", description="The column or field that holds the text."),
+                    id_field: str = Form("id", description="The column or field that holds the id.")) -> dict:
+        for form_field, value, default in (("text_field", text_field, "text"), ("id_field", id_field, "id")):
+            if not value.strip():
+                raise ServeError(422, E_BAD_FIELD, f"the form field {form_field} is empty; name a column of the "
+                                                   f"file, or leave the field out for {default!r}")
+        fields = {"text_field": text_field, "id_field": id_field}
+        result = service.reviews(service.records_from_upload(file.filename, _read_limited(file, service), "review",
+                                                             fields))
         return reported(result, {"review": result["counts"]["annotated"]})
 
     return app
@@ -431,8 +444,8 @@ def copy_of_form(content_type: str, body: bytes, copy_text: str) -> str:
 
 #: Bytes a multipart form may carry besides its file (boundaries, part headers, the pasted copy's field).
 FORM_FRAMING = 65536
-#: The routes that read a multipart form (an upload); every other POST route reads JSON.
-MULTIPART_ROUTES = {"/api/reviews": "multipart/form-data", "/report": "multipart/form-data"}
+#: The routes that read a form (an upload; /report a pasted copy too); every other POST route reads JSON.
+FORM_ROUTES = ("/api/reviews", "/report")
 
 
 def reported(result: dict[str, Any], annotated: dict[str, int]) -> Any:

@@ -7,6 +7,8 @@ that a promise and a complaint about the same thing get the same theme.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,8 @@ from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .encoder import SentenceEncoder
+
+log = logging.getLogger(__name__)
 
 E_TAXONOMY = "E310"
 #: The theme of a sentence the theme head is not sure enough of (never a taxonomy id).
@@ -36,6 +40,12 @@ class Theme:
     def prompt_texts(self) -> list[str]:
         """What the theme is matched against: its description and every seed phrase."""
         return [self.description, *self.seeds]
+
+    @property
+    def digest(self) -> str:
+        """A checksum of what the theme is matched against, recorded by training (``theme_digests_``) so that
+        a theme whose wording changed since, or two themes whose ids were swapped, are noticed."""
+        return hashlib.sha1("\n".join(self.prompt_texts).encode("utf-8")).hexdigest()[:12]
 
 
 def load_taxonomy(path: str | Path) -> list[Theme]:
@@ -145,6 +155,16 @@ def check_theme_head(head: Any, themes: Sequence[Theme]) -> None:
         raise ConfigError(f"the taxonomy is not the one the theme head was trained on: it gives themes this one "
                           f"has not ({', '.join(gone)}); retrain it with `lipservice train --task complaints`, or "
                           "undo the change", code=E_TAXONOMY)
+    digests = getattr(head, "theme_digests_", None) or {}  # recorded by training (older heads have none)
+    reworded = tuple(sorted(t.id for t in themes if t.id in digests and digests[t.id] != t.digest))
+    if reworded and (id(head), reworded) not in _WARNED:
+        _WARNED.add((id(head), reworded))  # once per head and change, not once per batch
+        log.warning("[%s] the description or seed phrases of %s changed since the theme head was trained (or their "
+                    "ids were swapped); it still reads them as trained: retrain it with `lipservice train --task "
+                    "complaints`, or undo the change", E_TAXONOMY, ", ".join(reworded))
+
+
+_WARNED: set[tuple[int, tuple[str, ...]]] = set()
 
 
 def aligned_to_head(head: Any, themes: Sequence[Theme], X: np.ndarray) -> np.ndarray:

@@ -133,14 +133,20 @@ CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ"}
 TERMS_CHARS = 300
 
 
+def is_word(token: Any) -> bool:
+    """A word that may label a cluster: letters, not a stop word, not a redaction ("XXXX", "XX", as the
+    CFPB and many exports blank out names and dates: a cluster was labelled "xx xx xxxx")."""
+    return token.is_alpha and not token.is_stop and token.lower_.strip("x") != ""
+
+
 def span_terms(span: Span) -> list[str]:
     """What labels a cluster: content lemmas and noun-chunk lemmas (``"refund request"``)."""
-    terms = [t.lemma_.lower() for t in span if t.pos_ in CONTENT_POS and not t.is_stop and t.is_alpha]
+    terms = [t.lemma_.lower() for t in span if t.pos_ in CONTENT_POS and is_word(t)]
     try:
         chunks = [c for c in span.noun_chunks if len(c) > 1]
     except ValueError:  # no parse
         chunks = []
-    terms += [" ".join(t.lemma_.lower() for t in c if not t.is_stop and t.is_alpha) for c in chunks]
+    terms += [" ".join(t.lemma_.lower() for t in c if is_word(t)) for c in chunks]
     return [t for t in terms if t and " " in t or len(t) > 2]
 
 

@@ -603,3 +603,11 @@ def test_an_output_that_cannot_be_made_is_refused_before_any_work(tmp_path, cfg,
         locked.mkdir(mode=0o500)
         with pytest.raises(UsageError, match="not writable"):
             check_writable(locked / "run")
+
+
+def test_the_estimate_counts_a_csv_s_rows_not_its_lines(tmp_path):
+    """Complaint narratives of several paragraphs: 300 records were estimated at ~1,047 and the run ended at 29 %."""
+    p = tmp_path / "cfpb.csv"
+    p.write_text('id,text\n1,"First line.\n\nSecond, with ""quotes"" and\na break."\n2,plain\r\n3,"x\ny"\n',
+                 encoding="utf-8")
+    assert estimate_records([str(p)]) == 3

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nlp.errors import (
+    E_BAD_JSON,
     E_BINARY,
     E_EMPTY_FILE,
     E_EMPTY_TEXT,
@@ -365,3 +366,39 @@ def test_random_bytes_never_raise(payload, ext, header, max_chars):
         else:
             assert isinstance(item.text, str) and item.text.strip() and len(item.text) <= max_chars
             assert isinstance(item.id, str) and item.id
+
+
+class Pipe(io.RawIOBase):
+    """A pipe: hands out what it holds a little at a time, and cannot seek."""
+
+    def __init__(self, data: bytes, step: int = 5000) -> None:
+        self.data, self.step, self.pos = data, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        chunk = self.data[self.pos:self.pos + min(len(buf), self.step)]
+        buf[:len(chunk)] = chunk
+        self.pos += len(chunk)
+        return len(chunk)
+
+
+def test_json_lines_on_stdin_are_records_not_one_text():
+    """`head -50 reviews.jsonl | lipservice reviews -` reported "read 1": the whole stream was one review."""
+    lines = [json.dumps({"id": f"r{i}", "text": f"Parcel {i} came late. " * 8}) for i in range(3000)]  # ~600 KB
+    data = ("\n".join(lines[:2]) + "\n{broken\n" + "\n".join(lines[2:]) + "\n").encode()
+    items = list(read_inputs(["-"], stdin=io.BufferedReader(Pipe(data))))
+    records = [r for r in items if isinstance(r, Record)]
+    assert len(items) == 3001 and [r.id for r in records] == [f"r{i}" for i in range(3000)]
+    [bad] = [r for r in items if isinstance(r, Reject)]
+    assert_reject(bad, "<stdin>", "line 3, column 2", E_BAD_JSON, "invalid JSON")
+    [one] = list(read_inputs(["-"], ReadOptions(text_field="body"), stdin=io.BytesIO(b'\xef\xbb\xbf{"body": "Late."}')))
+    assert one.text == "Late." and one.id == "<stdin>:1"
+
+
+@pytest.mark.parametrize("text", ["{Note} Our team calls you back.\n", '{"braces": in a sentence} we care.',
+                                  "  \n[1, 2] is a list, not a record."])
+def test_stdin_that_only_starts_with_a_brace_is_still_one_text(text):
+    [rec] = list(read_inputs(["-"], stdin=io.BytesIO(text.encode())))
+    assert isinstance(rec, Record) and rec.text == text

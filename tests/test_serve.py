@@ -254,11 +254,29 @@ def test_rejects_and_errors_give_the_api_s_fix_not_the_cli_s(cfg, nlp):
     r = c.post("/api/annotate", json={"records": [{"text": "x" * 30}]}).json()
     assert [x["reason"] for x in r["rejects"]] == ["text is 30 characters, over the limit of 20 (raise "
                                                    "serve.max_text_chars)"]
-    r = c.post("/api/reviews", files={"file": ("r.jsonl", b'{"body": "hi"}\n{"text": "Late."}\n')}).json()
+    r = c.post("/api/annotate", json={"records": [{"body": "hi"}]}).json()
     assert [x["reason"] for x in r["rejects"]] == [
         "no 'text' field (fields: body); the API reads the 'text' field: rename it in the file or request"]
+    r = c.post("/api/reviews", files={"file": ("r.jsonl", b'{"body": "hi"}\n{"text": "Late."}\n')}).json()
+    assert [x["reason"] for x in r["rejects"]] == ["no 'text' field (fields: body); name the text field with the "
+                                                   "form field text_field"]
     nocol = c.post("/api/reviews", files={"file": ("r.csv", b"id,body\n1,late again\n")}).json()["error"]["message"]
     assert nocol.startswith("r.csv: line 1: no 'text' column") and "[E115]" not in nocol and "--text-field" not in nocol
+    assert "the form field text_field" in nocol
+
+
+def test_an_upload_names_its_text_and_id_columns_with_form_fields(cfg, nlp):
+    """A CFPB export's text is in "Consumer complaint narrative": the upload could not name it, and the
+    advice to "rename it in the file or request" pointed at a request option that did not exist."""
+    c = TestClient(create_app(cfg, nlp))
+    csv = b'Complaint ID,Consumer complaint narrative\n7,"My refund never arrived."\n8,"Charged twice."\n'
+    r = c.post("/api/reviews", files={"file": ("cfpb.csv", csv)},
+               data={"text_field": "Consumer complaint narrative", "id_field": "Complaint ID"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["counts"]["annotated"] == 2 and body["counts"]["rejected"] == 0
+    empty = c.post("/api/reviews", files={"file": ("cfpb.csv", csv)}, data={"text_field": " "})
+    assert empty.status_code == 422 and "the form field text_field is empty" in empty.json()["error"]["message"]
 
 
 def test_an_upload_is_held_to_the_record_limit(cfg, nlp):

@@ -201,3 +201,30 @@ def test_a_theme_head_reads_a_reordered_taxonomy_as_before_and_names_a_changed_o
     with pytest.raises(ConfigError, match=r"new: refunds; gone: -\); retrain it") as info:
         decide_themes(head, ThemeMatcher([delivery, refunds, billing], None, 0.0), 0.0, rows)
     assert info.value.code == E_TAXONOMY
+
+
+def test_a_theme_reworded_or_two_ids_swapped_since_training_is_a_warning_once(caplog):
+    """Ids alone cannot tell two swapped themes apart (each id's columns went to the other's wording, in
+    silence); training records a checksum of each theme's wording (``theme_digests_``)."""
+    import logging
+
+    from sklearn.linear_model import LogisticRegression
+
+    delivery, billing = (Theme(i, i.title(), f"about {i}", ("a", "b", "c")) for i in ("delivery", "billing"))
+    X = np.array([[0.0, 0.9, 0.1], [0.0, 0.8, 0.2], [0.0, 0.1, 0.9], [0.0, 0.2, 0.8]])
+    head = LogisticRegression(C=100.0).fit(X, ["delivery", "delivery", "billing", "billing"])
+    head.themes_, head.theme_digests_ = ["delivery", "billing"], {"delivery": delivery.digest, "billing": billing.digest}
+    rows = np.array([[0.0, 0.85, 0.1]])
+    swapped = [Theme("delivery", "Delivery", "about billing", billing.seeds),
+               Theme("billing", "Billing", "about delivery", delivery.seeds)]
+    reworded = [Theme("delivery", "Delivery", "about delivery", ("a", "b", "late parcel")), billing]
+    with caplog.at_level(logging.WARNING, logger="nlp.taxonomy"):
+        decide_themes(head, ThemeMatcher([delivery, billing], None, 0.0), 0.0, rows)
+        assert not caplog.records  # as trained: nothing to say
+        for _ in range(3):
+            decide_themes(head, ThemeMatcher(swapped, None, 0.0), 0.0, rows)
+        decide_themes(head, ThemeMatcher(reworded, None, 0.0), 0.0, rows)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2, said  # once per change, not once per batch
+    assert "of billing, delivery changed since the theme head was trained" in said[0]
+    assert "of delivery changed" in said[1] and "lipservice train --task complaints" in said[1]

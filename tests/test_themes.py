@@ -178,3 +178,26 @@ def test_the_shipped_theme_head_gives_the_same_themes_with_the_taxonomy_reordere
 
     assert themes_of(other) == themes_of(nlp)
     assert {t for t, _ in themes_of(nlp)} >= {"delivery", "billing", "staff"}
+
+
+def test_a_redaction_never_labels_a_discovered_theme(nlp):
+    """Exports blank out names and dates ("XXXX", "XX/XX/XXXX", as the CFPB does): a cluster of consumer
+    complaints was labelled "xx xx xxxx"."""
+    from nlp.themes import cluster_terms
+
+    terms, = cluster_terms(nlp, ["On XX XX XXXX the XXXX collection agency reported a debt to my credit report."])
+    assert terms and not any("xx" in t.split() or "xxxx" in t.split() for t in terms), terms
+    assert "credit report" in terms and "debt" in terms
+
+
+def test_the_shipped_theme_head_was_trained_on_the_shipped_taxonomy_s_wording():
+    """Training records each theme's wording (``theme_digests_``): a swap of two ids, or a description edited
+    since, is then named in a warning. The shipped head must match the shipped taxonomy, or every run warns."""
+    from nlp.heads import load_head
+    from nlp.pipeline import project_path
+    from nlp.taxonomy import load_taxonomy
+
+    head = load_head(project_path("models/themes.skops"))
+    themes = load_taxonomy(project_path("corpora/taxonomy.yaml"))
+    assert head.themes_ == [t.id for t in themes]
+    assert head.theme_digests_ == {t.id: t.digest for t in themes}
