@@ -490,21 +490,28 @@ def train(task: str = typer.Option("all", help="Which head to train: perspective
                       markup=False, soft_wrap=True)
             for title, systems in {**result["metrics"], **result.get("themes", {})}.items():
                 print_metrics(out, f"{t}: {title}", systems)
-            from .evaluate import DEFAULT_SHARED, evaluate_claims, evaluate_promises_real, evaluate_real
+            from .evaluate import (
+                DEFAULT_SHARED,
+                evaluate_claims,
+                evaluate_claims_real,
+                evaluate_promises_real,
+                evaluate_real,
+            )
             if t == "claims":  # lip service is decided by the pipeline: measure it end to end, for the card
                 end_to_end = evaluate_claims(build_nlp(cfg), cfg)
                 result["metrics"].update(end_to_end)
                 write_card(result)
                 for title, systems in end_to_end.items():
                     print_metrics(out, f"{t}: {title}", systems)
-                continue  # there is no real labelled claims data
             if not real:
                 continue
             shared = shared_dir or DEFAULT_SHARED
             if not shared.is_dir():
                 err.print(f"{shared}: not found; real-data figures left out of the model card")
                 continue
-            if t == "perspective":
+            if t == "claims":
+                real_metrics = evaluate_claims_real(build_nlp(cfg), shared)
+            elif t == "perspective":
                 real_metrics = evaluate_real(build_nlp(_perspective_only(cfg)), shared,
                                              seed=int(cfg["system"]["seed"]))
             elif t == "complaints":
@@ -645,9 +652,7 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                 raise UsageError("no real labelled gap data: `--task gap` measures the project's test pairs only")
             results.update(ev.evaluate_gap(nlp, cfg, tune=tune))
         else:
-            if real:
-                raise UsageError("no real labelled claims data: `--task claims` measures the test split only")
-            results.update(ev.evaluate_claims(nlp, cfg))
+            results.update(ev.evaluate_claims_real(nlp, shared) if real else ev.evaluate_claims(nlp, cfg))
         if json_out:
             out.print_json(json.dumps(results))
         else:

@@ -133,6 +133,16 @@ def test_card_says_whether_each_real_data_set_meets_the_target(trained):
     assert "| perspective component | 10 | macro-F1 0.860 [0.840–0.880] (accuracy 0.860) |" in card
 
 
+def test_card_gives_the_false_alarms_where_positives_are_too_rare_for_f1():
+    """Company profiles hold one claim in 826 sentences: the claims card read "F1 0.000" for every system."""
+    from nlp.train import _rows
+
+    m = {"n": 826, "precision": 0.0, "recall": 0.0, "f1": 0.0, "accuracy": 0.9637, "false_alarms": 29,
+         "false_alarm_rate": 0.0352}
+    [row] = [line for line in _rows("profiles", {"claims component": m}) if line.startswith("| claims")]
+    assert row.startswith("| claims component | 826 | false alarms 3.5% (29) | precision 0.000")
+
+
 def test_metrics_json_matches_the_result(trained):
     _, models, result = trained
     saved = json.loads((models / "perspective.metrics.json").read_text())
