@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import io
 import json
 import logging
 import os
@@ -182,16 +183,24 @@ def estimate_records(files: list[str]) -> int | None:
 
 
 def csv_rows(fh: Any) -> int:
-    """The rows of a CSV after its header, counting only the line ends outside quotes: a complaint narrative
-    of several paragraphs is one row (its lines were counted, and the ETA was about 4 times too long)."""
-    rows, quoted = 0, False
-    for chunk in iter(lambda: fh.read(1 << 20), b""):
-        for k, part in enumerate(chunk.split(b'"')):
-            if k:  # a quote between this part and the last: "" inside a quoted cell toggles twice
-                quoted = not quoted
-            if not quoted:
-                rows += part.count(b"\n")
-    return max(rows - 1, 0)
+    """The rows of a CSV after its header, read as the CSV reader reads them: a complaint narrative of several
+    paragraphs is one row (its lines were counted, and the ETA was about 4 times too long), and a quote inside
+    an unquoted cell (a 5" screen) is a character, not the start of a quoted cell."""
+    import csv
+
+    from .csv_files import CSV_DELIMITERS, EXCEL_SEP
+
+    text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
+    first = text.readline()
+    declared = EXCEL_SEP.match(first)
+    header = text.readline() if declared else first
+    delimiter = declared.group(1) if declared else max(CSV_DELIMITERS, key=header.count)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)  # a narrative over 128 KiB is one cell, not an error
+    try:
+        return sum(1 for _ in csv.reader(text, delimiter=delimiter))
+    finally:
+        csv.field_size_limit(limit)
 
 
 # -- the output directory ---------------------------------------------------------------------

@@ -39,6 +39,8 @@ def bom_encoding(head: bytes) -> str:
     return next((name for bom, name in BOMS if head.startswith(bom)), "utf-8")
 
 
+#: How gzip data begins.
+GZIP_MAGIC = b"\x1f\x8b"
 _PRINTABLE = frozenset(b"\t\n\r" + bytes(range(0x20, 0x7F)))
 
 
@@ -47,6 +49,9 @@ def binary_reason(head: bytes, what: str) -> str:
     with a NUL in every other byte) gets a fix of its own, anything else is binary."""
     def mostly(part: bytes, ok) -> bool:
         return sum(map(ok, part)) >= 0.9 * len(part)
+
+    if head.startswith(GZIP_MAGIC):  # gzip without its name (stdin, or a file not ending in .gz)
+        return "gzip-compressed data; name the file with its .gz ending, or decompress it (zcat FILE | lipservice … -)"
 
     for text, zeros in ((head[0::2], head[1::2]), (head[1::2], head[0::2])):  # little-, then big-endian
         if len(head) >= 8 and mostly(zeros, lambda b: b == 0) and mostly(text, _PRINTABLE.__contains__):

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
 from .csv_files import check_csv_header, read_csv
-from .decoding import STREAM_ERRORS, decode_text, html_charset, open_binary
+from .decoding import STREAM_ERRORS, bom_encoding, decode_text, html_charset, open_binary
 from .errors import (
     E_CORRUPT,
     E_EMPTY_FILE,
@@ -249,18 +249,23 @@ STDIN_HEAD = 2**18
 
 
 def is_json_lines(head: bytes, ended: bool) -> bool:
-    """Whether stdin's first bytes (all of it when ``ended``) are JSON Lines: its first line a JSON object, or
-    the start of one longer than the head, as no review or page begins. Such stdin was read as one text."""
-    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
-    if not text.startswith("{"):
+    """Whether stdin's first bytes (all of it when ``ended``) are JSON Lines: they begin with "{" or "[" and
+    one of the first five lines is a JSON object (the first may be a broken record), or they are the start
+    of one object longer than the head. No review or page begins so; such stdin was read as one text."""
+    text = head.decode(bom_encoding(head), "replace").lstrip("\ufeff \t\r\n")
+    if text[:1] not in ("{", "["):
         return False
-    line, newline, _ = text.partition("\n")
-    if not newline and not ended:
-        return line.lstrip("{ \t\r").startswith('"')  # one long record: its first key
-    try:
-        return isinstance(json.loads(line), dict)
-    except ValueError:
-        return False
+    lines = text.split("\n")
+    complete = [line for line in (lines if ended else lines[:-1]) if line.strip()][:5]
+    if not complete:  # one record longer than the head: its first key
+        return text.startswith("{") and text.lstrip("{ \t\r").startswith('"')
+    for line in complete:
+        try:
+            if isinstance(json.loads(line), dict):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 class Replayed(io.RawIOBase):

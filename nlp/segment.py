@@ -28,8 +28,20 @@ CONTINUES = frozenset({",", ";", "-", "–", "—", "&", "/", "(", "and", "or", 
                        "a", "an", "with", "for", "in", "on", "at", "by", "from", "your", "our", "we", "you"})
 #: A list item's number or letter ("1", "b", "iv"), before its "." or ")".
 ENUMERATOR = re.compile(r"\d{1,3}|[A-Za-z]|[ivxIVX]{2,4}")
-#: What may stand before an item's number: the start of a sentence or a line ("(" as in "(iv)").
+#: What may stand before an item's number within a line: the end of a sentence or of a lead-in.
 ITEM_FOLLOWS = frozenset({".", "!", "?", ":", ";"})
+ROMAN = {r: n for n, r in enumerate(("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"), 1)}
+
+
+def _item_keys(number: str) -> set[tuple[str, int]]:
+    """An item number's place in its sequence: ("n", 3) for "3", ("a", 2) for "b", ("r", 4) for "iv" ("i" is
+    both the 9th letter and the first Roman numeral)."""
+    keys = {("n", int(number))} if number.isdigit() else set()
+    if len(number) == 1 and number.isalpha():
+        keys.add(("a", ord(number) - ord("a") + 1))
+    if number in ROMAN:
+        keys.add(("r", ROMAN[number]))
+    return keys
 
 
 @Language.factory("lipservice_paragraphs",
@@ -110,23 +122,28 @@ class ParagraphBreaks:
 
     @staticmethod
     def item_texts(doc: Doc) -> list[int]:
-        """The first token of a list item's text, after its number or letter and its "." or ")" at the start
-        of a sentence or a line ("…my report. 1. The account…", "\n(iv) Nothing"): the parser made "1." a
-        sentence of its own. "Version 2. The…" and "$1. The…" are left to the parser."""
-        out = []
+        """The first token of a list item's text, after its number or letter and its "." or ")": at the start
+        of a line ("\n(iv) Nobody"), or after a sentence end when the next or previous number is an item too
+        ("…my report. 1. The account… 2. The payment…"): the parser made "1." a sentence of its own. "No. 1.
+        The…", "Score: 9. Great!", "$1. The…" and "version 2. The…" are left to the parser."""
+        found = []  # (the item's first token, its number's keys, at a line start)
         for j in np.flatnonzero(doc.to_array(IS_PUNCT)[:-1]).tolist():
             if doc[j].text not in (".", ")") or j == 0 or doc[j].whitespace_ == "" or doc[j + 1].is_space:
                 continue
             k = j - 1
             if not ENUMERATOR.fullmatch(doc[k].text) or doc[k].whitespace_:
                 continue
+            number = doc[k].text.lower()
             if k > 0 and doc[k - 1].text == "(" and not doc[k - 1].whitespace_:
                 k -= 1
             before = doc[k - 1] if k > 0 else None
-            if before is None or (before.is_space and "\n" in before.text) or (
-                    before.text in ITEM_FOLLOWS and before.whitespace_):
-                out.append(j + 1)
-        return out
+            if before is None or (before.is_space and "\n" in before.text):
+                found.append((j + 1, _item_keys(number), True))
+            elif before.text in ITEM_FOLLOWS and before.whitespace_:
+                found.append((j + 1, _item_keys(number), False))
+        keys = {key for _, item_keys, _ in found for key in item_keys}
+        return [i for i, item_keys, line_start in found
+                if line_start or any((kind, n + step) in keys for kind, n in item_keys for step in (-1, 1))]
 
     def list_lines(self, doc: Doc, lines: "_Lines", k: int) -> bool:
         """Whether the newline between line ``k`` and line ``k + 1`` parts two lines of a list or a heading

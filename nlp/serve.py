@@ -165,12 +165,21 @@ class Service:
                 "rejects": rejects,
                 "counts": counts(items, records, rejects)}
 
-    def reviews(self, items: list[Record | Reject]) -> dict[str, Any]:
+    def reviews(self, items: list[Record | Reject], id_field: str | None = None) -> dict[str, Any]:
+        """The reviews report; with ``id_field`` (an upload's form field) a warning when records lack it,
+        as the CLI warns for a mistyped --id-field."""
+        from .records import MadeUpIds
         from .reviews import review_report
 
         records, rejects = self.annotate(items)
         with self.lock:
             summary, _, _ = review_report(self.nlp, records, self.cfg, self.screen)
+        if id_field is not None:
+            made_up = MadeUpIds(id_field, id_option="the form field id_field")
+            for rec in records:
+                made_up.add(rec["id"], rec.get("source", ""))
+            if made_up.warning():
+                summary["warnings"] = [*summary.get("warnings", []), made_up.warning().removeprefix("warning: ")]
         summary["rejects"] = rejects
         summary["counts"] = counts(items, records, rejects)  # as `lipservice reviews --json` has them
         return summary
@@ -410,7 +419,7 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
                                                    f"file, or leave the field out for {default!r}")
         fields = {"text_field": text_field, "id_field": id_field}
         result = service.reviews(service.records_from_upload(file.filename, _read_limited(file, service), "review",
-                                                             fields))
+                                                             fields), id_field=id_field)
         return reported(result, {"review": result["counts"]["annotated"]})
 
     return app

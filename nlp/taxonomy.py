@@ -157,14 +157,14 @@ def check_theme_head(head: Any, themes: Sequence[Theme]) -> None:
                           "undo the change", code=E_TAXONOMY)
     digests = getattr(head, "theme_digests_", None) or {}  # recorded by training (older heads have none)
     reworded = tuple(sorted(t.id for t in themes if t.id in digests and digests[t.id] != t.digest))
-    if reworded and (id(head), reworded) not in _WARNED:
-        _WARNED.add((id(head), reworded))  # once per head and change, not once per batch
+    if reworded and reworded not in _WARNED:
+        _WARNED.add(reworded)  # once a process, not once per batch or per component that loads the head
         log.warning("[%s] the description or seed phrases of %s changed since the theme head was trained (or their "
                     "ids were swapped); it still reads them as trained: retrain it with `lipservice train --task "
                     "complaints`, or undo the change", E_TAXONOMY, ", ".join(reworded))
 
 
-_WARNED: set[tuple[int, tuple[str, ...]]] = set()
+_WARNED: set[tuple[str, ...]] = set()
 
 
 def aligned_to_head(head: Any, themes: Sequence[Theme], X: np.ndarray) -> np.ndarray:

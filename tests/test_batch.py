@@ -611,3 +611,12 @@ def test_the_estimate_counts_a_csv_s_rows_not_its_lines(tmp_path):
     p.write_text('id,text\n1,"First line.\n\nSecond, with ""quotes"" and\na break."\n2,plain\r\n3,"x\ny"\n',
                  encoding="utf-8")
     assert estimate_records([str(p)]) == 3
+
+
+def test_the_estimate_reads_a_stray_quote_in_an_unquoted_cell_as_a_character(tmp_path):
+    """`My 5" screen` opened a quoted cell for the count: 30 rows were estimated at ~2."""
+    p = tmp_path / "inch.csv"
+    p.write_text("id;text\n" + "".join(f'{i};My 5" screen cracked {i}\n' for i in range(30)), encoding="utf-8")
+    assert estimate_records([str(p)]) == 30
+    (tmp_path / "excel.csv").write_text('sep=,\nid,text\n1,"a\nb"\n2,c', encoding="utf-8")  # no final newline
+    assert estimate_records([str(tmp_path / "excel.csv")]) == 2

@@ -402,3 +402,20 @@ def test_json_lines_on_stdin_are_records_not_one_text():
 def test_stdin_that_only_starts_with_a_brace_is_still_one_text(text):
     [rec] = list(read_inputs(["-"], stdin=io.BytesIO(text.encode())))
     assert isinstance(rec, Record) and rec.text == text
+
+
+def test_stdin_json_lines_with_a_broken_first_line_or_in_utf16_are_still_records():
+    """A broken first record, or UTF-16 with its mark, made the whole stream one text document."""
+    broken = b'{"id": "x", "text": "cut\n{"id": "a", "text": "Late."}\n'
+    items = list(read_inputs(["-"], stdin=io.BytesIO(broken)))
+    assert [type(i).__name__ for i in items] == ["Reject", "Record"] and items[1].id == "a"
+    utf16 = codecs.BOM_UTF16_LE + '{"id": "a", "text": "Late."}\n{"id": "b", "text": "Fine."}\n'.encode("utf-16-le")
+    assert [r.id for r in read_inputs(["-"], stdin=io.BytesIO(utf16))] == ["a", "b"]
+
+
+def test_gzip_on_stdin_says_to_decompress_it():
+    import gzip
+
+    data = gzip.compress(b'{"text": "Late."}\n')
+    [r] = list(read_inputs(["-"], stdin=io.BytesIO(data)))
+    assert_reject(r, "<stdin>", f"byte {data.find(0)}", E_BINARY, "gzip-compressed data; name the file with its .gz ending, or decompress")

@@ -129,6 +129,8 @@ def test_a_list_items_number_stays_with_its_item(nlp):
                                     "2. The late payment was paid on time.", "(iv) Nobody replied."]
     assert sentences(nlp, "It cost $1. The rest was free.") == ["It cost $1.", "The rest was free."]
     assert sentences(nlp, "We use version 2. The old one broke.") == ["We use version 2.", "The old one broke."]
+    for alone in ("They claim to be No. 1. The service says otherwise.", "Score: 9. Great!"):  # no list: no 2, no 8
+        assert len(sentences(nlp, alone)) == 2, sentences(nlp, alone)
     doc = nlp.make_doc("Points: 1. Late. 2) Rude.")
     assert ParagraphBreaks(items_whole=False)(doc)[3].is_sent_start is None
     from nlp.errors import ConfigError

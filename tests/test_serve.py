@@ -275,6 +275,14 @@ def test_an_upload_names_its_text_and_id_columns_with_form_fields(cfg, nlp):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["counts"]["annotated"] == 2 and body["counts"]["rejected"] == 0
+    assert not [w for w in body["warnings"] if "id_field" in w]
+    typo = c.post("/api/reviews", files={"file": ("cfpb.csv", csv)},
+                  data={"text_field": "Consumer complaint narrative", "id_field": "Complaint Id"})
+    assert typo.status_code == 422 and "name the id column with the form field id_field" in typo.text
+    lines = b'{"body": "Late.", "rid": 1}\n{"body": "Rude.", "rid": 2}\n'
+    typo = c.post("/api/reviews", files={"file": ("r.jsonl", lines)}, data={"text_field": "body", "id_field": "ridd"})
+    assert ("2 of 2 records have no 'ridd' field (the form field id_field), so each got its file and position as "
+            "id") in " ".join(typo.json()["warnings"])  # a JSON Lines file's fields vary: a warning, as the CLI's
     empty = c.post("/api/reviews", files={"file": ("cfpb.csv", csv)}, data={"text_field": " "})
     assert empty.status_code == 422 and "the form field text_field is empty" in empty.json()["error"]["message"]
 

@@ -3,6 +3,7 @@ names the file, the theme and what is wrong. A sentence is matched to the themes
 description or by the theme head, which says why when it leaves a sentence unassigned."""
 from __future__ import annotations
 
+import copy
 import textwrap
 
 import numpy as np
@@ -203,12 +204,16 @@ def test_a_theme_head_reads_a_reordered_taxonomy_as_before_and_names_a_changed_o
     assert info.value.code == E_TAXONOMY
 
 
-def test_a_theme_reworded_or_two_ids_swapped_since_training_is_a_warning_once(caplog):
+def test_a_theme_reworded_or_two_ids_swapped_since_training_is_a_warning_once(caplog, monkeypatch):
     """Ids alone cannot tell two swapped themes apart (each id's columns went to the other's wording, in
     silence); training records a checksum of each theme's wording (``theme_digests_``)."""
     import logging
 
     from sklearn.linear_model import LogisticRegression
+
+    from nlp import taxonomy
+
+    monkeypatch.setattr(taxonomy, "_WARNED", set())
 
     delivery, billing = (Theme(i, i.title(), f"about {i}", ("a", "b", "c")) for i in ("delivery", "billing"))
     X = np.array([[0.0, 0.9, 0.1], [0.0, 0.8, 0.2], [0.0, 0.1, 0.9], [0.0, 0.2, 0.8]])
@@ -221,8 +226,9 @@ def test_a_theme_reworded_or_two_ids_swapped_since_training_is_a_warning_once(ca
     with caplog.at_level(logging.WARNING, logger="nlp.taxonomy"):
         decide_themes(head, ThemeMatcher([delivery, billing], None, 0.0), 0.0, rows)
         assert not caplog.records  # as trained: nothing to say
-        for _ in range(3):
+        for _ in range(3):  # batches, and a second component's copy of the head
             decide_themes(head, ThemeMatcher(swapped, None, 0.0), 0.0, rows)
+        decide_themes(copy.deepcopy(head), ThemeMatcher(swapped, None, 0.0), 0.0, rows)
         decide_themes(head, ThemeMatcher(reworded, None, 0.0), 0.0, rows)
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 2, said  # once per change, not once per batch
