@@ -44,13 +44,16 @@ GZIP_MAGIC = b"\x1f\x8b"
 _PRINTABLE = frozenset(b"\t\n\r" + bytes(range(0x20, 0x7F)))
 
 
-def binary_reason(head: bytes, what: str) -> str:
+def binary_reason(head: bytes, what: str, reads_gzip: bool = True) -> str:
     """Why a file with a NUL byte is refused: UTF-16 text without a byte-order mark (ASCII-range text
-    with a NUL in every other byte) gets a fix of its own, anything else is binary."""
+    with a NUL in every other byte) gets a fix of its own, and so does gzip data (named ``.gz`` where the
+    reader ``reads_gzip``, else decompressed); anything else is binary."""
     def mostly(part: bytes, ok) -> bool:
         return sum(map(ok, part)) >= 0.9 * len(part)
 
     if head.startswith(GZIP_MAGIC):  # gzip without its name (stdin, or a file not ending in .gz)
+        if not reads_gzip:
+            return f"gzip-compressed data, {what}; decompress it first (zcat FILE > FILE.csv)"
         return "gzip-compressed data; name the file with its .gz ending, or decompress it (zcat FILE | lipservice … -)"
 
     for text, zeros in ((head[0::2], head[1::2]), (head[1::2], head[0::2])):  # little-, then big-endian

@@ -84,7 +84,7 @@ def test_a_latin1_file_is_a_coded_error_with_line_and_column(tmp_path):
     (b'1,"Hello,1,food\n2,ok,0,food\n', E_BAD_FIELD, "line 1: 2 fields, not 4 (a quote that is never closed?)"),
     # a quote left open swallows the rest of a long file too; whatever another reader set csv's limit to
     (b'1,"Hello,1,food\n' + b"2,ok,0,food\n" * 20000, E_BAD_FIELD, "line 1: 2 fields, not 4 (a quote that is never"),
-    (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", E_BINARY, "binary file"),
+    (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", E_BINARY, "gzip-compressed data, not a CSV; decompress it first"),
 ])
 def test_a_file_that_is_not_the_benchmark_layout_is_one_coded_error(tmp_path, data, code, has):
     p = tmp_path / "mine.csv"
