@@ -70,8 +70,8 @@ def _benchmark_text(path: Path) -> str:
     text, reject = decode_text(str(path), data)
     if reject is None:
         return text
-    reason = {E_EMPTY_FILE: "empty file: no rows", E_BINARY: binary_reason(data[:65536], "not a CSV", reads_gzip=False)}.get(
-        reject.code, reject.reason)
+    reason = {E_EMPTY_FILE: "empty file: no rows",
+              E_BINARY: binary_reason(data[:65536], "not a CSV", reads_gzip=False)}.get(reject.code, reject.reason)
     where = "" if reject.position == "file" else f" {reject.position}:"
     raise InputError(f"{path}:{where} {reason}; {COMPLAINTS_FORMAT}", code=reject.code)
 

@@ -122,10 +122,10 @@ class ParagraphBreaks:
 
     @staticmethod
     def item_texts(doc: Doc) -> list[int]:
-        """The first token of a list item's text, after its number or letter and its "." or ")": at the start
-        of a line ("\n(iv) Nobody"), or after a sentence end when the next or previous number is an item too
-        ("…my report. 1. The account… 2. The payment…"): the parser made "1." a sentence of its own. "No. 1.
-        The…", "Score: 9. Great!", "$1. The…" and "version 2. The…" are left to the parser."""
+        """The first token of a list item's text, after its number or letter and its "." or ")": at the start of
+        a line ("(iv) Nobody" after a line break), or after a sentence end when the next or previous number is
+        an item too ("…my report. 1. The account… 2. The payment…"): the parser made "1." a sentence of its
+        own. "No. 1. The…", "Score: 9. Great!", "$1. The…" and "version 2. The…" are left to the parser."""
         found = []  # (the item's first token, its number's keys, at a line start)
         for j in np.flatnonzero(doc.to_array(IS_PUNCT)[:-1]).tolist():
             if doc[j].text not in (".", ")") or j == 0 or doc[j].whitespace_ == "" or doc[j + 1].is_space:

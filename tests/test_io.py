@@ -418,4 +418,5 @@ def test_gzip_on_stdin_says_to_decompress_it():
 
     data = gzip.compress(b'{"text": "Late."}\n')
     [r] = list(read_inputs(["-"], stdin=io.BytesIO(data)))
-    assert_reject(r, "<stdin>", f"byte {data.find(0)}", E_BINARY, "gzip-compressed data; name the file with its .gz ending, or decompress")
+    assert_reject(r, "<stdin>", f"byte {data.find(0)}", E_BINARY,
+                  "gzip-compressed data; name the file with its .gz ending, or decompress")

@@ -218,7 +218,8 @@ def test_a_theme_reworded_or_two_ids_swapped_since_training_is_a_warning_once(ca
     delivery, billing = (Theme(i, i.title(), f"about {i}", ("a", "b", "c")) for i in ("delivery", "billing"))
     X = np.array([[0.0, 0.9, 0.1], [0.0, 0.8, 0.2], [0.0, 0.1, 0.9], [0.0, 0.2, 0.8]])
     head = LogisticRegression(C=100.0).fit(X, ["delivery", "delivery", "billing", "billing"])
-    head.themes_, head.theme_digests_ = ["delivery", "billing"], {"delivery": delivery.digest, "billing": billing.digest}
+    head.themes_ = ["delivery", "billing"]
+    head.theme_digests_ = {"delivery": delivery.digest, "billing": billing.digest}
     rows = np.array([[0.0, 0.85, 0.1]])
     swapped = [Theme("delivery", "Delivery", "about billing", billing.seeds),
                Theme("billing", "Billing", "about delivery", delivery.seeds)]
