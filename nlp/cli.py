@@ -173,13 +173,11 @@ def _print_warnings(audit: dict) -> None:
 
 def _warn_made_up_ids(records: list[dict], id_field: str, whose: str = "", option: str = "--id-field") -> None:
     """Say when records held in memory (reviews, gap) got ``file:line`` ids by mistake (``MadeUpIds``)."""
-    from .records import MadeUpIds
+    from .records import made_up_ids_warning
 
-    made_up = MadeUpIds(id_field, id_option=option)
-    for rec in records:
-        made_up.add(rec["id"], rec.get("source", ""))
-    if made_up.warning():
-        line = made_up.warning().replace("warning: ", f"warning: {whose}: ", 1) if whose else made_up.warning()
+    warning = made_up_ids_warning(records, id_field, option)
+    if warning:
+        line = warning.replace("warning: ", f"warning: {whose}: ", 1) if whose else warning
         err.print(printable(line), highlight=False, markup=False, soft_wrap=True)
 
 

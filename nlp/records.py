@@ -220,6 +220,14 @@ class MadeUpIds:
         return made_up_ids_warning_of(self.id_field, self.counts(), self.id_option)
 
 
+def made_up_ids_warning(records: Iterable[dict], id_field: str, option: str = "--id-field") -> str | None:
+    """The :class:`MadeUpIds` warning for annotated records held in memory (reviews, gap, an upload), or None."""
+    made_up = MadeUpIds(id_field, id_option=option)
+    for rec in records:
+        made_up.add(rec["id"], rec.get("source", ""))
+    return made_up.warning()
+
+
 def made_up_ids_warning_of(id_field: str, counts: dict[str, int], option: str = "--id-field") -> str | None:
     """The warning :class:`MadeUpIds` counts call for (``counts`` as its :meth:`~MadeUpIds.counts`), or None."""
     made_up, given = counts.get("ids_made_up", 0), counts.get("ids_given", 0)

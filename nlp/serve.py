@@ -168,18 +168,15 @@ class Service:
     def reviews(self, items: list[Record | Reject], id_field: str | None = None) -> dict[str, Any]:
         """The reviews report; with ``id_field`` (an upload's form field) a warning when records lack it,
         as the CLI warns for a mistyped --id-field."""
-        from .records import MadeUpIds
+        from .records import made_up_ids_warning
         from .reviews import review_report
 
         records, rejects = self.annotate(items)
         with self.lock:
             summary, _, _ = review_report(self.nlp, records, self.cfg, self.screen)
-        if id_field is not None:
-            made_up = MadeUpIds(id_field, id_option="the form field id_field")
-            for rec in records:
-                made_up.add(rec["id"], rec.get("source", ""))
-            if made_up.warning():
-                summary["warnings"] = [*summary.get("warnings", []), made_up.warning().removeprefix("warning: ")]
+        warning = made_up_ids_warning(records, id_field, "the form field id_field") if id_field is not None else None
+        if warning:
+            summary["warnings"] = [*summary.get("warnings", []), warning.removeprefix("warning: ")]
         summary["rejects"] = rejects
         summary["counts"] = counts(items, records, rejects)  # as `lipservice reviews --json` has them
         return summary
