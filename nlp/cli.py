@@ -265,7 +265,15 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
 
     def work():
         from .audit import audit_result
-        from .io import DOCUMENT_EXTS, ReadOptions, check_inputs, describe_position, format_of, prepare_outputs
+        from .io import (
+            DOCUMENT_EXTS,
+            DOCUMENTS_ONLY,
+            ReadOptions,
+            check_inputs,
+            describe_position,
+            format_of,
+            prepare_outputs,
+        )
         from .language import language_warnings, screen_from_config
         from .report import print_audit
 
@@ -273,9 +281,8 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
         for f in files:  # a directory or a missing file is check_inputs' to explain
             if f != "-" and Path(f).is_file() and format_of(Path(f))[0] not in DOCUMENT_EXTS:
                 raise UsageError(f"{f}: audit reads text, markdown or HTML documents "
-                                 f"({', '.join(sorted(DOCUMENT_EXTS))}, each also .gz); use `lipservice annotate` "
-                                 "for records in JSONL, JSON, CSV or Parquet")
-        opts = ReadOptions.from_config(cfg, default_kind="company")
+                                 f"({', '.join(sorted(DOCUMENT_EXTS))}, each also .gz); {DOCUMENTS_ONLY}")
+        opts = ReadOptions.from_config(cfg, default_kind="company", stdin_records=False)  # JSONL on stdin too
         _stdin_once({"FILES": files})
         _warn_repeated_files({"FILES": files})
         check_inputs(files, opts)

@@ -83,6 +83,10 @@ def raise_for(signum: int, handlers: dict) -> None:
     os.kill(os.getpid(), signum)
 
 
+#: How long a client tries to reach ``--scheduler`` (a refused connection is retried until then).
+CONNECT_TIMEOUT = "30s"
+
+
 def dask_map(tasks: Iterable[tuple[int, list]], config_str: str, workers: int, scheduler: str | None,
              in_flight: int) -> Iterator:
     """Run shards on the cluster at ``scheduler`` (or a LocalCluster of ``workers`` processes).
@@ -106,7 +110,7 @@ def dask_map(tasks: Iterable[tuple[int, list]], config_str: str, workers: int, s
         try:
             try:
                 if scheduler:
-                    client = distributed.Client(scheduler, timeout="30s")
+                    client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
                 else:
                     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                        dashboard_address=None, silence_logs=logging.CRITICAL,

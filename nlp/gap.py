@@ -219,24 +219,32 @@ def _unmet(promises: list, P: np.ndarray, C: np.ndarray, complaints: list[tuple[
            theme_labels: dict[str, str], settings: GapSettings, discovered: list[DiscoveredTheme] | None,
            unassigned: list[tuple[int, dict]] | None, answered: set[int] = frozenset()) -> list[dict[str, Any]]:
     """Complaint themes no promise addresses, most complaints first. A taxonomy theme is addressed
-    by a promise of that theme; a discovered theme by a promise similar to its centroid. Complaints
-    in ``answered`` (a promise's contradicting ones, whatever their theme) are left out of them."""
+    by a promise of that theme, or by a promise of no theme similar to its complaints' centroid; a
+    discovered theme by any promise similar to its centroid. Complaints in ``answered`` (a promise's
+    contradicting ones, whatever their theme) are left out of them."""
     n = len(reviews)
     promised = {s["promise"].get("theme") for _, s in promises}
+    themeless = [p for p, (_, s) in enumerate(promises) if s["promise"].get("theme") in (None, UNASSIGNED)]
+
+    def about(rows: list[int], among: Sequence[int]) -> bool:
+        """Whether a promise of ``among`` is about these complaints: similar to their centroid."""
+        centre = C[rows].mean(axis=0)
+        centre /= np.linalg.norm(centre) or 1.0
+        return bool(len(among)) and float((P[list(among)] @ centre).max()) >= settings.about_similarity
+
     groups: list[tuple[str, str, str, list[int]]] = []
     by_theme: dict[str, list[int]] = {}
     for k, (_, s) in enumerate(complaints):
         theme = s.get("theme")
         if theme and theme != UNASSIGNED:
             by_theme.setdefault(theme, []).append(k)
-    groups += [(t, theme_labels.get(t, t), "taxonomy", rows) for t, rows in by_theme.items() if t not in promised]
+    groups += [(t, theme_labels.get(t, t), "taxonomy", rows) for t, rows in by_theme.items()
+               if t not in promised and not about(rows, themeless)]
     if discovered and unassigned:
         position = {(i, s["start"]): k for k, (i, s) in enumerate(complaints)}
         for d in discovered:
             rows = [position[(unassigned[m][0], unassigned[m][1]["start"])] for m in d.members]
-            centre = C[rows].mean(axis=0)
-            centre /= np.linalg.norm(centre) or 1.0
-            if not len(P) or float((P @ centre).max()) < settings.about_similarity:
+            if not about(rows, range(len(P))):
                 groups.append((d.id, d.label, "discovered", rows))
     out = []
     for theme, label, source, rows in groups:

@@ -203,6 +203,10 @@ def unknown_format(ext: str) -> str:
             f"{', '.join(sorted(SUPPORTED_EXTS | set(FORMAT_ALIASES)))} (each also gzipped, .gz)")
 
 
+#: What reads records where a command reads documents only (audit).
+DOCUMENTS_ONLY = "use `lipservice annotate` for records in JSONL, JSON, CSV or Parquet"
+
+
 def format_of(path: Path) -> tuple[str, bool]:
     """``(format's extension, gzipped)``: ``page.html.gz`` → ``(".html", True)``, ``a.tsv`` → ``(".csv", False)``."""
     name = path.name.lower()
@@ -221,7 +225,12 @@ def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: Binary
             limit = document_byte_limit(opts.max_chars)
             size = min(STDIN_HEAD, limit + 1)
             data = pipe.read(size)  # enough to tell JSON Lines; an endless pipe is never read whole
-            if is_json_lines(data, ended=len(data) < size):  # records, streamed: `zcat d.jsonl.gz | lipservice …`
+            records = is_json_lines(data, ended=len(data) < size)
+            if records and not opts.stdin_records:
+                yield Reject("<stdin>", "file", "JSON Lines (one record per line), and this command reads "
+                             f"documents: {DOCUMENTS_ONLY}", E_UNKNOWN_EXT)
+                continue
+            if records:  # records, streamed: `zcat d.jsonl.gz | lipservice …`
                 data += pipe.read(STDIN_HEAD - len(data)) if len(data) == size else b""  # the head the readers rewind
                 yield from jsonl_records("<stdin>", io.BufferedReader(Replayed(data, pipe)), opts)
                 continue
@@ -250,8 +259,9 @@ STDIN_HEAD = 2**18
 
 def is_json_lines(head: bytes, ended: bool) -> bool:
     """Whether stdin's first bytes (all of it when ``ended``) are JSON Lines: they begin with "{" or "[" and
-    one of the first five lines is a JSON object (the first may be a broken record), or they are the start
-    of one object longer than the head. No review or page begins so; such stdin was read as one text."""
+    most of the first five lines are JSON objects (or all but the first, which may be a broken record), or
+    they are the start of one object longer than the head. A text whose first line alone is an object, the
+    rest prose, stays one text, as does any review or page (none begins so)."""
     text = head.decode(bom_encoding(head), "replace").lstrip("\ufeff \t\r\n")
     if text[:1] not in ("{", "["):
         return False
@@ -259,13 +269,15 @@ def is_json_lines(head: bytes, ended: bool) -> bool:
     complete = [line for line in (lines if ended else lines[:-1]) if line.strip()][:5]
     if not complete:  # one record longer than the head: its first key
         return text.startswith("{") and text.lstrip("{ \t\r").startswith('"')
-    for line in complete:
-        try:
-            if isinstance(json.loads(line), dict):
-                return True
-        except ValueError:
-            continue
-    return False
+    objects = [_is_object(line) for line in complete]
+    return sum(objects) > len(objects) / 2 or (len(objects) > 1 and all(objects[1:]))
+
+
+def _is_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 class Replayed(io.RawIOBase):

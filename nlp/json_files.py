@@ -81,6 +81,8 @@ def jsonl_records(source: str, fh: Any, opts: ReadOptions) -> Iterator[Record | 
             except UnicodeDecodeError as err:
                 yield Reject(source, byte_position(raw, err.start, lineno), invalid_encoding(encoding), E_ENCODING)
                 continue
+            if not line.strip():
+                continue  # a byte-order mark on a line of its own: blank too
         obj, where, problem = _parse_json(line.rstrip("\r\n"))
         if problem:  # the column is the file line's
             yield Reject(source, f"{pos}, column {where[1]}" if where else pos, problem, E_BAD_JSON)

@@ -40,16 +40,23 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels:
     }
 
 
+#: What an undefined figure of :func:`binary_metrics` means, said wherever it is printed.
+UNDEFINED = {"precision": "n/a (flags nothing)", "recall": "n/a (no positives)", "f1": "n/a (no positives)"}
+
+
 def binary_metrics(y_true: Sequence[bool], y_pred: Sequence[bool]) -> dict:
-    """Precision, recall and F1 of the positive class, and accuracy."""
+    """Precision, recall and F1 of the positive class, and accuracy. Precision is None for a system that
+    flags nothing, recall None where nothing is positive, F1 None where neither has a positive: undefined,
+    not 0, which read as "every flag wrong" of a system that raised none."""
     y_true, y_pred = [bool(v) for v in y_true], [bool(v) for v in y_pred]
     tp = sum(a and b for a, b in zip(y_true, y_pred))
     fp = sum(b and not a for a, b in zip(y_true, y_pred))
     fn = sum(a and not b for a, b in zip(y_true, y_pred))
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {"n": len(y_true), "precision": round(p, 4), "recall": round(r, 4),
-            "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+    p = tp / (tp + fp) if tp + fp else None
+    r = tp / (tp + fn) if tp + fn else None
+    f1 = round(2 * p * r / (p + r), 4) if p and r else (0.0 if tp + fp + fn else None)
+    return {"n": len(y_true), "precision": None if p is None else round(p, 4),
+            "recall": None if r is None else round(r, 4), "f1": f1,
             "accuracy": round(sum(a == b for a, b in zip(y_true, y_pred)) / max(len(y_true), 1), 4)}
 
 

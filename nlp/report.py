@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .charts import BIDI_SHOWN, CONTROLS_SHOWN, truncate
+from .metrics import UNDEFINED
 from .quantities import describe
 from .scores import VERDICTS, claim_verdict
 
@@ -99,7 +100,8 @@ def print_metrics(console: Console, title: str, results: dict[str, dict]) -> Non
     for system, m in results.items():
         console.rule(plain(f"{title} — {system}", "bold"))
         if "macro_f1" not in m:  # binary metrics or a plain accuracy
-            console.print("  ".join(f"{k} [bold]{v}[/]" if k == "f1" else f"{k} {v}" for k, v in m.items()))
+            shown = {k: UNDEFINED.get(k, "n/a") if v is None else v for k, v in m.items()}
+            console.print("  ".join(f"{k} [bold]{v}[/]" if k == "f1" else f"{k} {v}" for k, v in shown.items()))
             continue
         ci = m.get("macro_f1_ci95")
         ci = f" (95 % bootstrap interval {ci[0]:.3f}–{ci[1]:.3f})" if ci else ""

@@ -239,7 +239,7 @@ def form_page(service: Service, error: str = "", copy: str = "") -> str:
 def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     """The FastAPI application; builds the pipeline once (or uses ``nlp``)."""
     FastAPIOffline = _fastapi_offline()
-    from fastapi import File, Form, Request, UploadFile
+    from fastapi import Depends, File, Form, Request, UploadFile
     from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse
@@ -405,13 +405,19 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         sent = {"copy": (body.copy_, result["counts"]["copy"]), "review": (body.reviews, result["counts"]["reviews"])}
         return reported(result, {kind: n for kind, (items, n) in sent.items() if items})
 
+    async def sent_form(request: Request) -> Any:
+        """The form as sent (Starlette keeps it parsed once): FastAPI reads an empty field as one left out, so
+        an empty ``text_field`` was its default, and the rows were refused for a column the user never named."""
+        return await request.form()
+
     @app.post("/api/reviews", responses=errors,
               summary="Complaint rate, themes, discovered themes and the monthly trend")
     def api_reviews(file: UploadFile = File(..., description="A .jsonl, .csv or .parquet file of reviews."),
                     text_field: str = Form("text", description="The column or field that holds the text."),
-                    id_field: str = Form("id", description="The column or field that holds the id.")) -> dict:
+                    id_field: str = Form("id", description="The column or field that holds the id."),
+                    form: Any = Depends(sent_form)) -> dict:
         for form_field, value, default in (("text_field", text_field, "text"), ("id_field", id_field, "id")):
-            if not value.strip():
+            if not value.strip() or not str(form.get(form_field, default)).strip():
                 raise ServeError(422, E_BAD_FIELD, f"the form field {form_field} is empty; name a column of the "
                                                    f"file, or leave the field out for {default!r}")
         fields = {"text_field": text_field, "id_field": id_field}

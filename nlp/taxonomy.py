@@ -44,8 +44,9 @@ class Theme:
     @property
     def digest(self) -> str:
         """A checksum of what the theme is matched against, recorded by training (``theme_digests_``) so that
-        a theme whose wording changed since, or two themes whose ids were swapped, are noticed."""
-        return hashlib.sha1("\n".join(self.prompt_texts).encode("utf-8")).hexdigest()[:12]
+        a theme whose wording changed since, or two themes whose ids were swapped, are noticed. The seed
+        phrases are taken in sorted order: the theme's centroid is their mean, which reordering leaves as it is."""
+        return hashlib.sha1("\n".join([self.description, *sorted(self.seeds)]).encode("utf-8")).hexdigest()[:12]
 
 
 def load_taxonomy(path: str | Path) -> list[Theme]:

@@ -32,7 +32,7 @@ from .corpus import (
 from .encoder import SentenceEncoder, make_encoder_v2
 from .errors import E_BAD_SETTING, ConfigError
 from .heads import PERSPECTIVE_LABELS, SentenceHead, save_head
-from .metrics import binary_metrics, classification_metrics
+from .metrics import UNDEFINED, binary_metrics, classification_metrics
 from .perspective import TUNED_FILE as PERSPECTIVE_TUNED
 from .perspective import design_matrix, perspective_probabilities
 from .perspective_features import FEATURE_NAMES
@@ -495,6 +495,14 @@ def _interval(m: dict) -> str:
     return f" [{lo_hi[0]:.3f}–{lo_hi[1]:.3f}]" if lo_hi else ""
 
 
+def _card_value(key: str, value: float | None) -> str:
+    return UNDEFINED[key] if value is None else f"{value:.3f}"
+
+
+def _precision_recall(m: dict) -> str:
+    return f"precision {_card_value('precision', m['precision'])}, recall {_card_value('recall', m['recall'])}"
+
+
 def _rows(title: str, systems: dict) -> list[str]:
     lines = [f"### {title}", "", "| system | n | main figure | details |", "|---|---|---|---|"]
     for system, m in systems.items():
@@ -504,10 +512,10 @@ def _rows(title: str, systems: dict) -> list[str]:
                          f"{m['accuracy']:.3f}) | {per} |")
         elif m.get("false_alarm_rate") is not None:  # positives too rare for F1 to say anything (evaluate_claims_real)
             lines.append(f"| {system} | {m['n']} | false alarms {m['false_alarm_rate']:.1%} ({m['false_alarms']}) | "
-                         f"precision {m['precision']:.3f}, recall {m['recall']:.3f}, accuracy {m['accuracy']:.3f} |")
+                         f"{_precision_recall(m)}, accuracy {m['accuracy']:.3f} |")
         elif "f1" in m:
-            lines.append(f"| {system} | {m['n']} | F1 {m['f1']:.3f} | precision {m['precision']:.3f}, recall "
-                         f"{m['recall']:.3f}, accuracy {m['accuracy']:.3f} |")
+            lines.append(f"| {system} | {m['n']} | F1 {_card_value('f1', m['f1'])} | {_precision_recall(m)}, "
+                         f"accuracy {m['accuracy']:.3f} |")
         else:
             lines.append(f"| {system} | {m['n']} | accuracy {m['accuracy']:.3f} | |")
     return lines + [""]

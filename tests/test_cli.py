@@ -460,6 +460,11 @@ def test_audit_refuses_table_formats_with_a_hint(tmp_path):
     assert result.exit_code == 2
     [line] = stderr_lines(result)
     assert str(f) in line and "annotate" in line
+    # the same records on stdin were audited, one document each (`cat rows.jsonl | lipservice audit -`)
+    piped = invoke(["audit", "-"], input=f.read_bytes())
+    assert piped.exit_code == 2
+    [line] = stderr_lines(piped)
+    assert line.startswith("error: [E117] <stdin>") and "JSON Lines" in line and "annotate" in line
 
 
 def test_audit_reads_a_gzipped_page_and_calls_a_directory_a_directory(tmp_path):

@@ -27,9 +27,12 @@ def test_missing_dask_gives_an_install_hint(monkeypatch):
     assert e.value.code == E_MISSING_EXTRA and "lipservice[dask]" in str(e.value)
 
 
-def test_unreachable_scheduler_is_a_usage_error():
+def test_unreachable_scheduler_is_a_usage_error(monkeypatch):
     pytest.importorskip("dask.distributed")
+    from nlp import dask_engine
     from nlp.dask_engine import dask_map
+
+    monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT", "2s")  # a refused connection is retried until then
 
     with pytest.raises(UsageError, match="cannot reach the Dask scheduler"):
         list(dask_map(iter([]), "", 1, "tcp://127.0.0.1:1", 2))

@@ -109,6 +109,22 @@ def test_unmet_expectations_rank_unpromised_themes(encoder):
     assert result["scores"]["unmet_themes"] == 2
 
 
+def test_a_promise_of_no_theme_addresses_the_theme_its_complaints_share(encoder):
+    """A promise the theme head left unassigned addressed nothing: its theme's complaints were listed as an
+    expectation no promise addresses, under the promise that addresses them."""
+    login = "I could not log in to the app for a week."
+    reviews = reviews_fixture(n_rude=0) + [review(f"login{i}", login, "account_digital") for i in range(4)]
+    for theme, unmet in ((None, ["delivery"]), (UNASSIGNED, ["delivery"]), ("price_fees", ["delivery", "account_digital"])):
+        copy = [{"id": "p", "kind": "company", "source": "p.md", "scores": {}, "sentences": [
+            promise("Our website and app work on every device.", theme)]}]  # about them (0.37), no contradiction
+        result = analyse_gap(copy, reviews, encoder=encoder, theme_labels=LABELS, settings=S)
+        assert [u["theme"] for u in result["unmet"]] == unmet, theme  # a promise of another theme is that theme's
+    far = [{"id": "p", "kind": "company", "source": "p.md", "scores": {}, "sentences": [
+        promise("Every cushion is sewn by hand in our workshop.", None)]}]
+    result = analyse_gap(far, reviews, encoder=encoder, theme_labels=LABELS, settings=S)
+    assert [u["theme"] for u in result["unmet"]] == ["delivery", "account_digital"]  # not about them: still unmet
+
+
 def test_a_complaint_a_promise_answers_is_not_also_an_unmet_expectation(encoder):
     """A delivery-fee complaint themed price_fees contradicted the free-delivery promise and was, as well, the
     whole of an unmet price_fees row that "no promise addresses"."""

@@ -101,9 +101,7 @@ def test_reviews_fields_can_be_named_apart_from_the_copys(tmp_path):
     report = json.loads((tmp_path / "g.json").read_text())
     assert report["counts"]["copy"] == 1 and report["counts"]["reviews"] == 3 and report["copy"][0]["id"] == "page"
     assert {e["id"] for p in report["promises"] for e in p["evidence"]} <= {"late0", "late1", "late2"}
-    mistyped = cli("gap", "--copy", tmp_path / "copy.jsonl", "--reviews", tmp_path / "r.csv", "--review-text-field",
-                   "body", "--review-id-field", "rid", "--json", tmp_path / "g.json")
-    assert "warning" not in mistyped.stderr
+    assert "warning" not in done.stderr  # the id field named is there
     (tmp_path / "r.jsonl").write_text(json.dumps({"body": LATE}) + "\n")  # no record has the named id field
     named = cli("gap", "--copy", tmp_path / "copy.jsonl", "--reviews", tmp_path / "r.jsonl", "--review-text-field",
                 "body", "--review-id-field", "nosuch")

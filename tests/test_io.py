@@ -398,7 +398,9 @@ def test_json_lines_on_stdin_are_records_not_one_text():
 
 
 @pytest.mark.parametrize("text", ["{Note} Our team calls you back.\n", '{"braces": in a sentence} we care.',
-                                  "  \n[1, 2] is a list, not a record."])
+                                  "  \n[1, 2] is a list, not a record.",
+                                  '{"title": "Returns"}\nSend it back within 30 days.\nWe refund you in a week.\n',
+                                  '{"lang": "en"}\nOur team calls you back.'])
 def test_stdin_that_only_starts_with_a_brace_is_still_one_text(text):
     [rec] = list(read_inputs(["-"], stdin=io.BytesIO(text.encode())))
     assert isinstance(rec, Record) and rec.text == text
@@ -411,6 +413,15 @@ def test_stdin_json_lines_with_a_broken_first_line_or_in_utf16_are_still_records
     assert [type(i).__name__ for i in items] == ["Reject", "Record"] and items[1].id == "a"
     utf16 = codecs.BOM_UTF16_LE + '{"id": "a", "text": "Late."}\n{"id": "b", "text": "Fine."}\n'.encode("utf-16-le")
     assert [r.id for r in read_inputs(["-"], stdin=io.BytesIO(utf16))] == ["a", "b"]
+
+
+def test_a_byte_order_mark_on_a_line_of_its_own_is_a_blank_line_not_a_reject(tmp_path):
+    """A mark then a blank line (a Windows export cut by hand) was a reject for line 1, as invalid JSON."""
+    data = b'\xef\xbb\xbf\n{"id": "a", "text": "Late."}\n'
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(data)
+    for items in (list(read_inputs([str(path)])), list(read_inputs(["-"], stdin=io.BytesIO(data)))):
+        assert [(type(i).__name__, i.id) for i in items] == [("Record", "a")]
 
 
 def test_gzip_on_stdin_says_to_decompress_it():

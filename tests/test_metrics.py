@@ -1,10 +1,20 @@
-"""classification_metrics: exact values on hand-checked inputs; macro_f1_interval: the bootstrap."""
+"""classification_metrics and binary_metrics: exact values on hand-checked inputs; macro_f1_interval: the bootstrap."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nlp.metrics import classification_metrics, macro_f1_interval
+from nlp.metrics import binary_metrics, classification_metrics, macro_f1_interval
+
+
+def test_binary_metrics_exact_values_and_undefined_figures():
+    """A system that flags nothing has no precision (it printed "precision 0.0", as if every flag were wrong)."""
+    assert binary_metrics([True, False, True, False], [True, True, False, False]) == {
+        "n": 4, "precision": 0.5, "recall": 0.5, "f1": 0.5, "accuracy": 0.5}
+    quiet = binary_metrics([True, False, False], [False, False, False])
+    assert quiet["precision"] is None and quiet["recall"] == 0.0 and quiet["f1"] == 0.0
+    none = binary_metrics([False, False], [False, False])
+    assert none["precision"] is None and none["recall"] is None and none["f1"] is None and none["accuracy"] == 1.0
 
 
 def test_exact_values_on_a_small_example():

@@ -179,6 +179,8 @@ def test_print_metrics_with_binary_metrics():
     assert "claim detection — claims component" in text
     assert "n 4  precision 0.5  recall 0.5  f1 0.5  accuracy 0.5" in text
     assert "macro-F1" not in text
+    quiet = metrics_text("profiles", {"lexicon": binary_metrics([True, False, False], [False] * 3)})
+    assert "n 3  precision n/a (flags nothing)  recall 0.0  f1 0.0" in quiet
 
 
 def test_print_metrics_with_empty_classification_metrics():

@@ -141,6 +141,9 @@ def test_card_gives_the_false_alarms_where_positives_are_too_rare_for_f1():
          "false_alarm_rate": 0.0352}
     [row] = [line for line in _rows("profiles", {"claims component": m}) if line.startswith("| claims")]
     assert row.startswith("| claims component | 826 | false alarms 3.5% (29) | precision 0.000")
+    quiet = {**m, "precision": None, "false_alarms": 0, "false_alarm_rate": 0.0}  # flags nothing: no precision
+    [row] = [line for line in _rows("profiles", {"lexicon": quiet}) if line.startswith("| lexicon")]
+    assert "| false alarms 0.0% (0) | precision n/a (flags nothing), recall 0.000," in row
 
 
 def test_metrics_json_matches_the_result(trained):
