@@ -276,9 +276,9 @@ def bertopic_themes(texts: list[str], embeddings: np.ndarray, seed: int) -> list
         from bertopic import BERTopic
         from umap import UMAP
     except ImportError:
-        from .errors import E_MISSING_EXTRA, UsageError
+        from .errors import E_MISSING_EXTRA, UsageError, install_hint
 
-        raise UsageError("the themes benchmark runs BERTopic as its peer: `pip install 'lipservice[bench]'`",
+        raise UsageError(f"the themes benchmark runs BERTopic as its peer: `{install_hint('bench')}`",
                          code=E_MISSING_EXTRA) from None
     umap = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed)
     topics, _ = BERTopic(umap_model=umap, calculate_probabilities=False).fit_transform(texts, embeddings)

@@ -50,21 +50,22 @@ def _print_reject(r) -> None:
 SHOWN_REJECTS = 10
 
 
-def _print_rejects(rejects: list, where: str) -> None:
+def _print_rejects(rejects: list, where: Optional[str]) -> None:
     """The first ``SHOWN_REJECTS`` rejects, and how many more there are and ``where`` they all are."""
     for r in rejects[:SHOWN_REJECTS]:
         _print_reject(r)
     _print_more_rejects(len(rejects), where)
 
 
-def _report_rejects(json_path: Optional[Path]) -> str:
-    """Where a report command keeps all its rejects."""
-    return f'"rejects" of {json_path}' if json_path else '"rejects" of the report --json FILE writes'
+def _report_rejects(json_path: Optional[Path]) -> Optional[str]:
+    """Where a report command keeps all its rejects: None without --json (nowhere)."""
+    return f'"rejects" of {json_path}' if json_path else None
 
 
-def _print_more_rejects(total: int, where: str) -> None:
-    if total > SHOWN_REJECTS:
-        err.print(printable(f"… and {total - SHOWN_REJECTS:,} more rejects, all in {where}"), highlight=False,
+def _print_more_rejects(total: int, where: Optional[str]) -> None:
+    if total > SHOWN_REJECTS:  # without a report file they are kept nowhere: said so, with how to keep them
+        kept = f"all in {where}" if where else 'not kept: run again with --json FILE to have them all in its "rejects"'
+        err.print(printable(f"… and {total - SHOWN_REJECTS:,} more rejects, {kept}"), highlight=False,
                   markup=False, soft_wrap=True)
 
 
@@ -308,7 +309,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
             err.print(f"[red]error:[/] {escape(printable(f'[{b.code}] {describe_position(b)}'))}", highlight=False,
                       soft_wrap=True)
         _print_more_rejects(len(bad), _report_rejects(json_path))
-        if c.read > 1:  # a single file's error stays one line
+        if c.read > 1 or not bad:  # a single file's error stays one line
             err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected}", highlight=False,
                       markup=False, soft_wrap=True)
         if bad:
@@ -330,7 +331,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
              workers: int = typer.Option(1, min=1, help="Worker processes for nlp.pipe."),
              with_text: bool = typer.Option(False, "--with-text", help="Write each record's text beside its "
                                             "sentences: the text their offsets index (of .md and .html, the "
-                                            "visible text extracted; [lipservice] output_text)."),
+                                            "visible text extracted; \\[lipservice] output_text)."),
              config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """Write the annotate contract (DESIGN.md) for every record; rejects go to OUT.rejects.jsonl."""
     inputs = _patterns(inputs)
@@ -391,6 +392,9 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
                                           "a join on id would pair them wrongly, so give unique ids")
         if made_up.warning():
             err.print(printable(made_up.warning()), highlight=False, markup=False, soft_wrap=True)
+        problem = nothing_read({"input": c.annotated}, c.rejected, f"in {rejects_path}")
+        if problem:  # both files are written; as reviews and gap, a script must not take 0 records for a result
+            raise problem
 
     _run(work)
 

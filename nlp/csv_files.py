@@ -9,7 +9,7 @@ import itertools
 import re
 from collections import deque
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from .decoding import (
     UNDECODABLE,
@@ -77,183 +77,207 @@ def distinct_columns(header: list[str]) -> list[str]:
 
 def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> Iterator[Record | Reject]:
     with open_binary(path, compressed) as raw:
-        reject, encoding = open_table(source, raw, "CSV")
-        if reject:
-            yield reject
-            return
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding,
-                                errors="surrogateescape" if encoding == "utf-8" else UNDECODABLE, newline="")
-        limit = line_limit(opts.max_chars)
-        over_limit: list[int] = []  # lines where a row went over the limit; the row is rejected there
-        row_chars = [0, 0]  # characters and quote marks of the row being read, reset after each row
-        shape = {"fields": 0, "delimiter": ","}  # the header's, once it is read; no fields: rows end at any "\r"
-        # Lines as the csv reader counts them end at "\n", "\r\n" or a bare "\r"; the file's lines, as grep -n,
-        # sed and editors count them, end at "\n". A bare "\r" inside a row (a stray one joined, or one in a
-        # quoted cell) is no line end for positions; one that ends a row still is, so each row keeps a line
-        # (and a record without an id its own id). The reader's lines ending inside a row, not yet passed:
-        bare_cr: deque[int] = deque()
-        passed = [0]  # how many bare "\r" line ends lie before the row being reported
-        mac_ends = [False]  # whether the file's lines end at "\r" (classic Mac): then each one is a line end
-        ended = [False]  # whether the file's last line has been given to the csv reader
+        yield from csv_records(source, raw, opts)
 
-        def file_line(n: int) -> int:
-            """The file's line number of the csv reader's line ``n``; rows are reported in file order."""
-            while bare_cr and bare_cr[0] < n:
-                bare_cr.popleft()
-                passed[0] += 1
-            return n - passed[0]
 
-        def fields(text_: str) -> int:
-            return len(next(csv.reader([text_], delimiter=shape["delimiter"]), []))
+def is_csv_table(head: bytes, ended: bool, text_field: str) -> bool:
+    """Whether stdin's first bytes (all of it when ``ended``) are a CSV table with the text column: a header
+    line of two columns or more, one of them ``text_field`` (an Excel "sep=" line before it), and a first row
+    of as many fields. Such stdin was read as one text, its rows a single review."""
+    lines = head.decode(bom_encoding(head), "replace").lstrip("\ufeff").split("\n")
+    declared = EXCEL_SEP.match(lines[0] + "\n")
+    if declared:
+        lines = lines[1:]
+    delimiter = declared.group(1) if declared else csv_delimiter(lines[0].rstrip("\r"), text_field)
+    if delimiter is None:
+        return False
+    try:
+        rows = list(itertools.islice(csv.reader(lines if ended else lines[:-1], delimiter=delimiter), 2))
+    except csv.Error:  # a NUL, or a cell over the csv module's limit: not told here
+        return False
+    return len(rows) == 2 and len(rows[0]) > 1 and len(rows[1]) == len(rows[0])
 
-        def cut_at_bare_cr(pending: str, line: str, after: str | None) -> bool:
-            """Whether ``line``, which ends at a bare carriage return, ends inside a row, not at its end: scraped and
-            exported text carries stray ``\\r`` in unquoted cells (twcs has one). A row cut there has fewer
-            fields than the header; or, cut in its last cell, it has them all and the line ``after`` it has
-            too few to be a row of its own ("13,stray\\rcarriage return"). The rest of the row is on the next line."""
-            if not shape["fields"] or row_chars[0] > len(pending):
-                return False  # the header, a file whose rows end at "\r", or the csv reader's quoted cell
-            head = pending + line[:-1]
-            if head.count('"') % 2:
-                return False  # an open quoted cell: the csv reader keeps the "\r" in it
-            if fields(head) < shape["fields"]:
-                return True
-            return (after is not None and not mac_ends[0] and after.strip() != ""
-                    and after.count('"') % 2 == 0 and fields(after.rstrip("\r\n")) < shape["fields"])
 
-        def lines() -> Iterator[str]:
-            """The file's lines for the csv reader, a row never over ``limit`` characters. A row that
-            would be is ended there (its quoted cell closed) and the rest of the cell is skipped
-            to its closing quote, as empty lines, so line numbers stay those of the file. A row cut
-            short by a stray carriage return is joined to its next line, the return read as a space."""
-            skipping = False
-            carried: list[str] = []  # the lines of a row cut short by stray carriage returns
-            read = bounded_lines(text.readline, limit)
-            broken: list[BaseException] = []
+def csv_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[Record | Reject]:
+    """The records of a CSV table read from ``raw`` (a file, or stdin that can rewind its head)."""
+    reject, encoding = open_table(source, raw, "CSV")
+    if reject:
+        yield reject
+        return
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+                            errors="surrogateescape" if encoding == "utf-8" else UNDECODABLE, newline="")
+    limit = line_limit(opts.max_chars)
+    over_limit: list[int] = []  # lines where a row went over the limit; the row is rejected there
+    row_chars = [0, 0]  # characters and quote marks of the row being read, reset after each row
+    shape = {"fields": 0, "delimiter": ","}  # the header's, once it is read; no fields: rows end at any "\r"
+    # Lines as the csv reader counts them end at "\n", "\r\n" or a bare "\r"; the file's lines, as grep -n,
+    # sed and editors count them, end at "\n". A bare "\r" inside a row (a stray one joined, or one in a
+    # quoted cell) is no line end for positions; one that ends a row still is, so each row keeps a line
+    # (and a record without an id its own id). The reader's lines ending inside a row, not yet passed:
+    bare_cr: deque[int] = deque()
+    passed = [0]  # how many bare "\r" line ends lie before the row being reported
+    mac_ends = [False]  # whether the file's lines end at "\r" (classic Mac): then each one is a line end
+    ended = [False]  # whether the file's last line has been given to the csv reader
 
-            def peek():  # one line of lookahead: what follows a bare return tells a cut from a row end
-                try:
-                    return next(read, None)
-                except Exception as err:  # noqa: BLE001 - a broken stream: raised once the lines before it are out
-                    broken.append(err)
-                    return None
+    def file_line(n: int) -> int:
+        """The file's line number of the csv reader's line ``n``; rows are reported in file order."""
+        while bare_cr and bare_cr[0] < n:
+            bare_cr.popleft()
+            passed[0] += 1
+        return n - passed[0]
 
-            ahead = peek()
-            while ahead is not None:
-                (lineno, line, _), ahead = ahead, peek()
-                if lineno == 1:  # a file whose first line ends at "\r" (classic Mac) ends every line there
-                    mac_ends[0] = line is not None and line.endswith("\r")
-                if skipping:
-                    skipping = line is None or line.count('"') % 2 == 0
-                    yield "\n"
-                elif line is None or row_chars[0] + len(line) > limit:
-                    if carried:  # the row so far goes alone (a short row, rejected as such) before this line
-                        yield "".join(carried) + "\n"
-                        yield from ["\n"] * (len(carried) - 1)
-                        carried.clear()
-                        row_chars[:] = [0, 0]
-                    over_limit.append(lineno)
-                    if row_chars[0]:  # a row spans lines only inside a quoted cell
-                        skipping = line is None or line.count('"') % 2 == 0
-                        yield '"\n'
-                    else:
-                        yield "\n"
-                elif line.endswith("\r") and cut_at_bare_cr("".join(carried), line,
-                                                             ahead[1] if ahead is not None else None):  # rare
-                    row_chars[0] += len(line)
-                    carried.append(line[:-1] + " ")
-                    bare_cr.append(lineno)
-                else:
-                    row_chars[0] += len(line)
-                    row_chars[1] += line.count('"')
-                    if line.endswith("\r") and row_chars[1] % 2 and not mac_ends[0]:  # in an open quoted cell
-                        bare_cr.append(lineno)
-                    yield "".join(carried) + line
-                    yield from ["\n"] * len(carried)  # empty lines: the next row keeps its line number
-                    carried.clear()
-            if broken:
-                raise broken[0]
-            ended[0] = True
-            if carried:  # the file ends inside a row cut short
-                yield "".join(carried) + "\n"
+    def fields(text_: str) -> int:
+        return len(next(csv.reader([text_], delimiter=shape["delimiter"]), []))
 
-        csv.field_size_limit(limit)  # never reached: lines() keeps every row under it
-        rows = lines()
-        first = next(rows, "")
-        declared = EXCEL_SEP.match(first)
-        if declared:  # Excel's "sep=;" line names the separator; the header is the next line
-            first, skipped, delimiter = next(rows, ""), 1, declared.group(1)
-            row_chars[:] = [0, 0]
-        else:
-            skipped, delimiter = 0, csv_delimiter(first, opts.text_field) or ","
-        given: list[str] = []  # the lines of the row being read, as the csv reader was given them
+    def cut_at_bare_cr(pending: str, line: str, after: str | None) -> bool:
+        """Whether ``line``, which ends at a bare carriage return, ends inside a row, not at its end: scraped and
+        exported text carries stray ``\\r`` in unquoted cells (twcs has one). A row cut there has fewer
+        fields than the header; or, cut in its last cell, it has them all and the line ``after`` it has
+        too few to be a row of its own ("13,stray\\rcarriage return"). The rest of the row is on the next line."""
+        if not shape["fields"] or row_chars[0] > len(pending):
+            return False  # the header, a file whose rows end at "\r", or the csv reader's quoted cell
+        head = pending + line[:-1]
+        if head.count('"') % 2:
+            return False  # an open quoted cell: the csv reader keeps the "\r" in it
+        if fields(head) < shape["fields"]:
+            return True
+        return (after is not None and not mac_ends[0] and after.strip() != ""
+                and after.count('"') % 2 == 0 and fields(after.rstrip("\r\n")) < shape["fields"])
 
-        def recorded(lines_in: Iterator[str]) -> Iterator[str]:
-            for line in lines_in:
-                given.append(line)
-                yield line
+    def lines() -> Iterator[str]:
+        """The file's lines for the csv reader, a row never over ``limit`` characters. A row that
+        would be is ended there (its quoted cell closed) and the rest of the cell is skipped
+        to its closing quote, as empty lines, so line numbers stay those of the file. A row cut
+        short by a stray carriage return is joined to its next line, the return read as a space."""
+        skipping = False
+        carried: list[str] = []  # the lines of a row cut short by stray carriage returns
+        quotes: dict[int, int] = {}  # how many quote marks each line over the limit holds
+        read = bounded_lines(text.readline, limit, ('"', quotes))
+        broken: list[BaseException] = []
 
-        reader = csv.reader(recorded(itertools.chain([first], rows)), delimiter=delimiter)
-        try:
-            header = next(reader)
-        except (csv.Error, StopIteration) as err:
-            yield Reject(source, f"line {1 + skipped}", f"unreadable CSV header: {err}", E_BAD_JSON)
-            return
-        row_chars[:] = [0, 0]
-        given.clear()
-        problem = columns_problem(header, opts)  # also checked up front by check_inputs, for files named
-        if problem:
-            yield Reject(source, f"line {1 + skipped}", problem, E_MISSING_COLUMN)
-            return
-        header = distinct_columns(header)
-        if not first.endswith("\r"):  # a file of classic Mac line ends has no stray returns to tell apart
-            shape.update(fields=len(header), delimiter=delimiter)
-        while True:
-            line_before = reader.line_num + 1 + skipped
+        def peek():  # one line of lookahead: what follows a bare return tells a cut from a row end
             try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as err:
-                yield Reject(source, f"line {file_line(line_before)}", f"malformed CSV row: {err}", E_BAD_JSON)
-                continue
-            finally:
-                open_quote = row_chars[1] % 2 == 1
-                row_chars[:] = [0, 0]
-                several = given[:] if len(given) > 1 else None  # a row over lines: kept to check its quotes
-                given.clear()
-            at = file_line(line_before)
-            pos = f"line {at}"
-            last = reader.line_num + skipped
-            if ended[0] and open_quote and last > line_before:  # the csv reader put every line left into one cell
-                yield Reject(source, pos, f"a quoted cell opens on this line and is never closed, so lines {at}-"
-                             f"{file_line(last)} were read as one row; close the quote (a quote inside a quoted "
-                             'cell is written "") and read the file again', E_BAD_FIELD)
-                continue
-            long_lines = [n for n in over_limit if line_before <= n <= reader.line_num + skipped]
-            if long_lines:
-                where = "" if long_lines[0] == line_before else f" by line {file_line(long_lines[0])}"
-                yield too_long(source, pos, f"row is over the limit of {limit:,} characters{where}", opts)
-                continue
-            if not any(cell.strip() for cell in row):
-                continue  # blank line
-            bad = next((k for k, cell in enumerate(row) if has_surrogates(cell)), None)
-            if bad is not None:  # the field, and the character in it: a spreadsheet shows fields, not bytes
-                name = f" ({header[bad]!r})" if bad < len(header) else ""
-                char = next(i for i, ch in enumerate(row[bad]) if "\ud800" <= ch <= "\udfff") + 1
-                yield Reject(source, f"{pos}, field {bad + 1}{name}, character {char}", invalid_encoding(encoding),
-                             E_ENCODING)
-                continue
-            if several and last > line_before and _quotes_broken("".join(several), delimiter):  # a stray quote "closed" an earlier line's
-                yield Reject(source, pos, f"lines {at}-{file_line(last)} were read as one row, through a quote that "
-                             'does not close its cell (a quote inside a quoted cell is written ""); fix the quotes '
-                             "and read the file again", E_BAD_FIELD)
-                continue
-            if len(row) != len(header):
-                spans = f" (lines {at}-{file_line(last)} were read as one row)" if last > line_before else ""
-                yield Reject(source, pos, f"row has {len(row)} fields, header has {len(header)}{spans}", E_BAD_FIELD)
-                continue
-            yield record_from_mapping(source, pos, f"{source}:{at}", dict(zip(header, row)), opts)
+                return next(read, None)
+            except Exception as err:  # noqa: BLE001 - a broken stream: raised once the lines before it are out
+                broken.append(err)
+                return None
+
+        ahead = peek()
+        while ahead is not None:
+            (lineno, line, _), ahead = ahead, peek()
+            if lineno == 1:  # a file whose first line ends at "\r" (classic Mac) ends every line there
+                mac_ends[0] = line is not None and line.endswith("\r")
+            marks = quotes.pop(lineno) if line is None else line.count('"')
+            if skipping:  # an even count leaves the quoted cell open
+                skipping = marks % 2 == 0
+                yield "\n"
+            elif line is None or row_chars[0] + len(line) > limit:
+                if carried:  # the row so far goes alone (a short row, rejected as such) before this line
+                    yield "".join(carried) + "\n"
+                    yield from ["\n"] * (len(carried) - 1)
+                    carried.clear()
+                    row_chars[:] = [0, 0]
+                over_limit.append(lineno)
+                # skipped to the end of the quoted cell open after this line: its lines are no rows of their
+                # own (a row that opens a cell over the limit made records of the cell's next lines)
+                skipping = (row_chars[1] + marks) % 2 == 1
+                yield '"\n' if row_chars[0] else "\n"  # a row spans lines only inside a quoted cell
+            elif line.endswith("\r") and cut_at_bare_cr("".join(carried), line,
+                                                         ahead[1] if ahead is not None else None):  # rare
+                row_chars[0] += len(line)
+                carried.append(line[:-1] + " ")
+                bare_cr.append(lineno)
+            else:
+                row_chars[0] += len(line)
+                row_chars[1] += line.count('"')
+                if line.endswith("\r") and row_chars[1] % 2 and not mac_ends[0]:  # in an open quoted cell
+                    bare_cr.append(lineno)
+                yield "".join(carried) + line
+                yield from ["\n"] * len(carried)  # empty lines: the next row keeps its line number
+                carried.clear()
+        if broken:
+            raise broken[0]
+        ended[0] = True
+        if carried:  # the file ends inside a row cut short
+            yield "".join(carried) + "\n"
+
+    csv.field_size_limit(limit)  # never reached: lines() keeps every row under it
+    rows = lines()
+    first = next(rows, "")
+    declared = EXCEL_SEP.match(first)
+    if declared:  # Excel's "sep=;" line names the separator; the header is the next line
+        first, skipped, delimiter = next(rows, ""), 1, declared.group(1)
+        row_chars[:] = [0, 0]
+    else:
+        skipped, delimiter = 0, csv_delimiter(first, opts.text_field) or ","
+    given: list[str] = []  # the lines of the row being read, as the csv reader was given them
+
+    def recorded(lines_in: Iterator[str]) -> Iterator[str]:
+        for line in lines_in:
+            given.append(line)
+            yield line
+
+    reader = csv.reader(recorded(itertools.chain([first], rows)), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except (csv.Error, StopIteration) as err:
+        yield Reject(source, f"line {1 + skipped}", f"unreadable CSV header: {err}", E_BAD_JSON)
+        return
+    row_chars[:] = [0, 0]
+    given.clear()
+    problem = columns_problem(header, opts)  # also checked up front by check_inputs, for files named
+    if problem:
+        yield Reject(source, f"line {1 + skipped}", problem, E_MISSING_COLUMN)
+        return
+    header = distinct_columns(header)
+    if not first.endswith("\r"):  # a file of classic Mac line ends has no stray returns to tell apart
+        shape.update(fields=len(header), delimiter=delimiter)
+    while True:
+        line_before = reader.line_num + 1 + skipped
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            yield Reject(source, f"line {file_line(line_before)}", f"malformed CSV row: {err}", E_BAD_JSON)
+            continue
+        finally:
+            open_quote = row_chars[1] % 2 == 1
+            row_chars[:] = [0, 0]
+            several = given[:] if len(given) > 1 else None  # a row over lines: kept to check its quotes
+            given.clear()
+        at = file_line(line_before)
+        pos = f"line {at}"
+        last = reader.line_num + skipped
+        if ended[0] and open_quote and last > line_before:  # the csv reader put every line left into one cell
+            yield Reject(source, pos, f"a quoted cell opens on this line and is never closed, so lines {at}-"
+                         f"{file_line(last)} were read as one row; close the quote (a quote inside a quoted "
+                         'cell is written "") and read the file again', E_BAD_FIELD)
+            continue
+        long_lines = [n for n in over_limit if line_before <= n <= reader.line_num + skipped]
+        if long_lines:
+            where = "" if long_lines[0] == line_before else f" by line {file_line(long_lines[0])}"
+            yield too_long(source, pos, f"row is over the limit of {limit:,} characters{where}", opts)
+            continue
+        if not any(cell.strip() for cell in row):
+            continue  # blank line
+        bad = next((k for k, cell in enumerate(row) if has_surrogates(cell)), None)
+        if bad is not None:  # the field, and the character in it: a spreadsheet shows fields, not bytes
+            name = f" ({header[bad]!r})" if bad < len(header) else ""
+            char = next(i for i, ch in enumerate(row[bad]) if "\ud800" <= ch <= "\udfff") + 1
+            yield Reject(source, f"{pos}, field {bad + 1}{name}, character {char}", invalid_encoding(encoding),
+                         E_ENCODING)
+            continue
+        if several and last > line_before and _quotes_broken("".join(several), delimiter):  # a stray quote "closed" an earlier line's
+            yield Reject(source, pos, f"lines {at}-{file_line(last)} were read as one row, through a quote that "
+                         'does not close its cell (a quote inside a quoted cell is written ""); fix the quotes '
+                         "and read the file again", E_BAD_FIELD)
+            continue
+        if len(row) != len(header):
+            spans = f" (lines {at}-{file_line(last)} were read as one row)" if last > line_before else ""
+            yield Reject(source, pos, f"row has {len(row)} fields, header has {len(header)}{spans}", E_BAD_FIELD)
+            continue
+        yield record_from_mapping(source, pos, f"{source}:{at}", dict(zip(header, row)), opts)
 
 
 #: Decoded bytes of one Parquet batch the reader aims for; a batch has 1 to 1,024 rows.

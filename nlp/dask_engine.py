@@ -24,18 +24,16 @@ import time
 import uuid
 from typing import Iterable, Iterator
 
-from .errors import E_MISSING_EXTRA, UsageError
+from .errors import E_MISSING_EXTRA, UsageError, install_hint
 
 log = logging.getLogger(__name__)
-
-INSTALL_HINT = "pip install 'lipservice[dask]'"
-
 
 def _distributed():
     try:
         from dask import distributed
     except ImportError:
-        raise UsageError(f"--engine dask needs dask.distributed, which is not installed; run `{INSTALL_HINT}`",
+        raise UsageError("--engine dask needs dask.distributed, which is not installed; run "
+                         f"`{install_hint('dask')}`",
                          code=E_MISSING_EXTRA) from None
     return distributed
 

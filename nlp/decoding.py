@@ -196,10 +196,12 @@ def line_limit(max_chars: int) -> int:
     return 12 * max_chars + 2**20
 
 
-def bounded_lines(readline: Callable[[int], AnyStr], limit: int) -> Iterator[tuple[int, AnyStr | None, int]]:
+def bounded_lines(readline: Callable[[int], AnyStr], limit: int,
+                  tally: tuple[AnyStr, dict[int, int]] | None = None) -> Iterator[tuple[int, AnyStr | None, int]]:
     """``(line number, line, length)`` from ``readline``; ``line`` is None for a line over ``limit``,
     whose rest is skipped in 1 MiB steps: a gzipped or broken file with one line of gigabytes
-    costs no more memory than a line at the limit."""
+    costs no more memory than a line at the limit. ``tally``: a character, and a mapping that gets how
+    often each skipped line holds it (the CSV reader's quotes: whether the line opens a quoted cell)."""
     lineno = 0
     while True:
         line = readline(limit + 1)
@@ -207,10 +209,13 @@ def bounded_lines(readline: Callable[[int], AnyStr], limit: int) -> Iterator[tup
             return
         lineno += 1
         if len(line) > limit and line[-1:] not in LINE_ENDS:
-            length = len(line)
+            length, seen = len(line), 0
             while line and line[-1:] not in LINE_ENDS:
+                seen += line.count(tally[0]) if tally else 0
                 line = readline(2**20)
                 length += len(line)
+            if tally:
+                tally[1][lineno] = seen + line.count(tally[0])
             yield lineno, None, length
             continue
         yield lineno, line, len(line)

@@ -1,6 +1,10 @@
 """Coded, actionable errors: each says what was wrong, what is allowed, and the fix."""
 from __future__ import annotations
 
+import shlex
+import sys
+from pathlib import Path
+
 
 class LipserviceError(Exception):
     """Base class. ``code`` is stable (E001...), ``exit_code`` is what the CLI returns."""
@@ -85,3 +89,13 @@ def nothing_read(annotated: dict[str, int], rejected: int, where: str = "listed 
         return None
     return UsageError(f"no {' and no '.join(none)} record could be read: the {rejected} rejected "
                       f"input{'s are' if rejected != 1 else ' is'} {where}; fix them and run again", code=E_EMPTY_FILE)
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs the optional part ``extra`` into the Python running lipservice: from the
+    checkout it runs from, when it runs from one (``pip install 'lipservice[...]'`` would look for it on a
+    package index, which a machine that installed from a clone may not reach), else as the package."""
+    root = Path(__file__).resolve().parent.parent
+    target = f"{root}[{extra}]" if (root / "pyproject.toml").is_file() else f"lipservice[{extra}]"
+    editable = "-e " if (root / "pyproject.toml").is_file() else ""
+    return f"{shlex.quote(sys.executable)} -m pip install {editable}{shlex.quote(target)}"

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from .csv_files import check_csv_header, read_csv
+from .csv_files import check_csv_header, csv_records, is_csv_table, read_csv
 from .decoding import STREAM_ERRORS, bom_encoding, decode_text, html_charset, open_binary
 from .errors import (
     E_CORRUPT,
@@ -225,14 +225,18 @@ def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: Binary
             limit = document_byte_limit(opts.max_chars)
             size = min(STDIN_HEAD, limit + 1)
             data = pipe.read(size)  # enough to tell JSON Lines; an endless pipe is never read whole
-            records = is_json_lines(data, ended=len(data) < size)
-            if records and not opts.stdin_records:
-                yield Reject("<stdin>", "file", "JSON Lines (one record per line), and this command reads "
-                             f"documents: {DOCUMENTS_ONLY}", E_UNKNOWN_EXT)
+            ended = len(data) < size
+            table = ("JSON Lines (one record per line)" if is_json_lines(data, ended) else
+                     f"a CSV table with a {opts.text_field!r} column" if is_csv_table(data, ended, opts.text_field)
+                     else None)
+            if table and not opts.stdin_records:
+                yield Reject("<stdin>", "file", f"{table}, and this command reads documents: {DOCUMENTS_ONLY}",
+                             E_UNKNOWN_EXT)
                 continue
-            if records:  # records, streamed: `zcat d.jsonl.gz | lipservice …`
+            if table:  # records, streamed: `zcat d.jsonl.gz | lipservice …`, `cat export.csv | lipservice …`
                 data += pipe.read(STDIN_HEAD - len(data)) if len(data) == size else b""  # the head the readers rewind
-                yield from jsonl_records("<stdin>", io.BufferedReader(Replayed(data, pipe)), opts)
+                records = jsonl_records if table.startswith("JSON") else csv_records
+                yield from records("<stdin>", io.BufferedReader(Replayed(data, pipe)), opts)
                 continue
             if len(data) <= limit:
                 data += pipe.read(limit + 1 - len(data))

@@ -31,13 +31,13 @@ from .errors import (
     E_UNKNOWN_EXT,
     LipserviceError,
     UsageError,
+    install_hint,
     nothing_read,
 )
 from .io import FORMAT_ALIASES, SUPPORTED_EXTS, TABLE_EXTS, format_of, unknown_format
 from .records import ReadOptions, Record, Reject, json_kind, record_from_mapping
 
 log = logging.getLogger(__name__)
-INSTALL_HINT = "pip install 'lipservice[serve]'"
 
 
 def _fastapi_offline():
@@ -48,7 +48,7 @@ def _fastapi_offline():
         from fastapi_offline import FastAPIOffline
     except ImportError:
         raise UsageError(f"lipservice serve needs FastAPI, fastapi-offline, uvicorn and python-multipart, which are "
-                         f"not all installed; run `{INSTALL_HINT}`", code=E_MISSING_EXTRA) from None
+                         f"not all installed; run `{install_hint('serve')}`", code=E_MISSING_EXTRA) from None
     return FastAPIOffline
 
 
@@ -576,7 +576,8 @@ def run(cfg: Any, host: str, port: int) -> None:
     try:
         import uvicorn
     except ImportError:
-        raise UsageError(f"lipservice serve needs uvicorn; run `{INSTALL_HINT}`", code=E_MISSING_EXTRA) from None
+        raise UsageError(f"lipservice serve needs uvicorn; run `{install_hint('serve')}`",
+                         code=E_MISSING_EXTRA) from None
     check_address(host, port)  # before the models load, not after
     uvicorn.run(create_app(cfg), host=host, port=port, log_level="info")
 

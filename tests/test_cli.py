@@ -255,6 +255,10 @@ def test_annotate_only_bad_inputs_writes_rejects_and_reconciles(tmp_path):
     rejects = read_jsonl(tmp_path / "none.rejects.jsonl")
     assert [r["position"] for r in rejects] == ["file", "line 2, column 4"]
     assert counts(result) == (2, 0, 2)
+    # both files written, and exit 2: as reviews and gap, so that a script cannot take 0 records for a result
+    assert result.exit_code == 2 and stderr_lines(result)[-1] == (
+        f"error: [E111] no input record could be read: the 2 rejected inputs are in {tmp_path / 'none.rejects.jsonl'}; "
+        "fix them and run again")
 
 
 def test_long_document_is_processed_in_pieces_not_cut_off(tmp_path):
@@ -451,6 +455,7 @@ def test_audit_reads_stdin():
     output = ANSI.sub("", result.stdout)
     assert "<stdin>" in output
     assert re.search(r"Customer-perspective share: (\d+%|n/a)", output)
+    assert stderr_lines(result)[-1] == "read 1 · annotated 1 · rejected 0"  # one document has its counts too
 
 
 def test_audit_refuses_table_formats_with_a_hint(tmp_path):
@@ -465,6 +470,8 @@ def test_audit_refuses_table_formats_with_a_hint(tmp_path):
     assert piped.exit_code == 2
     [line] = stderr_lines(piped)
     assert line.startswith("error: [E117] <stdin>") and "JSON Lines" in line and "annotate" in line
+    table = invoke(["audit", "-"], input=b"id,text\na,We are great.\n")
+    assert table.exit_code == 2 and "a CSV table with a 'text' column" in stderr_lines(table)[0]
 
 
 def test_audit_reads_a_gzipped_page_and_calls_a_directory_a_directory(tmp_path):
@@ -848,6 +855,8 @@ def test_audit_counts_and_names_its_rejects_as_the_other_reports_do(tmp_path):
     assert sum(line.startswith("error:") for line in lines) == 10
     assert f'… and 2 more rejects, all in "rejects" of {tmp_path / "a.json"}' in lines
     assert "read 13 · annotated 1 · rejected 12" in lines
+    bare = stderr_lines(invoke(["audit", tmp_path / "page.md", *empties]))  # no report: the 2 are kept nowhere
+    assert '… and 2 more rejects, not kept: run again with --json FILE to have them all in its "rejects"' in bare
 
 
 def test_every_commands_help_shows_the_config_sections_it_names():

@@ -226,6 +226,19 @@ def test_csv_line_over_the_line_limit_is_a_reject_and_reading_goes_on(tmp_path):
     assert_reject(r, p, "line 3", E_TOO_LARGE, "over the limit")
 
 
+@pytest.mark.parametrize("closing", ['still inside the cell"', 'still ""inside"" the cell"'])
+def test_csv_line_over_the_limit_that_opens_a_quoted_cell_skips_the_cell(tmp_path, closing):
+    """A first line of a quoted cell over the limit was skipped alone: the cell's next lines were read as rows,
+    one of them a made-up record, and the counts told of four records in a file of three."""
+    p = write(tmp_path, "bomb.csv", 'id,text\na,Before.\nb,"' + "y" * 2**21 + '\nfake,hi there\n' + closing
+              + '\nc,After.\n')
+    a, r, c = read(p, ReadOptions(max_chars=10))  # line limit 12 * 10 + 1 MiB
+    assert (a.text, c.text, c.position) == ("Before.", "After.", "line 6")
+    assert_reject(r, p, "line 3", E_TOO_LARGE, "over the limit")
+    even = write(tmp_path, "even.csv", 'id,text\na,Before.\nb,"' + "y" * 2**21 + '"\nc,After.\n')  # closed on it
+    assert [i.position for i in read(even, ReadOptions(max_chars=10))] == ["line 2", "line 3", "line 4"]
+
+
 def test_csv_quoted_cell_spanning_lines_past_the_limit_is_one_reject(tmp_path):
     """Many short lines inside one quoted cell: the row is cut at the limit, the rest of the
     cell skipped to its closing quote, and the next row is read where the file has it."""

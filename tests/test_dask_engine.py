@@ -5,6 +5,7 @@ Output equality with the local engine on a LocalCluster is tested in tests/test_
 from __future__ import annotations
 
 import builtins
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,8 @@ def test_missing_dask_gives_an_install_hint(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_dask)
     with pytest.raises(UsageError) as e:
         dask_engine._distributed()
-    assert e.value.code == E_MISSING_EXTRA and "lipservice[dask]" in str(e.value)
+    assert e.value.code == E_MISSING_EXTRA and "-m pip install -e " in str(e.value)
+    assert f"{Path(dask_engine.__file__).resolve().parent.parent}[dask]" in str(e.value)  # the checkout, no index
 
 
 def test_unreachable_scheduler_is_a_usage_error(monkeypatch):

@@ -415,6 +415,23 @@ def test_stdin_json_lines_with_a_broken_first_line_or_in_utf16_are_still_records
     assert [r.id for r in read_inputs(["-"], stdin=io.BytesIO(utf16))] == ["a", "b"]
 
 
+def test_a_csv_table_on_stdin_is_records_not_one_review():
+    """`cat reviews.csv | lipservice reviews -` was one review of every row, without a warning."""
+    rows = "".join(f'r{i},"Parcel {i} came late, again.",{i % 5 + 1}\n' for i in range(4000))  # ~150 KB
+    data = ("id,text,stars\n" + rows + 'r4000,"late\n""and"" lost",1\n').encode()
+    items = list(read_inputs(["-"], stdin=io.BufferedReader(Pipe(data))))
+    assert [r.id for r in items] == [f"r{i}" for i in range(4001)] and items[-1].text == 'late\n"and" lost'
+    assert items[0].meta == {"stars": "1"} and items[0].position == "line 2"
+    semi = list(read_inputs(["-"], ReadOptions(text_field="body"), stdin=io.BytesIO(b"sep=;\nid;body\na;Late.\n")))
+    assert [(r.id, r.text) for r in semi] == [("a", "Late.")]
+
+
+@pytest.mark.parametrize("text", ["text, then more\nWe call you back.\n", "id,text\n", "Our text,\nfine\n"])
+def test_stdin_whose_first_line_only_names_a_text_is_still_one_text(text):
+    [rec] = list(read_inputs(["-"], stdin=io.BytesIO(text.encode())))
+    assert isinstance(rec, Record) and rec.text == text
+
+
 def test_a_byte_order_mark_on_a_line_of_its_own_is_a_blank_line_not_a_reject(tmp_path):
     """A mark then a blank line (a Windows export cut by hand) was a reject for line 1, as invalid JSON."""
     data = b'\xef\xbb\xbf\n{"id": "a", "text": "Late."}\n'
