@@ -96,6 +96,6 @@ def install_hint(extra: str) -> str:
     checkout it runs from, when it runs from one (``pip install 'lipservice[...]'`` would look for it on a
     package index, which a machine that installed from a clone may not reach), else as the package."""
     root = Path(__file__).resolve().parent.parent
-    target = f"{root}[{extra}]" if (root / "pyproject.toml").is_file() else f"lipservice[{extra}]"
-    editable = "-e " if (root / "pyproject.toml").is_file() else ""
-    return f"{shlex.quote(sys.executable)} -m pip install {editable}{shlex.quote(target)}"
+    target = f"-e {shlex.quote(f'{root}[{extra}]')}" if (root / "pyproject.toml").is_file() else \
+        shlex.quote(f"lipservice[{extra}]")
+    return f"{shlex.quote(sys.executable)} -m pip install {target}"

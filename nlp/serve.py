@@ -416,8 +416,8 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
                     text_field: str = Form("text", description="The column or field that holds the text."),
                     id_field: str = Form("id", description="The column or field that holds the id."),
                     form: Any = Depends(sent_form)) -> dict:
-        for form_field, value, default in (("text_field", text_field, "text"), ("id_field", id_field, "id")):
-            if not value.strip() or not str(form.get(form_field, default)).strip():
+        for form_field, default in (("text_field", "text"), ("id_field", "id")):
+            if not str(form.get(form_field, default)).strip():  # as sent: FastAPI gives an empty one its default
                 raise ServeError(422, E_BAD_FIELD, f"the form field {form_field} is empty; name a column of the "
                                                    f"file, or leave the field out for {default!r}")
         fields = {"text_field": text_field, "id_field": id_field}
