@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -9,6 +10,24 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 FIFTY_MB = 50 * 1024 * 1024
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def invoke(args: list, input: str | bytes | None = None):
+    """The CLI run in this process (a usage error costs no interpreter start, about 3 s a run): anything but a
+    clean exit is an unhandled exception, i.e. a traceback for the user."""
+    from typer.testing import CliRunner
+
+    from nlp.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args], input=input)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    return result
+
+
+def stderr_lines(result) -> list[str]:
+    return [ANSI.sub("", line) for line in result.stderr.splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="session")

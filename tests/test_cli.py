@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ANSI, invoke, stderr_lines
 from typer.testing import CliRunner
 
 from nlp.annotate import split_pieces
@@ -22,21 +23,8 @@ PERSPECTIVES = {"company", "customer", "neutral"}
 SENTENCE_FIELDS = {"text", "start", "end", "perspective", "perspective_p", "promise", "claim", "complaint_p",
                    "complaint", "theme", "theme_reason"}
 COUNTS = re.compile(r"read (\d+) · annotated (\d+) · rejected (\d+)")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 runner = CliRunner()
-
-
-def invoke(args: list[str], input: str | bytes | None = None):
-    result = runner.invoke(app, [str(a) for a in args], input=input)
-    # anything but a clean exit is an unhandled exception, i.e. a traceback for the user
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    return result
-
-
-def stderr_lines(result) -> list[str]:
-    return [ANSI.sub("", line) for line in result.stderr.splitlines() if line.strip()]
 
 
 def counts(result) -> tuple[int, int, int]:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import invoke, stderr_lines
 
 ROWS = [
     {"id": "a", "text": "My parcel was due Monday and still has not arrived. The driver was lovely though.",
@@ -126,16 +127,17 @@ def test_numeric_dates_are_read_or_counted_unreadable_never_guessed_and_not_rate
     ("components.complaints.threshold=-0.5", "components.complaints.threshold = -0.5: must lie in [0, 1]"),
 ])
 def test_a_bad_setting_is_one_coded_line_exit_2_before_any_work(tmp_path, setting, says):
-    done, out_json, _ = run(tmp_path, ROWS[:1], "--set", setting)
-    assert done.returncode == 2 and "Traceback" not in done.stderr and not out_json.exists()
-    [line] = done.stderr.strip().splitlines()
+    src, out_json = tmp_path / "r.jsonl", tmp_path / "r.json"
+    src.write_text(json.dumps(ROWS[0]) + "\n")
+    done = invoke(["reviews", src, "--json", out_json, "--set", setting])  # in this process: no models load first
+    assert done.exit_code == 2 and not out_json.exists()
+    [line] = stderr_lines(done)
     assert "[E303]" in line and says in line
 
 
 def test_stdin_given_twice_is_refused(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "nlp.cli", "reviews", "-", "-"], input="Late again.",
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 2 and "[E128]" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    done = invoke(["reviews", "-", "-"], input="Late again.")
+    assert done.exit_code == 2 and "[E128]" in done.stderr and len(stderr_lines(done)) == 1
 
 
 def test_reviews_in_another_language_are_kept_counted_and_warned_about(tmp_path):
