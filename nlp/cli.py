@@ -266,6 +266,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
 
     def work():
         from .audit import audit_result
+        from .errors import E_UNKNOWN_EXT
         from .io import (
             DOCUMENT_EXTS,
             DOCUMENTS_ONLY,
@@ -282,7 +283,8 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
         for f in files:  # a directory or a missing file is check_inputs' to explain
             if f != "-" and Path(f).is_file() and format_of(Path(f))[0] not in DOCUMENT_EXTS:
                 raise UsageError(f"{f}: audit reads text, markdown or HTML documents "
-                                 f"({', '.join(sorted(DOCUMENT_EXTS))}, each also .gz); {DOCUMENTS_ONLY}")
+                                 f"({', '.join(sorted(DOCUMENT_EXTS))}, each also .gz); {DOCUMENTS_ONLY}",
+                                 code=E_UNKNOWN_EXT)  # as records on stdin are refused
         opts = ReadOptions.from_config(cfg, default_kind="company", stdin_records=False)  # JSONL on stdin too
         _stdin_once({"FILES": files})
         _warn_repeated_files({"FILES": files})

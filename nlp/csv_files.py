@@ -82,20 +82,33 @@ def read_csv(source: str, path: Path, compressed: bool, opts: ReadOptions) -> It
 
 def is_csv_table(head: bytes, ended: bool, text_field: str) -> bool:
     """Whether stdin's first bytes (all of it when ``ended``) are a CSV table with the text column: a header
-    line of two columns or more, one of them ``text_field`` (an Excel "sep=" line before it), and a first row
-    of as many fields. Such stdin was read as one text, its rows a single review."""
+    line of two columns or more, one of them ``text_field`` (an Excel "sep=" line before it), then a first row
+    of as many fields, or one longer than the head. Such stdin was read as one text, its rows a single review."""
+    try:
+        return _opens_a_table(head, ended, text_field)
+    except csv.Error:  # a bare "\r" in an unquoted field, a line over the csv module's limit: a text, as before
+        return False
+
+
+def _opens_a_table(head: bytes, ended: bool, text_field: str) -> bool:
     lines = head.decode(bom_encoding(head), "replace").lstrip("\ufeff").split("\n")
     declared = EXCEL_SEP.match(lines[0] + "\n")
     if declared:
         lines = lines[1:]
+    if len(lines) < 2:  # the header line is not whole (or it is all there is)
+        return False
     delimiter = declared.group(1) if declared else csv_delimiter(lines[0].rstrip("\r"), text_field)
-    if delimiter is None:
+    header = next(csv.reader([lines[0].rstrip("\r")], delimiter=delimiter or ","), [])
+    if delimiter is None or len(header) < 2 or text_field not in header:
         return False
-    try:
-        rows = list(itertools.islice(csv.reader(lines if ended else lines[:-1], delimiter=delimiter), 2))
-    except csv.Error:  # a NUL, or a cell over the csv module's limit: not told here
-        return False
-    return len(rows) == 2 and len(rows[0]) > 1 and len(rows[1]) == len(rows[0])
+    rest = [line for line in (lines[1:] if ended else lines[1:-1]) if line.strip()]
+    reader = csv.reader(rest, delimiter=delimiter)
+    row = next(reader, None)
+    if row is None:  # no line of a first row is whole (it is longer than the head), or a header alone
+        return True
+    if not ended and reader.line_num >= len(rest):  # the first row runs on past the head: fewer fields so far
+        return len(row) <= len(header)
+    return len(row) == len(header)
 
 
 def csv_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[Record | Reject]:
@@ -151,8 +164,16 @@ def csv_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[Record | R
         short by a stray carriage return is joined to its next line, the return read as a space."""
         skipping = False
         carried: list[str] = []  # the lines of a row cut short by stray carriage returns
-        quotes: dict[int, int] = {}  # how many quote marks each line over the limit holds
-        read = bounded_lines(text.readline, limit, ('"', quotes))
+        # per line over the limit: its quote marks, and whether one of them opens a cell (at the line's start or
+        # after a separator, in its first part; a quote inside an unquoted cell is a character: 27" wide)
+        quotes: dict[int, list[int]] = {}
+
+        def tally(lineno: int, part: str) -> None:
+            if lineno not in quotes:  # the line's first part
+                quotes[lineno] = [0, int(part.startswith('"') or f'{shape["delimiter"]}"' in part)]
+            quotes[lineno][0] += part.count('"')
+
+        read = bounded_lines(text.readline, limit, tally)
         broken: list[BaseException] = []
 
         def peek():  # one line of lookahead: what follows a bare return tells a cut from a row end
@@ -167,7 +188,7 @@ def csv_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[Record | R
             (lineno, line, _), ahead = ahead, peek()
             if lineno == 1:  # a file whose first line ends at "\r" (classic Mac) ends every line there
                 mac_ends[0] = line is not None and line.endswith("\r")
-            marks = quotes.pop(lineno) if line is None else line.count('"')
+            marks, opens = quotes.pop(lineno) if line is None else (line.count('"'), 1)
             if skipping:  # an even count leaves the quoted cell open
                 skipping = marks % 2 == 0
                 yield "\n"
@@ -180,7 +201,7 @@ def csv_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[Record | R
                 over_limit.append(lineno)
                 # skipped to the end of the quoted cell open after this line: its lines are no rows of their
                 # own (a row that opens a cell over the limit made records of the cell's next lines)
-                skipping = (row_chars[1] + marks) % 2 == 1
+                skipping = (row_chars[1] + marks) % 2 == 1 and bool(row_chars[0] or opens)
                 yield '"\n' if row_chars[0] else "\n"  # a row spans lines only inside a quoted cell
             elif line.endswith("\r") and cut_at_bare_cr("".join(carried), line,
                                                          ahead[1] if ahead is not None else None):  # rare

@@ -197,11 +197,11 @@ def line_limit(max_chars: int) -> int:
 
 
 def bounded_lines(readline: Callable[[int], AnyStr], limit: int,
-                  tally: tuple[AnyStr, dict[int, int]] | None = None) -> Iterator[tuple[int, AnyStr | None, int]]:
+                  tally: Callable[[int, AnyStr], None] | None = None) -> Iterator[tuple[int, AnyStr | None, int]]:
     """``(line number, line, length)`` from ``readline``; ``line`` is None for a line over ``limit``,
     whose rest is skipped in 1 MiB steps: a gzipped or broken file with one line of gigabytes
-    costs no more memory than a line at the limit. ``tally``: a character, and a mapping that gets how
-    often each skipped line holds it (the CSV reader's quotes: whether the line opens a quoted cell)."""
+    costs no more memory than a line at the limit. ``tally`` is given each skipped part of such a line,
+    first to last, with its line number, before the line is yielded (the CSV reader looks for its quotes)."""
     lineno = 0
     while True:
         line = readline(limit + 1)
@@ -209,13 +209,14 @@ def bounded_lines(readline: Callable[[int], AnyStr], limit: int,
             return
         lineno += 1
         if len(line) > limit and line[-1:] not in LINE_ENDS:
-            length, seen = len(line), 0
-            while line and line[-1:] not in LINE_ENDS:
-                seen += line.count(tally[0]) if tally else 0
+            length = len(line)
+            while line:
+                if tally:
+                    tally(lineno, line)
+                if line[-1:] in LINE_ENDS:
+                    break
                 line = readline(2**20)
                 length += len(line)
-            if tally:
-                tally[1][lineno] = seen + line.count(tally[0])
             yield lineno, None, length
             continue
         yield lineno, line, len(line)

@@ -235,8 +235,12 @@ def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: Binary
                 continue
             if table:  # records, streamed: `zcat d.jsonl.gz | lipservice …`, `cat export.csv | lipservice …`
                 data += pipe.read(STDIN_HEAD - len(data)) if len(data) == size else b""  # the head the readers rewind
-                records = jsonl_records if table.startswith("JSON") else csv_records
-                yield from records("<stdin>", io.BufferedReader(Replayed(data, pipe)), opts)
+                ext, records = (".jsonl", jsonl_records) if table.startswith("JSON") else (".csv", csv_records)
+                items = 0
+                for items, item in enumerate(records("<stdin>", io.BufferedReader(Replayed(data, pipe)), opts), 1):
+                    yield item
+                if not items:  # a header alone, or blank lines: not passed over in silence, as a file's are not
+                    yield Reject("<stdin>", "file", NO_RECORDS[ext], E_EMPTY_FILE)
                 continue
             if len(data) <= limit:
                 data += pipe.read(limit + 1 - len(data))
@@ -269,7 +273,7 @@ def is_json_lines(head: bytes, ended: bool) -> bool:
     text = head.decode(bom_encoding(head), "replace").lstrip("\ufeff \t\r\n")
     if text[:1] not in ("{", "["):
         return False
-    lines = text.split("\n")
+    lines = [line.lstrip("\ufeff") for line in text.split("\n")]  # files joined with cat: a mark on any line
     complete = [line for line in (lines if ended else lines[:-1]) if line.strip()][:5]
     if not complete:  # one record longer than the head: its first key
         return text.startswith("{") and text.lstrip("{ \t\r").startswith('"')

@@ -452,7 +452,7 @@ def test_audit_refuses_table_formats_with_a_hint(tmp_path):
     result = invoke(["audit", f])
     assert result.exit_code == 2
     [line] = stderr_lines(result)
-    assert str(f) in line and "annotate" in line
+    assert line.startswith("error: [E117] ") and str(f) in line and "annotate" in line
     # the same records on stdin were audited, one document each (`cat rows.jsonl | lipservice audit -`)
     piped = invoke(["audit", "-"], input=f.read_bytes())
     assert piped.exit_code == 2

@@ -237,6 +237,8 @@ def test_csv_line_over_the_limit_that_opens_a_quoted_cell_skips_the_cell(tmp_pat
     assert_reject(r, p, "line 3", E_TOO_LARGE, "over the limit")
     even = write(tmp_path, "even.csv", 'id,text\na,Before.\nb,"' + "y" * 2**21 + '"\nc,After.\n')  # closed on it
     assert [i.position for i in read(even, ReadOptions(max_chars=10))] == ["line 2", "line 3", "line 4"]
+    inch = write(tmp_path, "inch.csv", "id,text\na,Before.\nb,27" + '" wide ' + "y" * 2**21 + "\nc,Kept.\nd,Kept.\n")
+    assert [getattr(i, "id", i.position) for i in read(inch, ReadOptions(max_chars=10))] == ["a", "line 3", "c", "d"]
 
 
 def test_csv_quoted_cell_spanning_lines_past_the_limit_is_one_reject(tmp_path):

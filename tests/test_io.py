@@ -426,10 +426,27 @@ def test_a_csv_table_on_stdin_is_records_not_one_review():
     assert [(r.id, r.text) for r in semi] == [("a", "Late.")]
 
 
-@pytest.mark.parametrize("text", ["text, then more\nWe call you back.\n", "id,text\n", "Our text,\nfine\n"])
+@pytest.mark.parametrize("text", ["text, then more\nWe call you back.\n", "Our text,\nfine\n",
+                                  "We care.\rYou get free returns.\r", "id,text\rMac line ends, a bare return\r"])
 def test_stdin_whose_first_line_only_names_a_text_is_still_one_text(text):
+    """A bare return before any newline made the csv module raise: a traceback for `… | lipservice audit -`."""
     [rec] = list(read_inputs(["-"], stdin=io.BytesIO(text.encode())))
     assert isinstance(rec, Record) and rec.text == text
+
+
+def test_stdin_csv_with_a_header_alone_or_a_first_row_longer_than_the_head_is_a_table():
+    """A header alone was one document; a first row longer than what stdin's sniff reads was the whole table
+    as one text (or one reject for its size)."""
+    [alone] = list(read_inputs(["-"], stdin=io.BytesIO(b"id,text\n")))
+    assert_reject(alone, "<stdin>", "file", E_EMPTY_FILE, "a header and no rows")
+    data = b'id,text\na,"' + b"long " * 60_000 + b'"\nb,Late.\n'  # 300 KB first row
+    assert [r.id for r in read_inputs(["-"], stdin=io.BufferedReader(Pipe(data)))] == ["a", "b"]
+
+
+def test_json_lines_on_stdin_joined_from_files_with_byte_order_marks_are_records():
+    mark = b"\xef\xbb\xbf"
+    data = b"".join(mark + json.dumps({"id": i, "text": "Late."}).encode() + b"\n" for i in "xyz") + mark + b"\n"
+    assert [r.id for r in read_inputs(["-"], stdin=io.BytesIO(data))] == ["x", "y", "z"]
 
 
 def test_a_byte_order_mark_on_a_line_of_its_own_is_a_blank_line_not_a_reject(tmp_path):
