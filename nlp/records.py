@@ -57,8 +57,8 @@ class ReadOptions:
     #: The CLI options that name the fields, as the command calls them (gap's reviews: --review-text-field).
     text_option: str = "--text-field"
     id_option: str = "--id-field"
-    #: Whether stdin that holds JSON Lines is read as records (it is refused where only documents are
-    #: read, as ``audit`` refuses a .jsonl file, rather than audited as one text of JSON).
+    #: Whether stdin that holds JSON Lines or a CSV table is read as records (it is refused where only
+    #: documents are read, as ``audit`` refuses a .jsonl file, rather than audited as one text of JSON).
     stdin_records: bool = True
 
     def name_it(self, option: str, field: str, what: str) -> str:
