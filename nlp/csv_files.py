@@ -36,12 +36,8 @@ def check_csv_header(path: Path, compressed: bool, opts: ReadOptions) -> None:
     encoding = bom_encoding(head)
     if encoding == "utf-8" and looks_binary(head):
         return  # binary: reported as a reject by the reader
-    lines = head.decode(encoding, "replace").lstrip("\ufeff").splitlines() or [""]
-    declared = EXCEL_SEP.match(lines[0])  # Excel's "sep=;" line: the header is the next one
-    at = 2 if declared else 1
-    first = lines[at - 1] if len(lines) >= at else ""
-    delimiter = declared.group(1) if declared else csv_delimiter(first, opts.text_field)
-    problem = columns_problem(next(csv.reader([first], delimiter=delimiter or ","), []), opts)
+    at, _, header = header_of(head.decode(encoding, "replace").lstrip("\ufeff").splitlines(), opts.text_field)
+    problem = columns_problem(header, opts)
     if problem:
         raise InputError(f"{path}: line {at}: {problem}", code=E_MISSING_COLUMN)
 
@@ -49,6 +45,16 @@ def check_csv_header(path: Path, compressed: bool, opts: ReadOptions) -> None:
 EXCEL_SEP = re.compile(r'^"?sep=(.)"?\r?\n?$')
 #: Field separators a CSV header is tried with, in order: Excel writes ";" where "," is the decimal mark.
 CSV_DELIMITERS = (",", ";", "\t", "|")
+
+
+def header_of(lines: list[str], text_field: str) -> tuple[int, str | None, list[str]]:
+    """The header's line number (2 after Excel's "sep=;" line), its separator (the declared one, or the first
+    that makes ``text_field`` a column; None when none does) and its columns."""
+    declared = EXCEL_SEP.match(lines[0]) if lines else None
+    at = 2 if declared else 1
+    first = lines[at - 1].rstrip("\r") if len(lines) >= at else ""
+    delimiter = declared.group(1) if declared else csv_delimiter(first, text_field)
+    return at, delimiter, next(csv.reader([first], delimiter=delimiter or ","), [])
 
 
 def csv_delimiter(header_line: str, text_field: str) -> str | None:
@@ -92,16 +98,10 @@ def is_csv_table(head: bytes, ended: bool, text_field: str) -> bool:
 
 def _opens_a_table(head: bytes, ended: bool, text_field: str) -> bool:
     lines = head.decode(bom_encoding(head), "replace").lstrip("\ufeff").split("\n")
-    declared = EXCEL_SEP.match(lines[0] + "\n")
-    if declared:
-        lines = lines[1:]
-    if len(lines) < 2:  # the header line is not whole (or it is all there is)
-        return False
-    delimiter = declared.group(1) if declared else csv_delimiter(lines[0].rstrip("\r"), text_field)
-    header = next(csv.reader([lines[0].rstrip("\r")], delimiter=delimiter or ","), [])
-    if delimiter is None or len(header) < 2 or text_field not in header:
-        return False
-    rest = [line for line in (lines[1:] if ended else lines[1:-1]) if line.strip()]
+    at, delimiter, header = header_of(lines, text_field)
+    if len(lines) <= at or delimiter is None or len(header) < 2 or text_field not in header:
+        return False  # the header line not whole (or all there is), or no table with the text column
+    rest = [line for line in (lines[at:] if ended else lines[at:-1]) if line.strip()]
     reader = csv.reader(rest, delimiter=delimiter)
     row = next(reader, None)
     if row is None:  # no line of a first row is whole (it is longer than the head), or a header alone
