@@ -65,7 +65,8 @@ def _report_rejects(json_path: Optional[Path]) -> Optional[str]:
 def _print_more_rejects(total: int, where: Optional[str]) -> None:
     if total > SHOWN_REJECTS:  # without a report file they are kept nowhere: said so, with how to keep them
         kept = f"all in {where}" if where else 'not kept: run again with --json FILE to have them all in its "rejects"'
-        err.print(printable(f"… and {total - SHOWN_REJECTS:,} more rejects, {kept}"), highlight=False,
+        more = total - SHOWN_REJECTS
+        err.print(printable(f"… and {more:,} more reject{'s' if more != 1 else ''}, {kept}"), highlight=False,
                   markup=False, soft_wrap=True)
 
 

@@ -23,7 +23,7 @@ from .decoding import (
     read_head,
     too_long,
 )
-from .errors import E_BAD_FIELD, E_BAD_JSON, E_ENCODING, E_MISSING_COLUMN, InputError
+from .errors import E_BAD_FIELD, E_BAD_JSON, E_ENCODING, E_MISSING_COLUMN, E_TOO_LARGE, InputError
 from .records import ReadOptions, Record, Reject, columns_problem, has_surrogates, record_from_mapping
 
 
@@ -111,8 +111,51 @@ def _opens_a_table(head: bytes, ended: bool, text_field: str) -> bool:
     return len(row) == len(header)
 
 
+#: A CSV header's column name, as exports write them: a word or a few, no sentence punctuation, no space around.
+_COLUMN_NAME = re.compile(r"[A-Za-z_](?:[\w .()/-]{0,38}[\w)])?")
+
+
+def columns_without_text(head: bytes, ended: bool, text_field: str) -> list[str] | None:
+    """The columns of stdin that looks like a CSV table without the ``text_field`` column (a header of two
+    names or more, then two rows or more of as many fields), else None: it is read as one text, which a
+    warning then says, since a table piped under another column's name is most likely a mistake."""
+    try:
+        lines = head.decode(bom_encoding(head), "replace").lstrip("\ufeff").split("\n")
+        lines = [line.rstrip("\r") for line in (lines if ended else lines[:-1]) if line.strip()][:6]
+        for delimiter in CSV_DELIMITERS:
+            header, *rows = list(csv.reader(lines, delimiter=delimiter))
+            if (len(header) >= 2 and text_field not in header and len(rows) >= 2
+                    and all(_COLUMN_NAME.fullmatch(c) for c in header)
+                    and all(len(row) == len(header) for row in rows)):
+                return header
+    except (csv.Error, ValueError):  # no line, or one the csv module refuses: a text
+        return None
+    return None
+
+
 def csv_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[Record | Reject]:
     """The records of a CSV table read from ``raw`` (a file, or stdin that can rewind its head)."""
+    unclosed: list[int] = []  # the file's first and last line, when a cell skipped over the limit never closes
+    held: Reject | None = None  # a row over the limit: its reject waits to learn whether its cell closes
+    for item in _csv_rows(source, raw, opts, unclosed):
+        if held is not None:  # a row came after it: the cell closed
+            yield held
+            held = None
+        if isinstance(item, Reject) and item.code == E_TOO_LARGE:
+            held = item
+        else:
+            yield item
+    if held is not None and unclosed:  # the skip ran to the end of the file: every line after it was lost
+        at, end = unclosed
+        held = Reject(held.source, held.position, f"{held.reason}; its quoted cell, opened on line {at}, is "
+                      f"never closed, so lines {at}-{end} (the rest of the file) were skipped: close the quote "
+                      '(a quote inside a quoted cell is written "") and read the file again', held.code)
+    if held is not None:
+        yield held
+
+
+def _csv_rows(source: str, raw: Any, opts: ReadOptions, unclosed: list[int]) -> Iterator[Record | Reject]:
+    """``csv_records`` but for the note on a cell over the limit that never closes, put in ``unclosed``."""
     reject, encoding = open_table(source, raw, "CSV")
     if reject:
         yield reject
@@ -219,6 +262,8 @@ def csv_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[Record | R
         if broken:
             raise broken[0]
         ended[0] = True
+        if skipping:  # the skipped cell runs to the end of the file
+            unclosed.extend([file_line(over_limit[-1]), file_line(lineno)])
         if carried:  # the file ends inside a row cut short
             yield "".join(carried) + "\n"
 
@@ -246,6 +291,9 @@ def csv_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[Record | R
         return
     row_chars[:] = [0, 0]
     given.clear()
+    if 1 + skipped in over_limit:  # read as an empty line: its columns are unknown, not missing
+        yield too_long(source, f"line {1 + skipped}", f"the header is over the limit of {limit:,} characters", opts)
+        return
     problem = columns_problem(header, opts)  # also checked up front by check_inputs, for files named
     if problem:
         yield Reject(source, f"line {1 + skipped}", problem, E_MISSING_COLUMN)

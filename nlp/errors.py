@@ -88,14 +88,34 @@ def nothing_read(annotated: dict[str, int], rejected: int, where: str = "listed 
     if not (none and rejected):
         return None
     return UsageError(f"no {' and no '.join(none)} record could be read: the {rejected} rejected "
-                      f"input{'s are' if rejected != 1 else ' is'} {where}; fix them and run again", code=E_EMPTY_FILE)
+                      f"input{'s are' if rejected != 1 else ' is'} {where}; fix {'them' if rejected != 1 else 'it'} and run again",
+                      code=E_EMPTY_FILE)
 
 
 def install_hint(extra: str) -> str:
     """The command that installs the optional part ``extra`` into the Python running lipservice: from the
-    checkout it runs from, when it runs from one (``pip install 'lipservice[...]'`` would look for it on a
-    package index, which a machine that installed from a clone may not reach), else as the package."""
-    root = Path(__file__).resolve().parent.parent
+    checkout installed there (``pip install 'lipservice[...]'`` would look for it on a package index, which a
+    machine that installed from a clone may not reach), else from the checkout it runs from, else as the package.
+    A checkout run through PYTHONPATH is not named when another one is installed: that would repoint the install."""
+    root = editable_checkout() or Path(__file__).resolve().parent.parent
     target = f"-e {shlex.quote(f'{root}[{extra}]')}" if (root / "pyproject.toml").is_file() else \
         shlex.quote(f"lipservice[{extra}]")
     return f"{shlex.quote(sys.executable)} -m pip install {target}"
+
+
+def editable_checkout() -> Path | None:
+    """The checkout lipservice is installed from in editable mode into the running Python's site-packages (its
+    ``direct_url.json``, PEP 610), or None."""
+    import importlib.metadata
+    import json
+    import sysconfig
+    from urllib.parse import unquote, urlparse
+
+    for dist in importlib.metadata.distributions(name="lipservice", path=[sysconfig.get_paths()["purelib"]]):
+        try:
+            url = json.loads(dist.read_text("direct_url.json") or "{}")
+        except ValueError:
+            continue
+        if url.get("dir_info", {}).get("editable") and str(url.get("url", "")).startswith("file://"):
+            return Path(unquote(urlparse(url["url"]).path))
+    return None

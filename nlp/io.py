@@ -15,6 +15,7 @@ import contextlib
 import glob
 import io
 import json
+import logging
 import os
 import re
 import stat
@@ -23,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from .csv_files import check_csv_header, csv_records, is_csv_table, read_csv
+from .csv_files import check_csv_header, columns_without_text, csv_records, is_csv_table, read_csv
 from .decoding import STREAM_ERRORS, bom_encoding, decode_text, html_charset, open_binary
 from .errors import (
     E_CORRUPT,
@@ -36,7 +37,7 @@ from .errors import (
     InputError,
     UsageError,
 )
-from .json_files import jsonl_records, read_json, read_jsonl
+from .json_files import is_json_document, json_document_records, jsonl_records, read_json, read_jsonl
 from .markup import extract_html, markdown_to_text
 from .parquet_files import check_parquet_columns, read_parquet
 from .records import KINDS, ReadOptions, Record, Reject, check_text, describe_position, record_from_mapping
@@ -45,6 +46,8 @@ __all__ = ["DOCUMENT_EXTS", "FORMAT_ALIASES", "KINDS", "STDIN", "SUPPORTED_EXTS"
            "Record", "Reject", "check_inputs", "describe_position", "format_of", "missing_reason", "not_a_file",
            "prepare_outputs", "read_file", "read_inputs", "record_from_mapping", "source_name", "unknown_format",
            "written_whole"]
+
+log = logging.getLogger(__name__)
 
 TEXT_EXTS = {".txt", ".text"}
 MARKDOWN_EXTS = {".md", ".markdown"}
@@ -226,22 +229,30 @@ def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: Binary
             size = min(STDIN_HEAD, limit + 1)
             data = pipe.read(size)  # enough to tell JSON Lines; an endless pipe is never read whole
             ended = len(data) < size
-            table = ("JSON Lines (one record per line)" if is_json_lines(data, ended) else
-                     f"a CSV table with a {opts.text_field!r} column" if is_csv_table(data, ended, opts.text_field)
-                     else None)
+            table, ext, records = (
+                ("JSON Lines (one record per line)", ".jsonl", jsonl_records) if is_json_lines(data, ended) else
+                (f"a CSV table with a {opts.text_field!r} column", ".csv", csv_records)
+                if is_csv_table(data, ended, opts.text_field) else
+                ("a JSON document of records", ".json", json_document_records) if is_json_document(data) else
+                (None, "", None))
             if table and not opts.stdin_records:
                 yield Reject("<stdin>", "file", f"{table}, and this command reads documents: {DOCUMENTS_ONLY}",
                              E_UNKNOWN_EXT)
                 continue
             if table:  # records, streamed: `zcat d.jsonl.gz | lipservice …`, `cat export.csv | lipservice …`
                 data += pipe.read(STDIN_HEAD - len(data)) if len(data) == size else b""  # the head the readers rewind
-                ext, records = (".jsonl", jsonl_records) if table.startswith("JSON") else (".csv", csv_records)
                 items = 0
                 for items, item in enumerate(records("<stdin>", io.BufferedReader(Replayed(data, pipe)), opts), 1):
                     yield item
                 if not items:  # a header alone, or blank lines: not passed over in silence, as a file's are not
                     yield Reject("<stdin>", "file", NO_RECORDS[ext], E_EMPTY_FILE)
                 continue
+            columns = columns_without_text(data, ended, opts.text_field)
+            if columns:
+                fix = (opts.name_it(opts.text_option, opts.text_field, "text column") if opts.stdin_records else
+                       f"for its rows, {DOCUMENTS_ONLY}")
+                log.warning("<stdin> looks like a CSV table without a %r column (columns: %s), so it is read as "
+                            "one text; %s", opts.text_field, ", ".join(columns), fix)
             if len(data) <= limit:
                 data += pipe.read(limit + 1 - len(data))
             ext = sniff_format(data)

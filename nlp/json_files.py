@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 from .decoding import (
     UNDECODABLE,
+    bom_encoding,
     bounded_lines,
     byte_position,
     invalid_encoding,
@@ -116,9 +117,37 @@ def read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
             return
         fh.seek(0)
         data = fh.read(JSON_ARRAY_BYTES + 1)
+    yield from _json_document(source, data, encoding, path.name, opts)
+
+
+def is_json_document(head: bytes) -> bool:
+    """Whether stdin that is not JSON Lines opens a JSON document of records: an array of objects (``[`` then
+    ``{``) or a pretty-printed object (``{`` alone on its line, then a key), as ``jq`` and ``json.dump`` write them.
+    Such stdin was read as one text: ``cat export.json | lipservice annotate -`` made one record of them all."""
+    text = head.decode(bom_encoding(head), "replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        return text[1:].lstrip(" \t\r\n").startswith("{")
+    first, _, rest = text.partition("\n")
+    return first.strip() == "{" and rest.lstrip(" \t\r\n").startswith('"')
+
+
+def json_document_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[Record | Reject]:
+    """The records of one JSON document read from ``raw`` (stdin that can rewind its head), as of a ``.json``
+    file; it is read whole, so it has the same bound."""
+    reject, encoding = open_table(source, raw, "JSON")
+    if reject:
+        yield reject
+        return
+    yield from _json_document(source, raw.read(JSON_ARRAY_BYTES + 1), encoding, "records.json", opts)
+
+
+def _json_document(source: str, data: bytes, encoding: str, name: str, opts: ReadOptions
+                   ) -> Iterator[Record | Reject]:
+    """The records of a JSON document's bytes (an array of objects, or one object); ``name`` is the file
+    the hints name."""
     if len(data) > JSON_ARRAY_BYTES:
         yield Reject(source, "file", f"a JSON document of over {JSON_ARRAY_BYTES:,} bytes, too large to read whole; "
-                                     f"make it JSON Lines (jq -c '.[]' {path.name} > records.jsonl) and read that",
+                                     f"make it JSON Lines (jq -c '.[]' {name} > records.jsonl) and read that",
                      E_TOO_LARGE)
         return
     try:
@@ -132,7 +161,7 @@ def read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
         yield Reject(source, f"line {where[0]}, column {where[1]}" if where else "file", problem, E_BAD_JSON)
         return
     if isinstance(items, dict):  # one pretty-printed object: a record, or records under one of its keys
-        yield _json_object(source, path, items, opts)
+        yield _json_object(source, name, items, opts)
         return
     for i, obj in enumerate(items):
         pos = f"[{i}]"
@@ -161,13 +190,13 @@ def _records_inside(head: str, opts: ReadOptions) -> bool:
         isinstance(v, list) and v and isinstance(v[0], dict) for v in obj.values())
 
 
-def _json_object(source: str, path: Path, obj: dict[str, Any], opts: ReadOptions) -> Record | Reject:
+def _json_object(source: str, name: str, obj: dict[str, Any], opts: ReadOptions) -> Record | Reject:
     """A ``.json`` file holding one object: a record when it has the text field, else a reject that names
     the key holding the records and the command that extracts them."""
     if opts.text_field in obj:
         return record_from_mapping(source, "file", source, obj, opts)
     arrays = [str(k) for k, v in obj.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
-    hint = (f"; the records look to be under {arrays[0]!r}: jq -c '.[{json.dumps(arrays[0])}][]' {path.name} > "
+    hint = (f"; the records look to be under {arrays[0]!r}: jq -c '.[{json.dumps(arrays[0])}][]' {name} > "
             "records.jsonl, then read that" if arrays
             else f"; {opts.name_it(opts.text_option, opts.text_field, 'text field')}")
     return Reject(source, "file", f"a JSON object without a {opts.text_field!r} field, not an array of "

@@ -666,6 +666,10 @@ def test_past_ten_rejects_the_terminal_says_how_many_more_and_where(tmp_path):
     assert sum(line.startswith("rejected: ") for line in lines) == 10
     assert f"… and 3 more rejects, all in {out.with_name('out.rejects.jsonl')}" in lines
     assert any(COUNTS.search(line) and line.endswith("out.rejects.jsonl)") for line in lines)  # one line, not wrapped
+    src.write_text("".join(f'{{"id": "e{i}", "text": ""}}\n' for i in range(11)) + '{"id": "ok", "text": "Hi."}\n',
+                   encoding="utf-8")
+    assert f"… and 1 more reject, all in {out.with_name('out.rejects.jsonl')}" in stderr_lines(
+        invoke(["annotate", src, "--output", out]))
 
 
 def test_audit_warns_under_copy_that_is_not_in_english(tmp_path):

@@ -241,6 +241,22 @@ def test_csv_line_over_the_limit_that_opens_a_quoted_cell_skips_the_cell(tmp_pat
     assert [getattr(i, "id", i.position) for i in read(inch, ReadOptions(max_chars=10))] == ["a", "line 3", "c", "d"]
 
 
+def test_a_cell_over_the_limit_that_never_closes_says_the_rest_of_the_file_was_skipped(tmp_path):
+    """The skip to the closing quote ran to the end of the file and lost its rows without a word."""
+    p = write(tmp_path, "open.csv", 'id,text\na,Before.\nb,"' + "y" * 2**21 + '\nc,After.\nd,More.\n')
+    a, r = read(p, ReadOptions(max_chars=10))
+    assert a.id == "a"
+    assert_reject(r, p, "line 3", E_TOO_LARGE, "never closed, so lines 3-5 (the rest of the file) were skipped")
+    closed = write(tmp_path, "closed.csv", 'id,text\na,Before.\nb,"' + "y" * 2**21 + '\nc,After."\nd,More.\n')
+    assert "never closed" not in read(closed, ReadOptions(max_chars=10))[1].reason
+
+
+def test_a_header_over_the_limit_is_said_to_be_so_not_to_lack_the_text_column(tmp_path):
+    p = write(tmp_path, "wide.csv", "id,text," + "x" * 2**21 + "\n1,hi,z\n")
+    [r] = read(p, ReadOptions(max_chars=10))
+    assert_reject(r, p, "line 1", E_TOO_LARGE, "the header is over the limit of 1,048,696 characters")
+
+
 def test_csv_quoted_cell_spanning_lines_past_the_limit_is_one_reject(tmp_path):
     """Many short lines inside one quoted cell: the row is cut at the limit, the rest of the
     cell skipped to its closing quote, and the next row is read where the file has it."""

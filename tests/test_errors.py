@@ -1,6 +1,8 @@
 """nlp/errors.py: coded errors, one line each, with the CLI exit code."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from nlp import errors
@@ -50,3 +52,21 @@ def test_the_stable_codes_are_unique():
     codes = {name: value for name, value in vars(errors).items() if name.startswith("E_")}
     assert len(set(codes.values())) == len(codes)
     assert all(len(v) == 4 and v[0] == "E" and v[1:].isdigit() for v in codes.values())
+
+
+def test_nothing_read_names_the_kinds_and_counts_its_rejects_in_good_english():
+    one = errors.nothing_read({"review": 0}, 1)
+    assert one.code == errors.E_EMPTY_FILE and one.exit_code == 2
+    assert str(one).endswith("no review record could be read: the 1 rejected input is listed above; fix it and run again")
+    assert "the 3 rejected inputs are listed above; fix them" in str(errors.nothing_read({"review": 0}, 3))
+    assert errors.nothing_read({"review": 2}, 3) is None and errors.nothing_read({"review": 0}, 0) is None
+
+
+def test_the_install_hint_names_the_installed_checkout_not_one_run_through_pythonpath(monkeypatch, tmp_path):
+    installed = errors.editable_checkout()
+    hint = errors.install_hint("dask")
+    assert hint.startswith(f"{sys.executable} -m pip install -e ") and hint.endswith("[dask]'")
+    if installed is not None:  # make test installs the project editable: the hint names that checkout
+        assert f"{installed}[dask]" in hint
+    monkeypatch.setattr(errors, "editable_checkout", lambda: tmp_path)  # a checkout without pyproject.toml
+    assert errors.install_hint("serve").endswith("-m pip install 'lipservice[serve]'")

@@ -35,6 +35,7 @@ from nlp.errors import (
     UsageError,
 )
 from nlp.io import (
+    DOCUMENTS_ONLY,
     ReadOptions,
     Record,
     Reject,
@@ -441,6 +442,45 @@ def test_stdin_csv_with_a_header_alone_or_a_first_row_longer_than_the_head_is_a_
     assert_reject(alone, "<stdin>", "file", E_EMPTY_FILE, "a header and no rows")
     data = b'id,text\na,"' + b"long " * 60_000 + b'"\nb,Late.\n'  # 300 KB first row
     assert [r.id for r in read_inputs(["-"], stdin=io.BufferedReader(Pipe(data)))] == ["a", "b"]
+
+
+def test_a_json_document_on_stdin_is_records_not_one_text(monkeypatch):
+    """`cat export.json | lipservice annotate -` (jq and json.dump pretty-print) was one text of every record."""
+    records = [{"id": f"r{i}", "text": f"Parcel {i} came late."} for i in range(3000)]  # ~200 KB pretty-printed
+    data = json.dumps(records + [5], indent=2).encode()
+    items = list(read_inputs(["-"], stdin=io.BufferedReader(Pipe(data))))
+    assert [r.id for r in items[:-1]] == [f"r{i}" for i in range(3000)] and items[0].position == "[0]"
+    assert_reject(items[-1], "<stdin>", "[3000]", E_BAD_JSON, "a number, not an object")
+    [one] = list(read_inputs(["-"], stdin=io.BytesIO(json.dumps({"id": "x", "text": "Late."}, indent=2).encode())))
+    assert (one.id, one.text) == ("x", "Late.")
+    [cut] = list(read_inputs(["-"], stdin=io.BytesIO(b'[\n {"id": 1, "text": "cut"\n')))
+    assert_reject(cut, "<stdin>", "line 3, column 1", E_BAD_JSON, "invalid JSON")
+    monkeypatch.setattr("nlp.json_files.JSON_ARRAY_BYTES", 100)
+    [big] = list(read_inputs(["-"], stdin=io.BytesIO(data)))
+    assert_reject(big, "<stdin>", "file", E_TOO_LARGE, "make it JSON Lines (jq -c '.[]' records.json > records.jsonl)")
+    [refused] = list(read_inputs(["-"], ReadOptions(stdin_records=False), stdin=io.BytesIO(data)))
+    assert_reject(refused, "<stdin>", "file", E_UNKNOWN_EXT, "a JSON document of records, and this command reads documents")
+
+
+@pytest.mark.parametrize("text", ["[1] Our team calls you back.\n", "[\n  1, 2\n]\n", "{\nbraces}, then we care.\n"])
+def test_stdin_that_opens_a_bracket_but_no_record_is_still_one_text(text):
+    [rec] = list(read_inputs(["-"], stdin=io.BytesIO(text.encode())))
+    assert isinstance(rec, Record) and rec.text == text
+
+
+def test_a_csv_table_on_stdin_without_the_text_column_is_one_text_and_a_warning_says_so(caplog):
+    table = b"id,body,stars\na,Late again.,1\nb,Fine.,5\n"
+    [rec] = list(read_inputs(["-"], stdin=io.BytesIO(table)))
+    assert rec.text == table.decode()
+    assert ("<stdin> looks like a CSV table without a 'text' column (columns: id, body, stars), so it is read as one "
+            "text; name the text column with --text-field") in caplog.messages
+    caplog.clear()
+    list(read_inputs(["-"], ReadOptions(stdin_records=False), stdin=io.BytesIO(table)))
+    assert caplog.messages[0].endswith(f"for its rows, {DOCUMENTS_ONLY}")
+    caplog.clear()
+    for prose in (b"Hello, world\nThis is fine, really\nAnd so, on\n", b"We care.\nYou, first.\nAlways, now.\n"):
+        list(read_inputs(["-"], stdin=io.BytesIO(prose)))
+    assert not caplog.messages
 
 
 def test_json_lines_on_stdin_joined_from_files_with_byte_order_marks_are_records():
