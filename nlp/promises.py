@@ -89,10 +89,26 @@ def promise_cues(sent: Span) -> np.ndarray:
     return np.fromiter((float(cues[k]) for k in CUE_NAMES), dtype=np.float32, count=len(CUE_NAMES))
 
 
+def said_part(sent: Span) -> Span:
+    """The sentence without the handles a reply opens with (``@anna @shop We'll look into it.``): they say
+    whom it is addressed to, not what it commits to, and the parser reads them as verbs. A handle-led first
+    line (a greeting, an apology) made any sentence opening with one read as no promise."""
+    doc, start = sent.doc, sent.start
+    while start < sent.end and (_HANDLE.fullmatch(doc[start].text) or doc[start].is_space
+                                or (start > sent.start and doc[start].text in ",:")):
+        start += 1
+    return sent if start in (sent.start, sent.end) else doc[start:sent.end]
+
+
+_HANDLE = re.compile(r"@\w{1,30}")
+
+
 def promise_matrix(sents: list[Span], encoder: SentenceEncoder):
-    """[embedding | parse features | commitment cues | hashed word_role tokens] (sparse CSR)."""
+    """[embedding | parse features | commitment cues | hashed word_role tokens] (sparse CSR), of each
+    sentence's said part (:func:`said_part`)."""
     from scipy.sparse import csr_matrix, hstack
 
+    sents = [said_part(s) for s in sents]
     cues = np.stack([promise_cues(s) for s in sents])
     dense = np.hstack([encoder.encode([s.text.strip() for s in sents]), features_matrix(sents), cues])
     return hstack([csr_matrix(dense), lexical_matrix(sents)]).tocsr()

@@ -12,7 +12,7 @@ from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from nlp.pipeline import project_path
-from nlp.promises import HEAD_FILE, is_conditional, is_negated, specificity_of, strength_of
+from nlp.promises import HEAD_FILE, is_conditional, is_negated, said_part, specificity_of, strength_of
 from nlp.quantities import extract_quantities
 from nlp.taxonomy import load_taxonomy
 
@@ -315,6 +315,19 @@ def test_implicit_offer_is_a_promise(docs):
 @pytest.mark.parametrize("text", [SUPPORT, MONEY_BACK])
 def test_offer_language_is_a_promise(docs, text):
     assert spans_text(docs[text]) == [text]
+
+
+def test_the_handles_a_reply_opens_with_are_not_read(nlp):
+    """A support reply opening with @handles was read as no promise: training's handle-led lines are greetings."""
+    plain = ["We'll look into this for you right away.", "I'll pass this on to our delivery team now."]
+    replies = [f"@115712 @ShopHelp {t}" for t in plain]
+    docs = list(nlp.pipe(plain + replies))
+    [said] = [said_part(s) for s in docs[2].sents]
+    assert said.text == plain[0]
+    assert [promise_of(d)["p"] for d in docs[2:]] == [promise_of(d)["p"] for d in docs[:2]]
+    assert promise_of(docs[2])["text"] == replies[0]  # the promise is still the whole sentence
+    for doc in nlp.pipe(["@anna", "Email @team and we reply."]):  # a handle alone, or one inside: kept
+        assert [said_part(s).text for s in doc.sents] == [s.text for s in doc.sents]
 
 
 def test_negated_commitment_is_not_a_promise(docs):
