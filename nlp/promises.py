@@ -2,7 +2,8 @@
 
 A trained head finds promise sentences (explicit "we will / we guarantee" and implicit offer
 language such as "Free returns within 30 days"); rules read the attributes: strength from
-the wording, negation ("we cannot guarantee" is no promise), conditions ("subject to
+the wording, negation ("we cannot guarantee" is no promise; nor is a section title such as "What
+you get"), conditions ("subject to
 availability"), specificity from normalised quantities and numeric entities. The theme is the
 theme head's, the one complaints are themed with (``theme_model``), or else the nearest theme
 description. Each promise goes into ``doc.spans["promises"]``.
@@ -162,6 +163,18 @@ def is_negated(text: str) -> bool:
     return bool(NEGATED.search(_plain(text)))
 
 
+#: A section title that names a topic with a wh-clause ("What you get", "How it works", "Why choose us"):
+#: no sentence end, no comma, a few words. It heads what the page promises and promises nothing itself.
+SECTION_TITLE = re.compile(r"(what|how|why|who|where|when|which)\b[^.!?,;:]*:?", re.I)
+SECTION_TITLE_WORDS = 7
+
+
+def is_section_title(text: str) -> bool:
+    """"What you get" above a list of offers reads like one (0.81); a title is not a promise."""
+    text = _plain(text).strip()
+    return bool(SECTION_TITLE.fullmatch(text)) and len(text.split()) <= SECTION_TITLE_WORDS
+
+
 def is_conditional(text: str) -> bool:
     return bool(CONDITIONAL.search(_plain(text)))
 
@@ -295,7 +308,7 @@ class PromisesComponent(HeadComponent):
 
     def _attributes(self, sent: Span, p: float, theme: tuple[str | None, float]) -> dict[str, Any] | None:
         text = sent.text.strip()
-        if p < self.threshold or is_negated(text) or not text:
+        if p < self.threshold or is_negated(text) or is_section_title(text) or not text:
             return None
         quantities = extract_quantities(text)
         return {

@@ -12,7 +12,15 @@ from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from nlp.pipeline import project_path
-from nlp.promises import HEAD_FILE, is_conditional, is_negated, said_part, specificity_of, strength_of
+from nlp.promises import (
+    HEAD_FILE,
+    is_conditional,
+    is_negated,
+    is_section_title,
+    said_part,
+    specificity_of,
+    strength_of,
+)
 from nlp.quantities import extract_quantities
 from nlp.taxonomy import load_taxonomy
 
@@ -328,6 +336,21 @@ def test_the_handles_a_reply_opens_with_are_not_read(nlp):
     assert promise_of(docs[2])["text"] == replies[0]  # the promise is still the whole sentence
     for doc in nlp.pipe(["@anna", "Email @team and we reply."]):  # a handle alone, or one inside: kept
         assert [said_part(s).text for s in doc.sents] == [s.text for s in doc.sents]
+
+
+@pytest.mark.parametrize("text", ["What you get", "When to expect your delivery", "How it works:", "Why choose us",
+                                  "What\u2019s included"])
+def test_section_titles_are_not_promises(nlp, text):
+    """"What you get" above a list of offers was read as a promise (0.81)."""
+    assert is_section_title(text)
+    assert not nlp(text).spans["promises"]
+
+
+@pytest.mark.parametrize("text", ["What you see is what you pay.", "When you order by 8pm, it ships today",
+                                  "Whenever you need us", "Why pay more? Delivery is free.",
+                                  "What you get: free delivery", "What you get: free delivery on every order and a refund"])
+def test_sentences_that_open_like_a_title_are_not_titles(text):
+    assert not is_section_title(text)
 
 
 def test_negated_commitment_is_not_a_promise(docs):
