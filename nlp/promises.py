@@ -2,9 +2,9 @@
 
 A trained head finds promise sentences (explicit "we will / we guarantee" and implicit offer
 language such as "Free returns within 30 days"); rules read the attributes: strength from
-the wording, negation ("we cannot guarantee" is no promise; nor is a section title such as "What
-you get"), conditions ("subject to
-availability"), specificity from normalised quantities and numeric entities. The theme is the
+the wording, negation ("we cannot guarantee" is no promise; nor is a section title such as
+"What you get"), conditions ("subject to availability"), specificity from normalised
+quantities and numeric entities. The theme is the
 theme head's, the one complaints are themed with (``theme_model``), or else the nearest theme
 description. Each promise goes into ``doc.spans["promises"]``.
 """
