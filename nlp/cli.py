@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .errors import E_BAD_TASK, E_IO, E_OUTPUT, E_STDIN_TWICE, LipserviceError, UsageError, nothing_read
-from .report import printable, truncate
+from .report import printable_line, truncate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="lipservice: whose perspective customer-centric text takes, and whether it is only talk.")
@@ -35,14 +35,14 @@ REVIEWS_COUNTED_TWICE = ("each counts as a review of its own: a review read twic
 
 
 def _fail(e: LipserviceError) -> None:
-    err.print(f"[red]error:[/] {escape(printable(e))}", markup=True, highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/] {escape(printable_line(e))}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(e.exit_code)
 
 
 def _print_reject(r) -> None:
     """One reject on one line of stderr, ``rejected: source: position: reason`` (never wrapped, so that it
     can be searched for), the input's names shown literally."""
-    err.print(printable(f"rejected: {r.source}: {r.position}: {r.reason}"), highlight=False, markup=False,
+    err.print(printable_line(f"rejected: {r.source}: {r.position}: {r.reason}"), highlight=False, markup=False,
               soft_wrap=True)
 
 
@@ -66,7 +66,7 @@ def _print_more_rejects(total: int, where: Optional[str]) -> None:
     if total > SHOWN_REJECTS:  # without a report file they are kept nowhere: said so, with how to keep them
         kept = f"all in {where}" if where else 'not kept: run again with --json FILE to have them all in its "rejects"'
         more = total - SHOWN_REJECTS
-        err.print(printable(f"… and {more:,} more reject{'s' if more != 1 else ''}, {kept}"), highlight=False,
+        err.print(printable_line(f"… and {more:,} more reject{'s' if more != 1 else ''}, {kept}"), highlight=False,
                   markup=False, soft_wrap=True)
 
 
@@ -93,7 +93,7 @@ def _run(fn):
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated): one line, 128 + the signal, no traceback
         _STOPS["said"] = True
         signum = getattr(e, "signum", signal.SIGINT)
-        err.print(printable(str(e) or ("interrupted" if signum == signal.SIGINT else "terminated (SIGTERM)")),
+        err.print(printable_line(str(e) or ("interrupted" if signum == signal.SIGINT else "terminated (SIGTERM)")),
                   highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(128 + signum)
 
@@ -127,7 +127,7 @@ def _warn_repeated_files(inputs: dict[str, List[str]]) -> None:
         if len(given) > 1:
             names = list(dict.fromkeys(given))
             said = f"{names[0]} is" if len(names) == 1 else f"{' and '.join(names)} are one file,"
-            err.print(printable(f"warning: {said} given {len(given)} times; it is read each time, so what it holds "
+            err.print(printable_line(f"warning: {said} given {len(given)} times; it is read each time, so what it holds "
                                 f"counts {len(given)} times"),
                       highlight=False, markup=False, soft_wrap=True)
 
@@ -164,13 +164,13 @@ def _warn_absent_fields(fields: dict, rating_field: Optional[str], date_field: O
             line = f"warning: no review has a {named!r} field (--{key}-field); check its name"
         else:
             continue
-        err.print(printable(line), highlight=False, markup=False, soft_wrap=True)
+        err.print(printable_line(line), highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_warnings(audit: dict) -> None:
     """A document's warnings (a language the models do not read), under its report."""
     for warning in audit.get("warnings", ()):
-        err.print(printable(f"warning: {audit['source']}: {warning}"), highlight=False, markup=False, soft_wrap=True)
+        err.print(printable_line(f"warning: {audit['source']}: {warning}"), highlight=False, markup=False, soft_wrap=True)
 
 
 def _warn_made_up_ids(records: list[dict], id_field: str, whose: str = "", option: str = "--id-field") -> None:
@@ -180,7 +180,7 @@ def _warn_made_up_ids(records: list[dict], id_field: str, whose: str = "", optio
     warning = made_up_ids_warning(records, id_field, option)
     if warning:
         line = warning.replace("warning: ", f"warning: {whose}: ", 1) if whose else warning
-        err.print(printable(line), highlight=False, markup=False, soft_wrap=True)
+        err.print(printable_line(line), highlight=False, markup=False, soft_wrap=True)
 
 
 def _repeated_ids(records: list[dict]) -> dict:
@@ -309,7 +309,7 @@ def audit(files: List[str] = typer.Argument(..., help="Text, markdown or HTML fi
         if html_path:
             _write_html(html_path, "lipservice audit", audits=results, rejects=rejects)
         for b in bad[:SHOWN_REJECTS]:
-            err.print(f"[red]error:[/] {escape(printable(f'[{b.code}] {describe_position(b)}'))}", highlight=False,
+            err.print(f"[red]error:[/] {escape(printable_line(f'[{b.code}] {describe_position(b)}'))}", highlight=False,
                       soft_wrap=True)
         _print_more_rejects(len(bad), _report_rejects(json_path))
         if c.read > 1 or not bad:  # a single file's error stays one line
@@ -394,7 +394,7 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
         _warn_repeated_ids(ids.summary(), "each record is written as it came, in input order with its source; "
                                           "a join on id would pair them wrongly, so give unique ids")
         if made_up.warning():
-            err.print(printable(made_up.warning()), highlight=False, markup=False, soft_wrap=True)
+            err.print(printable_line(made_up.warning()), highlight=False, markup=False, soft_wrap=True)
         problem = nothing_read({"input": c.annotated}, c.rejected, f"in {rejects_path}")
         if problem:  # both files are written; as reviews and gap, a script must not take 0 records for a result
             raise problem
@@ -437,7 +437,7 @@ def demo(html_path: Optional[Path] = HtmlOpt, config: Optional[Path] = ConfigOpt
         gap = _demo_gap(cfg, *gap_files)
         if html_path:  # the whole demo: both voices, their difference, the shop's copy and the gap
             _write_html(html_path, "lipservice demo", audits=[*results, *gap["copy"]], gap=gap, comparison=comparison)
-            out.print(f"HTML report: {escape(printable(html_path))}")
+            out.print(f"HTML report: {escape(printable_line(html_path))}")
         else:
             out.print("[dim]lipservice demo --html report.html writes all of this as a page.[/]")
 
@@ -632,7 +632,7 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                 if conflicts:
                     text, both = conflicts[0]
                     many = "text has" if len(conflicts) == 1 else "texts have"
-                    err.print(printable(f"warning: {len(conflicts):,} {many} different labels in different rows "
+                    err.print(printable_line(f"warning: {len(conflicts):,} {many} different labels in different rows "
                                         f"(first: {truncate(text, 60)!r}: {', '.join(both)}); the model can be right "
                                         "on one of them only"),
                               highlight=False, markup=False, soft_wrap=True)
@@ -917,7 +917,7 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
                   + (f"; rejects in {output / manifest['rejects']}" if c["rejected"] else ""),
                   highlight=False, markup=False, soft_wrap=True)
         for path in manifest.get("inputs_changed", []):
-            err.print(printable(f"warning: {path} changed while the run read it; manifest.json marks it "
+            err.print(printable_line(f"warning: {path} changed while the run read it; manifest.json marks it "
                                 "(changed_during_run) and --resume will refuse it"),
                       highlight=False, markup=False, soft_wrap=True)
         if not manifest["reconciles"]:
@@ -927,7 +927,7 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
                                                      "ids (manifest.json: repeated_ids)")
         warning = made_up_ids_warning_of(id_field, manifest)
         if warning:
-            err.print(printable(warning + " (manifest.json: ids_made_up)"), highlight=False, markup=False,
+            err.print(printable_line(warning + " (manifest.json: ids_made_up)"), highlight=False, markup=False,
                       soft_wrap=True)
 
     _run(work)
@@ -1006,6 +1006,12 @@ class _StderrHandler(logging.StreamHandler):
     def stream(self, value) -> None:  # StreamHandler.__init__ sets it; the property above wins
         pass
 
+    def format(self, record: logging.LogRecord) -> str:
+        """One line, as every message: a file's name can hold a newline or an escape sequence."""
+        from .report import printable_line
+
+        return printable_line(super().format(record))
+
 
 def _log_to_stderr() -> None:
     """The CLI, not the library, decides where log lines go: progress and warnings to stderr."""
@@ -1038,27 +1044,37 @@ def expand_multi_values(args: list[str], options: tuple[str, ...] = MULTI_VALUE_
     return out
 
 
-def repeated_option(args: list[str]) -> str | None:
+def option_problem(args: list[str]) -> str | None:
     """The first option of the command in ``args`` that takes one value and is given more than once
-    (``--data a.csv --data b.csv``), said as an error; click keeps the last in silence."""
+    (``--data a.csv --data b.csv``), said as an error; click keeps the last in silence. Or the first option
+    given an empty value (``--output ''`` wrote a batch run into the working directory, ``--text-field ''``
+    rejected every record): no option takes one."""
     group = typer.main.get_command(app)  # typer's own click classes: read by what they have, not by type
     command = group.get_command(None, args[0]) if args and hasattr(group, "get_command") else None
     if command is None:
         return None
-    single = {opt: param for param in command.params if getattr(param, "param_type_name", "") == "option"
-              and not (param.multiple or param.count or param.is_flag) for opt in param.opts}
+    valued = {opt: param for param in command.params if getattr(param, "param_type_name", "") == "option"
+              and not (param.count or param.is_flag) for opt in param.opts}
     seen: dict[str, list[str]] = {}
     rest = iter(args[1:])
     for arg in rest:
         if arg == "--":
             break
         name, _, value = arg.partition("=")
-        if name in single:
-            values = seen.setdefault(single[name].name, [])
-            values.append(value if "=" in arg else next(rest, ""))
-            if len(values) > 1:
-                return (f"{name} is given {len(values)} times ({', '.join(values)}); it takes one value, and only the "
-                        "last would be used: give it once")
+        if name not in valued:
+            continue
+        value = value if "=" in arg else next(rest, None)
+        if value is None:
+            return None  # a missing value: click says so
+        if not value.strip():
+            return f"{name} is given an empty value, which it cannot take; give it one, or leave the option out"
+        if valued[name].multiple:
+            continue
+        values = seen.setdefault(valued[name].name, [])
+        values.append(value)
+        if len(values) > 1:
+            return (f"{name} is given {len(values)} times ({', '.join(values)}); it takes one value, and only the "
+                    "last would be used: give it once")
     return None
 
 
@@ -1099,10 +1115,10 @@ def main() -> None:
     # inside a thread's lock (Dask's shutdown) ended in "release unlocked lock" and pages of tracebacks
     signal.signal(signal.SIGTERM, _on_sigterm)
     args = expand_multi_values(sys.argv[1:])
-    repeated = repeated_option(args)
-    if repeated:  # before the app runs: said as its own usage errors are, exit 2
+    problem = option_problem(args)
+    if problem:  # before the app runs: said as its own usage errors are, exit 2
         try:
-            _fail(UsageError(repeated, code=E_BAD_TASK))
+            _fail(UsageError(problem, code=E_BAD_TASK))
         except typer.Exit as stop:
             sys.exit(stop.exit_code)
     try:  # not standalone: a bad option is one coded line, as every other mistake, not a box of usage
@@ -1117,7 +1133,7 @@ def main() -> None:
         if command == "lipservice" and args and args[0] in _command_names():  # an option's missing value: no ctx
             command = f"lipservice {args[0]}"
         if e.format_message():  # none when no arguments at all: the help was shown
-            err.print(printable(f"error: [{UsageError.code}] {command}: {e.format_message()} (see {command} --help)"),
+            err.print(printable_line(f"error: [{UsageError.code}] {command}: {e.format_message()} (see {command} --help)"),
                       highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)
     if code == 130 and not _STOPS["said"]:  # Ctrl-C or SIGTERM outside a command's own handling

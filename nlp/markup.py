@@ -144,14 +144,26 @@ def _cells_apart(paragraphs: list[str]) -> str:
 SEARCH_BUDGET = 200_000_000
 
 
+#: Characters no one sees (soft hyphens, zero-width and direction marks), which trafilatura drops from its
+#: text: a paragraph holding one was not found in it and was lost. Both sides are compared without them.
+INVISIBLE_CHARS = "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"  # a regex class
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
+
+
+def _comparable(text: str) -> str:
+    return " ".join(_INVISIBLE.sub("", text).split())
+
+
 def _main_paragraphs(paragraphs: list[str], main_text: str, main: str) -> list[str]:
     """The paragraphs that are part of trafilatura's main text: most are one of its lines (a set
-    lookup); the others are looked for inside it, within ``SEARCH_BUDGET``."""
-    lines = {" ".join(line.split()) for line in main_text.splitlines()}
+    lookup); the others are looked for inside it, within ``SEARCH_BUDGET``. Invisible characters
+    are left out of the comparison, not of the paragraphs kept."""
+    lines = {_comparable(line) for line in main_text.splitlines()}
+    main = _comparable(main)
     budget = SEARCH_BUDGET
     kept = []
     for p in paragraphs:
-        norm = " ".join(p.split())
+        norm = _comparable(p)
         if norm in lines:
             kept.append(p)
         elif budget > 0:

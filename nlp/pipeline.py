@@ -198,7 +198,8 @@ MINIMUM = {**dict.fromkeys(("lipservice.piece_chars", "lipservice.max_chars", "l
                             "lipservice.batch_size", "lipservice.batch_chars", "lipservice.rewrite_top",
                             "batch.shard_size", "batch.shard_chars", "batch.in_flight_per_worker",
                             "serve.max_records", "serve.max_text_chars", "reviews.discovery_min_size",
-                            "reviews.discovery_max_points"), 1),
+                            "reviews.discovery_max_points", "gap.min_complaints", "gap.min_mentions", "gap.evidence",
+                            "gap.mention_reviews", "gap.max_matrix_themes"), 1),
            "lipservice.long_token_chars": 0, "reviews.examples": 0,
            # every [training.*] section alike ("training.*"): scikit-learn and torch would refuse them only
            # after minutes of encoding, with a traceback
@@ -206,11 +207,13 @@ MINIMUM = {**dict.fromkeys(("lipservice.piece_chars", "lipservice.max_chars", "l
            **dict.fromkeys(("training.*.tune_epochs", "training.*.tune_layers", "training.*.tune_frozen_layers",
                             "training.*.grammar_weight", "training.*.lexical_weight"), 0)}
 #: Settings that must be more than 0 (a regularisation strength or learning rate of 0 fits nothing).
-POSITIVE = ("training.*.C", "training.*.theme_C", "training.*.tune_learning_rate")
+POSITIVE = ("training.*.C", "training.*.theme_C", "training.*.tune_learning_rate", "serve.max_upload_mb")
 #: Settings that take one of a few values.
 CHOICES = {"training.*.class_weight": ("balanced", None)}
 #: Settings bounded both ways: (least, greatest, what the value is), each inclusive.
-RANGES = {"reviews.discovery_distance": (0.0, 2.0, "a cosine distance")}
+RANGES = {"reviews.discovery_distance": (0.0, 2.0, "a cosine distance"),
+          **dict.fromkeys(("gap.about_similarity", "gap.strict_similarity"), (0.0, 1.0, "a cosine similarity")),
+          **dict.fromkeys(("gap.at_risk_share", "gap.broken_share", "gap.claim_complaint_rate"), (0.0, 1.0, "a share"))}
 
 
 def _bounds_key(name: str) -> str:

@@ -33,6 +33,16 @@ def printable(value: Any) -> str:
     return str(value).translate(CONTROL_CHARS)
 
 
+#: What a one-line message (a reject, an error, a log line) escapes beyond ``CONTROL_CHARS``: a newline in a
+#: file's name split "rejected: …" in two, and the line could no longer be searched for.
+LINE_BREAKS = {0x0A: "\\n", 0x2028: "\\u2028", 0x2029: "\\u2029"}  # the other breaks are in CONTROL_CHARS
+
+
+def printable_line(value: Any) -> str:
+    """``printable``, on one line: line breaks shown as ``\\n`` escapes too."""
+    return printable(value).translate(LINE_BREAKS)
+
+
 def plain(value: Any, style: str = "") -> Text:
     """Input text as a literal rich Text: no markup, no emoji codes, no control characters."""
     return Text(printable(value), style=style)

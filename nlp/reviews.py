@@ -12,12 +12,14 @@ import io
 import math
 import numbers
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import numpy as np
 
+from .markup import INVISIBLE_CHARS
 from .taxonomy import UNASSIGNED
 from .themes import DiscoveredTheme, cluster_terms, discover_themes
 
@@ -143,16 +145,18 @@ def _month_of_number(value: float) -> str | None:
 
 
 #: What an import may trim before a cell's first character: any space (no-break, ideographic…) and the
-#: invisible byte-order mark and zero-width characters.
-_BLANK_START = re.compile(r"[\s\ufeff\u200b\u2060]*")
+#: invisible characters (byte-order mark, soft hyphen, zero-width joiners, direction marks).
+_BLANK_START = re.compile(f"[\\s{INVISIBLE_CHARS}]*")
 
 
 def csv_safe(value: Any) -> str:
-    """A cell a spreadsheet shows as text: a leading = + - @ (also after blanks an import may trim)
-    would start a formula, so it is quoted."""
+    """A cell a spreadsheet shows as text: a leading = + - @ (also after blanks an import may trim, and in
+    any form that Unicode's compatibility mapping makes one of them, such as the small ﹦) would start a
+    formula, so it is quoted."""
     text = "" if value is None else str(value)
     after_blanks = text[_BLANK_START.match(text).end():]
-    return "'" + text if text.startswith(CSV_FORMULA_START) or after_blanks.startswith(CSV_FORMULA_START) else text
+    starts = (text[:1], after_blanks[:1], unicodedata.normalize("NFKC", after_blanks[:1]))
+    return "'" + text if any(c and c.startswith(CSV_FORMULA_START) for c in starts) else text
 
 
 def _field(record: dict, name: str) -> Any:

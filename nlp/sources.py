@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .errors import E_NO_MATCH, E_NOT_FOUND, E_OUTPUT, E_UNKNOWN_EXT, InputError, UsageError
 from .io import STDIN, SUPPORTED_EXTS, Reject, format_of, missing_reason, not_a_file, source_name, unknown_format
+from .shards import PLAN_FILE
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
     out = output.resolve() if output is not None else None
     skipped: list[Path] = []
     hidden: list[Path] = []
+    runs: list[Path] = []  # folders under a walked one that hold another batch run's output
 
     def add(path: Path, named: bool) -> None:
         key = path.resolve()
@@ -93,7 +95,7 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
     def walk(root: Path) -> None:
         """A directory's files in sorted order (a link to a directory is not followed); what is there but
         cannot be read is a reject; hidden entries are left out and counted."""
-        for child, problem in _walk(root, hidden):
+        for child, problem in _walk(root, hidden, runs):
             if problem:
                 rejects.append(Reject(source_name(str(child)), "file", problem, E_NOT_FOUND))
             else:
@@ -127,6 +129,9 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
     if skipped:
         log.warning("left out %d file(s) inside the output directory %s (e.g. %s): they are this run's output",
                     len(skipped), output, skipped[0])
+    if runs:
+        log.warning("left out %d folder(s) holding another batch run's output (e.g. %s, which has a %s): its shards "
+                    "and rejects are no input; name a file in it to read it", len(runs), runs[0], PLAN_FILE)
     hidden = list(dict.fromkeys(hidden))  # a glob and the walk of what it matched may both meet one
     if hidden:
         log.warning("left out %d hidden file(s) or folder(s) (e.g. %s), as the shell's globs do; name one to read "
@@ -138,15 +143,19 @@ def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def _walk(root: Path, hidden: list[Path]) -> list[tuple[Path, str | None]]:
+def _walk(root: Path, hidden: list[Path], runs: list[Path] | None = None) -> list[tuple[Path, str | None]]:
     """Every entry under ``root`` but directories, depth first in sorted order (the order of
     ``sorted(root.rglob("*"))``), never into a link to a directory, each with None or why a folder
-    could not be listed; hidden entries go to ``hidden`` instead, a hidden folder as one, not walked."""
+    could not be listed; hidden entries go to ``hidden`` instead, a hidden folder as one, not walked.
+    A folder below ``root`` that holds a batch run's ``run.json`` goes to ``runs``, not walked: an earlier
+    run's output inside the corpus was read as input, and a resume of that run then found other inputs."""
     found: list[tuple[Path, str | None]] = []
     stack: list[Path | os.DirEntry] = [root]  # a stack, not recursion: a tree of any depth is walked
     while stack:
         item = stack.pop()
-        if isinstance(item, Path):  # a folder to list: its entries go on the stack, last name first
+        if isinstance(item, Path) and item != root and runs is not None and (item / PLAN_FILE).is_file():
+            runs.append(item)
+        elif isinstance(item, Path):  # a folder to list: its entries go on the stack, last name first
             try:
                 entries = sorted(os.scandir(item), key=lambda e: e.name)
             except OSError as err:

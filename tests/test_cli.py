@@ -880,17 +880,33 @@ def test_train_refuses_an_output_it_cannot_write_and_impossible_layers_before_an
 ])
 def test_an_option_that_takes_one_value_given_twice_is_refused(args, says, monkeypatch, capsys):
     """click kept the last value in silence: `--data two.csv --data one.csv` measured one.csv alone."""
-    from nlp.cli import main, repeated_option
+    from nlp.cli import main, option_problem
 
-    assert says in repeated_option(args)
+    assert says in option_problem(args)
     monkeypatch.setattr("sys.argv", ["lipservice", *args])
     monkeypatch.setattr("nlp.cli.signal.signal", lambda *a: None)  # main's SIGTERM handler stays out of pytest
     with pytest.raises(SystemExit) as info:
         main()
     assert info.value.code == 2 and "[E302]" in capsys.readouterr().err
     # options that take several values, and flags, may repeat
-    assert repeated_option(["annotate", "a.txt", "--set", "a.b=1", "--set", "c.d=2", "-o", "x"]) is None
-    assert repeated_option(["gap", "--copy", "a.md", "--copy", "b.md", "--reviews", "r.csv"]) is None
+    assert option_problem(["annotate", "a.txt", "--set", "a.b=1", "--set", "c.d=2", "-o", "x"]) is None
+    assert option_problem(["gap", "--copy", "a.md", "--copy", "b.md", "--reviews", "r.csv"]) is None
+
+
+@pytest.mark.parametrize("args", [["batch", "in.jsonl", "--output", ""], ["reviews", "r.csv", "--text-field="],
+                                  ["annotate", "a.txt", "-o", "o.jsonl", "--set", " "], ["annotate", "a.txt", "-o="]])
+def test_an_option_given_an_empty_value_is_refused(args, monkeypatch, capsys):
+    """`batch --output ''` wrote the run into the working directory; `--text-field ''` rejected every record."""
+    from nlp.cli import main, option_problem
+
+    name = "--set" if "--set" in args else next(a for a in args if a.startswith("-")).split("=")[0]
+    said = f"{name} is given an empty value, which it cannot take; give it one, or leave the option out"
+    assert option_problem(args) == said
+    monkeypatch.setattr("sys.argv", ["lipservice", *args])
+    monkeypatch.setattr("nlp.cli.signal.signal", lambda *a: None)  # main's SIGTERM handler stays out of pytest
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2 and capsys.readouterr().err.strip() == f"error: [E302] {said}"
 
 
 @pytest.mark.parametrize("args, says", [
@@ -933,3 +949,11 @@ def test_a_stop_outside_a_commands_own_handling_says_so_with_its_code(monkeypatc
     with pytest.raises(SystemExit) as info:
         cli.main()
     assert info.value.code == code and capsys.readouterr().err.strip() == says
+
+
+def test_a_reject_naming_a_file_with_a_newline_or_an_escape_stays_on_one_line(tmp_path):
+    bad = tmp_path / "evil\x1b[31mred\nline.csv"
+    bad.write_text("", encoding="utf-8")
+    lines = stderr_lines(invoke(["annotate", bad, "--output", tmp_path / "o.jsonl"]))
+    [reject] = [line for line in lines if line.startswith("rejected: ")]
+    assert reject == f"rejected: {tmp_path}/evil\\x1b[31mred\\nline.csv: file: empty file: no records"

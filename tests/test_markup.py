@@ -167,3 +167,14 @@ def test_trafilatura_s_own_rows_when_no_paragraph_matches_are_cells_without_the_
     from nlp.markup import _cells_apart
 
     assert _cells_apart(["| Phone | 24/7 |", "|---|:--|", "A | B", "Price|Value"]) == "Phone\n\n24/7\n\nA\n\nB\n\nPrice|Value"
+
+
+def test_a_paragraph_holding_an_invisible_character_is_kept():
+    """trafilatura drops soft hyphens, zero-width and direction marks: such a paragraph was not found in its text
+    and was lost in silence (a refund promise with "Kunden&shy;service" in it)."""
+    marks = ["&shy;", "\u200b", "\u200d", "\u200e", "\u202e", "&#x2066;", "\u2069"]
+    body = "".join(f"<p>You get your money back within 48 hours, {i}{m}.</p>" for i, m in enumerate(marks))
+    page = f"<html><body><main><h1>About us</h1><p>We guarantee next-day delivery.</p>{body}</main></body></html>"
+    text = extract_html(page)[0]
+    assert text.count("You get your money back within 48 hours") == len(marks)
+    assert "Kunden\xadservice" in extract_html(page.replace("0&shy;", "Kunden&shy;service"))[0]

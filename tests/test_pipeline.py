@@ -165,6 +165,12 @@ def test_an_override_of_a_section_the_config_has_not_is_named_with_the_sections_
     ({"reviews.examples": -1}, "reviews.examples = -1: must be 0 or more"),
     ({"reviews.discovery_min_size": 0}, "reviews.discovery_min_size = 0: must be 1 or more"),
     ({"reviews.discovery_max_points": 0}, "must be 1 or more"),
+    # gap and serve settings that only the command reading them refused (reviews ran with gap.broken_share = 2; a
+    # server with a negative upload limit refused every request)
+    ({"gap.broken_share": 2}, "gap.broken_share = 2: must lie in [0, 1] (a share; packaged: 0.05)"),
+    ({"gap.about_similarity": -0.1}, "must lie in [0, 1] (a cosine similarity"),
+    ({"gap.evidence": 0}, "gap.evidence = 0: must be 1 or more"),
+    ({"serve.max_upload_mb": -1}, "serve.max_upload_mb = -1: must be more than 0"),
     # training settings scikit-learn or torch refused only after minutes of encoding, with a traceback
     ({"training.perspective.C": -1}, "training.perspective.C = -1: must be more than 0"),
     ({"training.claims.C": 0}, "training.claims.C = 0: must be more than 0"),

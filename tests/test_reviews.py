@@ -148,13 +148,17 @@ def test_a_number_that_is_no_plausible_date_is_unreadable_not_1970(value):
 
 @pytest.mark.parametrize("value", ["=1+1", "+44 20 7946 0000", "-2", "@SUM(A1:A2)", "\tx", "\rx", "\n=1+1",
                                    "\x00=1", "  =HYPERLINK(\"http://x\")", "\uff1d1+1", "\uff20SUM(A1)",
-                                   "\u00a0=1+1", "\u3000=1+1", "\ufeff=1+1", "\u200b@SUM(A1)", " \t -2"])
+                                   "\u00a0=1+1", "\u3000=1+1", "\ufeff=1+1", "\u200b@SUM(A1)", " \t -2",
+                                   # small forms, joiners and the soft hyphen, which were let through
+                                   "\ufe66x", "\ufe62x", "\ufe63x", "\ufe6bx", "\u200d=y", "\u200c=y", "\xad=z",
+                                   "\u202e=1", "\u2066@x"])
 def test_csv_safe_quotes_formula_starts(value):
     assert csv_safe(value) == "'" + value
 
 
 @pytest.mark.parametrize("value, expected", [("Late parcel", "Late parcel"), ("a=b", "a=b"), (3.5, "3.5"),
-                                             ("", ""), (None, "")])
+                                             ("", ""), (None, ""), ("caf\u00e9", "caf\u00e9"),
+                                             ("\u00adsoft", "\u00adsoft")])
 def test_csv_safe_leaves_ordinary_values(value, expected):
     assert csv_safe(value) == expected
 

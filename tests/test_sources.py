@@ -133,6 +133,21 @@ def test_a_glob_does_not_follow_a_link_to_a_directory_as_the_walk_does_not(tree)
     assert expand_inputs([str(d / "up" / "b" / "*.jsonl")])[0] == [str(d / "up" / "b" / "c.jsonl")]  # named
 
 
+def test_an_earlier_runs_output_inside_an_input_directory_is_left_out_and_said(tree, caplog):
+    """``batch in/ --output in/run2`` after ``batch in/ --output in/run``: the first run's manifest, shards and
+    rejects were read as input (ten rejects), and a resume of the first run then found other inputs."""
+    old = tree / "b" / "run"
+    (old / "parts").mkdir(parents=True)
+    for name in ("run.json", "manifest.json", "rejects.jsonl", "part-00000.parquet", "parts/part-00000.json"):
+        (old / name).write_text("{}")
+    files, rejects = expand_inputs([str(tree)], output=tree / "run2")
+    assert files == [str(tree / "a.txt"), str(tree / "b" / "c.jsonl"), str(tree / "b" / "d.html.gz")]
+    assert len(rejects) == 1
+    assert f"left out 1 folder(s) holding another batch run's output (e.g. {old}, which has a run.json)" in caplog.text
+    assert expand_inputs([str(old / "rejects.jsonl")])[0] == [str(old / "rejects.jsonl")]  # named: read
+    assert len(expand_inputs([str(old)])[0]) == 5  # a run folder named itself is walked
+
+
 def test_hidden_entries_are_left_out_of_walks_and_globs_alike_and_said(tree, caplog):
     """The walk read ``.git`` while a glob skipped it: both leave hidden entries out, and say how many."""
     (tree / ".git").mkdir()

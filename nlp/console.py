@@ -1,0 +1,23 @@
+"""The ``lipservice`` console script. The command line takes a second to import (typer, rich, scikit-learn):
+Ctrl-C or SIGTERM in that second printed a page of traceback; here it is one line, as in a command."""
+from __future__ import annotations
+
+import signal
+import sys
+
+_SIGTERM = {"came": False}
+
+
+def _on_sigterm(signum, frame) -> None:
+    _SIGTERM["came"] = True
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)  # until cli.main puts its own in place
+    try:
+        from .cli import main as run
+    except KeyboardInterrupt:
+        sys.stderr.write("terminated (SIGTERM)\n" if _SIGTERM["came"] else "interrupted\n")
+        sys.exit(143 if _SIGTERM["came"] else 130)
+    run()

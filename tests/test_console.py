@@ -1,0 +1,31 @@
+"""nlp/console.py: a stop while the command line is still loading is one line, never a traceback."""
+from __future__ import annotations
+
+import builtins
+import signal
+
+import pytest
+
+from nlp import console
+
+
+@pytest.mark.parametrize("sigterm, code, said", [(False, 130, "interrupted\n"), (True, 143, "terminated (SIGTERM)\n")])
+def test_a_stop_while_the_cli_imports_is_one_line_and_its_exit_code(monkeypatch, capsys, sigterm, code, said):
+    real_import = builtins.__import__
+
+    def stopped(name, globals=None, locals=None, fromlist=(), level=0):
+        if name == "cli" and level == 1:  # `from .cli import main`, a second into it
+            if sigterm:
+                console._on_sigterm(signal.SIGTERM, None)
+            raise KeyboardInterrupt
+        return real_import(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(builtins, "__import__", stopped)
+    monkeypatch.setitem(console._SIGTERM, "came", False)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as stop:
+            console.main()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert stop.value.code == code and capsys.readouterr().err == said
