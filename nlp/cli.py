@@ -913,7 +913,7 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
         speed = (f"{t['docs_per_s']} docs/s, {t['sentences_per_s']} sentences/s" if t["docs_per_s"] is not None
                  else "every shard was already written" if manifest["shards"] else "no record to annotate")
         err.print(f"read {c['read']:,} · annotated {c['annotated']:,} · rejected {c['rejected']:,} → {output} "
-                  f"({len(manifest['shards'])} shards, {speed})"
+                  f"({len(manifest['shards'])} shard{'s' if len(manifest['shards']) != 1 else ''}, {speed})"
                   + (f"; rejects in {output / manifest['rejects']}" if c["rejected"] else ""),
                   highlight=False, markup=False, soft_wrap=True)
         for path in manifest.get("inputs_changed", []):
@@ -929,6 +929,9 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
         if warning:
             err.print(printable_line(warning + " (manifest.json: ids_made_up)"), highlight=False, markup=False,
                       soft_wrap=True)
+        problem = nothing_read({"input": c["annotated"]}, c["rejected"], f"in {output / manifest['rejects']}")
+        if problem:  # the run is written; as annotate, reviews and gap, a script must not take it for a result
+            raise problem
 
     _run(work)
 

@@ -538,6 +538,19 @@ def test_cli_prints_counts_and_exits_zero(tmp_path, corpus):
     assert "Traceback" not in done.stderr
 
 
+def test_cli_exits_2_when_every_record_is_rejected(tmp_path):
+    """It exited 0, where annotate, reviews and gap say E111: a script took an empty run for a result."""
+    src = tmp_path / "empty-texts.jsonl"
+    src.write_text('{"id": "a", "text": ""}\n', encoding="utf-8")
+    out = tmp_path / "run"
+    done = invoke(["batch", src, "-o", out])
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.exit_code == 2 and lines[-2].startswith("read 1 · annotated 0 · rejected 1 → ")
+    assert "(1 shard, " in lines[-2]
+    assert lines[-1] == (f"error: [E111] no input record could be read: the 1 rejected input is in {out / REJECTS_FILE}; "
+                         "fix it and run again")
+
+
 @pytest.mark.parametrize("args,code", [
     (["--engine", "spark"], "E100"),
     (["--resume"], "E123"),
