@@ -39,6 +39,7 @@ from .annotate import exit_with_parent, usable_cpus
 from .errors import E_BAD_TASK, E_OUTPUT, E_RESUME, UsageError
 from .io import FORMAT_ALIASES, SUPPORTED_EXTS, ReadOptions, Record, Reject, format_of, read_inputs, source_name
 from .language import screen_from_config
+from .pipeline import dotted
 from .progress import BatchProgress
 from .records import MadeUpIds, RepeatedIds
 from .shards import MANIFEST_FILE, PLAN_FILE, shard_name, shard_paths, table_bytes, to_table, write_atomic
@@ -212,6 +213,7 @@ def make_plan(files: list[InputFile], config: Config, read: ReadOptions, started
     return {"version": PLAN_VERSION, "lipservice": __version__, "inputs": [f.to_json() for f in files],
             "shard_size": int(config["batch"]["shard_size"]), "shard_chars": int(config["batch"]["shard_chars"]),
             "config_sha256": hashlib.sha256(config_str.encode()).hexdigest(), "read": asdict(read),
+            "config": dotted(dict(config)),  # the settings, so that a resume can name the one that changed
             "started": started, "cwd": os.getcwd()}  # the folder the input paths are relative to
 
 
@@ -246,8 +248,20 @@ def _plan_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     for key, what in (("shard_size", "batch.shard_size"), ("shard_chars", "batch.shard_chars"),
                       ("config_sha256", "the config"), ("read", "the field options")):
         if old.get(key) != new[key]:
-            return f"{what} differs from the run's"
+            return f"{what} differs from the run's{_changed_settings(old.get('config'), new.get('config'))}"
     return ""
+
+
+def _changed_settings(old: dict[str, Any] | None, new: dict[str, Any] | None, shown: int = 3) -> str:
+    """The settings that differ between a run's config and this one's, as a message names them (a run
+    planned by an older version has none recorded)."""
+    if not old or not new:
+        return ""
+    changed = sorted(k for k in set(old) | set(new) if old.get(k, "(none)") != new.get(k, "(none)"))
+    if not changed:
+        return ""
+    said = "; ".join(f"{k}: {json.dumps(old.get(k))} then, {json.dumps(new.get(k))} now" for k in changed[:shown])
+    return f" ({said}{f'; and {len(changed) - shown} more' if len(changed) > shown else ''})"
 
 
 def prepare_output(out: Path, plan: dict[str, Any], resume: bool) -> set[int]:

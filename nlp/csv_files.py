@@ -344,7 +344,8 @@ def _csv_rows(source: str, raw: Any, opts: ReadOptions, unclosed: list[int]) -> 
             continue
         if len(row) != len(header):
             spans = f" (lines {at}-{file_line(last)} were read as one row)" if last > line_before else ""
-            yield Reject(source, pos, f"row has {len(row)} fields, header has {len(header)}{spans}", E_BAD_FIELD)
+            yield Reject(source, pos, f"row has {len(row)} field{'s' if len(row) != 1 else ''}, header has "
+                                      f"{len(header)}{spans}", E_BAD_FIELD)
             continue
         yield record_from_mapping(source, pos, f"{source}:{at}", dict(zip(header, row)), opts)
 

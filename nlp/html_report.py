@@ -7,6 +7,7 @@ Content-Security-Policy meta, every datum escaped, and evidence sampled (``max_q
 """
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -552,10 +553,11 @@ def _reviews_section(reviews: dict, max_quotes: int, max_rows: int) -> str:
         f = _mapping(f)
         if _is_num(f.get("unreadable")) and f["unreadable"] > 0:
             where = f" (field {_clip(f['field'], 80)})" if f.get("field", name) != name else ""
-            first = [f"id {_clip(e.get('id'), 80)} ({_clip(repr(str(e.get('value'))), 90)})"
+            first = [f"id {_clip(e.get('id'), 80)} ({_clip(json.dumps(str(e.get('value')), ensure_ascii=False), 90)})"
                      for e in _dicts(f.get("unreadable_examples"))[:MAX_TERMS]]
             notes.append(f'<p class="warning">{_count(f["unreadable"])} of {_count(f.get("present"))} '
-                         f"{_clip(name, 80)} values{where} could not be read and were left out of the figures that "
+                         f"{_clip(name, 80)} value{'' if f.get('present') == 1 else 's'}{where} could not be read and "
+                         "were left out of the figures that "
                          "use them" + (f"; first: {', '.join(first)}" if first else "") + ".</p>")
     return ('<section id="reviews"><h2>Reviews</h2>' + _facts(facts) + "".join(notes)
             + (f'<div class="charts">{"".join(figs)}</div>' if figs else "")

@@ -2,6 +2,7 @@
 markup or emoji codes, so "[bold]" or ":smile:" in a review prints as written."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.console import Console
@@ -234,13 +235,14 @@ def print_reviews(console: Console, summary: dict[str, Any]) -> None:
     for name, f in summary["fields"].items():
         if f["unreadable"]:
             where = f" (field {f['field']!r})" if f.get("field", name) != name else ""
-            console.print(plain(f"{f['unreadable']} of {f['present']} {name} values{where} could not be read and "
+            values = "value" if f["present"] == 1 else "values"
+            console.print(plain(f"{f['unreadable']} of {f['present']} {name} {values}{where} could not be read and "
                                 f"were left out of the figures that use them{_first_unreadable(f)}", "yellow"))
 
 
 def _first_unreadable(field: dict) -> str:
     """``; first: id r7 ("five"), …``: where to look."""
-    shown = [f"id {e['id']} ({e['value']!r})" for e in field.get("unreadable_examples", [])]
+    shown = [f"id {e['id']} ({json.dumps(e['value'], ensure_ascii=False)})" for e in field.get("unreadable_examples", [])]
     return f"; first: {', '.join(shown)}" if shown else ""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import numbers
 import re
@@ -75,8 +76,19 @@ def _field_counts(records: list[dict], field: str, present: list[bool], parsed: 
     """How many records give ``field``, how many of those could not be read, and the first of them."""
     bad = [i for i, (h, v) in enumerate(zip(present, parsed)) if h and v is None]
     return {"field": field, "present": sum(present), "unreadable": len(bad),
-            "unreadable_examples": [{"id": records[i]["id"], "value": str(_field(records[i], field))[:80]}
+            "unreadable_examples": [{"id": records[i]["id"], "value": _as_written(_field(records[i], field))[:80]}
                                     for i in bad[:UNREADABLE_SHOWN]]}
+
+
+def _as_written(value: Any) -> str:
+    """A field's value as the input wrote it: a string as it is, anything else as JSON ({"x": 1}, not Python's
+    {'x': 1})."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):  # a float NaN is JSON's NaN already; anything else odd: its text
+        return str(value)
 
 
 def parse_rating(value: Any, scale: float = 5.0) -> float | None:

@@ -52,6 +52,15 @@ def _fastapi_offline():
     return FastAPIOffline
 
 
+#: What a request without a Content-Type header is said to have sent.
+NO_CONTENT_TYPE = "no content type"
+
+
+def _named(sent: str) -> str:
+    """A request's content type as its message names it: "not text/plain", or a body without one."""
+    return "a body without a content type" if sent == NO_CONTENT_TYPE else sent
+
+
 class ServeError(Exception):
     """A request the user must fix: HTTP ``status``, a stable ``code`` and a message saying what to do."""
 
@@ -309,13 +318,13 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError):
-        sent = request.headers.get("content-type", "").split(";")[0].strip().lower() or "none"
+        sent = request.headers.get("content-type", "").split(";")[0].strip().lower() or NO_CONTENT_TYPE
         wants = "multipart/form-data" if request.url.path in FORM_ROUTES else "application/json"
         if sent != wants:  # the body was never what the route reads: say which type to send, not which field
             how = ("upload the file as a form (curl -F file=@reviews.csv)" if wants == "multipart/form-data"
                    else "send the records as JSON (curl -H 'Content-Type: application/json' -d @request.json)")
             return await _serve_error(request, ServeError(415, E_BAD_REQUEST, f"{request.url.path} reads {wants}, "
-                                                                              f"not {sent}; {how}; see /docs"))
+                                                                              f"not {_named(sent)}; {how}; see /docs"))
         problems = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
                              for e in exc.errors()[:5])
         return await _serve_error(request, ServeError(422, E_BAD_REQUEST, f"the request does not match the API "
@@ -345,11 +354,11 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
                                                    "reviews": {"type": "string", "format": "binary",
                                                                "description": "A reviews file (optional)"}}}}}}})
     async def report(request: Request):
-        sent = request.headers.get("content-type", "").split(";")[0].strip().lower() or "none"
+        sent = request.headers.get("content-type", "").split(";")[0].strip().lower() or NO_CONTENT_TYPE
         if sent not in ("multipart/form-data", "application/x-www-form-urlencoded"):  # as the API routes say it
             return error_response(request.url.path, ServeError(
-                415, E_BAD_REQUEST, f"/report reads a form (multipart/form-data), not {sent}; send the copy as a form "
-                                    "field (curl -F \"copy=<page.txt\") or use /api/audit for JSON; see /docs"))
+                415, E_BAD_REQUEST, f"/report reads a form (multipart/form-data), not {_named(sent)}; send the copy as a "
+                                    "form field (curl -F \"copy=<page.txt\") or use /api/audit for JSON; see /docs"))
         # read here, not with Form(): Starlette's default cap on a form field (1 MB) is below what
         # serve.max_text_chars allows of non-ASCII copy (4 bytes a character, 12 once percent-encoded)
         body = await request.body()  # kept for copy_of_form; the form is parsed from it

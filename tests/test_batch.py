@@ -194,6 +194,13 @@ def test_resume_needs_a_run_and_the_same_inputs(tmp_path, cfg, corpus, reference
     with pytest.raises(UsageError) as e:
         run_batch([str(corpus)], small_cfg(cfg, shard_chars=100), BatchOptions(output=reference[0], resume=True))
     assert "batch.shard_chars differs" in str(e.value)
+    from nlp.pipeline import load_config
+
+    with pytest.raises(UsageError) as e:  # "the config differs" named no setting
+        run_batch([str(corpus)], load_config(overrides={"batch.shard_size": 4, "batch.shard_chars": 10_000_000,
+                                                        "lipservice.batch_size": 8}),
+                  BatchOptions(output=reference[0], resume=True))
+    assert "the config differs from the run's (lipservice.batch_size: 64 then, 8 now)" in str(e.value)
 
 
 def test_resume_after_lost_shards_and_a_torn_write_gives_the_same_records(tmp_path, cfg, corpus, reference):

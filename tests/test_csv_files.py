@@ -126,7 +126,7 @@ def test_csv_empty_text_and_short_row_are_rejects(tmp_path):
     assert [type(i) for i in items] == [Record, Reject, Reject, Reject, Record]
     assert_reject(items[1], p, "line 3", E_EMPTY_TEXT)
     assert_reject(items[2], p, "line 4", E_EMPTY_TEXT)
-    assert_reject(items[3], p, "line 5", E_BAD_FIELD, "fields")
+    assert_reject(items[3], p, "line 5", E_BAD_FIELD, "row has 1 field, header has 2")
 
 
 def test_csv_row_with_invalid_utf8_other_rows_survive(tmp_path):

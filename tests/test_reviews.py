@@ -92,6 +92,14 @@ def test_not_rated_is_no_rating_and_below_the_scale_is_unreadable_with_the_recor
                                            "unreadable_examples": [{"id": "d", "value": "0.5 stars"}]}
 
 
+def test_an_unreadable_value_that_is_no_string_is_named_as_json_writes_it():
+    """{"x": 1} was named as Python writes it, {'x': 1}: not what the file holds."""
+    records = [record("a", sentence("Late.", "delivery", 0.9), rating={"x": 1}),
+               record("b", sentence("Late again.", "delivery", 0.9), rating=[5, None])]
+    examples = summarise_reviews(records, LABELS)["fields"]["rating"]["unreadable_examples"]
+    assert [e["value"] for e in examples] == ['{"x": 1}', "[5, null]"]
+
+
 @pytest.mark.parametrize("value", [0, "0", "☆☆☆☆☆", " 0 stars "])
 def test_not_rated_values(value):
     assert not_rated(value) and parse_rating(value) is None

@@ -83,6 +83,7 @@ def test_the_report_page_refuses_binary_copy_as_the_api_does(client):
     ("/api/reviews", {"json": {"file": "r.csv"}},
      "/api/reviews reads multipart/form-data, not application/json; upload the file as a form"),
     ("/report", {"json": {"copy": "x"}}, "/report reads a form (multipart/form-data), not application/json"),
+    ("/api/reviews", {}, "/api/reviews reads multipart/form-data, not a body without a content type; upload"),  # was "none"
 ])
 def test_a_body_of_the_wrong_type_is_415_saying_which_type_to_send(client, route, kwargs, says):
     """A text body to /api/audit got 422 "Input should be a valid dictionary"; JSON to /api/reviews
