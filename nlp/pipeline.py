@@ -46,6 +46,9 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"override {pair!r} is not KEY=VALUE; write e.g. --set lipservice.batch_size=64")
+        if "." not in key.strip(" ."):  # the config's parser said the packaged file could not be read
+            raise ConfigError(f"override {pair!r} names no section: a key is SECTION.NAME (the config's [SECTION] "
+                              "and its NAME); write e.g. --set lipservice.batch_size=64")
         try:
             out[key.strip()] = json.loads(raw)
         except ValueError:

@@ -61,6 +61,14 @@ def _named(sent: str) -> str:
     return "a body without a content type" if sent == NO_CONTENT_TYPE else sent
 
 
+def _line_and_column(body: bytes, at: Any) -> str:
+    """`` at line 3, column 7`` for character ``at`` of a UTF-8 body (where its JSON broke), or nothing."""
+    if not isinstance(at, int) or at < 0:
+        return ""
+    before = body.decode("utf-8", "replace")[:at]
+    return f" at line {before.count(chr(10)) + 1}, column {at - before.rfind(chr(10))}"
+
+
 class ServeError(Exception):
     """A request the user must fix: HTTP ``status``, a stable ``code`` and a message saying what to do."""
 
@@ -325,6 +333,12 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
                    else "send the records as JSON (curl -H 'Content-Type: application/json' -d @request.json)")
             return await _serve_error(request, ServeError(415, E_BAD_REQUEST, f"{request.url.path} reads {wants}, "
                                                                               f"not {_named(sent)}; {how}; see /docs"))
+        broken = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if broken is not None:  # "body.1: JSON decode error" said neither what nor where
+            where = _line_and_column(await request.body(), broken.get("loc", ())[-1])
+            why = (broken.get("ctx") or {}).get("error") or broken.get("msg", "invalid")
+            return await _serve_error(request, ServeError(422, E_BAD_REQUEST, f"the body is not valid JSON: {why}"
+                                                                              f"{where}; fix it and send it again"))
         problems = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
                              for e in exc.errors()[:5])
         return await _serve_error(request, ServeError(422, E_BAD_REQUEST, f"the request does not match the API "

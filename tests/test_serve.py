@@ -77,6 +77,15 @@ def test_the_report_page_refuses_binary_copy_as_the_api_does(client):
     assert page.status_code == 422 and "[E112]" in page.text and "\x00" not in page.text
 
 
+def test_a_body_that_is_not_json_says_why_and_where(client):
+    """It said "body.1: JSON decode error": neither what broke nor where."""
+    r = client.post("/api/audit", content=b'{"documents": [\n  {"text": "We care."},\n  {bad}\n]}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "E132"
+    assert r.json()["error"]["message"] == ("the body is not valid JSON: Expecting property name enclosed in double "
+                                            "quotes at line 3, column 4; fix it and send it again")
+
+
 @pytest.mark.parametrize("route, kwargs, says", [
     ("/api/audit", {"content": b"We care.", "headers": {"content-type": "text/plain"}},
      "/api/audit reads application/json, not text/plain; send the records as JSON"),
