@@ -58,7 +58,7 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
     """
     files: list[str] = []
     rejects: list[Reject] = []
-    seen: set[Path] = set()
+    seen: dict[Path, Path] = {}  # each file read, as it was first named
     out = output.resolve() if output is not None else None
     skipped: list[Path] = []
     hidden: list[Path] = []
@@ -73,9 +73,14 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
             skipped.append(path)
             return
         if key in seen:
-            log.warning("%s: the same file as an input before it (listed twice, or linked); read once", path)
+            first = seen[key]
+            if str(first) == str(path):
+                log.warning("%s: listed twice; read once", path)
+            else:  # a link, or the same file named otherwise: its records carry the name read first
+                log.warning("%s: the same file as %s, read before it (a link, or named twice); read once, its "
+                            "records named %s", path, first, first)
             return
-        seen.add(key)
+        seen[key] = path
         if supported(path):
             files.append(str(path))
         elif named:

@@ -54,9 +54,20 @@ def test_stdin_is_refused_with_the_alternative():
         expand_inputs(["-"])
 
 
-def test_a_file_listed_twice_is_read_once(tree):
+def test_a_file_listed_twice_is_read_once(tree, caplog):
     files, _ = expand_inputs([str(tree / "a.txt"), str(tree), str(tree / "a.txt")])
     assert files.count(str(tree / "a.txt")) == 1
+    assert f"{tree / 'a.txt'}: listed twice; read once" in caplog.messages
+
+
+def test_a_link_to_a_file_read_before_it_names_both(tree, caplog):
+    """The warning named the file, never the link whose name its records carried."""
+    (tree / "b" / "a-link.jsonl").symlink_to(tree / "b" / "c.jsonl")
+    files, _ = expand_inputs([str(tree / "b")])
+    assert files == [str(tree / "b" / "a-link.jsonl"), str(tree / "b" / "d.html.gz")]
+    link, real = tree / "b" / "a-link.jsonl", tree / "b" / "c.jsonl"
+    assert (f"{real}: the same file as {link}, read before it (a link, or named twice); read once, its records named "
+            f"{link}") in caplog.messages
 
 
 def test_the_runs_own_output_inside_an_input_directory_is_left_out(tree, caplog):
