@@ -32,6 +32,8 @@ class BatchProgress:
         self._bar: Any = None
         self._task: Any = None
         self._begun = False
+        self._logged: tuple[int, int, int | None] | None = None  # what the last log line said
+        self._exact = False  # whether ``total`` is known, not estimated
 
     def __enter__(self) -> BatchProgress:
         if self.live:
@@ -60,7 +62,10 @@ class BatchProgress:
                 self._bar.update(self._task, completed=self.read, total=self.total)
             self._bar.__exit__(*exc)
         elif self._begun:
-            self._log()
+            if exc[0] is None:  # done: what was read is the total ("1 of ~7 records (14%)" of a file rejected whole)
+                self.total, self._exact = self.read, True
+            if self._logged != (self.read, self.docs, self.total):  # the last advance may have said it all
+                self._log()
 
     def rates(self) -> tuple[float, float]:
         elapsed = max(time.monotonic() - self._start, 1e-9)
@@ -89,6 +94,7 @@ class BatchProgress:
 
     def _log(self) -> None:
         self._last = time.monotonic()
+        self._logged = (self.read, self.docs, self.total)
         dps, sps = self.rates()
         share = f" ({self.read / self.total:.0%})" if self.total else ""
         eta = ""
@@ -96,4 +102,5 @@ class BatchProgress:
             per_read = (time.monotonic() - self._start) / max(self.docs, 1)
             eta = f", ETA {_duration(per_read * (self.total - self.read))}"
         log.info("batch: %s of %s records%s; %s docs annotated, %.1f docs/s, %.0f sentences/s%s",
-                 f"{self.read:,}", f"~{self.total:,}" if self.total else "?", share, f"{self.docs:,}", dps, sps, eta)
+                 f"{self.read:,}", f"{'' if self._exact else '~'}{self.total:,}" if self.total else "?", share,
+                 f"{self.docs:,}", dps, sps, eta)

@@ -24,7 +24,24 @@ def test_skipped_records_count_toward_progress_not_rates(caplog):
         p.begin()
         p.skip(50)
         assert p.read == 50 and p.docs == 0
-    assert "50 of ? records" in caplog.records[-1].getMessage()
+    assert "50 of 50 records (100%)" in caplog.records[-1].getMessage()  # done: the total is known
+
+
+def test_the_last_line_is_said_once_with_the_total_read_not_the_estimate(caplog):
+    """A file rejected whole ended at "1 of ~7 records (14%)"; a run whose last shard had just been logged
+    said its last line twice."""
+    caplog.set_level(logging.INFO, logger="nlp.progress")
+    with BatchProgress(7, live=False, every=0) as p:
+        p.begin()
+        p.advance(read=1, docs=0, sentences=0)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[1].startswith("batch: 1 of ~7 records (14%)")
+    assert lines[2].startswith("batch: 1 of 1 records (100%)") and len(lines) == 3
+    caplog.clear()
+    with BatchProgress(2, live=False, every=0) as p:
+        p.begin()
+        p.advance(read=2, docs=2, sentences=4)
+    assert [r.getMessage()[:30] for r in caplog.records][1:] == ["batch: 2 of ~2 records (100%);"]
 
 
 def test_low_estimate_grows_instead_of_passing_100_percent():
