@@ -59,7 +59,7 @@ def test_gap_bad_setting_is_one_line_exit_2(tmp_path):
     done = invoke(["gap", "--copy", tmp_path / "c.md", "--reviews", tmp_path / "r.jsonl", "--set",
                    "gap.broken_share=2"])  # in this process: a usage error needs no interpreter of its own
     assert done.exit_code == 2
-    assert "E303" in done.stderr and "broken_share=2" in done.stderr and len(stderr_lines(done)) == 1
+    assert "E303" in done.stderr and "gap.broken_share = 2: must lie in [0, 1]" in done.stderr and len(stderr_lines(done)) == 1
 
 
 def test_gap_missing_reviews_file_names_it(tmp_path):
