@@ -135,27 +135,41 @@ def columns_without_text(head: bytes, ended: bool, text_field: str) -> list[str]
 
 def csv_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[Record | Reject]:
     """The records of a CSV table read from ``raw`` (a file, or stdin that can rewind its head)."""
-    unclosed: list[int] = []  # the file's first and last line, when a cell skipped over the limit never closes
-    held: Reject | None = None  # a row over the limit: its reject waits to learn whether its cell closes
-    for item in _csv_rows(source, raw, opts, unclosed):
+    spans: list[tuple[int, int, bool]] = []  # lines skipped in a cell over the limit: first, last, closed
+    held: Reject | None = None  # a row over the limit: its reject waits to learn where its cell ends
+    for item in _csv_rows(source, raw, opts, spans):
         if held is not None:  # a row came after it: the cell closed
-            yield held
+            yield _with_skipped_lines(held, spans)
             held = None
         if isinstance(item, Reject) and item.code == E_TOO_LARGE:
             held = item
         else:
             yield item
-    if held is not None and unclosed:  # the skip ran to the end of the file: every line after it was lost
-        at, end = unclosed
-        held = Reject(held.source, held.position, f"{held.reason}; its quoted cell, opened on line {at}, is "
-                      f"never closed, so lines {at}-{end} (the rest of the file) were skipped: close the quote "
-                      '(a quote inside a quoted cell is written "") and read the file again', held.code)
     if held is not None:
-        yield held
+        yield _with_skipped_lines(held, spans)
 
 
-def _csv_rows(source: str, raw: Any, opts: ReadOptions, unclosed: list[int]) -> Iterator[Record | Reject]:
-    """``csv_records`` but for the note on a cell over the limit that never closes, put in ``unclosed``."""
+def _with_skipped_lines(reject: Reject, spans: list[tuple[int, int, bool]]) -> Reject:
+    """A row over the limit's reject, saying which lines went with its quoted cell when it ran past its row's
+    lines: to the end of the file (never closed), or to a quote lines later, perhaps a stray one (27")
+    that swallowed the rows between in silence."""
+    if not spans:
+        return reject
+    at, end, closed = spans.pop()
+    spans.clear()
+    if closed:
+        said = (f"its quoted cell, opened on line {at}, runs to line {end}, so lines {at}-{end} were skipped with "
+                'it; if rows stand there, a quote inside the cell is not written "" (or a stray quote closed it)')
+    else:
+        said = (f"its quoted cell, opened on line {at}, is never closed, so lines {at}-{end} (the rest of the "
+                'file) were skipped: close the quote (a quote inside a quoted cell is written "") and read the '
+                "file again")
+    return Reject(reject.source, reject.position, f"{reject.reason}; {said}", reject.code)
+
+
+def _csv_rows(source: str, raw: Any, opts: ReadOptions, spans: list[tuple[int, int, bool]]
+              ) -> Iterator[Record | Reject]:
+    """``csv_records`` but for the note on the lines a cell over the limit took, put in ``spans``."""
     reject, encoding = open_table(source, raw, "CSV")
     if reject:
         yield reject
@@ -234,6 +248,8 @@ def _csv_rows(source: str, raw: Any, opts: ReadOptions, unclosed: list[int]) -> 
             marks, opens = quotes.pop(lineno) if line is None else (line.count('"'), 1)
             if skipping:  # an even count leaves the quoted cell open
                 skipping = marks % 2 == 0
+                if not skipping:  # the cell closes on this line: the lines it took are said in its row's reject
+                    spans.append((file_line(over_limit[-1]), file_line(lineno), True))
                 yield "\n"
             elif line is None or row_chars[0] + len(line) > limit:
                 if carried:  # the row so far goes alone (a short row, rejected as such) before this line
@@ -263,7 +279,7 @@ def _csv_rows(source: str, raw: Any, opts: ReadOptions, unclosed: list[int]) -> 
             raise broken[0]
         ended[0] = True
         if skipping:  # the skipped cell runs to the end of the file
-            unclosed.extend([file_line(over_limit[-1]), file_line(lineno)])
+            spans.append((file_line(over_limit[-1]), file_line(lineno), False))
         if carried:  # the file ends inside a row cut short
             yield "".join(carried) + "\n"
 

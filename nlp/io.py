@@ -233,7 +233,7 @@ def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: Binary
                 ("JSON Lines (one record per line)", ".jsonl", jsonl_records) if is_json_lines(data, ended) else
                 (f"a CSV table with a {opts.text_field!r} column", ".csv", csv_records)
                 if is_csv_table(data, ended, opts.text_field) else
-                ("a JSON document of records", ".json", json_document_records) if is_json_document(data) else
+                ("a JSON document of records", ".json", json_document_records) if is_json_document(data, ended) else
                 (None, "", None))
             if table and not opts.stdin_records:
                 yield Reject("<stdin>", "file", f"{table}, and this command reads documents: {DOCUMENTS_ONLY}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -120,15 +121,33 @@ def read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
     yield from _json_document(source, data, encoding, path.name, opts)
 
 
-def is_json_document(head: bytes) -> bool:
-    """Whether stdin that is not JSON Lines opens a JSON document of records: an array of objects (``[`` then
-    ``{``) or a pretty-printed object (``{`` alone on its line, then a key), as ``jq`` and ``json.dump`` write them.
-    Such stdin was read as one text: ``cat export.json | lipservice annotate -`` made one record of them all."""
+def is_json_document(head: bytes, ended: bool) -> bool:
+    """Whether stdin that is not JSON Lines is a JSON document of records, as ``jq`` and ``json.dump`` write
+    them: an array (empty, or holding an object) or one object. All of stdin (``ended``) must parse; a
+    longer one must open with ``[`` and a whole first object, or ``{`` alone on its line and a key. Such
+    stdin was one text (``cat export.json | lipservice annotate -`` made one record of them all); prose
+    that only opens like JSON ("[{Company}] We promise …") is still one."""
     text = head.decode(bom_encoding(head), "replace").lstrip("\ufeff \t\r\n")
+    if text[:1] not in ("[", "{"):
+        return False
+    if ended:
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            pass  # broken, or cut short: JSON still when it opens as a document of records does (below)
+        else:
+            return isinstance(doc, dict) or (isinstance(doc, list) and (not doc or any(isinstance(x, dict)
+                                                                                        for x in doc)))
     if text.startswith("["):
-        return text[1:].lstrip(" \t\r\n").startswith("{")
+        start = len(text) - len(text[1:].lstrip(" \t\r\n"))
+        if text[start:start + 1] != "{":
+            return False
+        try:
+            return isinstance(json.JSONDecoder().raw_decode(text, start)[0], dict)
+        except json.JSONDecodeError as err:  # a first object cut off by the end: a record, cut short
+            return err.pos >= len(text.rstrip())
     first, _, rest = text.partition("\n")
-    return first.strip() == "{" and rest.lstrip(" \t\r\n").startswith('"')
+    return first.strip() == "{" and bool(re.match(r'\s*"(?:[^"\\]|\\.)*"\s*:', rest))
 
 
 def json_document_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[Record | Reject]:

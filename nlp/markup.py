@@ -164,6 +164,8 @@ def _main_paragraphs(paragraphs: list[str], main_text: str, main: str) -> list[s
     kept = []
     for p in paragraphs:
         norm = _comparable(p)
+        if not norm:  # a spacer (<p>&#8203;</p>): nothing to read, and "" is found in any text
+            continue
         if norm in lines:
             kept.append(p)
         elif budget > 0:

@@ -251,6 +251,15 @@ def test_a_cell_over_the_limit_that_never_closes_says_the_rest_of_the_file_was_s
     assert "never closed" not in read(closed, ReadOptions(max_chars=10))[1].reason
 
 
+def test_a_cell_over_the_limit_closed_by_a_stray_quote_names_the_lines_it_took(tmp_path):
+    """The rows between were lost in silence: only "row is over the limit" was said."""
+    p = write(tmp_path, "stray.csv", 'text,id\nok,1\n"' + "x" * 2**21 + '\na,2\nb,3\n27" monitor,4\nc,5\n')
+    ok, r, c = read(p, ReadOptions(max_chars=10))
+    assert (ok.id, c.id, c.position) == ("1", "5", "line 7")
+    assert_reject(r, p, "line 3", E_TOO_LARGE, "its quoted cell, opened on line 3, runs to line 6, so lines 3-6 were "
+                  "skipped with it")
+
+
 def test_a_header_over_the_limit_is_said_to_be_so_not_to_lack_the_text_column(tmp_path):
     p = write(tmp_path, "wide.csv", "id,text," + "x" * 2**21 + "\n1,hi,z\n")
     [r] = read(p, ReadOptions(max_chars=10))

@@ -462,7 +462,19 @@ def test_a_json_document_on_stdin_is_records_not_one_text(monkeypatch):
     assert_reject(refused, "<stdin>", "file", E_UNKNOWN_EXT, "a JSON document of records, and this command reads documents")
 
 
-@pytest.mark.parametrize("text", ["[1] Our team calls you back.\n", "[\n  1, 2\n]\n", "{\nbraces}, then we care.\n"])
+def test_stdin_json_documents_without_a_record_first_are_read_as_the_file_would_be():
+    """"[]", "{}" and an array opening with a string were one text on stdin; as a file, rejects and records."""
+    [empty] = list(read_inputs(["-"], stdin=io.BytesIO(b"[]\n")))
+    assert_reject(empty, "<stdin>", "file", E_EMPTY_FILE, "no records: an empty array")
+    [no_text] = list(read_inputs(["-"], stdin=io.BytesIO(b"{\n}\n")))
+    assert isinstance(no_text, Reject) and "a JSON object without a 'text' field" in no_text.reason
+    mixed = list(read_inputs(["-"], stdin=io.BytesIO(b'[\n "s",\n {"text": "We promise fast delivery."}\n]\n')))
+    assert [type(i).__name__ for i in mixed] == ["Reject", "Record"] and mixed[1].text == "We promise fast delivery."
+
+
+@pytest.mark.parametrize("text", ["[1] Our team calls you back.\n", "[\n  1, 2\n]\n", "{\nbraces}, then we care.\n",
+                                  "[{Company name}] We promise free returns within 30 days.\n",
+                                  '{\n"Great service" is what customers say. We deliver in two days.\n'])
 def test_stdin_that_opens_a_bracket_but_no_record_is_still_one_text(text):
     [rec] = list(read_inputs(["-"], stdin=io.BytesIO(text.encode())))
     assert isinstance(rec, Record) and rec.text == text
