@@ -424,6 +424,10 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     if opts.scheduler and opts.engine != "dask":
         raise UsageError(f"--scheduler {opts.scheduler}: a Dask scheduler is for --engine dask; add --engine dask, "
                          "or drop --scheduler to run here", code=E_BAD_TASK)
+    if config["lipservice"].get("output_text"):  # the shards' schema has no text column: it raised mid-run
+        raise UsageError("lipservice.output_text = true: batch shards hold no text (each record keeps its source "
+                         "and position to find it by); drop the setting, or use `lipservice annotate --with-text`",
+                         code=E_BAD_TASK)
     shard_size = int(config["batch"]["shard_size"])
     if shard_size < 1:
         raise UsageError(f"batch.shard_size is {shard_size}; it must be 1 or more records")

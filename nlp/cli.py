@@ -80,6 +80,7 @@ def _config(config: Optional[Path], sets: Optional[List[str]], extra: Optional[d
 
 def _run(fn):
     """Turn lipservice errors into a one-line message and an exit code; never a traceback."""
+    _log_to_stderr(logging.WARNING)
     try:
         return fn()
     except LipserviceError as e:
@@ -385,9 +386,10 @@ def annotate(inputs: List[str] = typer.Argument(..., help=".txt, .md, .html, .js
         if to_stdout:
             sys.stdout.flush()
         c = annotator.counts
-        err.print(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected} → {'stdout' if to_stdout else output}"
-                  + (f" (rejects: {rejects_path})" if c.rejected else ""), highlight=False, markup=False,
-                  soft_wrap=True)  # one line, as scripts parse it
+        err.print(printable_line(f"read {c.read} · annotated {c.annotated} · rejected {c.rejected} → "
+                                 f"{'stdout' if to_stdout else output}"
+                                 + (f" (rejects: {rejects_path})" if c.rejected else "")), highlight=False,
+                  markup=False, soft_wrap=True)  # one line, as scripts parse it
         _print_more_rejects(shown, str(rejects_path))
         if not c.reconcile():  # a bug, never a user mistake: say so loudly
             raise LipserviceError(f"counts do not reconcile: read {c.read} != {c.annotated} + {c.rejected}")
@@ -498,7 +500,7 @@ def train(task: str = typer.Option("all", help="Which head to train: perspective
             err.print(f"training {t}: reading and encoding its corpus, then fitting (minutes)…", highlight=False,
                       markup=False, soft_wrap=True)
             result = TRAINERS[t](cfg, output, command=command)
-            err.print(f"{t}: written to {result['out']} in {time.time() - started:.0f} s", highlight=False,
+            err.print(printable_line(f"{t}: written to {result['out']} in {time.time() - started:.0f} s"), highlight=False,
                       markup=False, soft_wrap=True)
             for title, systems in {**result["metrics"], **result.get("themes", {})}.items():
                 print_metrics(out, f"{t}: {title}", systems)
@@ -912,10 +914,10 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
         c, t = manifest["counts"], manifest["timings"]
         speed = (f"{t['docs_per_s']} docs/s, {t['sentences_per_s']} sentences/s" if t["docs_per_s"] is not None
                  else "every shard was already written" if manifest["shards"] else "no record to annotate")
-        err.print(f"read {c['read']:,} · annotated {c['annotated']:,} · rejected {c['rejected']:,} → {output} "
-                  f"({len(manifest['shards'])} shard{'s' if len(manifest['shards']) != 1 else ''}, {speed})"
-                  + (f"; rejects in {output / manifest['rejects']}" if c["rejected"] else ""),
-                  highlight=False, markup=False, soft_wrap=True)
+        err.print(printable_line(f"read {c['read']:,} · annotated {c['annotated']:,} · rejected {c['rejected']:,} → "
+                                 f"{output} ({len(manifest['shards'])} shard{'s' if len(manifest['shards']) != 1 else ''}"
+                                 f", {speed})" + (f"; rejects in {output / manifest['rejects']}" if c["rejected"] else
+                                                  "")), highlight=False, markup=False, soft_wrap=True)
         for path in manifest.get("inputs_changed", []):
             err.print(printable_line(f"warning: {path} changed while the run read it; manifest.json marks it "
                                 "(changed_during_run) and --resume will refuse it"),
@@ -1010,20 +1012,22 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
     def format(self, record: logging.LogRecord) -> str:
-        """One line, as every message: a file's name can hold a newline or an escape sequence."""
-        from .report import printable_line
+        """One line, as every message: a file's name can hold a newline or an escape sequence. A warning reads
+        as the CLI's own ("warning: …"); progress lines keep their time."""
+        text = f"warning: {record.getMessage()}" if record.levelno == logging.WARNING else super().format(record)
+        return printable_line(text)
 
-        return printable_line(super().format(record))
 
-
-def _log_to_stderr() -> None:
-    """The CLI, not the library, decides where log lines go: progress and warnings to stderr."""
+def _log_to_stderr(level: int = logging.INFO) -> None:
+    """The CLI, not the library, decides where log lines go: progress and warnings to stderr. Every command
+    shows the library's warnings (``_run``); those with progress lines ask for INFO too."""
     logger = logging.getLogger("nlp")
-    if not logger.handlers:
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    if logger.level == logging.NOTSET or logger.level > level:
+        logger.setLevel(level)
 
 
 MULTI_VALUE_OPTIONS = ("--copy", "--reviews")

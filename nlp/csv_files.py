@@ -122,10 +122,10 @@ def columns_without_text(head: bytes, ended: bool, text_field: str) -> list[str]
     try:
         lines = head.decode(bom_encoding(head), "replace").lstrip("\ufeff").split("\n")
         lines = [line.rstrip("\r") for line in (lines if ended else lines[:-1]) if line.strip()][:6]
-        for delimiter in CSV_DELIMITERS:
+        for delimiter in (",", ";", "\t"):  # a "|" between short phrases is verse or a list as often
             header, *rows = list(csv.reader(lines, delimiter=delimiter))
             if (len(header) >= 2 and text_field not in header and len(rows) >= 2
-                    and all(_COLUMN_NAME.fullmatch(c) for c in header)
+                    and all(_COLUMN_NAME.fullmatch(c) and c.count(" ") <= 2 for c in header)
                     and all(len(row) == len(header) for row in rows)):
                 return header
     except (csv.Error, ValueError):  # no line, or one the csv module refuses: a text

@@ -553,7 +553,7 @@ def _reviews_section(reviews: dict, max_quotes: int, max_rows: int) -> str:
         f = _mapping(f)
         if _is_num(f.get("unreadable")) and f["unreadable"] > 0:
             where = f" (field {_clip(f['field'], 80)})" if f.get("field", name) != name else ""
-            first = [f"id {_clip(e.get('id'), 80)} ({_clip(json.dumps(str(e.get('value')), ensure_ascii=False), 90)})"
+            first = [f"id {_clip(e.get('id'), 80)} ({_clip(json.dumps(e.get('value'), ensure_ascii=False, default=str), 90)})"
                      for e in _dicts(f.get("unreadable_examples"))[:MAX_TERMS]]
             notes.append(f'<p class="warning">{_count(f["unreadable"])} of {_count(f.get("present"))} '
                          f"{_clip(name, 80)} value{'' if f.get('present') == 1 else 's'}{where} could not be read and "

@@ -157,16 +157,16 @@ def json_document_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[
     if reject:
         yield reject
         return
-    yield from _json_document(source, raw.read(JSON_ARRAY_BYTES + 1), encoding, "records.json", opts)
+    yield from _json_document(source, raw.read(JSON_ARRAY_BYTES + 1), encoding, None, opts)
 
 
-def _json_document(source: str, data: bytes, encoding: str, name: str, opts: ReadOptions
+def _json_document(source: str, data: bytes, encoding: str, name: str | None, opts: ReadOptions
                    ) -> Iterator[Record | Reject]:
     """The records of a JSON document's bytes (an array of objects, or one object); ``name`` is the file
-    the hints name."""
+    the hints name (None: stdin)."""
     if len(data) > JSON_ARRAY_BYTES:
         yield Reject(source, "file", f"a JSON document of over {JSON_ARRAY_BYTES:,} bytes, too large to read whole; "
-                                     f"make it JSON Lines (jq -c '.[]' {name} > records.jsonl) and read that",
+                                     f"make it JSON Lines ({_jq('.[]', name)}) and read that",
                      E_TOO_LARGE)
         return
     try:
@@ -209,14 +209,19 @@ def _records_inside(head: str, opts: ReadOptions) -> bool:
         isinstance(v, list) and v and isinstance(v[0], dict) for v in obj.values())
 
 
-def _json_object(source: str, name: str, obj: dict[str, Any], opts: ReadOptions) -> Record | Reject:
+def _jq(expr: str, name: str | None) -> str:
+    """The jq command that makes JSON Lines of a document: of the file ``name``, or of what was piped (None)."""
+    return f"jq -c '{expr}' {name} > records.jsonl" if name else f"… | jq -c '{expr}' > records.jsonl"
+
+
+def _json_object(source: str, name: str | None, obj: dict[str, Any], opts: ReadOptions) -> Record | Reject:
     """A ``.json`` file holding one object: a record when it has the text field, else a reject that names
     the key holding the records and the command that extracts them."""
     if opts.text_field in obj:
         return record_from_mapping(source, "file", source, obj, opts)
     arrays = [str(k) for k, v in obj.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
-    hint = (f"; the records look to be under {arrays[0]!r}: jq -c '.[{json.dumps(arrays[0])}][]' {name} > "
-            "records.jsonl, then read that" if arrays
+    hint = (f"; the records look to be under {arrays[0]!r}: {_jq(f'.[{json.dumps(arrays[0])}][]', name)}, then "
+            "read that" if arrays
             else f"; {opts.name_it(opts.text_option, opts.text_field, 'text field')}")
     return Reject(source, "file", f"a JSON object without a {opts.text_field!r} field, not an array of "
                                   f"records{hint}", E_MISSING_COLUMN)

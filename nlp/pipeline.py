@@ -37,6 +37,10 @@ DEFAULT_CONFIG_PATH = PACKAGE_DIR / "config.cfg"
 PATH_KEYS = ("model", "tuned_model", "theme_model", "taxonomy", "lexicon", "buzzwords")
 
 
+#: An override's key: a section, its subsections and a name, dotted (``components.perspective.threshold``).
+_OVERRIDE_KEY = re.compile(r"[\w@-]+(?:\.[\w@-]+)+")
+
+
 def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
     """``["components.perspective.round_digits=3"]`` → ``{"components.perspective.round_digits": 3}``."""
     import json
@@ -46,9 +50,9 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"override {pair!r} is not KEY=VALUE; write e.g. --set lipservice.batch_size=64")
-        if "." not in key.strip(" ."):  # the config's parser said the packaged file could not be read
-            raise ConfigError(f"override {pair!r} names no section: a key is SECTION.NAME (the config's [SECTION] "
-                              "and its NAME); write e.g. --set lipservice.batch_size=64")
+        if not _OVERRIDE_KEY.fullmatch(key.strip()):  # the config's parser blamed the packaged file, or another key
+            raise ConfigError(f"override {pair!r}: {key.strip()!r} is not SECTION.NAME (the config's [SECTION] and "
+                              "its NAME, dotted, without spaces); write e.g. --set lipservice.batch_size=64")
         try:
             out[key.strip()] = json.loads(raw)
         except ValueError:

@@ -242,7 +242,8 @@ def print_reviews(console: Console, summary: dict[str, Any]) -> None:
 
 def _first_unreadable(field: dict) -> str:
     """``; first: id r7 ("five"), …``: where to look."""
-    shown = [f"id {e['id']} ({json.dumps(e['value'], ensure_ascii=False)})" for e in field.get("unreadable_examples", [])]
+    shown = [f"id {e['id']} ({json.dumps(e['value'], ensure_ascii=False, default=str)})"
+             for e in field.get("unreadable_examples", [])]
     return f"; first: {', '.join(shown)}" if shown else ""
 
 

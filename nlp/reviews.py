@@ -76,19 +76,20 @@ def _field_counts(records: list[dict], field: str, present: list[bool], parsed: 
     """How many records give ``field``, how many of those could not be read, and the first of them."""
     bad = [i for i, (h, v) in enumerate(zip(present, parsed)) if h and v is None]
     return {"field": field, "present": sum(present), "unreadable": len(bad),
-            "unreadable_examples": [{"id": records[i]["id"], "value": _as_written(_field(records[i], field))[:80]}
+            "unreadable_examples": [{"id": records[i]["id"], "value": _as_written(_field(records[i], field))}
                                     for i in bad[:UNREADABLE_SHOWN]]}
 
 
-def _as_written(value: Any) -> str:
-    """A field's value as the input wrote it: a string as it is, anything else as JSON ({"x": 1}, not Python's
-    {'x': 1})."""
+def _as_written(value: Any) -> Any:
+    """A field's value as the input wrote it, for the report to show as JSON: a string cut to 80 characters;
+    a number, list or object as it is while its JSON is that short, else its JSON text, cut."""
     if isinstance(value, str):
-        return value
+        return value[:80]
     try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):  # a float NaN is JSON's NaN already; anything else odd: its text
-        return str(value)
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):  # NaN, or a type JSON has not (a Parquet timestamp): its text
+        return str(value)[:80]
+    return value if len(text) <= 80 else text[:80]
 
 
 def parse_rating(value: Any, scale: float = 5.0) -> float | None:

@@ -62,10 +62,12 @@ def _named(sent: str) -> str:
 
 
 def _line_and_column(body: bytes, at: Any) -> str:
-    """`` at line 3, column 7`` for character ``at`` of a UTF-8 body (where its JSON broke), or nothing."""
+    """`` at line 3, column 7`` for character ``at`` of a body (where its JSON broke), or nothing."""
     if not isinstance(at, int) or at < 0:
         return ""
-    before = body.decode("utf-8", "replace")[:at]
+    import json
+
+    before = body.decode(json.detect_encoding(body), "replace").lstrip("\ufeff")[:at]  # UTF-16 or -32 as parsed
     return f" at line {before.count(chr(10)) + 1}, column {at - before.rfind(chr(10))}"
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import glob
 import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -120,11 +121,18 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
             if not matches:
                 raise InputError(f"{arg}: the pattern matches no files", code=E_NO_MATCH)
             walked: list[str] = []
+            top = _literal_part(arg)
             for match in matches:
                 if any(match.startswith(w) for w in walked):
-                    continue  # `d/**` matches d/ and all under it: the walk of d/ read them
+                    continue  # `d/**` matches d/ and all under it: the walk of d/ read them (or left it out)
                 m = Path(match)
-                if m.is_dir() and not m.is_symlink():
+                run = next((d for d in [m, *m.parents] if d != top and top in d.parents and d.is_dir()
+                            and not d.is_symlink() and is_run_folder(d)), None)
+                if run is not None:  # an earlier run's output, matched by the pattern, or a file in it
+                    if run not in runs:
+                        runs.append(run)
+                    walked.append(os.path.join(str(run), ""))
+                elif m.is_dir() and not m.is_symlink():
                     walk(m)
                     walked.append(os.path.join(match, ""))
                 else:
@@ -148,6 +156,26 @@ def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
+def _literal_part(pattern: str) -> Path:
+    """The folder a glob pattern names before its first wildcard: ``in/*/x.jsonl`` → ``in``."""
+    parts = Path(pattern).parts
+    k = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    return Path(*parts[:k]) if k else Path(".")
+
+
+def is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a batch run's output: a ``run.json`` that is a run's plan (a file of the same
+    name that is a user's data is input like any other)."""
+    plan = folder / PLAN_FILE
+    try:
+        if not plan.is_file() or plan.stat().st_size > 2**26:
+            return False
+        data = json.loads(plan.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"version", "inputs", "config_sha256"} <= set(data)
+
+
 def _walk(root: Path, hidden: list[Path], runs: list[Path] | None = None) -> list[tuple[Path, str | None]]:
     """Every entry under ``root`` but directories, depth first in sorted order (the order of
     ``sorted(root.rglob("*"))``), never into a link to a directory, each with None or why a folder
@@ -158,7 +186,7 @@ def _walk(root: Path, hidden: list[Path], runs: list[Path] | None = None) -> lis
     stack: list[Path | os.DirEntry] = [root]  # a stack, not recursion: a tree of any depth is walked
     while stack:
         item = stack.pop()
-        if isinstance(item, Path) and item != root and runs is not None and (item / PLAN_FILE).is_file():
+        if isinstance(item, Path) and item != root and runs is not None and is_run_folder(item):
             runs.append(item)
         elif isinstance(item, Path):  # a folder to list: its entries go on the stack, last name first
             try:

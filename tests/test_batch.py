@@ -563,6 +563,7 @@ def test_cli_exits_2_when_every_record_is_rejected(tmp_path):
     (["--resume"], "E123"),
     (["--scheduler", "tcp://10.0.0.5:8786"], "E302"),  # without --engine dask it was silently ignored
     (["-o", "{corpus}/page.txt/sub"], "E124"),  # a parent that is a file: E127 and exit 1 after the setup
+    (["--set", "lipservice.output_text=true"], "E302"),  # the shards have no text column: a traceback mid-run
 ])
 def test_cli_usage_errors_exit_2_with_a_coded_line(tmp_path, corpus, args, code):
     args = [a.format(corpus=corpus) for a in args]

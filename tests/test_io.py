@@ -457,7 +457,7 @@ def test_a_json_document_on_stdin_is_records_not_one_text(monkeypatch):
     assert_reject(cut, "<stdin>", "line 3, column 1", E_BAD_JSON, "invalid JSON")
     monkeypatch.setattr("nlp.json_files.JSON_ARRAY_BYTES", 100)
     [big] = list(read_inputs(["-"], stdin=io.BytesIO(data)))
-    assert_reject(big, "<stdin>", "file", E_TOO_LARGE, "make it JSON Lines (jq -c '.[]' records.json > records.jsonl)")
+    assert_reject(big, "<stdin>", "file", E_TOO_LARGE, "make it JSON Lines (… | jq -c '.[]' > records.jsonl)")
     [refused] = list(read_inputs(["-"], ReadOptions(stdin_records=False), stdin=io.BytesIO(data)))
     assert_reject(refused, "<stdin>", "file", E_UNKNOWN_EXT, "a JSON document of records, and this command reads documents")
 
@@ -490,7 +490,8 @@ def test_a_csv_table_on_stdin_without_the_text_column_is_one_text_and_a_warning_
     list(read_inputs(["-"], ReadOptions(stdin_records=False), stdin=io.BytesIO(table)))
     assert caplog.messages[0].endswith(f"for its rows, {DOCUMENTS_ONLY}")
     caplog.clear()
-    for prose in (b"Hello, world\nThis is fine, really\nAnd so, on\n", b"We care.\nYou, first.\nAlways, now.\n"):
+    for prose in (b"Hello, world\nThis is fine, really\nAnd so, on\n", b"We care.\nYou, first.\nAlways, now.\n",
+                  b"Roses are red|violets are blue\nWe ship fast|we ship to you\nOrders today|arrive by two\n"):
         list(read_inputs(["-"], stdin=io.BytesIO(prose)))
     assert not caplog.messages
 

@@ -520,9 +520,10 @@ def test_a_component_name_the_base_model_has_not_is_refused(setting):
         build_nlp(load_config(overrides={setting: ["nerr"]}))
 
 
-@pytest.mark.parametrize("pair", ["foo=1", " batch_size =64", ".x=1"])
-def test_an_override_without_a_section_says_so_not_that_the_config_cannot_be_read(pair):
-    """It said "cannot read config '…/config.cfg': Error parsing config overrides", of a file that was fine."""
+@pytest.mark.parametrize("pair", ["foo=1", " batch_size =64", ".x=1", "lipservice.=1", "lipservice. batch_size=3"])
+def test_an_override_key_that_is_not_section_dot_name_says_so(pair):
+    """"foo=1" said "cannot read config '…/config.cfg': Error parsing config overrides", of a file that was fine;
+    "lipservice. batch_size=3" named a setting the user never touched."""
     with pytest.raises(ConfigError) as info:
         parse_overrides([pair])
-    assert "names no section: a key is SECTION.NAME" in str(info.value) and info.value.exit_code == 2
+    assert "is not SECTION.NAME" in str(info.value) and info.value.exit_code == 2

@@ -84,6 +84,9 @@ def test_a_body_that_is_not_json_says_why_and_where(client):
     assert r.status_code == 422 and r.json()["error"]["code"] == "E132"
     assert r.json()["error"]["message"] == ("the body is not valid JSON: Expecting property name enclosed in double "
                                             "quotes at line 3, column 4; fix it and send it again")
+    utf16 = client.post("/api/audit", content='{\n  "documents": [\n    {"text": "hi",}\n  ]\n}'.encode("utf-16-le"),
+                        headers={"content-type": "application/json"})
+    assert "at line 3, column 19;" in utf16.json()["error"]["message"]  # counted in the text that was parsed
 
 
 @pytest.mark.parametrize("route, kwargs, says", [

@@ -149,14 +149,30 @@ def test_an_earlier_runs_output_inside_an_input_directory_is_left_out_and_said(t
     rejects were read as input (ten rejects), and a resume of the first run then found other inputs."""
     old = tree / "b" / "run"
     (old / "parts").mkdir(parents=True)
-    for name in ("run.json", "manifest.json", "rejects.jsonl", "part-00000.parquet", "parts/part-00000.json"):
+    for name in ("manifest.json", "rejects.jsonl", "part-00000.parquet", "parts/part-00000.json"):
         (old / name).write_text("{}")
+    (old / "run.json").write_text('{"version": 3, "inputs": [], "config_sha256": "ab"}')
     files, rejects = expand_inputs([str(tree)], output=tree / "run2")
     assert files == [str(tree / "a.txt"), str(tree / "b" / "c.jsonl"), str(tree / "b" / "d.html.gz")]
     assert len(rejects) == 1
     assert f"left out 1 folder(s) holding another batch run's output (e.g. {old}, which has a run.json)" in caplog.text
     assert expand_inputs([str(old / "rejects.jsonl")])[0] == [str(old / "rejects.jsonl")]  # named: read
     assert len(expand_inputs([str(old)])[0]) == 5  # a run folder named itself is walked
+    caplog.clear()
+    for pattern in (tree / "*", tree / "b" / "*", tree / "**" / "*.json*"):  # globs leave it out too
+        files = expand_inputs([str(pattern)], output=tree / "run2")[0]
+        assert not [f for f in files if "/run/" in f], (pattern, files)
+        assert f"e.g. {old}, which has a run.json" in caplog.text
+
+
+def test_a_folder_whose_run_json_is_data_is_read(tree):
+    """Any file named run.json made its folder "another run's output": the user's records in it were lost."""
+    logs = tree / "logs"
+    logs.mkdir()
+    (logs / "run.json").write_text('[{"id": "L1", "text": "We refund you within 5 days."}]')
+    (logs / "note.txt").write_text("Our staff will call you back.")
+    files = expand_inputs([str(tree)])[0]
+    assert str(logs / "run.json") in files and str(logs / "note.txt") in files
 
 
 def test_hidden_entries_are_left_out_of_walks_and_globs_alike_and_said(tree, caplog):
