@@ -123,10 +123,11 @@ def read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
 
 def is_json_document(head: bytes, ended: bool) -> bool:
     """Whether stdin that is not JSON Lines is a JSON document of records, as ``jq`` and ``json.dump`` write
-    them: an array (empty, or holding an object) or one object. All of stdin (``ended``) must parse; a
-    longer one must open with ``[`` and a whole first object, or ``{`` alone on its line and a key. Such
-    stdin was one text (``cat export.json | lipservice annotate -`` made one record of them all); prose
-    that only opens like JSON ("[{Company}] We promise …") is still one."""
+    them: all of it (``ended``) parses as an array (empty, or holding an object) or an object; or it opens
+    with ``[`` and a first object, whole or cut off by the end (a broken document: the reader names where),
+    or with ``{`` alone on its line and a key. Such stdin was one text (``cat export.json | lipservice
+    annotate -`` made one record of them all); prose that only opens like JSON ("[{Company}] We promise …")
+    is still one."""
     text = head.decode(bom_encoding(head), "replace").lstrip("\ufeff \t\r\n")
     if text[:1] not in ("[", "{"):
         return False
