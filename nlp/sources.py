@@ -64,6 +64,12 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
     skipped: list[Path] = []
     hidden: list[Path] = []
     runs: list[Path] = []  # folders under a walked one that hold another batch run's output
+    folders: dict[Path, bool] = {}  # whether a folder a glob met holds a run: asked once a folder, not once a file
+
+    def run_folder(d: Path) -> bool:
+        if d not in folders:
+            folders[d] = d.is_dir() and not d.is_symlink() and is_run_folder(d)
+        return folders[d]
 
     def add(path: Path, named: bool) -> None:
         key = path.resolve()
@@ -126,8 +132,7 @@ def expand_inputs(args: list[str], output: Path | None = None) -> tuple[list[str
                 if any(match.startswith(w) for w in walked):
                     continue  # `d/**` matches d/ and all under it: the walk of d/ read them (or left it out)
                 m = Path(match)
-                run = next((d for d in [m, *m.parents] if d != top and top in d.parents and d.is_dir()
-                            and not d.is_symlink() and is_run_folder(d)), None)
+                run = next((d for d in [m, *m.parents] if d != top and top in d.parents and run_folder(d)), None)
                 if run is not None:  # an earlier run's output, matched by the pattern, or a file in it
                     if run not in runs:
                         runs.append(run)
