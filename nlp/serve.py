@@ -7,6 +7,7 @@ No ``from __future__ import annotations`` here: FastAPI reads the route signatur
 and the request models are local to ``create_app``.
 """
 
+import json
 import logging
 import tempfile
 import threading
@@ -65,10 +66,8 @@ def _line_and_column(body: bytes, at: Any) -> str:
     """`` at line 3, column 7`` for character ``at`` of a body (where its JSON broke), or nothing."""
     if not isinstance(at, int) or at < 0:
         return ""
-    import json
-
     before = body.decode(json.detect_encoding(body), "replace").lstrip("\ufeff")[:at]  # UTF-16 or -32 as parsed
-    return f" at line {before.count(chr(10)) + 1}, column {at - before.rfind(chr(10))}"
+    return f" at line {before.count(chr(10)) + 1}, column {at - before.rfind(chr(10))}"  # rfind: -1 on line 1
 
 
 class ServeError(Exception):
