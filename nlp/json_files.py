@@ -140,15 +140,30 @@ def is_json_document(head: bytes, ended: bool) -> bool:
             return isinstance(doc, dict) or (isinstance(doc, list) and (not doc or any(isinstance(x, dict)
                                                                                         for x in doc)))
     if text.startswith("["):
-        start = len(text) - len(text[1:].lstrip(" \t\r\n"))
-        if text[start:start + 1] != "{":
-            return False
-        try:
-            return isinstance(json.JSONDecoder().raw_decode(text, start)[0], dict)
-        except json.JSONDecodeError as err:  # a first object cut off by the end: a record, cut short
-            return err.pos >= len(text.rstrip())
+        return _opens_an_array_of_records(text)
     first, _, rest = text.partition("\n")
     return first.strip() == "{" and bool(re.match(r'\s*"(?:[^"\\]|\\.)*"\s*:', rest))
+
+
+def _opens_an_array_of_records(text: str) -> bool:
+    """Whether ``text`` (all of stdin, or its head) opens a JSON array holding an object: its items are
+    read until one is an object, or one is cut off by the end of the head (a record longer than the head,
+    or a document cut short: the reader says where it breaks). Anything else, prose in brackets, is not."""
+    decoder, at = json.JSONDecoder(), 1
+    while True:
+        at = len(text) - len(text[at:].lstrip(" \t\r\n"))
+        if at >= len(text):
+            return False  # "[" and blanks: an array cut before its first item, or prose
+        try:
+            item, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError as err:  # cut off by the end: inside the item, or an unclosed string
+            return text[at] == "{" and (err.pos >= len(text.rstrip()) or err.msg.startswith("Unterminated string"))
+        if isinstance(item, dict):
+            return True
+        at = len(text) - len(text[at:].lstrip(" \t\r\n"))
+        if text[at:at + 1] != ",":
+            return False  # "]" after no object, or not an array at all
+        at += 1
 
 
 def json_document_records(source: str, raw: Any, opts: ReadOptions) -> Iterator[Record | Reject]:

@@ -334,6 +334,9 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
                    else "send the records as JSON (curl -H 'Content-Type: application/json' -d @request.json)")
             return await _serve_error(request, ServeError(415, E_BAD_REQUEST, f"{request.url.path} reads {wants}, "
                                                                               f"not {_named(sent)}; {how}; see /docs"))
+        if not (await request.body()).strip():  # "body: Field required" said not that nothing was sent
+            return await _serve_error(request, ServeError(422, E_BAD_REQUEST, f"the body is empty; {request.url.path} "
+                                                                              f"reads {wants} (see /docs for its shape)"))
         broken = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
         if broken is not None:  # "body.1: JSON decode error" said neither what nor where
             where = _line_and_column(await request.body(), broken.get("loc", ())[-1])

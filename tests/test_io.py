@@ -462,6 +462,17 @@ def test_a_json_document_on_stdin_is_records_not_one_text(monkeypatch):
     assert_reject(refused, "<stdin>", "file", E_UNKNOWN_EXT, "a JSON document of records, and this command reads documents")
 
 
+def test_a_json_array_on_stdin_longer_than_the_sniffed_head_is_still_records():
+    """A first record over 256 KiB, or a string before the records, made a long array one text."""
+    long_first = [{"id": "L", "text": "We promise to answer every message quickly. " * 7000}, {"id": "s", "text": "Hi."}]
+    after_a_string = ["export v1"] + [{"id": f"r{i}", "text": "Late parcel."} for i in range(5000)]
+    for doc, ids in ((long_first, ["L", "s"]), (after_a_string, [f"r{i}" for i in range(5000)])):
+        items = list(read_inputs(["-"], stdin=io.BufferedReader(Pipe(json.dumps(doc, indent=2).encode()))))
+        assert [i.id for i in items if isinstance(i, Record)] == ids
+    [cut] = list(read_inputs(["-"], stdin=io.BytesIO(b'[\n  {\n    "text": "We refund')))
+    assert_reject(cut, "<stdin>", "line 3, column 13", E_BAD_JSON, "Unterminated string")
+
+
 def test_stdin_json_documents_without_a_record_first_are_read_as_the_file_would_be():
     """"[]", "{}" and an array opening with a string were one text on stdin; as a file, rejects and records."""
     [empty] = list(read_inputs(["-"], stdin=io.BytesIO(b"[]\n")))

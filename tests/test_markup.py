@@ -178,5 +178,6 @@ def test_a_paragraph_holding_an_invisible_character_is_kept():
     text = extract_html(page)[0]
     assert text.count("You get your money back within 48 hours") == len(marks)
     assert "Kunden\xadservice" in extract_html(page.replace("0&shy;", "Kunden&shy;service"))[0]
-    spacers = page.replace("</main>", "<p>&#8203;</p><p>&shy;&#8204;</p></main><footer><p>&#8203;</p></footer>")
+    spacers = page.replace("</main>", "<p>&#8203;</p><p>&shy;&#8204;</p><p>\u3164</p><p>\u2800\ufe0f</p></main>"
+                                      "<footer><p>&#8203;</p></footer>")
     assert extract_html(spacers)[0] == text  # paragraphs of invisible characters alone are no text

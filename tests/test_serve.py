@@ -87,6 +87,8 @@ def test_a_body_that_is_not_json_says_why_and_where(client):
     utf16 = client.post("/api/audit", content='{\n  "documents": [\n    {"text": "hi",}\n  ]\n}'.encode("utf-16-le"),
                         headers={"content-type": "application/json"})
     assert "at line 3, column 19;" in utf16.json()["error"]["message"]  # counted in the text that was parsed
+    empty = client.post("/api/audit", content=b"", headers={"content-type": "application/json"})
+    assert empty.status_code == 422 and empty.json()["error"]["message"].startswith("the body is empty; /api/audit reads application/json")
 
 
 @pytest.mark.parametrize("route, kwargs, says", [
