@@ -21,6 +21,7 @@ from spacy.util import minibatch
 from thinc.api import Config
 
 from .baselines import pronoun_words
+from .component import carries_text
 from .errors import ConfigError
 from .perspective_features import WE, I
 from .records import Record, Reject
@@ -130,7 +131,7 @@ def record_dict(record: Record, pieces: list[tuple[int, Doc]], output_text: bool
     """The contract line for one record, from its annotated pieces; with ``output_text`` also the text
     its sentences' offsets index (for markup, the extracted text, which is in no file)."""
     sentences = [sentence_dict(s, off, frozenset(c.start for c in doc.spans.get("complaints", [])))
-                 for off, doc in pieces for s in doc.sents if s.text.strip()]
+                 for off, doc in pieces for s in doc.sents if carries_text(s)]
     scores = document_scores(sentences)
     out = {"id": record.id, "kind": resolve_kind(record.kind, record.text), "scores": scores,
            "sentences": sentences, "source": record.source}

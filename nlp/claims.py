@@ -16,7 +16,7 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from .component import HeadComponent, check_count, check_setting, resolved
+from .component import HeadComponent, carries_text, check_count, check_setting, resolved
 from .decoding import bom_encoding
 from .encoder import ENCODER_CONFIG, SentenceEncoder
 from .errors import ConfigError
@@ -215,7 +215,7 @@ class ClaimsComponent(HeadComponent):
                 plain_offer = sent._.perspective == "customer" and bool(sent._.promise) and \
                     sent._.promise["specificity"] == "specific"
                 found = hit or (prob >= self.threshold and not plain_offer)
-                if not found or not sent.text.strip():
+                if not found or not carries_text(sent):
                     result.append(None)
                     continue
                 substantiated = backed.get(para, False)

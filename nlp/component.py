@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
 from .doc_memo import once_per_doc
 from .errors import E_BAD_HEAD, E_BAD_SETTING, E_NEEDS_INPUT, E_NO_HEAD, ConfigError, ModelMissingError
 from .extensions import install_extensions
 from .heads import load_head, save_head
+from .markup import INVISIBLE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,9 +91,15 @@ def check_digits(component: str, value: int, default: int) -> int:
     return value
 
 
+def carries_text(span: Span) -> bool:
+    """Whether a sentence has something to read: not whitespace alone, nor invisible characters alone (a
+    paragraph of a zero-width space, as pasted from a web page, was a sentence scored neutral)."""
+    return bool(INVISIBLE.sub("", span.text).strip())
+
+
 def text_sentences(doc: Doc) -> list:
     """The sentences that carry text (whitespace-only "sentences" from blank lines are skipped)."""
-    return list(once_per_doc(doc, "text_sentences", lambda d: [s for s in d.sents if s.text.strip()]))
+    return list(once_per_doc(doc, "text_sentences", lambda d: [s for s in d.sents if carries_text(s)]))
 
 
 def per_doc(docs: list[Doc], rows: Any) -> list:

@@ -167,6 +167,25 @@ def _with_skipped_lines(reject: Reject, spans: list[tuple[int, int, bool]]) -> R
     return Reject(reject.source, reject.position, f"{reject.reason}; {said}", reject.code)
 
 
+def row_ends_in(line: str, delimiter: str) -> bool:
+    """Whether a row whose quoted cell is open before ``line`` ends on it, read as Python's csv module reads
+    (not strict): a quote then a character that is neither a quote nor the separator closes the cell too, and
+    the rest is unquoted (``A 27" TV, broken."`` closes it at ``27"``). A count of quote marks would keep it open."""
+    state = "quoted"
+    for ch in line:
+        if ch in "\r\n" and state != "quoted":
+            return True
+        if state == "quoted":
+            state = "quote" if ch == '"' else "quoted"
+        elif state == "quote":  # "" is a quote inside the cell; a separator ends it; anything else goes on unquoted
+            state = "quoted" if ch == '"' else "start" if ch == delimiter else "field"
+        elif state == "start":
+            state = "quoted" if ch == '"' else "start" if ch == delimiter else "field"
+        elif ch == delimiter:
+            state = "start"
+    return state != "quoted"
+
+
 def _csv_rows(source: str, raw: Any, opts: ReadOptions, spans: list[tuple[int, int, bool]]
               ) -> Iterator[Record | Reject]:
     """``csv_records`` but for the note on the lines a cell over the limit took, put in ``spans``."""
@@ -246,8 +265,8 @@ def _csv_rows(source: str, raw: Any, opts: ReadOptions, spans: list[tuple[int, i
             if lineno == 1:  # a file whose first line ends at "\r" (classic Mac) ends every line there
                 mac_ends[0] = line is not None and line.endswith("\r")
             marks, opens = quotes.pop(lineno) if line is None else (line.count('"'), 1)
-            if skipping:  # an even count leaves the quoted cell open
-                skipping = marks % 2 == 0
+            if skipping:  # still inside the quoted cell unless its row ends on this line, as the csv reader reads it
+                skipping = marks % 2 == 0 if line is None else not row_ends_in(line, shape["delimiter"])
                 if not skipping:  # the cell closes on this line: the lines it took are said in its row's reject
                     spans.append((file_line(over_limit[-1]), file_line(lineno), True))
                 yield "\n"

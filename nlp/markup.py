@@ -148,11 +148,11 @@ SEARCH_BUDGET = 200_000_000
 #: text: a paragraph holding one was not found in it and was lost. Both sides are compared without them.
 INVISIBLE_CHARS = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
                    "\u2066-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0")  # a regex class: fillers, joiners, marks
-_INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
+INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 
 
 def _comparable(text: str) -> str:
-    return " ".join(_INVISIBLE.sub("", text).split())
+    return " ".join(INVISIBLE.sub("", text).split())
 
 
 def _main_paragraphs(paragraphs: list[str], main_text: str, main: str) -> list[str]:

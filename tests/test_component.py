@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.component import PROBABILITY, SIMILARITY, HeadComponent, check_setting
+from nlp.component import PROBABILITY, SIMILARITY, HeadComponent, check_setting, text_sentences
 from nlp.errors import E_BAD_SETTING, E_NO_HEAD, ConfigError, ModelMissingError
 from nlp.heads import load_head
 from nlp.pipeline import PROJECT_ROOT
@@ -285,3 +285,11 @@ def test_a_number_given_as_text_or_below_its_least_is_a_coded_error(setting, val
     with pytest.raises(ConfigError) as info:
         build_nlp(load_config(overrides={setting: value}))
     assert info.value.code == "E303" and setting in str(info.value)
+
+
+def test_a_paragraph_of_a_zero_width_space_is_no_sentence(nlp):
+    """Pasted from a web page, it was a sentence of its own, scored neutral and counted in the shares."""
+    doc = nlp("We answer every call within a minute.\n\n\u200b\n\nYou get your money back.")
+    assert [s.text.strip() for s in text_sentences(doc)] == ["We answer every call within a minute.",
+                                                            "You get your money back."]
+    assert doc._.perspective_counts["neutral"] == 0

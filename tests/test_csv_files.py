@@ -260,6 +260,16 @@ def test_a_cell_over_the_limit_closed_by_a_stray_quote_names_the_lines_it_took(t
                   "skipped with it")
 
 
+def test_a_cell_over_the_limit_closed_by_a_line_with_two_quotes_keeps_the_rows_after_it(tmp_path):
+    """A 27" TV, broken." closes the cell as the csv module reads it (27" ends the quoted part), though it holds
+    an even number of quotes: the skip ran on to the end of the file and lost the rows after it."""
+    p = write(tmp_path, "inch.csv", 'id,text\na,Before.\nb,"' + "y" * 2**21 + '\nA 27" TV, broken."\nc,After.\n')
+    a, r, c = read(p, ReadOptions(max_chars=10))
+    assert (a.id, c.id, c.position) == ("a", "c", "line 5")
+    assert_reject(r, p, "line 3", E_TOO_LARGE, "opened on line 3, runs to line 4")
+    assert "never closed" not in r.reason
+
+
 def test_a_header_over_the_limit_is_said_to_be_so_not_to_lack_the_text_column(tmp_path):
     p = write(tmp_path, "wide.csv", "id,text," + "x" * 2**21 + "\n1,hi,z\n")
     [r] = read(p, ReadOptions(max_chars=10))

@@ -34,6 +34,14 @@ def test_jsonl_empty_text(tmp_path, value):
     assert_reject(r, p, "line 2", E_EMPTY_TEXT, "empty text")
 
 
+def test_a_text_of_invisible_characters_only_is_empty_and_says_so(tmp_path):
+    """A zero-width space and a direction mark were a record of no sentence, annotated as if it were text."""
+    p = write(tmp_path, "zw.jsonl", '{"text": "fine"}\n{"text": "\\u200b \\n\\u200f"}\n{"text": "\\u200bok"}\n')
+    good, r, kept = read(p)
+    assert_reject(r, p, "line 2", E_EMPTY_TEXT, "only invisible characters")
+    assert kept.text == "\u200bok"
+
+
 @pytest.mark.parametrize("value, type_name", [("5", "a number"), ("null", "null"), ('["a"]', "an array"),
                                               ('{"a": 1}', "an object")])
 def test_jsonl_text_that_is_not_a_string(tmp_path, value, type_name):
