@@ -12,6 +12,7 @@ import numpy as np
 from spacy.tokens import Span
 
 from .doc_memo import once_per_sentence
+from .segment import STUCK_MARKS
 
 WE = {"we", "us", "our", "ours", "ourselves", "let's"}
 YOU = {"you", "your", "yours", "yourself", "yourselves", "ya", "u", "ur"}
@@ -29,6 +30,7 @@ SUBJECT_DEPS = {"nsubj", "nsubjpass", "expl", "csubj"}
 NUMERIC_ENTS = re.compile(r"(\d|£|\$|€|%|percent|hours?|days?|minutes?)", re.I)
 HANDLE = re.compile(r"@\w+")
 URL = re.compile(r"https?://\S+|www\.\S+")
+_MARKS = re.compile(f"[{STUCK_MARKS}]+")
 
 FEATURE_NAMES: tuple[str, ...] = (
     "subj_we", "subj_you", "subj_i", "subj_third", "subj_none",
@@ -40,6 +42,11 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+def is_mark(tok) -> bool:
+    """A direction mark or zero-width space split off a word (``pipeline.split_off_marks``): no word to read."""
+    return bool(_MARKS.fullmatch(tok.text))
+
+
 def _lower(tok) -> str:
     return tok.lower_.replace("’", "'")
 
@@ -47,7 +54,7 @@ def _lower(tok) -> str:
 def sentence_features(sent: Span) -> np.ndarray:
     """A fixed-length float vector (see ``FEATURE_NAMES``) for one sentence."""
     f = dict.fromkeys(FEATURE_NAMES, 0.0)
-    words = [t for t in sent if not (t.is_punct or t.is_space)]
+    words = [t for t in sent if not (t.is_punct or t.is_space or is_mark(t))]
     n = max(len(words), 1)
     lowers = [_lower(t) for t in words]
     f["share_we"] = sum(w in WE for w in lowers) / n
@@ -113,7 +120,7 @@ LEXICAL_FEATURES = 2 ** 18  # hashed lexical-syntactic tokens; stateless, so not
 
 def dependency_tokens(sent: Span) -> str:
     """Each word alone and tagged with its dependency role ("you_nsubj", "our_poss", "us_dobj")."""
-    words = [t for t in sent if not t.is_space]
+    words = [t for t in sent if not (t.is_space or is_mark(t))]
     return " ".join(_lower(t) + "_" + t.dep_ for t in words) + " " + " ".join(_lower(t) for t in words)
 
 

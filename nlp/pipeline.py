@@ -28,6 +28,7 @@ from .decoding import bom_encoding
 from .errors import E_BAD_SETTING, E_MISSING_SETTING, E_NO_SPACY_MODEL, ConfigError, ModelMissingError
 from .extensions import install_extensions
 from .rule_pipes import speed_up_attribute_ruler
+from .segment import STUCK_MARKS
 
 log = logging.getLogger(__name__)
 
@@ -311,6 +312,7 @@ def load_base_model(names: list[str], exclude: list[str], disable: Iterable[str]
                 speed_up_attribute_ruler(nlp)
             if long_token_chars:
                 keep_long_runs_whole(nlp, long_token_chars)
+            split_off_marks(nlp)
             return nlp
     raise ModelMissingError(
         f"no spaCy English model installed (tried {', '.join(names)}). Install one with "
@@ -331,6 +333,20 @@ def _check_pipe_names(model: str, exclude: Iterable[str], disable: Iterable[str]
             raise ConfigError(f"lipservice.{setting} names {', '.join(map(repr, unknown))}, which {model} has no "
                               f"component of (it has {', '.join(components)}); check the spelling",
                               code=E_BAD_SETTING)
+
+
+def split_off_marks(nlp: Language) -> None:
+    """Make a direction mark or zero-width space stuck to a word ("\u200fand", "days\u202c") a token of its
+    own: the word with it is one the tagger and parser do not know, and they cut sentences there. What the
+    parser then does around such a token, ``lipservice_paragraphs`` settles (``segment.STUCK_MARKS``)."""
+    mark = f"[{STUCK_MARKS}]"
+    prefix, suffix = nlp.tokenizer.prefix_search, nlp.tokenizer.suffix_search
+    prefixes = getattr(getattr(prefix, "__self__", None), "pattern", None)
+    suffixes = getattr(getattr(suffix, "__self__", None), "pattern", None)
+    if prefixes is not None and mark not in prefixes:
+        nlp.tokenizer.prefix_search = re.compile(f"^{mark}|{prefixes}", prefix.__self__.flags).search
+    if suffixes is not None and mark not in suffixes:
+        nlp.tokenizer.suffix_search = re.compile(f"{suffixes}|{mark}$", suffix.__self__.flags).search
 
 
 def keep_long_runs_whole(nlp: Language, chars: int) -> None:

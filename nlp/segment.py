@@ -30,6 +30,12 @@ CONTINUES = frozenset({",", ";", "-", "–", "—", "&", "/", "(", "and", "or", 
 ENUMERATOR = re.compile(r"\d{1,3}|[A-Za-z]|[ivxIVX]{2,4}")
 #: What may stand before an item's number within a line: the end of a sentence or of a lead-in.
 ITEM_FOLLOWS = frozenset({".", "!", "?", ":", ";"})
+#: Direction marks and zero-width spaces, which scraped text carries stuck to words; the tokenizer splits them
+#: off (``pipeline.split_off_marks``), and no sentence starts at one, or just after one, inside a sentence.
+STUCK_MARKS = "\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+_MARKS = re.compile(f"[{STUCK_MARKS}]+")
+#: What ends a sentence, with the quotes or brackets that may close after it.
+_SENTENCE_END = re.compile(r"[.!?…][\'\"”’)\]]*$")
 ROMAN = {r: n for n, r in enumerate(("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"), 1)}
 
 
@@ -88,6 +94,9 @@ class ParagraphBreaks:
         if self.items_whole:
             for i in self.item_texts(doc):
                 doc[i].is_sent_start = False
+        if _MARKS.search(doc.text):  # rare: a string search first, the tokens only when there is one
+            for i in self.marks_inside(doc):
+                doc[i].is_sent_start = False
         # only whitespace tokens can hold a newline: find them in C, not token by token in Python
         breaks = [int(i) for i in np.flatnonzero(doc.to_array(IS_SPACE)[:-1]) if "\n" in doc[int(i)].text]
         single = self.line_words and any(doc[i].text.count("\n") < self.min_newlines for i in breaks)
@@ -111,6 +120,24 @@ class ParagraphBreaks:
         first = doc[start]
         if start + 1 < len(doc) and first.is_alpha and first.whitespace_ and not doc[start + 1].is_space:
             doc[start + 1].is_sent_start = False
+
+    @staticmethod
+    def marks_inside(doc: Doc) -> list[int]:
+        """A mark inside a sentence, and the token after it: the parser, which has no idea of such a token, cut
+        "within 30 days \u200fand | we call back today". A mark after a sentence's end or a line break is left
+        to the parser: the next sentence may start at it."""
+        kept = []
+        for i, tok in enumerate(doc):
+            if i == 0 or not _MARKS.fullmatch(tok.text):
+                continue
+            j = i - 1
+            while j >= 0 and _MARKS.fullmatch(doc[j].text):
+                j -= 1
+            if j < 0 or doc[j].is_space or _SENTENCE_END.search(doc[j].text):
+                continue
+            kept += [k for k in (i, i + 1) if k < len(doc) and doc[k].is_sent_start is not True
+                     and not doc[k].is_space]
+        return kept
 
     @staticmethod
     def inside_words(doc: Doc) -> list[int]:

@@ -114,3 +114,11 @@ def test_lexical_matrix_is_stateless_hashed_counts(parse):
 
 def test_lexical_matrix_of_no_sentences_is_empty():
     assert lexical_matrix([]).shape == (0, LEXICAL_FEATURES)
+
+
+def test_a_direction_mark_changes_no_feature(parse):
+    """The tokenizer splits marks off words; as words they moved a sentence from company to neutral."""
+    plain, marked = parse("We refund you."), parse("\u200fWe refund\u200e you.")
+    assert np.array_equal(sentence_features(plain), sentence_features(marked))
+    assert dependency_tokens(plain) == dependency_tokens(marked)
+

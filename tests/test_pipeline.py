@@ -257,6 +257,12 @@ def test_keep_long_runs_whole_keeps_an_existing_token_match_and_zero_turns_it_of
         load_config(overrides={"lipservice.long_token_chars": -1})
 
 
+def test_a_direction_mark_stuck_to_a_word_is_a_token_of_its_own(nlp):
+    doc = nlp.make_doc("We call \u200fback within 30\u202c days.")
+    assert [t.text for t in doc] == ["We", "call", "\u200f", "back", "within", "30", "\u202c", "days", "."]
+    assert nlp.make_doc("cus\u00adtomer")[0].text == "cus\u00adtomer"  # a soft hyphen stays in its word
+
+
 def test_load_config_reads_an_explicit_path(tmp_path):
     copy = tmp_path / "config.cfg"
     copy.write_text(DEFAULT_CONFIG_PATH.read_text())

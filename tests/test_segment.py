@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from nlp.component import text_sentences
 from nlp.segment import ParagraphBreaks
 
 
@@ -138,3 +139,19 @@ def test_a_list_items_number_stays_with_its_item(nlp):
 
     with pytest.raises(ConfigError, match="items_whole = 1: must be true or false"):
         make_paragraphs(nlp, "paragraphs", 2, 8, True, 1)
+
+
+@pytest.mark.parametrize("text", ["We refund you within 30 days \u200fand we call back today.",
+                                  "We refund you \u200ewithin 30 days and we call back today.",
+                                  "We refund you within 30 days and\u202b we call back today.",
+                                  "Your parcel arrives\u2067 in two days, tracked all the way."])
+def test_a_direction_mark_stuck_to_a_word_does_not_cut_the_sentence(nlp, text):
+    """Scraped right-to-left or mixed text carries such marks: the parser cut "... 30 days \u200fand" | "we call"."""
+    assert sentences(nlp, text) == [text]
+
+
+def test_a_sentence_may_still_start_at_a_mark_after_a_sentence_end(nlp):
+    assert sentences(nlp, "We refund you. \u200fYou call us.") == ["We refund you.", "\u200fYou call us."]
+    embedded = nlp("\u202bWe refund you.\u202c \u202bYou call us.\u202c")  # marks alone carry no text
+    assert [s.text.strip("\u202b\u202c ") for s in text_sentences(embedded)] == ["We refund you.", "You call us."]
+
