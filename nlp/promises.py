@@ -246,7 +246,8 @@ class PromisesComponent(HeadComponent):
         X = promise_matrix(sents, self.encoder)
         self.check_width(head, X)
         p = head.predict_proba(X)[:, list(head.classes_).index(True)]
-        themes = self.themes_of(self.encoder.encode([s.text.strip() for s in sents]))
+        # what the sentence says, as the head read it: a reply's handles are no theme (and encoded already)
+        themes = self.themes_of(self.encoder.encode([said_part(s).text.strip() for s in sents]))
         out, pending, i = [], [], 0
         for doc in docs:
             row = []

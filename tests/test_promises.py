@@ -333,6 +333,8 @@ def test_the_handles_a_reply_opens_with_are_not_read(nlp):
     [said] = [said_part(s) for s in docs[2].sents]
     assert said.text == plain[0]
     assert [promise_of(d)["p"] for d in docs[2:]] == [promise_of(d)["p"] for d in docs[:2]]
+    # nor is its theme read from them
+    assert [promise_of(d)["theme"] for d in docs[2:]] == [promise_of(d)["theme"] for d in docs[:2]]
     assert promise_of(docs[2])["text"] == replies[0]  # the promise is still the whole sentence
     for doc in nlp.pipe(["@anna", "Email @team and we reply."]):  # a handle alone, or one inside: kept
         assert [said_part(s).text for s in doc.sents] == [s.text for s in doc.sents]
