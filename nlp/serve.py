@@ -53,13 +53,9 @@ def _fastapi_offline():
     return FastAPIOffline
 
 
-#: What a request without a Content-Type header is said to have sent.
-NO_CONTENT_TYPE = "no content type"
-
-
-def _named(sent: str) -> str:
-    """A request's content type as its message names it: "not text/plain", or a body without one."""
-    return "a body without a content type" if sent == NO_CONTENT_TYPE else sent
+def _content_type(request: Any) -> str:
+    """A request's content type as a message names it ("not text/plain"), or "a body without a content type"."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower() or "a body without a content type"
 
 
 def _line_and_column(body: bytes, at: Any) -> str:
@@ -327,13 +323,13 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError):
-        sent = request.headers.get("content-type", "").split(";")[0].strip().lower() or NO_CONTENT_TYPE
+        sent = _content_type(request)
         wants = "multipart/form-data" if request.url.path in FORM_ROUTES else "application/json"
         if sent != wants:  # the body was never what the route reads: say which type to send, not which field
             how = ("upload the file as a form (curl -F file=@reviews.csv)" if wants == "multipart/form-data"
                    else "send the records as JSON (curl -H 'Content-Type: application/json' -d @request.json)")
             return await _serve_error(request, ServeError(415, E_BAD_REQUEST, f"{request.url.path} reads {wants}, "
-                                                                              f"not {_named(sent)}; {how}; see /docs"))
+                                                                              f"not {sent}; {how}; see /docs"))
         if not (await request.body()).strip():  # "body: Field required" said not that nothing was sent
             return await _serve_error(request, ServeError(422, E_BAD_REQUEST, f"the body is empty; {request.url.path} "
                                                                               f"reads {wants} (see /docs for its shape)"))
@@ -372,10 +368,10 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
                                                    "reviews": {"type": "string", "format": "binary",
                                                                "description": "A reviews file (optional)"}}}}}}})
     async def report(request: Request):
-        sent = request.headers.get("content-type", "").split(";")[0].strip().lower() or NO_CONTENT_TYPE
+        sent = _content_type(request)
         if sent not in ("multipart/form-data", "application/x-www-form-urlencoded"):  # as the API routes say it
             return error_response(request.url.path, ServeError(
-                415, E_BAD_REQUEST, f"/report reads a form (multipart/form-data), not {_named(sent)}; send the copy as a "
+                415, E_BAD_REQUEST, f"/report reads a form (multipart/form-data), not {sent}; send the copy as a "
                                     "form field (curl -F \"copy=<page.txt\") or use /api/audit for JSON; see /docs"))
         # read here, not with Form(): Starlette's default cap on a form field (1 MB) is below what
         # serve.max_text_chars allows of non-ASCII copy (4 bytes a character, 12 once percent-encoded)
