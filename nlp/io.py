@@ -37,7 +37,7 @@ from .errors import (
     InputError,
     UsageError,
 )
-from .json_files import is_json_document, json_document_records, jsonl_records, read_json, read_jsonl
+from .json_files import is_json_document, json_document_records, jsonl_records, read_json, read_jsonl, records_inside
 from .markup import extract_html, markdown_to_text
 from .parquet_files import check_parquet_columns, read_parquet
 from .records import KINDS, ReadOptions, Record, Reject, check_text, describe_position, record_from_mapping
@@ -230,7 +230,8 @@ def read_inputs(paths: list[str], opts: ReadOptions | None = None, stdin: Binary
             data = pipe.read(size)  # enough to tell JSON Lines; an endless pipe is never read whole
             ended = len(data) < size
             table, ext, records = (
-                ("JSON Lines (one record per line)", ".jsonl", jsonl_records) if is_json_lines(data, ended) else
+                ("JSON Lines (one record per line)", ".jsonl", jsonl_records)
+                if is_json_lines(data, ended) and not records_inside(data, opts) else
                 (f"a CSV table with a {opts.text_field!r} column", ".csv", csv_records)
                 if is_csv_table(data, ended, opts.text_field) else
                 ("a JSON document of records", ".json", json_document_records) if is_json_document(data, ended) else

@@ -123,7 +123,8 @@ def read_json(source: str, path: Path, compressed: bool, opts: ReadOptions) -> I
 
 def is_json_document(head: bytes, ended: bool) -> bool:
     """Whether stdin that is not JSON Lines is a JSON document of records, as ``jq`` and ``json.dump`` write
-    them: all of it (``ended``) parses as an array (empty, or holding an object) or an object; or it opens
+    them: all of it (``ended``) parses as an array or an object (``[1, 2]`` too: no prose parses whole, and a
+    file of it gets a reject per item, which stdin now gets as well); or it opens
     with ``[`` and a first object, whole or cut off by the end (a broken document: the reader names where),
     or with ``{`` alone on its line and a key. Such stdin was one text (``cat export.json | lipservice
     annotate -`` made one record of them all); prose that only opens like JSON ("[{Company}] We promise …")
@@ -137,8 +138,7 @@ def is_json_document(head: bytes, ended: bool) -> bool:
         except ValueError:
             pass  # broken, or cut short: JSON still when it opens as a document of records does (below)
         else:
-            return isinstance(doc, dict) or (isinstance(doc, list) and (not doc or any(isinstance(x, dict)
-                                                                                        for x in doc)))
+            return isinstance(doc, (dict, list))
     if text.startswith("["):
         return _opens_an_array_of_records(text)
     first, _, rest = text.partition("\n")
@@ -212,6 +212,12 @@ def _one_object_per_line(head: str) -> bool:
     taken to be a record; a broken one is the JSON Lines reader's reject for that line alone."""
     first, newline, _ = head.partition("\n")
     return not newline or first.rstrip().endswith("}")
+
+
+def records_inside(head: bytes, opts: ReadOptions) -> bool:
+    """:func:`_records_inside` for stdin's head: a minified export piped in is read as a ``.json`` file is, so its
+    reject names the key and the jq command, not only the missing text field of a line."""
+    return _records_inside(head.decode(bom_encoding(head), "replace").lstrip("\ufeff \t\r\n"), opts)
 
 
 def _records_inside(head: str, opts: ReadOptions) -> bool:

@@ -481,9 +481,16 @@ def test_stdin_json_documents_without_a_record_first_are_read_as_the_file_would_
     assert isinstance(no_text, Reject) and "a JSON object without a 'text' field" in no_text.reason
     mixed = list(read_inputs(["-"], stdin=io.BytesIO(b'[\n "s",\n {"text": "We promise fast delivery."}\n]\n')))
     assert [type(i).__name__ for i in mixed] == ["Reject", "Record"] and mixed[1].text == "We promise fast delivery."
+    # a minified export on one line: its reject names the key the records are under, as a file's does
+    [nested] = list(read_inputs(["-"], stdin=io.BytesIO(b'{"records": [{"text": "We refund you."}]}\n')))
+    assert_reject(nested, "<stdin>", "file", E_MISSING_COLUMN, "… | jq -c '.[\"records\"][]' > records.jsonl")
+    # a whole array with no record in it: a reject per item, not one text of brackets and quotes
+    items = list(read_inputs(["-"], stdin=io.BytesIO(b'["We refund you.", "Call us."]\n')))
+    assert [i.position for i in items] == ["[0]", "[1]"] and all(isinstance(i, Reject) for i in items)
+    assert "a string, not an object" in items[0].reason
 
 
-@pytest.mark.parametrize("text", ["[1] Our team calls you back.\n", "[\n  1, 2\n]\n", "{\nbraces}, then we care.\n",
+@pytest.mark.parametrize("text", ["[1] Our team calls you back.\n", "[1, 2] we care.\n", "{\nbraces}, then we care.\n",
                                   "[{Company name}] We promise free returns within 30 days.\n",
                                   '{\n"Great service" is what customers say. We deliver in two days.\n'])
 def test_stdin_that_opens_a_bracket_but_no_record_is_still_one_text(text):
