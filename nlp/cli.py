@@ -20,7 +20,49 @@ from .report import printable_line, truncate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="lipservice: whose perspective customer-centric text takes, and whether it is only talk.")
-out = Console(emoji=False)
+
+
+class _Terminal:
+    """The stdout the terminal report is printed to. A reader that stops early (``| head``) or a full disk
+    silences the report instead of stopping the run (rich exits 1 on a closed pipe, without a word), so the
+    files asked for (``--json``, ``--html``, ``--csv``) are still written whole; ``_run`` then says so."""
+
+    def __init__(self) -> None:
+        self.failed: Optional[OSError] = None
+
+    def write(self, text: str) -> int:
+        if self.failed is None:
+            try:
+                sys.stdout.write(text)
+            except OSError as e:
+                self._silence(e)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.failed is None:
+            try:
+                sys.stdout.flush()
+            except OSError as e:
+                self._silence(e)
+
+    def _silence(self, e: OSError) -> None:
+        self.failed = e
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # no second error when stdout is flushed at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+    def isatty(self) -> bool:
+        return sys.stdout.isatty()
+
+    def fileno(self) -> int:
+        return sys.stdout.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(sys.stdout, "encoding", None) or "utf-8"
+
+
+terminal = _Terminal()
+out = Console(file=terminal, emoji=False)  # type: ignore[arg-type]  # a text file, as rich needs
 err = Console(stderr=True, emoji=False)
 
 ConfigOpt = typer.Option(None, "--config", help="A config.cfg to use instead of the packaged one.")
@@ -81,8 +123,9 @@ def _config(config: Optional[Path], sets: Optional[List[str]], extra: Optional[d
 def _run(fn):
     """Turn lipservice errors into a one-line message and an exit code; never a traceback."""
     _log_to_stderr(logging.WARNING)
+    terminal.failed = None
     try:
-        return fn()
+        result = fn()
     except LipserviceError as e:
         _fail(e)
     except BrokenPipeError:  # `annotate ... -o - | head`: the reader has what it wanted
@@ -97,6 +140,13 @@ def _run(fn):
         err.print(printable_line(str(e) or ("interrupted" if signum == signal.SIGINT else "terminated (SIGTERM)")),
                   highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(128 + signum)
+    if isinstance(terminal.failed, BrokenPipeError):  # the reader had what it wanted; the files are whole
+        err.print("note: stdout was closed by the program reading it, so the terminal report stopped there; the "
+                  "files asked for were written in full", highlight=False, markup=False, soft_wrap=True)
+    elif terminal.failed is not None:
+        _fail(LipserviceError(f"stdout: {terminal.failed.strerror or terminal.failed}; the terminal report stopped "
+                              "there (the files asked for were written in full)", code=E_IO))
+    return result
 
 
 def _stdin_once(inputs: dict[str, List[str]]) -> None:

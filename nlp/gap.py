@@ -271,14 +271,17 @@ def _unmet(promises: list, P: np.ndarray, C: np.ndarray, complaints: list[tuple[
 def _claims(claims: list, Q: np.ndarray, C: np.ndarray, complaints: list[tuple[int, dict]], reviews: list[dict],
             complaint_rate: float | None, settings: GapSettings) -> list[dict[str, Any]]:
     """Each claim with its verdict; reviews contradict it broadly when the complaint rate reaches
-    ``claim_complaint_rate`` or the complaints about the claim itself reach ``broken_share``."""
+    ``claim_complaint_rate`` or the complaints about the claim itself reach ``broken_share``. A claim that is
+    also a promise with a theme ("No hidden fees: …") is judged by the complaints about it alone: refund
+    complaints made it "contradicted" while its promise stood untested beside it."""
     n = len(reviews)
     out = []
     sims = Q @ C.T
     for q, (rec, s) in enumerate(claims):
         rows = np.flatnonzero(sims[q] >= settings.strict_similarity).tolist()
         own_share = len(_review_ids(rows, complaints, reviews)) / n if n else 0.0
-        broad = complaint_rate is not None and complaint_rate >= settings.claim_complaint_rate
+        themed = bool((s.get("promise") or {}).get("theme"))
+        broad = not themed and complaint_rate is not None and complaint_rate >= settings.claim_complaint_rate
         contradicted = bool(n) and (broad or (len(rows) >= settings.min_complaints
                                               and own_share >= settings.broken_share))
         reasons = list(s["claim"].get("reasons") or [])

@@ -289,6 +289,8 @@ def print_gap(console: Console, result: dict[str, Any]) -> None:
             u.add_row(plain(row["label"]), plain(row["source"]), plain(str(row["complaints"])),
                       plain(_pct(row["share"])), plain(quote))
         console.print(u)
+    elif not scores["reviews"]:  # nothing was tested: "every theme meets a promise" would be an all-clear
+        console.print("Unmet expectations: none found, since no review was read.")
     else:
         console.print("Unmet expectations: none (every complaint theme meets a promise).")
     for c in result["claims"]:

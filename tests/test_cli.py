@@ -173,6 +173,49 @@ def test_a_write_failing_mid_run_is_one_coded_line_not_a_traceback(capsys):
     assert "[E127] out.jsonl: No space left on device" in " ".join(capsys.readouterr().err.split())
 
 
+class _ClosedStdout:
+    """A stdout whose reader went away (``| head -1``) or whose disk is full."""
+
+    def __init__(self, error: OSError) -> None:
+        self.error = error
+
+    def write(self, text):
+        raise self.error
+
+    def flush(self):
+        raise self.error
+
+    def isatty(self):
+        return False
+
+
+@pytest.mark.parametrize("error, code", [(BrokenPipeError(32, "Broken pipe"), None),
+                                         (OSError(28, "No space left on device"), 1)])
+def test_a_terminal_report_cut_short_still_writes_the_files_asked_for(tmp_path, monkeypatch, capsys, error, code):
+    """`audit page.md --json r.json | head -1` exited 1 without a word, and r.json was never written."""
+    import typer
+
+    from nlp.cli import _run, out
+
+    report = tmp_path / "r.json"
+
+    def audit_like():
+        out.print("the terminal report, line one")
+        out.print("line two")
+        report.write_text("{}")  # written after the terminal report, as audit, reviews and gap write theirs
+
+    monkeypatch.setattr("sys.stdout", _ClosedStdout(error))
+    if code is None:
+        _run(audit_like)
+        assert "note: stdout was closed by the program reading it" in capsys.readouterr().err
+    else:
+        with pytest.raises(typer.Exit) as exc:
+            _run(audit_like)
+        assert exc.value.exit_code == code
+        assert "[E127] stdout: No space left on device" in " ".join(capsys.readouterr().err.split())
+    assert report.read_text() == "{}"
+
+
 def test_a_run_stopped_mid_way_leaves_no_part_file(tmp_path, monkeypatch):
     import nlp.cli
 

@@ -167,6 +167,19 @@ def test_claim_broadly_contradicted_becomes_lip_service(encoder):
     assert angry["scores"]["lip_service_claims"] == 1 and angry["scores"]["complaint_rate"] == 0.8
 
 
+def test_a_claim_that_is_a_themed_promise_is_judged_by_the_complaints_about_it(encoder):
+    """"No hidden fees" was "contradicted" by late parcels and a rude driver while its promise stood untested."""
+    both = dict(promise("No hidden fees: the price you see is the price you pay.", "price_fees"),
+                claim={"text": "No hidden fees: the price you see is the price you pay.", "lip_service": False,
+                       "reasons": []})
+    copy = [{**COPY[0], "sentences": COPY[0]["sentences"] + [both]}]
+    angry = analyse_gap(copy, reviews_fixture(n_late=20, n_rude=20, n_fine=10), encoder=encoder,
+                        theme_labels=LABELS, settings=S)
+    generic, fees = angry["claims"]
+    assert generic["reasons"] == [CONTRADICTED]  # the company-wide claim: a complaint rate of 80 %
+    assert fees["lip_service"] is False and fees["reasons"] == [] and fees["evidence"] == []
+
+
 def test_matrix_and_scores(encoder):
     result = analyse_gap(COPY, reviews_fixture(), encoder=encoder, theme_labels=LABELS, settings=S)
     m = result["matrix"]
