@@ -157,9 +157,12 @@ def _month_of_number(value: float) -> str | None:
     return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m")
 
 
-#: What an import may trim before a cell's first character: any space (no-break, ideographic…) and the
-#: invisible characters (byte-order mark, soft hyphen, zero-width joiners, direction marks).
-_BLANK_START = re.compile(f"[\\s{INVISIBLE_CHARS}]*")
+#: What an import may trim before a cell's first character: any space (no-break, ideographic…), the
+#: invisible characters (byte-order mark, soft hyphen, zero-width joiners, direction marks), control
+#: characters and the tag characters (U+E0000–U+E007F).
+_BLANK_START = re.compile(f"[\\s{INVISIBLE_CHARS}\\x00-\\x1f\\x7f-\\x9f\\U000e0000-\\U000e007f]*")
+#: Minus signs that Unicode's compatibility mapping leaves as they are (the superscript one maps to U+2212).
+_MINUS_SIGNS = ("\u2212", "\u2796")
 
 
 def csv_safe(value: Any) -> str:
@@ -169,7 +172,7 @@ def csv_safe(value: Any) -> str:
     text = "" if value is None else str(value)
     after_blanks = text[_BLANK_START.match(text).end():]
     starts = (text[:1], after_blanks[:1], unicodedata.normalize("NFKC", after_blanks[:1]))
-    return "'" + text if any(c and c.startswith(CSV_FORMULA_START) for c in starts) else text
+    return "'" + text if any(c and c.startswith(CSV_FORMULA_START + _MINUS_SIGNS) for c in starts) else text
 
 
 def _field(record: dict, name: str) -> Any:

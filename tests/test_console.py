@@ -29,3 +29,18 @@ def test_a_stop_while_the_cli_imports_is_one_line_and_its_exit_code(monkeypatch,
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert stop.value.code == code and capsys.readouterr().err == said
+
+
+def test_a_working_directory_that_no_longer_exists_is_one_line(monkeypatch, capsys):
+    """torch's libraries failed to load there with "Intel oneMKL FATAL ERROR" and exit code 2."""
+    def gone():
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(console.os, "getcwd", gone)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as stop:
+            console.main()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert stop.value.code == 1 and "[E127] the working directory no longer exists" in capsys.readouterr().err

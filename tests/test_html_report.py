@@ -297,6 +297,13 @@ def test_hostile_strings_everywhere_are_escaped():
     assert "javascript:alert(1)" not in "".join(str(v) for _, a in tags for k, v in a.items() if k == "href")
 
 
+def test_a_right_to_left_sentence_takes_its_own_direction_in_its_cell():
+    """Arabic copy beside English: with no direction of its own, a cell's text was laid out left to right."""
+    page = render_report(title="t", audits=[audit()])
+    rules = re.search(r"<style>(.*)</style>", page, re.S).group(1)
+    assert re.search(r"td, th, li, p, h3 \{ unicode-bidi: plaintext; \}", rules)
+
+
 def test_quotes_rows_and_ids_are_sampled():
     g = gap()
     g["promises"][0]["evidence"] = [{"id": f"r{i}", "text": "x" * 1000} for i in range(10)]

@@ -159,7 +159,9 @@ def test_a_number_that_is_no_plausible_date_is_unreadable_not_1970(value):
                                    "\u00a0=1+1", "\u3000=1+1", "\ufeff=1+1", "\u200b@SUM(A1)", " \t -2",
                                    # small forms, joiners and the soft hyphen, which were let through
                                    "\ufe66x", "\ufe62x", "\ufe63x", "\ufe6bx", "\u200d=y", "\u200c=y", "\xad=z",
-                                   "\u202e=1", "\u2066@x"])
+                                   "\u202e=1", "\u2066@x",
+                                   # tag and control characters before it, and the minus signs
+                                   "\U000e0001=1", "\x01=1", "\x7f=1", "\u2212" + "1", "\u207b1"])
 def test_csv_safe_quotes_formula_starts(value):
     assert csv_safe(value) == "'" + value
 
