@@ -200,20 +200,23 @@ def _has_setting(cfg: Config, name: str) -> bool:
     return True
 
 
-#: The least value of settings that count something (0 would stall or reject everything);
-#: ``long_token_chars`` may be 0, which leaves the tokenizer as the model has it.
-MINIMUM = {**dict.fromkeys(("lipservice.piece_chars", "lipservice.max_chars", "lipservice.max_html_bytes",
+#: The least value of settings that count something (0 would stall or reject everything).
+MINIMUM = {**dict.fromkeys(("lipservice.max_chars", "lipservice.max_html_bytes",
                             "lipservice.batch_size", "lipservice.batch_chars", "lipservice.rewrite_top",
                             "batch.shard_size", "batch.shard_chars", "batch.in_flight_per_worker",
                             "serve.max_records", "serve.max_text_chars", "reviews.discovery_min_size",
                             "reviews.discovery_max_points", "gap.min_complaints", "gap.min_mentions", "gap.evidence",
                             "gap.mention_reviews", "gap.max_matrix_themes"), 1),
-           "lipservice.long_token_chars": 0, "reviews.examples": 0,
+           # a piece shorter than a long paragraph cuts sentences in two ("the leadin" | "g provider" at 10)
+           "lipservice.piece_chars": 1000, "reviews.examples": 0,
            # every [training.*] section alike ("training.*"): scikit-learn and torch would refuse them only
            # after minutes of encoding, with a traceback
            **dict.fromkeys(("training.*.max_iter", "training.*.tune_batch_size", "training.*.tune_max_length"), 1),
            **dict.fromkeys(("training.*.tune_epochs", "training.*.tune_layers", "training.*.tune_frozen_layers",
                             "training.*.grammar_weight", "training.*.lexical_weight"), 0)}
+#: Settings that are 0 (off) or at least a bound: a run bound shorter than a long word or a link makes
+#: a word and its punctuation one token, and the parser then runs sentences together.
+ZERO_OR_AT_LEAST = {"lipservice.long_token_chars": 100}
 #: Settings that must be more than 0 (a regularisation strength or learning rate of 0 fits nothing).
 POSITIVE = ("training.*.C", "training.*.theme_C", "training.*.tune_learning_rate", "serve.max_upload_mb")
 #: Settings that take one of a few values.
@@ -262,6 +265,10 @@ def _check_values(cfg: Config, packaged: Config) -> None:
         if bounds in MINIMUM and not value >= MINIMUM[bounds]:  # also refuses NaN
             raise ConfigError(f"{name} = {value!r}: must be {MINIMUM[bounds]} or more (packaged: {expected!r})",
                               code=E_BAD_SETTING)
+        if bounds in ZERO_OR_AT_LEAST and not (value == 0 or value >= ZERO_OR_AT_LEAST[bounds]):
+            raise ConfigError(f"{name} = {value!r}: must be 0 (off) or {ZERO_OR_AT_LEAST[bounds]} or more: a shorter "
+                              f"run bound joins words to their punctuation, and sentences run together (packaged: "
+                              f"{expected!r})", code=E_BAD_SETTING)
         if bounds in POSITIVE and not value > 0:
             raise ConfigError(f"{name} = {value!r}: must be more than 0 (packaged: {expected!r})", code=E_BAD_SETTING)
         if name in RANGES and not RANGES[name][0] <= value <= RANGES[name][1]:  # also refuses NaN

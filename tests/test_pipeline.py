@@ -181,6 +181,9 @@ def test_an_override_of_a_section_the_config_has_not_is_named_with_the_sections_
     ({"training.perspective.tune_epochs": -1}, "must be 0 or more"),
     ({"training.perspective.lexical_weight": -3}, "must be 0 or more"),
     ({"training.complaints.tune_learning_rate": 0}, "must be more than 0"),
+    # accepted, they cut sentences mid-word ("the leadin" | "g provider") or ran them together, in silence
+    ({"lipservice.piece_chars": 10}, "lipservice.piece_chars = 10: must be 1000 or more"),
+    ({"lipservice.long_token_chars": 1}, "lipservice.long_token_chars = 1: must be 0 (off) or 100 or more"),
 ])
 def test_settings_must_have_the_packaged_type_and_counts_be_positive(overrides, says):
     with pytest.raises(ConfigError) as info:
@@ -253,7 +256,7 @@ def test_keep_long_runs_whole_keeps_an_existing_token_match_and_zero_turns_it_of
     keep_long_runs_whole(off, 10)
     assert [t.text for t in off.make_doc("a #tag ?????????? #x-y ???")] == ["a", "#tag", "??????????", "#", "x", "-",
                                                                             "y", "?", "?", "?"]
-    with pytest.raises(ConfigError, match="must be 0 or more"):
+    with pytest.raises(ConfigError, match=r"must be 0 \(off\) or 100 or more"):
         load_config(overrides={"lipservice.long_token_chars": -1})
 
 
