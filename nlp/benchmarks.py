@@ -142,8 +142,9 @@ def check_folds(path: str | Path, y: np.ndarray, folds: int) -> None:
     if fewest < 2:
         raise UsageError(f"{counts}: stratified cross-validation (--folds 2 at the fewest) needs each label on 2 rows "
                          "at least; add rows", code=E_BAD_LABELS)
+    fits = "--folds 2" if fewest == 2 else f"--folds 2 to {fewest}"
     raise UsageError(f"{counts}: stratified --folds {folds} needs each label on {folds} rows at least; use "
-                     f"--folds 2 to {fewest}, or add rows", code=E_BAD_LABELS)
+                     f"{fits}, or add rows", code=E_BAD_LABELS)
 
 
 def _macro(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
@@ -155,8 +156,10 @@ def _macro(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
             "recall": round(float(recall_score(y, pred, zero_division=0)), 4)}
 
 
-def cross_validate_complaints(cfg: Config, path: str | Path, folds: int = 10) -> dict[str, Any]:
-    """Stratified k-fold CV of the complaint detector's training code; VADER on the same folds."""
+def cross_validate_complaints(cfg: Config, path: str | Path, folds: int = 10, published: bool = True
+                              ) -> dict[str, Any]:
+    """Stratified k-fold CV of the complaint detector's training code; VADER on the same folds. With
+    ``published`` (the benchmark itself, not a user's file in its format) the published figures beside it."""
     from sklearn.model_selection import StratifiedKFold
 
     from .complaints import complaint_probability
@@ -191,16 +194,19 @@ def cross_validate_complaints(cfg: Config, path: str | Path, folds: int = 10) ->
     mean = {m: round(float(np.mean([f[m] for f in per_fold])), 4) for m in ("macro_f1", "f1_complaint", "precision",
                                                                              "recall")}
     vader_mean = {m: round(float(np.mean([f[m] for f in vader_folds])), 4) for m in mean}
-    return {**mean, "folds": per_fold, "protocol": f"stratified {folds}-fold cross-validation, seed {seed}",
-            "n": len(y), "baseline_vader": vader_mean,
-            "parts_macro_f1": {name: round(float(np.mean(v)), 4) for name, v in parts.items() if v},
-            "published": {"Jin & Aletras 2020 (macro-F1)": 0.87, "Preotiuc-Pietro et al. 2019 (F1)": 0.79}}
+    out = {**mean, "folds": per_fold, "protocol": f"stratified {folds}-fold cross-validation, seed {seed}",
+           "n": len(y), "data": str(path), "baseline_vader": vader_mean,
+           "parts_macro_f1": {name: round(float(np.mean(v)), 4) for name, v in parts.items() if v}}
+    if published:
+        out["published"] = {"Jin & Aletras 2020 (macro-F1)": 0.87, "Preotiuc-Pietro et al. 2019 (F1)": 0.79}
+    return out
 
 
-def zero_shot_metrics(nlp: Any, shared: Path) -> dict[str, dict]:
+def zero_shot_metrics(nlp: Any, shared: Path, name: str | None = None) -> dict[str, dict]:
     """The shipped pipeline on the whole benchmark (a tweet is a complaint when one of its
     sentences is), beside VADER, as classification metrics (macro-F1 is the benchmark's figure).
-    ``shared`` is the shared data folder, or what ``--data`` names (the file, or a folder holding it)."""
+    ``shared`` is the shared data folder, or what ``--data`` names (the file, or a folder holding it);
+    ``name``: a user's file in the benchmark's format, named so in the title instead of the benchmark."""
     from .metrics import classification_metrics
     from .train import vader_complaint
 
@@ -211,7 +217,8 @@ def zero_shot_metrics(nlp: Any, shared: Path) -> dict[str, dict]:
     pred = [name[(d._.complaint_p or 0.0) >= cut] for d in nlp.pipe(texts, batch_size=64)]
     vader = [name[v] for v in vader_complaint(texts)]
     labels = ("complaint", "not complaint")
-    return {f"Twitter complaints benchmark, all {len(texts):,} tweets (zero-shot)": {
+    what = f"{name} (in the benchmark's format)" if name else "Twitter complaints benchmark"
+    return {f"{what}, all {len(texts):,} tweets (zero-shot)": {
         "complaints head (shipped, never trained on it)": classification_metrics(gold, pred, labels),
         "VADER negativity (baseline)": classification_metrics(gold, vader, labels)}}
 

@@ -890,9 +890,9 @@ def benchmark(name: str = typer.Argument(..., help="complaints (10-fold CV, VADE
                               f"{m['seconds']} s", highlight=False)
             return
         path = data or DEFAULT_SHARED / COMPLAINTS_FILE
-        result = cross_validate_complaints(cfg, path, folds)
+        result = cross_validate_complaints(cfg, path, folds, published=data is None)
         if zero_shot:  # the file given, not the shared one beside it
-            result["zero_shot"] = zero_shot_metrics(build_nlp(cfg), path)
+            result["zero_shot"] = zero_shot_metrics(build_nlp(cfg), path, None if data is None else Path(data).name)
         if as_json:
             out.print_json(json.dumps(result))
             return

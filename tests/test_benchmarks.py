@@ -137,6 +137,9 @@ def test_the_cli_prints_one_coded_line_for_a_bad_data_file(tmp_path):
     p.write_text("".join(f"{i},tweet {i} about my order,{i % 2},retail\n" for i in range(6)))
     result = CliRunner().invoke(app, ["benchmark", "complaints", "--data", str(p)])
     assert result.exit_code == 2 and "use --folds 2 to 3" in result.output
+    p.write_text("".join(f"{i},tweet {i} about my order,{i % 2},retail\n" for i in range(4)))
+    result = CliRunner().invoke(app, ["benchmark", "complaints", "--data", str(p)])
+    assert "use --folds 2, or add rows" in " ".join(result.output.split())  # not "--folds 2 to 2"
 
 
 def test_cross_validation_reports_every_fold_and_vader(cfg, bench_file):
@@ -145,6 +148,7 @@ def test_cross_validation_reports_every_fold_and_vader(cfg, bench_file):
     assert sum(f["n"] for f in result["folds"]) == 24
     assert 0.0 <= result["macro_f1"] <= 1.0 and set(result["baseline_vader"]) >= {"macro_f1", "f1_complaint"}
     assert result["protocol"].startswith("stratified 3-fold") and result["published"]
+    assert "published" not in cross_validate_complaints(cfg, bench_file, folds=3, published=False)
     again = cross_validate_complaints(cfg, bench_file, folds=3)
     assert again["folds"] == result["folds"]  # fixed seed: the same folds and figures
 
