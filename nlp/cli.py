@@ -113,9 +113,9 @@ def _print_more_rejects(total: int, where: Optional[str]) -> None:
 
 
 def _config(config: Optional[Path], sets: Optional[List[str]], extra: Optional[dict] = None):
-    from .pipeline import load_config, parse_overrides
+    from .pipeline import load_config, parse_overrides, paths_from_here
 
-    overrides = parse_overrides(sets or [])
+    overrides = paths_from_here(parse_overrides(sets or []))
     overrides.update(extra or {})
     return load_config(config, overrides)
 

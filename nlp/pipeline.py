@@ -61,6 +61,24 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+def paths_from_here(overrides: dict[str, Any], here: Path | None = None) -> dict[str, Any]:
+    """Overrides whose values are paths (``[paths]`` and the settings built from them, such as
+    ``components.perspective.model``), made absolute from the working directory ``here``, as the shell
+    reads a path: ``--set paths.models=mine`` after ``train --output mine`` found the project's ``mine``.
+    The config files' own relative paths stay the project root's."""
+    here = here or Path.cwd()
+    raw = Config().from_disk(DEFAULT_CONFIG_PATH, interpolate=False)
+    out = {}
+    for key, value in overrides.items():
+        node: Any = raw
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        is_path = key.startswith("paths.") or (isinstance(node, str) and "${paths." in node)
+        relative = isinstance(value, str) and value and not Path(value).expanduser().is_absolute()
+        out[key] = str(here / value) if is_path and relative else value
+    return out
+
+
 def dotted(overrides: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{"components": {"claims": {"threshold": 0.6}}}`` → ``{"components.claims.threshold": 0.6}``:
     overrides may be nested, as the config reads, or dotted, as ``--set`` writes them."""

