@@ -190,8 +190,15 @@ def _refuse_nothing_read(annotated: dict[str, int], rejected: int) -> None:
         raise refusal
 
 
-def _review_fields(rating_field: Optional[str], date_field: Optional[str]) -> dict:
-    """--rating-field and --date-field as overrides of ``[reviews]``."""
+def _review_fields(rating_field: Optional[str], date_field: Optional[str], text_field: str = "text",
+                   id_field: str = "id") -> dict:
+    """--rating-field and --date-field as overrides of ``[reviews]``; refused when one names the field the text or
+    the id is read from (each field is read as one thing: "no review has a 'text' field" was all it said)."""
+    for key, named in (("rating", rating_field), ("date", date_field)):
+        for what, field in (("text", text_field), ("id", id_field)):
+            if named is not None and named == field:
+                raise UsageError(f"--{key}-field {named}: that is the field the reviews' {what} is read from; name "
+                                 f"the field holding their {key}", code=E_BAD_TASK)
     return {f"reviews.{name}": value for name, value in (("rating_field", rating_field), ("date_field", date_field))
             if value is not None}
 
@@ -747,7 +754,7 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
 
         _stdin_once({"INPUTS": inputs})
         _warn_repeated_files({"INPUTS": inputs})
-        cfg = _config(config, sets, _review_fields(rating_field, date_field))
+        cfg = _config(config, sets, _review_fields(rating_field, date_field, text_field, id_field))
         opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="review")
         check_inputs(inputs, opts)
         prepare_outputs(inputs, {"--json": json_path, "--csv": csv_path, "--html": html_path})
@@ -800,7 +807,8 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
 
         _stdin_once({"--copy": copy, "--reviews": reviews_in})
         _warn_repeated_files({"--copy": copy, "--reviews": reviews_in})
-        cfg = _config(config, sets, _review_fields(rating_field, date_field))
+        cfg = _config(config, sets, _review_fields(rating_field, date_field, review_text_field or text_field,
+                                                   review_id_field or id_field))
         GapSettings.from_config(cfg)  # bad thresholds fail before any work
         copy_opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="company")
         review_opts = ReadOptions.from_config(  # hints name the option that reads the reviews' field
