@@ -292,17 +292,27 @@ def bertopic_themes(texts: list[str], embeddings: np.ndarray, seed: int) -> list
     return [int(t) for t in topics]
 
 
+def check_theme_data(shared: Path) -> None:
+    """Refuse a ``--data`` for the theme benchmark that is not the shared data folder holding both of its
+    sets, before any model loads: a file named was said to lack ``FILE/semeval2014-absa/…``."""
+    if shared.is_file():
+        raise InputError(f"{shared}: a file; the theme benchmark reads the shared data folder, which holds "
+                         f"{SEMEVAL_FILE} and {CFPB_FILE}: pass --data with that folder", code=E_NOT_FOUND)
+    for rel in (SEMEVAL_FILE, CFPB_FILE):
+        if not (shared / rel).is_file():
+            raise InputError(f"{shared / rel}: not found; pass --data with the shared data folder", code=E_NOT_FOUND)
+
+
 def theme_benchmark(nlp: Any, cfg: Config, shared: Path, cfpb_limit: int = 1500) -> dict[str, Any]:
     """NMI, ARI and wall time of lipservice's themes and of BERTopic against gold categories."""
     import time
 
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+    check_theme_data(shared)
     sets = {}
     for name, rel in (("SemEval-2014 restaurants, negative sentences (gold: aspect category)", SEMEVAL_FILE),
                       ("CFPB narratives (gold: Issue)", CFPB_FILE)):
-        if not (shared / rel).is_file():
-            raise InputError(f"{shared / rel}: not found; pass --data with the shared data folder", code=E_NOT_FOUND)
         sets[name] = semeval_negative(shared / rel) if rel == SEMEVAL_FILE else cfpb_narratives(shared / rel,
                                                                                                  cfpb_limit)
     encoder = nlp.get_pipe("themes").encoder

@@ -877,7 +877,13 @@ def benchmark(name: str = typer.Argument(..., help="complaints (10-fold CV, VADE
     """A published benchmark by its protocol, or a peer, measured in the same run."""
 
     def work():
-        from .benchmarks import COMPLAINTS_FILE, cross_validate_complaints, theme_benchmark, zero_shot_metrics
+        from .benchmarks import (
+            COMPLAINTS_FILE,
+            check_theme_data,
+            cross_validate_complaints,
+            theme_benchmark,
+            zero_shot_metrics,
+        )
         from .evaluate import DEFAULT_SHARED
         from .pipeline import build_nlp
         from .report import print_metrics
@@ -886,6 +892,7 @@ def benchmark(name: str = typer.Argument(..., help="complaints (10-fold CV, VADE
             raise UsageError(f"benchmark {name!r}: choose complaints or themes", code=E_BAD_TASK)
         cfg = _config(config, sets)
         if name == "themes":
+            check_theme_data(data or DEFAULT_SHARED)  # before the models load
             result = theme_benchmark(build_nlp(cfg), cfg, data or DEFAULT_SHARED, limit)
             if as_json:
                 out.print_json(json.dumps(result))

@@ -208,3 +208,18 @@ def test_zero_shot_scores_the_file_data_names(nlp, bench_file):
     (title, systems), = zero_shot_metrics(nlp, bench_file).items()  # the file itself, not ../shared/data's
     assert "all 24 tweets" in title and all(m["n"] == 24 for m in systems.values())
     assert next(iter(zero_shot_metrics(nlp, bench_file.parent).values()))  # a folder holding complaints-data.csv
+
+
+def test_the_theme_benchmark_names_a_file_given_for_its_folder_before_any_model_loads(tmp_path):
+    """A file as --data was said to lack FILE/semeval2014-absa/Restaurants_Train.xml."""
+    from typer.testing import CliRunner
+
+    from nlp.cli import app
+
+    p = tmp_path / "good.csv"
+    p.write_text("text,label\nLate.,complaint\n")
+    result = CliRunner().invoke(app, ["benchmark", "themes", "--data", str(p)])
+    assert result.exit_code == 2 and "a file; the theme benchmark reads the shared data folder" in " ".join(
+        result.output.split())
+    result = CliRunner().invoke(app, ["benchmark", "themes", "--data", str(tmp_path)])
+    assert result.exit_code == 2 and "Restaurants_Train.xml: not found" in " ".join(result.output.split())
