@@ -89,8 +89,8 @@ def decode_text(source: str, data: bytes, declared: str | None = None) -> tuple[
     if encoding == "utf-8":
         nul = data.find(b"\x00", 0, 65536)
         if nul >= 0 and data.strip():
-            return None, Reject(source, f"byte {nul}", binary_reason(data[:65536], "give a text, HTML, markdown, "
-                                                                                   "JSONL or CSV file"), E_BINARY)
+            return None, Reject(source, f"byte {nul}", binary_reason(data[:65536], "give a text, HTML or "
+                                                                                   "markdown file"), E_BINARY)
     try:
         text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as err:

@@ -124,7 +124,9 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     except Exception as err:  # confection raises several types for bad keys/values
         _check_override_sections(text, flat)  # the override's fault, said as such, rather than the file's
         detail = "; ".join(" ".join(line.split()) for line in str(err).splitlines() if line.strip())
-        raise ConfigError(f"cannot read config {str(path)!r}: {detail}") from None
+        hint = ("; a config file holds [SECTION] lines with NAME = VALUE lines under them, as "
+                f"{DEFAULT_CONFIG_PATH} does" if "no section headers" in detail else "")
+        raise ConfigError(f"cannot read config {str(path)!r}: {detail}{hint}") from None
     packaged = Config().from_disk(DEFAULT_CONFIG_PATH, interpolate=True)
     if path.resolve() != DEFAULT_CONFIG_PATH.resolve():
         _check_settings(cfg, packaged, path)
@@ -199,6 +201,11 @@ def _check_settings(cfg: Config, packaged: Config, path: Path) -> None:
         raise ConfigError(f"config {str(path)!r} has no setting {name} (the packaged config sets it to "
                           f"{_packaged_value(packaged, name)}); add it, or start again from "
                           f"{DEFAULT_CONFIG_PATH}", code=E_MISSING_SETTING)
+    if len(missing) > MISSING_LISTED:  # a page of settings helps no one: most of the file is not there
+        shown = ", ".join(missing[:3])
+        raise ConfigError(f"config {str(path)!r} lacks {len(missing)} of the settings lipservice reads (among them "
+                          f"{shown}); copy the packaged config ({DEFAULT_CONFIG_PATH}) and change what you need in the "
+                          "copy", code=E_MISSING_SETTING)
     if missing:
         sections: dict[str, list[str]] = {}
         for name in missing:
@@ -208,6 +215,10 @@ def _check_settings(cfg: Config, packaged: Config, path: Path) -> None:
         raise ConfigError(f"config {str(path)!r} lacks {len(missing)} settings, probably added since it was written; "
                           f"add them with the packaged values ({listed}), or start again from "
                           f"{DEFAULT_CONFIG_PATH}", code=E_MISSING_SETTING)
+
+
+#: Missing settings listed with their packaged values at most; past it, the message says to start from a copy.
+MISSING_LISTED = 8
 
 
 def _has_setting(cfg: Config, name: str) -> bool:

@@ -329,6 +329,17 @@ def test_a_config_lacking_several_settings_lists_them_all_ready_to_paste(tmp_pat
     assert '[learning_curve] sets = ["twcs", "missions"]' in message
 
 
+@pytest.mark.parametrize("text, says", [("", " of the settings lipservice reads (among them paths.models"),
+                                        ("We answer every call.\n", "a config file holds [SECTION] lines")])
+def test_an_empty_or_plain_text_config_says_what_a_config_is_not_a_page_of_settings(tmp_path, text, says):
+    """An empty file listed all 82 settings on one line; a text file got the INI parser's words alone."""
+    path = tmp_path / "c.cfg"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert says in str(info.value) and len(str(info.value)) < 400
+
+
 def test_a_copy_of_the_packaged_config_loads(tmp_path):
     from nlp.pipeline import DEFAULT_CONFIG_PATH
 
