@@ -653,6 +653,9 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                              code=E_BAD_TASK)
         if half is not None and half not in ev.HALVES:
             raise UsageError(f"--half {half!r} is not one of: {', '.join(ev.HALVES)}", code=E_BAD_TASK)
+        if shared_dir is not None and not real:  # it was passed over without a word
+            raise UsageError("--shared-dir is where --real reads the shared data sets; give --real too, or leave it "
+                             "out", code=E_BAD_TASK)
         if curve and (task != "perspective" or not real or half or data):
             raise UsageError("--learning-curve is for --task perspective --real, on whole sets (no --half, "
                              "no --data)", code=E_BAD_TASK)
@@ -868,10 +871,12 @@ def benchmark(name: str = typer.Argument(..., help="complaints (10-fold CV, VADE
                                                              "domain (label 1 = complaint, 0 = not), as "
                                                              "complaints-data.csv, or a folder holding it; themes: "
                                                              "the shared data folder. Default: ../shared/data."),
-              folds: int = typer.Option(10, min=2, help="Folds of the stratified cross-validation (complaints)."),
+              folds: Optional[int] = typer.Option(None, min=2, help="complaints: folds of the stratified "
+                                                                   "cross-validation (default 10)."),
               zero_shot: bool = typer.Option(False, "--zero-shot", help="complaints: also score the shipped model "
                                                                         "on all of it."),
-              limit: int = typer.Option(1500, min=10, help="themes: CFPB narratives to cluster."),
+              limit: Optional[int] = typer.Option(None, min=10, help="themes: CFPB narratives to cluster (default "
+                                                                   "1500)."),
               as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
               config: Optional[Path] = ConfigOpt, sets: Optional[List[str]] = SetOpt) -> None:
     """A published benchmark by its protocol, or a peer, measured in the same run."""
@@ -890,10 +895,16 @@ def benchmark(name: str = typer.Argument(..., help="complaints (10-fold CV, VADE
 
         if name not in ("complaints", "themes"):
             raise UsageError(f"benchmark {name!r}: choose complaints or themes", code=E_BAD_TASK)
+        other = "themes" if name == "complaints" else "complaints"
+        for option, given in (("--limit", limit is not None and name == "complaints"),
+                              ("--folds", folds is not None and name == "themes"),
+                              ("--zero-shot", zero_shot and name == "themes")):
+            if given:  # each was passed over without a word
+                raise UsageError(f"{option} is for benchmark {other}, not {name}; leave it out", code=E_BAD_TASK)
         cfg = _config(config, sets)
         if name == "themes":
             check_theme_data(data or DEFAULT_SHARED)  # before the models load
-            result = theme_benchmark(build_nlp(cfg), cfg, data or DEFAULT_SHARED, limit)
+            result = theme_benchmark(build_nlp(cfg), cfg, data or DEFAULT_SHARED, limit or 1500)
             if as_json:
                 out.print_json(json.dumps(result))
                 return
@@ -905,7 +916,7 @@ def benchmark(name: str = typer.Argument(..., help="complaints (10-fold CV, VADE
                               f"{m['seconds']} s", highlight=False)
             return
         path = data or DEFAULT_SHARED / COMPLAINTS_FILE
-        result = cross_validate_complaints(cfg, path, folds, published=data is None)
+        result = cross_validate_complaints(cfg, path, folds or 10, published=data is None)
         if zero_shot:  # the file given, not the shared one beside it
             result["zero_shot"] = zero_shot_metrics(build_nlp(cfg), path, None if data is None else Path(data).name)
         if as_json:

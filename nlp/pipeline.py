@@ -54,6 +54,9 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
         if not _OVERRIDE_KEY.fullmatch(key.strip()):  # the config's parser blamed the packaged file, or another key
             raise ConfigError(f"override {pair!r}: {key.strip()!r} is not SECTION.NAME (the config's [SECTION] and "
                               "its NAME, dotted, without spaces); write e.g. --set lipservice.batch_size=64")
+        if key.strip() in out:  # the last one won, in silence
+            raise ConfigError(f"override {key.strip()} is given twice (--set {key.strip()}=…); keep one",
+                              code=E_BAD_SETTING)
         try:
             out[key.strip()] = json.loads(raw)
         except ValueError:

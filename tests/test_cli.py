@@ -1000,3 +1000,17 @@ def test_a_reject_naming_a_file_with_a_newline_or_an_escape_stays_on_one_line(tm
     lines = stderr_lines(invoke(["annotate", bad, "--output", tmp_path / "o.jsonl"]))
     [reject] = [line for line in lines if line.startswith("rejected: ")]
     assert reject == f"rejected: {tmp_path}/evil\\x1b[31mred\\nline.csv: file: empty file: no records"
+
+
+@pytest.mark.parametrize("args, says", [
+    (["benchmark", "complaints", "--limit", "20"], "--limit is for benchmark themes, not complaints"),
+    (["benchmark", "themes", "--folds", "3"], "--folds is for benchmark complaints, not themes"),
+    (["benchmark", "themes", "--zero-shot"], "--zero-shot is for benchmark complaints, not themes"),
+    (["evaluate", "--shared-dir", "/nowhere"], "--shared-dir is where --real reads the shared data sets"),
+    (["evaluate", "--set", "lipservice.batch_size=8", "--set", "lipservice.batch_size=9"],
+     "override lipservice.batch_size is given twice"),
+])
+def test_an_option_the_command_would_pass_over_is_refused(args, says):
+    """Each was ignored without a word (the last --set of a key won)."""
+    result = invoke(args)
+    assert result.exit_code == 2 and says in " ".join(result.output.split())
