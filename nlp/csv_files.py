@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import logging
 import re
 from collections import deque
 from pathlib import Path
@@ -25,6 +26,8 @@ from .decoding import (
 )
 from .errors import E_BAD_FIELD, E_BAD_JSON, E_ENCODING, E_MISSING_COLUMN, E_TOO_LARGE, InputError
 from .records import ReadOptions, Record, Reject, columns_problem, has_surrogates, record_from_mapping
+
+log = logging.getLogger(__name__)
 
 
 def check_csv_header(path: Path, compressed: bool, opts: ReadOptions) -> None:
@@ -333,7 +336,13 @@ def _csv_rows(source: str, raw: Any, opts: ReadOptions, spans: list[tuple[int, i
     if problem:
         yield Reject(source, f"line {1 + skipped}", problem, E_MISSING_COLUMN)
         return
-    header = distinct_columns(header)
+    renamed = distinct_columns(header)
+    repeated = list(dict.fromkeys(name for name, unique in zip(header, renamed) if name != unique))
+    if repeated:  # which one is read was said nowhere: an evaluation's gold label could come from either
+        log.warning("%s: %s named more than once; the first of each is read, the others are kept as %s", source,
+                    ", ".join(f"column {name!r}" for name in repeated),
+                    ", ".join(repr(u) for name, u in zip(header, renamed) if name != u))
+    header = renamed
     if not first.endswith("\r"):  # a file of classic Mac line ends has no stray returns to tell apart
         shape.update(fields=len(header), delimiter=delimiter)
     while True:

@@ -379,3 +379,12 @@ def test_a_row_of_the_wrong_width_read_over_several_lines_names_them(tmp_path):
     p = write(tmp_path, "wide.csv", 'id,text\n1,"open,\nmore",x,y\n2,fine\n')
     bad = read(p)[0]
     assert bad.position == "line 2" and "(lines 2-3 were read as one row)" in bad.reason
+
+
+def test_a_column_named_twice_is_read_from_the_first_and_a_warning_says_so(tmp_path, caplog):
+    """`text,label,label`: an evaluation read its gold label from the first, without a word."""
+    p = write(tmp_path, "dup.csv", "text,label,label\nWe lead.,company,customer\n")
+    [rec] = read(p)
+    assert rec.meta == {"label": "company", "label.1": "customer"}
+    assert "column 'label' named more than once; the first of each is read, the others are kept as 'label.1'" in \
+        caplog.text
