@@ -90,6 +90,8 @@ def _print_reject(r) -> None:
 
 #: Rejects shown on the terminal at most; the rest are counted, and all are in the rejects file or report.
 SHOWN_REJECTS = 10
+#: Labelled rows below which evaluate --data warns that its figure is no measure.
+FEW_ROWS = 30
 
 
 def _print_rejects(rejects: list, where: Optional[str]) -> None:
@@ -700,7 +702,11 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                               highlight=False, markup=False, soft_wrap=True)
                 err.print(f"read {len(texts) + len(rejects)} · evaluated {len(texts)} · rejected {len(rejects)}",
                           highlight=False, markup=False, soft_wrap=True)
-                results[data], several = ev.evaluate_labelled(nlp, cfg, texts, labels)
+                results[data], several = ev.evaluate_labelled(nlp, cfg, texts, labels, int(cfg["system"]["seed"]))
+                if len(texts) < FEW_ROWS:  # "n=1 macro-F1 1.000" was shown as any other figure
+                    err.print(f"warning: {len(texts)} row{'s' * (len(texts) != 1)} evaluated; a figure on so few moves "
+                              "a lot with each row (see its interval), so label more to measure",
+                              highlight=False, markup=False, soft_wrap=True)
                 if several:
                     err.print(f"warning: {several:,} of {len(texts):,} rows hold more than one sentence; each row is "
                               "scored as one sentence, so split such rows to measure sentence by sentence",

@@ -72,9 +72,11 @@ def evaluate_sentences(nlp: Language, cfg, texts: list[str], labels: list[str]) 
     return evaluate_labelled(nlp, cfg, texts, labels)[0]
 
 
-def evaluate_labelled(nlp: Language, cfg, texts: list[str], labels: list[str]) -> tuple[dict, int]:
+def evaluate_labelled(nlp: Language, cfg, texts: list[str], labels: list[str], interval_seed: int | None = None
+                      ) -> tuple[dict, int]:
     """:func:`evaluate_sentences`, and how many texts the parser reads as more than one sentence: a row
-    of a user's file that holds several is scored as one, as if it were a sentence."""
+    of a user's file that holds several is scored as one, as if it were a sentence. With ``interval_seed``,
+    the component's macro-F1 gets its 95 % bootstrap interval (a user's file is often small)."""
     comp = nlp.get_pipe("perspective")
     head = comp.require_head()
     with nlp.select_pipes(enable=base_pipes(nlp, cfg)):
@@ -83,7 +85,10 @@ def evaluate_labelled(nlp: Language, cfg, texts: list[str], labels: list[str]) -
     several = sum(1 for span in spans if not _one_sentence(span.doc))
     probs = perspective_probabilities(head, X, comp.require_tuned(), texts, comp.second_opinion_below)
     pred = [str(head.classes_[k]) for k in probs.argmax(axis=1)]
-    return ({"perspective component": classification_metrics(labels, pred, PERSPECTIVE_LABELS),
+    component = classification_metrics(labels, pred, PERSPECTIVE_LABELS)
+    if interval_seed is not None and texts:
+        component["macro_f1_ci95"] = list(macro_f1_interval(labels, pred, PERSPECTIVE_LABELS, seed=interval_seed))
+    return ({"perspective component": component,
              "pronoun baseline": classification_metrics(labels, [pronoun_baseline(t) for t in texts],
                                                         PERSPECTIVE_LABELS)}, several)
 

@@ -592,14 +592,16 @@ def test_evaluate_data_counts_what_it_read_and_its_json_holds_the_counts_and_eve
     result = invoke(["evaluate", "--data", path])
     assert result.exit_code == 0, result.output
     lines = stderr_lines(result)
-    assert lines[-1] == "read 5 · evaluated 3 · rejected 2"
-    assert "1 row repeats an earlier row's text" in lines[-2]
-    assert "n=3" in result.stdout
+    assert lines[-2] == "read 5 · evaluated 3 · rejected 2"
+    assert "1 row repeats an earlier row's text" in lines[-3]
+    # "n=1 macro-F1 1.000" was shown as any other figure
+    assert lines[-1].startswith("warning: 3 rows evaluated; a figure on so few moves a lot with each row")
+    assert "n=3" in result.stdout and "95 % bootstrap interval" in result.stdout
     report = json.loads(invoke(["evaluate", "--data", path, "--json"]).stdout)[str(path)]
     assert report["counts"] == {"read": 5, "evaluated": 3, "rejected": 2, "repeated_texts": 1, "conflicting_labels": 0,
                                 "several_sentences": 0}
     assert [r["position"] for r in report["rejects"]] == ["line 4", "line 5"]
-    assert report["perspective component"]["n"] == 3
+    assert report["perspective component"]["n"] == 3 and len(report["perspective component"]["macro_f1_ci95"]) == 2
 
 
 def test_evaluate_data_warns_of_a_text_labelled_two_ways(tmp_path):
