@@ -9,6 +9,17 @@ import pytest
 from nlp import console
 
 
+def _exit_code_of_main() -> int:
+    """Run the console entry point to its exit, leaving the SIGTERM handler as it was."""
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as stop:
+            console.main()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return stop.value.code
+
+
 @pytest.mark.parametrize("sigterm, code, said", [(False, 130, "interrupted\n"), (True, 143, "terminated (SIGTERM)\n")])
 def test_a_stop_while_the_cli_imports_is_one_line_and_its_exit_code(monkeypatch, capsys, sigterm, code, said):
     real_import = builtins.__import__
@@ -22,13 +33,7 @@ def test_a_stop_while_the_cli_imports_is_one_line_and_its_exit_code(monkeypatch,
 
     monkeypatch.setattr(builtins, "__import__", stopped)
     monkeypatch.setitem(console._SIGTERM, "came", False)
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        with pytest.raises(SystemExit) as stop:
-            console.main()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    assert stop.value.code == code and capsys.readouterr().err == said
+    assert _exit_code_of_main() == code and capsys.readouterr().err == said
 
 
 def test_a_working_directory_that_no_longer_exists_is_one_line(monkeypatch, capsys):
@@ -37,10 +42,4 @@ def test_a_working_directory_that_no_longer_exists_is_one_line(monkeypatch, caps
         raise FileNotFoundError(2, "No such file or directory")
 
     monkeypatch.setattr(console.os, "getcwd", gone)
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        with pytest.raises(SystemExit) as stop:
-            console.main()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    assert stop.value.code == 1 and "[E127] the working directory no longer exists" in capsys.readouterr().err
+    assert _exit_code_of_main() == 1 and "[E127] the working directory no longer exists" in capsys.readouterr().err
