@@ -197,7 +197,8 @@ def analyse_gap(copy: list[dict], reviews: list[dict], *, encoder: Any, theme_la
 
     unmet = _unmet(promises, P, C, complaints, reviews, theme_labels, settings, discovered, unassigned, answered)
     complaint_rate = (sum(any(s.get("complaint") for s in r["sentences"]) for r in reviews) / n) if n else None
-    claim_rows = _claims(claims, Q, C, complaints, reviews, complaint_rate, settings)
+    as_promise = {id(s): row for (_, s), row in zip(promises, promise_rows) if row["theme"]}
+    claim_rows = _claims(claims, Q, C, complaints, reviews, complaint_rate, settings, as_promise)
     matrix = _matrix(promises, sims, c_theme, theme_labels, settings)
     verdicts = Counter(r["verdict"] for r in promise_rows)
     tested = len(promise_rows) - verdicts["untested"]
@@ -269,21 +270,26 @@ def _unmet(promises: list, P: np.ndarray, C: np.ndarray, complaints: list[tuple[
 
 
 def _claims(claims: list, Q: np.ndarray, C: np.ndarray, complaints: list[tuple[int, dict]], reviews: list[dict],
-            complaint_rate: float | None, settings: GapSettings) -> list[dict[str, Any]]:
+            complaint_rate: float | None, settings: GapSettings, as_promise: dict[int, dict] | None = None
+            ) -> list[dict[str, Any]]:
     """Each claim with its verdict; reviews contradict it broadly when the complaint rate reaches
     ``claim_complaint_rate`` or the complaints about the claim itself reach ``broken_share``. A claim that is
-    also a promise with a theme ("No hidden fees: …") is judged by the complaints about it alone: refund
-    complaints made it "contradicted" while its promise stood untested beside it."""
+    also a promise with a theme (``as_promise``: its promise row, by the sentence's ``id``) takes its promise's
+    verdict, contradicted when the promise is broken: refund complaints made "No hidden fees: …" contradicted
+    while its promise stood untested beside it."""
     n = len(reviews)
     out = []
     sims = Q @ C.T
     for q, (rec, s) in enumerate(claims):
+        promise = (as_promise or {}).get(id(s))
         rows = np.flatnonzero(sims[q] >= settings.strict_similarity).tolist()
-        own_share = len(_review_ids(rows, complaints, reviews)) / n if n else 0.0
-        themed = bool((s.get("promise") or {}).get("theme"))
-        broad = not themed and complaint_rate is not None and complaint_rate >= settings.claim_complaint_rate
-        contradicted = bool(n) and (broad or (len(rows) >= settings.min_complaints
-                                              and own_share >= settings.broken_share))
+        if promise is not None:  # its promise's verdict, on the same complaints
+            contradicted = promise["verdict"] == "broken"
+        else:
+            own_share = len(_review_ids(rows, complaints, reviews)) / n if n else 0.0
+            broad = complaint_rate is not None and complaint_rate >= settings.claim_complaint_rate
+            contradicted = bool(n) and (broad or (len(rows) >= settings.min_complaints
+                                                  and own_share >= settings.broken_share))
         reasons = list(s["claim"].get("reasons") or [])
         if contradicted and CONTRADICTED not in reasons:
             reasons.append(CONTRADICTED)
@@ -293,8 +299,8 @@ def _claims(claims: list, Q: np.ndarray, C: np.ndarray, complaints: list[tuple[i
                     "lip_service": bool(s["claim"].get("lip_service")) or contradicted,
                     "substantiated": bool(s["claim"].get("substantiated", not s["claim"].get("lip_service"))),
                     "reasons": reasons,
-                    "evidence": _evidence(rows, sims[q], complaints, reviews, settings.evidence)
-                    if contradicted else []})
+                    "evidence": ([] if not contradicted else promise["evidence"] if promise is not None
+                                 else _evidence(rows, sims[q], complaints, reviews, settings.evidence))})
     return out
 
 

@@ -172,12 +172,18 @@ def test_a_claim_that_is_a_themed_promise_is_judged_by_the_complaints_about_it(e
     both = dict(promise("No hidden fees: the price you see is the price you pay.", "price_fees"),
                 claim={"text": "No hidden fees: the price you see is the price you pay.", "lip_service": False,
                        "reasons": []})
-    copy = [{**COPY[0], "sentences": COPY[0]["sentences"] + [both]}]
+    late = dict(promise("Next-day delivery on every order placed before 8pm.", "delivery"),
+                claim={"text": "Next-day delivery on every order placed before 8pm.", "lip_service": False,
+                       "reasons": []})
+    copy = [{**COPY[0], "sentences": COPY[0]["sentences"] + [both, late]}]
     angry = analyse_gap(copy, reviews_fixture(n_late=20, n_rude=20, n_fine=10), encoder=encoder,
                         theme_labels=LABELS, settings=S)
-    generic, fees = angry["claims"]
+    generic, fees, delivery = angry["claims"]
     assert generic["reasons"] == [CONTRADICTED]  # the company-wide claim: a complaint rate of 80 %
     assert fees["lip_service"] is False and fees["reasons"] == [] and fees["evidence"] == []
+    # but one whose promise is broken is contradicted, with its promise's evidence
+    broken = next(p for p in angry["promises"] if p["text"].startswith("Next-day") and p["verdict"] == "broken")
+    assert delivery["reasons"] == [CONTRADICTED] and delivery["evidence"] == broken["evidence"]
 
 
 def test_matrix_and_scores(encoder):
