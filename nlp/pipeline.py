@@ -28,7 +28,7 @@ from .decoding import bom_encoding
 from .errors import E_BAD_SETTING, E_MISSING_SETTING, E_NO_SPACY_MODEL, ConfigError, ModelMissingError
 from .extensions import install_extensions
 from .rule_pipes import speed_up_attribute_ruler
-from .segment import STUCK_MARKS
+from .segment import DIRECTION_MARKS, STUCK_MARKS
 
 log = logging.getLogger(__name__)
 
@@ -384,14 +384,21 @@ def split_off_marks(nlp: Language) -> None:
     """Make a direction mark or zero-width space stuck to a word ("\u200fand", "days\u202c") a token of its
     own: the word with it is one the tagger and parser do not know, and they cut sentences there. What the
     parser then does around such a token, ``lipservice_paragraphs`` settles (``segment.STUCK_MARKS``)."""
-    mark = f"[{STUCK_MARKS}]"
-    prefix, suffix = nlp.tokenizer.prefix_search, nlp.tokenizer.suffix_search
+    mark = f"[{STUCK_MARKS}]+"  # a run of them is one token: three in a row still cut the sentence
+    # a full stop, comma or colon after a mark ("you\u200f."): spaCy splits them off after letters only
+    stop = f"(?<=[{STUCK_MARKS}])[.,;:]"
+    prefix, suffix, infix = nlp.tokenizer.prefix_search, nlp.tokenizer.suffix_search, nlp.tokenizer.infix_finditer
     prefixes = getattr(getattr(prefix, "__self__", None), "pattern", None)
     suffixes = getattr(getattr(suffix, "__self__", None), "pattern", None)
+    infixes = getattr(getattr(infix, "__self__", None), "pattern", None)
     if prefixes is not None and mark not in prefixes:
         nlp.tokenizer.prefix_search = re.compile(f"^{mark}|{prefixes}", prefix.__self__.flags).search
     if suffixes is not None and mark not in suffixes:
-        nlp.tokenizer.suffix_search = re.compile(f"{suffixes}|{mark}$", suffix.__self__.flags).search
+        nlp.tokenizer.suffix_search = re.compile(f"{suffixes}|{mark}$|{stop}$", suffix.__self__.flags).search
+    if infixes is not None and DIRECTION_MARKS not in infixes:  # "free\u061cwithin", "day.\u200fOur": two words
+        ends = f"(?<=[^\\W\\d_])[.!?](?=[{DIRECTION_MARKS}])"  # "day.\u200fOur": the stop is split off too
+        nlp.tokenizer.infix_finditer = re.compile(f"{infixes}|{ends}|[{DIRECTION_MARKS}]+",
+                                                  infix.__self__.flags).finditer
 
 
 def keep_long_runs_whole(nlp: Language, chars: int) -> None:

@@ -33,6 +33,9 @@ ITEM_FOLLOWS = frozenset({".", "!", "?", ":", ";"})
 #: Direction marks and zero-width spaces, which scraped text carries stuck to words; the tokenizer splits them
 #: off (``pipeline.split_off_marks``), and no sentence starts at one, or just after one, inside a sentence.
 STUCK_MARKS = "\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+#: Those of them that only set the direction of text: between two words they part them (a zero-width space
+#: or a word joiner inside a word is left in it, where it marks where the word may break).
+DIRECTION_MARKS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _MARKS = re.compile(f"[{STUCK_MARKS}]+")
 #: What ends a sentence, with the quotes or brackets that may close after it.
 _SENTENCE_END = re.compile(r"[.!?…][\'\"”’)\]]*$")

@@ -144,10 +144,22 @@ def test_a_list_items_number_stays_with_its_item(nlp):
 @pytest.mark.parametrize("text", ["We refund you within 30 days \u200fand we call back today.",
                                   "We refund you \u200ewithin 30 days and we call back today.",
                                   "We refund you within 30 days and\u202b we call back today.",
-                                  "Your parcel arrives\u2067 in two days, tracked all the way."])
+                                  "Your parcel arrives\u2067 in two days, tracked all the way.",
+                                  # a run of marks, and a mark between two words (found by a re-test)
+                                  "Our agents \u200f\u200f\u200fanswer you within an hour and you always talk to a human.",
+                                  "Your order ships free\u061cwithin two days and you can return it any time."])
 def test_a_direction_mark_stuck_to_a_word_does_not_cut_the_sentence(nlp, text):
     """Scraped right-to-left or mixed text carries such marks: the parser cut "... 30 days \u200fand" | "we call"."""
     assert sentences(nlp, text) == [text]
+
+
+@pytest.mark.parametrize("text, first", [("Our team cares about you\u200f. You can call us any time.", 1),
+                                         ("We call back the same day.\u200fOur team cares.", 0),
+                                         ('She said "you will love it\u200f." We agree with her.', 1)])
+def test_a_mark_beside_a_full_stop_still_ends_the_sentence(nlp, text, first):
+    """The stop stayed on the word with the mark ("you\u200f."), and the two sentences ran together."""
+    said = sentences(nlp, text)
+    assert len(said) == 2 and said[first].rstrip('"').endswith(".")
 
 
 def test_a_sentence_may_still_start_at_a_mark_after_a_sentence_end(nlp):
