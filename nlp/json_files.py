@@ -23,7 +23,16 @@ from .decoding import (
     too_long,
 )
 from .errors import E_BAD_JSON, E_ENCODING, E_MISSING_COLUMN, E_TOO_LARGE
-from .records import ReadOptions, Record, Reject, has_surrogates, json_kind, record_from_mapping
+from .records import (
+    ReadOptions,
+    Record,
+    Reject,
+    has_surrogates,
+    jq_command,
+    json_kind,
+    record_from_mapping,
+    records_key,
+)
 
 #: The most digits a JSON integer may have (Python's limit on converting digits to int).
 JSON_INT_DIGITS = sys.get_int_max_str_digits() or 4300
@@ -147,17 +156,20 @@ def is_json_document(head: bytes, ended: bool) -> bool:
 
 def _opens_an_array_of_records(text: str) -> bool:
     """Whether ``text`` (all of stdin, or its head) opens a JSON array holding an object: its items are
-    read until one is an object, or one is cut off by the end of the head (a record longer than the head,
-    or a document cut short: the reader says where it breaks). Anything else, prose in brackets, is not."""
-    decoder, at = json.JSONDecoder(), 1
+    read until one is an object, or one is cut off by the end of the head (a record longer than the head, a
+    document cut short, or an array longer than the head whose items so far were all JSON: the reader says
+    where it breaks, or rejects each item that is no record). Anything else, prose in brackets, is not."""
+    decoder, at, items = json.JSONDecoder(), 1, 0
     while True:
         at = len(text) - len(text[at:].lstrip(" \t\r\n"))
         if at >= len(text):
-            return False  # "[" and blanks: an array cut before its first item, or prose
+            return items > 0  # "[" and blanks: an array cut before its first item, or prose
         try:
             item, at = decoder.raw_decode(text, at)
         except json.JSONDecodeError as err:  # cut off by the end: inside the item, or an unclosed string
-            return text[at] == "{" and (err.pos >= len(text.rstrip()) or err.msg.startswith("Unterminated string"))
+            cut = err.pos >= len(text.rstrip()) or err.msg.startswith("Unterminated string")
+            return cut and (text[at] == "{" or items > 0)
+        items += 1
         if isinstance(item, dict):
             return True
         at = len(text) - len(text[at:].lstrip(" \t\r\n"))
@@ -182,7 +194,7 @@ def _json_document(source: str, data: bytes, encoding: str, name: str | None, op
     the hints name (None: stdin)."""
     if len(data) > JSON_ARRAY_BYTES:
         yield Reject(source, "file", f"a JSON document of over {JSON_ARRAY_BYTES:,} bytes, too large to read whole; "
-                                     f"make it JSON Lines ({_jq('.[]', name)}) and read that",
+                                     f"make it JSON Lines ({jq_command('.[]', name)}) and read that",
                      E_TOO_LARGE)
         return
     try:
@@ -227,13 +239,7 @@ def _records_inside(head: str, opts: ReadOptions) -> bool:
     if rest.strip():
         return False
     obj = _parse_json(first)[0]
-    return isinstance(obj, dict) and opts.text_field not in obj and any(
-        isinstance(v, list) and v and isinstance(v[0], dict) for v in obj.values())
-
-
-def _jq(expr: str, name: str | None) -> str:
-    """The jq command that makes JSON Lines of a document: of the file ``name``, or of what was piped (None)."""
-    return f"jq -c '{expr}' {name} > records.jsonl" if name else f"… | jq -c '{expr}' > records.jsonl"
+    return isinstance(obj, dict) and opts.text_field not in obj and records_key(obj) is not None
 
 
 def _json_object(source: str, name: str | None, obj: dict[str, Any], opts: ReadOptions) -> Record | Reject:
@@ -241,9 +247,9 @@ def _json_object(source: str, name: str | None, obj: dict[str, Any], opts: ReadO
     the key holding the records and the command that extracts them."""
     if opts.text_field in obj:
         return record_from_mapping(source, "file", source, obj, opts)
-    arrays = [str(k) for k, v in obj.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
-    hint = (f"; the records look to be under {arrays[0]!r}: {_jq(f'.[{json.dumps(arrays[0])}][]', name)}, then "
-            "read that" if arrays
+    under = records_key(obj)
+    hint = (f"; the records look to be under {under!r}: {jq_command(f'.[{json.dumps(under)}][]', name)}, then "
+            "read that" if under is not None
             else f"; {opts.name_it(opts.text_option, opts.text_field, 'text field')}")
     return Reject(source, "file", f"a JSON object without a {opts.text_field!r} field, not an array of "
                                   f"records{hint}", E_MISSING_COLUMN)

@@ -140,13 +140,26 @@ def over_max_chars(chars: int, opts: ReadOptions) -> str:
     return f"text is {chars:,} characters, over the limit of {opts.max_chars:,} (raise {opts.max_chars_setting})"
 
 
+def records_key(obj: dict) -> str | None:
+    """The key of an object that holds the records (``{"data": [{…}, …]}``, a minified export), or None."""
+    return next((str(k) for k, v in obj.items() if isinstance(v, list) and v and isinstance(v[0], dict)), None)
+
+
+def jq_command(expr: str, name: str | None) -> str:
+    """The jq command that makes JSON Lines of a document: of the file ``name``, or of what was piped (None)."""
+    return f"jq -c '{expr}' {name} > records.jsonl" if name else f"… | jq -c '{expr}' > records.jsonl"
+
+
 def record_from_mapping(source: str, position: str, default_id: str, obj: dict, opts: ReadOptions
                         ) -> Record | Reject:
     """A record from one row/object (JSONL, CSV, Parquet, API), or a reject saying what is wrong."""
     if opts.text_field not in obj:
+        under = records_key(obj)
+        fix = (f"the records look to be under {under!r}: "
+               f"{jq_command(f'.[{json.dumps(under)}][]', None if source == '<stdin>' else source)}, then read that"
+               if under is not None else opts.name_it(opts.text_option, opts.text_field, 'text field'))
         return Reject(source, position, f"no {opts.text_field!r} field (fields: {', '.join(map(str, obj)) or 'none'}); "
-                                        f"{opts.name_it(opts.text_option, opts.text_field, 'text field')}",
-                      E_MISSING_COLUMN)
+                                        f"{fix}", E_MISSING_COLUMN)
     text = obj[opts.text_field]
     reject = check_text(source, position, text, opts)
     if reject:

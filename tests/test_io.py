@@ -471,6 +471,10 @@ def test_a_json_array_on_stdin_longer_than_the_sniffed_head_is_still_records():
         assert [i.id for i in items if isinstance(i, Record)] == ids
     [cut] = list(read_inputs(["-"], stdin=io.BytesIO(b'[\n  {\n    "text": "We refund')))
     assert_reject(cut, "<stdin>", "line 3, column 13", E_BAD_JSON, "Unterminated string")
+    # an array of strings longer than the head was one text of brackets (exit 0): a reject per item now
+    strings = ["We promise you a full refund within 30 days, no questions asked."] * 4500
+    items = list(read_inputs(["-"], stdin=io.BufferedReader(Pipe(json.dumps(strings).encode()))))
+    assert len(items) == 4500 and all(isinstance(i, Reject) for i in items) and items[-1].position == "[4499]"
 
 
 def test_stdin_json_documents_without_a_record_first_are_read_as_the_file_would_be():

@@ -26,6 +26,15 @@ def test_jsonl_missing_text_field(tmp_path):
     assert "body" in r.reason  # says which fields there are
 
 
+def test_a_line_holding_the_records_under_a_key_names_the_key_and_the_jq_command(tmp_path):
+    """A minified export longer than the head read to tell it apart was one line without a 'text' field, and
+    the reject named no key (a small one got the hint)."""
+    p = write(tmp_path, "export.jsonl", '{"records": [{"text": "We refund you."}]}\n')
+    [r] = read(p)
+    assert_reject(r, p, "line 1", E_MISSING_COLUMN, "the records look to be under 'records': jq -c "
+                  f"'.[\"records\"][]' {p} > records.jsonl, then read that")
+
+
 @pytest.mark.parametrize("value", ['""', '"   \\n\\t "'])
 def test_jsonl_empty_text(tmp_path, value):
     p = write(tmp_path, "empty_text.jsonl", '{"text": "fine"}\n{"text": ' + value + '}\n')
