@@ -118,6 +118,10 @@ def _config(config: Optional[Path], sets: Optional[List[str]], extra: Optional[d
     from .pipeline import load_config, parse_overrides, paths_from_here
 
     overrides = paths_from_here(parse_overrides(sets or []))
+    for key, value in (extra or {}).items():  # an option and a --set of the same setting: the option won, in silence
+        if key in overrides and overrides[key] != value:
+            raise UsageError(f"{key} is given twice, as {value!r} by its option and {overrides[key]!r} by --set; "
+                             "keep one", code=E_BAD_TASK)
     overrides.update(extra or {})
     return load_config(config, overrides)
 
@@ -192,17 +196,21 @@ def _refuse_nothing_read(annotated: dict[str, int], rejected: int) -> None:
         raise refusal
 
 
-def _review_fields(rating_field: Optional[str], date_field: Optional[str], text_field: str = "text",
-                   id_field: str = "id") -> dict:
-    """--rating-field and --date-field as overrides of ``[reviews]``; refused when one names the field the text or
-    the id is read from (each field is read as one thing: "no review has a 'text' field" was all it said)."""
-    for key, named in (("rating", rating_field), ("date", date_field)):
-        for what, field in (("text", text_field), ("id", id_field)):
-            if named is not None and named == field:
-                raise UsageError(f"--{key}-field {named}: that is the field the reviews' {what} is read from; name "
-                                 f"the field holding their {key}", code=E_BAD_TASK)
+def _review_fields(rating_field: Optional[str], date_field: Optional[str]) -> dict:
+    """--rating-field and --date-field as overrides of ``[reviews]``."""
     return {f"reviews.{name}": value for name, value in (("rating_field", rating_field), ("date_field", date_field))
             if value is not None}
+
+
+def _check_review_fields(cfg, text_field: str, id_field: str) -> None:
+    """Refuse a rating or date field (``--rating-field``, ``--set reviews.rating_field=…``) that is the field the
+    text or the id is read from: each field is read as one thing ("no review has a 'text' field" was all it said)."""
+    for key in ("rating", "date"):
+        named = cfg["reviews"][f"{key}_field"]
+        for what, field in (("text", text_field), ("id", id_field)):
+            if named == field:
+                raise UsageError(f"the {key} field {named!r} (--{key}-field, reviews.{key}_field) is the field the "
+                                 f"reviews' {what} is read from; name the field holding their {key}", code=E_BAD_TASK)
 
 
 def _warn_absent_fields(fields: dict, rating_field: Optional[str], date_field: Optional[str],
@@ -763,7 +771,8 @@ def reviews(inputs: List[str] = typer.Argument(..., help="Reviews: .jsonl, .csv,
 
         _stdin_once({"INPUTS": inputs})
         _warn_repeated_files({"INPUTS": inputs})
-        cfg = _config(config, sets, _review_fields(rating_field, date_field, text_field, id_field))
+        cfg = _config(config, sets, _review_fields(rating_field, date_field))
+        _check_review_fields(cfg, text_field, id_field)
         opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="review")
         check_inputs(inputs, opts)
         prepare_outputs(inputs, {"--json": json_path, "--csv": csv_path, "--html": html_path})
@@ -816,8 +825,8 @@ def gap(copy: List[str] = typer.Option(..., "--copy", help="Company copy: .txt, 
 
         _stdin_once({"--copy": copy, "--reviews": reviews_in})
         _warn_repeated_files({"--copy": copy, "--reviews": reviews_in})
-        cfg = _config(config, sets, _review_fields(rating_field, date_field, review_text_field or text_field,
-                                                   review_id_field or id_field))
+        cfg = _config(config, sets, _review_fields(rating_field, date_field))
+        _check_review_fields(cfg, review_text_field or text_field, review_id_field or id_field)
         GapSettings.from_config(cfg)  # bad thresholds fail before any work
         copy_opts = ReadOptions.from_config(cfg, id_field=id_field, text_field=text_field, default_kind="company")
         review_opts = ReadOptions.from_config(  # hints name the option that reads the reviews' field

@@ -1016,3 +1016,15 @@ def test_an_option_the_command_would_pass_over_is_refused(args, says):
     """Each was ignored without a word (the last --set of a key won)."""
     result = invoke(args)
     assert result.exit_code == 2 and says in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--set", "reviews.rating_field=id"], "the rating field 'id' (--rating-field, reviews.rating_field) is the field"),
+    (["--rating-field", "stars", "--set", "reviews.rating_field=date"], "reviews.rating_field is given twice"),
+])
+def test_a_review_field_set_around_its_option_is_checked_as_the_option_is(tmp_path, args, says):
+    """--set reviews.rating_field=id dropped the ratings without a word; with --rating-field too, the option won."""
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"id": "a", "text": "Late again.", "date": "2024-05-01"}\n', encoding="utf-8")
+    result = invoke(["reviews", path, *args])
+    assert result.exit_code == 2 and says in " ".join(result.output.split())

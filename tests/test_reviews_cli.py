@@ -97,7 +97,8 @@ def test_rating_and_date_fields_are_named_per_run_and_a_misspelt_one_is_warned(t
     assert "warning: no review has a 'score' field (--rating-field); check its name" in done.stderr
     done, _, _ = run(tmp_path, rows, "--date-field", "text")  # it warned that no review has a 'text' field
     assert done.returncode == 2
-    assert "--date-field text: that is the field the reviews' text is read from" in " ".join(done.stderr.split())
+    assert "the date field 'text' (--date-field, reviews.date_field) is the field the reviews' text is read from" in \
+        " ".join(done.stderr.split())
 
 
 def test_a_rating_or_date_column_in_another_case_is_named_with_the_option_that_reads_it(tmp_path):
