@@ -29,6 +29,7 @@ class _Terminal:
 
     def __init__(self) -> None:
         self.failed: Optional[OSError] = None
+        self.written: list[str] = []  # the report files a run wrote, named when the terminal report broke off
 
     def write(self, text: str) -> int:
         if self.failed is None:
@@ -129,7 +130,7 @@ def _config(config: Optional[Path], sets: Optional[List[str]], extra: Optional[d
 def _run(fn):
     """Turn lipservice errors into a one-line message and an exit code; never a traceback."""
     _log_to_stderr(logging.WARNING)
-    terminal.failed = None
+    terminal.failed, terminal.written = None, []
     try:
         result = fn()
     except LipserviceError as e:
@@ -146,12 +147,14 @@ def _run(fn):
         err.print(printable_line(str(e) or ("interrupted" if signum == signal.SIGINT else "terminated (SIGTERM)")),
                   highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(128 + signum)
+    written = f"; {', '.join(terminal.written)} {'was' if len(terminal.written) == 1 else 'were'} written in full" \
+        if terminal.written else ""
     if isinstance(terminal.failed, BrokenPipeError):  # the reader had what it wanted; the files are whole
-        err.print("note: stdout was closed by the program reading it, so the terminal report stopped there; the "
-                  "files asked for were written in full", highlight=False, markup=False, soft_wrap=True)
+        err.print(printable_line(f"note: stdout was closed by the program reading it, so the terminal report stopped "
+                                 f"there{written}"), highlight=False, markup=False, soft_wrap=True)
     elif terminal.failed is not None:
         _fail(LipserviceError(f"stdout: {terminal.failed.strerror or terminal.failed}; the terminal report stopped "
-                              "there (the files asked for were written in full)", code=E_IO))
+                              f"there{written}", code=E_IO))
     return result
 
 
@@ -271,6 +274,7 @@ def _write_text(path: Path, text: str) -> None:
     """Write an output file, making its folder when needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+    terminal.written.append(str(path))
 
 
 def _write_html(path: Path, title: str, **parts) -> None:
@@ -712,8 +716,9 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                           highlight=False, markup=False, soft_wrap=True)
                 results[data], several = ev.evaluate_labelled(nlp, cfg, texts, labels, int(cfg["system"]["seed"]))
                 if len(texts) < FEW_ROWS:  # "n=1 macro-F1 1.000" was shown as any other figure
-                    err.print(f"warning: {len(texts)} row{'s' * (len(texts) != 1)} evaluated; a figure on so few moves "
-                              "a lot with each row (see its interval), so label more to measure",
+                    err.print(f"warning: {len(texts)} row{'s' * (len(texts) != 1)} evaluated; a figure on so few says "
+                              "little, and its interval (resampled from these rows alone) may look surer than it "
+                              "is, so label more to measure",
                               highlight=False, markup=False, soft_wrap=True)
                 if several:
                     err.print(f"warning: {several:,} of {len(texts):,} rows hold more than one sentence; each row is "

@@ -76,7 +76,7 @@ body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, A
   max-width: 1120px; margin: 0 auto; padding: 24px; overflow-wrap: anywhere; }
 /* each cell, item and line takes the direction of its own text, as dir="auto" would: a right-to-left
    sentence is shown in its order, and cannot reorder the columns or text around it */
-td, th, li, p, h3 { unicode-bidi: plaintext; }
+td, th, li, p, h3, .sent { unicode-bidi: plaintext; }
 header { border-bottom: 3px solid #212121; margin-bottom: 12px; }
 h1 { margin: 0 0 4px; font-size: 28px; }
 h2 { margin-top: 2.2em; border-bottom: 1px solid #bdbdbd; padding-bottom: 4px; }

@@ -144,10 +144,11 @@ def _cells_apart(paragraphs: list[str]) -> str:
 SEARCH_BUDGET = 200_000_000
 
 
-#: Characters no one sees (soft hyphens, zero-width and direction marks), which trafilatura drops from its
-#: text: a paragraph holding one was not found in it and was lost. Both sides are compared without them.
+#: Characters no one sees (soft hyphens, zero-width and direction marks, fillers, tag characters), which
+#: trafilatura drops from its text: a paragraph holding one was not found in it and was lost. Both sides are
+#: compared without them. A regex class.
 INVISIBLE_CHARS = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-                   "\u2066-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0")  # a regex class: fillers, joiners, marks
+                   "\u2066-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f")
 INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 
 

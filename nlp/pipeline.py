@@ -23,6 +23,7 @@ from . import (  # noqa: F401  (importing the components registers their factori
     segment,
     themes,
 )
+from .charts import truncate
 from .component import PROJECT_ROOT, project_path  # noqa: F401  (where the CLI and training resolve paths)
 from .decoding import bom_encoding
 from .errors import E_BAD_SETTING, E_MISSING_SETTING, E_NO_SPACY_MODEL, ConfigError, ModelMissingError
@@ -127,9 +128,12 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     except Exception as err:  # confection raises several types for bad keys/values
         _check_override_sections(text, flat)  # the override's fault, said as such, rather than the file's
         detail = "; ".join(" ".join(line.split()) for line in str(err).splitlines() if line.strip())
-        hint = ("; a config file holds [SECTION] lines with NAME = VALUE lines under them, as "
-                f"{DEFAULT_CONFIG_PATH} does" if "no section headers" in detail else "")
-        raise ConfigError(f"cannot read config {str(path)!r}: {detail}{hint}") from None
+        if "no section headers" in detail:  # the parser's words come last: what a config is comes first
+            first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+            raise ConfigError(f"config {str(path)!r} is not a config file: it has no [SECTION] line (its first line: "
+                              f"{truncate(first, 60)!r}); a config file holds [SECTION] lines with NAME = VALUE lines "
+                              f"under them, as {DEFAULT_CONFIG_PATH} does") from None
+        raise ConfigError(f"cannot read config {str(path)!r}: {detail}") from None
     packaged = Config().from_disk(DEFAULT_CONFIG_PATH, interpolate=True)
     if path.resolve() != DEFAULT_CONFIG_PATH.resolve():
         _check_settings(cfg, packaged, path)

@@ -160,7 +160,7 @@ def _month_of_number(value: float) -> str | None:
 #: What an import may trim before a cell's first character: any space (no-break, ideographic…), the
 #: invisible characters (byte-order mark, soft hyphen, zero-width joiners, direction marks), control
 #: characters and the tag characters (U+E0000–U+E007F).
-_BLANK_START = re.compile(f"[\\s{INVISIBLE_CHARS}\\x00-\\x1f\\x7f-\\x9f\\U000e0000-\\U000e007f]*")
+_BLANK_START = re.compile(f"[\\s{INVISIBLE_CHARS}\\x00-\\x1f\\x7f-\\x9f]*")
 #: Minus signs that Unicode's compatibility mapping leaves as they are (the superscript one maps to U+2212).
 _MINUS_SIGNS = ("\u2212", "\u2796")
 

@@ -195,24 +195,27 @@ def test_a_terminal_report_cut_short_still_writes_the_files_asked_for(tmp_path, 
     """`audit page.md --json r.json | head -1` exited 1 without a word, and r.json was never written."""
     import typer
 
-    from nlp.cli import _run, out
+    from nlp.cli import _run, _write_text, out
 
     report = tmp_path / "r.json"
 
     def audit_like():
         out.print("the terminal report, line one")
         out.print("line two")
-        report.write_text("{}")  # written after the terminal report, as audit, reviews and gap write theirs
+        _write_text(report, "{}")  # written after the terminal report, as audit, reviews and gap write theirs
 
     monkeypatch.setattr("sys.stdout", _ClosedStdout(error))
     if code is None:
         _run(audit_like)
-        assert "note: stdout was closed by the program reading it" in capsys.readouterr().err
+        said = " ".join(capsys.readouterr().err.split())
+        assert f"note: stdout was closed by the program reading it, so the terminal report stopped there; {report} " \
+               "was written in full" in said
     else:
         with pytest.raises(typer.Exit) as exc:
             _run(audit_like)
         assert exc.value.exit_code == code
-        assert "[E127] stdout: No space left on device" in " ".join(capsys.readouterr().err.split())
+        assert f"[E127] stdout: No space left on device; the terminal report stopped there; {report} was written in " \
+               "full" in " ".join(capsys.readouterr().err.split())
     assert report.read_text() == "{}"
 
 
@@ -595,7 +598,7 @@ def test_evaluate_data_counts_what_it_read_and_its_json_holds_the_counts_and_eve
     assert lines[-2] == "read 5 · evaluated 3 · rejected 2"
     assert "1 row repeats an earlier row's text" in lines[-3]
     # "n=1 macro-F1 1.000" was shown as any other figure
-    assert lines[-1].startswith("warning: 3 rows evaluated; a figure on so few moves a lot with each row")
+    assert lines[-1].startswith("warning: 3 rows evaluated; a figure on so few says little")
     assert "n=3" in result.stdout and "95 % bootstrap interval" in result.stdout
     report = json.loads(invoke(["evaluate", "--data", path, "--json"]).stdout)[str(path)]
     assert report["counts"] == {"read": 5, "evaluated": 3, "rejected": 2, "repeated_texts": 1, "conflicting_labels": 0,

@@ -301,7 +301,8 @@ def test_a_right_to_left_sentence_takes_its_own_direction_in_its_cell():
     """Arabic copy beside English: with no direction of its own, a cell's text was laid out left to right."""
     page = render_report(title="t", audits=[audit()])
     rules = re.search(r"<style>(.*)</style>", page, re.S).group(1)
-    assert re.search(r"td, th, li, p, h3 \{ unicode-bidi: plaintext; \}", rules)
+    assert re.search(r"td, th, li, p, h3, \.sent \{ unicode-bidi: plaintext; \}", rules)  # .sent: the annotated copy
+    assert '<span class="sent' in page
 
 
 def test_quotes_rows_and_ids_are_sampled():

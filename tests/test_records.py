@@ -45,9 +45,11 @@ def test_jsonl_empty_text(tmp_path, value):
 
 def test_a_text_of_invisible_characters_only_is_empty_and_says_so(tmp_path):
     """A zero-width space and a direction mark were a record of no sentence, annotated as if it were text."""
-    p = write(tmp_path, "zw.jsonl", '{"text": "fine"}\n{"text": "\\u200b \\n\\u200f"}\n{"text": "\\u200bok"}\n')
-    good, r, kept = read(p)
+    p = write(tmp_path, "zw.jsonl", '{"text": "fine"}\n{"text": "\\u200b \\n\\u200f"}\n{"text": "\\u200bok"}\n'
+              '{"text": "\\udb40\\udc41\\udb40\\udc42"}\n')  # tag characters alone, too
+    good, r, kept, tags = read(p)
     assert_reject(r, p, "line 2", E_EMPTY_TEXT, "only invisible characters")
+    assert_reject(tags, p, "line 4", E_EMPTY_TEXT, "only invisible characters")
     assert kept.text == "\u200bok"
 
 
