@@ -160,11 +160,13 @@ def _with_skipped_lines(reject: Reject, spans: list[tuple[int, int, bool]]) -> R
         return reject
     at, end, closed = spans.pop()
     spans.clear()
+    # the line the cell passed the limit on, which is the row's first line unless the cell opened before it
+    where = f"opened on line {at}" if reject.position == f"line {at}" else f"over the limit from line {at}"
     if closed:
-        said = (f"its quoted cell, opened on line {at}, runs to line {end}, so lines {at}-{end} were skipped with "
+        said = (f"its quoted cell, {where}, runs to line {end}, so lines {at}-{end} were skipped with "
                 'it; if rows stand there, a quote inside the cell is not written "" (or a stray quote closed it)')
     else:
-        said = (f"its quoted cell, opened on line {at}, is never closed, so lines {at}-{end} (the rest of the "
+        said = (f"its quoted cell, {where}, is never closed, so lines {at}-{end} (the rest of the "
                 'file) were skipped: close the quote (a quote inside a quoted cell is written "") and read the '
                 "file again")
     return Reject(reject.source, reject.position, f"{reject.reason}; {said}", reject.code)
