@@ -12,7 +12,7 @@ from .doc_memo import once_per_doc
 from .errors import E_BAD_HEAD, E_BAD_SETTING, E_NEEDS_INPUT, E_NO_HEAD, ConfigError, ModelMissingError
 from .extensions import install_extensions
 from .heads import load_head, save_head
-from .markup import INVISIBLE
+from .markup import has_visible_text
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,7 +94,7 @@ def check_digits(component: str, value: int, default: int) -> int:
 def carries_text(span: Span) -> bool:
     """Whether a sentence has something to read: not whitespace alone, nor invisible characters alone (a
     paragraph of a zero-width space, as pasted from a web page, was a sentence scored neutral)."""
-    return bool(INVISIBLE.sub("", span.text).strip())
+    return has_visible_text(span.text)
 
 
 def text_sentences(doc: Doc) -> list:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from .errors import E_BAD_FIELD, E_BINARY, E_EMPTY_TEXT, E_ENCODING, E_MISSING_COLUMN, E_TOO_LARGE
-from .markup import INVISIBLE_CHARS
+from .markup import has_visible_text
 
 KINDS = ("company", "review", "auto")
 DEFAULT_ID_FIELD = "id"
@@ -110,10 +110,6 @@ def _shown_columns(columns: list[str]) -> str:
     return ", ".join(c if len(c) <= HEADER_NAME_CHARS else c[:HEADER_NAME_CHARS] + "…" for c in columns) or "none"
 
 
-#: A text of whitespace and characters no one sees: nothing to read.
-_INVISIBLE_ONLY = re.compile(f"[\\s{INVISIBLE_CHARS}]*")
-
-
 def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reject | None:
     """The checks every record's text passes, whatever its format."""
     if isinstance(text, bytes):  # binary that json_safe could not read as UTF-8
@@ -124,7 +120,7 @@ def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reje
                       E_BAD_FIELD)
     if not text.strip():
         return Reject(source, position, "empty text", E_EMPTY_TEXT)
-    if _INVISIBLE_ONLY.fullmatch(text):  # stops at the first character one can see
+    if not has_visible_text(text):
         return Reject(source, position, "empty text: only invisible characters (zero-width spaces, direction marks "
                       "or the like)", E_EMPTY_TEXT)
     if len(text) > opts.max_chars:
