@@ -101,7 +101,50 @@ def jsonl_records(source: str, fh: Any, opts: ReadOptions) -> Iterator[Record | 
         if not isinstance(obj, dict):
             yield Reject(source, pos, f"{json_kind(obj)}, not an object (each record is a JSON object)", E_BAD_JSON)
             continue
+        repeated = repeated_field(line, opts)
+        if repeated:
+            yield Reject(source, pos, repeated, E_BAD_JSON)
+            continue
         yield record_from_mapping(source, pos, f"{source}:{lineno}", obj, opts)
+
+
+def _repeated_in_items(text: str, items: list, opts: ReadOptions) -> dict[int, str]:
+    """:func:`repeated_field` for each object of a JSON array (its index → why it cannot be read). The
+    array is parsed again only when a field's name occurs more often in it than its objects give it."""
+    names = [name for name in (opts.text_field, opts.id_field)
+             if text.count(json.dumps(name)) > sum(1 for obj in items if isinstance(obj, dict) and name in obj)]
+    if not names:
+        return {}
+    out = {}
+    for i, pairs in enumerate(json.loads(text, object_pairs_hook=lambda pairs: pairs)):
+        for name in names if isinstance(items[i], dict) else ():
+            times = sum(1 for key, _ in pairs if key == name)
+            if times > 1 and i not in out:
+                out[i] = _repeated(name, times)
+    return out
+
+
+def _repeated(name: str, times: int) -> str:
+    return (f"the field {name!r} appears {times} times in this object (a JSON reader keeps one and drops the "
+            "others); keep one")
+
+
+def repeated_field(text: str, opts: ReadOptions) -> str | None:
+    """Why an object (one line of JSON Lines) cannot be read when it gives its text or id field twice: a JSON
+    parser keeps the last value and would drop the other in silence, as a CSV column named twice would; None
+    when it gives each once. The object is parsed again only when the field's name occurs twice in the text."""
+    names = [name for name in (opts.text_field, opts.id_field) if text.count(json.dumps(name)) > 1]
+    if not names:
+        return None
+    try:
+        pairs = json.loads(text, object_pairs_hook=lambda items: items)
+    except ValueError:
+        return None
+    for name in names:
+        times = sum(1 for key, _ in pairs if key == name)
+        if times > 1:
+            return _repeated(name, times)
+    return None
 
 
 #: The largest JSON array read (whole: a JSON array cannot be streamed without a parser of its own, and
@@ -208,11 +251,15 @@ def _json_document(source: str, data: bytes, encoding: str, name: str | None, op
         yield Reject(source, f"line {where[0]}, column {where[1]}" if where else "file", problem, E_BAD_JSON)
         return
     if isinstance(items, dict):  # one pretty-printed object: a record, or records under one of its keys
-        yield _json_object(source, name, items, opts)
+        repeated = repeated_field(text, opts) if opts.text_field in items else None
+        yield Reject(source, "file", repeated, E_BAD_JSON) if repeated else _json_object(source, name, items, opts)
         return
+    repeated = _repeated_in_items(text, items, opts)
     for i, obj in enumerate(items):
         pos = f"[{i}]"
-        if isinstance(obj, dict):
+        if i in repeated:
+            yield Reject(source, pos, repeated[i], E_BAD_JSON)
+        elif isinstance(obj, dict):
             yield record_from_mapping(source, pos, f"{source}{pos}", obj, opts)
         else:
             yield Reject(source, pos, f"{json_kind(obj)}, not an object (each record is a JSON object)", E_BAD_JSON)

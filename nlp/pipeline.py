@@ -121,6 +121,10 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     except UnicodeDecodeError as err:
         raise ConfigError(f"config {str(path)!r}: byte {err.start} is not {encoding.upper()}; save the file as "
                           "UTF-8") from None
+    if "\x00" in text:  # UTF-16 without a byte-order mark decodes as UTF-8 with a NUL beside each letter
+        at = data.index(b"\x00")
+        raise ConfigError(f"config {str(path)!r}: byte {at} is a NUL byte, as in UTF-16 text without a byte-order "
+                          "mark or a binary file; save the config as UTF-8 text")
     flat = dotted(overrides or {})
     _check_override_values(text, flat)
     try:

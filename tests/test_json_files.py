@@ -76,6 +76,30 @@ def test_jsonl_line_that_is_not_an_object(tmp_path, line, kind_name):
     assert items[1].reason.startswith(kind_name + ",")  # JSON's names for what the line holds, not Python's
 
 
+def test_jsonl_record_giving_its_text_or_id_twice_is_a_reject_not_the_last_value(tmp_path):
+    p = write(tmp_path, "twice.jsonl", '{"id": "a", "text": "We refund you.", "text": "Other."}\n'
+                                       '{"id": "b", "text": "Says \\"text\\" twice: \\"text\\"."}\n'
+                                       '{"id": "c", "id": "d", "text": "Ids twice."}\n'
+                                       '{"id": "e", "meta": {"text": 1}, "text": "A nested text key."}\n')
+    text_twice, quoted, id_twice, nested = read(p)
+    assert_reject(text_twice, p, "line 1", E_BAD_JSON, "the field 'text' appears 2 times")
+    assert_reject(id_twice, p, "line 3", E_BAD_JSON, "the field 'id' appears 2 times")
+    assert quoted.id == "b" and nested.id == "e" and nested.meta == {"meta": {"text": 1}}
+    items = read(p, ReadOptions(text_field="body"))  # the field read is the one checked
+    assert "'id' appears 2 times" in items[2].reason and all("'text'" not in getattr(i, "reason", "") for i in items)
+
+
+def test_json_array_or_object_giving_a_record_text_twice_rejects_that_record(tmp_path):
+    p = write(tmp_path, "twice.json", '[{"id": "a", "text": "One.", "text": "Two."},\n {"id": "b", "text": "Fine."},'
+                                      ' 3, {"id": "c", "id": "d", "text": "x"}]')
+    items = read(p)
+    assert_reject(items[0], p, "[0]", E_BAD_JSON, "the field 'text' appears 2 times")
+    assert items[1].id == "b" and "not an object" in items[2].reason
+    assert_reject(items[3], p, "[3]", E_BAD_JSON, "the field 'id' appears 2 times")
+    one = write(tmp_path, "one.json", '{"id": "a",\n "text": "One.",\n "text": "Two."}')
+    assert_reject(read(one)[0], one, "file", E_BAD_JSON, "the field 'text' appears 2 times")
+
+
 def test_jsonl_invalid_utf8_line_names_line_and_column(tmp_path):
     p = write(tmp_path, "enc.jsonl", b'{"text": "one"}\n{"text": "t\xe9st"}\n{"text": "three"}\n')
     one, bad, three = read(p)

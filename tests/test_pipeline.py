@@ -374,6 +374,10 @@ def test_a_config_that_is_a_directory_or_not_utf8_says_so(tmp_path):
     latin.write_bytes(b"# caf\xe9\n" + DEFAULT_CONFIG_PATH.read_bytes())
     with pytest.raises(ConfigError, match="byte 5 is not UTF-8; save the file as UTF-8"):
         load_config(latin)
+    utf16 = tmp_path / "nobom.cfg"  # UTF-16 without a byte-order mark decodes as UTF-8, a NUL by each letter
+    utf16.write_bytes(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8").encode("utf-16-le"))
+    with pytest.raises(ConfigError, match="byte 1 is a NUL byte, as in UTF-16 text without a byte-order mark"):
+        load_config(utf16)
 
 
 def test_component_settings_may_be_left_to_the_factory_defaults(tmp_path):
