@@ -21,7 +21,7 @@ from .claims import lip_service_verdict
 from .corpus import iter_documents, load_perspective_corpus, load_promise_corpus, split_of
 from .errors import E_BAD_LABELS, E_BAD_TASK, E_NOT_FOUND, InputError, UsageError
 from .heads import PERSPECTIVE_LABELS
-from .io import TABLE_EXTS, ReadOptions, Reject, check_inputs, format_of, read_inputs
+from .io import STDIN, TABLE_EXTS, ReadOptions, Reject, check_inputs, format_of, read_inputs
 from .metrics import binary_metrics, classification_metrics, macro_f1_interval
 from .perspective import design_matrix, perspective_probabilities
 from .pipeline import PROJECT_ROOT, base_pipes, project_path
@@ -110,7 +110,7 @@ def load_labelled_file(path: str, text_field: str = "text", label_field: str = "
     opts = ReadOptions(text_field=text_field, kind_field=None, max_chars=max_chars,
                        max_chars_setting=max_chars_setting)
     check_inputs([path], opts)
-    if format_of(Path(path))[0] not in TABLE_EXTS:  # format_of maps .ndjson and .tsv, and sees through .gz
+    if path != STDIN and format_of(Path(path))[0] not in TABLE_EXTS:  # format_of maps .ndjson, .tsv, sees through .gz
         raise InputError(f"{path}: labelled data must be .jsonl, .json, .csv, .tsv or .parquet (each also .gz but "
                          f"Parquet) with {text_field!r} and {label_field!r} fields", code=E_BAD_LABELS)
     texts, labels, rejects = [], [], []
@@ -118,6 +118,9 @@ def load_labelled_file(path: str, text_field: str = "text", label_field: str = "
         if isinstance(item, Reject):
             rejects.append(item)
             continue
+        if path == STDIN and item.position == "file" and label_field not in item.meta:  # read as one text
+            raise UsageError("--data -: stdin was read as one text, not as labelled rows; pipe JSON Lines, a JSON "
+                             f"array or CSV with {text_field!r} and {label_field!r} fields", code=E_BAD_LABELS)
         fields = {**item.meta, opts.id_field: item.id} if label_field == opts.id_field else item.meta
         raw = fields.get(label_field)
         label = raw.strip().lower() if isinstance(raw, str) else raw

@@ -607,6 +607,17 @@ def test_evaluate_data_counts_what_it_read_and_its_json_holds_the_counts_and_eve
     assert report["perspective component"]["n"] == 3 and len(report["perspective component"]["macro_f1_ci95"]) == 2
 
 
+def test_evaluate_data_reads_labelled_rows_piped_in_and_refuses_plain_text():
+    """`--data -` was refused as a file of no known extension, though annotate reads tables from stdin."""
+    rows = "text,label\nWe are the leading bank in Wales.,company\nYou get your money back within 48 hours.,customer\n"
+    report = json.loads(invoke(["evaluate", "--data", "-", "--json"], input=rows).stdout)["-"]
+    assert report["counts"]["evaluated"] == 2 and report["perspective component"]["n"] == 2
+    result = invoke(["evaluate", "--data", "-"], input="We are the leading bank in Wales.\n")
+    assert result.exit_code == 2
+    assert stderr_lines(result)[-1] == ("error: [E301] --data -: stdin was read as one text, not as labelled rows; "
+                                        "pipe JSON Lines, a JSON array or CSV with 'text' and 'label' fields")
+
+
 def test_evaluate_data_warns_of_a_text_labelled_two_ways(tmp_path):
     path = tmp_path / "gold.jsonl"
     rows = [{"text": "We are big.", "label": "company"}, {"text": "We are big.", "label": "customer"},
