@@ -282,10 +282,11 @@ def _claims(claims: list, Q: np.ndarray, C: np.ndarray, complaints: list[tuple[i
     sims = Q @ C.T
     for q, (rec, s) in enumerate(claims):
         promise = (as_promise or {}).get(id(s))
-        rows = np.flatnonzero(sims[q] >= settings.strict_similarity).tolist()
-        if promise is not None:  # its promise's verdict, on the same complaints
+        rows: list[int] = []
+        if promise is not None:  # its promise's verdict and evidence, on the same complaints
             contradicted = promise["verdict"] == "broken"
         else:
+            rows = np.flatnonzero(sims[q] >= settings.strict_similarity).tolist()
             own_share = len(_review_ids(rows, complaints, reviews)) / n if n else 0.0
             broad = complaint_rate is not None and complaint_rate >= settings.claim_complaint_rate
             contradicted = bool(n) and (broad or (len(rows) >= settings.min_complaints
@@ -293,7 +294,7 @@ def _claims(claims: list, Q: np.ndarray, C: np.ndarray, complaints: list[tuple[i
         reasons = list(s["claim"].get("reasons") or [])
         if contradicted and CONTRADICTED not in reasons:
             reasons.append(CONTRADICTED)
-        if contradicted and not rows:  # broadly contradicted: the complaints most like the claim
+        if contradicted and not rows and promise is None:  # broadly contradicted: the complaints most like it
             rows = list(range(len(complaints)))
         out.append({"text": s["text"], "source": rec.get("source"), "id": rec["id"],
                     "lip_service": bool(s["claim"].get("lip_service")) or contradicted,
