@@ -49,6 +49,16 @@ def plain(value: Any, style: str = "") -> Text:
     return Text(printable(value), style=style)
 
 
+def heading(console: Console, title: Text) -> None:
+    """A rule with ``title`` in it, or, when the title is too long for one (rich would cut it with "…", and
+    a tuned threshold or a file's name with it), a bare rule with the whole title under it, wrapped."""
+    if title.cell_len + 6 <= console.width:
+        console.rule(title)
+        return
+    console.rule()
+    console.print(title, overflow="fold")
+
+
 def _line(*parts: str | Text) -> Text:
     """Join pieces: ``str`` pieces are our own markup, ``Text`` pieces are input, kept literal."""
     out = Text()
@@ -64,7 +74,7 @@ def _share(value: float | None) -> str:
 def print_audit(console: Console, result: dict[str, Any]) -> None:
     """Each sentence with its perspective and confidence, the share, and what to rewrite first."""
     scores = result["scores"]
-    console.rule(plain(result["source"], "bold"))
+    heading(console, plain(result["source"], "bold"))
     table = Table(show_header=True, header_style="bold", expand=True)
     table.add_column("#", justify="right", width=4)
     table.add_column("sentence", ratio=1)
@@ -109,7 +119,7 @@ def _score(value: float | None) -> str:
 def print_metrics(console: Console, title: str, results: dict[str, dict]) -> None:
     """Macro-F1, per-class P/R/F1 and the confusion matrix for each system in ``results``."""
     for system, m in results.items():
-        console.rule(plain(f"{title} — {system}", "bold"))
+        heading(console, plain(f"{title} — {system}", "bold"))
         if "macro_f1" not in m:  # binary metrics or a plain accuracy
             shown = {k: UNDEFINED.get(k, "n/a") if v is None else v for k, v in m.items()}
             console.print("  ".join(f"{k} [bold]{v}[/]" if k == "f1" else f"{k} {v}" for k, v in shown.items()))

@@ -356,3 +356,15 @@ def test_bidirectional_overrides_are_shown_not_obeyed_in_the_terminal_and_the_pa
     assert "\u202e" not in out and "We refund \\u202eyou never\\u202c fast." in out
     page = render_report(title="t", audits=[result])
     assert "\u202e" not in page and "\\u202eyou never\\u202c" in page
+
+
+def test_a_heading_too_long_for_the_terminal_is_shown_whole_not_cut():
+    """`evaluate --task gap --tune` at 80 columns cut the tuned thresholds off its heading with "…"."""
+    con = Console(record=True, width=60, file=io.StringIO())
+    system = "tuned on train: about_similarity=0.33, strict_similarity=0.40 (train F1 0.704)"
+    print_metrics(con, "gap pairs (test split, 189 pairs)", {system: binary_metrics([True, False], [True, True])})
+    shown = " ".join(con.export_text().split())
+    assert "…" not in shown and f"gap pairs (test split, 189 pairs) — {system}" in shown
+    short = Console(record=True, width=60, file=io.StringIO())
+    print_metrics(short, "held-out", {"rule": binary_metrics([True], [True])})
+    assert "─ held-out — rule ─" in short.export_text()  # a title that fits stays in its rule
