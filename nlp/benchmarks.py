@@ -212,10 +212,10 @@ def zero_shot_metrics(nlp: Any, shared: Path, name: str | None = None) -> dict[s
 
     texts, y, _ = load_complaints_benchmark(shared)
     cut = nlp.get_pipe("complaints").threshold
-    name = {True: "complaint", False: "not complaint"}
-    gold = [name[bool(v)] for v in y]
-    pred = [name[(d._.complaint_p or 0.0) >= cut] for d in nlp.pipe(texts, batch_size=64)]
-    vader = [name[v] for v in vader_complaint(texts)]
+    word = {True: "complaint", False: "not complaint"}
+    gold = [word[bool(v)] for v in y]
+    pred = [word[(d._.complaint_p or 0.0) >= cut] for d in nlp.pipe(texts, batch_size=64)]
+    vader = [word[v] for v in vader_complaint(texts)]
     labels = ("complaint", "not complaint")
     what = f"{name} (in the benchmark's format)" if name else "Twitter complaints benchmark"
     return {f"{what}, all {len(texts):,} tweets (zero-shot)": {

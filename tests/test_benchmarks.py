@@ -206,8 +206,11 @@ def test_zero_shot_scores_the_file_data_names(nlp, bench_file):
     from nlp.benchmarks import zero_shot_metrics
 
     (title, systems), = zero_shot_metrics(nlp, bench_file).items()  # the file itself, not ../shared/data's
-    assert "all 24 tweets" in title and all(m["n"] == 24 for m in systems.values())
+    assert title == "Twitter complaints benchmark, all 24 tweets (zero-shot)"  # was the repr of a dict of labels
+    assert all(m["n"] == 24 for m in systems.values())
     assert next(iter(zero_shot_metrics(nlp, bench_file.parent).values()))  # a folder holding complaints-data.csv
+    (title, _), = zero_shot_metrics(nlp, bench_file, "mine.csv").items()
+    assert title == "mine.csv (in the benchmark's format), all 24 tweets (zero-shot)"
 
 
 def test_the_theme_benchmark_names_a_file_given_for_its_folder_before_any_model_loads(tmp_path):
