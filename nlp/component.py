@@ -99,7 +99,8 @@ def carries_text(span: Span) -> bool:
 
 def text_sentences(doc: Doc) -> list:
     """The sentences that carry text (whitespace-only "sentences" from blank lines are skipped)."""
-    return list(once_per_doc(doc, "text_sentences", lambda d: [s for s in d.sents if carries_text(s)]))
+    bounds = once_per_doc(doc, "text_sentences", lambda d: [(s.start, s.end) for s in d.sents if carries_text(s)])
+    return [doc[start:end] for start, end in bounds]
 
 
 def per_doc(docs: list[Doc], rows: Any) -> list:

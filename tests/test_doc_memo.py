@@ -45,3 +45,34 @@ def test_only_recent_docs_are_kept(monkeypatch):
     assert len(doc_memo._RECENT) <= 2
     once_per_doc(docs[0], "k", compute)  # evicted: computed again
     assert len(calls) == 4
+
+
+def test_a_doc_the_caller_drops_is_freed_with_its_values():
+    """The memo held up to 256 Docs alive (about 6.5 MB each for 8,000-character texts) after the caller was done."""
+    import gc
+    import weakref
+
+    from nlp.component import text_sentences
+
+    doc = spacy.blank("en")("One sentence here.")
+    for i in range(len(doc)):
+        doc[i].is_sent_start = i == 0
+    assert [s.text for s in text_sentences(doc)] == ["One sentence here."]
+    alive = weakref.ref(doc)
+    del doc
+    gc.collect()
+    assert alive() is None and not any(ref() is None for ref, _, _ in doc_memo._RECENT.values())
+
+
+def test_values_of_tokens_merged_since_are_not_read():
+    """A Doc retokenized after a component ran (merge_noun_chunks) got its old sentence bounds: IndexError."""
+    doc = spacy.blank("en")("We deliver your new order today. It was late.")
+    for i, token in enumerate(doc):
+        token.is_sent_start = i in (0, 7)
+    calls, compute = counting()
+    bounds = once_per_doc(doc, "k", lambda d: compute(d) and [(s.start, s.end) for s in d.sents])
+    assert bounds == [(0, 7), (7, 11)]
+    with doc.retokenize() as retokenizer:
+        retokenizer.merge(doc[2:5])
+    assert once_per_doc(doc, "k", lambda d: compute(d) and [(s.start, s.end) for s in d.sents]) == [(0, 5), (5, 9)]
+    assert len(calls) == 2
