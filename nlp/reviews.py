@@ -129,15 +129,27 @@ def parse_month(value: Any) -> str | None:
     if _NUMBER_TEXT.fullmatch(text):  # a CSV cell is text: "1712900000" is the number it spells
         return _month_of_number(float(text))
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).strftime("%Y-%m")
+        return _month(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         pass
     for fmt in _DATE_FORMATS:
         try:
-            return datetime.strptime(text, fmt).strftime("%Y-%m")
+            return _month(datetime.strptime(text, fmt))
         except ValueError:
             continue
     return None
+
+
+#: The years a review's date may fall in: "0999-05-01" or "9999-12-31" (a placeholder, a typo) is no
+#: date, and is counted as unreadable rather than made a month of the trend.
+DATE_YEARS = (1900, 2100)
+
+
+def _month(when: datetime) -> str | None:
+    """``YYYY-MM`` (the year always four digits, so that months sort as text), or None outside ``DATE_YEARS``."""
+    if not DATE_YEARS[0] <= when.year <= DATE_YEARS[1]:
+        return None
+    return f"{when.year:04d}-{when.month:02d}"
 
 
 def _month_of_number(value: float) -> str | None:
@@ -147,7 +159,7 @@ def _month_of_number(value: float) -> str | None:
         return None
     if value.is_integer() and 1e7 <= value < 1e8:
         try:
-            return datetime.strptime(str(int(value)), "%Y%m%d").strftime("%Y-%m")
+            return _month(datetime.strptime(str(int(value)), "%Y%m%d"))
         except ValueError:
             return None
     if EPOCH_MILLISECONDS[0] <= value < EPOCH_MILLISECONDS[1]:

@@ -142,6 +142,16 @@ def test_parse_month_refuses_garbage(value):
     assert parse_month(value) is None
 
 
+@pytest.mark.parametrize("value", ["0999-05-01", "0099-01-01", "0001-01-01", "9999-12-31", "1899-12-31", "2101-01-01",
+                                   "1 May 0999", 10000101])
+def test_a_date_outside_the_plausible_years_is_unreadable_not_a_month_that_sorts_after_2024(value):
+    """"0999-05-01" was the month "999-05", after "2024-05" in the trend; "9999-12-31" a month of its own."""
+    assert parse_month(value) is None
+    summary = summarise_reviews([record("a", praise(), date=value)], LABELS)
+    assert summary["trend"] == [] and summary["fields"]["date"]["unreadable"] == 1
+    assert parse_month("1900-01-01") == "1900-01" and parse_month("2100-12-31") == "2100-12"
+
+
 @pytest.mark.parametrize("value", [2024, 45000, 45000.5, 202403, 20241399, 99999999, 99_999_999.5, 5e9, 5e10,
                                    4e12, float("inf"), float("nan"), 10 ** 400])
 def test_a_number_that_is_no_plausible_date_is_unreadable_not_1970(value):
