@@ -15,8 +15,9 @@ import re
 import threading
 import weakref
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from spacy.util import registry
@@ -85,12 +86,32 @@ def _cached_hub_model(name: str) -> str:
 def from_pretrained(auto_class: Any, model_dir: str) -> Any:
     """``auto_class.from_pretrained(model_dir)`` offline: the one place where unreadable model files
     become E202, whichever runtime (torch, ONNX export, tokenizer) reads them."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
-        return auto_class.from_pretrained(model_dir, local_files_only=True)
+        with _offline():
+            return auto_class.from_pretrained(model_dir, local_files_only=True)
     except (OSError, ValueError, TypeError) as err:  # missing or unreadable files (a None path inside: TypeError)
         raise missing_files(model_dir, err) from None
+
+
+#: What tells the Hugging Face libraries to stay offline, set while lipservice loads a model.
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+@contextmanager
+def _offline() -> Iterator[None]:
+    """The offline variables set for a load, and the host's environment as it was afterwards: a library
+    does not leave its settings in the process it is imported into."""
+    saved = {name: os.environ.get(name) for name in OFFLINE_VARIABLES}
+    for name in OFFLINE_VARIABLES:
+        os.environ.setdefault(name, "1")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def missing_files(model_dir: str, err: Exception) -> ModelMissingError:

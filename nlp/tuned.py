@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .encoder import DEFAULT_ENCODER, RUNTIMES, SentenceEncoder
@@ -117,11 +118,20 @@ class TunedScorer(SentenceEncoder):
         return torch.softmax(logits, dim=1).numpy()
 
 
+def _seed(random_state: Any) -> int:
+    """The fine-tuning seed: an int as given; None (scikit-learn's "not fixed") a fresh one from numpy's global
+    generator; a ``RandomState`` drawn from."""
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    return int(random_state)
+
+
 class TunedSentenceClassifier(ClassifierMixin, BaseEstimator):
     """The packaged encoder fine-tuned end to end (mean pooling, one linear layer) on labelled sentences.
 
     AdamW with linear warm-up and decay, shuffled mini-batches; ``random_state`` seeds the
-    initialisation, the order and dropout. ``layers`` keeps only the encoder's first layers (None:
+    initialisation, the order and dropout (None: not fixed, as in scikit-learn), on a generator of its
+    own: the caller's torch generator is left as it was. ``layers`` keeps only the encoder's first layers (None:
     all); ``frozen_layers`` leaves the bottom ones as installed (not stored), so that on ONNX the
     second opinion continues from its component's encoder instead of rerunning them. Both make it
     faster to run. ``predict_proba`` takes texts, not a design matrix.
@@ -151,7 +161,12 @@ class TunedSentenceClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(f"fine-tuning needs two classes or more; the labels hold only {self.classes_.tolist()}")
         target = torch.from_numpy(np.searchsorted(self.classes_, y).astype(np.int64))
-        seed = 0 if self.random_state is None else int(self.random_state)
+        with torch.random.fork_rng(devices=[]):  # the caller's torch generator is left as it was
+            return self._fit(texts, target, _seed(self.random_state))
+
+    def _fit(self, texts: list[str], target: Any, seed: int) -> "TunedSentenceClassifier":
+        import torch
+
         torch.manual_seed(seed)
         base = SentenceEncoder(self.model, max_length=self.max_length)
         base._load()

@@ -286,3 +286,18 @@ with ctx.Pool(1) as pool:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["2", "1"]
+
+
+def test_loading_a_model_leaves_the_hosts_environment_as_it_was(monkeypatch):
+    """HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE stayed set in the host process after a load."""
+    import os
+
+    from transformers import AutoConfig
+
+    from nlp.encoder import OFFLINE_VARIABLES, from_pretrained, resolve_model_dir
+
+    for name in OFFLINE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "0")  # the host's own value is kept too
+    assert from_pretrained(AutoConfig, resolve_model_dir(DEFAULT_ENCODER)).hidden_size == 384
+    assert "HF_HUB_OFFLINE" not in os.environ and os.environ["TRANSFORMERS_OFFLINE"] == "0"

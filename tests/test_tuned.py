@@ -59,6 +59,23 @@ def test_the_same_seed_trains_the_same_weights(tuned):
     assert all(np.array_equal(again.state_[k], v) for k, v in tuned.state_.items())
 
 
+def test_fitting_leaves_the_callers_torch_generator_as_it_was_and_none_is_not_a_fixed_seed(tuned):
+    """fit reseeded the caller's global torch generator, and random_state=None trained as 0 every time."""
+    import torch
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    TunedSentenceClassifier(epochs=1, batch_size=4, max_length=16, layers=1, random_state=5).fit(TEXTS, LABELS)
+    assert torch.equal(torch.rand(3), expected)
+    np.random.seed(0)
+    first = TunedSentenceClassifier(epochs=1, batch_size=4, max_length=16, layers=1, random_state=None).fit(TEXTS,
+                                                                                                          LABELS)
+    second = TunedSentenceClassifier(epochs=1, batch_size=4, max_length=16, layers=1, random_state=None).fit(TEXTS,
+                                                                                                           LABELS)
+    assert not np.array_equal(first.state_[HEAD_BIAS], second.state_[HEAD_BIAS])
+
+
 def test_skops_round_trip_scores_identically(tuned, tmp_path):
     save_head(tuned, tmp_path / "tuned.skops")
     loaded = load_head(tmp_path / "tuned.skops")
