@@ -140,6 +140,12 @@ def model_max_tokens(model_dir: str) -> int | None:
 INT_SETTINGS = {"batch_size": 1, "max_length": 1, "cache_size": 0, "num_threads": 0}
 
 
+def encoder_setting(name: str) -> str:
+    """Where an encoder setting is fixed: the perspective component's, which the packaged config's other
+    components take theirs from (a config of one's own may give a component its own)."""
+    return f"components.perspective.encoder.{name} (the other components' encoders follow it)"
+
+
 def check_int_setting(name: str, value: Any) -> int:
     """An integer encoder setting, refused (E303, with its value and what is allowed) when it is not
     an int or below its least value: a string or float would otherwise fail deep inside."""
@@ -148,8 +154,8 @@ def check_int_setting(name: str, value: Any) -> int:
     if not is_int or value < least:
         kind = "" if is_int else f" (a {type(value).__name__})"
         raise ConfigError(f"encoder {name} is {value!r}{kind}; it must be an integer, {least} or more (packaged: "
-                          f"{ENCODER_CONFIG[name]}). Fix components.<component>.encoder.{name} in config.cfg or "
-                          "with --set, or the argument passed from Python", code=E_BAD_SETTING)
+                          f"{ENCODER_CONFIG[name]}). Fix {encoder_setting(name)} in config.cfg or with --set, or the "
+                          "argument passed from Python", code=E_BAD_SETTING)
     return int(value)
 
 
@@ -204,7 +210,7 @@ class SentenceEncoder:
         most = model_max_tokens(self.model_dir)
         if most is not None and self.max_length > most:
             raise ConfigError(f"encoder max_length is {self.max_length}; {self.model_dir!r} reads at most {most} "
-                              f"tokens. Set components.<component>.encoder.max_length to {most} or less (packaged: "
+                              f"tokens. Set {encoder_setting('max_length')} to {most} or less (packaged: "
                               f"{ENCODER_CONFIG['max_length']})", code=E_BAD_SETTING)
         self._reset_runtime()
         _ENCODERS.add(self)
@@ -366,7 +372,7 @@ def make_encoder_v2(model: str = DEFAULT_ENCODER, runtime: str = "onnx-int8", ba
     if not isinstance(runtime, str) or runtime not in RUNTIMES:
         raise ConfigError(f"encoder runtime is {runtime!r}; allowed: {', '.join(RUNTIMES)} (onnx-int8 is the "
                           "default and the fastest; torch is the float32 reference). Fix "
-                          "components.<component>.encoder.runtime", code=E_BAD_SETTING)
+                          f"{encoder_setting('runtime')}", code=E_BAD_SETTING)
     batch_size, max_length, cache_size, num_threads = (
         check_int_setting(name, value) for name, value in (("batch_size", batch_size), ("max_length", max_length),
                                                            ("cache_size", cache_size), ("num_threads", num_threads)))

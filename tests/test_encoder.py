@@ -132,7 +132,7 @@ def test_encoder_settings_of_the_wrong_type_are_config_errors(version, setting, 
     message = str(info.value)
     assert info.value.code == E_BAD_SETTING
     assert f"encoder {setting} is {value!r}" in message and "must be an integer" in message
-    assert f"components.<component>.encoder.{setting}" in message
+    assert f"components.perspective.encoder.{setting} (the other components' encoders follow it)" in message
 
 
 @pytest.mark.parametrize("runtime", [5, ["torch"], "TORCH"])
