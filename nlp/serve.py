@@ -294,11 +294,13 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         error: ErrorDetail
 
     errors = {status: {"model": ErrorBody, "description": what} for status, what in (
-        (400, "The body does not parse (not UTF-8 JSON, or a broken multipart form)"),
+        (400, "The body does not parse (a broken multipart form: no boundary, too many parts)"),
         (413, "Over serve.max_upload_mb, serve.max_records or serve.max_text_chars"),
         (415, "An uploaded file of a format lipservice does not read"),
-        (422, "The request does not match the API, or an uploaded file is empty or not of its kind; or every "
-              "record of a kind the report needs was rejected (E111: the report comes beside the error)"))}
+        (422, "The request does not match the API (JSON that is broken, not UTF-8 or nested too deeply; a form "
+              "field missing, repeated, unknown or of the wrong kind), or an uploaded file is empty or not of its "
+              "kind; or every record of a kind the report needs was rejected (E111: the report comes beside the "
+              "error)"))}
 
     def error_response(path: str, exc: ServeError):
         """The coded error, as JSON for the API and as the form with the message for the page."""
@@ -315,11 +317,25 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     async def _http_error(request: Request, exc: HTTPException):
         """FastAPI's and Starlette's own refusals (a body that does not parse, broken multipart, an unknown
         path or method) in the same coded form as every other error, not a bare ``{"detail": ...}``."""
+        path, cause = request.url.path, exc.__cause__  # FastAPI's "error parsing the body" hides why: its cause
+        if isinstance(cause, UnicodeDecodeError) and path not in FORM_ROUTES:  # as a bad JSON body: 422, and where
+            body = await request.body()
+            at = len(body) - len(cause.object) + cause.start  # what was decoded is the body after its BOM
+            what = f"not UTF-8 at byte {at} (0x{body[at]:02x}, {byte_position(cause.object, cause.start)})" \
+                if cause.encoding == "utf-8" else f"{cause.encoding.upper()} by its first bytes, and not " \
+                f"{cause.encoding.upper()} at byte {at} (0x{body[at]:02x}: {cause.reason})"
+            return await _serve_error(request, ServeError(422, E_ENCODING, f"the body is {what}; send the JSON as "
+                                                                           "UTF-8"))
+        if isinstance(cause, RecursionError) and path not in FORM_ROUTES:
+            return await _serve_error(request, ServeError(422, E_BAD_REQUEST, "the body is nested too deeply to parse "
+                                                                              "(JSON is read nested at most a few "
+                                                                              "hundred levels); nest it less and send "
+                                                                              "it again"))
         code = {404: E_NOT_FOUND, 405: E_BAD_REQUEST}.get(exc.status_code, E_BAD_REQUEST)
         fix = {404: "see /docs for the routes", 405: "see /docs for each route's method"}.get(
-            exc.status_code, "send JSON that parses (UTF-8, nested at most a few hundred levels) or a well-formed "
-                              "multipart form; see /docs")
-        return await _serve_error(request, ServeError(exc.status_code, code, f"{exc.detail}; {fix}"))
+            exc.status_code, f"{path} reads a multipart form ({form_fields(path)}); see /docs"
+            if path in FORM_ROUTES else "send JSON that parses (UTF-8, nested at most a few hundred levels); see /docs")
+        return await _serve_error(request, ServeError(exc.status_code, code, f"{str(exc.detail).rstrip('.')}; {fix}"))
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError):
@@ -330,7 +346,12 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
                    else "send the records as JSON (curl -H 'Content-Type: application/json' -d @request.json)")
             return await _serve_error(request, ServeError(415, E_BAD_REQUEST, f"{request.url.path} reads {wants}, "
                                                                               f"not {sent}; {how}; see /docs"))
-        if not (await request.body()).strip():  # "body: Field required" said not that nothing was sent
+        if request.url.path in FORM_ROUTES:  # the form's parser read the stream: look at the form, not the body
+            try:
+                check_form(await request.form(), request.url.path)  # what is missing or wrong, by its field
+            except ServeError as err:
+                return await _serve_error(request, err)
+        elif not (await request.body()).strip():  # "body: Field required" said not that nothing was sent
             return await _serve_error(request, ServeError(422, E_BAD_REQUEST, f"the body is empty; {request.url.path} "
                                                                               f"reads {wants} (see /docs for its shape)"))
         broken = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
@@ -376,11 +397,14 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
         # read here, not with Form(): Starlette's default cap on a form field (1 MB) is below what
         # serve.max_text_chars allows of non-ASCII copy (4 bytes a character, 12 once percent-encoded)
         body = await request.body()  # kept for copy_of_form; the form is parsed from it
-        form = await request.form(max_files=1, max_fields=4, max_part_size=12 * service.max_chars + FORM_FRAMING)
-        copy_text, reviews = form.get("copy") or "", form.get("reviews")
-        copy_text = copy_text if isinstance(copy_text, str) else ""
-        reviews = reviews if reviews is not None and not isinstance(reviews, str) else None
+        form = await request.form(max_files=FORM_PARTS, max_fields=FORM_PARTS,
+                                  max_part_size=12 * service.max_chars + FORM_FRAMING)
+        copy_text = ""
         try:
+            check_charset(request.headers.get("content-type", ""))  # before its fields' names are read in it
+            check_form(form, request.url.path)  # a second copy or file, or a file as the copy, is named, not dropped
+            copy_text, reviews = form.get("copy", ""), form.get("reviews")
+            reviews = None if isinstance(reviews, str) else reviews  # empty: no file (check_form refuses any text)
             copy_text = copy_of_form(request.headers.get("content-type", ""), body, copy_text)
             return await run_in_threadpool(_report, copy_text, reviews)
         except ServeError as exc:  # back to the form, with the message and the pasted copy kept
@@ -430,8 +454,13 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
 
     async def sent_form(request: Request) -> Any:
         """The form as sent (Starlette keeps it parsed once): FastAPI reads an empty field as one left out, so
-        an empty ``text_field`` was its default, and the rows were refused for a column the user never named."""
-        return await request.form()
+        an empty ``text_field`` was its default, and the rows were refused for a column the user never named.
+        Checked before FastAPI validates it (a dependency runs first): a field missing, repeated, unknown or of
+        the wrong kind is named (not a body of another type: that is the 415 of ``_bad_request``)."""
+        form = await request.form()
+        if check_charset(request.headers.get("content-type", "")):
+            check_form(form, request.url.path)
+        return form
 
     @app.post("/api/reviews", responses=errors,
               summary="Complaint rate, themes, discovered themes and the monthly trend")
@@ -451,18 +480,26 @@ def create_app(cfg: Any = None, nlp: Any = None) -> Any:
     return app
 
 
+def check_charset(content_type: str) -> bool:
+    """Whether a body is a multipart form; E113 if it declares a charset other than UTF-8, in which Starlette
+    decodes its fields (and their names: a UTF-16 form's fields would be unknown)."""
+    kind, _, params = content_type.partition(";")
+    if kind.strip().lower() != "multipart/form-data":
+        return False
+    charset = next((v.strip().strip('"').lower() for k, _, v in (p.partition("=") for p in params.split(";"))
+                    if k.strip().lower() == "charset"), "utf-8")
+    if charset not in ("utf-8", "utf8"):
+        raise ServeError(400, E_ENCODING, f"the form declares charset {charset!r}; send it as UTF-8, without a "
+                                          "charset (as a browser does)")
+    return True
+
+
 def copy_of_form(content_type: str, body: bytes, copy_text: str) -> str:
     """The pasted copy as UTF-8 text, or E113 saying where its bytes are not UTF-8, as the CLI refuses such
     a file. Starlette reads such a field in silence: a multipart one as Latin-1 (or in a charset the request
     declares), a urlencoded one as Latin-1 bytes with U+FFFD for each bad escape; so a urlencoded copy is
-    read here from the body (its last ``copy`` field, as Starlette's), and a multipart one is checked."""
-    kind, _, params = content_type.partition(";")
-    if kind.strip().lower() == "multipart/form-data":
-        charset = next((v.strip().strip('"').lower() for k, _, v in (p.partition("=") for p in params.split(";"))
-                        if k.strip().lower() == "charset"), "utf-8")
-        if charset not in ("utf-8", "utf8"):
-            raise ServeError(400, E_ENCODING, f"the form declares charset {charset!r}; send it as UTF-8, without a "
-                                              "charset (as a browser does)")
+    read here from the body (its ``copy`` field: ``check_form`` refuses two), and a multipart one is checked."""
+    if check_charset(content_type):
         if copy_text.isascii() or copy_text.encode("utf-8", "surrogatepass") in body:
             return copy_text  # decoded as UTF-8: its UTF-8 bytes are the field's bytes
         raw = copy_text.encode("latin-1", "replace")  # Starlette's fallback: the field's own bytes
@@ -481,6 +518,53 @@ def copy_of_form(content_type: str, body: bytes, copy_text: str) -> str:
 FORM_FRAMING = 65536
 #: The routes that read a form (an upload; /report a pasted copy too); every other POST route reads JSON.
 FORM_ROUTES = ("/api/reviews", "/report")
+#: The fields each form route reads, each with how curl sends it, and the one of them that is a file.
+FORM_FIELDS = {"/api/reviews": {"file": "file=@reviews.csv", "text_field": "text_field=Consumer complaint narrative",
+                                "id_field": "id_field=Complaint ID"},
+               "/report": {"copy": "copy=<page.txt", "reviews": "reviews=@reviews.csv"}}
+FORM_FILES = {"/api/reviews": "file", "/report": "reviews"}
+#: Files and fields /report parses before refusing the form unread; fewer are named when repeated or unknown.
+FORM_PARTS = 16
+
+
+def form_fields(path: str) -> str:
+    """The fields a form route reads, as a message lists them: "the file as 'file', text as 'text_field' and
+    'id_field'"."""
+    texts = [repr(name) for name in FORM_FIELDS[path] if name != FORM_FILES[path]]
+    return f"the file as {FORM_FILES[path]!r}, text as {' and '.join(texts)}"
+
+
+def check_form(form: Any, path: str) -> None:
+    """Refuse (422), naming it, a field the form route does not read, one sent twice, one of the wrong kind
+    (a file where text is read, text where a file is), and on /api/reviews a form without its file: Starlette
+    kept the last of a repeated field and FastAPI ignored the rest, so each was dropped in silence. Empty text
+    in the file field, or a file part without a name (a browser's when no file was chosen), is no file."""
+    fields, upload = FORM_FIELDS[path], FORM_FILES[path]
+    sent = list(form.multi_items())
+    names = [name for name, _ in sent]
+    for name, value in sent:
+        if name not in fields:
+            fix = (f"upload the file as the form field {upload!r} (curl -F {fields[upload]})"
+                   if not isinstance(value, str) and upload not in names else "leave it out (see /docs)")
+            raise ServeError(422, E_BAD_FIELD, f"the form field {name!r} is not one {path} reads "
+                                               f"({form_fields(path)}); {fix}")
+        if names.count(name) > 1:
+            what = "one file a request: join the files, or send a request for each" if name == upload else \
+                f"one {name}: send it once"
+            raise ServeError(422, E_BAD_FIELD, f"the form field {name!r} is sent {names.count(name)} times; {path} "
+                                               f"reads {what}")
+        if name == upload and isinstance(value, str) and value.strip():
+            raise ServeError(422, E_BAD_FIELD, f"the form field {name!r} is text, not a file; upload the file "
+                                               f"(curl -F {fields[name]}: the @ sends the file)")
+        if name != upload and not isinstance(value, str):
+            raise ServeError(422, E_BAD_FIELD, f"the form field {name!r} is a file "
+                                               f"({Path(value.filename or 'without a name').name}), not text; send it "
+                                               f"as text (curl -F \"{fields[name]}\"), and a file as the form field "
+                                               f"{upload!r}")
+    chosen = [v for name, v in sent if name == upload and not isinstance(v, str) and (v.filename or v.size)]
+    if path == "/api/reviews" and not chosen:
+        raise ServeError(422, E_EMPTY_REQUEST, f"no file: upload it as the form field {upload!r} "
+                                               f"(curl -F {fields[upload]})")
 
 
 def reported(result: dict[str, Any], annotated: dict[str, int]) -> Any:

@@ -246,7 +246,8 @@ def test_framework_refusals_are_coded_like_every_other_error(client):
     bad_utf8 = client.post("/api/annotate", content=b'{"records": [{"text": "caf\xe9"}]}',
                            headers={"content-type": "application/json"})
     missing = client.get("/api/nothing")
-    for r, status, code in ((bad_utf8, 400, "E132"), (missing, 404, "E118")):
+    no_boundary = client.post("/api/reviews", content=b"x", headers={"content-type": "multipart/form-data"})
+    for r, status, code in ((bad_utf8, 422, "E113"), (missing, 404, "E118"), (no_boundary, 400, "E132")):
         assert r.status_code == status and set(r.json()) == {"error"} and r.json()["error"]["code"] == code
     assert "see /docs" in missing.json()["error"]["message"]
 
@@ -571,9 +572,106 @@ def test_the_report_page_reads_utf8_copy_with_accents_in_both_form_encodings(cli
         assert page.status_code == 200 and "Café owners" in page.text and "CafÃ©" not in page.text
 
 
-def test_the_report_page_checks_the_copy_field_it_reads_when_a_form_has_two(client):
+def test_the_report_page_refuses_a_form_with_two_copy_fields_whatever_its_encoding(client):
+    """It audited the last of them (and checked only that one's encoding): the first was dropped in silence."""
     page = client.post("/report", content=b"copy=We+refund+you.&copy=Caf%E9+owners.", headers=URLENCODED)
-    assert page.status_code == 400 and "[E113] the pasted copy is not UTF-8 at line 1, column 4" in page.text
+    assert page.status_code == 422 and "[E120] the form field &#x27;copy&#x27; is sent 2 times" in page.text
+
+
+MULTIPART = {"content-type": "multipart/form-data; boundary=b"}
+NO_FILE_CHOSEN = (b'--b\r\nContent-Disposition: form-data; name="file"; filename=""\r\n'
+                  b"Content-Type: application/octet-stream\r\n\r\n\r\n--b--\r\n")  # a browser's, no file chosen
+
+
+@pytest.mark.parametrize("kwargs, says", [
+    ({"files": {"text_field": (None, b"text")}}, "no file: upload it as the form field 'file' (curl -F file=@"),
+    ({"files": {"upload": ("ok.csv", b"id,text\n1,Late.\n")}},
+     ("the form field 'upload' is not one /api/reviews reads (the file as 'file', text as 'text_field' and "
+      "'id_field'); upload the file as the form field 'file'")),
+    ({"files": {"file": (None, b"hello world")}},
+     "the form field 'file' is text, not a file; upload the file (curl -F file=@reviews.csv: the @ sends the file)"),
+    ({"content": b"--b--\r\n", "headers": MULTIPART}, "no file: upload it as the form field 'file'"),
+    ({"content": b"", "headers": MULTIPART}, "no file: upload it as the form field 'file'"),
+    ({"content": NO_FILE_CHOSEN, "headers": MULTIPART}, "no file: upload it as the form field 'file'"),
+])
+def test_an_upload_form_without_its_file_says_what_is_missing_not_500(client, kwargs, says):
+    """Each was a plain-text 500: the validation handler read the body the form's parser had consumed."""
+    r = client.post("/api/reviews", **kwargs)
+    assert r.status_code == 422 and set(r.json()) == {"error"} and says in r.json()["error"]["message"]
+    assert r.json()["error"]["code"] in ("E120", "E130")
+
+
+OK_CSV = b"id,text\n1,My parcel came late.\n"
+
+
+@pytest.mark.parametrize("route, files, says", [
+    ("/api/reviews", [("file", ("a.csv", OK_CSV)), ("file", ("b.csv", OK_CSV))],
+     "the form field 'file' is sent 2 times; /api/reviews reads one file a request"),
+    ("/report", [("copy", (None, b"We care.")), ("copy", (None, b"We refund you."))],
+     "the form field 'copy' is sent 2 times; /report reads one copy: send it once"),
+    ("/report", [("reviews", ("a.csv", OK_CSV)), ("reviews", ("b.csv", OK_CSV))],  # was a 400 "Too many files"
+     "the form field 'reviews' is sent 2 times; /report reads one file a request"),
+    ("/report", [("copy", (None, b"We care.")), ("reviews", (None, b"just text"))],
+     "the form field 'reviews' is text, not a file; upload the file (curl -F reviews=@reviews.csv"),
+    ("/report", [("copy", ("file.csv", OK_CSV))],
+     ("the form field 'copy' is a file (file.csv), not text; send it as text (curl -F \"copy=<page.txt\"), and a "
+      "file as the form field 'reviews'")),
+    ("/api/reviews", [("file", ("a.csv", OK_CSV)), ("rating_field", (None, b"stars"))],
+     ("the form field 'rating_field' is not one /api/reviews reads (the file as 'file', text as 'text_field' and "
+      "'id_field'); leave it out")),
+    ("/report", [("copy", (None, b"We care.")), ("title", (None, b"Home"))],
+     "the form field 'title' is not one /report reads (the file as 'reviews', text as 'copy'); leave it out"),
+])
+def test_a_repeated_misplaced_or_unknown_form_field_is_named_not_dropped(client, route, files, says):
+    """The last of two files or copies was read, text as the reviews gave an audit of the copy alone, a file as
+    the copy "nothing to analyse", and an unknown field was ignored: each in silence (two reviews files: 400)."""
+    r = client.post(route, files=files)
+    message = r.json()["error"]["message"] if route.startswith("/api/") else html.unescape(r.text)
+    assert r.status_code == 422 and says in message, message[-400:]
+    assert r.json()["error"]["code"] == "E120" if route.startswith("/api/") else f"[E120] {says}" in message
+
+
+def test_the_report_page_reads_a_browser_form_with_no_file_chosen_as_copy_alone(client):
+    body = NO_FILE_CHOSEN.replace(b'name="file"', b'name="reviews"').replace(
+        b"--b\r\n", b'--b\r\nContent-Disposition: form-data; name="copy"\r\n\r\nWe care.\r\n--b\r\n', 1)
+    page = client.post("/report", content=body, headers=MULTIPART)
+    assert page.status_code == 200 and "lipservice audit" in page.text
+
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize("body, status, code, says", [
+    (b'{"records": [\n  {"text": "caf\xe9"}]}', 422, "E113",
+     "the body is not UTF-8 at byte 29 (0xe9, line 2, column 16); send the JSON as UTF-8"),
+    (b'\xef\xbb\xbf{"records": [{"text": "caf\xe9"}]}', 422, "E113",  # after a BOM: its column, the body's byte
+     "the body is not UTF-8 at byte 29 (0xe9, line 1, column 27); send the JSON as UTF-8"),
+    ('{"records": [{"text": "hi"}]}'.encode("utf-16") + b"\n", 422, "E113",  # a line end: one byte too many
+     ("the body is UTF-16-LE by its first bytes, and not UTF-16-LE at byte 60 (0x0a: truncated data); send the JSON "
+      "as UTF-8")),
+    (b'{"records": [{"text": "hi", "meta": ' + b"[" * 5000 + b"]" * 5000 + b"}]}", 422, "E132",
+     "the body is nested too deeply to parse (JSON is read nested at most a few hundred levels)"),
+])
+def test_a_json_body_not_utf8_or_nested_too_deep_says_so_and_not_of_forms(client, body, status, code, says):
+    """Each got one generic 400 "There was an error parsing the body; send JSON that parses ... or a
+    well-formed multipart form", though malformed JSON gets 422 with its line and column."""
+    r = client.post("/api/annotate", content=body, headers=JSON)
+    assert (r.status_code, r.json()["error"]["code"]) == (status, code)
+    assert r.json()["error"]["message"].startswith(says)
+    assert "form" not in r.json()["error"]["message"]
+    assert client.post("/api/annotate", content='{"records": [{"text": "hi"}]}'.encode("utf-16"),
+                       headers=JSON).status_code == 200  # whole UTF-16 is read, as json.loads reads it
+
+
+def test_a_form_the_parser_refuses_gets_the_form_s_fix_not_json_s(client):
+    """/report with two files said "Too many files. Maximum number of files is 1.; send JSON that parses…"."""
+    many = client.post("/report", files=[("reviews", (f"r{i}.csv", OK_CSV)) for i in range(20)])
+    says = html.unescape(many.text)
+    assert many.status_code == 400 and ("[E132] Too many files. Maximum number of files is 16; /report reads a "
+                                        "multipart form (the file as 'reviews', text as 'copy'); see /docs") in says
+    broken = client.post("/api/reviews", content=b"x", headers={"content-type": "multipart/form-data"})
+    assert broken.json()["error"]["message"] == ("Missing boundary in multipart; /api/reviews reads a multipart form "
+                                                 "(the file as 'file', text as 'text_field' and 'id_field'); see /docs")
 
 
 @pytest.mark.parametrize("charset", ["iso-8859-1", "us-ascii", "utf-16", "bogus-xyz"])
