@@ -187,6 +187,9 @@ class ClaimsComponent(HeadComponent):
         head = self._require()
         rows = []
         for doc in docs:
+            if all(t.is_space for t in doc):  # explicit branch: an empty or blank Doc has nothing to match
+                rows.append(([], [], []))
+                continue
             hits = self.lexicon.counts(doc)
             buzz = self.buzzwords.counts(doc)
             rows.append((list(doc.sents), hits, buzz))
@@ -230,7 +233,7 @@ class ClaimsComponent(HeadComponent):
     def set_annotations(self, docs: list[Doc], predictions: list[list[dict[str, Any] | None]]) -> None:
         for doc, row in zip(docs, predictions):
             spans = []
-            for sent, claim in zip(doc.sents, row):
+            for sent, claim in zip(doc.sents if row else (), row):
                 sent._.claim = claim
                 if claim is not None:
                     spans.append(Span(doc, sent.start, sent.end, label="LIP_SERVICE" if claim["lip_service"] else "CLAIM"))

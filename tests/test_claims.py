@@ -313,3 +313,14 @@ def test_a_lexicon_in_another_encoding_or_a_directory_is_a_config_error(tmp_path
         read_phrases(path)
     with pytest.raises(ConfigError, match="is a directory"):
         read_phrases(tmp_path)
+
+
+def test_an_empty_or_blank_doc_takes_the_empty_branch_even_without_a_parser():
+    """spacy.blank("en") with lipservice_claims: "" raised spaCy's E155 (its lemma matcher on a Doc of nothing)."""
+    import spacy
+
+    blank = spacy.blank("en")
+    blank.add_pipe("lipservice_claims")
+    for text in ("", "   ", "\n\n"):
+        doc = blank(text)
+        assert list(doc.spans["claims"]) == []
