@@ -42,7 +42,17 @@ from .language import screen_from_config
 from .pipeline import dotted
 from .progress import BatchProgress
 from .records import MadeUpIds, RepeatedIds
-from .shards import MANIFEST_FILE, PLAN_FILE, shard_name, shard_paths, table_bytes, to_table, write_atomic
+from .shards import (
+    MANIFEST_FILE,
+    PLAN_FILE,
+    UNREADABLE,
+    shard_name,
+    shard_paths,
+    shard_rows,
+    table_bytes,
+    to_table,
+    write_atomic,
+)
 from .sources import InputFile, changed_files, describe_files, expand_inputs
 
 log = logging.getLogger(__name__)
@@ -295,7 +305,31 @@ def prepare_output(out: Path, plan: dict[str, Any], resume: bool) -> set[int]:
     (out / PARTS_DIR).mkdir(exist_ok=True)
     for stale in chain(out.glob("*.tmp"), (out / PARTS_DIR).glob("*.tmp")):
         stale.unlink()  # left by a killed run; the shard it belonged to is redone
-    return {index for index in shard_paths(out) if (out / PARTS_DIR / _sidecar(index)).is_file()}
+    return {index for index, path in sorted(shard_paths(out).items()) if _whole(out, index, path)}
+
+
+def _whole(out: Path, index: int, path: Path) -> bool:
+    """Whether a shard on disk can be kept by a resumed run: it has its sidecar (committed first), its Parquet
+    footer opens and holds the records the sidecar counts. Only the footer is read, so it is cheap; a shard
+    truncated or emptied after its run (a full disk, a bad copy) was kept and read_shards failed on it."""
+    sidecar = out / PARTS_DIR / _sidecar(index)
+    if not sidecar.is_file():
+        return False  # killed between the two writes, or lost: redone, as a missing shard is
+    try:
+        expected = json.loads(sidecar.read_text())["annotated"]
+    except (OSError, ValueError, KeyError, TypeError):
+        problem = f"its sidecar {sidecar} is damaged"
+    else:
+        try:
+            rows = shard_rows(path)
+        except UNREADABLE as err:
+            problem = f"it cannot be read as Parquet ({err})"
+        else:
+            if rows == expected:
+                return True
+            problem = f"it holds {rows} record(s) where its sidecar counts {expected}"
+    log.warning("%s: %s; the shard is redone", path, problem)
+    return False
 
 
 def discard_run(out: Path, created: bool) -> None:
@@ -424,6 +458,10 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     if opts.scheduler and opts.engine != "dask":
         raise UsageError(f"--scheduler {opts.scheduler}: a Dask scheduler is for --engine dask; add --engine dask, "
                          "or drop --scheduler to run here", code=E_BAD_TASK)
+    if opts.scheduler:
+        from .dask_engine import check_scheduler
+
+        check_scheduler(opts.scheduler)  # before the output directory is made
     if config["lipservice"].get("output_text"):  # the shards' schema has no text column: it raised mid-run
         raise UsageError("lipservice.output_text = true: batch shards hold no text (each record keeps its source "
                          "and position to find it by); drop the setting, or use `lipservice annotate --with-text`",
@@ -460,12 +498,14 @@ def run_batch(inputs: list[str], config: Config, opts: BatchOptions) -> dict[str
     stream = shard_stream(read_inputs(files, opts.read), shard_size, shard_chars)
     n_shards = 0
     this_run = {"annotated": 0, "sentences": 0, "shards": 0}
-    progress = BatchProgress(estimate_records(files), live=opts.live_progress,
+    estimate = estimate_records(files)
+    progress = BatchProgress(None if estimate is None else estimate + len(found_rejects), live=opts.live_progress,
                              every=float(config["batch"]["progress_every"]))
 
     def todo() -> Iterator[tuple[int, list]]:
         nonlocal n_shards
         progress.begin()  # the engine is up and asks for its first shard
+        progress.skip(len(found_rejects))  # read as the manifest counts them: "705 of 705" was followed by "read 707"
         for index, items in stream:
             n_shards = index + 1
             if index in done:
@@ -522,8 +562,8 @@ def finish(out: Path, n_shards: int, files: list[InputFile], config: Config, opt
     changed = changed_files(files)
     for path in changed:
         log.warning("%s changed (size or modification time) while the run read it: its sha256 in the manifest "
-                    "is of its content before, and the shards may hold either; --resume will refuse it, so start "
-                    "a new run once it stops changing", path)
+                    "is of its content before (changed_during_run), and the shards may hold either; --resume will "
+                    "refuse it, so start a new run once it stops changing", path)
     now = this_run or {"annotated": 0, "sentences": 0, "shards": 0}
     wall = time.time() - started
     manifest = {

@@ -1014,10 +1014,6 @@ def batch(inputs: List[str] = typer.Argument(..., help="Files, directories or gl
                                  f"{output} ({len(manifest['shards'])} shard{'s' if len(manifest['shards']) != 1 else ''}"
                                  f", {speed})" + (f"; rejects in {output / manifest['rejects']}" if c["rejected"] else
                                                   "")), highlight=False, markup=False, soft_wrap=True)
-        for path in manifest.get("inputs_changed", []):
-            err.print(printable_line(f"warning: {path} changed while the run read it; manifest.json marks it "
-                                "(changed_during_run) and --resume will refuse it"),
-                      highlight=False, markup=False, soft_wrap=True)
         if not manifest["reconciles"]:
             raise LipserviceError(f"counts do not reconcile: read {c['read']} != {c['annotated']} + {c['rejected']}")
         _warn_repeated_ids(manifest["repeated_ids"], "each record is in the shards, in input order with its "

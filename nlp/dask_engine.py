@@ -18,13 +18,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import threading
 import time
 import uuid
 from typing import Iterable, Iterator
 
-from .errors import E_MISSING_EXTRA, UsageError, install_hint
+from .errors import E_ADDRESS, E_MISSING_EXTRA, UsageError, install_hint
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,37 @@ def raise_for(signum: int, handlers: dict) -> None:
     os.kill(os.getpid(), signum)
 
 
+#: The schemes a client reaches a scheduler by as lipservice makes it (tls and wss take Dask's own TLS settings);
+#: distributed also knows inproc (a scheduler inside this process) and ucx (needs ucx-py, no dependency of ours).
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")
+_HOST = re.compile(r"\[[0-9A-Za-z:.%]+\]|[\w.-]+")  # a name, an IPv4 address, or an IPv6 one in brackets
+
+
+def check_scheduler(address: str) -> None:
+    """Refuse a ``--scheduler`` that is no address a client can be given, before any work: distributed said
+    ``ValueError: missing port number in address 'garbage'`` in a traceback, after the run's plan was written.
+    A bare ``HOST:PORT`` is tcp, as distributed takes it. Whether the address can be reached is found on connecting."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, colon, port = rest.rpartition(":")
+    if scheme not in SCHEDULER_SCHEMES:
+        problem = f"{scheme}:// is not a scheme a Dask client reaches a scheduler by"
+    elif not colon or rest.endswith("]"):
+        problem = "it has no port"
+    elif not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        problem = f"its port {port!r} is not a number from 1 to 65535"
+    elif not _HOST.fullmatch(host):
+        problem = (f"its host {host!r} is not a host name or IP address"
+                   f"{' (an IPv6 address goes in brackets: [::1]:8786)' if ':' in host else ''}" if host else
+                   "it has no host")
+    else:
+        return
+    raise UsageError(f"--scheduler {address!r}: {problem}; give the scheduler's address as tcp://HOST:PORT (e.g. "
+                     "tcp://10.0.0.5:8786; tls://, ws:// and wss:// work too), or omit --scheduler to start a local "
+                     "cluster", code=E_ADDRESS)
+
+
 #: How long a client tries to reach ``--scheduler`` (a refused connection is retried until then).
 CONNECT_TIMEOUT = "30s"
 
@@ -118,6 +150,12 @@ def dask_map(tasks: Iterable[tuple[int, list]], config_str: str, workers: int, s
                 stop_if_noted()  # stopped while it tried: the stop, not the address, is what the user asked about
                 raise UsageError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({err}); check the "
                                  "address (tcp://host:8786) or omit --scheduler to start a local cluster") from None
+            except (ValueError, TypeError) as err:  # an address distributed refuses though check_scheduler took it
+                if not scheduler:  # (tls:// without Dask's TLS settings is a TypeError)
+                    raise
+                raise UsageError(f"--scheduler {scheduler}: Dask cannot use this address ({err}); give it as "
+                                 "tcp://HOST:PORT, or omit --scheduler to start a local cluster",
+                                 code=E_ADDRESS) from None
             n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
             threads = threads_per_worker(n_workers) if cluster is not None else 0
             run = uuid.uuid4().hex[:8]

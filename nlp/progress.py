@@ -72,7 +72,8 @@ class BatchProgress:
         return self.docs / elapsed, self.sentences / elapsed
 
     def skip(self, read: int) -> None:
-        """Records of shards already done (``--resume``): they count toward the total, not the rates."""
+        """Records of shards already done (``--resume``), and entries of directories rejected before any shard:
+        they count toward the total, not the rates."""
         self.read += read
         if self.total is not None:
             self.total = max(self.total, self.read)

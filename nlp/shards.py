@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import E_NOT_FOUND, UsageError
+from .errors import E_CORRUPT, E_NOT_FOUND, E_RESUME, UsageError
 
 SHARD_PATTERN = "part-{:05d}.parquet"
 #: A shard's file name, and its index: ``part-00042.parquet``, or more digits past 99,999 shards.
@@ -116,6 +116,15 @@ def shard_paths(directory: str | Path) -> dict[int, Path]:
     return {int(m.group(1)): p for m, p in found if m}
 
 
+def shard_rows(path: Path) -> int:
+    """The records a shard holds, from its Parquet footer alone (cheap); raises one of :data:`UNREADABLE` when the
+    file is not whole Parquet."""
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+#: What reading a Parquet file that is not whole (truncated, emptied, overwritten) raises.
+UNREADABLE = (pa.ArrowException, OSError)
+
 PLAN_FILE = "run.json"
 MANIFEST_FILE = "manifest.json"
 #: What a batch run's directory holds, shards or not (a run of no records has none).
@@ -124,7 +133,9 @@ RUN_FILES = (PLAN_FILE, MANIFEST_FILE)
 
 def read_shards(directory: str | Path) -> Iterator[dict[str, Any]]:
     """Contract dicts from every shard of a run directory, in shard order. A path that is no run's
-    directory is an error at the call, not an empty run (a mistyped path read as "no records")."""
+    directory is an error at the call, not an empty run (a mistyped path read as "no records"); so is a
+    run that has not finished (its plan but no manifest: a part of its records read as all of them) and a
+    shard its manifest lists that is gone. A shard that cannot be read is an error naming it as it is reached."""
     if not isinstance(directory, (str, os.PathLike)):
         raise TypeError(f"read_shards takes a batch run's directory (a str or Path), not {type(directory).__name__}")
     path = Path(directory)
@@ -135,11 +146,34 @@ def read_shards(directory: str | Path) -> Iterator[dict[str, Any]]:
     if not shards and not any((path / name).is_file() for name in RUN_FILES):
         raise UsageError(f"{path}: holds no shards (part-NNNNN.parquet) and no {' or '.join(RUN_FILES)}: not a "
                          "directory a `lipservice batch` run wrote", code=E_NOT_FOUND)
-    return _rows(shards)
+    resume = f"give the `lipservice batch` command that wrote {path} again with --resume"
+    if (path / PLAN_FILE).is_file() and not (path / MANIFEST_FILE).is_file():
+        raise UsageError(f"{path}: the run is unfinished (it has {PLAN_FILE} but no {MANIFEST_FILE}: it was stopped, "
+                         f"or is still running), so its shards hold only some of its records; {resume} to finish it",
+                         code=E_RESUME)
+    listed = _listed_shards(path / MANIFEST_FILE)
+    gone = [name for name in listed if not (path / name).is_file()]
+    if gone:
+        raise UsageError(f"{path / gone[0]}: a shard {MANIFEST_FILE} lists is missing"
+                         f"{f' (and {len(gone) - 1} more)' if len(gone) > 1 else ''}; {resume} to redo it",
+                         code=E_CORRUPT)
+    return _rows(shards, resume)
 
 
-def _rows(shards: dict[int, Path]) -> Iterator[dict[str, Any]]:
+def _listed_shards(manifest: Path) -> list[str]:
+    """The shard files a run's manifest lists (none when it has no readable manifest: shards alone are read)."""
+    try:
+        return [s["file"] for s in json.loads(manifest.read_text()).get("shards", ())]
+    except (OSError, ValueError, AttributeError, TypeError, KeyError):
+        return []
+
+
+def _rows(shards: dict[int, Path], resume: str) -> Iterator[dict[str, Any]]:
     for _, path in sorted(shards.items()):
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
-            for row in batch.to_pylist():
-                yield _from_row(row)
+        try:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
+                for row in batch.to_pylist():
+                    yield _from_row(row)
+        except UNREADABLE as err:  # ArrowInvalid "Parquet magic bytes not found in footer", with no file name
+            raise UsageError(f"{path}: the shard cannot be read as Parquet ({err}); it is damaged: {resume} to "
+                             "redo it", code=E_CORRUPT) from None

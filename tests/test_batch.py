@@ -642,3 +642,87 @@ def test_the_estimate_reads_a_stray_quote_in_an_unquoted_cell_as_a_character(tmp
     assert estimate_records([str(p)]) == 30
     (tmp_path / "excel.csv").write_text('sep=,\nid,text\n1,"a\nb"\n2,c', encoding="utf-8")  # no final newline
     assert estimate_records([str(tmp_path / "excel.csv")]) == 2
+
+
+@pytest.mark.parametrize("address", ["garbage", "tcp://localhost", "tcp://127.0.0.1:abc", "inproc://x",
+                                     "http://127.0.0.1:8786"])
+def test_cli_a_malformed_scheduler_is_refused_before_the_output_directory_is_made(tmp_path, corpus, address):
+    """It exited 1 with distributed's traceback and left run.json and parts/, so the same command then said
+    the directory was not empty (E124)."""
+    out = tmp_path / "o"
+    done = invoke(["batch", corpus / "a.jsonl", "-o", out, "--engine", "dask", "--scheduler", address])
+    assert done.exit_code == 2
+    [line] = [line for line in done.stderr.splitlines() if line.strip()]
+    assert line.startswith(f"error: [E134] --scheduler {address!r}: ") and "tcp://HOST:PORT" in line
+    assert not out.exists()
+
+
+def test_resume_redoes_a_shard_that_is_truncated_or_emptied(tmp_path, cfg, corpus, reference, caplog):
+    """A shard truncated to 100 bytes was kept by --resume (only missing ones were redone), the manifest said the
+    counts reconciled, and read_shards then raised pyarrow's ArrowInvalid naming no file."""
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(reference[0], out)
+    (out / "part-00001.parquet").unlink()
+    truncated = out / "part-00002.parquet"
+    truncated.write_bytes(truncated.read_bytes()[:100])
+    (out / "part-00004.parquet").write_bytes(b"")
+    m = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
+    assert records_of(out) == records_of(reference[0])
+    assert m["counts"] == reference[1]["counts"] and m["timings"]["this_run"]["shards"] == 3
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [w.split(":")[0] for w in warned] == [str(truncated), str(out / "part-00004.parquet")]
+    assert all("cannot be read as Parquet" in w and w.endswith("; the shard is redone") for w in warned)
+
+
+def test_resume_redoes_a_shard_whose_rows_are_not_its_sidecar_s(tmp_path, cfg, corpus, reference, caplog):
+    """A whole Parquet file in a shard's place that holds other records than its sidecar counts is redone."""
+    import shutil
+
+    from nlp.shards import shard_name, table_bytes, to_table, write_atomic
+
+    out = tmp_path / "out"
+    shutil.copytree(reference[0], out)
+    write_atomic(out / shard_name(0), table_bytes(to_table([])))
+    run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
+    assert records_of(out) == records_of(reference[0])
+    assert f"{out / shard_name(0)}: it holds 0 record(s) where its sidecar counts " in caplog.text
+
+
+def test_the_last_progress_line_counts_what_the_summary_counts(tmp_path, cfg, caplog):
+    """Entries of a directory that cannot be read are in the manifest's read count, not in the progress count:
+    "705 of 705 records (100%)" came right before "read 707"."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text(_lines(3))
+    (corpus / "x.docx").write_text("x")
+    (corpus / "y.docx").write_text("y")
+    caplog.set_level("INFO", logger="nlp")
+    m = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=tmp_path / "out", live_progress=False))
+    assert m["counts"]["read"] == 5
+    [last] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("batch: ") and " of " in
+              r.getMessage()][-1:]
+    assert last.startswith("batch: 5 of 5 records (100%); 3 docs annotated")
+
+
+def test_cli_says_once_that_an_input_changed_during_the_run(tmp_path, cfg, monkeypatch):
+    """The warning came twice, before and after the summary line."""
+    import nlp.batch
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text(_lines(2))
+    described = nlp.batch.describe_files
+
+    def describe_then_append(files):
+        infos = described(files)
+        with open(corpus / "a.jsonl", "a") as fh:
+            fh.write(json.dumps({"id": "z", "text": TEXTS[3]}) + "\n")
+        return infos
+
+    monkeypatch.setattr(nlp.batch, "describe_files", describe_then_append)
+    done = invoke(["batch", corpus, "-o", tmp_path / "out", "--shard-size", "4"])
+    assert done.exit_code == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if "a.jsonl changed" in line]
+    assert len(said) == 1 and said[0].startswith(f"warning: {corpus / 'a.jsonl'} changed")

@@ -122,3 +122,49 @@ def test_a_signal_that_comes_while_a_shard_is_written_stops_the_run(monkeypatch)
 
 def dask_map_of(dask_engine, n):
     return dask_engine.dask_map(((i, [i]) for i in range(n)), "", 1, "tcp://fake:8786", in_flight=n)
+
+
+@pytest.mark.parametrize("address,says", [
+    ("garbage", "it has no port"),
+    ("tcp://localhost", "it has no port"),
+    ("tcp://127.0.0.1:abc", "its port 'abc' is not a number from 1 to 65535"),
+    ("tcp://127.0.0.1:99999", "its port '99999' is not a number from 1 to 65535"),
+    ("tcp://:8786", "it has no host"),
+    ("tcp://::1:8786", "its host '::1' is not a host name or IP address (an IPv6 address goes in brackets"),
+    ("inproc://x", "inproc:// is not a scheme a Dask client reaches a scheduler by"),
+    ("http://127.0.0.1:8786", "http:// is not a scheme a Dask client reaches a scheduler by"),
+])
+def test_a_malformed_scheduler_address_is_a_coded_error_naming_it_and_the_form(address, says):
+    """distributed raised ``ValueError: missing port number in address 'garbage'`` (and the like) in a traceback."""
+    from nlp.dask_engine import check_scheduler
+    from nlp.errors import E_ADDRESS
+
+    with pytest.raises(UsageError) as e:
+        check_scheduler(address)
+    assert e.value.code == E_ADDRESS and e.value.exit_code == 2
+    assert str(e.value).startswith(f"[E134] --scheduler {address!r}: {says}")
+    assert "give the scheduler's address as tcp://HOST:PORT" in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("address", ["tcp://10.0.0.5:8786", "10.0.0.5:8786", "tcp://my-host.example:8786",
+                                     "tcp://[::1]:8786", "tls://host:8786", "ws://host:8786", "wss://host:8786"])
+def test_well_formed_scheduler_addresses_pass_the_check(address):
+    from nlp.dask_engine import check_scheduler
+
+    check_scheduler(address)  # whether it can be reached is found on connecting
+
+
+def test_an_address_distributed_refuses_on_connecting_is_a_usage_error(monkeypatch):
+    """tls:// without Dask's TLS settings is a TypeError from distributed, a bad address a ValueError: a traceback."""
+    import types
+
+    from nlp import dask_engine
+
+    for exc in (TypeError("TLS expects a `ssl_context` argument"), ValueError("unknown address scheme")):
+        def refuse(*args, exc=exc, **kwargs):
+            raise exc
+
+        monkeypatch.setattr(dask_engine, "_distributed", lambda: types.SimpleNamespace(Client=refuse))
+        with pytest.raises(UsageError) as e:
+            list(dask_map_of(dask_engine, 1))
+        assert e.value.code == "E134" and str(exc) in str(e.value) and "tcp://HOST:PORT" in str(e.value)

@@ -86,3 +86,64 @@ def test_a_path_that_is_no_run_directory_is_an_error_not_an_empty_run(tmp_path):
         read_shards(None)
     (tmp_path / "empty" / "manifest.json").write_text("{}", encoding="utf-8")
     assert list(read_shards(tmp_path / "empty")) == []  # a run of no records
+
+
+def _run_dir(tmp_path, n_shards=2, manifest=True):
+    """A run's directory as `batch` leaves it: its plan, shards and, once finished, its manifest."""
+    import json
+
+    for i in range(n_shards):
+        r = copy.deepcopy(RECORD)
+        r["id"] = f"d{i}"
+        write_atomic(tmp_path / shard_name(i), table_bytes(to_table([r])))
+    (tmp_path / "run.json").write_text("{}", encoding="utf-8")
+    if manifest:
+        shards = [{"file": shard_name(i), "read": 1, "annotated": 1} for i in range(n_shards)]
+        (tmp_path / "manifest.json").write_text(json.dumps({"shards": shards}), encoding="utf-8")
+    return tmp_path
+
+
+def test_a_shard_that_cannot_be_read_is_a_coded_error_naming_it_and_the_fix(tmp_path):
+    """A truncated shard raised pyarrow's ArrowInvalid ("Parquet magic bytes not found in footer"), naming no
+    file and no way out."""
+    from nlp.errors import UsageError
+
+    run = _run_dir(tmp_path)
+    damaged = run / shard_name(1)
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    rows = read_shards(run)
+    assert next(rows)["id"] == "d0"  # the shards before it are read
+    with pytest.raises(UsageError) as info:
+        next(rows)
+    assert info.value.code == "E121" and str(info.value).startswith(f"[E121] {damaged}: the shard cannot be read")
+    assert f"give the `lipservice batch` command that wrote {run} again with --resume to redo it" in str(info.value)
+    damaged.write_bytes(b"")
+    with pytest.raises(UsageError, match="E121"):
+        list(read_shards(run))
+
+
+def test_a_shard_the_manifest_lists_that_is_gone_is_an_error_at_the_call(tmp_path):
+    """A finished run with a shard deleted gave the other shards' records as all of them."""
+    from nlp.errors import UsageError
+
+    run = _run_dir(tmp_path, n_shards=3)
+    (run / shard_name(1)).unlink()
+    with pytest.raises(UsageError) as info:
+        read_shards(run)
+    assert info.value.code == "E121" and f"{run / shard_name(1)}: a shard manifest.json lists is missing" in str(
+        info.value) and "--resume" in str(info.value)
+
+
+def test_an_unfinished_run_is_an_error_at_the_call_not_part_of_its_records(tmp_path):
+    """A run killed before its manifest was written gave 450 of its 3,000 records, as if they were all."""
+    from nlp.errors import UsageError
+
+    run = _run_dir(tmp_path, manifest=False)
+    with pytest.raises(UsageError) as info:
+        read_shards(run)  # at the call, before any iteration
+    assert info.value.code == "E123"
+    assert str(info.value) == (f"[E123] {run}: the run is unfinished (it has run.json but no manifest.json: it was "
+                               "stopped, or is still running), so its shards hold only some of its records; give the "
+                               f"`lipservice batch` command that wrote {run} again with --resume to finish it")
+    (run / "manifest.json").write_text("{}", encoding="utf-8")
+    assert [r["id"] for r in read_shards(run)] == ["d0", "d1"]
