@@ -12,6 +12,7 @@ import logging
 import operator
 import os
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
@@ -24,7 +25,7 @@ from .baselines import pronoun_words
 from .component import carries_text
 from .errors import ConfigError
 from .perspective_features import WE, I
-from .records import Record, Reject
+from .records import ReadOptions, Record, Reject, check_text
 from .scores import document_scores
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,10 @@ def record_dict(record: Record, pieces: list[tuple[int, Doc]], output_text: bool
     return out
 
 
+#: The checks of a record's text that every reader makes, for records made in Python (any length: pieces).
+_RECORD_CHECKS = ReadOptions(max_chars=sys.maxsize)
+
+
 class Annotator:
     """Runs records through the pipeline, keeping input order and counting everything.
 
@@ -187,7 +192,9 @@ class Annotator:
     def _records(self, items: Iterable[Record | Reject], on_reject: Callable[[Reject], None]) -> Iterator[Record]:
         for item in items:
             self.counts.read += 1
-            if isinstance(item, Reject):
+            if isinstance(item, Record):  # one made in Python has not met a reader's checks (a lone surrogate
+                item = check_text(item.source, item.position or item.id, item.text, _RECORD_CHECKS) or item
+            if isinstance(item, Reject):  # stopped the tokenizer, and the whole batch with it)
                 self.counts.rejected += 1
                 on_reject(item)
             else:

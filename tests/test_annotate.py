@@ -285,6 +285,17 @@ def test_counts_after_an_all_reject_input(nlp):
     assert annotator.counts.reconcile()
 
 
+def test_a_record_made_in_python_meets_the_readers_checks_and_its_batch_goes_on(nlp):
+    """A lone surrogate in a hand-made Record stopped spaCy's tokenizer, and no record of the batch was annotated."""
+    seen = []
+    records = [Record(id="a", text="Fine."), Record(id="b", text="We refund you \ud83d fast.", source="api"),
+               Record(id="c", text="  "), Record(id="d", text="Also fine.")]
+    annotator = Annotator(nlp)
+    assert [r["id"] for r in annotator.annotate(records, seen.append)] == ["a", "d"]
+    assert [(r.source, r.position, r.code) for r in seen] == [("api", "b", "E113"), ("", "c", "E119")]
+    assert "unpaired surrogates" in seen[0].reason and annotator.counts.reconcile()
+
+
 # --- Annotator construction -----------------------------------------------------------------
 
 def test_workers_without_config_is_a_value_error():
