@@ -566,6 +566,7 @@ def train(task: str = typer.Option("all", help="Which head to train: perspective
                 raise UsageError(f"--output {output}: cannot write there ({e.strerror or e}); choose a directory "
                                  "you can write to", code=E_OUTPUT) from None
         command = ("lipservice train " + " ".join(sys.argv[2:])).strip()
+        measure = cfg
         for t in tasks:
             started = time.time()
             err.print(f"training {t}: reading and encoding its corpus, then fitting (minutes)…", highlight=False,
@@ -575,6 +576,8 @@ def train(task: str = typer.Option("all", help="Which head to train: perspective
                       markup=False, soft_wrap=True)
             for title, systems in {**result["metrics"], **result.get("themes", {})}.items():
                 print_metrics(out, f"{t}: {title}", systems)
+            if output:  # measured with the heads just written and, for the other components, the configured ones
+                measure = _heads_from(output, config, sets)
             from .evaluate import (
                 DEFAULT_SHARED,
                 evaluate_claims,
@@ -583,7 +586,7 @@ def train(task: str = typer.Option("all", help="Which head to train: perspective
                 evaluate_real,
             )
             if t == "claims":  # lip service is decided by the pipeline: measure it end to end, for the card
-                end_to_end = evaluate_claims(build_nlp(cfg), cfg)
+                end_to_end = evaluate_claims(build_nlp(measure), measure)
                 result["metrics"].update(end_to_end)
                 write_card(result)
                 for title, systems in end_to_end.items():
@@ -595,21 +598,37 @@ def train(task: str = typer.Option("all", help="Which head to train: perspective
                 err.print(f"{shared}: not found; real-data figures left out of the model card")
                 continue
             if t == "claims":
-                real_metrics = evaluate_claims_real(build_nlp(cfg), shared)
+                real_metrics = evaluate_claims_real(build_nlp(measure), shared)
             elif t == "perspective":
-                real_metrics = evaluate_real(build_nlp(_perspective_only(cfg)), shared,
-                                             seed=int(cfg["system"]["seed"]))
+                real_metrics = evaluate_real(build_nlp(_perspective_only(measure)), shared,
+                                             seed=int(measure["system"]["seed"]))
             elif t == "complaints":
                 from .benchmarks import zero_shot_metrics
 
-                real_metrics = zero_shot_metrics(build_nlp(cfg), shared)
+                real_metrics = zero_shot_metrics(build_nlp(measure), shared)
             else:
-                real_metrics = evaluate_promises_real(build_nlp(cfg), shared)
+                real_metrics = evaluate_promises_real(build_nlp(measure), shared)
             for name, res in real_metrics.items():
                 print_metrics(out, name, res)
             write_card(result, real_metrics)
 
     _run(work)
+
+
+def _heads_from(output: Path, config: Optional[Path], sets: Optional[List[str]]):
+    """The config with each head file that ``output`` holds (by its configured name) read from there, and the
+    others from where the config has them: `train --task complaints --output mine` measured the new heads with a
+    pipeline that looked for every head in mine, and failed on the perspective one after writing its own."""
+    from .pipeline import load_config, parse_overrides, paths_from_here
+
+    overrides = paths_from_here(parse_overrides(sets or []))
+    base = load_config(config, overrides)
+    for name, component in base["components"].items():
+        for key in ("model", "tuned_model"):
+            value = component.get(key)
+            if isinstance(value, str) and value and (output / Path(value).name).is_file():
+                overrides[f"components.{name}.{key}"] = str((output / Path(value).name).resolve())
+    return load_config(config, overrides)
 
 
 def _perspective_only(cfg):

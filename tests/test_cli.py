@@ -1042,3 +1042,20 @@ def test_a_review_field_set_around_its_option_is_checked_as_the_option_is(tmp_pa
     path.write_text('{"id": "a", "text": "Late again.", "date": "2024-05-01"}\n', encoding="utf-8")
     result = invoke(["reviews", path, *args])
     assert result.exit_code == 2 and says in " ".join(result.output.split())
+
+
+def test_train_output_measures_the_new_heads_beside_the_configured_others(tmp_path):
+    """`train --task complaints --output mine` wrote its heads, then failed measuring them: the pipeline
+    looked for every head, perspective's too, in mine."""
+    from nlp.cli import _heads_from
+    from nlp.pipeline import PROJECT_ROOT, project_path
+
+    (tmp_path / "complaints.skops").write_bytes(b"")
+    (tmp_path / "themes.skops").write_bytes(b"")
+    cfg = _heads_from(tmp_path, None, ["lipservice.batch_size=8"])
+    components = cfg["components"]
+    assert components["complaints"]["model"] == str(tmp_path / "complaints.skops")
+    assert components["themes"]["model"] == str(tmp_path / "themes.skops")
+    assert project_path(components["perspective"]["model"]) == PROJECT_ROOT / "models" / "perspective.skops"
+    assert project_path(components["complaints"]["tuned_model"]) == PROJECT_ROOT / "models" / "complaints_tuned.skops"
+    assert cfg["lipservice"]["batch_size"] == 8
