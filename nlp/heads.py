@@ -6,6 +6,7 @@ learned attributes end in ``_``) and are saved with skops, so loading never runs
 from __future__ import annotations
 
 import json
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,12 @@ class SentenceHead(ClassifierMixin, BaseEstimator):
     def fit(self, X, y) -> "SentenceHead":
         """Learn the grammar scaler, the lexical TF-IDF weights and the logistic regression."""
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64)  # sets n_features_in_
+        blocks = {"n_embedding": self.n_embedding, "n_grammar": self.n_grammar}
+        bad = [f"{k}={v!r}" for k, v in blocks.items() if isinstance(v, bool) or not isinstance(v, numbers.Integral)
+               or v < 0]
+        if bad:  # a negative width cut the blocks from the end: "Input contains NaN" from deep inside
+            raise ValueError(f"{', '.join(bad)}: the widths of the embedding and parse-feature blocks must be whole "
+                             "numbers >= 0 (a block wider than what is left of X takes the rest of it)")
         _, grammar, lexical = self._blocks(X)
         self.scaler_ = StandardScaler().fit(grammar) if grammar.shape[1] else None
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(lexical) if lexical.shape[1] else None

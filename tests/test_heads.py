@@ -184,3 +184,11 @@ def test_the_shipped_heads_load_and_predict_as_before(name):
     np.testing.assert_array_equal(head.predict_proba(X), _old_probabilities(head, X))
     assert head.predict(X).tolist() == head.classes_[_old_probabilities(head, X).argmax(1)].tolist()
     np.testing.assert_array_equal(head.n_iter_, head.clf_.n_iter_)
+
+
+@pytest.mark.parametrize("params", [dict(n_embedding=-1), dict(n_embedding=2, n_grammar=-3), dict(n_embedding=2.5),
+                                    dict(n_grammar=True)])
+def test_block_widths_that_are_no_whole_numbers_are_refused_at_fit(params):
+    """A negative width gave "Input contains NaN" and a RuntimeWarning from deep inside."""
+    with pytest.raises(ValueError, match="must be whole numbers >= 0"):
+        PerspectiveHead(**params).fit([[.1, .2, .3], [.3, .2, .1]], ["a", "b"])
