@@ -150,12 +150,13 @@ SEARCH_BUDGET = 200_000_000
 INVISIBLE_CHARS = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
                    "\u2066-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f")
 _INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
-_VISIBLE = re.compile(f"[^\\s{INVISIBLE_CHARS}]")
+_VISIBLE = re.compile(f"[^\\s{INVISIBLE_CHARS}\\x00-\\x1f\\x7f-\\x9f]")
 
 
 def has_visible_text(text: str) -> bool:
-    """Whether ``text`` holds a character one can see: not only whitespace and invisible characters (it stops
-    at the first visible one, so a long text costs nothing)."""
+    """Whether ``text`` holds a character one can see: not only whitespace, invisible characters and control
+    characters ("\\x00\\x00\\x00" was a sentence scored neutral); it stops at the first visible one, so a long
+    text costs nothing."""
     return _VISIBLE.search(text) is not None
 
 

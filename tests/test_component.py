@@ -287,9 +287,11 @@ def test_a_number_given_as_text_or_below_its_least_is_a_coded_error(setting, val
     assert info.value.code == "E303" and setting in str(info.value)
 
 
-def test_a_paragraph_of_a_zero_width_space_is_no_sentence(nlp):
-    """Pasted from a web page, it was a sentence of its own, scored neutral and counted in the shares."""
-    doc = nlp("We answer every call within a minute.\n\n\u200b\n\nYou get your money back.")
+@pytest.mark.parametrize("junk", ["\u200b", "\x00\x00\x00", "\x01\x02\x03\x07"])
+def test_a_paragraph_of_a_zero_width_space_or_control_characters_is_no_sentence(nlp, junk):
+    """Pasted from a web page, it was a sentence of its own, scored neutral and counted in the shares (control
+    characters too, from Python: the readers reject a text holding a NUL)."""
+    doc = nlp(f"We answer every call within a minute.\n\n{junk}\n\nYou get your money back.")
     assert [s.text.strip() for s in text_sentences(doc)] == ["We answer every call within a minute.",
                                                             "You get your money back."]
     assert doc._.perspective_counts["neutral"] == 0
