@@ -241,7 +241,9 @@ class ClaimsComponent(HeadComponent):
 
 
 @Language.factory("lipservice_claims", default_config=DEFAULT_CONFIG,
-                  assigns=["doc.spans", "span._.claim"], requires=["doc.sents", "span._.perspective", "span._.promise"])
+                  assigns=["doc.spans", "span._.claim"],
+                  requires=["doc.sents", "token.dep", "token.lemma", "token.tag", "span._.perspective",
+                            "span._.promise"])
 def make_claims(nlp: Language, name: str, encoder: SentenceEncoder, model: str, lexicon: str, buzzwords: str,
                 threshold: float, buzzwords_per_sentence: int, buzzwords_per_paragraph: int) -> ClaimsComponent:
     return ClaimsComponent(nlp, name, encoder, model, lexicon, buzzwords, threshold, buzzwords_per_sentence,

@@ -105,7 +105,7 @@ class ComplaintsComponent(TunedHeadComponent):
 
 @Language.factory("lipservice_complaints", default_config=DEFAULT_CONFIG,
                   assigns=["span._.complaint_p", "doc._.complaint_p", "doc._.complaint_rate", "doc.spans"],
-                  requires=["doc.sents"])
+                  requires=["doc.sents", "token.dep", "token.lemma", "token.tag"])
 def make_complaints(nlp: Language, name: str, encoder: SentenceEncoder, model: str, tuned_model: str,
                     second_opinion: list[float], threshold: float, round_digits: int) -> ComplaintsComponent:
     return ComplaintsComponent(nlp, name, encoder, model, tuned_model, second_opinion, threshold, round_digits)

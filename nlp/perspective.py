@@ -106,8 +106,9 @@ class PerspectiveComponent(TunedHeadComponent):
 
 
 @Language.factory("lipservice_perspective", default_config=DEFAULT_CONFIG,
-                  assigns=["span._.perspective", "span._.perspective_p", "doc._.customer_share"],
-                  requires=["doc.sents"])
+                  assigns=["span._.perspective", "span._.perspective_p", "span._.perspective_probs",
+                           "doc._.customer_share", "doc._.perspective_counts"],
+                  requires=["doc.sents", "token.dep", "token.lemma", "token.tag"])
 def make_perspective(nlp: Language, name: str, encoder: SentenceEncoder, model: str, tuned_model: str,
                      second_opinion_below: float, round_digits: int) -> PerspectiveComponent:
     return PerspectiveComponent(nlp, name, encoder, model, tuned_model, second_opinion_below, round_digits)

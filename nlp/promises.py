@@ -351,7 +351,9 @@ class PromisesComponent(HeadComponent):
 
 
 @Language.factory("lipservice_promises", default_config=DEFAULT_CONFIG,
-                  assigns=["doc.spans", "span._.promise"], requires=["doc.sents", "span._.perspective"])
+                  assigns=["doc.spans", "span._.promise"],
+                  requires=["doc.sents", "token.dep", "token.lemma", "token.tag",
+                            "span._.perspective"])
 def make_promises(nlp: Language, name: str, encoder: SentenceEncoder, model: str, taxonomy: str,
                   threshold: float, theme_min_similarity: float, theme_model: str, theme_min_p: float,
                   entities: str) -> PromisesComponent:

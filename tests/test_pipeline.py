@@ -578,3 +578,16 @@ def test_nlp_load_reads_relative_override_paths_from_the_working_directory(tmp_p
         with pytest.raises(ModelMissingError) as info:
             lipservice.load(overrides=overrides)
         assert str(tmp_path / "mymodels" / "perspective.skops") in str(info.value)
+
+
+def test_the_factories_declare_what_they_read_so_analyze_pipes_finds_a_missing_parse(nlp):
+    """On spacy.blank("en") plus the factories analyze_pipes saw no problem, and the first Doc raised E305."""
+    import spacy
+
+    blank = spacy.blank("en")
+    blank.add_pipe("lipservice_perspective")
+    blank.add_pipe("lipservice_complaints")
+    problems = blank.analyze_pipes(pretty=False)["problems"]
+    assert all({"token.dep", "token.lemma", "token.tag"} <= set(problems[name])
+               for name in ("lipservice_perspective", "lipservice_complaints"))
+    assert not any(nlp.analyze_pipes(pretty=False)["problems"].values())  # the shipped pipeline has none
