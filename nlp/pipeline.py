@@ -126,6 +126,10 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         raise ConfigError(f"config {str(path)!r}: byte {at} is a NUL byte, as in UTF-16 text without a byte-order "
                           "mark or a binary file; save the config as UTF-8 text")
     flat = dotted(overrides or {})
+    bad = next((key for key in flat if not isinstance(key, str) or not _OVERRIDE_KEY.fullmatch(key)), None)
+    if bad is not None:  # the config's parser blamed the packaged file
+        raise ConfigError(f"override key {bad!r} is not SECTION.NAME (the config's [SECTION] and its NAME, dotted, "
+                          "without spaces); write e.g. {'lipservice.batch_size': 64}", code=E_BAD_SETTING)
     _check_override_values(text, flat)
     try:
         cfg = Config().from_str(text, overrides=flat, interpolate=True)

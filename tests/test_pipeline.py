@@ -591,3 +591,11 @@ def test_the_factories_declare_what_they_read_so_analyze_pipes_finds_a_missing_p
     assert all({"token.dep", "token.lemma", "token.tag"} <= set(problems[name])
                for name in ("lipservice_perspective", "lipservice_complaints"))
     assert not any(nlp.analyze_pipes(pretty=False)["problems"].values())  # the shipped pipeline has none
+
+
+@pytest.mark.parametrize("key", ["", "lipservice", "a b.c", 3])
+def test_an_override_key_that_is_no_setting_name_is_said_as_such_not_blamed_on_the_packaged_file(key):
+    """nlp.load(overrides={"": 1}) said the packaged config.cfg could not be read."""
+    with pytest.raises(ConfigError, match=r"override key .* is not SECTION\.NAME") as info:
+        load_config(overrides={key: 1})
+    assert "config.cfg" not in str(info.value)
