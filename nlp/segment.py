@@ -101,11 +101,12 @@ class ParagraphBreaks:
             for i in self.marks_inside(doc):
                 doc[i].is_sent_start = False
         # only whitespace tokens can hold a newline: find them in C, not token by token in Python
-        breaks = [int(i) for i in np.flatnonzero(doc.to_array(IS_SPACE)[:-1]) if "\n" in doc[int(i)].text]
-        single = self.line_words and any(doc[i].text.count("\n") < self.min_newlines for i in breaks)
+        breaks = [int(i) for i in np.flatnonzero(doc.to_array(IS_SPACE)[:-1]) if line_breaks(doc[int(i)].text, 1)]
+        single = self.line_words and any(line_breaks(doc[i].text, self.min_newlines) < self.min_newlines
+                                         for i in breaks)
         lines = _Lines(doc, breaks) if single else None  # only a single newline can part two lines of a list
         for k, i in enumerate(breaks):
-            if doc[i].text.count("\n") >= self.min_newlines:
+            if line_breaks(doc[i].text, self.min_newlines) >= self.min_newlines:
                 doc[i + 1].is_sent_start = True
                 self.first_word_stays(doc, i + 1)
             elif lines is not None and self.list_lines(doc, lines, k):
@@ -167,7 +168,7 @@ class ParagraphBreaks:
             if k > 0 and doc[k - 1].text == "(" and not doc[k - 1].whitespace_:
                 k -= 1
             before = doc[k - 1] if k > 0 else None
-            if before is None or (before.is_space and "\n" in before.text):
+            if before is None or (before.is_space and line_breaks(before.text, 1)):
                 found.append((j + 1, _item_keys(number), True))
             elif before.text in ITEM_FOLLOWS and before.whitespace_:
                 found.append((j + 1, _item_keys(number), False))
@@ -223,6 +224,14 @@ class _Lines:
         return 0 < self.words[k] <= most and not self.inner_stop[k]
 
 
+def line_breaks(space: str, paragraph: int) -> int:
+    """The line breaks in a run of white space: newlines (``\\r\\n`` once, a lone ``\\r`` too) and line
+    separators (U+2028), and ``paragraph`` for each paragraph separator (U+2029, Word's) or form feed (a PDF's
+    page break), which end a paragraph as a blank line does: a sentence ran on across them."""
+    lines = space.count("\n") + space.count("\u2028") + space.count("\r") - space.count("\r\n")
+    return lines + paragraph * (space.count("\u2029") + space.count("\f"))
+
+
 def paragraph_ids(doc: Doc, min_newlines: int = 2) -> list[int]:
     """The paragraph number of each sentence: a blank line between two sentences starts a new one."""
     ids: list[int] = []
@@ -231,7 +240,7 @@ def paragraph_ids(doc: Doc, min_newlines: int = 2) -> list[int]:
     for sent in doc.sents:
         raw = sent.text
         start = sent.start_char + (len(raw) - len(raw.lstrip()))
-        if prev_end is not None and text.count("\n", prev_end, start) >= min_newlines:
+        if prev_end is not None and line_breaks(text[prev_end:start], min_newlines) >= min_newlines:
             current += 1
         ids.append(current)
         prev_end = sent.start_char + len(raw.rstrip())

@@ -18,6 +18,17 @@ def test_heading_before_a_blank_line_is_its_own_sentence(nlp, blank):
         "Our Values", "We care about every customer."]
 
 
+@pytest.mark.parametrize("blank", ["\u2029", "\f", "\f\f", "\r\r", "\u2028\u2028", "\n\u2029"])
+def test_a_paragraph_separator_page_break_or_old_mac_blank_line_ends_a_paragraph(nlp, blank):
+    """Word's paragraph separator and a PDF's form feed ran two sentences into one, labelled as the second."""
+    from nlp.segment import paragraph_ids
+
+    text = f"Our award-winning team is the best in the industry{blank}You get your money back in 48 hours."
+    assert sentences(nlp, text) == ["Our award-winning team is the best in the industry",
+                                    "You get your money back in 48 hours."]
+    assert paragraph_ids(nlp(text)) == [0, 1]
+
+
 def test_list_items_separated_by_blank_lines(nlp):
     text = "Why choose us\n\nFree delivery\n\nNo contracts\n\nYou can cancel at any time."
     assert sentences(nlp, text) == ["Why choose us", "Free delivery", "No contracts", "You can cancel at any time."]
