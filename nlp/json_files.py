@@ -115,18 +115,9 @@ def _repeated_in_items(text: str, items: list, opts: ReadOptions) -> dict[int, s
              if text.count(json.dumps(name)) > sum(1 for obj in items if isinstance(obj, dict) and name in obj)]
     if not names:
         return {}
-    out = {}
-    for i, pairs in enumerate(json.loads(text, object_pairs_hook=lambda pairs: pairs)):
-        for name in names if isinstance(items[i], dict) else ():
-            times = sum(1 for key, _ in pairs if key == name)
-            if times > 1 and i not in out:
-                out[i] = _repeated(name, times)
-    return out
-
-
-def _repeated(name: str, times: int) -> str:
-    return (f"the field {name!r} appears {times} times in this object (a JSON reader keeps one and drops the "
-            "others); keep one")
+    found = {i: _repeats(pairs, names) for i, pairs in enumerate(json.loads(text, object_pairs_hook=lambda p: p))
+             if isinstance(items[i], dict)}
+    return {i: why for i, why in found.items() if why}
 
 
 def repeated_field(text: str, opts: ReadOptions) -> str | None:
@@ -134,16 +125,16 @@ def repeated_field(text: str, opts: ReadOptions) -> str | None:
     parser keeps the last value and would drop the other in silence, as a CSV column named twice would; None
     when it gives each once. The object is parsed again only when the field's name occurs twice in the text."""
     names = [name for name in (opts.text_field, opts.id_field) if text.count(json.dumps(name)) > 1]
-    if not names:
-        return None
-    try:
-        pairs = json.loads(text, object_pairs_hook=lambda items: items)
-    except ValueError:
-        return None
+    return _repeats(json.loads(text, object_pairs_hook=lambda p: p), names) if names else None
+
+
+def _repeats(pairs: list[tuple[str, Any]], names: list[str]) -> str | None:
+    """Why an object, as its (key, value) pairs, cannot be read: the first of ``names`` it gives more than once."""
     for name in names:
         times = sum(1 for key, _ in pairs if key == name)
         if times > 1:
-            return _repeated(name, times)
+            return (f"the field {name!r} appears {times} times in this object (a JSON reader keeps one and drops "
+                    "the others); keep one")
     return None
 
 
