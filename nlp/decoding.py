@@ -44,14 +44,18 @@ GZIP_MAGIC = b"\x1f\x8b"
 _PRINTABLE = frozenset(b"\t\n\r" + bytes(range(0x20, 0x7F)))
 
 
-def binary_reason(head: bytes, what: str, reads_gzip: bool = True) -> str:
+def binary_reason(head: bytes, what: str, reads_gzip: bool = True, source: str = "") -> str:
     """Why a file with a NUL byte is refused: UTF-16 text without a byte-order mark (ASCII-range text
     with a NUL in every other byte) gets a fix of its own, and so does gzip data (named ``.gz`` where the
-    reader ``reads_gzip``, else decompressed); anything else is binary."""
+    reader ``reads_gzip``, else decompressed; inside a ``.gz`` ``source``, compressed twice); anything else
+    is binary."""
     def mostly(part: bytes, ok) -> bool:
         return sum(map(ok, part)) >= 0.9 * len(part)
 
     if head.startswith(GZIP_MAGIC):  # gzip without its name (stdin, or a file not ending in .gz)
+        if source.lower().endswith(".gz") and reads_gzip:  # what its .gz held is gzip again
+            return f"gzip-compressed twice: what its .gz holds is gzip data again; read it as zcat {source} | zcat | " \
+                   "lipservice … -"
         if not reads_gzip:
             return f"gzip-compressed data, {what}; decompress it first (zcat FILE > FILE.csv)"
         return "gzip-compressed data; name the file with its .gz ending, or decompress it (zcat FILE | lipservice … -)"
@@ -90,7 +94,8 @@ def decode_text(source: str, data: bytes, declared: str | None = None) -> tuple[
         nul = data.find(b"\x00", 0, 65536)
         if nul >= 0 and data.strip():
             return None, Reject(source, f"byte {nul}", binary_reason(data[:65536], "give a text, HTML or "
-                                                                                   "markdown file"), E_BINARY)
+                                                                                   "markdown file", source=source),
+                                E_BINARY)
     try:
         text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as err:
@@ -160,7 +165,8 @@ def open_table(source: str, fh: BinaryIO, what: str) -> tuple[Reject | None, str
         return Reject(source, "file", "empty file: no records", E_EMPTY_FILE), ""
     encoding = bom_encoding(head)
     if encoding == "utf-8" and looks_binary(head):
-        return Reject(source, f"byte {head.find(NUL)}", binary_reason(head, f"not {what}"), E_BINARY), ""
+        return Reject(source, f"byte {head.find(NUL)}", binary_reason(head, f"not {what}", source=source),
+                      E_BINARY), ""
     fh.seek(0)
     return None, encoding
 

@@ -540,3 +540,15 @@ def test_gzip_on_stdin_says_to_decompress_it():
     [r] = list(read_inputs(["-"], stdin=io.BytesIO(data)))
     assert_reject(r, "<stdin>", f"byte {data.find(0)}", E_BINARY,
                   "gzip-compressed data; name the file with its .gz ending, or decompress")
+
+
+@pytest.mark.parametrize("name", ["twice.jsonl.gz", "twice.csv.gz", "twice.txt.gz"])
+def test_a_file_gzipped_twice_says_so_not_to_name_it_gz(tmp_path, name):
+    """Its .gz held gzip data again, and the reject said to name the file with the .gz ending it has."""
+    import gzip
+
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(gzip.compress(b'{"text": "Late."}\n' if "json" in name else b"text\nLate.\n")))
+    [r] = list(read_inputs([str(path)]))
+    assert r.code == E_BINARY and f"gzip-compressed twice: what its .gz holds is gzip data again; read it as zcat " \
+        f"{path} | zcat | lipservice … -" in r.reason
