@@ -192,9 +192,9 @@ class Annotator:
     def _records(self, items: Iterable[Record | Reject], on_reject: Callable[[Reject], None]) -> Iterator[Record]:
         for item in items:
             self.counts.read += 1
-            if isinstance(item, Record):  # one made in Python has not met a reader's checks (a lone surrogate
+            if isinstance(item, Record):  # made in Python, it met no reader's checks: a lone surrogate in it
                 item = check_text(item.source, item.position or item.id, item.text, _RECORD_CHECKS) or item
-            if isinstance(item, Reject):  # stopped the tokenizer, and the whole batch with it)
+            if isinstance(item, Reject):  # stopped the tokenizer, and the whole batch with it
                 self.counts.rejected += 1
                 on_reject(item)
             else:

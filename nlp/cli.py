@@ -645,8 +645,8 @@ def evaluate(task: str = typer.Option("perspective", help="What to measure: pers
                                                         "complaints or gap."),
              data: Optional[str] = typer.Option(None, help="For --task perspective: labelled sentences, one per row "
                                                            "(.jsonl, .json, .csv, .tsv, each also .gz, or .parquet; "
-                                                           "- reads them from stdin) with a text and a label: company, customer or neutral, "
-                                                           "in any case."),
+                                                           "- reads them from stdin) with a text and a label: "
+                                                           "company, customer or neutral, in any case."),
              label_field: Optional[str] = typer.Option(None, help="Field holding the gold label in --data "
                                                                   "(default: label)."),
              text_field: Optional[str] = typer.Option(None, help="Field holding the text in --data "
