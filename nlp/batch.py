@@ -309,9 +309,10 @@ def prepare_output(out: Path, plan: dict[str, Any], resume: bool) -> set[int]:
 
 
 def _whole(out: Path, index: int, path: Path) -> bool:
-    """Whether a shard on disk can be kept by a resumed run: it has its sidecar (committed first), its Parquet
-    footer opens and holds the records the sidecar counts. Only the footer is read, so it is cheap; a shard
-    truncated or emptied after its run (a full disk, a bad copy) was kept and read_shards failed on it."""
+    """Whether a shard on disk can be kept by a resumed run: it has its sidecar (committed first), and it reads
+    as Parquet holding the records the sidecar counts (read whole: a shard is a few MB, against the minutes its
+    annotation took); a shard truncated, emptied or damaged after its run (a full disk, a bad copy) was kept, and
+    read_shards failed on it."""
     sidecar = out / PARTS_DIR / _sidecar(index)
     if not sidecar.is_file():
         return False  # killed between the two writes, or lost: redone, as a missing shard is
@@ -323,7 +324,7 @@ def _whole(out: Path, index: int, path: Path) -> bool:
         try:
             rows = shard_rows(path)
         except UNREADABLE as err:
-            problem = f"it cannot be read as Parquet ({err})"
+            problem = f"it cannot be read as Parquet ({' '.join(str(err).split())})"
         else:
             if rows == expected:
                 return True

@@ -45,11 +45,38 @@ def _json_int(digits: str) -> int:
     return int(digits)
 
 
-def _parse_json(text: str) -> tuple[Any, tuple[int, int] | None, str]:
+class _Repeats(dict):
+    """An object that gives one of the fields read more than once (a JSON parser keeps the last value and drops
+    the others in silence); ``why`` says which, for its reject."""
+
+    why = ""
+
+
+def _watching(names: tuple[str, ...]) -> Any:
+    """The parser's hook that marks an object giving one of ``names`` (the text and id fields) more than once: in
+    the one parse of the text (a second one doubled the memory of a large array), whatever the key's spelling
+    (``"te\\u0078t"`` is ``"text"``)."""
+    def hook(pairs: list[tuple[str, Any]]) -> dict:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        for name in names:
+            times = sum(1 for key, _ in pairs if key == name)
+            if times > 1:
+                marked = _Repeats(obj)
+                marked.why = (f"the field {name!r} appears {times} times in this object (a JSON reader keeps one "
+                              "and drops the others); keep one")
+                return marked
+        return obj
+    return hook
+
+
+def _parse_json(text: str, names: tuple[str, ...] = ()) -> tuple[Any, tuple[int, int] | None, str]:
     """``(value, None, "")``, or ``(None, (line, column) or None, the problem)`` for text that is not JSON:
-    a syntax error, a nesting deeper than Python's recursion, or a number too long to convert."""
+    a syntax error, a nesting deeper than Python's recursion, or a number too long to convert. With ``names``,
+    an object that gives one of them twice is a :class:`_Repeats`."""
     try:
-        return json.loads(text, parse_int=_json_int), None, ""
+        return json.loads(text, parse_int=_json_int, object_pairs_hook=_watching(names) if names else None), None, ""
     except RecursionError:
         return None, None, "invalid JSON: nested too deeply"
     except json.JSONDecodeError as err:
@@ -94,48 +121,17 @@ def jsonl_records(source: str, fh: Any, opts: ReadOptions) -> Iterator[Record | 
                 continue
             if not line.strip():
                 continue  # a byte-order mark on a line of its own: blank too
-        obj, where, problem = _parse_json(line.rstrip("\r\n"))
+        obj, where, problem = _parse_json(line.rstrip("\r\n"), (opts.text_field, opts.id_field))
         if problem:  # the column is the file line's
             yield Reject(source, f"{pos}, column {where[1]}" if where else pos, problem, E_BAD_JSON)
             continue
         if not isinstance(obj, dict):
             yield Reject(source, pos, f"{json_kind(obj)}, not an object (each record is a JSON object)", E_BAD_JSON)
             continue
-        repeated = repeated_field(line, opts)
-        if repeated:
-            yield Reject(source, pos, repeated, E_BAD_JSON)
+        if isinstance(obj, _Repeats):
+            yield Reject(source, pos, obj.why, E_BAD_JSON)
             continue
         yield record_from_mapping(source, pos, f"{source}:{lineno}", obj, opts)
-
-
-def _repeated_in_items(text: str, items: list, opts: ReadOptions) -> dict[int, str]:
-    """:func:`repeated_field` for each object of a JSON array (its index → why it cannot be read). The
-    array is parsed again only when a field's name occurs more often in it than its objects give it."""
-    names = [name for name in (opts.text_field, opts.id_field)
-             if text.count(json.dumps(name)) > sum(1 for obj in items if isinstance(obj, dict) and name in obj)]
-    if not names:
-        return {}
-    found = {i: _repeats(pairs, names) for i, pairs in enumerate(json.loads(text, object_pairs_hook=lambda p: p))
-             if isinstance(items[i], dict)}
-    return {i: why for i, why in found.items() if why}
-
-
-def repeated_field(text: str, opts: ReadOptions) -> str | None:
-    """Why an object (one line of JSON Lines) cannot be read when it gives its text or id field twice: a JSON
-    parser keeps the last value and would drop the other in silence, as a CSV column named twice would; None
-    when it gives each once. The object is parsed again only when the field's name occurs twice in the text."""
-    names = [name for name in (opts.text_field, opts.id_field) if text.count(json.dumps(name)) > 1]
-    return _repeats(json.loads(text, object_pairs_hook=lambda p: p), names) if names else None
-
-
-def _repeats(pairs: list[tuple[str, Any]], names: list[str]) -> str | None:
-    """Why an object, as its (key, value) pairs, cannot be read: the first of ``names`` it gives more than once."""
-    for name in names:
-        times = sum(1 for key, _ in pairs if key == name)
-        if times > 1:
-            return (f"the field {name!r} appears {times} times in this object (a JSON reader keeps one and drops "
-                    "the others); keep one")
-    return None
 
 
 #: The largest JSON array read (whole: a JSON array cannot be streamed without a parser of its own, and
@@ -237,19 +233,18 @@ def _json_document(source: str, data: bytes, encoding: str, name: str | None, op
         where = byte_position(data, err.start) if encoding == "utf-8" else f"byte {err.start}"
         yield Reject(source, where, invalid_encoding(encoding), E_ENCODING)
         return
-    items, where, problem = _parse_json(text)
+    items, where, problem = _parse_json(text, (opts.text_field, opts.id_field))
     if problem:
         yield Reject(source, f"line {where[0]}, column {where[1]}" if where else "file", problem, E_BAD_JSON)
         return
     if isinstance(items, dict):  # one pretty-printed object: a record, or records under one of its keys
-        repeated = repeated_field(text, opts) if opts.text_field in items else None
-        yield Reject(source, "file", repeated, E_BAD_JSON) if repeated else _json_object(source, name, items, opts)
+        yield Reject(source, "file", items.why, E_BAD_JSON) if isinstance(items, _Repeats) else \
+            _json_object(source, name, items, opts)
         return
-    repeated = _repeated_in_items(text, items, opts)
     for i, obj in enumerate(items):
         pos = f"[{i}]"
-        if i in repeated:
-            yield Reject(source, pos, repeated[i], E_BAD_JSON)
+        if isinstance(obj, _Repeats):
+            yield Reject(source, pos, obj.why, E_BAD_JSON)
         elif isinstance(obj, dict):
             yield record_from_mapping(source, pos, f"{source}{pos}", obj, opts)
         else:

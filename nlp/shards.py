@@ -117,9 +117,9 @@ def shard_paths(directory: str | Path) -> dict[int, Path]:
 
 
 def shard_rows(path: Path) -> int:
-    """The records a shard holds, from its Parquet footer alone (cheap); raises one of :data:`UNREADABLE` when the
-    file is not whole Parquet."""
-    return pq.ParquetFile(path).metadata.num_rows
+    """The records a shard holds, read whole (a shard is a few MB: damage inside a page, behind a sound footer, is
+    found too); raises one of :data:`UNREADABLE` when the file is not whole Parquet."""
+    return pq.ParquetFile(path).read().num_rows
 
 
 #: What reading a Parquet file that is not whole (truncated, emptied, overwritten) raises.
@@ -175,5 +175,5 @@ def _rows(shards: dict[int, Path], resume: str) -> Iterator[dict[str, Any]]:
                 for row in batch.to_pylist():
                     yield _from_row(row)
         except UNREADABLE as err:  # ArrowInvalid "Parquet magic bytes not found in footer", with no file name
-            raise UsageError(f"{path}: the shard cannot be read as Parquet ({err}); it is damaged: {resume} to "
-                             "redo it", code=E_CORRUPT) from None
+            raise UsageError(f"{path}: the shard cannot be read as Parquet ({' '.join(str(err).split())}); it is "
+                             f"damaged: {resume} to redo it", code=E_CORRUPT) from None

@@ -668,12 +668,17 @@ def test_resume_redoes_a_shard_that_is_truncated_or_emptied(tmp_path, cfg, corpu
     truncated = out / "part-00002.parquet"
     truncated.write_bytes(truncated.read_bytes()[:100])
     (out / "part-00004.parquet").write_bytes(b"")
+    paged = out / "part-00003.parquet"  # damaged inside a page, its footer sound: kept, and read_shards failed
+    data = bytearray(paged.read_bytes())
+    data[4:40] = b"\xab" * 36
+    paged.write_bytes(bytes(data))
     m = run_batch([str(corpus)], small_cfg(cfg), BatchOptions(output=out, resume=True, live_progress=False))
     assert records_of(out) == records_of(reference[0])
-    assert m["counts"] == reference[1]["counts"] and m["timings"]["this_run"]["shards"] == 3
+    assert m["counts"] == reference[1]["counts"] and m["timings"]["this_run"]["shards"] == 4
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert [w.split(":")[0] for w in warned] == [str(truncated), str(out / "part-00004.parquet")]
-    assert all("cannot be read as Parquet" in w and w.endswith("; the shard is redone") for w in warned)
+    assert [w.split(":")[0] for w in warned] == [str(truncated), str(paged), str(out / "part-00004.parquet")]
+    assert all("cannot be read as Parquet" in w and w.endswith("; the shard is redone") and "\n" not in w
+               for w in warned)
 
 
 def test_resume_redoes_a_shard_whose_rows_are_not_its_sidecar_s(tmp_path, cfg, corpus, reference, caplog):

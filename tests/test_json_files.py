@@ -85,6 +85,11 @@ def test_jsonl_record_giving_its_text_or_id_twice_is_a_reject_not_the_last_value
     assert_reject(text_twice, p, "line 1", E_BAD_JSON, "the field 'text' appears 2 times")
     assert_reject(id_twice, p, "line 3", E_BAD_JSON, "the field 'id' appears 2 times")
     assert quoted.id == "b" and nested.id == "e" and nested.meta == {"meta": {"text": 1}}
+    escaped = write(tmp_path, "escaped.jsonl", '{"id": "a", "te\\u0078t": "Escaped.", "text": "Plain."}\n'
+                                               '{"id": "u", "тест": "First.", "тест": "Second."}\n')
+    assert_reject(read(escaped)[0], escaped, "line 1", E_BAD_JSON, "the field 'text' appears 2 times")
+    assert_reject(read(escaped, ReadOptions(text_field="тест"))[1], escaped, "line 2", E_BAD_JSON,
+                  "the field 'тест' appears 2 times")
     items = read(p, ReadOptions(text_field="body"))  # the field read is the one checked
     assert "'id' appears 2 times" in items[2].reason and all("'text'" not in getattr(i, "reason", "") for i in items)
 
