@@ -120,6 +120,7 @@ def test_a_shard_that_cannot_be_read_is_a_coded_error_naming_it_and_the_fix(tmp_
     damaged.write_bytes(b"")
     with pytest.raises(UsageError, match="E121"):
         list(read_shards(run))
+    (tmp_path / "again").mkdir()
     good = _run_dir(tmp_path / "again") / shard_name(1)  # damaged inside a page: Arrow's several lines, made one
     data = bytearray(good.read_bytes())
     data[4:40] = b"\xab" * 36
