@@ -141,9 +141,11 @@ INT_SETTINGS = {"batch_size": 1, "max_length": 1, "cache_size": 0, "num_threads"
 
 
 def encoder_setting(name: str) -> str:
-    """Where an encoder setting is fixed: the perspective component's, which the packaged config's other
-    components take theirs from (a config of one's own may give a component its own)."""
-    return f"components.perspective.encoder.{name} (the other components' encoders follow it)"
+    """Where an encoder setting is fixed. The encoder is built before the component that asked for it, so it cannot
+    say which: the one the user set, or, in the packaged config, the perspective component's, which the others
+    follow."""
+    return (f"components.COMPONENT.encoder.{name} where it is set (in the packaged config the other components "
+            f"follow components.perspective.encoder.{name})")
 
 
 def check_int_setting(name: str, value: Any) -> int:

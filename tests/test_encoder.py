@@ -132,7 +132,8 @@ def test_encoder_settings_of_the_wrong_type_are_config_errors(version, setting, 
     message = str(info.value)
     assert info.value.code == E_BAD_SETTING
     assert f"encoder {setting} is {value!r}" in message and "must be an integer" in message
-    assert f"components.perspective.encoder.{setting} (the other components' encoders follow it)" in message
+    assert f"Fix components.COMPONENT.encoder.{setting} where it is set (in the packaged config the other " \
+        f"components follow components.perspective.encoder.{setting})" in message
 
 
 @pytest.mark.parametrize("runtime", [5, ["torch"], "TORCH"])
