@@ -225,11 +225,14 @@ class _Lines:
 
 
 def line_breaks(space: str, paragraph: int) -> int:
-    """The line breaks in a run of white space: newlines (``\\r\\n`` once, a lone ``\\r`` too) and line
-    separators (U+2028), and ``paragraph`` for each paragraph separator (U+2029, Word's) or form feed (a PDF's
-    page break), which end a paragraph as a blank line does: a sentence ran on across them."""
-    lines = space.count("\n") + space.count("\u2028") + space.count("\r") - space.count("\r\n")
-    return lines + paragraph * (space.count("\u2029") + space.count("\f"))
+    """The line breaks in a run of white space: newlines and line separators (U+2028), or the carriage returns
+    of a run without a newline (old Mac text; "\\r\\r\\n", Windows text converted twice, is one break), and
+    ``paragraph`` for each paragraph separator (U+2029, Word's), which ends a paragraph as a blank line does: a
+    sentence ran on across it. A form feed is white space only: a PDF's page break falls mid-sentence as often."""
+    lines = space.count("\n") + space.count("\u2028")
+    if not lines:
+        lines = space.count("\r")
+    return lines + paragraph * space.count("\u2029")
 
 
 def paragraph_ids(doc: Doc, min_newlines: int = 2) -> list[int]:

@@ -18,9 +18,9 @@ def test_heading_before_a_blank_line_is_its_own_sentence(nlp, blank):
         "Our Values", "We care about every customer."]
 
 
-@pytest.mark.parametrize("blank", ["\u2029", "\f", "\f\f", "\r\r", "\u2028\u2028", "\n\u2029"])
-def test_a_paragraph_separator_page_break_or_old_mac_blank_line_ends_a_paragraph(nlp, blank):
-    """Word's paragraph separator and a PDF's form feed ran two sentences into one, labelled as the second."""
+@pytest.mark.parametrize("blank", ["\u2029", "\r\r", "\u2028\u2028", "\n\u2029", "\n\f\n"])
+def test_a_paragraph_separator_or_old_mac_blank_line_ends_a_paragraph(nlp, blank):
+    """Word's paragraph separator ran two sentences into one, labelled as the second."""
     from nlp.segment import paragraph_ids
 
     text = f"Our award-winning team is the best in the industry{blank}You get your money back in 48 hours."
@@ -178,3 +178,12 @@ def test_a_sentence_may_still_start_at_a_mark_after_a_sentence_end(nlp):
     embedded = nlp("\u202bWe refund you.\u202c \u202bYou call us.\u202c")  # marks alone carry no text
     assert [s.text.strip("\u202b\u202c ") for s in text_sentences(embedded)] == ["We refund you.", "You call us."]
 
+
+
+@pytest.mark.parametrize("page_break", ["\n\f", "\f", "\r\r\n"])
+def test_a_page_break_or_a_doubled_carriage_return_inside_a_sentence_does_not_cut_it(nlp, page_break):
+    """pdftotext ends each page with "\\n\\f", mid-sentence as often as not; "\\r\\r\\n" is Windows text converted
+    twice: a form feed counted as a blank line cut "We are the leading provider of" off its sentence."""
+    text = f"We are the leading provider of{page_break}fast delivery services in Europe. You get refunds."
+    assert sentences(nlp, text)[-1] == "You get refunds."
+    assert sentences(nlp, text)[0].startswith("We are the leading provider of") and len(sentences(nlp, text)) == 2
