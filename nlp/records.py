@@ -120,13 +120,13 @@ def check_text(source: str, position: str, text: Any, opts: ReadOptions) -> Reje
                       E_BAD_FIELD)
     if not text.strip():
         return Reject(source, position, "empty text", E_EMPTY_TEXT)
+    if "\x00" in text:  # before the visible-text test: "\x00\x00\x00" is binary data, not an empty text
+        return Reject(source, position, "text contains NUL bytes (binary data)", E_BINARY)
     if not has_visible_text(text):
-        return Reject(source, position, "empty text: only invisible characters (zero-width spaces, direction marks "
-                      "or the like)", E_EMPTY_TEXT)
+        return Reject(source, position, "empty text: only invisible or control characters (zero-width spaces, "
+                      "direction marks, \\x07 and the like)", E_EMPTY_TEXT)
     if len(text) > opts.max_chars:
         return Reject(source, position, over_max_chars(len(text), opts), E_TOO_LARGE)
-    if "\x00" in text:
-        return Reject(source, position, "text contains NUL bytes (binary data)", E_BINARY)
     if has_surrogates(text):
         return Reject(source, position, "text contains unpaired surrogates (invalid Unicode)", E_ENCODING)
     return None

@@ -48,9 +48,13 @@ def test_a_text_of_invisible_characters_only_is_empty_and_says_so(tmp_path):
     p = write(tmp_path, "zw.jsonl", '{"text": "fine"}\n{"text": "\\u200b \\n\\u200f"}\n{"text": "\\u200bok"}\n'
               '{"text": "\\udb40\\udc41\\udb40\\udc42"}\n')  # tag characters alone, too
     good, r, kept, tags = read(p)
-    assert_reject(r, p, "line 2", E_EMPTY_TEXT, "only invisible characters")
-    assert_reject(tags, p, "line 4", E_EMPTY_TEXT, "only invisible characters")
+    assert_reject(r, p, "line 2", E_EMPTY_TEXT, "only invisible or control characters")
+    assert_reject(tags, p, "line 4", E_EMPTY_TEXT, "only invisible or control characters")
     assert kept.text == "\u200bok"
+    controls = write(tmp_path, "cc.jsonl", '{"text": "\\u0007\\u001b\\u007f"}\n{"text": "\\u0000\\u0000"}\n')
+    bell, nul = read(controls)  # control characters alone are no text; NULs are still binary data
+    assert_reject(bell, controls, "line 1", E_EMPTY_TEXT, "only invisible or control characters")
+    assert_reject(nul, controls, "line 2", E_BINARY, "nul bytes")
 
 
 @pytest.mark.parametrize("value, type_name", [("5", "a number"), ("null", "null"), ('["a"]', "an array"),
