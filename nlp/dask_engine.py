@@ -109,8 +109,8 @@ def check_scheduler(address: str) -> None:
     else:
         return
     raise UsageError(f"--scheduler {address!r}: {problem}; give the scheduler's address as tcp://HOST:PORT (e.g. "
-                     "tcp://10.0.0.5:8786; ws:// too, and tls:// or wss:// with Dask's TLS settings), or omit --scheduler to start a local "
-                     "cluster", code=E_ADDRESS)
+                     "tcp://10.0.0.5:8786; ws:// too, and tls:// or wss:// with Dask's TLS settings), or omit "
+                     "--scheduler to start a local cluster", code=E_ADDRESS)
 
 
 #: How long a client tries to reach ``--scheduler`` (a refused connection is retried until then).
