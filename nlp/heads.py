@@ -158,10 +158,6 @@ def _types_in(path: Path) -> set[str]:
     return found
 
 
-#: Where relative settings are read from: the checkout, or site-packages for an install without one.
-INSTALLED_ROOT = Path(__file__).resolve().parent.parent
-
-
 def load_head(path: str | Path) -> BaseEstimator:
     """Load a skops head, refusing any type outside ``TRUSTED_TYPES``."""
     import skops.io as sio
@@ -171,7 +167,10 @@ def load_head(path: str | Path) -> BaseEstimator:
         raise ModelMissingError(f"head file {str(path)!r} is a directory; point the setting at the .skops file "
                                 "inside it", code=E_NO_HEAD)
     if not path.is_file():
-        if not (INSTALLED_ROOT / "pyproject.toml").is_file() and path.parent == INSTALLED_ROOT / "models":
+        from . import component  # the project's root: the checkout, or site-packages for an install without one
+
+        root = component.PROJECT_ROOT
+        if not (root / "pyproject.toml").is_file() and path.parent == root / "models":
             raise ModelMissingError(  # a wheel carries the package alone: models/ and corpora/ stay in the checkout
                 f"head file {str(path)!r} does not exist: lipservice was installed without its checkout (a wheel, "
                 "or pip install without -e), and the heads ship in the checkout's models/. Install it from a "

@@ -197,9 +197,9 @@ def test_block_widths_that_are_no_whole_numbers_are_refused_at_fit(params):
 def test_an_install_without_its_checkout_says_so_when_the_heads_are_missing(tmp_path, monkeypatch):
     """A wheel carries nlp/ alone: nlp.load() said to build the heads with `lipservice train`, which needs the
     checkout's corpora/ too."""
-    import nlp.heads as heads
+    import nlp.component as component
 
-    monkeypatch.setattr(heads, "INSTALLED_ROOT", tmp_path)  # site-packages: no pyproject.toml, no models/
+    monkeypatch.setattr(component, "PROJECT_ROOT", tmp_path)  # site-packages: no pyproject.toml, no models/
     with pytest.raises(ModelMissingError, match=r"installed without its checkout .* `make demo` \(or `pip install -e"):
         load_head(tmp_path / "models" / "perspective.skops")
     with pytest.raises(ModelMissingError, match="Build it with `lipservice train`"):  # a path of the user's own
