@@ -552,6 +552,8 @@ def _reviews_section(reviews: dict, max_quotes: int, max_rows: int) -> str:
     if len(trend) > len(recent):
         trend_table += f'<p class="more">… and {len(trend) - len(recent):,} earlier months not shown.</p>'
     notes = [f'<p class="warning">{_clip(w, 400)}</p>' for w in _strings(reviews.get("warnings"))[:MAX_TERMS]]
+    from . import reviews as reviews_module  # its parsing stack loads only where a report has fields to explain
+
     for name, f in _mapping(reviews.get("fields")).items():
         f = _mapping(f)
         if _is_num(f.get("unreadable")) and f["unreadable"] > 0:
@@ -561,7 +563,8 @@ def _reviews_section(reviews: dict, max_quotes: int, max_rows: int) -> str:
             notes.append(f'<p class="warning">{_count(f["unreadable"])} of {_count(f.get("present"))} '
                          f"{_clip(name, 80)} value{'' if f.get('present') == 1 else 's'}{where} could not be read and "
                          "were left out of the figures that "
-                         "use them" + (f"; first: {', '.join(first)}" if first else "") + ".</p>")
+                         "use them" + (f"; first: {', '.join(first)}" if first else "")
+                         + (f"; {reviews_module.DATE_YEARS_READ}" if name == "date" else "") + ".</p>")
     return ('<section id="reviews"><h2>Reviews</h2>' + _facts(facts) + "".join(notes)
             + (f'<div class="charts">{"".join(figs)}</div>' if figs else "")
             + f"<h3>Complaint themes</h3>{theme_table}<h3>Discovered themes</h3>{disc_table}"

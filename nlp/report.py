@@ -246,8 +246,11 @@ def print_reviews(console: Console, summary: dict[str, Any]) -> None:
         if f["unreadable"]:
             where = f" (field {f['field']!r})" if f.get("field", name) != name else ""
             values = "value" if f["present"] == 1 else "values"
+            from .reviews import DATE_YEARS_READ
+
+            hint = f"; {DATE_YEARS_READ}" if name == "date" else ""
             console.print(plain(f"{f['unreadable']} of {f['present']} {name} {values}{where} could not be read and "
-                                f"were left out of the figures that use them{_first_unreadable(f)}", "yellow"))
+                                f"were left out of the figures that use them{_first_unreadable(f)}{hint}", "yellow"))
 
 
 def _first_unreadable(field: dict) -> str:

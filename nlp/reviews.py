@@ -143,6 +143,8 @@ def parse_month(value: Any) -> str | None:
 #: The years a review's date may fall in: "0999-05-01" or "9999-12-31" (a placeholder, a typo) is no
 #: date, and is counted as unreadable rather than made a month of the trend.
 DATE_YEARS = (1900, 2100)
+#: Said beside unreadable dates: one in a shape that is read but outside those years looks readable.
+DATE_YEARS_READ = f"a date is read only from {DATE_YEARS[0]} to {DATE_YEARS[1]}"
 
 
 def _month(when: datetime) -> str | None:

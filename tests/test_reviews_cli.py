@@ -121,7 +121,8 @@ def test_numeric_dates_are_read_or_counted_unreadable_never_guessed_and_not_rate
     assert report["fields"]["rating"] == {"field": "rating", "present": 2, "unreadable": 0, "unreadable_examples": []}
     assert all(t["mean_rating"] in (None, 2.0) for t in report["themes"])  # a 0 does not pull a mean down
     assert "date values could not be read and were left out of the figures that use them; first: id c (2024), " \
-           "id d (45000)" in " ".join(done.stdout.split())  # which records to fix, as the input wrote them
+           "id d (45000); a date is read only from 1900 to 2100" in " ".join(done.stdout.split())  # which records
+    # to fix, as the input wrote them, and why a date in a shape that is read ("0999-05-01") can be unreadable
 
 
 @pytest.mark.parametrize("setting, says", [
